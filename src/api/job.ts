@@ -1,0 +1,39 @@
+/**
+ * The job a user writes: the default export of a job module. Everything here
+ * is what user code sees; the engine's own types live elsewhere.
+ */
+
+/** Emits one key/value pair. Keys are strings; values anything msgpack encodes. */
+export type Emit = (key: string, value: unknown) => void;
+
+export interface TaskContext {
+  /** The input file of the record (map only; '' in reduce). */
+  readonly path: string;
+  /** The id of the running attempt, e.g. job-0007-m-00012-a1. */
+  readonly attemptId: string;
+  /** Adds n (default 1) to a user counter; summed over committed attempts. */
+  counter(name: string, n?: number): void;
+}
+
+export type InputFormat = 'text' | 'whole' | 'jsonl';
+
+export interface Job<R = unknown> {
+  /**
+   * Called once per record: for `text` a line without its line ending, for
+   * `whole` a whole file's contents, for `jsonl` the parsed object of a line.
+   */
+  map(record: R, emit: Emit, ctx: TaskContext): void | Promise<void>;
+  /** Called once per distinct key of a partition, in ascending UTF-8 byte order of keys. */
+  reduce(key: string, values: unknown[], emit: Emit, ctx: TaskContext): void | Promise<void>;
+  /** Optional: runs on map output before it is spilled; same shape as reduce. */
+  combine?(key: string, values: unknown[], emit: Emit): void | Promise<void>;
+  /** Optional: the reducer a key goes to, in [0, reducers). Default: a hash of the key. */
+  partition?(key: string, reducers: number): number;
+  /** Optional: sample the keys so that part files read in order are globally sorted. */
+  totalOrder?: boolean;
+}
+
+/** Adds types to a job object; returns it unchanged. */
+export function defineJob<R = string>(job: Job<R>): Job<R> {
+  return job;
+}

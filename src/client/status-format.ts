@@ -1,0 +1,57 @@
+/** Plain-text rendering of job status for `laminate status` and `laminate submit --wait`. */
+import type { JobStatus, TaskCounts } from '../protocol/messages.js';
+
+const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+export function progressLine(s: JobStatus): string {
+  const c = (t: TaskCounts | null): string => (t ? `${t.succeeded}/${t.total} (${t.running} running)` : '-');
+  return `${s.jobId} ${s.state} maps ${c(s.maps)} reduces ${c(s.reduces)}${s.message ? ` - ${s.message}` : ''}`;
+}
+
+export function elapsed(s: JobStatus): number {
+  return (s.finishMs || Date.now()) - s.submitMs;
+}
+
+export function formatCounters(s: JobStatus): string {
+  const width = Math.max(0, ...s.counters.map((c) => c.name.length));
+  return s.counters.map((c) => `  ${c.name.padEnd(width)}  ${c.value}`).join('\n');
+}
+
+export function formatJobSummary(s: JobStatus): string {
+  return `${s.jobId.padEnd(10)} ${s.state.padEnd(10)} ${s.name.padEnd(20)} maps ${s.maps?.succeeded ?? 0}/${s.maps?.total ?? 0}  reduces ${s.reduces?.succeeded ?? 0}/${s.reduces?.total ?? 0}  ${secs(elapsed(s))}`;
+}
+
+export function formatJobDetail(s: JobStatus): string {
+  const lines = [
+    `job       ${s.jobId} (${s.name})`,
+    `state     ${s.state}${s.message ? `: ${s.message}` : ''}`,
+    `output    ${s.outputDir}`,
+    `time      ${secs(elapsed(s))}`,
+    `maps      ${JSON.stringify(s.maps)}`,
+    `reduces   ${JSON.stringify(s.reduces)}`,
+    'counters',
+    formatCounters(s),
+  ];
+  if (s.failures.length > 0) {
+    lines.push('failures');
+    for (const f of s.failures) lines.push(`  ${f.attemptId} on ${f.workerId}: ${f.code}: ${f.message.split('\n')[0]}`);
+  }
+  if (s.tasks.length > 0) {
+    lines.push('attempts');
+    for (const t of s.tasks) {
+      for (const a of t.attempts) {
+        const dur = a.finishMs ? secs(a.finishMs - a.startMs) : 'running';
+        const why = a.failure ? ` ${a.failure.code}: ${a.failure.message.split('\n')[0]}` : '';
+        lines.push(`  ${a.attemptId.padEnd(24)} ${a.workerId.padEnd(12)} ${a.state.padEnd(10)} ${dur}${a.speculative ? ' (speculative)' : ''}${why}`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+/** The failure causes of a job, one line each, for a non-zero exit. */
+export function formatFailure(s: JobStatus): string {
+  const lines = [`${s.jobId} ${s.state}: ${s.message}`];
+  for (const f of s.failures) lines.push(`  ${f.attemptId} on ${f.workerId}: ${f.code}: ${f.message.split('\n')[0]}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,50 @@
+/**
+ * The embedded cluster: a master and N workers in this process, on loopback
+ * ports chosen at start, with a local data directory. Containers are still
+ * worker threads, so tasks run in parallel across cores.
+ */
+import { join } from 'node:path';
+import type { Logger } from '../common/logger.js';
+import { Master, type MasterOptions } from '../master/master.js';
+import { WorkerNode } from '../worker/worker.js';
+
+export interface LocalClusterOptions {
+  /** Workers to start. Default 2. */
+  workers?: number;
+  slots?: number;
+  memoryMb?: number;
+  dataDir: string;
+  logger: Logger;
+  scheduler?: MasterOptions['scheduler'];
+  heartbeatIntervalMs?: number;
+}
+
+export class LocalCluster {
+  private constructor(readonly master: Master, readonly workers: WorkerNode[]) {}
+
+  get address(): string {
+    return this.master.address;
+  }
+
+  static async start(o: LocalClusterOptions): Promise<LocalCluster> {
+    const n = o.workers ?? 2;
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`Expected --workers to be a positive integer, got ${n}`);
+    const master = new Master({
+      port: 0, dataDir: join(o.dataDir, 'master'), logger: o.logger,
+      ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+      ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+    });
+    await master.start();
+    const workers = Array.from({ length: n }, (_, i) => new WorkerNode({
+      master: master.address, dataDir: join(o.dataDir, `worker-${i + 1}`), logger: o.logger, name: `local-${i + 1}`,
+      ...(o.slots ? { slots: o.slots } : {}), ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
+    }));
+    await Promise.all(workers.map((w) => w.start()));
+    return new LocalCluster(master, workers);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+    await this.master.stop();
+  }
+}

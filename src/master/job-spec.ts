@@ -1,0 +1,91 @@
+/**
+ * A submitted job's settings, validated once into a complete, readonly spec
+ * with every default filled. Zero in a numeric field of the wire request
+ * means "not given".
+ */
+import { isAbsolute } from 'node:path';
+import type { InputFormat } from '../api/job.js';
+import { describe, LaminateError } from '../common/errors.js';
+import type { SubmitJobRequest } from '../protocol/messages.js';
+
+/** Defaults, documented here and in the README. */
+export const JOB_DEFAULTS = {
+  /** 64 MiB: input splits of this many bytes (the last may be up to 10% longer). */
+  splitSize: 64 * 1024 * 1024,
+  /** Memory limit of a map container. */
+  mapMemoryMb: 512,
+  /** Memory limit of a reduce container. */
+  reduceMemoryMb: 512,
+  /** A task attempt running longer than this is killed with cause TIMEOUT. */
+  taskTimeoutMs: 10 * 60 * 1000,
+  /** Share of a map container's memory used to buffer map output before spilling. */
+  sortBufferFraction: 0.2,
+} as const;
+
+export const MAX_REDUCERS = 10_000;
+
+export interface ResolvedJobSpec {
+  readonly name: string;
+  readonly inputs: readonly string[];
+  readonly outputDir: string;
+  readonly reducers: number;
+  readonly format: InputFormat;
+  readonly splitSize: number;
+  readonly speculation: boolean;
+  readonly mapMemoryMb: number;
+  readonly reduceMemoryMb: number;
+  readonly taskTimeoutMs: number;
+  readonly sortBufferBytes: number;
+  /** Total order only: reducers - 1 sorted keys; empty for hash partitioning. */
+  readonly splitPoints: readonly string[];
+}
+
+function positiveInt(flag: string, value: number, dflt: number | undefined, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === 0 && dflt !== undefined) return dflt;
+  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` of at most ${max}` : ''}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b: string) => number): ResolvedJobSpec {
+  const format = req.format === '' ? 'text' : req.format;
+  if (format !== 'text' && format !== 'whole' && format !== 'jsonl') {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected --format to be text, whole or jsonl, got ${describe(req.format)}`);
+  }
+  if (!Array.isArray(req.inputs) || req.inputs.length === 0) {
+    throw new LaminateError('INVALID_ARGUMENT', 'Expected at least one --input path, got none');
+  }
+  for (const p of [...req.inputs, req.outputDir]) {
+    if (typeof p !== 'string' || !isAbsolute(p)) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected absolute input and output paths, got ${describe(p)}`);
+    }
+  }
+  const reducers = positiveInt('--reducers', req.reducers, undefined, MAX_REDUCERS);
+  const mapMemoryMb = positiveInt('--map-memory', req.mapMemoryMb, JOB_DEFAULTS.mapMemoryMb);
+  const splitPoints = req.splitPoints ?? [];
+  if (splitPoints.length > 0) {
+    if (splitPoints.length !== reducers - 1) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected ${reducers - 1} total-order split points for ${reducers} reducers, got ${splitPoints.length}`);
+    }
+    for (let i = 1; i < splitPoints.length; i++) {
+      if (compareKeys(splitPoints[i - 1]!, splitPoints[i]!) > 0) {
+        throw new LaminateError('INVALID_ARGUMENT', `Expected total-order split points in ascending order, got '${splitPoints[i - 1]}' before '${splitPoints[i]}'`);
+      }
+    }
+  }
+  return {
+    name: req.name || 'job',
+    inputs: [...req.inputs],
+    outputDir: req.outputDir,
+    reducers,
+    format,
+    splitSize: positiveInt('--split-size', req.splitSize, JOB_DEFAULTS.splitSize),
+    speculation: req.speculation,
+    mapMemoryMb,
+    reduceMemoryMb: positiveInt('--reduce-memory', req.reduceMemoryMb, JOB_DEFAULTS.reduceMemoryMb),
+    taskTimeoutMs: positiveInt('--task-timeout', req.taskTimeoutMs, JOB_DEFAULTS.taskTimeoutMs),
+    sortBufferBytes: Math.floor(mapMemoryMb * 1024 * 1024 * JOB_DEFAULTS.sortBufferFraction),
+    splitPoints,
+  };
+}

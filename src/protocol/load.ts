@@ -1,0 +1,28 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+
+/** proto/ sits two levels above this file both in src/protocol and in dist/src/protocol. */
+const PROTO_PATH = fileURLToPath(new URL('../../proto/laminate.proto', import.meta.url).href.replace('/dist/proto/', '/proto/'));
+
+let loaded: { master: grpc.ServiceDefinition; shuffle: grpc.ServiceDefinition; masterCtor: grpc.ServiceClientConstructor; shuffleCtor: grpc.ServiceClientConstructor } | undefined;
+
+/** Loads the service definitions once per process (and once per worker thread). */
+export function services(): NonNullable<typeof loaded> {
+  if (loaded) return loaded;
+  const def = protoLoader.loadSync(PROTO_PATH, {
+    keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    laminate: { v1: { Master: grpc.ServiceClientConstructor; Shuffle: grpc.ServiceClientConstructor } };
+  };
+  const { Master, Shuffle } = pkg.laminate.v1;
+  loaded = { master: Master.service, shuffle: Shuffle.service, masterCtor: Master, shuffleCtor: Shuffle };
+  return loaded;
+}
+
+/** Channel options shared by every client and server: large messages for chunks, keepalive off. */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+};

@@ -1,0 +1,174 @@
+/**
+ * The Master service at the edge: a server that hands requests to plain
+ * handlers, and a client with one promise-returning method per RPC.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { LaminateError } from '../common/errors.js';
+import { CHANNEL_OPTIONS, services } from './load.js';
+import type * as M from './messages.js';
+import { callUnary, readChunks, streamHandler, unaryHandler } from './rpc.js';
+import { fromServiceError } from './status-codes.js';
+
+/** The master side of an Attach stream: commands go down it until either end closes. */
+export interface CommandChannel {
+  send(command: M.WorkerCommand): void;
+  /** Called once when the worker goes away or the stream is ended. */
+  onClose(listener: () => void): void;
+  end(): void;
+}
+
+export interface MasterHandlers {
+  registerWorker(req: M.RegisterWorkerRequest): Promise<M.RegisterWorkerResponse> | M.RegisterWorkerResponse;
+  heartbeat(req: M.HeartbeatRequest): Promise<M.HeartbeatResponse> | M.HeartbeatResponse;
+  attach(req: M.AttachRequest, channel: CommandChannel): void;
+  reportAttempt(req: M.AttemptReport): Promise<void> | void;
+  getBundle(req: M.GetBundleRequest, signal: AbortSignal): AsyncIterable<Buffer>;
+  submitJob(req: M.SubmitJobRequest): Promise<M.SubmitJobResponse>;
+  getJob(req: M.GetJobRequest): Promise<M.JobStatus> | M.JobStatus;
+  waitJob(req: M.WaitJobRequest): Promise<M.JobStatus>;
+  listJobs(): Promise<M.JobList> | M.JobList;
+  killJob(req: M.KillJobRequest): Promise<M.KillJobResponse> | M.KillJobResponse;
+}
+
+export interface BoundServer {
+  readonly server: grpc.Server;
+  readonly port: number;
+  /** Stops accepting calls and ends open ones after graceMs. Safe to call twice. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function bindServer(server: grpc.Server, host: string, port: number): Promise<BoundServer> {
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      if (err) reject(new LaminateError('UNAVAILABLE', `Could not listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      else resolve(p);
+    });
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    port: bound,
+    close(graceMs = 1000) {
+      closed ??= new Promise<void>((resolve) => {
+        const t = setTimeout(() => { server.forceShutdown(); resolve(); }, graceMs);
+        t.unref();
+        server.tryShutdown(() => { clearTimeout(t); resolve(); });
+      });
+      return closed;
+    },
+  };
+}
+
+export async function serveMaster(handlers: MasterHandlers, host: string, port: number): Promise<BoundServer> {
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  server.addService(services().master, {
+    registerWorker: unaryHandler(handlers.registerWorker),
+    heartbeat: unaryHandler(handlers.heartbeat),
+    attach: (call: grpc.ServerWritableStream<M.AttachRequest, M.WorkerCommand>) => {
+      const listeners: Array<() => void> = [];
+      let open = true;
+      const close = (): void => {
+        if (!open) return;
+        open = false;
+        for (const l of listeners) l();
+      };
+      call.on('cancelled', close);
+      call.on('close', close);
+      call.on('error', close);
+      try {
+        handlers.attach(call.request, {
+          send: (cmd) => { if (open) call.write(cmd); },
+          onClose: (l) => { listeners.push(l); },
+          end: () => { if (open) { open = false; call.end(); } },
+        });
+      } catch (err) {
+        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: err instanceof Error ? err.message : String(err) });
+      }
+    },
+    reportAttempt: unaryHandler(async (req: M.AttemptReport) => { await handlers.reportAttempt(req); return {}; }),
+    getBundle: streamHandler(handlers.getBundle),
+    submitJob: unaryHandler(handlers.submitJob),
+    getJob: unaryHandler(handlers.getJob),
+    waitJob: unaryHandler(handlers.waitJob),
+    listJobs: unaryHandler(() => handlers.listJobs()),
+    killJob: unaryHandler(handlers.killJob),
+  });
+  return bindServer(server, host, port);
+}
+
+/** Parses HOST:PORT, as given to --master. */
+export function parseAddress(address: string, flag = '--master'): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(address.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be HOST:PORT, got '${address}'`);
+  }
+  return { host: m[1]!, port };
+}
+
+export class MasterClient {
+  private readonly client: grpc.Client;
+
+  constructor(readonly address: string) {
+    parseAddress(address);
+    const Ctor = services().masterCtor;
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  private call<Req, Res>(method: string, req: Req, timeoutMs = 30_000): Promise<Res> {
+    return callUnary<Req, Res>(this.client, method, req, timeoutMs, `master ${this.address} ${method}`);
+  }
+
+  registerWorker(req: M.RegisterWorkerRequest): Promise<M.RegisterWorkerResponse> {
+    return this.call('registerWorker', req, 10_000);
+  }
+  heartbeat(req: M.HeartbeatRequest, timeoutMs: number): Promise<M.HeartbeatResponse> {
+    return this.call('heartbeat', req, timeoutMs);
+  }
+  reportAttempt(req: Partial<M.AttemptReport> & Pick<M.AttemptReport, 'attemptId' | 'workerId' | 'outcome'>): Promise<void> {
+    return this.call('reportAttempt', req);
+  }
+  submitJob(req: M.SubmitJobRequest): Promise<M.SubmitJobResponse> {
+    return this.call('submitJob', req, 120_000);
+  }
+  getJob(jobId: string): Promise<M.JobStatus> {
+    return this.call('getJob', { jobId });
+  }
+  /** Returns when the job has finished, or after timeoutMs with its status then. */
+  waitJob(jobId: string, timeoutMs: number): Promise<M.JobStatus> {
+    return this.call('waitJob', { jobId, timeoutMs }, timeoutMs + 30_000);
+  }
+  listJobs(): Promise<M.JobList> {
+    return this.call('listJobs', {});
+  }
+  killJob(jobId: string): Promise<M.KillJobResponse> {
+    return this.call('killJob', { jobId });
+  }
+
+  getBundle(hash: string): AsyncGenerator<Buffer> {
+    const stream = (this.client as unknown as { getBundle(r: M.GetBundleRequest): grpc.ClientReadableStream<{ data: Buffer }> }).getBundle({ hash });
+    return readChunks(stream, `master ${this.address} getBundle`);
+  }
+
+  /**
+   * Opens the command stream. `onCommand` gets every command; `onEnd` is
+   * called once when the stream ends for any reason, with the error if any.
+   */
+  attach(workerId: string, onCommand: (cmd: M.WorkerCommand) => void, onEnd: (err?: LaminateError) => void): () => void {
+    const stream = (this.client as unknown as { attach(r: M.AttachRequest): grpc.ClientReadableStream<M.WorkerCommand> }).attach({ workerId });
+    let ended = false;
+    const end = (err?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      onEnd(err === undefined ? undefined : fromServiceError(err, `master ${this.address} attach`));
+    };
+    stream.on('data', onCommand);
+    stream.on('error', (err) => end(err));
+    stream.on('end', () => end());
+    return () => { ended = true; stream.cancel(); };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The wire messages of proto/laminate.proto as TypeScript types. proto-loader
+ * is set up (see load.ts) to give camelCase fields, int64 as number, defaults
+ * filled and oneofs named, so a decoded message has exactly these fields.
+ */
+export interface Chunk { data: Buffer }
+export interface WireFailure { code: string; message: string; attemptId: string; workerId: string }
+export interface RegisterWorkerRequest { shuffleAddress: string; slots: number; memoryMb: number; name: string }
+export interface RegisterWorkerResponse { workerId: string; heartbeatIntervalMs: number }
+export interface HeartbeatRequest { workerId: string; runningAttemptIds: string[] }
+export interface HeartbeatResponse { reregister: boolean }
+export interface AttachRequest { workerId: string }
+export interface WirePartitionInfo { offset: number; length: number; records: number }
+export interface WireMapOutputSource {
+  mapIndex: number; attemptId: string; workerId: string; shuffleAddress: string; partition: WirePartitionInfo | null;
+}
+export interface WireInputSplit { path: string; start: number; length: number }
+export interface LaunchAttempt {
+  attemptId: string; jobId: string; bundleHash: string; kind: string; index: number; memoryMb: number;
+  timeoutMs: number; reducers: number; format: string; outputDir: string; split: WireInputSplit | null;
+  sources: WireMapOutputSource[]; splitPoints: string[]; sortBufferBytes: number;
+}
+export interface KillAttempt { attemptId: string; reason: string }
+export interface CleanupJob { jobId: string }
+export interface WorkerCommand {
+  launch?: LaunchAttempt | null; kill?: KillAttempt | null; cleanup?: CleanupJob | null;
+  command?: 'launch' | 'kill' | 'cleanup';
+}
+export interface WireCounter { name: string; value: number }
+export interface AttemptReport {
+  attemptId: string; workerId: string; outcome: string; failure: WireFailure | null;
+  partitions: WirePartitionInfo[]; counters: WireCounter[]; failedMapIndex: number; failedMapAttemptId: string;
+}
+export interface GetBundleRequest { hash: string }
+export interface SubmitJobRequest {
+  name: string; bundle: Buffer; inputs: string[]; outputDir: string; reducers: number; format: string;
+  splitSize: number; speculation: boolean; mapMemoryMb: number; reduceMemoryMb: number; taskTimeoutMs: number;
+  splitPoints: string[];
+}
+export interface SubmitJobResponse { jobId: string }
+export interface GetJobRequest { jobId: string }
+export interface KillJobRequest { jobId: string }
+export interface KillJobResponse { killed: boolean }
+export interface AttemptStatus {
+  attemptId: string; workerId: string; state: string; startMs: number; finishMs: number; speculative: boolean;
+  failure: WireFailure | null;
+}
+export interface TaskStatus { taskId: string; kind: string; state: string; attempts: AttemptStatus[] }
+export interface TaskCounts { total: number; pending: number; running: number; succeeded: number; failed: number; killed: number }
+export interface JobStatus {
+  jobId: string; name: string; state: string; message: string; submitMs: number; startMs: number; finishMs: number;
+  outputDir: string; maps: TaskCounts | null; reduces: TaskCounts | null; counters: WireCounter[];
+  failures: WireFailure[]; tasks: TaskStatus[];
+}
+export interface JobList { jobs: JobStatus[] }
+export interface FetchPartitionRequest { mapAttemptId: string; partition: number; offset: number; length: number }
+export interface WaitJobRequest { jobId: string; timeoutMs: number }

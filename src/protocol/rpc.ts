@@ -1,0 +1,71 @@
+/**
+ * Generic glue between grpc-js calls and plain async functions: a handler
+ * never sees a call object, and nothing a handler throws (or a malformed
+ * request makes it throw) can crash the process; it goes back to the caller
+ * as a status with the Laminate code attached.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { LaminateError } from '../common/errors.js';
+import { fromServiceError, toServiceError } from './status-codes.js';
+
+export function unaryHandler<Req, Res>(fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err) as grpc.ServiceError),
+      );
+  };
+}
+
+/** Streams what `fn` yields, honouring back-pressure from the peer. */
+export function streamHandler<Req>(fn: (req: Req, signal: AbortSignal) => AsyncIterable<Buffer>): grpc.handleServerStreamingCall<Req, { data: Buffer }> {
+  return (call) => {
+    const ac = new AbortController();
+    call.on('cancelled', () => ac.abort());
+    void (async () => {
+      try {
+        for await (const data of fn(call.request, ac.signal)) {
+          if (ac.signal.aborted) return;
+          if (!call.write({ data })) await new Promise<void>((resolve) => call.once('drain', resolve));
+        }
+        call.end();
+      } catch (err) {
+        if (!ac.signal.aborted) call.emit('error', toServiceError(err));
+      }
+    })();
+  };
+}
+
+/** Calls a unary method of a grpc-js client as a promise, with a deadline. */
+export function callUnary<Req, Res>(
+  client: grpc.Client,
+  method: string,
+  req: Req,
+  timeoutMs: number,
+  what: string,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: Res) => void) => void>)[method];
+    if (!fn) {
+      reject(new LaminateError('INTERNAL', `No RPC method ${method}`));
+      return;
+    }
+    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(fromServiceError(err, what));
+      else resolve(res);
+    });
+  });
+}
+
+/** Reads a server stream of chunks as an async iterable of buffers. */
+export async function* readChunks(stream: grpc.ClientReadableStream<{ data: Buffer }>, what: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const msg of stream as AsyncIterable<{ data: Buffer }>) yield msg.data;
+  } catch (err) {
+    throw fromServiceError(err, what);
+  } finally {
+    stream.cancel();
+  }
+}

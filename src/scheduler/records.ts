@@ -1,0 +1,90 @@
+/**
+ * The mutable records the scheduler keeps. They are read by the master to
+ * answer status calls, and written only by Scheduler.
+ */
+import type { TaskKind } from '../common/ids.js';
+import type {
+  AttemptFailure, AttemptResult, AttemptState, Failure, JobState, JobSubmission, Resources, TaskState,
+} from './types.js';
+
+export interface WorkerRecord {
+  readonly id: string;
+  readonly capacity: Resources;
+  usedSlots: number;
+  usedMemoryMb: number;
+  lastHeartbeat: number;
+  alive: boolean;
+  readonly running: Set<string>;
+}
+
+export interface AttemptRecord {
+  readonly id: string;
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly kind: TaskKind;
+  readonly index: number;
+  readonly number: number;
+  readonly workerId: string;
+  readonly memoryMb: number;
+  readonly speculative: boolean;
+  readonly start: number;
+  state: AttemptState;
+  /** Set once the attempt is no longer live. */
+  finish?: number;
+  /** Set when the attempt failed or was killed. */
+  failure?: Failure;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  readonly jobId: string;
+  readonly kind: TaskKind;
+  readonly index: number;
+  state: TaskState;
+  readonly attempts: AttemptRecord[];
+  /** Attempts that failed through their own fault; at maxAttempts the job fails. */
+  failures: number;
+  /** Attempts lost with their worker or to fetch failures; a separate, higher limit. */
+  kills: number;
+  /** A retry does not start before this time (backoff). */
+  notBefore: number;
+  /** Workers on which an attempt of this task failed. */
+  readonly failedOn: Set<string>;
+  /** The attempt whose output is the task's: set while SUCCEEDED. */
+  winner?: AttemptRecord;
+  /** The winner's result: set while SUCCEEDED. */
+  result?: AttemptResult;
+  /** Whether this task is in its job's pending queue. */
+  queued: boolean;
+  /** Whether a speculative attempt was started for the current run. */
+  speculated: boolean;
+}
+
+export interface JobRecord {
+  readonly submission: JobSubmission;
+  state: JobState;
+  readonly submitTime: number;
+  startTime?: number;
+  finishTime?: number;
+  readonly maps: TaskRecord[];
+  readonly reduces: TaskRecord[];
+  /** Tasks waiting for a container, oldest first. */
+  pending: TaskRecord[];
+  runningAttempts: number;
+  readonly failuresByWorker: Map<string, number>;
+  readonly excludedWorkers: Set<string>;
+  /** Every attempt that failed, in order. */
+  readonly failures: AttemptFailure[];
+  /** Why the job ended, or why it is waiting. */
+  message: string;
+  mapsDone: number;
+  reducesDone: number;
+}
+
+export function liveAttempts(task: TaskRecord): AttemptRecord[] {
+  return task.attempts.filter((a) => a.state === 'RUNNING' || a.state === 'COMMITTING');
+}
+
+export function isJobFinished(job: JobRecord): boolean {
+  return job.state === 'SUCCEEDED' || job.state === 'FAILED' || job.state === 'KILLED';
+}

@@ -1,0 +1,536 @@
+/**
+ * The pure scheduling core of the master. Events come in as method calls
+ * (a worker registered, a heartbeat, an attempt finished, the clock ticked);
+ * decisions come out (launch, kill, commit the job, job finished). It never
+ * touches a socket, a timer or the disk: the master wires it to gRPC and
+ * calls tick() on a timer; tests drive it with a manual clock.
+ *
+ * Every method is synchronous and returns the decisions the event caused,
+ * including the assignments of a scheduling pass, in the order to carry
+ * them out.
+ */
+import { LaminateError } from '../common/errors.js';
+import { formatAttemptId, formatTaskId, type TaskKind } from '../common/ids.js';
+import { isLive, transition, type AttemptEvent } from './attempt-transitions.js';
+import { chooseWorker, couldEverFit } from './placement.js';
+import { isJobFinished, liveAttempts, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
+import { findStragglers, type SpeculationOptions } from './speculation.js';
+import type {
+  AttemptResult, Decision, Failure, JobSubmission, MapOutputSource, Resources,
+} from './types.js';
+
+export interface SchedulerOptions {
+  /** A worker silent this long is lost. Default 10 000 ms. */
+  heartbeatTimeoutMs?: number;
+  /** Failed attempts of one task before its job fails. Default 4 (Hadoop's). */
+  maxAttempts?: number;
+  /** Attempts of one task lost with their worker (or to fetch failures) before its job fails. Default 10. */
+  maxKills?: number;
+  /** Backoff before retry n is base * 2^(n-1), capped. Defaults 200 ms and 5 000 ms. */
+  retryBackoffMs?: number;
+  maxRetryBackoffMs?: number;
+  /** Failed attempts of a job on one worker before that worker gets no more of the job's tasks. Default 3. */
+  maxFailuresPerWorker?: number;
+  speculation?: Partial<SpeculationOptions>;
+}
+
+export interface ResolvedSchedulerOptions {
+  readonly heartbeatTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly maxKills: number;
+  readonly retryBackoffMs: number;
+  readonly maxRetryBackoffMs: number;
+  readonly maxFailuresPerWorker: number;
+  readonly speculation: SpeculationOptions;
+}
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  const value = v ?? dflt;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected scheduler option ${name} to be a positive number, got ${String(v)}`);
+  }
+  return value;
+}
+
+export function resolveSchedulerOptions(o: SchedulerOptions = {}): ResolvedSchedulerOptions {
+  return {
+    heartbeatTimeoutMs: positive('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 10_000),
+    maxAttempts: positive('maxAttempts', o.maxAttempts, 4),
+    maxKills: positive('maxKills', o.maxKills, 10),
+    retryBackoffMs: positive('retryBackoffMs', o.retryBackoffMs, 200),
+    maxRetryBackoffMs: positive('maxRetryBackoffMs', o.maxRetryBackoffMs, 5_000),
+    maxFailuresPerWorker: positive('maxFailuresPerWorker', o.maxFailuresPerWorker, 3),
+    speculation: {
+      quantile: positive('speculation.quantile', o.speculation?.quantile, 0.75),
+      multiplier: positive('speculation.multiplier', o.speculation?.multiplier, 2),
+      minRuntimeMs: positive('speculation.minRuntimeMs', o.speculation?.minRuntimeMs, 1_000),
+    },
+  };
+}
+
+/** A note on an event the scheduler ignored, for the master's trace log. */
+export type IgnoredListener = (attemptId: string, event: AttemptEvent, reason: string) => void;
+
+export class Scheduler {
+  readonly options: ResolvedSchedulerOptions;
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly attempts = new Map<string, AttemptRecord>();
+  private onIgnored: IgnoredListener = () => {};
+
+  constructor(options: SchedulerOptions = {}) {
+    this.options = resolveSchedulerOptions(options);
+  }
+
+  /** Called with every event the transition table ignores. */
+  setIgnoredListener(listener: IgnoredListener): void {
+    this.onIgnored = listener;
+  }
+
+  // ---- read side, for status ------------------------------------------------
+
+  job(jobId: string): Readonly<JobRecord> | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  allJobs(): ReadonlyArray<Readonly<JobRecord>> {
+    return [...this.jobs.values()];
+  }
+
+  worker(workerId: string): Readonly<WorkerRecord> | undefined {
+    return this.workers.get(workerId);
+  }
+
+  allWorkers(): ReadonlyArray<Readonly<WorkerRecord>> {
+    return [...this.workers.values()];
+  }
+
+  attempt(attemptId: string): Readonly<AttemptRecord> | undefined {
+    return this.attempts.get(attemptId);
+  }
+
+  // ---- workers ---------------------------------------------------------------
+
+  /** A worker joined (or re-joined under a new id). Safe to call once per id. */
+  registerWorker(workerId: string, capacity: Resources, now: number): Decision[] {
+    if (this.workers.has(workerId)) {
+      throw new LaminateError('ALREADY_EXISTS', `Worker ${workerId} is already registered`, { ids: { workerId } });
+    }
+    this.workers.set(workerId, {
+      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, alive: true, running: new Set(),
+    });
+    return this.schedule(now);
+  }
+
+  /**
+   * A heartbeat from a worker. Returns known=false when the master does not
+   * know the worker or has declared it lost: the worker must then drop its
+   * state and register again, as a YARN NodeManager resyncs.
+   */
+  heartbeat(workerId: string, now: number): { known: boolean; decisions: Decision[] } {
+    const w = this.workers.get(workerId);
+    if (!w || !w.alive) return { known: false, decisions: [] };
+    w.lastHeartbeat = now;
+    return { known: true, decisions: [] };
+  }
+
+  /** A worker left or was declared lost by the wiring (e.g. it said goodbye). */
+  removeWorker(workerId: string, reason: string, now: number): Decision[] {
+    const w = this.workers.get(workerId);
+    if (!w || !w.alive) return [];
+    const out = this.loseWorker(w, reason, now);
+    return out.concat(this.schedule(now));
+  }
+
+  // ---- jobs -----------------------------------------------------------------
+
+  /**
+   * Why a job's tasks could never be placed on the workers registered now, or
+   * undefined if they could (or no worker is registered yet to judge by).
+   */
+  capacityProblem(sub: Pick<JobSubmission, 'mapMemoryMb' | 'reduceMemoryMb'>): string | undefined {
+    const alive = [...this.workers.values()].filter((w) => w.alive);
+    if (alive.length === 0) return undefined;
+    const largest = Math.max(...alive.map((w) => w.capacity.memoryMb));
+    for (const [kind, mb] of [['map', sub.mapMemoryMb], ['reduce', sub.reduceMemoryMb]] as const) {
+      if (!alive.some((w) => couldEverFit(w, mb))) {
+        return `Expected --${kind}-memory to fit on a worker: a ${kind} task asks for ${mb} MB, `
+          + `but the largest worker has ${largest} MB (raise the worker's --memory or lower --${kind}-memory)`;
+      }
+    }
+    return undefined;
+  }
+
+  submitJob(sub: JobSubmission, now: number): Decision[] {
+    if (this.jobs.has(sub.jobId)) {
+      throw new LaminateError('ALREADY_EXISTS', `Job ${sub.jobId} already exists`, { ids: { jobId: sub.jobId } });
+    }
+    const problem = this.capacityProblem(sub);
+    if (problem) throw new LaminateError('RESOURCE_EXHAUSTED', problem, { ids: { jobId: sub.jobId } });
+    const mk = (kind: TaskKind, index: number): TaskRecord => ({
+      id: formatTaskId(sub.jobId, kind, index), jobId: sub.jobId, kind, index, state: 'PENDING', attempts: [],
+      failures: 0, kills: 0, notBefore: now, failedOn: new Set(), queued: true, speculated: false,
+    });
+    const maps = Array.from({ length: sub.maps }, (_, i) => mk('map', i));
+    const reduces = Array.from({ length: sub.reducers }, (_, i) => mk('reduce', i));
+    const job: JobRecord = {
+      submission: sub, state: 'PENDING', submitTime: now, maps, reduces, pending: [...maps, ...reduces],
+      runningAttempts: 0, failuresByWorker: new Map(), excludedWorkers: new Set(), failures: [],
+      message: '', mapsDone: 0, reducesDone: 0,
+    };
+    this.jobs.set(sub.jobId, job);
+    if (sub.maps === 0 && sub.reducers === 0) return this.maybeCommit(job);
+    return this.schedule(now);
+  }
+
+  /** Kills a job: its live attempts are killed and it ends KILLED. Safe to call twice. */
+  killJob(jobId: string, reason: string, now: number): Decision[] {
+    const job = this.requireJob(jobId);
+    if (isJobFinished(job)) return [];
+    return this.finishJob(job, 'KILLED', reason, now).concat(this.schedule(now));
+  }
+
+  /** The wiring committed the job's output (after a commitJob decision). */
+  jobCommitted(jobId: string, now: number): Decision[] {
+    const job = this.requireJob(jobId);
+    if (job.state !== 'COMMITTING') return [];
+    return this.finishJob(job, 'SUCCEEDED', 'committed', now);
+  }
+
+  /** The wiring could not commit the job's output. */
+  jobCommitFailed(jobId: string, failure: Failure, now: number): Decision[] {
+    const job = this.requireJob(jobId);
+    if (job.state !== 'COMMITTING') return [];
+    return this.finishJob(job, 'FAILED', `job commit failed: ${failure.message}`, now);
+  }
+
+  // ---- attempts -------------------------------------------------------------
+
+  /**
+   * A reduce attempt asks to commit its output. Granted to exactly one live
+   * attempt per task (Hadoop's canCommit); others are told no and will be
+   * killed. Asking twice from the granted attempt answers true again.
+   */
+  requestCommit(attemptId: string): boolean {
+    const a = this.attempts.get(attemptId);
+    if (!a) return false;
+    const task = this.taskOf(a);
+    const job = this.requireJob(a.jobId);
+    if (isJobFinished(job)) return false;
+    if (a.state === 'COMMITTING') return true;
+    if (a.state !== 'RUNNING' || task.state === 'SUCCEEDED') return false;
+    if (task.attempts.some((o) => o.state === 'COMMITTING')) return false;
+    return this.apply(a, 'commit');
+  }
+
+  attemptSucceeded(attemptId: string, result: AttemptResult, now: number): Decision[] {
+    const a = this.attempts.get(attemptId);
+    if (!a) return [];
+    const task = this.taskOf(a);
+    const job = this.requireJob(a.jobId);
+    if (isJobFinished(job) || task.state === 'SUCCEEDED') {
+      // Another attempt owns the task: this one's output is discarded.
+      if (isLive(a.state)) this.end(a, 'killed', now, { code: 'KILLED', message: 'another attempt of the task succeeded first' });
+      else this.onIgnored(attemptId, 'succeeded', 'task already succeeded or job finished');
+      return this.schedule(now);
+    }
+    if (a.kind === 'reduce' && a.state === 'RUNNING' && !this.requestCommit(attemptId)) {
+      this.end(a, 'killed', now, { code: 'KILLED', message: 'another attempt of the task is committing' });
+      return this.schedule(now);
+    }
+    if (!this.end(a, 'succeeded', now)) return [];
+    const out: Decision[] = [];
+    task.state = 'SUCCEEDED';
+    task.winner = a;
+    task.result = result;
+    if (a.kind === 'map') job.mapsDone++;
+    else job.reducesDone++;
+    for (const other of liveAttempts(task)) {
+      this.end(other, 'killed', now, { code: 'KILLED', message: `attempt ${a.id} of the task succeeded first` });
+      out.push({ type: 'kill', jobId: job.submission.jobId, attemptId: other.id, workerId: other.workerId, reason: 'superseded' });
+    }
+    out.push(...this.maybeCommit(job));
+    return out.concat(this.schedule(now));
+  }
+
+  /**
+   * An attempt ended without success. Codes KILLED and WORKER_LOST do not count
+   * against the task; NON_RETRYABLE fails the job at once; any other code is a
+   * failure of the task, retried after a backoff up to maxAttempts.
+   */
+  attemptFailed(attemptId: string, failure: Failure, now: number): Decision[] {
+    const a = this.attempts.get(attemptId);
+    if (!a) return [];
+    const counted = failure.code !== 'KILLED' && failure.code !== 'WORKER_LOST';
+    if (!this.end(a, counted ? 'failed' : 'killed', now, failure)) return [];
+    const task = this.taskOf(a);
+    const job = this.requireJob(a.jobId);
+    if (isJobFinished(job) || task.state === 'SUCCEEDED') return this.schedule(now);
+    const out: Decision[] = [];
+    if (counted) {
+      job.failures.push({ ...failure, attemptId: a.id, workerId: a.workerId });
+      task.failures++;
+      task.failedOn.add(a.workerId);
+      const n = (job.failuresByWorker.get(a.workerId) ?? 0) + 1;
+      job.failuresByWorker.set(a.workerId, n);
+      if (n >= this.options.maxFailuresPerWorker) job.excludedWorkers.add(a.workerId);
+      if (failure.code === 'NON_RETRYABLE') {
+        return this.finishJob(job, 'FAILED', `${a.id} failed with a non-retryable error: ${failure.message}`, now)
+          .concat(this.schedule(now));
+      }
+      if (task.failures >= this.options.maxAttempts) {
+        return this.finishJob(job, 'FAILED', `task ${task.id} failed ${task.failures} times`, now)
+          .concat(this.schedule(now));
+      }
+    } else {
+      task.kills++;
+      if (task.kills >= this.options.maxKills) {
+        return this.finishJob(job, 'FAILED', `task ${task.id} lost ${task.kills} attempts with their workers`, now)
+          .concat(this.schedule(now));
+      }
+    }
+    if (liveAttempts(task).length === 0) this.requeue(job, task, counted ? now + this.backoff(task.failures) : now);
+    return out.concat(this.schedule(now));
+  }
+
+  /**
+   * A reduce attempt could not fetch map `mapIndex`'s output from attempt
+   * `mapAttemptId`. The reduce attempt is killed (not counted as a failure)
+   * and, if that output is still the map task's, the map is re-run.
+   */
+  fetchFailed(reduceAttemptId: string, mapIndex: number, mapAttemptId: string, message: string, now: number): Decision[] {
+    const a = this.attempts.get(reduceAttemptId);
+    if (!a) return [];
+    const job = this.requireJob(a.jobId);
+    const map = job.maps[mapIndex];
+    if (map && map.state === 'SUCCEEDED' && map.winner?.id === mapAttemptId && !isJobFinished(job)) {
+      this.unsucceedMap(job, map, now);
+    }
+    return this.attemptFailed(reduceAttemptId, { code: 'WORKER_LOST', message: `fetch failed: ${message}` }, now);
+  }
+
+  // ---- time -----------------------------------------------------------------
+
+  /** Called periodically: loses silent workers, starts backups, retries due tasks. */
+  tick(now: number): Decision[] {
+    const out: Decision[] = [];
+    const silent = [...this.workers.values()]
+      .filter((w) => w.alive && now - w.lastHeartbeat > this.options.heartbeatTimeoutMs);
+    // Mark every silent worker dead before handling any: otherwise the work of
+    // the first would be relaunched on the next, lost a moment later.
+    for (const w of silent) w.alive = false;
+    for (const w of silent) out.push(...this.loseWorker(w, `no heartbeat for ${now - w.lastHeartbeat} ms`, now));
+    out.push(...this.schedule(now));
+    out.push(...this.speculate(now));
+    return out;
+  }
+
+  // ---- internals --------------------------------------------------------------
+
+  private requireJob(jobId: string): JobRecord {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new LaminateError('NOT_FOUND', `No job ${jobId}`, { ids: { jobId } });
+    return job;
+  }
+
+  private taskOf(a: AttemptRecord): TaskRecord {
+    const job = this.requireJob(a.jobId);
+    return (a.kind === 'map' ? job.maps : job.reduces)[a.index]!;
+  }
+
+  private backoff(failures: number): number {
+    return Math.min(this.options.maxRetryBackoffMs, this.options.retryBackoffMs * 2 ** Math.max(0, failures - 1));
+  }
+
+  /** Applies a table transition; false (and a note) when the event is ignored. */
+  private apply(a: AttemptRecord, event: AttemptEvent): boolean {
+    const t = transition(a.state, event);
+    if ('ignore' in t) {
+      this.onIgnored(a.id, event, t.ignore);
+      return false;
+    }
+    a.state = t.to;
+    return true;
+  }
+
+  /** Ends a live attempt and frees its container's resources. */
+  private end(a: AttemptRecord, event: 'succeeded' | 'failed' | 'killed', now: number, failure?: Failure): boolean {
+    if (!this.apply(a, event)) return false;
+    a.finish = now;
+    if (failure) a.failure = failure;
+    const w = this.workers.get(a.workerId);
+    if (w && w.running.delete(a.id)) {
+      w.usedSlots--;
+      w.usedMemoryMb -= a.memoryMb;
+    }
+    const job = this.requireJob(a.jobId);
+    job.runningAttempts--;
+    const task = this.taskOf(a);
+    if (task.state === 'RUNNING' && liveAttempts(task).length === 0 && event !== 'succeeded') task.state = 'PENDING';
+    return true;
+  }
+
+  private requeue(job: JobRecord, task: TaskRecord, notBefore: number): void {
+    task.state = 'PENDING';
+    task.notBefore = notBefore;
+    task.speculated = false;
+    if (!task.queued) {
+      task.queued = true;
+      job.pending.push(task);
+    }
+  }
+
+  /** A map task's output was lost: run it again if a reduce still needs it. */
+  private unsucceedMap(job: JobRecord, map: TaskRecord, now: number): void {
+    delete map.winner;
+    delete map.result;
+    job.mapsDone--;
+    this.requeue(job, map, now);
+  }
+
+  private loseWorker(w: WorkerRecord, reason: string, now: number): Decision[] {
+    w.alive = false;
+    const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason }];
+    // Outputs first, so that no reduce relaunched below is sent to them.
+    for (const job of this.jobs.values()) {
+      if (isJobFinished(job) || job.reducesDone === job.reduces.length) continue;
+      for (const map of job.maps) {
+        if (map.state === 'SUCCEEDED' && map.winner?.workerId === w.id) this.unsucceedMap(job, map, now);
+      }
+    }
+    for (const attemptId of [...w.running]) {
+      out.push(...this.attemptFailed(attemptId, { code: 'WORKER_LOST', message: `worker ${w.id} lost: ${reason}` }, now));
+    }
+    return out;
+  }
+
+  private maybeCommit(job: JobRecord): Decision[] {
+    if (job.state !== 'RUNNING' && job.state !== 'PENDING') return [];
+    if (job.reducesDone < job.reduces.length || job.mapsDone < job.maps.length) return [];
+    job.state = 'COMMITTING';
+    return [{ type: 'commitJob', jobId: job.submission.jobId }];
+  }
+
+  private finishJob(job: JobRecord, state: 'SUCCEEDED' | 'FAILED' | 'KILLED', message: string, now: number): Decision[] {
+    const out: Decision[] = [];
+    job.state = state;
+    job.finishTime = now;
+    job.message = message;
+    for (const task of [...job.maps, ...job.reduces]) {
+      for (const a of liveAttempts(task)) {
+        this.end(a, 'killed', now, { code: 'KILLED', message: `job ${state.toLowerCase()}` });
+        out.push({ type: 'kill', jobId: job.submission.jobId, attemptId: a.id, workerId: a.workerId, reason: `job ${state.toLowerCase()}` });
+      }
+      if (task.state !== 'SUCCEEDED') task.state = task.failures >= this.options.maxAttempts || state === 'FAILED' && task.failures > 0 ? 'FAILED' : 'KILLED';
+      task.queued = false;
+    }
+    job.pending = [];
+    out.push({ type: 'jobFinished', jobId: job.submission.jobId, state, failures: [...job.failures], message });
+    return out;
+  }
+
+  /** Starts a new attempt of `task` on worker `w`. */
+  private launch(job: JobRecord, task: TaskRecord, w: WorkerRecord, speculative: boolean, now: number): Decision {
+    const sub = job.submission;
+    const memoryMb = task.kind === 'map' ? sub.mapMemoryMb : sub.reduceMemoryMb;
+    const number = task.attempts.length + 1;
+    const a: AttemptRecord = {
+      id: formatAttemptId(task.id, number), jobId: sub.jobId, taskId: task.id, kind: task.kind, index: task.index,
+      number, workerId: w.id, memoryMb, speculative, start: now, state: 'RUNNING',
+    };
+    task.attempts.push(a);
+    task.state = 'RUNNING';
+    if (speculative) task.speculated = true;
+    this.attempts.set(a.id, a);
+    w.running.add(a.id);
+    w.usedSlots++;
+    w.usedMemoryMb += memoryMb;
+    job.runningAttempts++;
+    if (job.state === 'PENDING') {
+      job.state = 'RUNNING';
+      job.startTime = now;
+    }
+    job.message = '';
+    const decision: Decision = {
+      type: 'launch', jobId: sub.jobId, taskId: task.id, attemptId: a.id, kind: task.kind, index: task.index,
+      workerId: w.id, memoryMb, speculative,
+    };
+    if (task.kind === 'reduce') return { ...decision, sources: this.mapSources(job) };
+    return decision;
+  }
+
+  private mapSources(job: JobRecord): MapOutputSource[] {
+    return job.maps.map((m) => ({
+      mapIndex: m.index, attemptId: m.winner!.id, workerId: m.winner!.workerId, partitions: m.result?.partitions ?? [],
+    }));
+  }
+
+  /**
+   * One scheduling pass: fair share between jobs (the job with the fewest
+   * running attempts goes first, then the oldest), each job's pending tasks
+   * in order, maps before reduces; reduces only once every map has succeeded.
+   */
+  private schedule(now: number): Decision[] {
+    const out: Decision[] = [];
+    const active = [...this.jobs.values()].filter((j) => !isJobFinished(j) && j.state !== 'COMMITTING' && j.pending.length > 0);
+    const blocked = new Set<JobRecord>();
+    for (;;) {
+      const candidates = active.filter((j) => !blocked.has(j));
+      if (candidates.length === 0) break;
+      candidates.sort((a, b) => a.runningAttempts - b.runningAttempts || a.submitTime - b.submitTime
+        || a.submission.jobId.localeCompare(b.submission.jobId));
+      const job = candidates[0]!;
+      const d = this.placeOne(job, now);
+      if (d) out.push(d);
+      else blocked.add(job);
+    }
+    return out;
+  }
+
+  /** Places the first placeable pending task of `job`, or notes why it waits. */
+  private placeOne(job: JobRecord, now: number): Decision | undefined {
+    job.pending = job.pending.filter((t) => t.queued && t.state === 'PENDING');
+    const mapsDone = job.mapsDone === job.maps.length;
+    let waitingFor = '';
+    // Fresh tasks of one kind ask for the same resources: once one finds no
+    // room, the others of its kind would not either. Retries differ, since
+    // they avoid the workers they failed on.
+    const noRoom = new Set<TaskKind>();
+    for (let i = 0; i < job.pending.length; i++) {
+      const task = job.pending[i]!;
+      if (task.notBefore > now) continue;
+      if (task.kind === 'reduce' && !mapsDone) continue;
+      if (noRoom.has(task.kind) && task.failedOn.size === 0) continue;
+      const memoryMb = task.kind === 'map' ? job.submission.mapMemoryMb : job.submission.reduceMemoryMb;
+      const w = chooseWorker(this.workers.values(), job, task, memoryMb);
+      if (!w) {
+        waitingFor ||= `waiting for capacity: a ${task.kind} task needs a free slot and ${memoryMb} MB on a worker`;
+        if (task.failedOn.size === 0) noRoom.add(task.kind);
+        continue;
+      }
+      job.pending.splice(i, 1);
+      task.queued = false;
+      return this.launch(job, task, w, false, now);
+    }
+    job.message = job.runningAttempts === 0 ? waitingFor : '';
+    return undefined;
+  }
+
+  private speculate(now: number): Decision[] {
+    const out: Decision[] = [];
+    for (const job of this.jobs.values()) {
+      if (job.state !== 'RUNNING') continue;
+      // A reduce backup needs every map's output: none while a lost map re-runs.
+      const kinds = job.mapsDone === job.maps.length ? [job.maps, job.reduces] : [job.maps];
+      for (const tasks of kinds) {
+        for (const task of findStragglers(job, tasks, now, this.options.speculation)) {
+          const memoryMb = task.kind === 'map' ? job.submission.mapMemoryMb : job.submission.reduceMemoryMb;
+          const running = liveAttempts(task)[0]!;
+          const w = chooseWorker(this.workers.values(), job, task, memoryMb, running.workerId);
+          if (w) out.push(this.launch(job, task, w, true, now));
+        }
+      }
+    }
+    return out;
+  }
+}

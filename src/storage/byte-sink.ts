@@ -1,0 +1,48 @@
+/**
+ * Growable byte buffers that encoders write into directly: an in-memory one
+ * here, a file-backed one in buffered-file-writer.ts.
+ */
+
+/**
+ * Where encoders append bytes. Encoders call `reserve(n)`, write into the
+ * returned buffer from `pos`, then advance `pos`. The buffer may be replaced
+ * by a bigger one on `reserve`, so re-read `buf` after each call.
+ */
+export interface ByteSink {
+  buf: Buffer;
+  pos: number;
+  /** Makes room for `n` more bytes after `pos`; returns the (possibly new) buffer. */
+  reserve(n: number): Buffer;
+}
+
+/** Grows `buf` to hold at least `needed` bytes, keeping its first `keep` bytes. */
+export function grow(buf: Buffer, keep: number, needed: number): Buffer {
+  let size = buf.length * 2;
+  while (size < needed) size *= 2;
+  const bigger = Buffer.allocUnsafe(size);
+  buf.copy(bigger, 0, 0, keep);
+  return bigger;
+}
+
+/**
+ * An in-memory ByteSink that grows as needed: used by tests and callers that
+ * build a segment in memory (bufferSegment reads what it holds).
+ */
+export class GrowableBuffer implements ByteSink {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initialSize = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.max(16, initialSize));
+  }
+
+  reserve(n: number): Buffer {
+    if (this.pos + n > this.buf.length) this.buf = grow(this.buf, this.pos, this.pos + n);
+    return this.buf;
+  }
+
+  /** A copy of the bytes written so far. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Reading the lines of an input split, with the semantics of Hadoop's
+ * LineRecordReader: a line belongs to the split holding its first byte, so
+ * every line of a file is read by exactly one split.
+ */
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { describe, LaminateError } from '../common/errors.js';
+import type { InputSplit } from './input-split.js';
+
+/** Options of readSplitLines. */
+export interface ReadLinesOptions {
+  /** Bytes read per syscall; default 1 MiB. Grows for a longer line. */
+  readonly chunkSize?: number;
+}
+
+const DEFAULT_CHUNK = 1024 * 1024;
+const NL = 10;
+const CR = 13;
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function';
+}
+
+/**
+ * The file offset where the split's first line starts: 0 for a split at the
+ * start of the file, else just after the first '\n' at or after start - 1;
+ * `-1` when the file has no such '\n'.
+ */
+async function firstLineStart(fh: FileHandle, start: number, buf: Buffer): Promise<number> {
+  if (start === 0) return 0;
+  let at = start - 1;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+    if (bytesRead === 0) return -1;
+    const nl = buf.indexOf(NL);
+    if (nl >= 0 && nl < bytesRead) return at + nl + 1;
+    at += bytesRead;
+  }
+}
+
+/**
+ * Calls `onLine` for every line of `split` (see the file comment), in file
+ * order, with the line's index within the split (from 0). Lines come without
+ * '\n' and without one trailing '\r'; a last line without '\n' counts. A
+ * line crossing the split's end is read in full. Text is decoded as UTF-8 a
+ * region of whole lines at a time, so a character is never cut. `onLine` is
+ * awaited only when it returns a thenable. Returns the number of lines and
+ * the bytes they took (line endings included).
+ *
+ * Called by the map runner once per map attempt of a text or jsonl split.
+ * Reads only; calling it twice reads the same lines.
+ */
+export async function readSplitLines(
+  split: InputSplit,
+  onLine: (line: string, lineIndex: number) => void | Promise<void>,
+  options: ReadLinesOptions = {},
+): Promise<{ lines: number; bytes: number }> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected chunkSize to be a positive integer, got ${describe(chunkSize)}`);
+  }
+  const end = split.start + split.length;
+  const fh = await open(split.path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(chunkSize);
+    const first = await firstLineStart(fh, split.start, buf);
+    if (first < 0 || first >= end) return { lines: 0, bytes: 0 };
+    // buf[0, filled) holds the file from bufAt on; bufAt is always the start
+    // of the next line to deliver, which lies before `end`.
+    let bufAt = first;
+    let filled = 0;
+    let lines = 0;
+    let bytes = 0;
+    for (;;) {
+      if (filled === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, bufAt + filled);
+      if (bytesRead === 0) {
+        // End of file: what is left is a last line without '\n'.
+        if (filled > 0) {
+          const last = buf[filled - 1] === CR ? filled - 1 : filled;
+          const r = onLine(buf.toString('utf8', 0, last), lines++);
+          if (isThenable(r)) await r;
+          bytes += filled;
+        }
+        return { lines, bytes };
+      }
+      const scanFrom = filled;
+      filled += bytesRead;
+      // Our last line is the one holding byte end - 1: it ends at the first
+      // '\n' at or after it. Before that, every '\n' ends one of our lines.
+      const stopFrom = Math.max(end - 1 - bufAt, scanFrom);
+      const stop = stopFrom < filled ? buf.indexOf(NL, stopFrom) : -1;
+      const done = stop >= 0 && stop < filled;
+      const regionEnd = done ? stop + 1 : buf.lastIndexOf(NL, filled - 1) + 1;
+      if (regionEnd > 0) {
+        lines = await deliverLines(buf.toString('utf8', 0, regionEnd - 1), lines, onLine);
+        bytes += regionEnd;
+        if (done) return { lines, bytes };
+        buf.copyWithin(0, regionEnd, filled);
+        bufAt += regionEnd;
+        filled -= regionEnd;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Calls onLine for each '\n'-separated line of `text`; returns the next line index. */
+async function deliverLines(
+  text: string,
+  index: number,
+  onLine: (line: string, lineIndex: number) => void | Promise<void>,
+): Promise<number> {
+  let from = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', from);
+    const to = nl < 0 ? text.length : nl;
+    const line = to > from && text.charCodeAt(to - 1) === CR ? text.slice(from, to - 1) : text.slice(from, to);
+    const r = onLine(line, index++);
+    if (isThenable(r)) await r;
+    if (nl < 0) return index;
+    from = nl + 1;
+  }
+}
+
+/**
+ * Reads a whole file as UTF-8: the one record of a `whole` split. Called by
+ * the map runner; reads only.
+ */
+export async function readWholeFile(path: string): Promise<string> {
+  return readFile(path, 'utf8');
+}
+
+/**
+ * The 1-based line number in the file of the split's line number
+ * `lineIndex` (as passed to onLine), counting the '\n' bytes before the
+ * split's first line in chunks. Called only to word error messages such as
+ * "malformed JSON at /x/y.jsonl line 17"; reads only.
+ */
+export async function fileLineNumber(split: InputSplit, lineIndex: number): Promise<number> {
+  const fh = await open(split.path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    const first = await firstLineStart(fh, split.start, buf);
+    let before = 0;
+    if (first > 0) {
+      // Count every '\n' in [0, first): the one at first - 1 included.
+      for (let at = 0; at < first;) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, first - at), at);
+        if (bytesRead === 0) break;
+        for (let i = buf.indexOf(NL); i >= 0 && i < bytesRead; i = buf.indexOf(NL, i + 1)) before++;
+        at += bytesRead;
+      }
+    }
+    return before + lineIndex + 1;
+  } finally {
+    await fh.close();
+  }
+}

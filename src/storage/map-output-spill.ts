@@ -1,0 +1,70 @@
+/**
+ * Writing one partition of the map-side sort buffer into a spill: sorted by
+ * key, combined per key when the job has a combiner.
+ */
+import type { BufferedFileWriter } from './buffered-file-writer.js';
+import type { CombineEmitter } from './combine-emitter.js';
+import { compareKeys } from './key-order.js';
+import { appendRecord, encodedValueSize, PackedValue } from './record-codec.js';
+import { unpack } from 'msgpackr';
+
+/** Counts a spill adds to the collector's counters. */
+export interface SpillCounts {
+  /** Records written. */
+  records: number;
+  /** Key and value bytes of the records collected (before combining). */
+  outputBytes: number;
+  /** Records handed to the combiner. */
+  combineInput: number;
+}
+
+/**
+ * Writes `keys[i] -> values[i]` sorted by key; equal keys keep their emit
+ * order. Called once per partition per spill when there is no combiner.
+ */
+export async function writeSorted(keys: readonly string[], values: readonly unknown[], w: BufferedFileWriter, counts: SpillCounts): Promise<void> {
+  const n = keys.length;
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) order.push(i);
+  // Array.prototype.sort is stable; the index tie-break only makes it explicit.
+  order.sort((a, b) => compareKeys(keys[a]!, keys[b]!) || a - b);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const at = order[i]!;
+    bytes += appendRecord(w, keys[at]!, values[at]);
+    if (w.needsFlush()) await w.flush();
+  }
+  counts.records += n;
+  counts.outputBytes += bytes;
+}
+
+/** Unpacks values the collector packed at emit time, in place. */
+export function unpackValues(values: unknown[]): unknown[] {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v instanceof PackedValue) values[i] = unpack(v.bytes);
+  }
+  return values;
+}
+
+/**
+ * Runs the combiner over each key group (values in emit order), in key
+ * order, writing what it emits. Called once per partition per spill when
+ * there is a combiner.
+ */
+export async function writeCombined(groups: Map<string, unknown[]>, w: BufferedFileWriter, emitter: CombineEmitter, counts: SpillCounts): Promise<void> {
+  const keys = [...groups.keys()].sort(compareKeys);
+  emitter.setSink(w);
+  const before = emitter.emitted;
+  for (const key of keys) {
+    const values = groups.get(key)!;
+    let valueBytes = 0;
+    for (const v of values) valueBytes += encodedValueSize(v);
+    counts.outputBytes += Buffer.byteLength(key) * values.length + valueBytes;
+    counts.combineInput += values.length;
+    const done = emitter.run(key, unpackValues(values));
+    if (done !== undefined) await done;
+    if (w.needsFlush()) await w.flush();
+  }
+  counts.records += emitter.emitted - before;
+}

@@ -1,0 +1,228 @@
+/**
+ * The k-way merge of sorted runs (Hadoop's Merger): used by the map side to
+ * merge spills into one output, and by the reduce side to merge the fetched
+ * partitions of every map output and group their values by key.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, LaminateError } from '../common/errors.js';
+import { BufferedFileWriter } from './buffered-file-writer.js';
+import { fileSegment, type Segment } from './segment.js';
+
+/** Options of the merge functions. */
+export interface MergeOptions {
+  /**
+   * The most segments merged at once (Hadoop's io.sort.factor), default 64.
+   * With more, batches are first merged into temporary runs.
+   */
+  readonly factor?: number;
+  /** Where temporary runs go; default the OS temp folder. Removed afterwards. */
+  readonly tmpDir?: string;
+}
+
+const DEFAULT_FACTOR = 64;
+
+/**
+ * Visits every record of `segments` in ascending byte order of keys; records
+ * with equal keys come in segment order (all of segment i's before segment
+ * i+1's) and, within a segment, in their order there. `visit` sees the
+ * segment positioned on the record; it may return a promise to be awaited.
+ * Returns the number of records.
+ *
+ * Called by mergeGroups, mergeToFile and the map-side spill merge. Consumes
+ * and closes every segment, also on error; do not call twice with the same
+ * segments.
+ */
+export async function mergeRecords(
+  segments: readonly Segment[],
+  visit: (segment: Segment) => void | Promise<void>,
+  options: MergeOptions = {},
+): Promise<number> {
+  const factor = options.factor ?? DEFAULT_FACTOR;
+  if (!Number.isSafeInteger(factor) || factor < 2) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the merge factor to be an integer >= 2, got ${describe(factor)}`);
+  }
+  const opened = new Set<Segment>(segments);
+  let tmp: string | undefined;
+  try {
+    let runs = segments;
+    if (runs.length > factor) {
+      tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'merge-'));
+      runs = await reduceRuns(runs, factor, tmp, opened);
+    }
+    return await heapMerge(runs, visit);
+  } finally {
+    const closing = await Promise.allSettled([...opened].map((s) => s.close()));
+    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+    const failed = closing.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  }
+}
+
+/**
+ * Merges contiguous batches of runs into temporary files until at most
+ * `factor` remain, rewriting as little as it can in one pass (Hadoop merges
+ * the first pass partially for the same reason). Batches are contiguous so
+ * that equal keys keep segment order.
+ */
+async function reduceRuns(runs: readonly Segment[], factor: number, tmp: string, opened: Set<Segment>): Promise<readonly Segment[]> {
+  let count = 0;
+  while (runs.length > factor) {
+    let excess = runs.length - factor;
+    const next: Segment[] = [];
+    let i = 0;
+    while (excess > 0) {
+      const take = Math.min(factor, excess + 1);
+      const path = join(tmp, `run-${count++}`);
+      const { bytes } = await writeRun(runs.slice(i, i + take), path);
+      const merged = fileSegment(path, 0, bytes);
+      opened.add(merged);
+      next.push(merged);
+      i += take;
+      excess -= take - 1;
+    }
+    runs = next.concat(runs.slice(i));
+  }
+  return runs;
+}
+
+interface HeapEntry {
+  readonly segment: Segment;
+  readonly order: number;
+}
+
+/** Whether a's current key sorts before b's (segment order breaks ties). */
+function before(a: HeapEntry, b: HeapEntry): boolean {
+  const sa = a.segment;
+  const sb = b.segment;
+  const c = sa.buf.compare(sb.buf, sb.keyStart, sb.keyEnd, sa.keyStart, sa.keyEnd);
+  return c < 0 || (c === 0 && a.order < b.order);
+}
+
+function siftDown(heap: HeapEntry[], i: number): void {
+  const n = heap.length;
+  const entry = heap[i]!;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= n) break;
+    const right = left + 1;
+    const child = right < n && before(heap[right]!, heap[left]!) ? right : left;
+    if (!before(heap[child]!, entry)) break;
+    heap[i] = heap[child]!;
+    i = child;
+  }
+  heap[i] = entry;
+}
+
+async function heapMerge(runs: readonly Segment[], visit: (segment: Segment) => void | Promise<void>): Promise<number> {
+  const heap: HeapEntry[] = [];
+  for (let order = 0; order < runs.length; order++) {
+    const segment = runs[order]!;
+    let more = segment.next();
+    if (more !== true && more !== false) more = await more;
+    if (more) heap.push({ segment, order });
+  }
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+  let records = 0;
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    const visited = visit(top.segment);
+    if (visited !== undefined) await visited;
+    records++;
+    let more = top.segment.next();
+    if (more !== true && more !== false) more = await more;
+    if (!more) {
+      const last = heap.pop()!;
+      if (heap.length === 0) break;
+      heap[0] = last;
+    }
+    siftDown(heap, 0);
+  }
+  return records;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Merges `segments` and calls `onGroup` once per distinct key, in ascending
+ * byte order of keys, with the decoded values of that key from every
+ * segment (segment i's before segment i+1's). Awaits `onGroup` only when it
+ * returns a thenable. Holds one group's values and one buffer per segment.
+ *
+ * Called by the reduce runner (once per reduce attempt) and by the map-side
+ * merge when it combines. Consumes and closes the segments; not for calling
+ * twice with the same segments.
+ */
+export async function mergeGroups(
+  segments: readonly Segment[],
+  onGroup: (key: string, values: unknown[]) => void | Promise<void>,
+  options: MergeOptions = {},
+): Promise<{ groups: number; records: number }> {
+  let groups = 0;
+  let key = '';
+  let values: unknown[] = [];
+  let keyBuf = Buffer.allocUnsafe(256);
+  let keyLength = -1;
+  const visit = (s: Segment): void | Promise<void> => {
+    const length = s.keyEnd - s.keyStart;
+    if (length === keyLength && s.buf.compare(keyBuf, 0, length, s.keyStart, s.keyEnd) === 0) {
+      values.push(s.value());
+      return undefined;
+    }
+    const done = keyLength >= 0 ? onGroup(key, values) : undefined;
+    if (keyLength >= 0) groups++;
+    if (length > keyBuf.length) keyBuf = Buffer.allocUnsafe(Math.max(length, keyBuf.length * 2));
+    s.buf.copy(keyBuf, 0, s.keyStart, s.keyEnd);
+    keyLength = length;
+    key = s.key();
+    values = [s.value()];
+    return isThenable(done) ? Promise.resolve(done).then(() => undefined) : undefined;
+  };
+  const records = await mergeRecords(segments, visit, options);
+  if (keyLength >= 0) {
+    const done = onGroup(key, values);
+    if (isThenable(done)) await done;
+    groups++;
+  }
+  return { groups, records };
+}
+
+/**
+ * Merges `segments` into one sorted run at `outPath` (the records copied as
+ * they are), for multi-pass merges and map-side spill merges. Returns the
+ * run's record count and size. Consumes and closes the segments; overwrites
+ * `outPath`, and removes it on error.
+ */
+export async function mergeToFile(
+  segments: readonly Segment[],
+  outPath: string,
+  options: MergeOptions = {},
+): Promise<{ records: number; bytes: number }> {
+  let writer: BufferedFileWriter | undefined;
+  try {
+    writer = await BufferedFileWriter.open(outPath);
+  } catch (err) {
+    await Promise.allSettled(segments.map((s) => s.close()));
+    throw err;
+  }
+  const w = writer;
+  try {
+    const records = await mergeRecords(segments, (s) => {
+      w.writeBytes(s.buf, s.recordStart, s.valueEnd);
+      return w.needsFlush() ? w.flush() : undefined;
+    }, options);
+    return { records, bytes: await w.close() };
+  } catch (err) {
+    await w.abandon();
+    await rm(outPath, { force: true });
+    throw err;
+  }
+}
+
+/** One pass of a multi-pass merge: at most `factor` runs, so no recursion. */
+function writeRun(runs: readonly Segment[], path: string): Promise<{ records: number; bytes: number }> {
+  return mergeToFile(runs, path, { factor: Math.max(2, runs.length) });
+}

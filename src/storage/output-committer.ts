@@ -1,0 +1,136 @@
+/**
+ * Hadoop's FileOutputCommitter (algorithm v1 in spirit) for an output folder
+ * that every node sees (a shared filesystem). Each task attempt writes its
+ * part file under `outDir/_temporary/<attemptId>/`; committing a task renames
+ * that file to `outDir/part-NNNNN`, an atomic step, so readers see a part
+ * file whole or not at all. The master lets exactly one attempt per task
+ * commit. The job's commit removes `_temporary` and writes `_SUCCESS` last,
+ * so `_SUCCESS` means every part is in place.
+ */
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LaminateError } from '../common/errors.js';
+import { formatPartFile } from '../common/ids.js';
+
+export const TEMPORARY_DIR = '_temporary';
+export const SUCCESS_FILE = '_SUCCESS';
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export class FileOutputCommitter {
+  /**
+   * Prepares `outDir` for a job: refuses a folder that already has anything
+   * in it (or a file at that path), then creates it and `outDir/_temporary`.
+   * Called by the master once when the job starts. Not idempotent: a second
+   * call refuses, since the first left `_temporary` behind.
+   *
+   * @throws LaminateError ALREADY_EXISTS when outDir is non-empty or a file.
+   */
+  static async setupJob(outDir: string): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(outDir);
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ENOTDIR') {
+        throw new LaminateError('ALREADY_EXISTS', `Output directory '${outDir}' already has output (a file is at that path)`);
+      }
+      if (code !== 'ENOENT') throw err;
+      entries = [];
+    }
+    if (entries.length > 0) {
+      const shown = entries.sort().slice(0, 3).map((e) => `'${e}'`).join(', ');
+      const more = entries.length > 3 ? ` and ${entries.length - 3} more` : '';
+      throw new LaminateError('ALREADY_EXISTS', `Output directory '${outDir}' already has output (found ${shown}${more}); expected it missing or empty`);
+    }
+    await mkdir(join(outDir, TEMPORARY_DIR), { recursive: true });
+  }
+
+  /** The folder of an attempt's temporary output. Pure. */
+  static taskAttemptDir(outDir: string, attemptId: string): string {
+    return join(outDir, TEMPORARY_DIR, attemptId);
+  }
+
+  /**
+   * Where an attempt writes its part file before committing:
+   * `outDir/_temporary/<attemptId>/part-NNNNN`. Pure.
+   */
+  static taskAttemptPath(outDir: string, attemptId: string, partition: number): string {
+    return join(outDir, TEMPORARY_DIR, attemptId, formatPartFile(partition));
+  }
+
+  /**
+   * Creates the attempt's temporary folder. Called by the reduce runner
+   * before opening its part file; safe to call twice.
+   */
+  static async setupTask(outDir: string, attemptId: string): Promise<void> {
+    await mkdir(FileOutputCommitter.taskAttemptDir(outDir, attemptId), { recursive: true });
+  }
+
+  /**
+   * Moves the attempt's part file to `outDir/part-NNNNN` with one rename
+   * (atomic; it replaces an earlier part file of the task, if any), then
+   * removes the attempt's folder. Called by the reduce runner when the master
+   * allows this attempt to commit. Idempotent: when the attempt's file is
+   * already gone and the part file is there, the commit is taken as done
+   * (the master allows one committing attempt per task, so it was this one).
+   *
+   * @throws LaminateError NOT_FOUND when neither file exists.
+   */
+  static async commitTask(outDir: string, attemptId: string, partition: number): Promise<void> {
+    const from = FileOutputCommitter.taskAttemptPath(outDir, attemptId, partition);
+    const to = join(outDir, formatPartFile(partition));
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+      if (!(await exists(to))) {
+        throw new LaminateError('NOT_FOUND', `Expected attempt ${attemptId}'s output at '${from}' to commit, got no such file (and no committed '${to}')`, {
+          cause: err,
+          ids: { attemptId },
+        });
+      }
+    }
+    await rm(FileOutputCommitter.taskAttemptDir(outDir, attemptId), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes the attempt's temporary folder and whatever it wrote there.
+   * Called for failed or killed attempts (by their worker, or by the master
+   * on its behalf). Safe to call twice, and when nothing was written.
+   */
+  static async abortTask(outDir: string, attemptId: string): Promise<void> {
+    await rm(FileOutputCommitter.taskAttemptDir(outDir, attemptId), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes `_temporary` (leftovers of uncommitted attempts) and then writes
+   * an empty `_SUCCESS`, last. Called by the master once every reduce task
+   * has committed; safe to call twice.
+   */
+  static async commitJob(outDir: string): Promise<void> {
+    await rm(join(outDir, TEMPORARY_DIR), { recursive: true, force: true });
+    await writeFile(join(outDir, SUCCESS_FILE), '');
+  }
+
+  /**
+   * Removes `_temporary`, leaving committed part files (if any) and no
+   * `_SUCCESS`. Called by the master when a job fails or is cancelled; safe
+   * to call twice.
+   */
+  static async abortJob(outDir: string): Promise<void> {
+    await rm(join(outDir, TEMPORARY_DIR), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Segments: readers of a sorted run of records (record-codec.ts framing), the
+ * inputs of the merger. A segment is held in memory (a fetched map output
+ * partition) or read from a byte range of a file (a spill, a merged run, a
+ * partition of a map output) through one bounded buffer.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { LaminateError } from '../common/errors.js';
+import { grow } from './byte-sink.js';
+import { decodeValueAt, parseRecord, type RecordFrame } from './record-codec.js';
+
+/**
+ * A cursor over the records of a sorted run. Before the first `next()` there
+ * is no current record. The current record's bytes are `buf[recordStart,
+ * valueEnd)`, its key `buf[keyStart, keyEnd)` and its value (tag and payload)
+ * `buf[valueStart, valueEnd)`; they stay valid until the next call to
+ * `next()`. Used by one consumer at a time (the merger).
+ */
+export interface Segment {
+  /**
+   * Moves to the next record: true if there is one, false at the end. Returns
+   * a plain boolean whenever the record is already buffered, and a promise
+   * only when it has to read; callers await only thenables to keep the
+   * in-memory path fast.
+   */
+  next(): boolean | Promise<boolean>;
+  readonly buf: Buffer;
+  readonly recordStart: number;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  readonly valueStart: number;
+  readonly valueEnd: number;
+  /** The current key, decoded (allocates a string). */
+  key(): string;
+  /** The current key's bytes (a view, valid until next()). */
+  keyBytes(): Buffer;
+  /** The current value's bytes, tag included (a view, valid until next()). */
+  valueBytes(): Buffer;
+  /** The current value, decoded. */
+  value(): unknown;
+  /** Releases the file, if any. Safe to call twice, and before the end. */
+  close(): Promise<void>;
+}
+
+abstract class SegmentBase implements Segment, RecordFrame {
+  buf: Buffer;
+  recordStart = 0;
+  keyStart = 0;
+  keyEnd = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  needed = 0;
+
+  constructor(buf: Buffer, protected readonly name: string) {
+    this.buf = buf;
+  }
+
+  abstract next(): boolean | Promise<boolean>;
+  abstract close(): Promise<void>;
+
+  key(): string {
+    return this.buf.toString('utf8', this.keyStart, this.keyEnd);
+  }
+
+  keyBytes(): Buffer {
+    return this.buf.subarray(this.keyStart, this.keyEnd);
+  }
+
+  valueBytes(): Buffer {
+    return this.buf.subarray(this.valueStart, this.valueEnd);
+  }
+
+  value(): unknown {
+    return decodeValueAt(this.buf, this.valueStart, this.valueEnd);
+  }
+
+  protected truncated(at: number, have: number, need: number): LaminateError {
+    return new LaminateError('INTERNAL', `Expected a record of at least ${need} bytes at byte ${at} of ${this.name}, got the end of the segment after ${have} bytes`);
+  }
+}
+
+class BufferSegment extends SegmentBase {
+  private pos: number;
+
+  constructor(buf: Buffer, name: string, private readonly limit: number) {
+    super(buf, name);
+    this.pos = 0;
+  }
+
+  next(): boolean {
+    const pos = this.pos;
+    if (pos >= this.limit) return false;
+    const end = parseRecord(this.buf, pos, this.limit, this);
+    if (end < 0) throw this.truncated(pos, this.limit - pos, this.needed);
+    this.recordStart = pos;
+    this.pos = end;
+    return true;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A segment over all of `buf`: records must fill it exactly.
+ * Called by the reduce side for partitions fetched into memory, and by tests.
+ */
+export function bufferSegment(buf: Buffer, name = 'an in-memory segment'): Segment {
+  return new BufferSegment(buf, name, buf.length);
+}
+
+class FileSegment extends SegmentBase {
+  private fh: FileHandle | undefined;
+  private closed = false;
+  /** Bytes of buf holding data; [pos, filled) is not consumed yet. */
+  private filled = 0;
+  private pos = 0;
+  /** The file offset of the next byte to read, and how many are left to read. */
+  private readAt: number;
+  private unread: number;
+
+  constructor(
+    private readonly path: string,
+    offset: number,
+    length: number,
+    private readonly bufferSize: number,
+  ) {
+    // The buffer is allocated on the first read, so idle segments cost nothing.
+    super(Buffer.alloc(0), `'${path}' (segment at ${offset}, ${length} bytes)`);
+    this.readAt = offset;
+    this.unread = length;
+  }
+
+  next(): boolean | Promise<boolean> {
+    const pos = this.pos;
+    if (pos < this.filled) {
+      const end = parseRecord(this.buf, pos, this.filled, this);
+      if (end >= 0) {
+        this.recordStart = pos;
+        this.pos = end;
+        return true;
+      }
+    } else if (this.unread === 0) {
+      return this.finish();
+    }
+    return this.refill();
+  }
+
+  private async finish(): Promise<boolean> {
+    await this.close();
+    return false;
+  }
+
+  private async refill(): Promise<boolean> {
+    if (this.closed) throw new LaminateError('FAILED_PRECONDITION', `Expected an open segment, got a closed one: ${this.name}`);
+    if (this.fh === undefined) {
+      this.fh = await open(this.path, 'r');
+      this.buf = Buffer.allocUnsafe(Math.min(this.bufferSize, Math.max(this.unread, 1)));
+    }
+    for (;;) {
+      const leftover = this.filled - this.pos;
+      const need = leftover > 0 ? this.needed : 0;
+      if (this.unread === 0) {
+        if (leftover === 0) return this.finish();
+        throw this.truncated(this.readAt - leftover, leftover, need);
+      }
+      if (need > this.buf.length || leftover === this.buf.length) {
+        this.buf = grow(this.buf.subarray(this.pos, this.filled), leftover, Math.max(need, leftover + 1));
+      } else if (this.pos > 0 && leftover > 0) {
+        this.buf.copyWithin(0, this.pos, this.filled);
+      }
+      this.pos = 0;
+      this.filled = leftover;
+      const want = Math.min(this.buf.length - leftover, this.unread);
+      const { bytesRead } = await this.fh.read(this.buf, leftover, want, this.readAt);
+      if (bytesRead === 0) {
+        throw new LaminateError('INTERNAL', `Expected ${this.unread} more bytes at offset ${this.readAt} of '${this.path}', got the end of the file`);
+      }
+      this.filled += bytesRead;
+      this.readAt += bytesRead;
+      this.unread -= bytesRead;
+      const end = parseRecord(this.buf, 0, this.filled, this);
+      if (end >= 0) {
+        this.recordStart = 0;
+        this.pos = end;
+        return true;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close();
+  }
+}
+
+/**
+ * A segment over `length` bytes of `path` from `offset`, read through one
+ * buffer of `bufferSize` bytes (grown only for a record bigger than it). The
+ * file is opened on the first `next()` and closed at the end or on `close()`.
+ * Called by the map-side merge (one per spill and partition), by multi-pass
+ * merges, and by the reduce side for partitions fetched to disk.
+ */
+export function fileSegment(path: string, offset: number, length: number, bufferSize = 64 * 1024): Segment {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected a non-negative offset and length for a segment of '${path}', got ${offset} and ${length}`);
+  }
+  if (!Number.isSafeInteger(bufferSize) || bufferSize <= 0) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected a positive buffer size for a segment of '${path}', got ${bufferSize}`);
+  }
+  return new FileSegment(path, offset, length, bufferSize);
+}

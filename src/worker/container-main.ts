@@ -1,0 +1,52 @@
+/**
+ * The entry of a container thread: runs the attempts its worker sends, one
+ * at a time, and answers each with its outcome. Errors from user code become
+ * failures with a cause; nothing thrown here reaches the worker process.
+ */
+import { mkdir } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import { errorMessage, LaminateError } from '../common/errors.js';
+import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+import { FetchFailure } from './fetcher.js';
+import { loadJob } from './job-module.js';
+import { runMap } from './map-runner.js';
+import { runReduce } from './reduce-runner.js';
+
+function outcomeOf(err: unknown): AttemptOutcome {
+  if (err instanceof FetchFailure) {
+    return { outcome: 'FETCH_FAILED', message: err.message, mapIndex: err.mapIndex, mapAttemptId: err.mapAttemptId };
+  }
+  if (err instanceof LaminateError) return { outcome: 'FAILED', code: err.code, message: err.message };
+  // Bundles carry their own copy of NonRetryableError, so match by name.
+  if (err instanceof Error && err.name === 'NonRetryableError') {
+    return { outcome: 'FAILED', code: 'NON_RETRYABLE', message: err.message };
+  }
+  if (err instanceof RangeError && /call stack|allocation failed|heap/i.test(err.message)) {
+    return { outcome: 'FAILED', code: 'OUT_OF_MEMORY', message: err.message };
+  }
+  const stack = err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : '';
+  return { outcome: 'FAILED', code: 'USER_CODE_ERROR', message: `${errorMessage(err)}${stack}` };
+}
+
+async function run(task: ContainerTask): Promise<AttemptOutcome> {
+  try {
+    const job = await loadJob(task.bundlePath).catch((err: unknown) => {
+      if (err instanceof LaminateError) throw new LaminateError('NON_RETRYABLE', err.message);
+      throw new LaminateError('NON_RETRYABLE', `The job module does not load: ${errorMessage(err)}`);
+    });
+    await mkdir(task.workDir, { recursive: true });
+    return task.launch.kind === 'map' ? await runMap(job, task.launch, task.workDir) : await runReduce(job, task.launch, task.workDir);
+  } catch (err) {
+    return outcomeOf(err);
+  }
+}
+
+const port = parentPort;
+if (!port) throw new Error('container-main must run in a worker thread');
+port.on('message', (msg: ToContainer) => {
+  if (msg.type !== 'run') return;
+  void run(msg.task).then((result) => {
+    const reply: FromContainer = { type: 'result', attemptId: msg.task.launch.attemptId, result };
+    port.postMessage(reply);
+  });
+});

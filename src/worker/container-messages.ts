@@ -1,0 +1,21 @@
+/** The messages between a worker and the thread of one of its containers. */
+import type { LaunchAttempt } from '../protocol/messages.js';
+import type { ErrorCode } from '../common/errors.js';
+import type { PartitionInfo } from '../scheduler/types.js';
+
+/** A task attempt as a container runs it: the launch plus where things are on this worker. */
+export interface ContainerTask {
+  readonly launch: LaunchAttempt;
+  readonly workerId: string;
+  readonly bundlePath: string;
+  /** Private to the attempt; map output lands here. */
+  readonly workDir: string;
+}
+
+export type AttemptOutcome =
+  | { readonly outcome: 'SUCCEEDED'; readonly counters: Record<string, number>; readonly partitions?: PartitionInfo[]; readonly dataPath?: string }
+  | { readonly outcome: 'FAILED'; readonly code: ErrorCode; readonly message: string }
+  | { readonly outcome: 'FETCH_FAILED'; readonly message: string; readonly mapIndex: number; readonly mapAttemptId: string };
+
+export type ToContainer = { readonly type: 'run'; readonly task: ContainerTask };
+export type FromContainer = { readonly type: 'result'; readonly attemptId: string; readonly result: AttemptOutcome };

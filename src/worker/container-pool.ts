@@ -1,0 +1,84 @@
+/**
+ * The containers of one worker. A container that ran an attempt of a job
+ * successfully is kept idle for the job's next attempt (Hadoop's JVM reuse,
+ * Spark's executor), so short tasks do not pay a thread start and a bundle
+ * load each. After a failure, a timeout or a kill the thread is discarded.
+ */
+import type { Logger } from '../common/logger.js';
+import { Container } from './container.js';
+import type { AttemptOutcome, ContainerTask } from './container-messages.js';
+
+export interface ContainerPoolOptions {
+  /** Idle containers kept at most (oldest go first). Default: the worker's slots. */
+  readonly maxIdle: number;
+  /** An idle container unused this long is stopped. Default 30 000 ms. */
+  readonly idleMs?: number;
+}
+
+export class ContainerPool {
+  private readonly idle: Container[] = [];
+  private readonly running = new Map<string, Container>();
+  private readonly sweeper: NodeJS.Timeout;
+  /** Threads started so far; for tests and status. */
+  started = 0;
+
+  constructor(private readonly options: ContainerPoolOptions, private readonly log: Logger) {
+    const idleMs = options.idleMs ?? 30_000;
+    this.sweeper = setInterval(() => {
+      const cutoff = Date.now() - idleMs;
+      for (const c of this.idle.filter((x) => x.lastUsed < cutoff)) this.discard(c);
+    }, Math.min(idleMs, 5_000));
+    this.sweeper.unref();
+  }
+
+  get runningAttempts(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Runs an attempt in a reused or new container; resolves with its outcome, never rejects. */
+  async run(task: ContainerTask): Promise<AttemptOutcome> {
+    const { attemptId, jobId, memoryMb } = task.launch;
+    let c = this.idle.find((x) => x.jobId === jobId && x.memoryMb === memoryMb && x.alive);
+    if (c) this.idle.splice(this.idle.indexOf(c), 1);
+    else {
+      c = new Container(jobId, memoryMb, this.log);
+      this.started++;
+    }
+    this.running.set(attemptId, c);
+    const result = await c.run(task);
+    this.running.delete(attemptId);
+    if (result.outcome === 'SUCCEEDED' && c.alive) {
+      this.idle.push(c);
+      while (this.idle.length > this.options.maxIdle) this.discard(this.idle[0]!);
+    } else {
+      c.destroy();
+    }
+    return result;
+  }
+
+  /** Kills a running attempt by terminating its container. Safe for unknown ids. */
+  kill(attemptId: string): boolean {
+    const c = this.running.get(attemptId);
+    if (!c) return false;
+    c.destroy();
+    return true;
+  }
+
+  /** Stops the idle containers of a finished job. */
+  retireJob(jobId: string): void {
+    for (const c of this.idle.filter((x) => x.jobId === jobId)) this.discard(c);
+  }
+
+  /** Stops every container. */
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const c of [...this.idle]) this.discard(c);
+    for (const c of this.running.values()) c.destroy();
+  }
+
+  private discard(c: Container): void {
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+    c.destroy();
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * A container: one worker thread with a heap limit, running one task attempt
+ * at a time, reusable for later attempts of the same job. The thread is
+ * terminated when an attempt outgrows its memory (cause OUT_OF_MEMORY), runs
+ * past its timeout (cause TIMEOUT) or is killed; none of these harms the
+ * worker process or other containers.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../common/logger.js';
+import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+
+const ENTRY = new URL('./container-main.js', import.meta.url);
+
+export class Container {
+  private readonly thread: Worker;
+  private current: { attemptId: string; resolve: (r: AttemptOutcome) => void; timer: NodeJS.Timeout; memoryMb: number; kind: string } | undefined;
+  private dead = false;
+  /** The job whose bundle this container has loaded. */
+  readonly jobId: string;
+  readonly memoryMb: number;
+  lastUsed = Date.now();
+
+  constructor(jobId: string, memoryMb: number, private readonly log: Logger) {
+    this.jobId = jobId;
+    this.memoryMb = memoryMb;
+    this.thread = new Worker(ENTRY, {
+      resourceLimits: {
+        maxOldGenerationSizeMb: memoryMb,
+        maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(memoryMb / 8))),
+      },
+      stdout: false,
+      stderr: false,
+    });
+    this.thread.on('message', (m: FromContainer) => {
+      if (m.type === 'result' && this.current?.attemptId === m.attemptId) this.finish(m.result);
+    });
+    this.thread.on('error', (err: Error & { code?: string }) => {
+      this.dead = true;
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        this.finish({
+          outcome: 'FAILED', code: 'OUT_OF_MEMORY',
+          message: `attempt exceeded its memory limit of ${this.memoryMb} MB; raise --${this.current?.kind ?? 'map'}-memory`,
+        });
+      } else {
+        this.finish({ outcome: 'FAILED', code: 'INTERNAL', message: `container crashed: ${err.message}` });
+      }
+    });
+    this.thread.on('exit', (code) => {
+      this.dead = true;
+      this.finish({ outcome: 'FAILED', code: 'INTERNAL', message: `container exited with code ${code}` });
+    });
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** Runs one attempt; resolves with its outcome, never rejects. Not to be called while busy. */
+  run(task: ContainerTask): Promise<AttemptOutcome> {
+    const { attemptId, timeoutMs, memoryMb, kind } = task.launch;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ attemptId, timeoutMs }, 'attempt timed out: terminating its container');
+        this.finish({ outcome: 'FAILED', code: 'TIMEOUT', message: `attempt ran longer than its timeout of ${timeoutMs} ms (--task-timeout)` });
+        this.destroy();
+      }, timeoutMs);
+      timer.unref();
+      this.current = { attemptId, resolve, timer, memoryMb, kind };
+      const msg: ToContainer = { type: 'run', task };
+      this.thread.postMessage(msg);
+    });
+  }
+
+  /** Terminates the thread; a running attempt resolves as killed. Safe to call twice. */
+  destroy(): void {
+    this.dead = true;
+    this.finish({ outcome: 'FAILED', code: 'KILLED', message: 'container terminated' });
+    void this.thread.terminate();
+  }
+
+  private finish(result: AttemptOutcome): void {
+    const cur = this.current;
+    if (!cur) return;
+    this.current = undefined;
+    clearTimeout(cur.timer);
+    this.lastUsed = Date.now();
+    cur.resolve(result);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The map outputs a worker holds and serves to reducers: attempt id to file.
+ * Only successful map attempts are registered, so a reducer can never read a
+ * half-written output.
+ */
+import { rm } from 'node:fs/promises';
+import { LaminateError } from '../common/errors.js';
+import { parseAttemptId } from '../common/ids.js';
+import type { PartitionInfo } from '../scheduler/types.js';
+
+interface MapOutputEntry {
+  readonly dataPath: string;
+  readonly partitions: readonly PartitionInfo[];
+}
+
+export class MapOutputRegistry {
+  private readonly outputs = new Map<string, MapOutputEntry>();
+
+  add(attemptId: string, entry: MapOutputEntry): void {
+    this.outputs.set(attemptId, entry);
+  }
+
+  /** The file and byte range of one partition; NOT_FOUND if not held here. */
+  locate(attemptId: string, partition: number, offset: number, length: number): { dataPath: string; info: PartitionInfo } {
+    const e = this.outputs.get(attemptId);
+    if (!e) throw new LaminateError('NOT_FOUND', `This worker holds no output of map attempt '${attemptId}'`);
+    const info = e.partitions[partition];
+    if (!info) throw new LaminateError('INVALID_ARGUMENT', `Expected a partition below ${e.partitions.length}, got ${partition}`);
+    if (info.offset !== offset || info.length !== length) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected partition ${partition} of ${attemptId} at ${info.offset}+${info.length}, got ${offset}+${length}`);
+    }
+    return { dataPath: e.dataPath, info };
+  }
+
+  /** Forgets a job's outputs (their files go with the job's directory). */
+  removeJob(jobId: string): void {
+    for (const id of [...this.outputs.keys()]) if (parseAttemptId(id).jobId === jobId) this.outputs.delete(id);
+  }
+
+  clear(): void {
+    this.outputs.clear();
+  }
+}
+
+export async function removeDir(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+}

@@ -1,0 +1,77 @@
+/**
+ * Runs one map attempt inside a container: reads the input split, calls the
+ * user's map per record, and hands the output to the sort buffer, which
+ * partitions, combines, sorts and spills it into one indexed file.
+ */
+import type { Job } from '../api/job.js';
+import { LaminateError } from '../common/errors.js';
+import type { LaunchAttempt } from '../protocol/messages.js';
+import { fileLineNumber, readSplitLines, readWholeFile } from '../storage/line-reader.js';
+import { MapOutputCollector } from '../storage/map-output-collector.js';
+import type { InputSplit } from '../storage/input-split.js';
+import type { AttemptOutcome } from './container-messages.js';
+import { partitionFunction } from './partition-function.js';
+import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+
+class MalformedRecord extends Error {
+  constructor(readonly lineIndex: number, readonly reason: string) {
+    super(reason);
+  }
+}
+
+export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
+  if (!launch.split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
+  const split: InputSplit = { path: launch.split.path, start: launch.split.start, length: launch.split.length };
+  const counters = new AttemptCounters();
+  const ctx = taskContext(launch.attemptId, split.path, counters);
+  const combine = job.combine;
+  const collector = new MapOutputCollector({
+    reducers: launch.reducers,
+    partition: partitionFunction(job, launch.reducers, launch.splitPoints),
+    ...(combine ? { combine: (k: string, vs: unknown[], e: (k: string, v: unknown) => void) => combine.call(job, k, vs, e) } : {}),
+    sortBufferBytes: launch.sortBufferBytes,
+    workDir,
+  });
+  const emit = (key: string, value: unknown): void => collector.collect(key, value);
+  let records = 0;
+
+  const after = (): Promise<void> | undefined => (collector.needsSpill() ? collector.spillIfNeeded() : undefined);
+  const feed = (record: unknown): Promise<void> | undefined => {
+    records++;
+    const r = job.map(record, emit, ctx);
+    if (isThenable(r)) return Promise.resolve(r).then(after);
+    return after();
+  };
+
+  if (launch.format === 'whole') {
+    await feed(await readWholeFile(split.path));
+  } else if (launch.format === 'jsonl') {
+    try {
+      await readSplitLines(split, (line, lineIndex) => {
+        if (line.trim() === '') return undefined;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (err) {
+          throw new MalformedRecord(lineIndex, (err as Error).message);
+        }
+        return feed(value);
+      });
+    } catch (err) {
+      if (!(err instanceof MalformedRecord)) throw err;
+      const line = await fileLineNumber(split, err.lineIndex);
+      throw new LaminateError('NON_RETRYABLE', `Malformed JSON in ${split.path} at line ${line}: ${err.reason}`);
+    }
+  } else {
+    await readSplitLines(split, (line) => feed(line));
+  }
+  const output = await collector.close();
+  const c = collector.counters();
+  counters.add('MAP_INPUT_RECORDS', records);
+  counters.add('MAP_OUTPUT_RECORDS', c.mapOutputRecords);
+  counters.add('MAP_OUTPUT_BYTES', c.mapOutputBytes);
+  counters.add('COMBINE_INPUT_RECORDS', c.combineInputRecords);
+  counters.add('COMBINE_OUTPUT_RECORDS', c.combineOutputRecords);
+  counters.add('SPILLED_RECORDS', c.spilledRecords);
+  return { outcome: 'SUCCEEDED', counters: counters.toObject(), partitions: [...output.partitions], dataPath: output.dataPath };
+}

@@ -1,0 +1,55 @@
+/**
+ * Runs one reduce attempt inside a container: fetches its partition of every
+ * map output, merges the sorted runs, calls the user's reduce once per key in
+ * key order, and writes the part file to the attempt's temporary path. The
+ * master commits it (or not) when the attempt reports success.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Job } from '../api/job.js';
+import { describe, LaminateError } from '../common/errors.js';
+import type { LaunchAttempt } from '../protocol/messages.js';
+import { mergeGroups } from '../storage/merger.js';
+import { FileOutputCommitter } from '../storage/output-committer.js';
+import { OutputWriter } from '../storage/output-format.js';
+import type { AttemptOutcome } from './container-messages.js';
+import { fetchSegments } from './fetcher.js';
+import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+
+/** Share of a reduce container's memory that holds fetched map output. */
+export const SHUFFLE_MEMORY_FRACTION = 0.25;
+
+export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
+  const counters = new AttemptCounters();
+  const ctx = taskContext(launch.attemptId, '', counters);
+  const { segments, bytes } = await fetchSegments(launch.sources, {
+    partition: launch.index,
+    workDir,
+    memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
+  });
+  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, launch.attemptId, launch.index);
+  await mkdir(dirname(outPath), { recursive: true });
+  const writer = await OutputWriter.open(outPath);
+  let outputRecords = 0;
+  const emit = (key: string, value: unknown): void => {
+    if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected reduce's emitted key to be a string, got ${describe(key)}`);
+    outputRecords++;
+    writer.write(key, value);
+  };
+  const afterGroup = (): Promise<void> | undefined => (writer.needsFlush() ? writer.flush() : undefined);
+  try {
+    const merged = await mergeGroups(segments, (key, values) => {
+      const r = job.reduce(key, values, emit, ctx);
+      return isThenable(r) ? Promise.resolve(r).then(afterGroup) : afterGroup();
+    }, { tmpDir: workDir });
+    counters.add('REDUCE_INPUT_GROUPS', merged.groups);
+    counters.add('REDUCE_INPUT_RECORDS', merged.records);
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  await writer.close();
+  counters.add('SHUFFLE_BYTES', bytes);
+  counters.add('REDUCE_OUTPUT_RECORDS', outputRecords);
+  return { outcome: 'SUCCEEDED', counters: counters.toObject() };
+}

@@ -1,0 +1,34 @@
+/** The ctx user code gets, and the counters of one attempt. */
+import type { TaskContext } from '../api/job.js';
+import { describe, LaminateError } from '../common/errors.js';
+
+export class AttemptCounters {
+  private readonly values = new Map<string, number>();
+
+  add(name: string, n = 1): void {
+    this.values.set(name, (this.values.get(name) ?? 0) + n);
+  }
+
+  toObject(): Record<string, number> {
+    return Object.fromEntries(this.values);
+  }
+}
+
+export function taskContext(attemptId: string, path: string, counters: AttemptCounters): TaskContext {
+  return {
+    path,
+    attemptId,
+    counter(name: string, n = 1) {
+      if (typeof name !== 'string' || name === '') {
+        throw new LaminateError('INVALID_ARGUMENT', `Expected ctx.counter's name to be a non-empty string, got ${describe(name)}`);
+      }
+      if (!Number.isFinite(n)) throw new LaminateError('INVALID_ARGUMENT', `Expected ctx.counter's increment to be a finite number, got ${describe(n)}`);
+      counters.add(`user:${name}`, n);
+    },
+  };
+}
+
+/** Whether v is a promise-like; user functions may be sync or async. */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}

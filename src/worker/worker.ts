@@ -1,0 +1,243 @@
+/**
+ * The worker process: registers with the master, heart-beats, runs the
+ * attempts the master launches in containers, reports their outcomes, and
+ * serves the map outputs it holds to reducers. If the master stops knowing
+ * it (it was declared lost, or the master restarted), it drops its state and
+ * registers again.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage, LaminateError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { MasterClient } from '../protocol/master-rpc.js';
+import type { BoundServer } from '../protocol/master-rpc.js';
+import type * as M from '../protocol/messages.js';
+import { serveShuffle } from '../protocol/shuffle-rpc.js';
+import { readPartitionChunks } from '../storage/map-output-file.js';
+import { BundleCache } from './bundle-cache.js';
+import type { AttemptOutcome } from './container-messages.js';
+import { ContainerPool } from './container-pool.js';
+import { MapOutputRegistry, removeDir } from './map-output-registry.js';
+
+export interface WorkerOptions {
+  /** The master's HOST:PORT. */
+  master: string;
+  /** Concurrent task attempts. Default 2. */
+  slots?: number;
+  /** Memory for containers, in MB. Default 2048. */
+  memoryMb?: number;
+  dataDir: string;
+  /** Host the shuffle server binds and advertises. Default 127.0.0.1. */
+  host?: string;
+  /** Port of the shuffle server; 0 picks one. Default 0. */
+  shufflePort?: number;
+  name?: string;
+  logger: Logger;
+}
+
+export const WORKER_DEFAULTS = { slots: 2, memoryMb: 2048 } as const;
+
+export class WorkerNode {
+  private readonly log: Logger;
+  private readonly client: MasterClient;
+  private readonly pool: ContainerPool;
+  private readonly outputs = new MapOutputRegistry();
+  private readonly bundles: BundleCache;
+  private shuffle?: BoundServer;
+  private workerId = '';
+  private generation = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private detach?: () => void;
+  private stopped = false;
+  private readonly slots: number;
+  private readonly memoryMb: number;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.slots = options.slots ?? WORKER_DEFAULTS.slots;
+    this.memoryMb = options.memoryMb ?? WORKER_DEFAULTS.memoryMb;
+    for (const [flag, v] of [['--slots', this.slots], ['--memory', this.memoryMb]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be a positive integer, got ${v}`);
+    }
+    this.log = options.logger.child({ component: 'worker' });
+    this.client = new MasterClient(options.master);
+    this.pool = new ContainerPool({ maxIdle: this.slots }, this.log);
+    this.bundles = new BundleCache(join(options.dataDir, 'bundles'), () => this.client);
+  }
+
+  /** The id the master gave this worker; '' until registered. */
+  get id(): string {
+    return this.workerId;
+  }
+
+  /** Threads started for containers so far. */
+  get containersStarted(): number {
+    return this.pool.started;
+  }
+
+  get shuffleAddress(): string {
+    return `${this.options.host ?? '127.0.0.1'}:${this.shuffle?.port ?? 0}`;
+  }
+
+  /** Starts the shuffle server and registers, retrying until the master answers. */
+  async start(): Promise<void> {
+    await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
+    await mkdir(join(this.options.dataDir, 'jobs'), { recursive: true });
+    this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
+    await this.register();
+  }
+
+  /** Stops heartbeats, containers and the shuffle server. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.detach?.();
+    this.pool.close();
+    this.client.close();
+    await this.shuffle?.close(200);
+    this.log.info({ workerId: this.workerId }, 'worker stopped');
+  }
+
+  /**
+   * Stops heart-beating while everything else goes on, as a hung or
+   * partitioned node would look to the master. For fault tests.
+   */
+  pauseHeartbeats(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async register(): Promise<void> {
+    let delay = 200;
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        const res = await this.client.registerWorker({
+          shuffleAddress: this.shuffleAddress, slots: this.slots, memoryMb: this.memoryMb, name: this.options.name ?? '',
+        });
+        this.workerId = res.workerId;
+        const gen = ++this.generation;
+        this.log.info({ workerId: res.workerId, master: this.options.master, slots: this.slots, memoryMb: this.memoryMb }, 'registered');
+        this.attach(gen);
+        if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+        this.heartbeatTimer = setInterval(() => void this.heartbeat(gen), res.heartbeatIntervalMs);
+        this.heartbeatTimer.unref();
+        return;
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'could not register with the master');
+        await new Promise((r) => setTimeout(r, delay).unref());
+        delay = Math.min(delay * 2, 5_000);
+      }
+    }
+  }
+
+  /** Drops everything tied to the old registration and registers anew. */
+  private async reregister(): Promise<void> {
+    this.generation++;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.detach?.();
+    this.pool.close();
+    this.outputs.clear();
+    await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
+    await this.register();
+  }
+
+  private attach(gen: number): void {
+    this.detach?.();
+    this.detach = this.client.attach(this.workerId, (cmd) => this.onCommand(cmd, gen), (err) => {
+      if (this.stopped || gen !== this.generation) return;
+      this.log.warn({ err: err?.message }, 'command stream ended; re-attaching');
+      setTimeout(() => {
+        if (!this.stopped && gen === this.generation) this.attach(gen);
+      }, 500).unref();
+    });
+  }
+
+  private async heartbeat(gen: number): Promise<void> {
+    try {
+      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: this.pool.runningAttempts }, 5_000);
+      if (res.reregister && gen === this.generation && !this.stopped) {
+        this.log.warn({ workerId: this.workerId }, 'the master does not know this worker: registering again');
+        await this.reregister();
+      }
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'heartbeat failed');
+    }
+  }
+
+  private onCommand(cmd: M.WorkerCommand, gen: number): void {
+    if (cmd.launch) void this.launch(cmd.launch, gen);
+    else if (cmd.kill) {
+      const killed = this.pool.kill(cmd.kill.attemptId);
+      this.log.info({ attemptId: cmd.kill.attemptId, reason: cmd.kill.reason, wasRunning: killed }, 'kill');
+    } else if (cmd.cleanup) void this.cleanup(cmd.cleanup.jobId);
+  }
+
+  private async launch(launch: M.LaunchAttempt, gen: number): Promise<void> {
+    const log = this.log.child({ jobId: launch.jobId, attemptId: launch.attemptId, workerId: this.workerId });
+    log.info({ kind: launch.kind, index: launch.index }, 'attempt starting');
+    const workDir = join(this.options.dataDir, 'jobs', launch.jobId, launch.attemptId);
+    let result: AttemptOutcome;
+    try {
+      const bundlePath = await this.bundles.path(launch.bundleHash);
+      result = await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir });
+    } catch (err) {
+      result = { outcome: 'FAILED', code: err instanceof LaminateError ? err.code : 'INTERNAL', message: errorMessage(err) };
+    }
+    if (gen !== this.generation || this.stopped) return;
+    if (result.outcome === 'FAILED' && result.code === 'KILLED') {
+      log.info('attempt killed');
+      if (launch.kind === 'map') await removeDir(workDir).catch(() => {});
+      return;
+    }
+    if (result.outcome === 'SUCCEEDED' && launch.kind === 'map' && result.dataPath && result.partitions) {
+      this.outputs.add(launch.attemptId, { dataPath: result.dataPath, partitions: result.partitions });
+    } else if (launch.kind === 'reduce' || result.outcome !== 'SUCCEEDED') {
+      await removeDir(workDir).catch(() => {});
+    }
+    log.info({ outcome: result.outcome, ...(result.outcome === 'FAILED' ? { code: result.code, cause: result.message } : {}) }, 'attempt finished');
+    await this.report(launch.attemptId, result, log);
+  }
+
+  private async report(attemptId: string, result: AttemptOutcome, log: Logger): Promise<void> {
+    const req: M.AttemptReport = {
+      attemptId, workerId: this.workerId, outcome: result.outcome, failure: null, partitions: [], counters: [],
+      failedMapIndex: 0, failedMapAttemptId: '',
+    };
+    if (result.outcome === 'SUCCEEDED') {
+      req.partitions = result.partitions ?? [];
+      req.counters = Object.entries(result.counters).map(([name, value]) => ({ name, value }));
+    } else if (result.outcome === 'FAILED') {
+      req.failure = { code: result.code, message: result.message, attemptId, workerId: this.workerId };
+    } else {
+      req.failure = { code: 'FETCH_FAILED', message: result.message, attemptId, workerId: this.workerId };
+      req.failedMapIndex = result.mapIndex;
+      req.failedMapAttemptId = result.mapAttemptId;
+    }
+    for (let t = 1; t <= 5; t++) {
+      try {
+        await this.client.reportAttempt(req);
+        return;
+      } catch (err) {
+        const code = err instanceof LaminateError ? err.code : 'INTERNAL';
+        if (code !== 'UNAVAILABLE' && code !== 'TIMEOUT') {
+          log.warn({ err: errorMessage(err) }, 'master refused the report');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * t).unref());
+      }
+    }
+    log.error('could not report the attempt to the master');
+  }
+
+  private async cleanup(jobId: string): Promise<void> {
+    this.pool.retireJob(jobId);
+    this.outputs.removeJob(jobId);
+    await removeDir(join(this.options.dataDir, 'jobs', jobId)).catch(() => {});
+  }
+
+  private serveFetch(req: M.FetchPartitionRequest): AsyncIterable<Buffer> {
+    const { dataPath, info } = this.outputs.locate(req.mapAttemptId, req.partition, req.offset, req.length);
+    return readPartitionChunks(dataPath, info);
+  }
+}
