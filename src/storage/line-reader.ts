@@ -62,7 +62,8 @@ export async function readSplitLines(
   const end = split.start + split.length;
   const fh = await open(split.path, 'r');
   try {
-    let buf = Buffer.allocUnsafe(chunkSize);
+    // A small split needs no big buffer: it grows if a line is longer.
+    let buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(64 * 1024, split.length + 1)));
     const first = await firstLineStart(fh, split.start, buf);
     if (first < 0 || first >= end) return { lines: 0, bytes: 0 };
     // buf[0, filled) holds the file from bufAt on; bufAt is always the start

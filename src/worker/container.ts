@@ -9,7 +9,21 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
 import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
 
-const ENTRY = new URL('./container-main.js', import.meta.url);
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../common/package-root.js';
+
+/**
+ * The thread entry, compiled: beside this file under dist/, and taken from
+ * dist/ when this file runs from source (vitest, tsx), since a worker thread
+ * cannot load TypeScript.
+ */
+function entry(): string {
+  const beside = fileURLToPath(new URL('./container-main.js', import.meta.url));
+  return existsSync(beside) ? beside : join(packageRoot(), 'dist', 'src', 'worker', 'container-main.js');
+}
+const ENTRY = entry();
 
 export class Container {
   private readonly thread: Worker;

@@ -1,0 +1,122 @@
+/**
+ * Starts real masters and workers for integration tests: in this process
+ * (LocalCluster) or as child processes running the compiled CLI, on
+ * 127.0.0.1 ports chosen at run time, with temporary directories removed
+ * after each test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { JobClient } from '../../src/client/job-client.js';
+import { silentLogger } from '../../src/common/logger.js';
+import { LocalCluster, type LocalClusterOptions } from '../../src/local/local-cluster.js';
+import type { JobStatus } from '../../src/protocol/messages.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const GUTENBERG = join(ROOT, 'data', 'gutenberg');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const EXAMPLES = join(ROOT, 'examples');
+
+export async function tempDir(prefix = 'laminate-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export async function startLocal(o: Partial<LocalClusterOptions> & { dataDir: string }): Promise<LocalCluster> {
+  return LocalCluster.start({ logger: silentLogger(), ...o });
+}
+
+export interface Proc {
+  readonly proc: ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  readonly stderr: () => string;
+  /** Resolves once a line matching `re` has appeared on stderr or stdout. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function startProc(args: string[], env: Record<string, string> = {}): Proc {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, LAMINATE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); for (const l of listeners) l(); });
+  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); for (const l of listeners) l(); });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    proc,
+    stderr: () => err,
+    waitFor(re, timeoutMs = 15_000) {
+      return new Promise((resolvePromise, reject) => {
+        const check = (): boolean => {
+          const m = re.exec(out + err);
+          if (m) {
+            listeners.delete(check as () => void);
+            clearTimeout(t);
+            resolvePromise(m[0]);
+            return true;
+          }
+          return false;
+        };
+        const t = setTimeout(() => {
+          listeners.delete(check as () => void);
+          reject(new Error(`timed out waiting for ${re} from laminate ${args[0]}; stderr:\n${err.slice(-2000)}`));
+        }, timeoutMs);
+        if (!check()) listeners.add(check as () => void);
+      });
+    },
+    async kill(signal = 'SIGKILL') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface MasterProc extends Proc {
+  readonly address: string;
+}
+
+/** A master process on a free port, with a fast heartbeat so that lost workers are found quickly. */
+export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number } = {}): Promise<MasterProc> {
+  const p = startProc(['master', '--port', '0', '--data', join(dataDir, 'master'),
+    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)]);
+  const line = await p.waitFor(/master listening on (\S+)/);
+  return { ...p, address: line.replace('master listening on ', '') };
+}
+
+let workerSeq = 0;
+
+/** A worker process; resolves once it has registered, with the id the master gave it. */
+export async function startWorkerProc(master: string, dataDir: string, o: { slots?: number; memoryMb?: number } = {}): Promise<Proc & { id: string }> {
+  const p = startProc(['worker', '--master', master, '--slots', String(o.slots ?? 1), '--memory', String(o.memoryMb ?? 1024),
+    '--data', join(dataDir, `worker-proc-${++workerSeq}`)]);
+  const line = await p.waitFor(/"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
+  const id = /worker-\d+/.exec(line)![0];
+  return { ...p, id };
+}
+
+/** Polls the job until `pred` holds for its status (with tasks), or fails after timeoutMs. */
+export async function waitForStatus(client: JobClient, jobId: string, pred: (s: JobStatus) => boolean, timeoutMs = 30_000): Promise<JobStatus> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.status(jobId);
+    if (pred(s)) return s;
+    if (Date.now() > until) throw new Error(`timed out waiting on ${jobId}: ${s.state} ${JSON.stringify(s.maps)} ${JSON.stringify(s.reduces)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every attempt of a job's status, flattened. */
+export function attemptsOf(s: JobStatus): Array<JobStatus['tasks'][number]['attempts'][number] & { kind: string; taskId: string }> {
+  return s.tasks.flatMap((t) => t.attempts.map((a) => ({ ...a, kind: t.kind, taskId: t.taskId })));
+}
+
+export { JobClient };
