@@ -11,16 +11,25 @@ import type { AttemptOutcome, ContainerTask } from './container-messages.js';
 export interface ContainerPoolOptions {
   /** Idle containers kept at most (oldest go first). Default: the worker's slots. */
   readonly maxIdle: number;
+  /**
+   * Blank containers kept started, with no job yet, so that a new job's first
+   * attempt does not wait for a thread to start and load the runtime. 0 for none.
+   */
+  readonly prestart?: number;
+  /** Memory of prestarted containers, in MB: the default task memory. */
+  readonly prestartMemoryMb?: number;
   /** An idle container unused this long is stopped. Default 30 000 ms. */
   readonly idleMs?: number;
 }
 
 export class ContainerPool {
   private readonly idle: Container[] = [];
+  private readonly blank: Container[] = [];
   private readonly running = new Map<string, Container>();
   private readonly sweeper: NodeJS.Timeout;
   /** Threads started so far; for tests and status. */
   started = 0;
+  private closed = false;
 
   constructor(private readonly options: ContainerPoolOptions, private readonly log: Logger) {
     const idleMs = options.idleMs ?? 30_000;
@@ -29,6 +38,17 @@ export class ContainerPool {
       for (const c of this.idle.filter((x) => x.lastUsed < cutoff)) this.discard(c);
     }, Math.min(idleMs, 5_000));
     this.sweeper.unref();
+    this.topUp();
+  }
+
+  /** Starts blank containers until `prestart` are waiting. */
+  private topUp(): void {
+    const mb = this.options.prestartMemoryMb;
+    if (mb === undefined || this.closed) return;
+    while (this.blank.filter((c) => c.alive).length < (this.options.prestart ?? 0)) {
+      this.blank.push(new Container('', mb, this.log));
+      this.started++;
+    }
   }
 
   get runningAttempts(): string[] {
@@ -41,8 +61,15 @@ export class ContainerPool {
     let c = this.idle.find((x) => x.jobId === jobId && x.memoryMb === memoryMb && x.alive);
     if (c) this.idle.splice(this.idle.indexOf(c), 1);
     else {
-      c = new Container(jobId, memoryMb, this.log);
-      this.started++;
+      c = this.blank.find((x) => x.memoryMb === memoryMb && x.alive);
+      if (c) {
+        this.blank.splice(this.blank.indexOf(c), 1);
+        c.jobId = jobId;
+        this.topUp();
+      } else {
+        c = new Container(jobId, memoryMb, this.log);
+        this.started++;
+      }
     }
     this.running.set(attemptId, c);
     const result = await c.run(task);
@@ -71,7 +98,9 @@ export class ContainerPool {
 
   /** Stops every container. */
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
+    for (const c of this.blank.splice(0)) c.destroy();
     for (const c of [...this.idle]) this.discard(c);
     for (const c of this.running.values()) c.destroy();
   }

@@ -29,8 +29,8 @@ export class Container {
   private readonly thread: Worker;
   private current: { attemptId: string; resolve: (r: AttemptOutcome) => void; timer: NodeJS.Timeout; memoryMb: number; kind: string } | undefined;
   private dead = false;
-  /** The job whose bundle this container has loaded. */
-  readonly jobId: string;
+  /** The job whose bundle this container has loaded; '' while blank (pre-started, no job yet). */
+  jobId: string;
   readonly memoryMb: number;
   lastUsed = Date.now();
 

@@ -14,6 +14,7 @@ import type { BoundServer } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { serveShuffle } from '../protocol/shuffle-rpc.js';
 import { readPartitionChunks } from '../storage/map-output-file.js';
+import { JOB_DEFAULTS } from '../master/job-spec.js';
 import { BundleCache } from './bundle-cache.js';
 import type { AttemptOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
@@ -60,7 +61,9 @@ export class WorkerNode {
     }
     this.log = options.logger.child({ component: 'worker' });
     this.client = new MasterClient(options.master);
-    this.pool = new ContainerPool({ maxIdle: this.slots }, this.log);
+    // One blank container per slot, of the default task memory, hides a thread
+    // start from each new job's first attempts (Spark keeps executors warm so).
+    this.pool = new ContainerPool({ maxIdle: this.slots, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb }, this.log);
     this.bundles = new BundleCache(join(options.dataDir, 'bundles'), () => this.client);
   }
 
