@@ -4,7 +4,7 @@
  */
 import type { BufferedFileWriter } from './buffered-file-writer.js';
 import type { CombineEmitter } from './combine-emitter.js';
-import { compareKeys } from './key-order.js';
+import { sortedOrder } from './key-sort.js';
 import { appendRecord, encodedValueSize, PackedValue } from './record-codec.js';
 import { unpack } from 'msgpackr';
 
@@ -24,10 +24,7 @@ export interface SpillCounts {
  */
 export async function writeSorted(keys: readonly string[], values: readonly unknown[], w: BufferedFileWriter, counts: SpillCounts): Promise<void> {
   const n = keys.length;
-  const order: number[] = [];
-  for (let i = 0; i < n; i++) order.push(i);
-  // Array.prototype.sort is stable; the index tie-break only makes it explicit.
-  order.sort((a, b) => compareKeys(keys[a]!, keys[b]!) || a - b);
+  const order = sortedOrder(keys);
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const at = order[i]!;
@@ -53,7 +50,8 @@ export function unpackValues(values: unknown[]): unknown[] {
  * there is a combiner.
  */
 export async function writeCombined(groups: Map<string, unknown[]>, w: BufferedFileWriter, emitter: CombineEmitter, counts: SpillCounts): Promise<void> {
-  const keys = [...groups.keys()].sort(compareKeys);
+  const distinct = [...groups.keys()];
+  const keys = sortedOrder(distinct).map((i) => distinct[i]!);
   emitter.setSink(w);
   const before = emitter.emitted;
   for (const key of keys) {

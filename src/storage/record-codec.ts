@@ -13,9 +13,13 @@ import { pack, unpack } from 'msgpackr';
 import { LaminateError } from '../common/errors.js';
 import { GrowableBuffer, type ByteSink } from './byte-sink.js';
 
+/** Value tag: a string as UTF-8. */
 export const TAG_STRING = 0;
+/** Value tag: msgpack (msgpackr, no records/structures) of anything else. */
 export const TAG_MSGPACK = 1;
+/** Value tag: an int32 (not -0) as a zigzag varint. */
 export const TAG_INT32 = 2;
+/** Value tag: any other number as a little-endian float64. */
 export const TAG_FLOAT64 = 3;
 
 /** A value already encoded as msgpack (tag 1 payload), e.g. copied at emit time. */

@@ -1,0 +1,169 @@
+import { readdir } from 'node:fs/promises';
+import { pack } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
+import { readIndex, readPartitionChunks } from '../../../src/storage/map-output-file.js';
+import { bufferSegment } from '../../../src/storage/segment.js';
+import { intBelow, pick, rejectsWith, rng, stableSortByKey, throwsWith, useTempDirs } from './helpers.js';
+
+interface Rec {
+  key: string;
+  value: unknown;
+}
+
+const VOCABULARY = Array.from({ length: 60 }, (_, i) => ['w', '\u00e9', '\u{1f600}', '\ufffd', 'Z'][i % 5]!.repeat(1 + (i % 4)) + String(i % 13));
+
+/** A partitioner independent of the code under test: sum of code units mod R. */
+function partitioner(reducers: number): (key: string) => number {
+  return (key) => {
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (h + key.charCodeAt(i)) % 1000003;
+    return h % reducers;
+  };
+}
+
+async function readPartitions(out: MapOutput): Promise<Rec[][]> {
+  const result: Rec[][] = [];
+  for (const info of out.partitions) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of readPartitionChunks(out.dataPath, info, 1000)) chunks.push(chunk);
+    const segment = bufferSegment(Buffer.concat(chunks));
+    const recs: Rec[] = [];
+    while (segment.next()) recs.push({ key: segment.key(), value: segment.value() });
+    expect(recs.length).toBe(info.records);
+    result.push(recs);
+  }
+  return result;
+}
+
+async function collectAll(c: MapOutputCollector, recs: readonly Rec[]): Promise<MapOutput> {
+  for (const r of recs) {
+    c.collect(r.key, r.value);
+    await c.spillIfNeeded();
+  }
+  return c.close();
+}
+
+function randomRecords(random: () => number, n: number): Rec[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = random();
+    const value = r < 0.4 ? i : r < 0.7 ? `s${i}` : r < 0.9 ? { i, tags: ['x', i % 3] } : null;
+    return { key: pick(random, VOCABULARY), value };
+  });
+}
+
+describe('MapOutputCollector', () => {
+  const tempDir = useTempDirs();
+
+  it('writes each partition sorted by key, equal keys in emit order, across many spills', async () => {
+    const workDir = await tempDir();
+    const reducers = 4;
+    const recs = randomRecords(rng(21), 3000);
+    const c = new MapOutputCollector({ reducers, partition: partitioner(reducers), sortBufferBytes: 4000, workDir, mergeFactor: 5 });
+    const out = await collectAll(c, recs);
+    const part = partitioner(reducers);
+    const expected = Array.from({ length: reducers }, (_, p) => stableSortByKey(recs.filter((r) => part(r.key) === p)));
+    expect(await readPartitions(out)).toEqual(expected);
+    expect(await readIndex(out.indexPath)).toEqual(out.partitions);
+    const counters = c.counters();
+    expect(counters.mapOutputRecords).toBe(recs.length);
+    // Every record went to a spill and then through the final merge: many spills happened.
+    expect(counters.spilledRecords).toBe(2 * recs.length);
+    expect(counters.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + encodedSize(r.value), 0));
+    expect((await readdir(workDir)).sort()).toEqual(['file.index', 'file.out']);
+  });
+
+  it('combines per key in spills and in the final merge, giving the same totals as a plain count', async () => {
+    for (const [asynchronous, sortBufferBytes] of [[false, 1500], [true, 2500], [false, 1 << 20]] as const) {
+      const workDir = await tempDir();
+      const reducers = 3;
+      const random = rng(22);
+      const recs = Array.from({ length: 2000 }, () => ({ key: pick(random, VOCABULARY), value: 1 + intBelow(random, 5) }));
+      let calls = 0;
+      const sum: CombineFn = (key, values, emit) => {
+        calls++;
+        const total = (values as number[]).reduce((a, b) => a + b, 0);
+        if (!asynchronous) return emit(key, total);
+        return new Promise<void>((resolve) => setImmediate(() => { emit(key, total); resolve(); }));
+      };
+      const c = new MapOutputCollector({ reducers, partition: partitioner(reducers), combine: sum, sortBufferBytes, workDir, mergeFactor: 3 });
+      const out = await collectAll(c, recs);
+      const part = partitioner(reducers);
+      const totals = new Map<string, number>();
+      for (const r of recs) totals.set(r.key, (totals.get(r.key) ?? 0) + r.value);
+      const expected = Array.from({ length: reducers }, (_, p) =>
+        stableSortByKey([...totals].filter(([k]) => part(k) === p).map(([key, value]) => ({ key, value }))));
+      expect(await readPartitions(out)).toEqual(expected);
+      const counters = c.counters();
+      expect(counters.mapOutputRecords).toBe(recs.length);
+      expect(counters.combineOutputRecords).toBe(calls);
+      if (sortBufferBytes === 1 << 20) {
+        // One spill: each record meets the combiner once, and the spill is the output.
+        expect(counters.combineInputRecords).toBe(recs.length);
+      } else {
+        // Many spills: the final merge fed the combiner again.
+        expect(counters.combineInputRecords).toBeGreaterThan(recs.length);
+      }
+    }
+  });
+
+  it('keeps what an object was at emit time, even if it changes later', async () => {
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 1, partition: () => 0, sortBufferBytes: 1 << 20, workDir });
+    const value = { n: 1 };
+    c.collect('k', value);
+    value.n = 2;
+    c.collect('k', value);
+    expect(await readPartitions(await c.close())).toEqual([[{ key: 'k', value: { n: 1 } }, { key: 'k', value: { n: 2 } }]]);
+  });
+
+  it('writes empty partitions when nothing was emitted', async () => {
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 3, partition: () => 0, sortBufferBytes: 100, workDir });
+    const out = await c.close();
+    expect(out.partitions).toEqual([0, 1, 2].map(() => ({ offset: 0, length: 0, records: 0 })));
+    expect(await c.close()).toBe(out);
+  });
+
+  it('asks to spill once the buffered estimate reaches sortBufferBytes', async () => {
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 1, partition: () => 0, sortBufferBytes: 10_000, workDir });
+    expect(c.needsSpill()).toBe(false);
+    // Each record is estimated at no less than its key's UTF-16 bytes.
+    for (let i = 0; i < 100 && !c.needsSpill(); i++) c.collect('k'.repeat(100), i);
+    expect(c.needsSpill()).toBe(true);
+    await c.spillIfNeeded();
+    expect(c.needsSpill()).toBe(false);
+    await c.close();
+  });
+
+  it('refuses a key that is not a string and a partition out of range', async () => {
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 2, partition: (k) => (k === 'bad' ? 2 : k === 'half' ? 0.5 : 0), sortBufferBytes: 100, workDir });
+    throwsWith(() => c.collect(7 as unknown as string, 1), 'INVALID_ARGUMENT', /Expected emit's key to be a string, got 7/);
+    throwsWith(() => c.collect('bad', 1), 'INVALID_ARGUMENT', /partition of key 'bad' to be an integer in \[0, 2\), got 2/);
+    throwsWith(() => c.collect('half', 1), 'INVALID_ARGUMENT', /got 0\.5/);
+    await c.close();
+    throwsWith(() => c.collect('late', 1), 'FAILED_PRECONDITION');
+  });
+
+  it('refuses a combiner that emits another key', async () => {
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: (_k, v, emit) => emit('other', v.length), sortBufferBytes: 1 << 20, workDir });
+    c.collect('k', 1);
+    await rejectsWith(c.close(), 'INVALID_ARGUMENT', /Expected combine to emit the key it was given \('k'\), got 'other'/);
+  });
+});
+
+/** Value bytes as the framing spec defines them, computed plainly: tag byte plus payload. */
+function encodedSize(value: unknown): number {
+  if (typeof value === 'string') return 1 + Buffer.byteLength(value);
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 2 ** 31) {
+    let z = value >= 0 ? value * 2 : -value * 2 - 1;
+    let n = 1;
+    while (z >= 128) { z = Math.floor(z / 128); n++; }
+    return 1 + n;
+  }
+  if (typeof value === 'number') return 9;
+  return 1 + pack(value).length;
+}

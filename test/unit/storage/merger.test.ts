@@ -1,0 +1,197 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
+import { mergeGroups, mergeToFile } from '../../../src/storage/merger.js';
+import { appendRecord, encodeValue } from '../../../src/storage/record-codec.js';
+import { bufferSegment, fileSegment, type Segment } from '../../../src/storage/segment.js';
+import { intBelow, pick, rejectsWith, rng, stableSortByKey, useTempDirs } from './helpers.js';
+
+interface Rec {
+  key: string;
+  value: unknown;
+}
+
+const WORDS = ['a', 'b', 'ab', 'abc', 'z', '\u00e9', '\ufffd', '\u{1f600}', '\ue000', 'long-'.repeat(30), ''];
+
+function randomRun(random: () => number, n: number, tag: string): Rec[] {
+  const recs: Rec[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = random();
+    const value = r < 0.4 ? `${tag}:${i}` : r < 0.7 ? i : r < 0.9 ? { tag, i } : 'v'.repeat(intBelow(random, 400));
+    recs.push({ key: pick(random, WORDS), value });
+  }
+  return stableSortByKey(recs);
+}
+
+function encode(recs: readonly Rec[]): Buffer {
+  const sink = new GrowableBuffer(64);
+  for (const r of recs) appendRecord(sink, r.key, r.value);
+  return sink.toBuffer();
+}
+
+/** Groups as a reducer must see them: the runs concatenated in order, stable-sorted, equal keys gathered. */
+function expectedGroups(runs: readonly Rec[][]): [string, unknown[]][] {
+  const groups: [string, unknown[]][] = [];
+  for (const r of stableSortByKey(runs.flat())) {
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last[0] === r.key) last[1].push(r.value);
+    else groups.push([r.key, [r.value]]);
+  }
+  return groups;
+}
+
+async function drain(segment: Segment): Promise<Rec[]> {
+  const out: Rec[] = [];
+  while (await segment.next()) out.push({ key: segment.key(), value: segment.value() });
+  return out;
+}
+
+describe('segments', () => {
+  const tempDir = useTempDirs();
+
+  it('read the records of a file region through a buffer smaller than a record', async () => {
+    const dir = await tempDir();
+    const recs = randomRun(rng(3), 200, 's');
+    const body = encode(recs);
+    const path = join(dir, 'seg');
+    await writeFile(path, Buffer.concat([Buffer.from('junk-before'), body, Buffer.from('junk-after')]));
+    for (const bufferSize of [1, 16, 100, 64 * 1024]) {
+      expect(await drain(fileSegment(path, 11, body.length, bufferSize))).toEqual(recs);
+    }
+    expect(await drain(bufferSegment(body))).toEqual(recs);
+    const first = bufferSegment(body);
+    expect(first.next()).toBe(true);
+    expect(first.keyBytes().equals(Buffer.from(recs[0]!.key, 'utf8'))).toBe(true);
+    expect(first.valueBytes().equals(encodeValue(recs[0]!.value))).toBe(true);
+  });
+
+  it('refuse a segment that ends inside a record', async () => {
+    const dir = await tempDir();
+    const body = encode([{ key: 'k', value: 'value' }, { key: 'k2', value: 'value2' }]);
+    const path = join(dir, 'cut');
+    await writeFile(path, body);
+    await rejectsWith(drain(fileSegment(path, 0, body.length - 3, 4)), 'INTERNAL', /Expected a record of at least/);
+    await rejectsWith(drain(bufferSegment(body.subarray(0, body.length - 1))), 'INTERNAL', /Expected a record of at least/);
+    await rejectsWith(drain(fileSegment(path, 0, body.length + 5)), 'INTERNAL', /got the end of the file/);
+  });
+});
+
+/** Wraps a segment to count how many are being read at once (started, not yet ended or closed). */
+function tracked(inner: Segment, open: { now: number; most: number }): Segment {
+  let state: 'idle' | 'reading' | 'done' = 'idle';
+  const end = (): void => {
+    if (state === 'reading') open.now--;
+    state = 'done';
+  };
+  const after = (more: boolean): boolean => {
+    if (!more) end();
+    return more;
+  };
+  return {
+    next() {
+      if (state === 'idle') {
+        state = 'reading';
+        open.most = Math.max(open.most, ++open.now);
+      }
+      const more = inner.next();
+      return typeof more === 'boolean' ? after(more) : more.then(after);
+    },
+    get buf() { return inner.buf; },
+    get recordStart() { return inner.recordStart; },
+    get keyStart() { return inner.keyStart; },
+    get keyEnd() { return inner.keyEnd; },
+    get valueStart() { return inner.valueStart; },
+    get valueEnd() { return inner.valueEnd; },
+    key: () => inner.key(),
+    keyBytes: () => inner.keyBytes(),
+    valueBytes: () => inner.valueBytes(),
+    value: () => inner.value(),
+    close: async () => {
+      end();
+      await inner.close();
+    },
+  };
+}
+
+describe('mergeGroups', () => {
+  const tempDir = useTempDirs();
+
+  async function makeSegments(dir: string, runs: readonly Rec[][]): Promise<Segment[]> {
+    const segments: Segment[] = [];
+    for (let i = 0; i < runs.length; i++) {
+      const body = encode(runs[i]!);
+      if (i % 2 === 0) {
+        segments.push(bufferSegment(body));
+      } else {
+        const path = join(dir, `run${i}`);
+        await writeFile(path, body);
+        segments.push(fileSegment(path, 0, body.length, 32 + i));
+      }
+    }
+    return segments;
+  }
+
+  it('calls onGroup once per key in byte order, with values in segment order', async () => {
+    const dir = await tempDir();
+    const random = rng(5);
+    const runs = Array.from({ length: 9 }, (_, i) => randomRun(random, i === 4 ? 0 : 50 + intBelow(random, 100), `r${i}`));
+    const seen: [string, unknown[]][] = [];
+    const result = await mergeGroups(await makeSegments(dir, runs), (key, values) => void seen.push([key, values]));
+    const expected = expectedGroups(runs);
+    expect(seen).toEqual(expected);
+    expect(result).toEqual({ groups: expected.length, records: runs.flat().length });
+  });
+
+  it('merges more segments than the factor through temporary runs, reading at most factor at once, and removes the runs', async () => {
+    const dir = await tempDir();
+    const tmp = await tempDir();
+    const random = rng(6);
+    const runs = Array.from({ length: 75 }, (_, i) => randomRun(random, intBelow(random, 30), `r${i}`));
+    const seen: [string, unknown[]][] = [];
+    const open = { now: 0, most: 0 };
+    const segments = (await makeSegments(dir, runs)).map((s) => tracked(s, open));
+    await mergeGroups(segments, (key, values) => void seen.push([key, values]), { factor: 4, tmpDir: tmp });
+    expect(seen).toEqual(expectedGroups(runs));
+    expect(open.most).toBeLessThanOrEqual(4);
+    expect(open.now).toBe(0);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('awaits an async onGroup before the next group', async () => {
+    const runs = [randomRun(rng(8), 100, 'a'), randomRun(rng(9), 100, 'b')];
+    const keys: string[] = [];
+    let busy = false;
+    await mergeGroups(runs.map((r) => bufferSegment(encode(r))), async (key) => {
+      expect(busy).toBe(false);
+      busy = true;
+      await new Promise((r) => setImmediate(r));
+      keys.push(key);
+      busy = false;
+    });
+    expect(keys).toEqual(expectedGroups(runs).map(([k]) => k));
+  });
+
+  it('gives no group for empty segments', async () => {
+    const result = await mergeGroups([bufferSegment(Buffer.alloc(0)), bufferSegment(Buffer.alloc(0))], () => {
+      throw new Error('no group expected');
+    });
+    expect(result).toEqual({ groups: 0, records: 0 });
+  });
+});
+
+describe('mergeToFile', () => {
+  const tempDir = useTempDirs();
+
+  it('writes one sorted run holding every record, equal keys in segment order', async () => {
+    const dir = await tempDir();
+    const random = rng(10);
+    const runs = Array.from({ length: 12 }, (_, i) => randomRun(random, 80, `r${i}`));
+    const out = join(dir, 'merged');
+    const result = await mergeToFile(runs.map((r) => bufferSegment(encode(r))), out, { factor: 5, tmpDir: dir });
+    const expected = stableSortByKey(runs.flat());
+    expect(result.records).toBe(expected.length);
+    expect(result.bytes).toBe(encode(expected).length);
+    expect(await drain(fileSegment(out, 0, result.bytes))).toEqual(expected);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
+import { appendRecord, decodeValue, decodeValueAt, encodeValue, parseRecord, type RecordFrame } from '../../../src/storage/record-codec.js';
+import { throwsWith } from './helpers.js';
+
+const VALUES: unknown[] = [
+  '', 'abc', 'h\u00e9llo \u4e2d\u6587 \u{1f600}', 'x'.repeat(1000), 'tab\tnew\nline',
+  0, 1, -1, 63, 64, -64, -65, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 1.5, -2.25, 1e300, Number.NaN, Number.POSITIVE_INFINITY,
+  null, true, false, [], [1, 'two', null, [3]], {}, { a: 1, b: [true, { c: 'd' }], '\u00e9': '\u{1f600}' },
+];
+
+const frame = (): RecordFrame => ({ keyStart: 0, keyEnd: 0, valueStart: 0, valueEnd: 0, needed: 0 });
+
+describe('record codec', () => {
+  it('round-trips strings, numbers, objects, arrays, null and booleans', () => {
+    for (const v of VALUES) expect(decodeValue(encodeValue(v))).toEqual(v);
+  });
+
+  it('keeps the sign of negative zero', () => {
+    expect(Object.is(decodeValue(encodeValue(-0)), -0)).toBe(true);
+    expect(Object.is(decodeValue(encodeValue(0)), 0)).toBe(true);
+  });
+
+  it('encodes a string value as tag 0 and its UTF-8 bytes', () => {
+    expect([...encodeValue('h\u00e9')]).toEqual([0, 0x68, 0xc3, 0xa9]);
+  });
+
+  it('frames a record as key length, key bytes, value length, value bytes', () => {
+    const sink = new GrowableBuffer(16);
+    const size = appendRecord(sink, 'ab', 'c');
+    expect([...sink.toBuffer()]).toEqual([2, 0x61, 0x62, 2, 0, 0x63]);
+    expect(size).toBe(4);
+  });
+
+  it('parses back a stream of records with long and multi-byte keys', () => {
+    const sink = new GrowableBuffer(16);
+    const records = VALUES.map((value, i) => ({ key: i % 3 === 0 ? `k${i}` : `\u4e2d${'\u00e9'.repeat(i * 7)}${i}`, value }));
+    let sizes = 0;
+    for (const r of records) sizes += appendRecord(sink, r.key, r.value);
+    const buf = sink.toBuffer();
+    const expectedSizes = records.reduce((n, r) => n + Buffer.byteLength(r.key) + encodeValue(r.value).length, 0);
+    expect(sizes).toBe(expectedSizes);
+    const f = frame();
+    const parsed: { key: string; value: unknown }[] = [];
+    for (let pos = 0; pos < buf.length;) {
+      const end = parseRecord(buf, pos, buf.length, f);
+      expect(end).toBeGreaterThan(pos);
+      parsed.push({ key: buf.toString('utf8', f.keyStart, f.keyEnd), value: decodeValueAt(buf, f.valueStart, f.valueEnd) });
+      pos = end;
+    }
+    expect(parsed).toEqual(records);
+  });
+
+  it('reports a record cut anywhere as incomplete, with a lower bound of the bytes it needs', () => {
+    const sink = new GrowableBuffer(16);
+    appendRecord(sink, 'k'.repeat(200), 'v'.repeat(300));
+    const buf = sink.toBuffer();
+    const f = frame();
+    for (let cut = 0; cut < buf.length; cut++) {
+      expect(parseRecord(buf, 0, cut, f)).toBe(-1);
+      expect(f.needed).toBeGreaterThan(cut);
+      expect(f.needed).toBeLessThanOrEqual(buf.length);
+    }
+    expect(parseRecord(buf, 0, buf.length, f)).toBe(buf.length);
+  });
+
+  it('refuses an unknown value tag as corrupt', () => {
+    throwsWith(() => decodeValue(Buffer.from([9, 1, 2])), 'INTERNAL', /Expected a value tag 0\.\.3, got 9/);
+  });
+
+  it('refuses a value msgpack cannot encode', () => {
+    throwsWith(() => encodeValue(2n ** 70n), 'INVALID_ARGUMENT', /msgpack/);
+  });
+});
