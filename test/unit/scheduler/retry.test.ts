@@ -21,7 +21,7 @@ describe('retry of failed attempts', () => {
     for (let n = 1; n <= 4; n++) {
       h.failAttempt(`job-0001-m-00000-a${n}`);
       let waited = 0;
-      for (;;) {
+      while (waited < 10_000) {
         waited += 10;
         if (launches(h.advance(10)).length > 0) break;
       }
@@ -159,7 +159,6 @@ describe('exclusion of a failing worker', () => {
     // w1 is idle and w2 empty too; without exclusion reduces would alternate.
     expect(ds.map((d) => d.workerId)).toEqual(['w2', 'w2', 'w2', 'w2']);
     expect(h.scheduler.worker('w1')?.usedSlots).toBe(0);
-    expect(h.scheduler.job('job-0001')?.message).toContain('waiting for capacity');
     // The fifth reduce waits for w2 rather than go to w1.
     expect(launches(h.advance(10_000))).toEqual([]);
     expect(launches(h.commitAndSucceed('job-0001-r-00000-a1')).map((d) => [d.taskId, d.workerId]))

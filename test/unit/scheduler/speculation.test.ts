@@ -39,6 +39,15 @@ describe('speculative execution', () => {
     expect(h.scheduler.job('job-0001')?.maps[3]?.attempts).toHaveLength(2);
   });
 
+  it('starts no second backup when the first backup fails while the original still runs', () => {
+    const { h } = threeOfFourDone(1000);
+    h.advance(1500);
+    expect(launches(h.failAttempt('job-0001-m-00003-a2'))).toEqual([]);
+    expect(launches(h.advance(60_000))).toEqual([]);
+    expect(h.scheduler.attempt('job-0001-m-00003-a1')?.state).toBe('RUNNING');
+    expect(h.scheduler.job('job-0001')?.maps[3]?.attempts).toHaveLength(2);
+  });
+
   it('keeps both attempts on record, the backup marked speculative', () => {
     const { h } = threeOfFourDone(1000);
     h.advance(1500);
