@@ -7,7 +7,7 @@ import { LaminateError } from '../common/errors.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import type * as M from './messages.js';
 import { callUnary, readChunks, streamHandler, unaryHandler } from './rpc.js';
-import { fromServiceError } from './status-codes.js';
+import { fromServiceError, toServiceError } from './status-codes.js';
 
 /** The master side of an Attach stream: commands go down it until either end closes. */
 export interface CommandChannel {
@@ -82,7 +82,7 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
           end: () => { if (open) { open = false; call.end(); } },
         });
       } catch (err) {
-        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: err instanceof Error ? err.message : String(err) });
+        call.emit('error', toServiceError(err));
       }
     },
     reportAttempt: unaryHandler(async (req: M.AttemptReport) => { await handlers.reportAttempt(req); return {}; }),

@@ -149,6 +149,12 @@ export class WorkerNode {
     this.detach?.();
     this.detach = this.client.attach(this.workerId, (cmd) => this.onCommand(cmd, gen), (err) => {
       if (this.stopped || gen !== this.generation) return;
+      if (err?.code === 'NOT_FOUND') {
+        // The master no longer knows this worker (declared lost, or restarted).
+        this.log.warn('the master does not know this worker: registering again');
+        void this.reregister();
+        return;
+      }
       this.log.warn({ err: err?.message }, 'command stream ended; re-attaching');
       setTimeout(() => {
         if (!this.stopped && gen === this.generation) this.attach(gen);
