@@ -50,6 +50,7 @@ export class WorkerNode {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private detach?: () => void;
   private stopped = false;
+  private paused = false;
   private readonly slots: number;
   private readonly memoryMb: number;
 
@@ -102,10 +103,11 @@ export class WorkerNode {
   }
 
   /**
-   * Stops heart-beating while everything else goes on, as a hung or
-   * partitioned node would look to the master. For fault tests.
+   * Stops heart-beating (and registering again) while everything else goes
+   * on, as a hung or partitioned node would look to the master. For fault tests.
    */
   pauseHeartbeats(): void {
+    this.paused = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
   }
@@ -136,6 +138,7 @@ export class WorkerNode {
 
   /** Drops everything tied to the old registration and registers anew. */
   private async reregister(): Promise<void> {
+    if (this.paused) return;
     this.generation++;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.detach?.();
