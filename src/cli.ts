@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { InputFormat } from './api/job.js';
 import { JobClient, type SubmitOptions } from './client/job-client.js';
 import { progressView } from './client/progress.js';
-import { elapsed, formatCounters, formatFailure, formatJobDetail, formatJobSummary } from './client/status-format.js';
+import { elapsed, formatCounters, formatFailure, formatJobDetail, formatJobSummary, formatWorker } from './client/status-format.js';
 import { errorMessage, LaminateError } from './common/errors.js';
 import { createLogger, type Logger } from './common/logger.js';
 import { packageRoot } from './common/package-root.js';
@@ -150,7 +150,7 @@ program.command('submit').description('bundle a job module and submit it')
     }
   });
 
-program.command('status').description('jobs, or one job in detail')
+program.command('status').description('workers and jobs, or one job in detail')
   .requiredOption('--master <host:port>', 'the master', address)
   .argument('[job]', 'a job id')
   .action(async (jobId: string | undefined, o: { master: string }) => {
@@ -158,8 +158,9 @@ program.command('status').description('jobs, or one job in detail')
     try {
       if (jobId) process.stdout.write(`${formatJobDetail(await client.status(jobId))}\n`);
       else {
-        const jobs = await client.list();
-        process.stdout.write(jobs.length === 0 ? 'no jobs\n' : `${jobs.map(formatJobSummary).join('\n')}\n`);
+        const [jobs, workers] = await Promise.all([client.list(), client.workers()]);
+        process.stdout.write(`workers\n${workers.length === 0 ? '  none registered' : workers.map((w) => `  ${formatWorker(w)}`).join('\n')}\n`);
+        process.stdout.write(`jobs\n${jobs.length === 0 ? '  none' : jobs.map((j) => `  ${formatJobSummary(j)}`).join('\n')}\n`);
       }
     } finally {
       client.close();

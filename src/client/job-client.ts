@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { InputFormat } from '../api/job.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { MasterClient } from '../protocol/master-rpc.js';
-import type { JobStatus } from '../protocol/messages.js';
+import type { JobStatus, WorkerStatus } from '../protocol/messages.js';
 import { bundleJob } from './bundler.js';
 import { sampleSplitPoints } from './sampler.js';
 
@@ -100,6 +100,11 @@ export class JobClient {
 
   async list(): Promise<JobStatus[]> {
     return (await this.master.listJobs()).jobs;
+  }
+
+  /** The workers the master knows, live and lost. */
+  async workers(): Promise<WorkerStatus[]> {
+    return (await this.master.listWorkers()).workers;
   }
 
   async kill(jobId: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 /** Plain-text rendering of job status for `laminate status` and `laminate submit --wait`. */
-import type { JobStatus, TaskCounts } from '../protocol/messages.js';
+import type { JobStatus, TaskCounts, WorkerStatus } from '../protocol/messages.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
@@ -18,7 +18,12 @@ export function formatCounters(s: JobStatus): string {
 }
 
 export function formatJobSummary(s: JobStatus): string {
-  return `${s.jobId.padEnd(10)} ${s.state.padEnd(10)} ${s.name.padEnd(20)} maps ${s.maps?.succeeded ?? 0}/${s.maps?.total ?? 0}  reduces ${s.reduces?.succeeded ?? 0}/${s.reduces?.total ?? 0}  ${secs(elapsed(s))}`;
+  return `${s.jobId.padEnd(10)} ${s.state.padEnd(10)} ${s.name.padEnd(20)} maps ${s.maps?.succeeded ?? 0}/${s.maps?.total ?? 0}  reduces ${s.reduces?.succeeded ?? 0}/${s.reduces?.total ?? 0}  ${secs(elapsed(s))}${s.message ? `  ${s.message}` : ''}`;
+}
+
+export function formatWorker(w: WorkerStatus, now = Date.now()): string {
+  const state = w.alive ? `heartbeat ${((now - w.lastHeartbeatMs) / 1000).toFixed(1)} s ago` : 'LOST';
+  return `${w.workerId.padEnd(12)} ${w.shuffleAddress.padEnd(22)} slots ${w.usedSlots}/${w.slots}  memory ${w.usedMemoryMb}/${w.memoryMb} MB  ${state}${w.runningAttemptIds.length ? `  running ${w.runningAttemptIds.join(' ')}` : ''}`;
 }
 
 export function formatJobDetail(s: JobStatus): string {

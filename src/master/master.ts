@@ -99,6 +99,13 @@ export class Master {
       waitJob: (r) => this.waitJob(r),
       listJobs: () => ({ jobs: this.scheduler.allJobs().map((j) => this.status(j.submission.jobId, false)) }),
       killJob: (r) => this.killJob(r.jobId),
+      listWorkers: () => ({
+        workers: this.scheduler.allWorkers().map((w) => ({
+          workerId: w.id, shuffleAddress: this.workers.get(w.id)?.shuffleAddress ?? '', alive: w.alive,
+          slots: w.capacity.slots, usedSlots: w.usedSlots, memoryMb: w.capacity.memoryMb, usedMemoryMb: w.usedMemoryMb,
+          lastHeartbeatMs: w.lastHeartbeat, runningAttemptIds: [...w.running],
+        })),
+      }),
     }, host, this.options.port ?? 7070);
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();

@@ -28,6 +28,7 @@ export interface MasterHandlers {
   waitJob(req: M.WaitJobRequest): Promise<M.JobStatus>;
   listJobs(): Promise<M.JobList> | M.JobList;
   killJob(req: M.KillJobRequest): Promise<M.KillJobResponse> | M.KillJobResponse;
+  listWorkers(): M.WorkerList;
 }
 
 export interface BoundServer {
@@ -92,6 +93,7 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
     waitJob: unaryHandler(handlers.waitJob),
     listJobs: unaryHandler(() => handlers.listJobs()),
     killJob: unaryHandler(handlers.killJob),
+    listWorkers: unaryHandler(() => handlers.listWorkers()),
   });
   return bindServer(server, host, port);
 }
@@ -143,6 +145,9 @@ export class MasterClient {
   }
   killJob(jobId: string): Promise<M.KillJobResponse> {
     return this.call('killJob', { jobId });
+  }
+  listWorkers(): Promise<M.WorkerList> {
+    return this.call('listWorkers', {});
   }
 
   getBundle(hash: string): AsyncGenerator<Buffer> {

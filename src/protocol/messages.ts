@@ -55,3 +55,8 @@ export interface JobStatus {
 export interface JobList { jobs: JobStatus[] }
 export interface FetchPartitionRequest { mapAttemptId: string; partition: number; offset: number; length: number }
 export interface WaitJobRequest { jobId: string; timeoutMs: number }
+export interface WorkerStatus {
+  workerId: string; shuffleAddress: string; alive: boolean; slots: number; usedSlots: number; memoryMb: number;
+  usedMemoryMb: number; lastHeartbeatMs: number; runningAttemptIds: string[];
+}
+export interface WorkerList { workers: WorkerStatus[] }

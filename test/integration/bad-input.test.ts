@@ -154,6 +154,9 @@ describe('the command line', () => {
       const status = await run(process.execPath, [CLI, 'status', '--master', cluster.address, 'job-0001']);
       expect(status.stdout).toMatch(/state\s+SUCCEEDED/);
       expect(status.stdout).toContain('job-0001-r-00001-a1');
+      const overview = await run(process.execPath, [CLI, 'status', '--master', cluster.address]);
+      expect(overview.stdout).toMatch(/worker-0001\s+127\.0\.0\.1:\d+\s+slots 0\/2/);
+      expect(overview.stdout).toMatch(/job-0001\s+SUCCEEDED/);
       expect((await readOutput(out)).lines.sort(byKey)).toEqual(await runSequential(WC, [BOOK]));
     } finally {
       await cluster.stop();
