@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { errorMessage, isErrorCode, LaminateError } from '../common/errors.js';
-import { formatJobId, formatWorkerId, parseAttemptId } from '../common/ids.js';
+import { formatJobId, formatWorkerId, parseAttemptId, parseJobId } from '../common/ids.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { serveMaster, type BoundServer, type CommandChannel } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
@@ -19,6 +19,7 @@ import { listInputFiles } from '../storage/input-files.js';
 import { compareKeys } from '../storage/key-order.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { BundleStore } from './bundle-store.js';
+import { JobJournal } from './job-journal.js';
 import { jobStatus } from './job-status.js';
 import { resolveJobSpec, type ResolvedJobSpec } from './job-spec.js';
 
@@ -51,6 +52,8 @@ interface JobPlan {
   readonly splits: readonly InputSplit[];
   readonly log: Logger;
   readonly waiters: Set<() => void>;
+  /** Set for jobs that finished before this master started: their status from the journal. */
+  finalStatus?: M.JobStatus;
 }
 
 export class Master {
@@ -58,6 +61,7 @@ export class Master {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly bundles: BundleStore;
+  private readonly journal: JobJournal;
   private readonly workers = new Map<string, WorkerConn>();
   private readonly jobs = new Map<string, JobPlan>();
   private nextWorker = 1;
@@ -72,6 +76,7 @@ export class Master {
     this.scheduler = new Scheduler(options.scheduler);
     this.scheduler.setIgnoredListener((attemptId, event, reason) => this.log.debug({ attemptId, event, reason }, 'ignored event'));
     this.bundles = new BundleStore(join(options.dataDir, 'bundles'));
+    this.journal = new JobJournal(join(options.dataDir, 'journal.jsonl'), this.log);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
   }
 
@@ -87,6 +92,7 @@ export class Master {
 
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
+    await this.recover();
     const host = this.options.host ?? '127.0.0.1';
     this.server = await serveMaster({
       registerWorker: (r) => this.registerWorker(r),
@@ -97,7 +103,7 @@ export class Master {
       submitJob: (r) => this.submitJob(r),
       getJob: (r) => this.status(r.jobId, true),
       waitJob: (r) => this.waitJob(r),
-      listJobs: () => ({ jobs: this.scheduler.allJobs().map((j) => this.status(j.submission.jobId, false)) }),
+      listJobs: () => ({ jobs: [...this.jobs.keys()].map((id) => this.status(id, false)) }),
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => ({
         workers: this.scheduler.allWorkers().map((w) => ({
@@ -119,6 +125,40 @@ export class Master {
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
     await this.server?.close();
     this.log.info('master stopped');
+  }
+
+  /** Reads the journal: finished jobs keep their status, unfinished ones resume. */
+  private async recover(): Promise<void> {
+    const entries = await this.journal.read();
+    const committed = new Map<string, Map<number, Record<string, number>>>();
+    const finished = new Map<string, M.JobStatus>();
+    for (const e of entries) {
+      if (e.type === 'taskCommitted') {
+        let m = committed.get(e.jobId);
+        if (!m) committed.set(e.jobId, (m = new Map()));
+        m.set(e.index, e.counters);
+      } else if (e.type === 'finish') finished.set(e.jobId, e.status);
+    }
+    let resumed = 0;
+    for (const e of entries) {
+      if (e.type !== 'submit') continue;
+      this.nextJob = Math.max(this.nextJob, parseJobId(e.jobId) + 1);
+      const plan: JobPlan = { jobId: e.jobId, spec: e.spec, bundleHash: e.bundleHash, splits: e.splits, log: this.log.child({ jobId: e.jobId }), waiters: new Set() };
+      this.jobs.set(e.jobId, plan);
+      const status = finished.get(e.jobId);
+      if (status) {
+        plan.finalStatus = status;
+        continue;
+      }
+      const done = committed.get(e.jobId) ?? new Map<number, Record<string, number>>();
+      plan.log.info({ committedReduces: done.size }, 'resuming job from the journal');
+      resumed++;
+      this.run(this.scheduler.recoverJob({
+        jobId: e.jobId, name: e.spec.name, maps: e.splits.length, reducers: e.spec.reducers, mapMemoryMb: e.spec.mapMemoryMb,
+        reduceMemoryMb: e.spec.reduceMemoryMb, speculation: e.spec.speculation,
+      }, done, e.submitTime, this.clock.now()));
+    }
+    if (this.jobs.size > 0) this.log.info({ jobs: this.jobs.size, resumed }, 'recovered jobs from the journal');
   }
 
   // ---- worker-facing RPCs ----------------------------------------------------
@@ -214,6 +254,8 @@ export class Master {
       return;
     }
     log.info('reduce attempt committed');
+    await this.journal.append({ type: 'taskCommitted', jobId: plan.jobId, index: partition, attemptId, counters })
+      .catch((err: unknown) => log.error({ err }, 'could not journal a task commit: a restarted master would run the task again'));
     this.run(this.scheduler.attemptSucceeded(attemptId, { counters }, this.clock.now()));
   }
 
@@ -229,6 +271,7 @@ export class Master {
     await FileOutputCommitter.setupJob(spec.outputDir);
     const jobId = formatJobId(this.nextJob++);
     const log = this.log.child({ jobId });
+    await this.journal.append({ type: 'submit', jobId, spec, bundleHash, splits, submitTime: this.clock.now() });
     this.jobs.set(jobId, { jobId, spec, bundleHash, splits, log, waiters: new Set() });
     log.info({ name: spec.name, maps: splits.length, reducers: spec.reducers, output: spec.outputDir }, 'job submitted');
     this.run(this.scheduler.submitJob({
@@ -241,6 +284,7 @@ export class Master {
   private status(jobId: string, withTasks: boolean): M.JobStatus {
     const job = this.scheduler.job(jobId);
     const plan = this.jobs.get(jobId);
+    if (plan?.finalStatus) return withTasks ? plan.finalStatus : { ...plan.finalStatus, tasks: [] };
     if (!job || !plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}'`);
     return jobStatus(job, plan.spec, withTasks);
   }
@@ -248,8 +292,8 @@ export class Master {
   private async waitJob(req: M.WaitJobRequest): Promise<M.JobStatus> {
     const plan = this.jobs.get(req.jobId);
     const job = this.scheduler.job(req.jobId);
-    if (!plan || !job) throw new LaminateError('NOT_FOUND', `No job '${req.jobId}'`);
-    const finished = (): boolean => ['SUCCEEDED', 'FAILED', 'KILLED'].includes(job.state);
+    if (!plan || (!job && !plan.finalStatus)) throw new LaminateError('NOT_FOUND', `No job '${req.jobId}'`);
+    const finished = (): boolean => !job || ['SUCCEEDED', 'FAILED', 'KILLED'].includes(job.state);
     if (!finished()) {
       const timeout = Math.min(Math.max(req.timeoutMs, 0), 60_000);
       await new Promise<void>((resolve) => {
@@ -264,6 +308,7 @@ export class Master {
 
   private killJob(jobId: string): M.KillJobResponse {
     const job = this.scheduler.job(jobId);
+    if (!job && this.jobs.get(jobId)?.finalStatus) return { killed: false };
     if (!job) throw new LaminateError('NOT_FOUND', `No job '${jobId}'`);
     const before = job.state;
     this.run(this.scheduler.killJob(jobId, 'killed by a client', this.clock.now()));
@@ -311,6 +356,11 @@ export class Master {
           FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
         }
         for (const w of this.workers.values()) this.send(w.id, { cleanup: { jobId: d.jobId } });
+        const job = this.scheduler.job(d.jobId);
+        if (job) {
+          this.journal.append({ type: 'finish', jobId: d.jobId, status: jobStatus(job, plan.spec, true) })
+            .catch((err: unknown) => plan.log.error({ err }, 'could not journal the end of the job'));
+        }
         for (const wake of plan.waiters) wake();
         return;
       }

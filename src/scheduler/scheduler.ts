@@ -162,11 +162,39 @@ export class Scheduler {
   }
 
   submitJob(sub: JobSubmission, now: number): Decision[] {
+    const problem = this.capacityProblem(sub);
+    if (problem) throw new LaminateError('RESOURCE_EXHAUSTED', problem, { ids: { jobId: sub.jobId } });
+    const job = this.createJob(sub, now, now);
+    if (sub.maps === 0 && sub.reducers === 0) return this.maybeCommit(job);
+    return this.schedule(now);
+  }
+
+  /**
+   * Resumes a job that an earlier master accepted, from its journal. Reduce
+   * tasks that had committed keep their output (and counters); every other
+   * task runs again, since map outputs did not outlive the old registrations.
+   * If every reduce had committed, the job goes straight to its commit.
+   */
+  recoverJob(sub: JobSubmission, committed: ReadonlyMap<number, Readonly<Record<string, number>>>, submitTime: number, now: number): Decision[] {
+    const job = this.createJob(sub, submitTime, now);
+    for (const [index, counters] of committed) {
+      const task = job.reduces[index];
+      if (!task || task.state === 'SUCCEEDED') continue;
+      task.state = 'SUCCEEDED';
+      task.result = { counters };
+      task.queued = false;
+      job.reducesDone++;
+    }
+    job.pending = job.pending.filter((t) => t.queued);
+    if (job.reducesDone > 0) job.state = 'RUNNING';
+    const commit = this.maybeCommit(job);
+    return commit.length > 0 ? commit : this.schedule(now);
+  }
+
+  private createJob(sub: JobSubmission, submitTime: number, now: number): JobRecord {
     if (this.jobs.has(sub.jobId)) {
       throw new LaminateError('ALREADY_EXISTS', `Job ${sub.jobId} already exists`, { ids: { jobId: sub.jobId } });
     }
-    const problem = this.capacityProblem(sub);
-    if (problem) throw new LaminateError('RESOURCE_EXHAUSTED', problem, { ids: { jobId: sub.jobId } });
     const mk = (kind: TaskKind, index: number): TaskRecord => ({
       id: formatTaskId(sub.jobId, kind, index), jobId: sub.jobId, kind, index, state: 'PENDING', attempts: [],
       failures: 0, kills: 0, notBefore: now, failedOn: new Set(), queued: true, speculated: false,
@@ -174,13 +202,12 @@ export class Scheduler {
     const maps = Array.from({ length: sub.maps }, (_, i) => mk('map', i));
     const reduces = Array.from({ length: sub.reducers }, (_, i) => mk('reduce', i));
     const job: JobRecord = {
-      submission: sub, state: 'PENDING', submitTime: now, maps, reduces, pending: [...maps, ...reduces],
+      submission: sub, state: 'PENDING', submitTime, maps, reduces, pending: [...maps, ...reduces],
       runningAttempts: 0, failuresByWorker: new Map(), excludedWorkers: new Set(), failures: [],
       message: '', mapsDone: 0, reducesDone: 0,
     };
     this.jobs.set(sub.jobId, job);
-    if (sub.maps === 0 && sub.reducers === 0) return this.maybeCommit(job);
-    return this.schedule(now);
+    return job;
   }
 
   /** Kills a job: its live attempts are killed and it ends KILLED. Safe to call twice. */
@@ -406,7 +433,11 @@ export class Scheduler {
 
   private maybeCommit(job: JobRecord): Decision[] {
     if (job.state !== 'RUNNING' && job.state !== 'PENDING') return [];
-    if (job.reducesDone < job.reduces.length || job.mapsDone < job.maps.length) return [];
+    // Once every reduce has committed the maps are of no more use (a recovered
+    // job may get here with its maps never re-run); a job without reduces
+    // needs its maps.
+    if (job.reducesDone < job.reduces.length) return [];
+    if (job.reduces.length === 0 && job.mapsDone < job.maps.length) return [];
     job.state = 'COMMITTING';
     return [{ type: 'commitJob', jobId: job.submission.jobId }];
   }

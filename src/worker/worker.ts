@@ -41,7 +41,8 @@ export const WORKER_DEFAULTS = { slots: 2, memoryMb: 2048 } as const;
 export class WorkerNode {
   private readonly log: Logger;
   private readonly client: MasterClient;
-  private readonly pool: ContainerPool;
+  private pool: ContainerPool;
+  private reregistering: Promise<void> | undefined;
   private readonly outputs = new MapOutputRegistry();
   private readonly bundles: BundleCache;
   private shuffle?: BoundServer;
@@ -62,10 +63,14 @@ export class WorkerNode {
     }
     this.log = options.logger.child({ component: 'worker' });
     this.client = new MasterClient(options.master);
+    this.pool = this.newPool();
+    this.bundles = new BundleCache(join(options.dataDir, 'bundles'), () => this.client);
+  }
+
+  private newPool(): ContainerPool {
     // One blank container per slot, of the default task memory, hides a thread
     // start from each new job's first attempts (Spark keeps executors warm so).
-    this.pool = new ContainerPool({ maxIdle: this.slots, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb }, this.log);
-    this.bundles = new BundleCache(join(options.dataDir, 'bundles'), () => this.client);
+    return new ContainerPool({ maxIdle: this.slots, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb }, this.log);
   }
 
   /** The id the master gave this worker; '' until registered. */
@@ -137,15 +142,20 @@ export class WorkerNode {
   }
 
   /** Drops everything tied to the old registration and registers anew. */
-  private async reregister(): Promise<void> {
-    if (this.paused) return;
-    this.generation++;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.detach?.();
-    this.pool.close();
-    this.outputs.clear();
-    await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
-    await this.register();
+  private reregister(): Promise<void> {
+    if (this.paused) return Promise.resolve();
+    // The heartbeat and the command stream may both find out; register once.
+    this.reregistering ??= (async () => {
+      this.generation++;
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.detach?.();
+      this.pool.close();
+      this.pool = this.newPool();
+      this.outputs.clear();
+      await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
+      await this.register();
+    })().finally(() => { this.reregistering = undefined; });
+    return this.reregistering;
   }
 
   private attach(gen: number): void {

@@ -85,8 +85,8 @@ export interface MasterProc extends Proc {
 }
 
 /** A master process on a free port, with a fast heartbeat so that lost workers are found quickly. */
-export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number } = {}): Promise<MasterProc> {
-  const p = startProc(['master', '--port', '0', '--data', join(dataDir, 'master'),
+export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number; port?: number } = {}): Promise<MasterProc> {
+  const p = startProc(['master', '--port', String(o.port ?? 0), '--data', join(dataDir, 'master'),
     '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)]);
   const line = await p.waitFor(/master listening on (\S+)/);
   return { ...p, address: line.replace('master listening on ', '') };
@@ -120,3 +120,16 @@ export function attemptsOf(s: JobStatus): Array<JobStatus['tasks'][number]['atte
 }
 
 export { JobClient };
+
+/** A port that was free a moment ago, for a master that must come back on the same address. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}

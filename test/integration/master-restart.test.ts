@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { byKey, readOutput, runSequential } from './reference.js';
+import {
+  EXAMPLES, FIXTURES, freePort, GUTENBERG, JobClient, removeDir, startMasterProc, startWorkerProc, tempDir, waitForStatus,
+  type Proc,
+} from './harness.js';
+
+describe('a master that restarts', () => {
+  let dir: string;
+  const procs: Proc[] = [];
+  const clients: JobClient[] = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const p of procs.splice(0)) await p.kill();
+    await removeDir(dir);
+  });
+
+  it('resumes its unfinished job from the journal, keeping committed reduces, and remembers finished jobs', async () => {
+    dir = await tempDir();
+    const port = await freePort();
+    const master = await startMasterProc(dir, { port });
+    procs.push(master);
+    for (let i = 0; i < 2; i++) procs.push(await startWorkerProc(master.address, dir, { slots: 2 }));
+    const before = new JobClient(master.address);
+    clients.push(before);
+
+    const book = join(GUTENBERG, 'pg-being_ernest.txt');
+    const quickOut = join(dir, 'quick');
+    const quick = await before.submit({ job: join(EXAMPLES, 'wordcount.ts'), inputs: [book], output: quickOut, speculation: false });
+    expect((await before.wait(quick)).state).toBe('SUCCEEDED');
+
+    const job = join(FIXTURES, 'jobs', 'res-slow-second-reducer.ts');
+    const out = join(dir, 'out');
+    const slow = await before.submit({ job, inputs: [book], output: out, reducers: 2, speculation: false });
+    await waitForStatus(before, slow, (s) => s.reduces?.succeeded === 1, 60_000);
+    const committed = await stat(join(out, 'part-00000'));
+    expect((await before.status(slow)).state).toBe('RUNNING');
+    await master.kill('SIGKILL');
+
+    const again = await startMasterProc(dir, { port });
+    procs.push(again);
+    const after = new JobClient(again.address);
+    clients.push(after);
+    const s = await after.wait(slow, undefined, 100);
+    expect(s.state).toBe('SUCCEEDED');
+    const full = await after.status(slow);
+    // The reduce that had committed was not run again: no attempts, and its part file untouched.
+    const r0 = full.tasks.find((t) => t.taskId === `${slow}-r-00000`)!;
+    expect(r0.state).toBe('SUCCEEDED');
+    expect(r0.attempts).toEqual([]);
+    expect((await stat(join(out, 'part-00000'))).mtimeMs).toBe(committed.mtimeMs);
+    expect(full.tasks.find((t) => t.taskId === `${slow}-r-00001`)!.attempts.some((a) => a.state === 'SUCCEEDED')).toBe(true);
+    expect((await readOutput(out)).lines.sort(byKey)).toEqual(await runSequential(job, [book]));
+    // The job finished before the crash is still known, with its outcome, and ids carry on.
+    expect((await after.status(quick)).state).toBe('SUCCEEDED');
+    const next = await after.submit({ job: join(EXAMPLES, 'wordcount.ts'), inputs: [book], output: join(dir, 'next'), speculation: false });
+    expect(next).toBe('job-0003');
+    expect((await after.wait(next)).state).toBe('SUCCEEDED');
+  });
+});
