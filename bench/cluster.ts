@@ -1,0 +1,106 @@
+/**
+ * A Laminate cluster of separate processes for a benchmark: one master and
+ * some workers, each running the compiled CLI as an operator would, with
+ * their logs (default level, info) in files under the run's folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+
+export interface ClusterOptions {
+  readonly dir: string;
+  readonly workers: number;
+  readonly slots: number;
+  readonly workerMemoryMb: number;
+  /** When set, every process runs with --cpu-prof and writes its profiles to profileDir/ROLE[-N]. */
+  readonly profileDir?: string | undefined;
+}
+
+export interface ClusterProcess {
+  readonly role: 'master' | 'worker';
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly logFile: string;
+}
+
+export class BenchCluster {
+  private constructor(readonly address: string, readonly master: ClusterProcess, readonly workers: ClusterProcess[], readonly options: ClusterOptions) {}
+
+  get processes(): ClusterProcess[] {
+    return [this.master, ...this.workers];
+  }
+
+  static async start(o: ClusterOptions): Promise<BenchCluster> {
+    mkdirSync(o.dir, { recursive: true });
+    const prof = (name: string): string[] => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, name)}`] : []);
+    const master = launch('master', [...prof('master'), CLI, 'master', '--port', '0', '--data', join(o.dir, 'master')], join(o.dir, 'master.log'), true);
+    const started: ClusterProcess[] = [master];
+    try {
+      const address = await new Promise<string>((resolveAddr, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error(`the master did not start: ${tail(master.logFile)}`)), 20_000);
+        master.proc.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /master listening on (\S+)/.exec(out);
+          if (m) { clearTimeout(t); resolveAddr(m[1]!); }
+        });
+        master.proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`the master exited (${c}): ${tail(master.logFile)}`)); });
+      });
+      const workers: ClusterProcess[] = [];
+      for (let i = 0; i < o.workers; i++) {
+        const w = launch('worker', [...prof(`worker-${i + 1}`), CLI, 'worker', '--master', address, '--slots', String(o.slots), '--memory', String(o.workerMemoryMb),
+          '--data', join(o.dir, `worker-${i + 1}`)], join(o.dir, `worker-${i + 1}.log`), false);
+        workers.push(w);
+        started.push(w);
+      }
+      await Promise.all(workers.map((w) => waitForLog(w, /"msg":"registered"/, 20_000)));
+      return new BenchCluster(address, master, workers, o);
+    } catch (err) {
+      for (const p of started) p.proc.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after 5 s). */
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map(async (p) => {
+      if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+      const exited = new Promise<void>((r) => p.proc.once('exit', () => r()));
+      p.proc.kill('SIGTERM');
+      const t = setTimeout(() => p.proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }));
+  }
+}
+
+function launch(role: 'master' | 'worker', args: string[], logFile: string, pipeStdout: boolean): ClusterProcess {
+  const log = openSync(logFile, 'a');
+  // The default log level, whatever the caller's environment says: start-up is detected from the logs.
+  const env = { ...process.env, LAMINATE_LOG_LEVEL: 'info' };
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', pipeStdout ? 'pipe' : log, log], env });
+  closeSync(log);
+  if (proc.pid === undefined) throw new Error(`could not start laminate ${role}`);
+  return { role, proc, pid: proc.pid, logFile };
+}
+
+async function waitForLog(p: ClusterProcess, re: RegExp, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (re.test(readFileSync(p.logFile, 'utf8'))) return;
+    if (p.proc.exitCode !== null) throw new Error(`laminate ${p.role} exited (${p.proc.exitCode}): ${tail(p.logFile)}`);
+    if (Date.now() > until) throw new Error(`laminate ${p.role} did not register: ${tail(p.logFile)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}
