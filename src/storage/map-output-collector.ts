@@ -10,7 +10,7 @@ import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
 import { writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
 import { mergeSpills, type Spill } from './map-output-merge.js';
-import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
+import { emittedBytes, unpackValues, writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
 import { packValue } from './record-codec.js';
 
 export type { CombineFn } from './combine-emitter.js';
@@ -49,9 +49,18 @@ export interface MapOutputCounters {
 // Rough heap costs, to keep memory near sortBufferBytes. Without a combiner a
 // record holds a key string and two array slots; with one, a repeated key
 // costs only the value's slot in its group.
+// Strings are counted at a byte a character: V8 keeps Latin-1 strings so, and
+// the sort buffer is a fraction of the heap, leaving room for the rest.
 const RECORD_OVERHEAD = 48;
 const GROUP_OVERHEAD = 96;
 const VALUE_SLOT = 8;
+
+/**
+ * With a combiner, a key's values are combined as soon as this many pile up
+ * (Spark's map-side combine), so a frequent key holds a handful of values
+ * rather than one per emit, and spills come later.
+ */
+export const EAGER_COMBINE_VALUES = 64;
 
 /**
  * Collects one map attempt's output. Use: `collect` for every emitted
@@ -70,8 +79,15 @@ export class MapOutputCollector {
   // Without a combiner: keys and values per partition, in emit order.
   private keys: string[][] = [];
   private values: unknown[][] = [];
-  // With a combiner: values per key per partition, in emit order.
-  private groups: Map<string, unknown[]>[] = [];
+  // With a combiner: values per key (all partitions), in emit order; the
+  // partition is worked out once per distinct key, at spill time.
+  private groups = new Map<string, unknown[]>();
+  // Keys whose values reached EAGER_COMBINE_VALUES since they were last combined.
+  private due: string[] = [];
+  // How many values at the head of a key's list came out of an eager combine.
+  private combinedHead = new Map<string, number>();
+  private eagerCombineOutput = 0;
+  private readonly combineFn: CombineFn | undefined;
   private buffered = 0;
   private bufferedBytes = 0;
   private readonly spills: Spill[] = [];
@@ -93,6 +109,7 @@ export class MapOutputCollector {
     this.reducers = reducers;
     this.partitionOf = options.partition;
     this.emitter = options.combine === undefined ? undefined : new CombineEmitter(options.combine);
+    this.combineFn = options.combine;
     this.sortBufferBytes = sortBufferBytes;
     this.workDir = options.workDir;
     this.resetBuffers();
@@ -101,13 +118,13 @@ export class MapOutputCollector {
   private resetBuffers(): void {
     this.keys = [];
     this.values = [];
-    this.groups = [];
-    for (let p = 0; p < this.reducers; p++) {
-      if (this.emitter === undefined) {
+    this.groups = new Map();
+    this.due = [];
+    this.combinedHead = new Map();
+    if (this.emitter === undefined) {
+      for (let p = 0; p < this.reducers; p++) {
         this.keys.push([]);
         this.values.push([]);
-      } else {
-        this.groups.push(new Map());
       }
     }
     this.buffered = 0;
@@ -130,13 +147,9 @@ export class MapOutputCollector {
     if (this.closing !== undefined) {
       throw new LaminateError('FAILED_PRECONDITION', `Expected emit before the map output is closed, got emit of key '${key}' after`);
     }
-    const p = this.partitionOf(key);
-    if (p >>> 0 !== p || p >= this.reducers) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected the partition of key '${key}' to be an integer in [0, ${this.reducers}), got ${describe(p)}`);
-    }
     let v = value;
     let size: number;
-    if (typeof value === 'string') size = 16 + value.length * 2;
+    if (typeof value === 'string') size = 16 + value.length;
     else if (typeof value === 'number') size = 16;
     else {
       const packed = packValue(value);
@@ -144,23 +157,81 @@ export class MapOutputCollector {
       size = 96 + packed.bytes.length;
     }
     if (this.emitter === undefined) {
+      const p = this.checkedPartition(key);
       this.keys[p]!.push(key);
       this.values[p]!.push(v);
-      size += key.length * 2 + RECORD_OVERHEAD;
+      size += key.length + RECORD_OVERHEAD;
     } else {
-      const group = this.groups[p]!;
-      const values = group.get(key);
+      const values = this.groups.get(key);
       if (values === undefined) {
-        group.set(key, [v]);
-        size += key.length * 2 + GROUP_OVERHEAD;
+        this.groups.set(key, [v]);
+        size += key.length + GROUP_OVERHEAD;
       } else {
         values.push(v);
         size += VALUE_SLOT;
+        if (values.length === EAGER_COMBINE_VALUES) this.due.push(key);
       }
     }
     this.bufferedBytes += size;
     this.buffered++;
     this.mapOutputRecords++;
+  }
+
+  private checkedPartition(key: string): number {
+    const p = this.partitionOf(key);
+    if (p >>> 0 !== p || p >= this.reducers) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected the partition of key '${key}' to be an integer in [0, ${this.reducers}), got ${describe(p)}`);
+    }
+    return p;
+  }
+
+  /**
+   * Combines the keys whose values piled up, then spills if the buffer is
+   * full. Called by the map runner after each map() call; returns a promise
+   * only when there is something to wait for (an async combiner, a spill).
+   */
+  settle(): Promise<void> | undefined {
+    if (this.due.length > 0) {
+      const pending = this.combineDue();
+      if (pending !== undefined) return pending.then(() => this.spillIfNeeded());
+    }
+    return this.bufferedBytes >= this.sortBufferBytes ? this.spill() : undefined;
+  }
+
+  private combineDue(): Promise<void> | undefined {
+    while (this.due.length > 0) {
+      const key = this.due.pop()!;
+      const pending = this.combineNow(key);
+      if (pending !== undefined) return pending.then(() => this.combineDue());
+    }
+    return undefined;
+  }
+
+  /** Replaces one key's buffered values by what the combiner makes of them. */
+  private combineNow(key: string): Promise<void> | undefined {
+    const values = this.groups.get(key);
+    const combine = this.combineFn;
+    if (values === undefined || combine === undefined) return undefined;
+    this.counts.outputBytes += emittedBytes(key, values, this.combinedHead.get(key) ?? 0);
+    this.counts.combineInput += values.length;
+    const out: unknown[] = [];
+    const emit = (k: string, value: unknown): void => {
+      if (k !== key) throw new LaminateError('INVALID_ARGUMENT', `Expected combine to emit the key it was given ('${key}'), got ${describe(k)}`);
+      out.push(typeof value === 'string' || typeof value === 'number' ? value : packValue(value));
+    };
+    const n = values.length;
+    const replace = (): void => {
+      this.groups.set(key, out);
+      this.combinedHead.set(key, out.length);
+      this.eagerCombineOutput += out.length;
+      this.bufferedBytes -= Math.max(0, n - out.length) * VALUE_SLOT;
+    };
+    const done = combine(key, unpackValues(values), emit);
+    if (done !== null && typeof done === 'object' && typeof (done as { then?: unknown }).then === 'function') {
+      return Promise.resolve(done).then(replace);
+    }
+    replace();
+    return undefined;
   }
 
   /** Whether the buffer has reached sortBufferBytes. Cheap; call any time. */
@@ -182,19 +253,26 @@ export class MapOutputCollector {
     const w = await BufferedFileWriter.open(path);
     const partitions: PartitionInfo[] = [];
     const recordsBefore = this.counts.records;
+    const byPartition: Array<Map<string, unknown[]>> = [];
+    const combinedHead = this.combinedHead;
+    if (this.emitter !== undefined) {
+      for (let p = 0; p < this.reducers; p++) byPartition.push(new Map());
+      for (const [key, values] of this.groups) byPartition[this.checkedPartition(key)]!.set(key, values);
+      this.groups = new Map();
+    }
     try {
       for (let p = 0; p < this.reducers; p++) {
         const offset = w.position;
         const before = this.counts.records;
         if (this.emitter === undefined) await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
-        else await writeCombined(this.groups[p]!, w, this.emitter, this.counts);
+        else await writeCombined(byPartition[p]!, w, this.emitter, this.counts, combinedHead);
         partitions.push({ offset, length: w.position - offset, records: this.counts.records - before });
         // Let the garbage collector take this partition while the next is written.
         if (this.emitter === undefined) {
           this.keys[p] = [];
           this.values[p] = [];
         } else {
-          this.groups[p] = new Map();
+          byPartition[p] = new Map();
         }
       }
       await w.close();
@@ -244,7 +322,7 @@ export class MapOutputCollector {
       mapOutputRecords: this.mapOutputRecords,
       mapOutputBytes: this.counts.outputBytes,
       combineInputRecords: this.counts.combineInput,
-      combineOutputRecords: this.emitter?.emitted ?? 0,
+      combineOutputRecords: (this.emitter?.emitted ?? 0) + this.eagerCombineOutput,
       spilledRecords: this.spilledRecords,
     };
   }

@@ -35,6 +35,17 @@ export async function writeSorted(keys: readonly string[], values: readonly unkn
   counts.outputBytes += bytes;
 }
 
+/**
+ * Key and value bytes of the values map emitted for one key, skipping the
+ * first `skip`, which an earlier combine produced (MAP_OUTPUT_BYTES counts
+ * what map emitted, before any combining).
+ */
+export function emittedBytes(key: string, values: readonly unknown[], skip: number): number {
+  let valueBytes = 0;
+  for (let i = skip; i < values.length; i++) valueBytes += encodedValueSize(values[i]);
+  return Buffer.byteLength(key) * (values.length - skip) + valueBytes;
+}
+
 /** Unpacks values the collector packed at emit time, in place. */
 export function unpackValues(values: unknown[]): unknown[] {
   for (let i = 0; i < values.length; i++) {
@@ -49,16 +60,20 @@ export function unpackValues(values: unknown[]): unknown[] {
  * order, writing what it emits. Called once per partition per spill when
  * there is a combiner.
  */
-export async function writeCombined(groups: Map<string, unknown[]>, w: BufferedFileWriter, emitter: CombineEmitter, counts: SpillCounts): Promise<void> {
+export async function writeCombined(
+  groups: Map<string, unknown[]>,
+  w: BufferedFileWriter,
+  emitter: CombineEmitter,
+  counts: SpillCounts,
+  combinedBefore?: ReadonlyMap<string, number>,
+): Promise<void> {
   const distinct = [...groups.keys()];
   const keys = sortedOrder(distinct).map((i) => distinct[i]!);
   emitter.setSink(w);
   const before = emitter.emitted;
   for (const key of keys) {
     const values = groups.get(key)!;
-    let valueBytes = 0;
-    for (const v of values) valueBytes += encodedValueSize(v);
-    counts.outputBytes += Buffer.byteLength(key) * values.length + valueBytes;
+    counts.outputBytes += emittedBytes(key, values, combinedBefore?.get(key) ?? 0);
     counts.combineInput += values.length;
     const done = emitter.run(key, unpackValues(values));
     if (done !== undefined) await done;

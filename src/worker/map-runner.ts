@@ -35,7 +35,7 @@ export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): 
   const emit = (key: string, value: unknown): void => collector.collect(key, value);
   let records = 0;
 
-  const after = (): Promise<void> | undefined => (collector.needsSpill() ? collector.spillIfNeeded() : undefined);
+  const after = (): Promise<void> | undefined => collector.settle();
   const feed = (record: unknown): Promise<void> | undefined => {
     records++;
     const r = job.map(record, emit, ctx);

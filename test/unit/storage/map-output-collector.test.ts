@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
+import { EAGER_COMBINE_VALUES, MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
 import { readIndex, readPartitionChunks } from '../../../src/storage/map-output-file.js';
 import { bufferSegment } from '../../../src/storage/segment.js';
 import { intBelow, pick, rejectsWith, rng, stableSortByKey, throwsWith, useTempDirs } from './helpers.js';
@@ -107,6 +107,50 @@ describe('MapOutputCollector', () => {
     }
   });
 
+  it('combines a frequent key as soon as its values pile up, keeping the totals exact', async () => {
+    for (const asynchronous of [false, true]) {
+      const workDir = await tempDir();
+      const random = rng(5);
+      const keys = ['the', 'and', '\u{1f600}', 'rare'];
+      const recs = Array.from({ length: 5000 }, () => ({ key: keys[intBelow(random, 3)]!, value: 1 + intBelow(random, 3) }));
+      recs.push({ key: 'rare', value: 7 });
+      let calls = 0;
+      let largest = 0;
+      const sum: CombineFn = (key, values, emit) => {
+        calls++;
+        largest = Math.max(largest, values.length);
+        const total = (values as number[]).reduce((a, b) => a + b, 0);
+        if (!asynchronous) return emit(key, total);
+        return Promise.resolve().then(() => emit(key, total));
+      };
+      const c = new MapOutputCollector({ reducers: 2, partition: partitioner(2), combine: sum, sortBufferBytes: 1 << 20, workDir });
+      for (const r of recs) {
+        c.collect(r.key, r.value);
+        await c.settle();
+      }
+      const out = await c.close();
+      const totals = new Map<string, number>();
+      for (const r of recs) totals.set(r.key, (totals.get(r.key) ?? 0) + r.value);
+      const part = partitioner(2);
+      const expected = [0, 1].map((p) => stableSortByKey([...totals].filter(([k]) => part(k) === p).map(([key, value]) => ({ key, value }))));
+      expect(await readPartitions(out)).toEqual(expected);
+      // Each frequent key met the combiner every 64 values or so, never with a longer list.
+      expect(largest).toBeLessThanOrEqual(EAGER_COMBINE_VALUES);
+      expect(calls).toBeGreaterThan(5000 / EAGER_COMBINE_VALUES);
+      const counters = c.counters();
+      expect(counters.combineOutputRecords).toBe(calls);
+      expect(counters.mapOutputRecords).toBe(recs.length);
+      expect(counters.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + encodedSize(r.value), 0));
+    }
+  });
+
+  it('refuses a partition out of range for a job with a combiner when it spills', async () => {
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 2, partition: () => 5, combine: (k, v, emit) => emit(k, v.length), sortBufferBytes: 1 << 20, workDir });
+    c.collect('k', 1);
+    await rejectsWith(c.close(), 'INVALID_ARGUMENT', /partition of key 'k' to be an integer in \[0, 2\), got 5/);
+  });
+
   it('keeps what an object was at emit time, even if it changes later', async () => {
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 1, partition: () => 0, sortBufferBytes: 1 << 20, workDir });
@@ -129,7 +173,7 @@ describe('MapOutputCollector', () => {
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 1, partition: () => 0, sortBufferBytes: 10_000, workDir });
     expect(c.needsSpill()).toBe(false);
-    // Each record is estimated at no less than its key's UTF-16 bytes.
+    // Each record is estimated at no less than a byte per character of its key.
     for (let i = 0; i < 100 && !c.needsSpill(); i++) c.collect('k'.repeat(100), i);
     expect(c.needsSpill()).toBe(true);
     await c.spillIfNeeded();
