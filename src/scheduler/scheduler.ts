@@ -14,59 +14,13 @@ import { formatAttemptId, formatTaskId, type TaskKind } from '../common/ids.js';
 import { isLive, transition, type AttemptEvent } from './attempt-transitions.js';
 import { chooseWorker, couldEverFit } from './placement.js';
 import { isJobFinished, liveAttempts, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
-import { findStragglers, type SpeculationOptions } from './speculation.js';
+import { findStragglers } from './speculation.js';
+import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './scheduler-options.js';
+
+export { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions };
 import type {
   AttemptResult, Decision, Failure, JobSubmission, MapOutputSource, Resources,
 } from './types.js';
-
-export interface SchedulerOptions {
-  /** A worker silent this long is lost. Default 10 000 ms. */
-  heartbeatTimeoutMs?: number;
-  /** Failed attempts of one task before its job fails. Default 4 (Hadoop's). */
-  maxAttempts?: number;
-  /** Attempts of one task lost with their worker (or to fetch failures) before its job fails. Default 10. */
-  maxKills?: number;
-  /** Backoff before retry n is base * 2^(n-1), capped. Defaults 200 ms and 5 000 ms. */
-  retryBackoffMs?: number;
-  maxRetryBackoffMs?: number;
-  /** Failed attempts of a job on one worker before that worker gets no more of the job's tasks. Default 3. */
-  maxFailuresPerWorker?: number;
-  speculation?: Partial<SpeculationOptions>;
-}
-
-export interface ResolvedSchedulerOptions {
-  readonly heartbeatTimeoutMs: number;
-  readonly maxAttempts: number;
-  readonly maxKills: number;
-  readonly retryBackoffMs: number;
-  readonly maxRetryBackoffMs: number;
-  readonly maxFailuresPerWorker: number;
-  readonly speculation: SpeculationOptions;
-}
-
-function positive(name: string, v: number | undefined, dflt: number): number {
-  const value = v ?? dflt;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected scheduler option ${name} to be a positive number, got ${String(v)}`);
-  }
-  return value;
-}
-
-export function resolveSchedulerOptions(o: SchedulerOptions = {}): ResolvedSchedulerOptions {
-  return {
-    heartbeatTimeoutMs: positive('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 10_000),
-    maxAttempts: positive('maxAttempts', o.maxAttempts, 4),
-    maxKills: positive('maxKills', o.maxKills, 10),
-    retryBackoffMs: positive('retryBackoffMs', o.retryBackoffMs, 200),
-    maxRetryBackoffMs: positive('maxRetryBackoffMs', o.maxRetryBackoffMs, 5_000),
-    maxFailuresPerWorker: positive('maxFailuresPerWorker', o.maxFailuresPerWorker, 3),
-    speculation: {
-      quantile: positive('speculation.quantile', o.speculation?.quantile, 0.75),
-      multiplier: positive('speculation.multiplier', o.speculation?.multiplier, 2),
-      minRuntimeMs: positive('speculation.minRuntimeMs', o.speculation?.minRuntimeMs, 1_000),
-    },
-  };
-}
 
 /** A note on an event the scheduler ignored, for the master's trace log. */
 export type IgnoredListener = (attemptId: string, event: AttemptEvent, reason: string) => void;
