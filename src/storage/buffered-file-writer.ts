@@ -4,7 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { describe, LaminateError } from '../common/errors.js';
-import { grow, type ByteSink } from './byte-sink.js';
+import type { ByteSink } from './byte-sink.js';
 
 /** Options of BufferedFileWriter.open. */
 export interface BufferedFileWriterOptions {
@@ -16,6 +16,9 @@ export interface BufferedFileWriterOptions {
 
 const DEFAULT_FLUSH_BYTES = 1024 * 1024;
 const MIN_FLUSH_BYTES = 64 * 1024;
+/** The first buffer's size (capped by the full size). */
+const INITIAL_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Appends bytes to a new file. Writers append with `reserve`/`pos` (sync, may
@@ -24,20 +27,24 @@ const MIN_FLUSH_BYTES = 64 * 1024;
  * encoding and writing overlap; at most one write is in flight.
  */
 export class BufferedFileWriter implements ByteSink {
-  buf: Buffer;
+  /** Empty until the first `reserve`; grows from 64 KiB up to the full size (flushBytes * 1.25). */
+  buf: Buffer = EMPTY;
   pos = 0;
-  private spare: Buffer;
+  /** The other buffer of the pair once there has been a flush (it may be being written). */
+  private spare: Buffer | undefined;
   private fileOffset = 0;
   private inFlight: Promise<void> | undefined;
   private closed = false;
+  private readonly fullBytes: number;
 
   private constructor(
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly flushBytes: number,
   ) {
-    this.buf = Buffer.allocUnsafe(flushBytes + flushBytes / 4);
-    this.spare = Buffer.allocUnsafe(this.buf.length);
+    // Buffers are allocated as bytes come, so a small file (an empty spill of
+    // a no-op map, a small part file) costs no megabytes of buffers.
+    this.fullBytes = Math.floor(flushBytes + flushBytes / 4);
   }
 
   /** Creates (or truncates) `path`. Called once per output file. */
@@ -56,8 +63,23 @@ export class BufferedFileWriter implements ByteSink {
   }
 
   reserve(n: number): Buffer {
-    if (this.pos + n > this.buf.length) this.buf = grow(this.buf, this.pos, this.pos + n);
+    if (this.pos + n > this.buf.length) this.enlarge(this.pos + n);
     return this.buf;
+  }
+
+  /**
+   * Replaces `buf` by a bigger one holding at least `needed` bytes, keeping
+   * what it holds: doubling from 64 KiB (or from the other buffer's size, once
+   * a flush showed the output is big) up to the full size, beyond that only
+   * for a record bigger than the buffer.
+   */
+  private enlarge(needed: number): void {
+    let size = Math.max(this.buf.length * 2, this.spare?.length ?? 0, INITIAL_BYTES);
+    if (size > this.fullBytes) size = this.fullBytes;
+    while (size < needed) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    if (this.pos > 0) this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
   }
 
   /** Appends `src[start, end)`. Sync; may grow the buffer. */
@@ -81,7 +103,7 @@ export class BufferedFileWriter implements ByteSink {
     if (this.pos === 0) return;
     const full = this.buf;
     const length = this.pos;
-    this.buf = this.spare;
+    this.buf = this.spare ?? EMPTY;
     this.spare = full;
     this.pos = 0;
     const write = writeAll(this.fh, full, length, this.fileOffset);

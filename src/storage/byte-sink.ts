@@ -24,6 +24,30 @@ export function grow(buf: Buffer, keep: number, needed: number): Buffer {
   return bigger;
 }
 
+/** Strings up to this many UTF-16 code units are written by writeUtf8 in JavaScript when ASCII. */
+const SHORT_STRING = 16;
+
+/**
+ * Writes `s` as UTF-8 into `buf` at `pos` and returns the bytes written,
+ * exactly as `buf.write(s, pos)` would; the caller has made room for
+ * `3 * s.length` bytes. Short ASCII strings are copied in JavaScript, which
+ * costs a fraction of the native call (keys are often short). Pure apart
+ * from `buf`.
+ */
+export function writeUtf8(buf: Buffer, s: string, pos: number): number {
+  const n = s.length;
+  if (n <= SHORT_STRING) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[pos + i] = c;
+    }
+    if (i === n) return n;
+  }
+  return buf.write(s, pos);
+}
+
 /**
  * An in-memory ByteSink that grows as needed: used by tests and callers that
  * build a segment in memory (bufferSegment reads what it holds).

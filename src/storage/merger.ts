@@ -90,12 +90,39 @@ async function reduceRuns(runs: readonly Segment[], factor: number, tmp: string,
 interface HeapEntry {
   readonly segment: Segment;
   readonly order: number;
+  /** keyPrefix of the segment's current key, updated whenever it advances. */
+  prefix: number;
+}
+
+/** Key bytes that keyPrefix reads: 48 bits, exact as a number. */
+const PREFIX_BYTES = 6;
+
+/**
+ * The first 6 bytes of the segment's current key as a big-endian number,
+ * missing bytes as 0. Keys whose prefixes differ compare as their prefixes
+ * do; equal prefixes (shared first bytes, or a short key against one
+ * continuing with zero bytes) need the byte comparison.
+ */
+function keyPrefix(s: Segment): number {
+  const buf = s.buf;
+  const at = s.keyStart;
+  const length = s.keyEnd - at;
+  if (length >= PREFIX_BYTES) {
+    return ((buf[at]! << 16) | (buf[at + 1]! << 8) | buf[at + 2]!) * 16777216 + ((buf[at + 3]! << 16) | (buf[at + 4]! << 8) | buf[at + 5]!);
+  }
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0; i < 3; i++) hi = (hi << 8) | (i < length ? buf[at + i]! : 0);
+  for (let i = 3; i < 6; i++) lo = (lo << 8) | (i < length ? buf[at + i]! : 0);
+  return hi * 16777216 + lo;
 }
 
 /** Whether a's current key sorts before b's (segment order breaks ties). */
 function before(a: HeapEntry, b: HeapEntry): boolean {
+  if (a.prefix !== b.prefix) return a.prefix < b.prefix;
   const sa = a.segment;
   const sb = b.segment;
+  // Equal prefixes: compare the keys in place (no views).
   const c = sa.buf.compare(sb.buf, sb.keyStart, sb.keyEnd, sa.keyStart, sa.keyEnd);
   return c < 0 || (c === 0 && a.order < b.order);
 }
@@ -121,7 +148,7 @@ async function heapMerge(runs: readonly Segment[], visit: (segment: Segment) => 
     const segment = runs[order]!;
     let more = segment.next();
     if (more !== true && more !== false) more = await more;
-    if (more) heap.push({ segment, order });
+    if (more) heap.push({ segment, order, prefix: keyPrefix(segment) });
   }
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
   let records = 0;
@@ -132,7 +159,9 @@ async function heapMerge(runs: readonly Segment[], visit: (segment: Segment) => 
     records++;
     let more = top.segment.next();
     if (more !== true && more !== false) more = await more;
-    if (!more) {
+    if (more) {
+      top.prefix = keyPrefix(top.segment);
+    } else {
       const last = heap.pop()!;
       if (heap.length === 0) break;
       heap[0] = last;
@@ -144,6 +173,25 @@ async function heapMerge(runs: readonly Segment[], visit: (segment: Segment) => 
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
   return x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function';
+}
+
+/** Keys up to this many bytes are compared and copied in JavaScript, cheaper than a native call. */
+const SHORT_KEY = 32;
+
+/** Whether `a[at, at + length)` equals `b[0, length)`. */
+function sameBytes(a: Buffer, at: number, b: Buffer, length: number): boolean {
+  if (length > SHORT_KEY) return a.compare(b, 0, length, at, at + length) === 0;
+  for (let i = 0; i < length; i++) if (a[at + i] !== b[i]) return false;
+  return true;
+}
+
+/** Copies `src[at, at + length)` to `dst[0, length)`. */
+function copyBytes(src: Buffer, at: number, dst: Buffer, length: number): void {
+  if (length > SHORT_KEY) {
+    src.copy(dst, 0, at, at + length);
+    return;
+  }
+  for (let i = 0; i < length; i++) dst[i] = src[at + i]!;
 }
 
 /**
@@ -168,14 +216,14 @@ export async function mergeGroups(
   let keyLength = -1;
   const visit = (s: Segment): void | Promise<void> => {
     const length = s.keyEnd - s.keyStart;
-    if (length === keyLength && s.buf.compare(keyBuf, 0, length, s.keyStart, s.keyEnd) === 0) {
+    if (length === keyLength && sameBytes(s.buf, s.keyStart, keyBuf, length)) {
       values.push(s.value());
       return undefined;
     }
     const done = keyLength >= 0 ? onGroup(key, values) : undefined;
     if (keyLength >= 0) groups++;
     if (length > keyBuf.length) keyBuf = Buffer.allocUnsafe(Math.max(length, keyBuf.length * 2));
-    s.buf.copy(keyBuf, 0, s.keyStart, s.keyEnd);
+    copyBytes(s.buf, s.keyStart, keyBuf, length);
     keyLength = length;
     key = s.key();
     values = [s.value()];

@@ -3,11 +3,23 @@
  * file of each reducer, written through a big buffer.
  */
 import { BufferedFileWriter } from './buffered-file-writer.js';
+import { writeUtf8 } from './byte-sink.js';
 
-const NEEDS_QUOTING = /[\t\n\r]/;
+/** Whether `s` holds a tab, '\n' or '\r'. Called for every key and string value written. */
+function needsQuoting(s: string): boolean {
+  const n = s.length;
+  if (n <= 16) {
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c <= 13 && (c === 9 || c === 10 || c === 13)) return true;
+    }
+    return false;
+  }
+  return s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0;
+}
 
 function textOf(s: string): string {
-  return NEEDS_QUOTING.test(s) ? JSON.stringify(s) : s;
+  return needsQuoting(s) ? JSON.stringify(s) : s;
 }
 
 function valueText(value: unknown): string {
@@ -49,9 +61,9 @@ export class OutputWriter {
     const w = this.w;
     const buf = w.reserve(3 * (k.length + v.length) + 2);
     let p = w.pos;
-    if (k.length > 0) p += buf.write(k, p);
+    p += writeUtf8(buf, k, p);
     buf[p++] = 9;
-    if (v.length > 0) p += buf.write(v, p);
+    p += writeUtf8(buf, v, p);
     buf[p++] = 10;
     w.pos = p;
     this.records++;

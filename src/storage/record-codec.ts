@@ -11,7 +11,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { LaminateError } from '../common/errors.js';
-import { GrowableBuffer, type ByteSink } from './byte-sink.js';
+import { GrowableBuffer, writeUtf8, type ByteSink } from './byte-sink.js';
 
 /** Value tag: a string as UTF-8. */
 export const TAG_STRING = 0;
@@ -109,10 +109,32 @@ function appendString(sink: ByteSink, s: string, tag: number): number {
     const buf = sink.reserve(1 + maxBytes);
     let p = sink.pos + 1;
     if (tagBytes === 1) buf[p++] = tag;
-    const written = s.length === 0 ? 0 : buf.write(s, p);
+    const written = writeUtf8(buf, s, p);
     buf[sink.pos] = written + tagBytes;
     sink.pos = p + written;
     return written + tagBytes;
+  }
+  if (maxBytes < 0x4000) {
+    // The length fits two varint bytes: write the text after one, and move it
+    // by a byte only when it turns out to need two. Saves Buffer.byteLength's
+    // pass over the string (most such strings are ASCII below 128 bytes).
+    const buf = sink.reserve(2 + maxBytes);
+    const start = sink.pos;
+    let p = start + 1;
+    if (tagBytes === 1) buf[p++] = tag;
+    const written = writeUtf8(buf, s, p);
+    const size = written + tagBytes;
+    let end = p + written;
+    if (size < 0x80) {
+      buf[start] = size;
+    } else {
+      buf.copyWithin(start + 2, start + 1, end);
+      buf[start] = (size & 0x7f) | 0x80;
+      buf[start + 1] = size >>> 7;
+      end++;
+    }
+    sink.pos = end;
+    return size;
   }
   const size = Buffer.byteLength(s) + tagBytes;
   const buf = sink.reserve(9 + size);

@@ -29,3 +29,47 @@ describe('sortedOrder', () => {
     expect(sortedOrder(keys)).toEqual([3, 1, 4, 0, 2]);
   });
 });
+
+describe('sortedOrder on Latin-1 and mixed keys', () => {
+  const LATIN1 = ['', '\u0000', 'a', 'b', 'z', '~', '\u007f', '\u0080', '\u00e9', '\u00ff'];
+  const WIDE = ['\u0100', '\u4e2d', '\ud7ff', '\ue000', '\uffff', '\u{1f600}'];
+
+  function randomKeys(random: () => number, size: number, units: readonly string[], maxLength: number): string[] {
+    return Array.from({ length: size }, () => {
+      let k = '';
+      const n = Math.floor(random() * (maxLength + 1));
+      for (let i = 0; i < n; i++) k += pick(random, units);
+      return k;
+    });
+  }
+
+  it('orders keys whose first four units are all below U+0100, sharing prefixes and of every length', () => {
+    const random = rng(42);
+    for (const size of [1, 2, 100, 5000]) {
+      const keys = randomKeys(random, size, LATIN1, 7);
+      expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+    }
+  });
+
+  it('falls back to two-unit prefixes when any key has a unit above U+00FF among its first four', () => {
+    const random = rng(43);
+    for (const at of [0, 1, 3, 4999]) {
+      const keys = randomKeys(random, 5000, LATIN1, 6);
+      keys[at] = `ab${pick(random, WIDE)}`;
+      expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+    }
+    const mixed = randomKeys(random, 3000, [...LATIN1, ...WIDE], 6);
+    expect(sortedOrder(mixed)).toEqual(naiveOrder(mixed));
+  });
+
+  it('sorts gensort-like 10-character ASCII keys', () => {
+    const random = rng(44);
+    const keys = Array.from({ length: 20000 }, () => {
+      let k = '';
+      for (let i = 0; i < 10; i++) k += String.fromCharCode(32 + Math.floor(random() * 95));
+      return k;
+    });
+    keys.push(keys[17]!, keys[9000]!.slice(0, 4), keys[9000]!.slice(0, 5));
+    expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+  });
+});

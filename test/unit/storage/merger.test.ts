@@ -195,3 +195,38 @@ describe('mergeToFile', () => {
     expect(await drain(fileSegment(out, 0, result.bytes))).toEqual(expected);
   });
 });
+
+describe('merge order of keys sharing long prefixes', () => {
+  const tempDir = useTempDirs();
+
+  // Keys that tie on the merger's 6-byte numeric prefix in every way: equal
+  // first bytes then a difference, shorter than 6 bytes, zero bytes (which tie
+  // with missing bytes), bytes >= 0x80 (non-ASCII), and longer than 32 bytes.
+  const BASES = ['', 'a', 'ab', 'abcde', 'abcdef', 'abcdefg', 'abcdeg', '\u0000', 'a\u0000', 'abcde\u0000', 'abcdef\u0000', '\u00e9', '\u00e9\u00e9\u00e9', '\u00ff\u00ff\u00ff', '\u4e2d\u6587', '\u{1f600}', '\uffff\uffff', 'z'.repeat(40)];
+  const SUFFIXES = ['', 'x', 'y', '\u0000', '\u00e9', 'long-suffix-to-go-past-thirty-two-bytes'];
+
+  function randomKeyRun(random: () => number, n: number, tag: string): Rec[] {
+    const recs: Rec[] = [];
+    for (let i = 0; i < n; i++) recs.push({ key: pick(random, BASES) + pick(random, SUFFIXES), value: `${tag}:${i}` });
+    return stableSortByKey(recs);
+  }
+
+  it('merges records in UTF-8 byte order of keys, equal keys in segment order', async () => {
+    const dir = await tempDir();
+    const random = rng(77);
+    const runs = Array.from({ length: 7 }, (_, i) => randomKeyRun(random, 150 + intBelow(random, 100), `r${i}`));
+    const out = join(dir, 'merged');
+    const result = await mergeToFile(runs.map((r) => bufferSegment(encode(r))), out);
+    expect(await drain(fileSegment(out, 0, result.bytes))).toEqual(stableSortByKey(runs.flat()));
+  });
+
+  it('groups equal keys of any length, telling apart keys equal but for their length or a last byte', async () => {
+    const random = rng(78);
+    const runs = Array.from({ length: 5 }, (_, i) => randomKeyRun(random, 200, `r${i}`));
+    const seen: [string, unknown[]][] = [];
+    const result = await mergeGroups(runs.map((r) => bufferSegment(encode(r))), (key, values) => void seen.push([key, values]));
+    const expected = expectedGroups(runs);
+    expect(seen).toEqual(expected);
+    expect(result.groups).toBe(expected.length);
+  });
+});

@@ -48,3 +48,27 @@ describe('OutputWriter', () => {
     expect(await w.close()).toEqual(result);
   });
 });
+
+describe('output quoting', () => {
+  const tempDir = useTempDirs();
+
+  it('quotes a key or value with a tab, newline or carriage return anywhere, short or long, and nothing else', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'part-00001');
+    const w = await OutputWriter.open(path);
+    let expected = '';
+    for (const n of [1, 2, 15, 16, 17, 40]) {
+      for (const special of ['\t', '\n', '\r', '\u000b', '\u000c', '\u0000', '\u00e9', '\u4e2d', '\u{1f600}']) {
+        for (const at of [0, Math.floor(n / 2), n - 1]) {
+          const s = 'x'.repeat(at) + special + 'y'.repeat(Math.max(0, n - at - 1));
+          const quoted = /[\t\n\r]/.test(s) ? JSON.stringify(s) : s;
+          expect(formatOutputLine(s, s)).toBe(`${quoted}\t${quoted}\n`);
+          w.write(s, s);
+          expected += `${quoted}\t${quoted}\n`;
+        }
+      }
+    }
+    await w.close();
+    expect(await readFile(path, 'utf8')).toBe(expected);
+  });
+});

@@ -72,3 +72,39 @@ describe('record codec', () => {
     throwsWith(() => encodeValue(2n ** 70n), 'INVALID_ARGUMENT', /msgpack/);
   });
 });
+
+describe('record codec string framing', () => {
+  /** The record bytes written the plain way: varint lengths from Buffer.byteLength. */
+  function plainRecord(key: string, value: string): Buffer {
+    const k = Buffer.from(key, 'utf8');
+    const v = Buffer.concat([Buffer.from([0]), Buffer.from(value, 'utf8')]);
+    const varint = (n: number): number[] => {
+      const out: number[] = [];
+      while (n >= 0x80) {
+        out.push((n & 0x7f) | 0x80);
+        n = Math.floor(n / 128);
+      }
+      out.push(n);
+      return out;
+    };
+    return Buffer.concat([Buffer.from(varint(k.length)), k, Buffer.from(varint(v.length)), v]);
+  }
+
+  it('writes the same bytes as a plain encoder for strings of every length around the varint limits', () => {
+    const units = ['a', '~', '\u0000', '\u00e9', '\u4e2d', '\u{1f600}', '\ud800'];
+    const lengths = [0, 1, 15, 16, 17, 42, 43, 63, 64, 100, 126, 127, 128, 129, 200, 5461, 5462, 6000];
+    for (const unit of units) {
+      for (const n of lengths) {
+        // ASCII up to n, then one unit of the kind under test at the end (or all of them).
+        for (const s of [unit.repeat(n), 'x'.repeat(Math.max(0, n - 1)) + (n > 0 ? unit : '')]) {
+          const sink = new GrowableBuffer(16);
+          sink.pos = 3; // not at the buffer's start
+          const size = appendRecord(sink, s, s);
+          const expected = plainRecord(s, s);
+          expect(sink.buf.subarray(3, sink.pos).equals(expected)).toBe(true);
+          expect(size).toBe(Buffer.byteLength(s) * 2 + 1);
+        }
+      }
+    }
+  });
+});
