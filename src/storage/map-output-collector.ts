@@ -26,8 +26,10 @@ export interface MapOutputCollectorOptions {
   readonly combine?: CombineFn;
   /** Spill once the estimated buffered bytes reach this (> 0). */
   readonly sortBufferBytes: number;
-  /** An existing folder private to this attempt: spills and the output go here. */
+  /** An existing folder: spills and the output go here, as `<name>.*`. */
   readonly workDir: string;
+  /** Names this attempt's files in workDir, which attempts may share. Default 'file'. */
+  readonly name?: string;
   /** Most spills merged at once (Hadoop's io.sort.factor). Default 64. */
   readonly mergeFactor?: number;
   /** Combine during the final merge when there are at least this many spills. Default 2. */
@@ -74,6 +76,7 @@ export class MapOutputCollector {
   private readonly emitter: CombineEmitter | undefined;
   private readonly sortBufferBytes: number;
   private readonly workDir: string;
+  private readonly name: string;
   private readonly mergeFactor: number;
   private readonly minSpillsForCombine: number;
   // Without a combiner: keys and values per partition, in emit order.
@@ -112,6 +115,7 @@ export class MapOutputCollector {
     this.combineFn = options.combine;
     this.sortBufferBytes = sortBufferBytes;
     this.workDir = options.workDir;
+    this.name = options.name ?? 'file';
     this.resetBuffers();
   }
 
@@ -248,8 +252,8 @@ export class MapOutputCollector {
   }
 
   /** Writes the buffered records, sorted per partition, to a new spill file. */
-  private async spill(): Promise<void> {
-    const path = join(this.workDir, `spill${this.spills.length}.out`);
+  private async spill(finalPath?: string): Promise<void> {
+    const path = finalPath ?? join(this.workDir, `${this.name}.spill${this.spills.length}`);
     const w = await BufferedFileWriter.open(path);
     const partitions: PartitionInfo[] = [];
     const recordsBefore = this.counts.records;
@@ -286,8 +290,8 @@ export class MapOutputCollector {
   }
 
   /**
-   * Spills what is left and merges every spill into `workDir/file.out` and
-   * `workDir/file.index`. Called once by the map runner when map is done;
+   * Spills what is left and merges every spill into `workDir/<name>.out`,
+   * with its index as the file's footer. Called once by the map runner when map is done;
    * calling it again returns the same result without redoing the work.
    */
   close(): Promise<MapOutput> {
@@ -296,13 +300,14 @@ export class MapOutputCollector {
   }
 
   private async finish(): Promise<MapOutput> {
-    if (this.buffered > 0 || this.spills.length === 0) await this.spill();
-    const dataPath = join(this.workDir, 'file.out');
-    const indexPath = join(this.workDir, 'file.index');
+    const dataPath = join(this.workDir, `${this.name}.out`);
+    // Nothing spilled yet (the usual case): the one spill is the output.
+    if (this.spills.length === 0) await this.spill(dataPath);
+    else if (this.buffered > 0) await this.spill();
     let partitions: readonly PartitionInfo[];
     const only = this.spills.length === 1 ? this.spills[0] : undefined;
     if (only !== undefined) {
-      await rename(only.path, dataPath);
+      if (only.path !== dataPath) await rename(only.path, dataPath);
       partitions = only.partitions;
     } else {
       const combine = this.emitter !== undefined && this.spills.length >= this.minSpillsForCombine ? this.emitter : undefined;
@@ -312,8 +317,8 @@ export class MapOutputCollector {
       this.counts.combineInput += merged.combineInput;
       await Promise.all(this.spills.map((s) => rm(s.path, { force: true })));
     }
-    await writeIndex(indexPath, partitions);
-    return { dataPath, indexPath, partitions };
+    writeIndex(dataPath, partitions);
+    return { dataPath, partitions };
   }
 
   /** The counters so far; exact once close() has resolved. Cheap. */

@@ -1,9 +1,11 @@
 /**
- * The files of one finished map attempt: `file.out` holds every partition's
- * sorted records back to back, `file.index` says where each partition is.
- * The shuffle service streams partitions from them to reducers.
+ * The file of one finished map attempt: every partition's sorted records back
+ * to back, then an index footer saying where each partition is (as Parquet
+ * keeps its footer). One file, not two: creating a file costs the most of a
+ * short task's disk work. The shuffle service streams partitions from it.
  */
-import { open, rename, writeFile, readFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { LaminateError } from '../common/errors.js';
 
 /** Where one partition lies in a map output's data file. */
@@ -18,69 +20,76 @@ export interface PartitionInfo {
 
 /** A finished map attempt's output. */
 export interface MapOutput {
+  /** The data file; its index is the footer of the same file. */
   readonly dataPath: string;
-  readonly indexPath: string;
   /** One entry per reducer, by partition number. */
   readonly partitions: readonly PartitionInfo[];
 }
 
-// Index layout: 'LMIX', uint32 LE partition count, then per partition three
-// float64 LE (offset, length, records): exact for any size below 2^53.
+// Footer layout, after the last partition: per partition three float64 LE
+// (offset, length, records), exact below 2^53; then uint32 LE partition
+// count; then the magic 'LMIX'.
 const MAGIC = 0x58494d4c; // 'LMIX' read as a little-endian uint32
-const HEADER = 8;
+const TRAILER = 8;
 const ENTRY = 24;
 
 /**
- * Writes an index file atomically (a temporary name, then a rename), so a
- * reader never sees half of one. Called once per map attempt by the
- * collector; calling twice rewrites the same file.
+ * Appends the index footer to a data file whose partitions are all written.
+ * Called once per map attempt by the collector, synchronously (a container
+ * runs one attempt at a time, so nothing else waits). Not to be called twice.
  */
-export async function writeIndex(indexPath: string, partitions: readonly PartitionInfo[]): Promise<void> {
-  const buf = Buffer.alloc(HEADER + ENTRY * partitions.length);
-  buf.writeUInt32LE(MAGIC, 0);
-  buf.writeUInt32LE(partitions.length, 4);
+export function writeIndex(dataPath: string, partitions: readonly PartitionInfo[]): void {
+  const buf = Buffer.alloc(ENTRY * partitions.length + TRAILER);
   partitions.forEach((p, i) => {
-    const at = HEADER + ENTRY * i;
+    const at = ENTRY * i;
     buf.writeDoubleLE(p.offset, at);
     buf.writeDoubleLE(p.length, at + 8);
     buf.writeDoubleLE(p.records, at + 16);
   });
-  const tmp = `${indexPath}.tmp`;
-  await writeFile(tmp, buf);
-  await rename(tmp, indexPath);
+  buf.writeUInt32LE(partitions.length, ENTRY * partitions.length);
+  buf.writeUInt32LE(MAGIC, ENTRY * partitions.length + 4);
+  appendFileSync(dataPath, buf);
 }
 
 /**
- * Reads an index written by writeIndex. Called by the shuffle service when a
- * reducer asks for a partition (cache the result: it never changes). Pure
- * read; safe to call any number of times.
+ * Reads the index footer of a data file written by the collector. Pure read;
+ * safe to call any number of times (cache the result: it never changes).
  *
  * @throws LaminateError NOT_FOUND when the file is missing, INTERNAL when it
- *   is not an index.
+ *   has no index footer.
  */
-export async function readIndex(indexPath: string): Promise<PartitionInfo[]> {
-  let buf: Buffer;
+export async function readIndex(dataPath: string): Promise<PartitionInfo[]> {
+  let fh;
   try {
-    buf = await readFile(indexPath);
+    fh = await open(dataPath, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new LaminateError('NOT_FOUND', `Map output index '${indexPath}' does not exist`, { cause: err });
+      throw new LaminateError('NOT_FOUND', `Map output '${dataPath}' does not exist`, { cause: err });
     }
     throw err;
   }
-  if (buf.length < HEADER || buf.readUInt32LE(0) !== MAGIC) {
-    throw new LaminateError('INTERNAL', `Expected a map output index in '${indexPath}', got ${buf.length} bytes without its header`);
+  try {
+    const { size } = await fh.stat();
+    const trailer = Buffer.alloc(TRAILER);
+    if (size < TRAILER || (await fh.read(trailer, 0, TRAILER, size - TRAILER)).bytesRead !== TRAILER || trailer.readUInt32LE(4) !== MAGIC) {
+      throw new LaminateError('INTERNAL', `Expected a map output index footer at the end of '${dataPath}', got ${size} bytes without one`);
+    }
+    const count = trailer.readUInt32LE(0);
+    const footer = ENTRY * count + TRAILER;
+    if (footer > size) {
+      throw new LaminateError('INTERNAL', `Expected ${footer} footer bytes for ${count} partitions in '${dataPath}', got a file of ${size}`);
+    }
+    const buf = Buffer.alloc(ENTRY * count);
+    await fh.read(buf, 0, buf.length, size - footer);
+    const partitions: PartitionInfo[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = ENTRY * i;
+      partitions.push({ offset: buf.readDoubleLE(at), length: buf.readDoubleLE(at + 8), records: buf.readDoubleLE(at + 16) });
+    }
+    return partitions;
+  } finally {
+    await fh.close();
   }
-  const count = buf.readUInt32LE(4);
-  if (buf.length !== HEADER + ENTRY * count) {
-    throw new LaminateError('INTERNAL', `Expected ${HEADER + ENTRY * count} bytes for ${count} partitions in '${indexPath}', got ${buf.length}`);
-  }
-  const partitions: PartitionInfo[] = [];
-  for (let i = 0; i < count; i++) {
-    const at = HEADER + ENTRY * i;
-    partitions.push({ offset: buf.readDoubleLE(at), length: buf.readDoubleLE(at + 8), records: buf.readDoubleLE(at + 16) });
-  }
-  return partitions;
 }
 
 /**

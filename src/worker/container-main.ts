@@ -3,7 +3,7 @@
  * at a time, and answers each with its outcome. Errors from user code become
  * failures with a cause; nothing thrown here reaches the worker process.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
@@ -34,7 +34,7 @@ async function run(task: ContainerTask): Promise<AttemptOutcome> {
       if (err instanceof LaminateError) throw new LaminateError('NON_RETRYABLE', err.message);
       throw new LaminateError('NON_RETRYABLE', `The job module does not load: ${errorMessage(err)}`);
     });
-    await mkdir(task.workDir, { recursive: true });
+    mkdirSync(task.workDir, { recursive: true });
     return task.launch.kind === 'map' ? await runMap(job, task.launch, task.workDir) : await runReduce(job, task.launch, task.workDir);
   } catch (err) {
     return outcomeOf(err);

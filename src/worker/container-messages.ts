@@ -8,7 +8,11 @@ export interface ContainerTask {
   readonly launch: LaunchAttempt;
   readonly workerId: string;
   readonly bundlePath: string;
-  /** Private to the attempt; map output lands here. */
+  /**
+   * The job's folder on this worker, shared by its attempts: an attempt's
+   * files there are named `<attemptId>.*` (no folder of its own: creating one
+   * costs as much as a short task's other disk work).
+   */
   readonly workDir: string;
 }
 

@@ -22,7 +22,9 @@ export class FetchFailure extends Error {
 
 export interface FetchOptions {
   readonly partition: number;
+  /** Where segments too large for memory go, as `<filePrefix>.shuffle-<map>`. */
   readonly workDir: string;
+  readonly filePrefix: string;
   /** Bytes of fetched map output kept in memory at most. */
   readonly memoryBudget: number;
   readonly parallel?: number;
@@ -66,7 +68,7 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
           if (got !== length) throw new LaminateError('FETCH_FAILED', `expected ${length} bytes, got ${got}`);
           segments[i] = bufferSegment(Buffer.concat(parts, got));
         } else {
-          const path = join(o.workDir, `shuffle-${s.mapIndex}.seg`);
+          const path = join(o.workDir, `${o.filePrefix}.shuffle-${s.mapIndex}`);
           const out = createWriteStream(path);
           let got = 0;
           for await (const chunk of stream) {

@@ -3,7 +3,8 @@
  * Only successful map attempts are registered, so a reducer can never read a
  * half-written output.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LaminateError } from '../common/errors.js';
 import { parseAttemptId } from '../common/ids.js';
 import type { PartitionInfo } from '../scheduler/types.js';
@@ -44,4 +45,10 @@ export class MapOutputRegistry {
 
 export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
+}
+
+/** Removes an attempt's files (`<attemptId>.*`) from its job's folder. */
+export async function removeAttemptFiles(jobDir: string, attemptId: string): Promise<void> {
+  const names = await readdir(jobDir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(`${attemptId}.`)).map((n) => rm(join(jobDir, n), { recursive: true, force: true })));
 }

@@ -31,6 +31,7 @@ export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): 
     ...(combine ? { combine: (k: string, vs: unknown[], e: (k: string, v: unknown) => void) => combine.call(job, k, vs, e) } : {}),
     sortBufferBytes: launch.sortBufferBytes,
     workDir,
+    name: launch.attemptId,
   });
   const emit = (key: string, value: unknown): void => collector.collect(key, value);
   let records = 0;

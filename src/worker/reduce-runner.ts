@@ -25,6 +25,7 @@ export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string
   const { segments, bytes } = await fetchSegments(launch.sources, {
     partition: launch.index,
     workDir,
+    filePrefix: launch.attemptId,
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
   });
   const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, launch.attemptId, launch.index);

@@ -18,7 +18,7 @@ import { JOB_DEFAULTS } from '../master/job-spec.js';
 import { BundleCache } from './bundle-cache.js';
 import type { AttemptOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
-import { MapOutputRegistry, removeDir } from './map-output-registry.js';
+import { MapOutputRegistry, removeAttemptFiles, removeDir } from './map-output-registry.js';
 
 export interface WorkerOptions {
   /** The master's HOST:PORT. */
@@ -198,7 +198,7 @@ export class WorkerNode {
   private async launch(launch: M.LaunchAttempt, gen: number): Promise<void> {
     const log = this.log.child({ jobId: launch.jobId, attemptId: launch.attemptId, workerId: this.workerId });
     log.info({ kind: launch.kind, index: launch.index }, 'attempt starting');
-    const workDir = join(this.options.dataDir, 'jobs', launch.jobId, launch.attemptId);
+    const workDir = join(this.options.dataDir, 'jobs', launch.jobId);
     let result: AttemptOutcome;
     try {
       const bundlePath = await this.bundles.path(launch.bundleHash);
@@ -209,13 +209,13 @@ export class WorkerNode {
     if (gen !== this.generation || this.stopped) return;
     if (result.outcome === 'FAILED' && result.code === 'KILLED') {
       log.info('attempt killed');
-      if (launch.kind === 'map') await removeDir(workDir).catch(() => {});
+      await removeAttemptFiles(workDir, launch.attemptId).catch(() => {});
       return;
     }
     if (result.outcome === 'SUCCEEDED' && launch.kind === 'map' && result.dataPath && result.partitions) {
       this.outputs.add(launch.attemptId, { dataPath: result.dataPath, partitions: result.partitions });
     } else if (launch.kind === 'reduce' || result.outcome !== 'SUCCEEDED') {
-      await removeDir(workDir).catch(() => {});
+      await removeAttemptFiles(workDir, launch.attemptId).catch(() => {});
     }
     log.info({ outcome: result.outcome, ...(result.outcome === 'FAILED' ? { code: result.code, cause: result.message } : {}) }, 'attempt finished');
     await this.report(launch.attemptId, result, log);

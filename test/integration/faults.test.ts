@@ -292,9 +292,9 @@ describe('faults on an embedded cluster', () => {
       && attempts(s, 'map').some((a) => a.state === 'RUNNING'));
     const done = attempts(mid, 'map').find((a) => a.state === 'SUCCEEDED')!;
     const holder = cluster.workers.findIndex((w) => w.id === done.workerId);
-    const outputDir = join(dir, 'cluster', `worker-${holder + 1}`, 'jobs', jobId, done.attemptId);
-    expect((await stat(outputDir)).isDirectory()).toBe(true);
-    await rm(outputDir, { recursive: true });
+    const outputFile = join(dir, 'cluster', `worker-${holder + 1}`, 'jobs', jobId, `${done.attemptId}.out`);
+    expect((await stat(outputFile)).isFile()).toBe(true);
+    await rm(outputFile);
     // The output was lost before any reducer asked for it.
     expect(attempts(await jobs.status(jobId), 'reduce')).toEqual([]);
 

@@ -64,13 +64,13 @@ describe('MapOutputCollector', () => {
     const part = partitioner(reducers);
     const expected = Array.from({ length: reducers }, (_, p) => stableSortByKey(recs.filter((r) => part(r.key) === p)));
     expect(await readPartitions(out)).toEqual(expected);
-    expect(await readIndex(out.indexPath)).toEqual(out.partitions);
+    expect(await readIndex(out.dataPath)).toEqual(out.partitions);
     const counters = c.counters();
     expect(counters.mapOutputRecords).toBe(recs.length);
     // Every record went to a spill and then through the final merge: many spills happened.
     expect(counters.spilledRecords).toBe(2 * recs.length);
     expect(counters.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + encodedSize(r.value), 0));
-    expect((await readdir(workDir)).sort()).toEqual(['file.index', 'file.out']);
+    expect((await readdir(workDir)).sort()).toEqual(['file.out']);
   });
 
   it('combines per key in spills and in the final merge, giving the same totals as a plain count', async () => {

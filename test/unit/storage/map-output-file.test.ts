@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readIndex, readPartitionChunks, writeIndex } from '../../../src/storage/map-output-file.js';
@@ -13,22 +13,29 @@ async function collect(iterable: AsyncIterable<Buffer>): Promise<Buffer[]> {
 describe('map output files', () => {
   const tempDir = useTempDirs();
 
-  it('reads back the partitions an index was written with', async () => {
+  it('reads back the partitions its index footer was written with, after the data', async () => {
     const dir = await tempDir();
     const partitions = [
       { offset: 0, length: 10, records: 2 },
       { offset: 10, length: 0, records: 0 },
       { offset: 10, length: 2 ** 40, records: 2 ** 35 + 1 },
     ];
-    await writeIndex(join(dir, 'file.index'), partitions);
-    expect(await readIndex(join(dir, 'file.index'))).toEqual(partitions);
+    const path = join(dir, 'a.out');
+    const data = Buffer.from('0123456789');
+    await writeFile(path, data);
+    writeIndex(path, partitions);
+    expect(await readIndex(path)).toEqual(partitions);
+    // The data comes first, untouched.
+    expect((await readFile(path)).subarray(0, 10)).toEqual(data);
   });
 
-  it('refuses a missing index and a file that is not one', async () => {
+  it('refuses a missing file and one without an index footer', async () => {
     const dir = await tempDir();
-    await rejectsWith(readIndex(join(dir, 'none.index')), 'NOT_FOUND');
-    await writeFile(join(dir, 'bad.index'), 'not an index at all');
-    await rejectsWith(readIndex(join(dir, 'bad.index')), 'INTERNAL', /Expected a map output index/);
+    await rejectsWith(readIndex(join(dir, 'none.out')), 'NOT_FOUND');
+    await writeFile(join(dir, 'bad.out'), 'not an index at all');
+    await rejectsWith(readIndex(join(dir, 'bad.out')), 'INTERNAL', /Expected a map output index footer/);
+    await writeFile(join(dir, 'short.out'), 'LMI');
+    await rejectsWith(readIndex(join(dir, 'short.out')), 'INTERNAL', /without one/);
   });
 
   it('streams exactly the bytes of one partition in bounded chunks', async () => {
