@@ -40,11 +40,27 @@ export function formatWorkerId(seq: number): string {
   return `worker-${pad(seq, 4)}`;
 }
 
+/**
+ * The name of an attempt's temporary output folder: qualified by its worker,
+ * so that an attempt left running by an earlier master cannot share a folder
+ * with the attempt of the same id a restarted master launches.
+ */
+export function formatAttemptDir(attemptId: string, workerId: string): string {
+  return `${attemptId}.${workerId}`;
+}
+
+export function parseWorkerId(id: string): number {
+  const m = WORKER_RE.exec(id);
+  if (!m) throw new LaminateError('INVALID_ARGUMENT', `Expected a worker id like worker-0003, got '${id}'`);
+  return Number(m[1]);
+}
+
 export function formatPartFile(partition: number): string {
   return `part-${pad(partition, 5)}`;
 }
 
 const JOB_RE = /^job-(\d{4,})$/;
+const WORKER_RE = /^worker-(\d{4,})$/;
 const TASK_RE = /^(job-\d{4,})-([mr])-(\d{5,})$/;
 const ATTEMPT_RE = /^(job-\d{4,})-([mr])-(\d{5,})-a(\d+)$/;
 

@@ -1,8 +1,11 @@
 /**
  * The embedded cluster: a master and N workers in this process, on loopback
  * ports chosen at start, with a local data directory. Containers are still
- * worker threads, so tasks run in parallel across cores.
+ * worker threads, so tasks run in parallel across cores. Each start begins
+ * with an empty master journal: an embedded cluster does not resume the jobs
+ * of an earlier run.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { Master, type MasterOptions } from '../master/master.js';
@@ -29,8 +32,10 @@ export class LocalCluster {
   static async start(o: LocalClusterOptions): Promise<LocalCluster> {
     const n = o.workers ?? 2;
     if (!Number.isInteger(n) || n <= 0) throw new Error(`Expected --workers to be a positive integer, got ${n}`);
+    const masterDir = join(o.dataDir, 'master');
+    await rm(masterDir, { recursive: true, force: true });
     const master = new Master({
-      port: 0, dataDir: join(o.dataDir, 'master'), logger: o.logger,
+      port: 0, dataDir: masterDir, logger: o.logger,
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
       ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     });
@@ -39,7 +44,13 @@ export class LocalCluster {
       master: master.address, dataDir: join(o.dataDir, `worker-${i + 1}`), logger: o.logger, name: `local-${i + 1}`,
       ...(o.slots ? { slots: o.slots } : {}), ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
     }));
-    await Promise.all(workers.map((w) => w.start()));
+    try {
+      await Promise.all(workers.map((w) => w.start()));
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.stop()));
+      await master.stop();
+      throw err;
+    }
     return new LocalCluster(master, workers);
   }
 

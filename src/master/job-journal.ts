@@ -1,7 +1,10 @@
 /**
  * The master's journal: an append-only file of what must survive a master
- * restart (jobs submitted, reduce tasks committed, jobs finished), one JSON
- * object a line, each appended and fsync'd before the event is acted on.
+ * restart (worker ids handed out, jobs submitted, reduce tasks committed,
+ * jobs finished), one JSON object a line, each fsync'd before the master
+ * tells anyone of the event (a client its job id, a waiter its job's end).
+ * A task commit is journaled right after its rename: a crash in between
+ * only runs the task again, whose commit replaces the file.
  * A restarted master reads it back and resumes its unfinished jobs, as
  * Hadoop's MapReduce application master recovers from its job history.
  */
@@ -12,6 +15,7 @@ import type { InputSplit } from '../storage/input-split.js';
 import type { ResolvedJobSpec } from './job-spec.js';
 
 export type JournalEntry =
+  | { readonly type: 'worker'; readonly workerId: string }
   | { readonly type: 'submit'; readonly jobId: string; readonly spec: ResolvedJobSpec; readonly bundleHash: string; readonly splits: readonly InputSplit[]; readonly submitTime: number }
   | { readonly type: 'taskCommitted'; readonly jobId: string; readonly index: number; readonly attemptId: string; readonly counters: Record<string, number> }
   | { readonly type: 'finish'; readonly jobId: string; readonly status: JobStatus };

@@ -8,12 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { errorMessage, isErrorCode, LaminateError } from '../common/errors.js';
-import { formatJobId, formatWorkerId, parseAttemptId, parseJobId } from '../common/ids.js';
+import { formatAttemptDir, formatJobId, formatWorkerId, parseAttemptId, parseJobId, parseWorkerId } from '../common/ids.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { serveMaster, type BoundServer, type CommandChannel } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
-import type { Decision, LaunchDecision } from '../scheduler/types.js';
+import type { Decision, JobFinishedDecision, LaunchDecision } from '../scheduler/types.js';
 import { computeSplits, type InputSplit } from '../storage/input-split.js';
 import { listInputFiles } from '../storage/input-files.js';
 import { compareKeys } from '../storage/key-order.js';
@@ -133,7 +133,8 @@ export class Master {
     const committed = new Map<string, Map<number, Record<string, number>>>();
     const finished = new Map<string, M.JobStatus>();
     for (const e of entries) {
-      if (e.type === 'taskCommitted') {
+      if (e.type === 'worker') this.nextWorker = Math.max(this.nextWorker, parseWorkerId(e.workerId) + 1);
+      else if (e.type === 'taskCommitted') {
         let m = committed.get(e.jobId);
         if (!m) committed.set(e.jobId, (m = new Map()));
         m.set(e.index, e.counters);
@@ -163,7 +164,7 @@ export class Master {
 
   // ---- worker-facing RPCs ----------------------------------------------------
 
-  private registerWorker(req: M.RegisterWorkerRequest): M.RegisterWorkerResponse {
+  private async registerWorker(req: M.RegisterWorkerRequest): Promise<M.RegisterWorkerResponse> {
     if (!Number.isInteger(req.slots) || req.slots <= 0 || !Number.isInteger(req.memoryMb) || req.memoryMb <= 0) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a worker with positive slots and memory, got slots=${req.slots} memoryMb=${req.memoryMb}`);
     }
@@ -171,6 +172,8 @@ export class Master {
       throw new LaminateError('INVALID_ARGUMENT', `Expected the worker's shuffle address as HOST:PORT, got '${req.shuffleAddress}'`);
     }
     const id = formatWorkerId(this.nextWorker++);
+    // Journaled so that a restarted master never hands out an id a live worker still holds.
+    await this.journal.append({ type: 'worker', workerId: id });
     this.workers.set(id, { id, shuffleAddress: req.shuffleAddress, backlog: [] });
     this.log.info({ workerId: id, slots: req.slots, memoryMb: req.memoryMb, shuffle: req.shuffleAddress, name: req.name }, 'worker registered');
     this.run(this.scheduler.registerWorker(id, { slots: req.slots, memoryMb: req.memoryMb }, this.clock.now()));
@@ -178,7 +181,7 @@ export class Master {
   }
 
   private heartbeat(req: M.HeartbeatRequest): M.HeartbeatResponse {
-    const { known, decisions } = this.scheduler.heartbeat(req.workerId, this.clock.now());
+    const { known, decisions } = this.scheduler.heartbeat(req.workerId, this.clock.now(), req.runningAttemptIds);
     this.run(decisions);
     if (!known) this.log.info({ workerId: req.workerId }, 'heartbeat from an unknown or lost worker: told to register again');
     return { reregister: !known };
@@ -218,7 +221,7 @@ export class Master {
           log.info('map attempt succeeded');
           this.run(this.scheduler.attemptSucceeded(req.attemptId, { partitions: req.partitions, counters }, now));
         } else {
-          await this.commitReduce(plan, req.attemptId, ref.index, counters, log);
+          await this.commitReduce(plan, req.attemptId, req.workerId, ref.index, counters, log);
         }
         return;
       case 'FETCH_FAILED':
@@ -230,7 +233,7 @@ export class Master {
         const failure = { code, message: req.failure?.message ?? 'no cause reported' };
         log.warn({ failure }, 'attempt failed');
         this.run(this.scheduler.attemptFailed(req.attemptId, failure, now));
-        if (ref.kind === 'reduce') await FileOutputCommitter.abortTask(plan.spec.outputDir, req.attemptId).catch(() => {});
+        if (ref.kind === 'reduce') await FileOutputCommitter.abortTask(plan.spec.outputDir, formatAttemptDir(req.attemptId, req.workerId)).catch(() => {});
         return;
       }
       default:
@@ -239,15 +242,16 @@ export class Master {
   }
 
   /** Commits a reduce attempt's part file: exactly one attempt per task gets to. */
-  private async commitReduce(plan: JobPlan, attemptId: string, partition: number, counters: Record<string, number>, log: Logger): Promise<void> {
+  private async commitReduce(plan: JobPlan, attemptId: string, workerId: string, partition: number, counters: Record<string, number>, log: Logger): Promise<void> {
+    const dir = formatAttemptDir(attemptId, workerId);
     if (!this.scheduler.requestCommit(attemptId)) {
       log.info('commit denied: another attempt owns the task');
       this.run(this.scheduler.attemptFailed(attemptId, { code: 'KILLED', message: 'commit denied: another attempt of the task committed' }, this.clock.now()));
-      await FileOutputCommitter.abortTask(plan.spec.outputDir, attemptId).catch(() => {});
+      await FileOutputCommitter.abortTask(plan.spec.outputDir, dir).catch(() => {});
       return;
     }
     try {
-      await FileOutputCommitter.commitTask(plan.spec.outputDir, attemptId, partition);
+      await FileOutputCommitter.commitTask(plan.spec.outputDir, dir, partition);
     } catch (err) {
       log.error({ err }, 'task commit failed');
       this.run(this.scheduler.attemptFailed(attemptId, { code: 'INTERNAL', message: `commit failed: ${errorMessage(err)}` }, this.clock.now()));
@@ -271,13 +275,29 @@ export class Master {
     await FileOutputCommitter.setupJob(spec.outputDir);
     const jobId = formatJobId(this.nextJob++);
     const log = this.log.child({ jobId });
-    await this.journal.append({ type: 'submit', jobId, spec, bundleHash, splits, submitTime: this.clock.now() });
+    const submitTime = this.clock.now();
+    // The scheduler takes the job (or refuses it) in this same turn, so no
+    // worker lost during the awaits above can leave it half accepted.
+    let decisions: Decision[];
+    try {
+      decisions = this.scheduler.submitJob({
+        jobId, name: spec.name, maps: splits.length, reducers: spec.reducers, mapMemoryMb: spec.mapMemoryMb,
+        reduceMemoryMb: spec.reduceMemoryMb, speculation: spec.speculation,
+      }, submitTime);
+    } catch (err) {
+      await FileOutputCommitter.abortJob(spec.outputDir).catch(() => {});
+      throw err;
+    }
     this.jobs.set(jobId, { jobId, spec, bundleHash, splits, log, waiters: new Set() });
+    const journaled = this.journal.append({ type: 'submit', jobId, spec, bundleHash, splits, submitTime });
     log.info({ name: spec.name, maps: splits.length, reducers: spec.reducers, output: spec.outputDir }, 'job submitted');
-    this.run(this.scheduler.submitJob({
-      jobId, name: spec.name, maps: splits.length, reducers: spec.reducers, mapMemoryMb: spec.mapMemoryMb,
-      reduceMemoryMb: spec.reduceMemoryMb, speculation: spec.speculation,
-    }, this.clock.now()));
+    this.run(decisions);
+    try {
+      await journaled;
+    } catch (err) {
+      this.run(this.scheduler.killJob(jobId, 'the master could not journal the job', this.clock.now()));
+      throw new LaminateError('UNAVAILABLE', `The master could not journal job ${jobId}: ${errorMessage(err)}`, { cause: err });
+    }
     return { jobId };
   }
 
@@ -347,23 +367,9 @@ export class Master {
       case 'commitJob':
         void this.commitJob(d.jobId);
         return;
-      case 'jobFinished': {
-        const plan = this.jobs.get(d.jobId);
-        if (!plan) return;
-        const level = d.state === 'SUCCEEDED' ? 'info' : 'warn';
-        plan.log[level]({ state: d.state, message: d.message, failures: d.failures.length }, `job ${d.state.toLowerCase()}`);
-        if (d.state !== 'SUCCEEDED') {
-          FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
-        }
-        for (const w of this.workers.values()) this.send(w.id, { cleanup: { jobId: d.jobId } });
-        const job = this.scheduler.job(d.jobId);
-        if (job) {
-          this.journal.append({ type: 'finish', jobId: d.jobId, status: jobStatus(job, plan.spec, true) })
-            .catch((err: unknown) => plan.log.error({ err }, 'could not journal the end of the job'));
-        }
-        for (const wake of plan.waiters) wake();
+      case 'jobFinished':
+        void this.finishJob(d);
         return;
-      }
       case 'workerLost': {
         this.log.warn({ workerId: d.workerId, reason: d.reason }, 'worker lost');
         const w = this.workers.get(d.workerId);
@@ -372,6 +378,22 @@ export class Master {
         return;
       }
     }
+  }
+
+  /** Journals a job's end, then cleans up after it and answers whoever waits. */
+  private async finishJob(d: JobFinishedDecision): Promise<void> {
+    const plan = this.jobs.get(d.jobId);
+    const job = this.scheduler.job(d.jobId);
+    if (!plan || !job) return;
+    const level = d.state === 'SUCCEEDED' ? 'info' : 'warn';
+    plan.log[level]({ state: d.state, message: d.message, failures: d.failures.length }, `job ${d.state.toLowerCase()}`);
+    await this.journal.append({ type: 'finish', jobId: d.jobId, status: jobStatus(job, plan.spec, true) })
+      .catch((err: unknown) => plan.log.error({ err }, 'could not journal the end of the job: a restarted master would resume it'));
+    if (d.state !== 'SUCCEEDED') {
+      await FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
+    }
+    for (const w of this.workers.values()) this.send(w.id, { cleanup: { jobId: d.jobId } });
+    for (const wake of plan.waiters) wake();
   }
 
   private async commitJob(jobId: string): Promise<void> {
@@ -408,6 +430,7 @@ export class Master {
       })),
       splitPoints: [...plan.spec.splitPoints],
       sortBufferBytes: plan.spec.sortBufferBytes,
+      workerId: d.workerId,
     };
   }
 }

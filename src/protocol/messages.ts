@@ -18,7 +18,7 @@ export interface WireInputSplit { path: string; start: number; length: number }
 export interface LaunchAttempt {
   attemptId: string; jobId: string; bundleHash: string; kind: string; index: number; memoryMb: number;
   timeoutMs: number; reducers: number; format: string; outputDir: string; split: WireInputSplit | null;
-  sources: WireMapOutputSource[]; splitPoints: string[]; sortBufferBytes: number;
+  sources: WireMapOutputSource[]; splitPoints: string[]; sortBufferBytes: number; workerId: string;
 }
 export interface KillAttempt { attemptId: string; reason: string }
 export interface CleanupJob { jobId: string }

@@ -8,6 +8,11 @@ import type { SpeculationOptions } from './speculation.js';
 export interface SchedulerOptions {
   /** A worker silent this long is lost. Default 10 000 ms. */
   heartbeatTimeoutMs?: number;
+  /**
+   * An attempt a worker's heartbeat has not listed this long after its launch
+   * was lost on the way and runs again. Default 10 000 ms.
+   */
+  reconcileGraceMs?: number;
   /** Failed attempts of one task before its job fails. Default 4 (Hadoop's). */
   maxAttempts?: number;
   /** Attempts of one task lost with their worker (or to fetch failures) before its job fails. Default 10. */
@@ -22,6 +27,7 @@ export interface SchedulerOptions {
 
 export interface ResolvedSchedulerOptions {
   readonly heartbeatTimeoutMs: number;
+  readonly reconcileGraceMs: number;
   readonly maxAttempts: number;
   readonly maxKills: number;
   readonly retryBackoffMs: number;
@@ -41,6 +47,7 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 export function resolveSchedulerOptions(o: SchedulerOptions = {}): ResolvedSchedulerOptions {
   return {
     heartbeatTimeoutMs: positive('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 10_000),
+    reconcileGraceMs: positive('reconcileGraceMs', o.reconcileGraceMs, 10_000),
     maxAttempts: positive('maxAttempts', o.maxAttempts, 4),
     maxKills: positive('maxKills', o.maxKills, 10),
     retryBackoffMs: positive('retryBackoffMs', o.retryBackoffMs, 200),

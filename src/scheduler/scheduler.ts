@@ -81,11 +81,35 @@ export class Scheduler {
    * know the worker or has declared it lost: the worker must then drop its
    * state and register again, as a YARN NodeManager resyncs.
    */
-  heartbeat(workerId: string, now: number): { known: boolean; decisions: Decision[] } {
+  heartbeat(workerId: string, now: number, running?: readonly string[]): { known: boolean; decisions: Decision[] } {
     const w = this.workers.get(workerId);
     if (!w || !w.alive) return { known: false, decisions: [] };
     w.lastHeartbeat = now;
-    return { known: true, decisions: [] };
+    return { known: true, decisions: running ? this.reconcile(w, running, now) : [] };
+  }
+
+  /**
+   * Compares what a worker says it runs with what the master thinks it runs
+   * (YARN's NodeManager status does this): an attempt the worker has not had
+   * for reconcileGraceMs after its launch was lost on the way (a launch or a
+   * report that never arrived) and runs again; one the master has given up
+   * on but the worker still runs is killed again (the kill was lost).
+   */
+  private reconcile(w: WorkerRecord, running: readonly string[], now: number): Decision[] {
+    const reported = new Set(running);
+    const out: Decision[] = [];
+    for (const id of [...w.running]) {
+      const a = this.attempts.get(id);
+      if (!a || a.state !== 'RUNNING' || reported.has(id) || now - a.start < this.options.reconcileGraceMs) continue;
+      out.push(...this.attemptFailed(id, { code: 'KILLED', message: `worker ${w.id} does not run it: its launch or its report was lost` }, now));
+    }
+    for (const id of reported) {
+      const a = this.attempts.get(id);
+      if (a && a.workerId === w.id && (a.state === 'KILLED' || a.state === 'FAILED')) {
+        out.push({ type: 'kill', jobId: a.jobId, attemptId: id, workerId: w.id, reason: 'the master had already ended it' });
+      }
+    }
+    return out.length > 0 ? out.concat(this.schedule(now)) : out;
   }
 
   /** A worker left or was declared lost by the wiring (e.g. it said goodbye). */
@@ -281,7 +305,8 @@ export class Scheduler {
    */
   fetchFailed(reduceAttemptId: string, mapIndex: number, mapAttemptId: string, message: string, now: number): Decision[] {
     const a = this.attempts.get(reduceAttemptId);
-    if (!a) return [];
+    // A late report from an attempt already ended must not re-run a good map.
+    if (!a || !isLive(a.state)) return [];
     const job = this.requireJob(a.jobId);
     const map = job.maps[mapIndex];
     if (map && map.state === 'SUCCEEDED' && map.winner?.id === mapAttemptId && !isJobFinished(job)) {
@@ -380,6 +405,9 @@ export class Scheduler {
       }
     }
     for (const attemptId of [...w.running]) {
+      // A committing attempt's output is already written: the master, not the
+      // worker, finishes its commit.
+      if (this.attempts.get(attemptId)?.state === 'COMMITTING') continue;
       out.push(...this.attemptFailed(attemptId, { code: 'WORKER_LOST', message: `worker ${w.id} lost: ${reason}` }, now));
     }
     return out;

@@ -3,14 +3,21 @@
  * successfully is kept idle for the job's next attempt (Hadoop's JVM reuse,
  * Spark's executor), so short tasks do not pay a thread start and a bundle
  * load each. After a failure, a timeout or a kill the thread is discarded.
+ *
+ * Every thread may grow to its heap limit, idle or not, so the pool keeps the
+ * threads it holds (running, idle and blank) within the worker's slots and
+ * memory: it stops idle and blank ones to make room, and prestarts only into
+ * room that is free.
  */
 import type { Logger } from '../common/logger.js';
 import { Container } from './container.js';
 import type { AttemptOutcome, ContainerTask } from './container-messages.js';
 
 export interface ContainerPoolOptions {
-  /** Idle containers kept at most (oldest go first). Default: the worker's slots. */
-  readonly maxIdle: number;
+  /** Threads held at most, running, idle and blank together: the worker's slots. */
+  readonly maxThreads: number;
+  /** Their heap limits added up stay within this: the worker's memory, in MB. */
+  readonly memoryMb: number;
   /**
    * Blank containers kept started, with no job yet, so that a new job's first
    * attempt does not wait for a thread to start and load the runtime. 0 for none.
@@ -41,13 +48,33 @@ export class ContainerPool {
     this.topUp();
   }
 
-  /** Starts blank containers until `prestart` are waiting. */
+  /** Starts blank containers until `prestart` are waiting, into free room only. */
   private topUp(): void {
     const mb = this.options.prestartMemoryMb;
     if (mb === undefined || this.closed) return;
-    while (this.blank.filter((c) => c.alive).length < (this.options.prestart ?? 0)) {
+    while (this.blank.filter((c) => c.alive).length < (this.options.prestart ?? 0) && this.fits(mb)) {
       this.blank.push(new Container('', mb, this.log));
       this.started++;
+    }
+  }
+
+  private held(): Container[] {
+    return [...this.running.values(), ...this.idle, ...this.blank].filter((c) => c.alive);
+  }
+
+  private fits(memoryMb: number): boolean {
+    const held = this.held();
+    return held.length + 1 <= this.options.maxThreads
+      && held.reduce((sum, c) => sum + c.memoryMb, 0) + memoryMb <= this.options.memoryMb;
+  }
+
+  /** Stops blank, then the oldest idle, containers until a new one of memoryMb fits. */
+  private makeRoom(memoryMb: number): void {
+    while (!this.fits(memoryMb)) {
+      const victim = this.blank[0] ?? this.idle[0];
+      if (!victim) return;
+      if (this.blank[0] === victim) this.blank.shift();
+      this.discard(victim);
     }
   }
 
@@ -67,6 +94,7 @@ export class ContainerPool {
         c.jobId = jobId;
         this.topUp();
       } else {
+        this.makeRoom(memoryMb);
         c = new Container(jobId, memoryMb, this.log);
         this.started++;
       }
@@ -76,7 +104,6 @@ export class ContainerPool {
     this.running.delete(attemptId);
     if (result.outcome === 'SUCCEEDED' && c.alive) {
       this.idle.push(c);
-      while (this.idle.length > this.options.maxIdle) this.discard(this.idle[0]!);
     } else {
       c.destroy();
     }

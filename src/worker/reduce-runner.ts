@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Job } from '../api/job.js';
 import { describe, LaminateError } from '../common/errors.js';
+import { formatAttemptDir } from '../common/ids.js';
 import type { LaunchAttempt } from '../protocol/messages.js';
 import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
@@ -28,7 +29,7 @@ export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string
     filePrefix: launch.attemptId,
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
   });
-  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, launch.attemptId, launch.index);
+  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, formatAttemptDir(launch.attemptId, launch.workerId), launch.index);
   await mkdir(dirname(outPath), { recursive: true });
   const writer = await OutputWriter.open(outPath);
   let outputRecords = 0;

@@ -52,6 +52,10 @@ export class WorkerNode {
   private detach?: () => void;
   private stopped = false;
   private paused = false;
+  /** Attempts launched here whose report the master has not yet taken. */
+  private readonly active = new Set<string>();
+  /** Active attempts the master killed before they reached a container. */
+  private readonly killed = new Set<string>();
   private readonly slots: number;
   private readonly memoryMb: number;
 
@@ -70,7 +74,9 @@ export class WorkerNode {
   private newPool(): ContainerPool {
     // One blank container per slot, of the default task memory, hides a thread
     // start from each new job's first attempts (Spark keeps executors warm so).
-    return new ContainerPool({ maxIdle: this.slots, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb }, this.log);
+    return new ContainerPool({
+      maxThreads: this.slots, memoryMb: this.memoryMb, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb,
+    }, this.log);
   }
 
   /** The id the master gave this worker; '' until registered. */
@@ -177,7 +183,7 @@ export class WorkerNode {
 
   private async heartbeat(gen: number): Promise<void> {
     try {
-      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: this.pool.runningAttempts }, 5_000);
+      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active] }, 5_000);
       if (res.reregister && gen === this.generation && !this.stopped) {
         this.log.warn({ workerId: this.workerId }, 'the master does not know this worker: registering again');
         await this.reregister();
@@ -190,19 +196,39 @@ export class WorkerNode {
   private onCommand(cmd: M.WorkerCommand, gen: number): void {
     if (cmd.launch) void this.launch(cmd.launch, gen);
     else if (cmd.kill) {
+      // An attempt still fetching its bundle is not in the pool yet: remember the kill.
+      if (this.active.has(cmd.kill.attemptId)) this.killed.add(cmd.kill.attemptId);
       const killed = this.pool.kill(cmd.kill.attemptId);
       this.log.info({ attemptId: cmd.kill.attemptId, reason: cmd.kill.reason, wasRunning: killed }, 'kill');
     } else if (cmd.cleanup) void this.cleanup(cmd.cleanup.jobId);
   }
 
+  /**
+   * Runs one attempt and reports it. The attempt counts as active, and is
+   * listed in heartbeats, from its launch until the master has its report, so
+   * the master can tell a lost launch or report from a slow attempt.
+   */
   private async launch(launch: M.LaunchAttempt, gen: number): Promise<void> {
+    const { attemptId } = launch;
+    this.active.add(attemptId);
+    try {
+      await this.runAttempt(launch, gen);
+    } finally {
+      this.active.delete(attemptId);
+      this.killed.delete(attemptId);
+    }
+  }
+
+  private async runAttempt(launch: M.LaunchAttempt, gen: number): Promise<void> {
     const log = this.log.child({ jobId: launch.jobId, attemptId: launch.attemptId, workerId: this.workerId });
     log.info({ kind: launch.kind, index: launch.index }, 'attempt starting');
     const workDir = join(this.options.dataDir, 'jobs', launch.jobId);
     let result: AttemptOutcome;
     try {
       const bundlePath = await this.bundles.path(launch.bundleHash);
-      result = await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir });
+      result = this.killed.has(launch.attemptId)
+        ? { outcome: 'FAILED', code: 'KILLED', message: 'killed before it started' }
+        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir });
     } catch (err) {
       result = { outcome: 'FAILED', code: err instanceof LaminateError ? err.code : 'INTERNAL', message: errorMessage(err) };
     }
@@ -218,10 +244,15 @@ export class WorkerNode {
       await removeAttemptFiles(workDir, launch.attemptId).catch(() => {});
     }
     log.info({ outcome: result.outcome, ...(result.outcome === 'FAILED' ? { code: result.code, cause: result.message } : {}) }, 'attempt finished');
-    await this.report(launch.attemptId, result, log);
+    await this.report(launch.attemptId, result, log, gen);
   }
 
-  private async report(attemptId: string, result: AttemptOutcome, log: Logger): Promise<void> {
+  /**
+   * Reports an attempt's outcome, retrying with backoff while the master is
+   * unreachable, for as long as this registration lasts: an outcome is never
+   * dropped for a passing outage.
+   */
+  private async report(attemptId: string, result: AttemptOutcome, log: Logger, gen: number): Promise<void> {
     const req: M.AttemptReport = {
       attemptId, workerId: this.workerId, outcome: result.outcome, failure: null, partitions: [], counters: [],
       failedMapIndex: 0, failedMapAttemptId: '',
@@ -236,7 +267,7 @@ export class WorkerNode {
       req.failedMapIndex = result.mapIndex;
       req.failedMapAttemptId = result.mapAttemptId;
     }
-    for (let t = 1; t <= 5; t++) {
+    for (let delay = 200; gen === this.generation && !this.stopped; delay = Math.min(delay * 2, 5_000)) {
       try {
         await this.client.reportAttempt(req);
         return;
@@ -246,10 +277,10 @@ export class WorkerNode {
           log.warn({ err: errorMessage(err) }, 'master refused the report');
           return;
         }
-        await new Promise((r) => setTimeout(r, 200 * t).unref());
+        log.warn({ err: errorMessage(err), retryInMs: delay }, 'could not report the attempt: retrying');
+        await new Promise((r) => setTimeout(r, delay).unref());
       }
     }
-    log.error('could not report the attempt to the master');
   }
 
   private async cleanup(jobId: string): Promise<void> {

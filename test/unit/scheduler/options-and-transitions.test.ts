@@ -6,7 +6,7 @@ import type { AttemptState } from '../../../src/scheduler/types.js';
 describe('scheduler options', () => {
   it('fills every default', () => {
     expect(resolveSchedulerOptions()).toEqual({
-      heartbeatTimeoutMs: 10_000, maxAttempts: 4, maxKills: 10, retryBackoffMs: 200, maxRetryBackoffMs: 5_000,
+      heartbeatTimeoutMs: 10_000, reconcileGraceMs: 10_000, maxAttempts: 4, maxKills: 10, retryBackoffMs: 200, maxRetryBackoffMs: 5_000,
       maxFailuresPerWorker: 3, speculation: { quantile: 0.75, multiplier: 2, minRuntimeMs: 1_000 },
     });
   });
