@@ -3,17 +3,32 @@
  * the same bundle submitted twice is stored once and a worker can cache it
  * forever under its hash.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../common/errors.js';
 
 export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 export class BundleStore {
   constructor(private readonly dir: string) {}
 
-  /** Stores a bundle and returns its hash. Safe to call twice with the same bytes. */
+  /**
+   * Stores a bundle and returns its hash. Safe to call twice with the same
+   * bytes, concurrently too: a bundle already stored is not written again,
+   * and each write goes to a temporary file of its own, renamed into place
+   * (atomic, so a reader sees the whole bundle or none).
+   */
   async put(bundle: Buffer): Promise<string> {
     if (bundle.length === 0) throw new LaminateError('INVALID_ARGUMENT', 'Expected a job bundle, got 0 bytes');
     if (bundle.length > MAX_BUNDLE_BYTES) {
@@ -22,9 +37,15 @@ export class BundleStore {
     const hash = createHash('sha256').update(bundle).digest('hex');
     await mkdir(this.dir, { recursive: true });
     const path = this.path(hash);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, bundle);
-    await rename(tmp, path);
+    if (await exists(path)) return hash;
+    const tmp = `${path}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(tmp, bundle);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw err;
+    }
     return hash;
   }
 

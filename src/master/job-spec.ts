@@ -24,6 +24,9 @@ export const JOB_DEFAULTS = {
 
 export const MAX_REDUCERS = 10_000;
 
+/** The longest --task-timeout: setTimeout's limit (2^31 - 1 ms, about 24.8 days); longer delays fire at once. */
+export const MAX_TASK_TIMEOUT_MS = 2_147_483_647;
+
 export interface ResolvedJobSpec {
   readonly name: string;
   readonly inputs: readonly string[];
@@ -63,6 +66,10 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
   }
   const reducers = positiveInt('--reducers', req.reducers, undefined, MAX_REDUCERS);
   const mapMemoryMb = positiveInt('--map-memory', req.mapMemoryMb, JOB_DEFAULTS.mapMemoryMb);
+  const taskTimeoutMs = positiveInt('--task-timeout', req.taskTimeoutMs, JOB_DEFAULTS.taskTimeoutMs);
+  if (taskTimeoutMs > MAX_TASK_TIMEOUT_MS) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected --task-timeout to be at most ${MAX_TASK_TIMEOUT_MS} ms, got ${taskTimeoutMs}`);
+  }
   const splitPoints = req.splitPoints ?? [];
   if (splitPoints.length > 0) {
     if (splitPoints.length !== reducers - 1) {
@@ -84,7 +91,7 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
     speculation: req.speculation,
     mapMemoryMb,
     reduceMemoryMb: positiveInt('--reduce-memory', req.reduceMemoryMb, JOB_DEFAULTS.reduceMemoryMb),
-    taskTimeoutMs: positiveInt('--task-timeout', req.taskTimeoutMs, JOB_DEFAULTS.taskTimeoutMs),
+    taskTimeoutMs,
     sortBufferBytes: Math.floor(mapMemoryMb * 1024 * 1024 * JOB_DEFAULTS.sortBufferFraction),
     splitPoints,
   };

@@ -4,6 +4,7 @@
  * request makes it throw) can crash the process; it goes back to the caller
  * as a status with the Laminate code attached.
  */
+import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../common/errors.js';
 import { fromServiceError, toServiceError } from './status-codes.js';
@@ -19,7 +20,13 @@ export function unaryHandler<Req, Res>(fn: (req: Req) => Promise<Res> | Res): gr
   };
 }
 
-/** Streams what `fn` yields, honouring back-pressure from the peer. */
+/**
+ * Streams what `fn` yields, honouring back-pressure from the peer. When the
+ * peer cancels (or the deadline passes), `signal` aborts, a wait for 'drain'
+ * ends at once, and the iterator is closed: every way out of the loop
+ * (end, cancel, error) goes through `for await`, which calls the iterator's
+ * `return()`, so a generator's `finally` (closing its file, say) always runs.
+ */
 export function streamHandler<Req>(fn: (req: Req, signal: AbortSignal) => AsyncIterable<Buffer>): grpc.handleServerStreamingCall<Req, { data: Buffer }> {
   return (call) => {
     const ac = new AbortController();
@@ -28,7 +35,12 @@ export function streamHandler<Req>(fn: (req: Req, signal: AbortSignal) => AsyncI
       try {
         for await (const data of fn(call.request, ac.signal)) {
           if (ac.signal.aborted) return;
-          if (!call.write({ data })) await new Promise<void>((resolve) => call.once('drain', resolve));
+          if (!call.write({ data })) {
+            // Rejects with an AbortError when the call is cancelled (or on an
+            // 'error' event); either way nothing more can be sent.
+            const drained = await once(call, 'drain', { signal: ac.signal }).then(() => true, () => false);
+            if (!drained || ac.signal.aborted) return;
+          }
         }
         call.end();
       } catch (err) {

@@ -3,15 +3,12 @@
  * run being written (a spill or the merged map output).
  */
 import { describe, LaminateError } from '../common/errors.js';
+import { isThenable } from '../common/thenable.js';
 import type { ByteSink } from './byte-sink.js';
 import { appendRecord } from './record-codec.js';
 
 /** A combiner: same shape as reduce; may return a promise. */
 export type CombineFn = (key: string, values: unknown[], emit: (key: string, value: unknown) => void) => void | Promise<void>;
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function';
-}
 
 /**
  * Runs a combiner over one key group at a time. The combiner must emit only

@@ -5,6 +5,7 @@
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { describe, LaminateError } from '../common/errors.js';
+import { isThenable } from '../common/thenable.js';
 import type { InputSplit } from './input-split.js';
 
 /** Options of readSplitLines. */
@@ -16,10 +17,6 @@ export interface ReadLinesOptions {
 const DEFAULT_CHUNK = 1024 * 1024;
 const NL = 10;
 const CR = 13;
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function';
-}
 
 /**
  * The file offset where the split's first line starts: 0 for a split at the

@@ -6,6 +6,7 @@
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
+import { isThenable } from '../common/thenable.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
 import { writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
@@ -66,9 +67,10 @@ export const EAGER_COMBINE_VALUES = 64;
 
 /**
  * Collects one map attempt's output. Use: `collect` for every emitted
- * record (sync), `await spillIfNeeded()` after each map() call, then
- * `await close()` once. Memory stays near `sortBufferBytes` (plus one
- * buffer per merged spill), whatever the input size.
+ * record (sync), `settle()` after each map() call (awaiting its result only
+ * when it returns a promise), then `await close()` once. Memory stays near
+ * `sortBufferBytes` (plus one buffer per merged spill), whatever the input
+ * size.
  */
 export class MapOutputCollector {
   private readonly reducers: number;
@@ -231,7 +233,7 @@ export class MapOutputCollector {
       this.bufferedBytes -= Math.max(0, n - out.length) * VALUE_SLOT;
     };
     const done = combine(key, unpackValues(values), emit);
-    if (done !== null && typeof done === 'object' && typeof (done as { then?: unknown }).then === 'function') {
+    if (isThenable(done)) {
       return Promise.resolve(done).then(replace);
     }
     replace();
@@ -244,8 +246,9 @@ export class MapOutputCollector {
   }
 
   /**
-   * Spills the buffer when it is full. Called by the map runner after each
-   * map() call; calling it again right after is a no-op.
+   * Spills the buffer when it is full; calling it again right after is a
+   * no-op. settle() does this (after combining) for the map runner; this
+   * entry point spills without combining what is due first.
    */
   async spillIfNeeded(): Promise<void> {
     if (this.bufferedBytes >= this.sortBufferBytes) await this.spill();

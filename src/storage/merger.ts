@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
+import { isThenable } from '../common/thenable.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
 import { fileSegment, type Segment } from './segment.js';
 
@@ -169,10 +170,6 @@ async function heapMerge(runs: readonly Segment[], visit: (segment: Segment) => 
     siftDown(heap, 0);
   }
   return records;
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function';
 }
 
 /** Keys up to this many bytes are compared and copied in JavaScript, cheaper than a native call. */

@@ -32,21 +32,24 @@ async function exists(path: string): Promise<boolean> {
 export class FileOutputCommitter {
   /**
    * Prepares `outDir` for a job: refuses a folder that already has anything
-   * in it (or a file at that path), then creates it and `outDir/_temporary`.
-   * Called by the master once when the job starts. Not idempotent: a second
-   * call refuses, since the first left `_temporary` behind.
+   * in it (or a file at that path), then creates it and claims it by
+   * creating `outDir/_temporary` with a non-recursive mkdir, which exactly
+   * one of two concurrent calls can win: two jobs submitted at once to the
+   * same folder cannot both pass. Called by the master once when the job
+   * starts. Not idempotent: a second call refuses, since the first left
+   * `_temporary` behind.
    *
-   * @throws LaminateError ALREADY_EXISTS when outDir is non-empty or a file.
+   * @throws LaminateError ALREADY_EXISTS when outDir is non-empty or a file,
+   *   or another job claimed it first.
    */
   static async setupJob(outDir: string): Promise<void> {
+    const aFile = (): LaminateError => new LaminateError('ALREADY_EXISTS', `Output directory '${outDir}' already has output (a file is at that path)`);
     let entries: string[];
     try {
       entries = await readdir(outDir);
     } catch (err) {
       const code = errnoOf(err);
-      if (code === 'ENOTDIR') {
-        throw new LaminateError('ALREADY_EXISTS', `Output directory '${outDir}' already has output (a file is at that path)`);
-      }
+      if (code === 'ENOTDIR') throw aFile();
       if (code !== 'ENOENT') throw err;
       entries = [];
     }
@@ -55,7 +58,21 @@ export class FileOutputCommitter {
       const more = entries.length > 3 ? ` and ${entries.length - 3} more` : '';
       throw new LaminateError('ALREADY_EXISTS', `Output directory '${outDir}' already has output (found ${shown}${more}); expected it missing or empty`);
     }
-    await mkdir(join(outDir, TEMPORARY_DIR), { recursive: true });
+    try {
+      await mkdir(outDir, { recursive: true });
+    } catch (err) {
+      // A file appeared at the path (or on the way to it) since readdir.
+      if (errnoOf(err) === 'EEXIST' || errnoOf(err) === 'ENOTDIR') throw aFile();
+      throw err;
+    }
+    try {
+      await mkdir(join(outDir, TEMPORARY_DIR));
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') {
+        throw new LaminateError('ALREADY_EXISTS', `Output directory '${outDir}' already has output (found '${TEMPORARY_DIR}': another job is writing to it); expected it missing or empty`);
+      }
+      throw err;
+    }
   }
 
   /** The folder of an attempt's temporary output. Pure. */
@@ -82,8 +99,8 @@ export class FileOutputCommitter {
   /**
    * Moves the attempt's part file to `outDir/part-NNNNN` with one rename
    * (atomic; it replaces an earlier part file of the task, if any), then
-   * removes the attempt's folder. Called by the reduce runner when the master
-   * allows this attempt to commit. Idempotent: when the attempt's file is
+   * removes the attempt's folder. Called by the master when it lets this
+   * attempt commit (one attempt per task). Idempotent: when the attempt's file is
    * already gone and the part file is there, the commit is taken as done
    * (the master allows one committing attempt per task, so it was this one).
    *
@@ -108,8 +125,9 @@ export class FileOutputCommitter {
 
   /**
    * Removes the attempt's temporary folder and whatever it wrote there.
-   * Called for failed or killed attempts (by their worker, or by the master
-   * on its behalf). Safe to call twice, and when nothing was written.
+   * Called by the master for reduce attempts that failed, were killed, or
+   * lost the race to commit. Safe to call twice, and when nothing was
+   * written.
    */
   static async abortTask(outDir: string, attemptId: string): Promise<void> {
     await rm(FileOutputCommitter.taskAttemptDir(outDir, attemptId), { recursive: true, force: true });

@@ -12,7 +12,13 @@ import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
 import { runReduce } from './reduce-runner.js';
 
-function outcomeOf(err: unknown): AttemptOutcome {
+/**
+ * The outcome of an attempt that threw `err`. `kind` is the task's kind
+ * ('map' or 'reduce'), named in the advice on running out of memory. A
+ * stack overflow ("Maximum call stack size exceeded", a RangeError too) is
+ * the user code's fault, not memory's: more memory would not help.
+ */
+function outcomeOf(err: unknown, kind: string): AttemptOutcome {
   if (err instanceof FetchFailure) {
     return { outcome: 'FETCH_FAILED', message: err.message, mapIndex: err.mapIndex, mapAttemptId: err.mapAttemptId };
   }
@@ -21,8 +27,9 @@ function outcomeOf(err: unknown): AttemptOutcome {
   if (err instanceof Error && err.name === 'NonRetryableError') {
     return { outcome: 'FAILED', code: 'NON_RETRYABLE', message: err.message };
   }
-  if (err instanceof RangeError && /call stack|allocation failed|heap/i.test(err.message)) {
-    return { outcome: 'FAILED', code: 'OUT_OF_MEMORY', message: err.message };
+  if (err instanceof RangeError && /allocation failed|heap/i.test(err.message)) {
+    const flag = kind === 'reduce' ? '--reduce-memory' : '--map-memory';
+    return { outcome: 'FAILED', code: 'OUT_OF_MEMORY', message: `${err.message}: the ${kind} task ran out of memory; raise ${flag}` };
   }
   const stack = err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 4).join('\n')}` : '';
   return { outcome: 'FAILED', code: 'USER_CODE_ERROR', message: `${errorMessage(err)}${stack}` };
@@ -37,7 +44,7 @@ async function run(task: ContainerTask): Promise<AttemptOutcome> {
     mkdirSync(task.workDir, { recursive: true });
     return task.launch.kind === 'map' ? await runMap(job, task.launch, task.workDir) : await runReduce(job, task.launch, task.workDir);
   } catch (err) {
-    return outcomeOf(err);
+    return outcomeOf(err, task.launch.kind);
   }
 }
 

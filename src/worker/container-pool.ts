@@ -92,7 +92,6 @@ export class ContainerPool {
       if (c) {
         this.blank.splice(this.blank.indexOf(c), 1);
         c.jobId = jobId;
-        this.topUp();
       } else {
         this.makeRoom(memoryMb);
         c = new Container(jobId, memoryMb, this.log);
@@ -100,6 +99,7 @@ export class ContainerPool {
       }
     }
     this.running.set(attemptId, c);
+    this.topUp();
     const result = await c.run(task);
     this.running.delete(attemptId);
     if (result.outcome === 'SUCCEEDED' && c.alive) {

@@ -8,11 +8,16 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { errorMessage, LaminateError } from '../common/errors.js';
+import { errorMessage, LaminateError, type ErrorCode } from '../common/errors.js';
 import type { WireMapOutputSource } from '../protocol/messages.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
 import { bufferSegment, fileSegment, type Segment } from '../storage/segment.js';
 
+/**
+ * A map output this reducer could not fetch: the map's output is taken as
+ * lost, so the master blames the map attempt and runs the map again. Only
+ * failures of the fetch itself become one (see fetchSegments).
+ */
 export class FetchFailure extends Error {
   constructor(readonly mapIndex: number, readonly mapAttemptId: string, message: string) {
     super(message);
@@ -39,6 +44,45 @@ export interface FetchResult {
   readonly bytes: number;
 }
 
+/** Codes of a peer's (or the network's) answer that mean the map output could not be had. */
+const FETCH_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'NOT_FOUND', 'TIMEOUT', 'FETCH_FAILED', 'CANCELLED', 'INTERNAL']);
+
+/**
+ * An error of the fetch itself: the shuffle stream failed with one of
+ * FETCH_ERROR_CODES, or sent the wrong number of bytes. Anything else (a
+ * full disk writing the spool file, a bug) is this reducer's own and is
+ * rethrown as it is, so the attempt fails with its real cause.
+ */
+class PeerFetchError extends Error {
+  constructor(readonly error: LaminateError) {
+    super(error.message, { cause: error });
+    this.name = 'PeerFetchError';
+  }
+}
+
+/** The shuffle stream's chunks; its failures with FETCH_ERROR_CODES become PeerFetchErrors. */
+async function* fromPeer(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* stream;
+  } catch (err) {
+    if (err instanceof LaminateError && FETCH_ERROR_CODES.has(err.code)) throw new PeerFetchError(err);
+    throw err;
+  }
+}
+
+function checkLength(got: number, length: number): void {
+  if (got !== length) throw new PeerFetchError(new LaminateError('FETCH_FAILED', `expected ${length} bytes, got ${got}`));
+}
+
+/**
+ * Fetches this reducer's partition of every map output, `parallel` at a
+ * time, each up to `tries` times. Segments keep map order.
+ *
+ * @throws FetchFailure when a map output cannot be fetched (its worker has
+ *   no shuffle address, or every try failed in the fetch itself). Any other
+ *   error is rethrown as it is. On the first failure no further fetch or
+ *   retry starts, and the error propagates.
+ */
 export async function fetchSegments(sources: readonly WireMapOutputSource[], o: FetchOptions): Promise<FetchResult> {
   const clients = new Map<string, ShuffleClient>();
   const client = (addr: string): ShuffleClient => {
@@ -50,51 +94,91 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
   const segments: Array<Segment | undefined> = new Array(sources.length);
   let inMemory = 0;
   let bytes = 0;
+  // Set by the first fetch that fails: the others start nothing more.
+  let failed = false;
   const queue = sources.map((s, i) => ({ s, i })).filter(({ s }) => (s.partition?.length ?? 0) > 0);
+
+  /** One try; throws a PeerFetchError when the fetch itself fails. */
+  const tryFetch = async (s: WireMapOutputSource, i: number, length: number, toMemory: boolean): Promise<void> => {
+    const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition!.offset, length };
+    const stream = fromPeer(client(s.shuffleAddress).fetch(req, o.timeoutMs ?? 120_000));
+    if (toMemory) {
+      const parts: Buffer[] = [];
+      let got = 0;
+      for await (const chunk of stream) {
+        parts.push(chunk);
+        got += chunk.length;
+      }
+      checkLength(got, length);
+      segments[i] = bufferSegment(Buffer.concat(parts, got));
+      return;
+    }
+    const path = join(o.workDir, `${o.filePrefix}.shuffle-${s.mapIndex}`);
+    const out = createWriteStream(path);
+    // A write error (the file cannot be opened, the disk is full) may come
+    // while the stream is read: keep it for the next write, rather than let
+    // an 'error' nobody listens to take the thread down.
+    let writeError: unknown;
+    out.on('error', (err) => { writeError ??= err; });
+    let finished = false;
+    try {
+      let got = 0;
+      for await (const chunk of stream) {
+        got += chunk.length;
+        if (writeError !== undefined) throw writeError;
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+      if (writeError !== undefined) throw writeError;
+      out.end();
+      await once(out, 'finish');
+      finished = true;
+      checkLength(got, length);
+    } finally {
+      // A failed try leaves no open file behind (the next try rewrites the path).
+      if (!finished) out.destroy();
+    }
+    segments[i] = fileSegment(path, 0, length);
+  };
+
   const fetchOne = async (s: WireMapOutputSource, i: number): Promise<void> => {
+    if (!s.shuffleAddress) {
+      throw new FetchFailure(s.mapIndex, s.attemptId, `no shuffle address for ${s.attemptId} (its worker is gone)`);
+    }
     const length = s.partition!.length;
     const toMemory = inMemory + length <= o.memoryBudget;
     if (toMemory) inMemory += length;
     const tries = o.tries ?? 3;
-    let lastErr: unknown;
-    for (let t = 1; t <= tries; t++) {
+    let lastErr: PeerFetchError | undefined;
+    let tried = 0;
+    while (tried < tries) {
+      tried++;
       try {
-        const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition!.offset, length };
-        const stream = client(s.shuffleAddress).fetch(req, o.timeoutMs ?? 120_000);
-        if (toMemory) {
-          const parts: Buffer[] = [];
-          let got = 0;
-          for await (const chunk of stream) { parts.push(chunk); got += chunk.length; }
-          if (got !== length) throw new LaminateError('FETCH_FAILED', `expected ${length} bytes, got ${got}`);
-          segments[i] = bufferSegment(Buffer.concat(parts, got));
-        } else {
-          const path = join(o.workDir, `${o.filePrefix}.shuffle-${s.mapIndex}`);
-          const out = createWriteStream(path);
-          let got = 0;
-          for await (const chunk of stream) {
-            got += chunk.length;
-            if (!out.write(chunk)) await once(out, 'drain');
-          }
-          out.end();
-          await once(out, 'finish');
-          if (got !== length) throw new LaminateError('FETCH_FAILED', `expected ${length} bytes, got ${got}`);
-          segments[i] = fileSegment(path, 0, length);
-        }
+        await tryFetch(s, i, length, toMemory);
         bytes += length;
         return;
       } catch (err) {
+        if (!(err instanceof PeerFetchError)) throw err;
         lastErr = err;
-        if (t < tries) await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 200) * 2 ** (t - 1)));
+      }
+      if (tried < tries) {
+        await new Promise((r) => setTimeout(r, (o.retryDelayMs ?? 200) * 2 ** (tried - 1)));
+        // Another fetch failed meanwhile: the attempt is over, trying again is wasted.
+        if (failed) break;
       }
     }
-    if (!s.shuffleAddress) {
-      throw new FetchFailure(s.mapIndex, s.attemptId, `no shuffle address for ${s.attemptId} (its worker is gone)`);
-    }
-    throw new FetchFailure(s.mapIndex, s.attemptId, `could not fetch ${s.attemptId} from ${s.shuffleAddress} after ${tries} tries: ${errorMessage(lastErr)}`);
+    throw new FetchFailure(s.mapIndex, s.attemptId, `could not fetch ${s.attemptId} from ${s.shuffleAddress} after ${tried} ${tried === 1 ? 'try' : 'tries'}: ${errorMessage(lastErr)}`);
   };
+
   try {
     const workers = Array.from({ length: Math.min(o.parallel ?? 5, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await fetchOne(next.s, next.i);
+      for (let next = failed ? undefined : queue.shift(); next; next = failed ? undefined : queue.shift()) {
+        try {
+          await fetchOne(next.s, next.i);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
     });
     await Promise.all(workers);
   } finally {

@@ -28,7 +28,5 @@ export function taskContext(attemptId: string, path: string, counters: AttemptCo
   };
 }
 
-/** Whether v is a promise-like; user functions may be sync or async. */
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
-}
+/** Re-exported for the runners and the client's sampler, which import it from here. */
+export { isThenable } from '../common/thenable.js';

@@ -34,6 +34,28 @@ describe('FileOutputCommitter', () => {
     await rejectsWith(C.setupJob(join(base, 'empty')), 'ALREADY_EXISTS');
   });
 
+  it('lets exactly one of two concurrent setupJob calls claim the same folder', async () => {
+    for (const existing of [false, true]) {
+      const outDir = join(await tempDir(), 'out');
+      if (existing) await mkdir(outDir);
+      const results = await Promise.allSettled([C.setupJob(outDir), C.setupJob(outDir), C.setupJob(outDir)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          await rejectsWith(Promise.reject(r.reason), 'ALREADY_EXISTS', new RegExp(`Output directory '${outDir}' already has output`));
+        }
+      }
+      expect(await readdir(outDir)).toEqual(['_temporary']);
+    }
+  });
+
+  it('refuses a file at the output path', async () => {
+    const outDir = join(await tempDir(), 'out');
+    await writeFile(outDir, 'x');
+    await rejectsWith(C.setupJob(outDir), 'ALREADY_EXISTS', /a file is at that path/);
+    expect(await readFile(outDir, 'utf8')).toBe('x');
+  });
+
   it('places attempt files under _temporary/<attempt>/part-NNNNN', () => {
     expect(C.taskAttemptPath('/o', 'job-0001-r-00003-a2', 3)).toBe(join('/o', '_temporary', 'job-0001-r-00003-a2', 'part-00003'));
   });
