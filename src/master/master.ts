@@ -97,6 +97,11 @@ export class Master {
     this.server = await serveMaster({
       registerWorker: (r) => this.registerWorker(r),
       heartbeat: (r) => this.heartbeat(r),
+      leave: (r) => {
+        if (!this.workers.has(r.workerId)) return;
+        this.log.info({ workerId: r.workerId }, 'worker leaving: rescheduling its work');
+        this.run(this.scheduler.removeWorker(r.workerId, 'the worker left', this.clock.now()));
+      },
       attach: (r, ch) => this.attach(r, ch),
       reportAttempt: (r) => this.reportAttempt(r),
       getBundle: (r) => this.bundles.chunks(r.hash),

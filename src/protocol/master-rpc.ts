@@ -20,6 +20,7 @@ export interface CommandChannel {
 export interface MasterHandlers {
   registerWorker(req: M.RegisterWorkerRequest): Promise<M.RegisterWorkerResponse> | M.RegisterWorkerResponse;
   heartbeat(req: M.HeartbeatRequest): Promise<M.HeartbeatResponse> | M.HeartbeatResponse;
+  leave(req: M.LeaveRequest): void;
   attach(req: M.AttachRequest, channel: CommandChannel): void;
   reportAttempt(req: M.AttemptReport): Promise<void> | void;
   getBundle(req: M.GetBundleRequest, signal: AbortSignal): AsyncIterable<Buffer>;
@@ -65,6 +66,7 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
   server.addService(services().master, {
     registerWorker: unaryHandler(handlers.registerWorker),
     heartbeat: unaryHandler(handlers.heartbeat),
+    leave: unaryHandler((req: M.LeaveRequest) => { handlers.leave(req); return {}; }),
     attach: (call: grpc.ServerWritableStream<M.AttachRequest, M.WorkerCommand>) => {
       const listeners: Array<() => void> = [];
       let open = true;
@@ -126,6 +128,9 @@ export class MasterClient {
   }
   heartbeat(req: M.HeartbeatRequest, timeoutMs: number): Promise<M.HeartbeatResponse> {
     return this.call('heartbeat', req, timeoutMs);
+  }
+  leave(workerId: string, timeoutMs: number): Promise<void> {
+    return this.call('leave', { workerId }, timeoutMs);
   }
   reportAttempt(req: Partial<M.AttemptReport> & Pick<M.AttemptReport, 'attemptId' | 'workerId' | 'outcome'>): Promise<void> {
     return this.call('reportAttempt', req);

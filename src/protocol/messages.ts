@@ -10,6 +10,7 @@ export interface RegisterWorkerResponse { workerId: string; heartbeatIntervalMs:
 export interface HeartbeatRequest { workerId: string; runningAttemptIds: string[] }
 export interface HeartbeatResponse { reregister: boolean }
 export interface AttachRequest { workerId: string }
+export interface LeaveRequest { workerId: string }
 export interface WirePartitionInfo { offset: number; length: number; records: number }
 export interface WireMapOutputSource {
   mapIndex: number; attemptId: string; workerId: string; shuffleAddress: string; partition: WirePartitionInfo | null;

@@ -42,10 +42,6 @@ const FROM_GRPC: Partial<Record<grpc.status, ErrorCode>> = {
 
 const CODE_KEY = 'laminate-code';
 
-export function grpcStatusOf(code: ErrorCode): grpc.status {
-  return TO_GRPC[code];
-}
-
 /** Turns anything a handler threw into a ServiceError carrying its Laminate code. */
 export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   const metadata = new grpc.Metadata();

@@ -65,10 +65,6 @@ export class Container {
     });
   }
 
-  get busy(): boolean {
-    return this.current !== undefined;
-  }
-
   get alive(): boolean {
     return !this.dead;
   }

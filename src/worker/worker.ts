@@ -106,6 +106,8 @@ export class WorkerNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    // Say goodbye, so the master reschedules this worker's work at once.
+    if (this.workerId && !this.paused) await this.client.leave(this.workerId, 1_000).catch(() => {});
     this.detach?.();
     this.pool.close();
     this.client.close();
