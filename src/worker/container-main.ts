@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
-import { FetchFailure } from './fetcher.js';
+import { FetchFailure } from './fetch-failure.js';
 import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
 import { runReduce } from './reduce-runner.js';

@@ -43,6 +43,7 @@ export class ContainerPool {
     this.sweeper = setInterval(() => {
       const cutoff = Date.now() - idleMs;
       for (const c of this.idle.filter((x) => x.lastUsed < cutoff)) this.discard(c);
+      this.topUp();
     }, Math.min(idleMs, 5_000));
     this.sweeper.unref();
     this.topUp();
@@ -121,6 +122,8 @@ export class ContainerPool {
   /** Stops the idle containers of a finished job. */
   retireJob(jobId: string): void {
     for (const c of this.idle.filter((x) => x.jobId === jobId)) this.discard(c);
+    // Room freed: have a blank container ready for the next job.
+    this.topUp();
   }
 
   /** Stops every container. */

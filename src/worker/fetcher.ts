@@ -12,18 +12,9 @@ import { errorMessage, LaminateError, type ErrorCode } from '../common/errors.js
 import type { WireMapOutputSource } from '../protocol/messages.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
 import { bufferSegment, fileSegment, type Segment } from '../storage/segment.js';
+import { FetchFailure } from './fetch-failure.js';
 
-/**
- * A map output this reducer could not fetch: the map's output is taken as
- * lost, so the master blames the map attempt and runs the map again. Only
- * failures of the fetch itself become one (see fetchSegments).
- */
-export class FetchFailure extends Error {
-  constructor(readonly mapIndex: number, readonly mapAttemptId: string, message: string) {
-    super(message);
-    this.name = 'FetchFailure';
-  }
-}
+export { FetchFailure };
 
 export interface FetchOptions {
   readonly partition: number;

@@ -14,8 +14,10 @@ import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { OutputWriter } from '../storage/output-format.js';
 import type { AttemptOutcome } from './container-messages.js';
-import { fetchSegments } from './fetcher.js';
+import type { FetchResult } from './fetcher.js';
 import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+
+const noFetch = async (): Promise<FetchResult> => ({ segments: [], bytes: 0 });
 
 /** Share of a reduce container's memory that holds fetched map output. */
 export const SHUFFLE_MEMORY_FRACTION = 0.25;
@@ -23,6 +25,10 @@ export const SHUFFLE_MEMORY_FRACTION = 0.25;
 export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
   const counters = new AttemptCounters();
   const ctx = taskContext(launch.attemptId, '', counters);
+  // The shuffle client (grpc-js) loads on a container's first fetch, not at
+  // its start: map attempts and reduces with nothing to fetch never need it.
+  const needsFetch = launch.sources.some((src) => (src.partition?.length ?? 0) > 0);
+  const { fetchSegments } = needsFetch ? await import('./fetcher.js') : { fetchSegments: noFetch };
   const { segments, bytes } = await fetchSegments(launch.sources, {
     partition: launch.index,
     workDir,
