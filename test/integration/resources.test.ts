@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../../src/common/errors.js';
 import type { LocalCluster } from '../../src/local/local-cluster.js';
@@ -113,6 +113,34 @@ describe('containers, resources and scheduling policy', () => {
     expect(backup!.workerId).not.toBe(first!.workerId);
     expect(attemptsOf(full).filter((a) => a.speculative)).toHaveLength(1);
     expect((await readOutput(out)).lines.sort(byKey)).toEqual(await runSequential(job('res-straggler.ts'), [GUTENBERG]));
+  });
+
+  it('sums user and built-in counters over the committed attempts only', async () => {
+    dir = await tempDir();
+    const c = await start({ dataDir: dir, workers: 2, slots: 1 });
+    const out = join(dir, 'o');
+    const id = await c.submit({ job: job('res-counting.ts'), inputs: [GUTENBERG], output: out, reducers: 2, splitSize: 512 * 1024, speculation: false });
+    const s = await c.wait(id);
+    expect(s.state).toBe('SUCCEEDED');
+    const counter = (name: string): number | undefined => s.counters.find((x) => x.name === name)?.value;
+    // Independent figures, straight from the files.
+    let lines = 0;
+    let chars = 0;
+    for (const f of await readdir(GUTENBERG)) {
+      const text = await readFile(join(GUTENBERG, f), 'utf8');
+      const ls = text.split('\n');
+      if (ls[ls.length - 1] === '') ls.pop();
+      lines += ls.length;
+      chars += ls.reduce((n, l) => n + l.replace(/\r$/, '').length, 0);
+    }
+    expect(counter('user:lines')).toBe(lines);
+    expect(counter('user:chars')).toBe(chars);
+    expect(counter('MAP_INPUT_RECORDS')).toBe(lines);
+    const { lines: output } = await readOutput(out);
+    expect(counter('user:keys')).toBe(output.length);
+    expect(counter('REDUCE_OUTPUT_RECORDS')).toBe(output.length);
+    expect(counter('FAILED_ATTEMPTS')).toBe(1);
+    expect(output.sort(byKey)).toEqual(await runSequential(job('res-counting.ts'), [GUTENBERG]));
   });
 
   it('sorts globally with total order: parts read in order are sorted', async () => {
