@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path';
 import type { InputFormat } from '../api/job.js';
-import { describe, LaminateError } from '../common/errors.js';
+import { JOB_DEFAULTS } from '../common/defaults.js';
+import { LaminateError } from '../common/errors.js';
+import { requirePositiveInt } from '../common/validate.js';
 import { MasterClient } from '../protocol/master-rpc.js';
 import type { JobStatus, WorkerStatus } from '../protocol/messages.js';
 import { bundleJob } from './bundler.js';
@@ -34,12 +36,9 @@ export interface SubmitOptions {
 }
 
 export const FINISHED_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'KILLED']);
-const DEFAULT_SPLIT_SIZE = 64 * 1024 * 1024;
 
 function checkPositive(flag: string, v: number | undefined): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be a positive integer, got ${describe(v)}`);
-  }
+  if (v !== undefined) requirePositiveInt(flag, v);
 }
 
 export class JobClient {
@@ -63,7 +62,7 @@ export class JobClient {
     const { code, job } = await bundleJob(o.job);
     const totalOrder = o.totalOrder ?? job.totalOrder === true;
     const splitPoints = totalOrder
-      ? await sampleSplitPoints(job, { inputs, format, splitSize: o.splitSize ?? DEFAULT_SPLIT_SIZE, reducers })
+      ? await sampleSplitPoints(job, { inputs, format, splitSize: o.splitSize ?? JOB_DEFAULTS.splitSize, reducers })
       : [];
     const res = await this.master.submitJob({
       name: o.name ?? o.job.replace(/^.*\//, '').replace(/\.[^.]+$/, ''),

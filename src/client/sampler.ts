@@ -8,6 +8,7 @@ import type { InputFormat, Job } from '../api/job.js';
 import { computeSplits } from '../storage/input-split.js';
 import { listInputFiles } from '../storage/input-files.js';
 import { compareKeys } from '../storage/key-order.js';
+import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
 import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
 import { isThenable } from '../worker/task-context.js';
 
@@ -42,14 +43,15 @@ export async function sampleSplitPoints(job: Job, o: SampleOptions): Promise<str
     }
     let n = 0;
     try {
-      await readSplitLines(split, (line) => {
+      await readSplitLines(split, (line, lineIndex) => {
         if (n++ >= perSplit) throw new Enough();
-        const record = o.format === 'jsonl' ? (line.trim() === '' ? undefined : JSON.parse(line)) : line;
+        const record = o.format === 'jsonl' ? parseJsonLine(line, lineIndex) : line;
         if (record === undefined) return undefined;
         const r = job.map(record, emit, c);
         return isThenable(r) ? Promise.resolve(r).then(() => undefined) : undefined;
       });
     } catch (err) {
+      if (err instanceof MalformedJsonLine) throw await jsonlError(split, err, 'INVALID_ARGUMENT');
       if (!(err instanceof Enough)) throw err;
     }
   }

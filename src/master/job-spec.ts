@@ -5,22 +5,12 @@
  */
 import { isAbsolute } from 'node:path';
 import type { InputFormat } from '../api/job.js';
+import { JOB_DEFAULTS } from '../common/defaults.js';
 import { describe, LaminateError } from '../common/errors.js';
+import { requirePositiveInt } from '../common/validate.js';
 import type { SubmitJobRequest } from '../protocol/messages.js';
 
-/** Defaults, documented here and in the README. */
-export const JOB_DEFAULTS = {
-  /** 64 MiB: input splits of this many bytes (the last may be up to 10% longer). */
-  splitSize: 64 * 1024 * 1024,
-  /** Memory limit of a map container. */
-  mapMemoryMb: 512,
-  /** Memory limit of a reduce container. */
-  reduceMemoryMb: 512,
-  /** A task attempt running longer than this is killed with cause TIMEOUT. */
-  taskTimeoutMs: 10 * 60 * 1000,
-  /** Share of a map container's memory used to buffer map output before spilling. */
-  sortBufferFraction: 0.2,
-} as const;
+export { JOB_DEFAULTS };
 
 export const MAX_REDUCERS = 10_000;
 
@@ -43,12 +33,10 @@ export interface ResolvedJobSpec {
   readonly splitPoints: readonly string[];
 }
 
+/** A wire field where 0 means "not given": the default then, else a checked positive integer. */
 function positiveInt(flag: string, value: number, dflt: number | undefined, max = Number.MAX_SAFE_INTEGER): number {
   if (value === 0 && dflt !== undefined) return dflt;
-  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` of at most ${max}` : ''}, got ${describe(value)}`);
-  }
-  return value;
+  return requirePositiveInt(flag, value, max);
 }
 
 export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b: string) => number): ResolvedJobSpec {

@@ -82,7 +82,11 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
         handlers.attach(call.request, {
           send: (cmd) => { if (open) call.write(cmd); },
           onClose: (l) => { listeners.push(l); },
-          end: () => { if (open) { open = false; call.end(); } },
+          end: () => {
+            if (!open) return;
+            close();
+            call.end();
+          },
         });
       } catch (err) {
         call.emit('error', toServiceError(err));

@@ -6,18 +6,13 @@
 import type { Job } from '../api/job.js';
 import { LaminateError } from '../common/errors.js';
 import type { LaunchAttempt } from '../protocol/messages.js';
-import { fileLineNumber, readSplitLines, readWholeFile } from '../storage/line-reader.js';
+import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
+import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
 import { MapOutputCollector } from '../storage/map-output-collector.js';
 import type { InputSplit } from '../storage/input-split.js';
 import type { AttemptOutcome } from './container-messages.js';
 import { partitionFunction } from './partition-function.js';
 import { AttemptCounters, isThenable, taskContext } from './task-context.js';
-
-class MalformedRecord extends Error {
-  constructor(readonly lineIndex: number, readonly reason: string) {
-    super(reason);
-  }
-}
 
 export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
   if (!launch.split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
@@ -49,19 +44,12 @@ export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): 
   } else if (launch.format === 'jsonl') {
     try {
       await readSplitLines(split, (line, lineIndex) => {
-        if (line.trim() === '') return undefined;
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch (err) {
-          throw new MalformedRecord(lineIndex, (err as Error).message);
-        }
-        return feed(value);
+        const record = parseJsonLine(line, lineIndex);
+        return record === undefined ? undefined : feed(record);
       });
     } catch (err) {
-      if (!(err instanceof MalformedRecord)) throw err;
-      const line = await fileLineNumber(split, err.lineIndex);
-      throw new LaminateError('NON_RETRYABLE', `Malformed JSON in ${split.path} at line ${line}: ${err.reason}`);
+      if (err instanceof MalformedJsonLine) throw await jsonlError(split, err, 'NON_RETRYABLE');
+      throw err;
     }
   } else {
     await readSplitLines(split, (line) => feed(line));

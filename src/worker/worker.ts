@@ -14,7 +14,8 @@ import type { BoundServer } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { serveShuffle } from '../protocol/shuffle-rpc.js';
 import { readPartitionChunks } from '../storage/map-output-file.js';
-import { JOB_DEFAULTS } from '../master/job-spec.js';
+import { JOB_DEFAULTS } from '../common/defaults.js';
+import { requirePositiveInt } from '../common/validate.js';
 import { BundleCache } from './bundle-cache.js';
 import type { AttemptOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
@@ -62,9 +63,8 @@ export class WorkerNode {
   constructor(private readonly options: WorkerOptions) {
     this.slots = options.slots ?? WORKER_DEFAULTS.slots;
     this.memoryMb = options.memoryMb ?? WORKER_DEFAULTS.memoryMb;
-    for (const [flag, v] of [['--slots', this.slots], ['--memory', this.memoryMb]] as const) {
-      if (!Number.isInteger(v) || v <= 0) throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be a positive integer, got ${v}`);
-    }
+    requirePositiveInt('--slots', this.slots);
+    requirePositiveInt('--memory', this.memoryMb);
     this.log = options.logger.child({ component: 'worker' });
     this.client = new MasterClient(options.master);
     this.pool = this.newPool();

@@ -89,6 +89,18 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect((await readdir(out).catch(() => [])).filter((f) => f.startsWith('part-') || f === '_SUCCESS')).toEqual([]);
   });
 
+  it('refuses at submit a total-order job whose sampled jsonl input is malformed, naming the file and line', async () => {
+    const input = join(dir, 'sampled.jsonl');
+    const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ user: `u${i}`, amount: i }));
+    lines[11] = '{"user": ';
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const out = join(dir, 'sampled-out');
+    const err = await rejection(client.submit({ job: join(FIXTURES, 'jobs', 'jsonl-sum.ts'), inputs: [input], output: out, format: 'jsonl', reducers: 3, totalOrder: true }));
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toContain(`${input} at line 12`);
+    expect(await readdir(dir)).not.toContain('sampled-out');
+  });
+
   it('sums well-formed jsonl records as a sequential run does', async () => {
     const input = join(dir, 'good.jsonl');
     const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ user: `u${(i * 7) % 13}`, amount: i }));
