@@ -75,10 +75,11 @@ program.command('master').description('run a master until SIGINT/SIGTERM')
   .option('--data <dir>', 'data directory (bundles)', join(tmpdir(), 'laminate', 'master'))
   .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt('--heartbeat-timeout'), 10_000)
   .option('--heartbeat-interval <ms>', 'how often workers heartbeat', positiveInt('--heartbeat-interval'), 1000)
-  .action(async (o: { host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number }) => {
+  .option('--retain-jobs <n>', 'finished jobs kept for status', positiveInt('--retain-jobs'), 100)
+  .action(async (o: { host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number }) => {
     const logger = createLogger();
     const master = new Master({
-      host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval,
+      host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
       scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout },
     });
     await master.start();

@@ -8,14 +8,15 @@
  * A restarted master reads it back and resumes its unfinished jobs, as
  * Hadoop's MapReduce application master recovers from its job history.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
+import { parseJobId, parseWorkerId } from '../common/ids.js';
 import type { Logger } from '../common/logger.js';
 import type { JobStatus } from '../protocol/messages.js';
 import type { InputSplit } from '../storage/input-split.js';
 import type { ResolvedJobSpec } from './job-spec.js';
 
 export type JournalEntry =
-  | { readonly type: 'worker'; readonly workerId: string }
+  | { type: 'worker'; readonly workerId: string }
   | { readonly type: 'submit'; readonly jobId: string; readonly spec: ResolvedJobSpec; readonly bundleHash: string; readonly splits: readonly InputSplit[]; readonly submitTime: number }
   | { readonly type: 'taskCommitted'; readonly jobId: string; readonly index: number; readonly attemptId: string; readonly counters: Record<string, number> }
   | { readonly type: 'finish'; readonly jobId: string; readonly status: JobStatus };
@@ -49,6 +50,36 @@ export class JobJournal {
     return entries;
   }
 
+  /**
+   * Drops what compactEntries says need not be kept, in turn with appends.
+   * Called by the master at start and then every so many finished jobs.
+   */
+  compact(retain: number): Promise<void> {
+    const p = this.tail.then(async () => {
+      const entries = await this.read();
+      const kept = compactEntries(entries, retain);
+      if (kept.length < entries.length) await this.rewrite(kept);
+    });
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * Replaces the journal with `entries`, atomically (a new file, fsync'd,
+   * renamed over the old). Called by the master at start, before any append.
+   */
+  async rewrite(entries: readonly JournalEntry[]): Promise<void> {
+    const tmp = `${this.path}.compacting`;
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.path);
+  }
+
   /** Appends one entry and waits until it is on disk. Appends are applied in call order. */
   append(entry: JournalEntry): Promise<void> {
     const write = async (): Promise<void> => {
@@ -64,4 +95,29 @@ export class JobJournal {
     this.tail = p.catch(() => {});
     return p;
   }
+}
+
+/**
+ * What a journal must keep: the highest worker id handed out, every
+ * unfinished job with its committed tasks, and the `retain` most recently
+ * submitted finished jobs; older finished jobs are dropped (Hadoop's job
+ * history keeps a bounded number the same way).
+ */
+export function compactEntries(entries: readonly JournalEntry[], retain: number): JournalEntry[] {
+  const finished = new Set<string>();
+  for (const e of entries) if (e.type === 'finish') finished.add(e.jobId);
+  const finishedOrder: string[] = [];
+  for (const e of entries) if (e.type === 'submit' && finished.has(e.jobId)) finishedOrder.push(e.jobId);
+  finishedOrder.sort((a, b) => parseJobId(a) - parseJobId(b));
+  const dropped = new Set(finishedOrder.slice(0, Math.max(0, finishedOrder.length - retain)));
+  let lastWorker: { type: 'worker'; workerId: string } | undefined;
+  for (const e of entries) {
+    if (e.type === 'worker' && (!lastWorker || parseWorkerId(e.workerId) > parseWorkerId(lastWorker.workerId))) lastWorker = e;
+  }
+  const kept = entries.filter((e) => {
+    if (e.type === 'worker' || dropped.has(e.jobId)) return false;
+    // A finished job needs only its submission and its final status.
+    return !(e.type === 'taskCommitted' && finished.has(e.jobId));
+  });
+  return lastWorker ? [lastWorker, ...kept] : kept;
 }

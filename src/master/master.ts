@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger.js';
 import { errorMessage, isErrorCode, LaminateError } from '../common/errors.js';
 import { formatAttemptDir, formatJobId, formatWorkerId, parseAttemptId, parseJobId, parseWorkerId } from '../common/ids.js';
 import { systemClock, type Clock } from '../common/clock.js';
+import { requirePositiveInt } from '../common/validate.js';
 import { serveMaster, type BoundServer, type CommandChannel } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
@@ -33,6 +34,8 @@ export interface MasterOptions {
   /** How often the scheduler's clock ticks. Default 100 ms. */
   tickMs?: number;
   scheduler?: SchedulerOptions;
+  /** Finished jobs kept (status and journal); older ones are forgotten. Default 100. */
+  retainJobs?: number;
   logger: Logger;
   clock?: Clock;
 }
@@ -65,6 +68,8 @@ export class Master {
   private readonly workers = new Map<string, WorkerConn>();
   private readonly jobs = new Map<string, JobPlan>();
   private nextWorker = 1;
+  private forgotten = 0;
+  private readonly retainJobs: number;
   private nextJob = 1;
   private server?: BoundServer;
   private timer?: NodeJS.Timeout;
@@ -78,6 +83,7 @@ export class Master {
     this.bundles = new BundleStore(join(options.dataDir, 'bundles'));
     this.journal = new JobJournal(join(options.dataDir, 'journal.jsonl'), this.log);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
+    this.retainJobs = requirePositiveInt('--retain-jobs', options.retainJobs ?? 100);
   }
 
   /** The port the master listens on; valid after start(). */
@@ -134,6 +140,7 @@ export class Master {
 
   /** Reads the journal: finished jobs keep their status, unfinished ones resume. */
   private async recover(): Promise<void> {
+    await this.journal.compact(this.retainJobs);
     const entries = await this.journal.read();
     const committed = new Map<string, Map<number, Record<string, number>>>();
     const finished = new Map<string, M.JobStatus>();
@@ -310,7 +317,7 @@ export class Master {
     const job = this.scheduler.job(jobId);
     const plan = this.jobs.get(jobId);
     if (plan?.finalStatus) return withTasks ? plan.finalStatus : { ...plan.finalStatus, tasks: [] };
-    if (!job || !plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}'`);
+    if (!job || !plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}' (finished jobs beyond the ${this.retainJobs} most recent are not kept)`);
     return jobStatus(job, plan.spec, withTasks);
   }
 
@@ -399,6 +406,22 @@ export class Master {
     }
     for (const w of this.workers.values()) this.send(w.id, { cleanup: { jobId: d.jobId } });
     for (const wake of plan.waiters) wake();
+    this.forgetOldJobs();
+  }
+
+  /** Keeps the retainJobs most recent finished jobs; compacts the journal as often as that many go. */
+  private forgetOldJobs(): void {
+    const finished = [...this.jobs.values()].filter((p) => {
+      const job = this.scheduler.job(p.jobId);
+      return p.finalStatus !== undefined || (job !== undefined && ['SUCCEEDED', 'FAILED', 'KILLED'].includes(job.state));
+    }).sort((a, b) => parseJobId(a.jobId) - parseJobId(b.jobId));
+    for (const plan of finished.slice(0, Math.max(0, finished.length - this.retainJobs))) {
+      this.jobs.delete(plan.jobId);
+      this.scheduler.forgetJob(plan.jobId);
+      if (++this.forgotten % this.retainJobs === 0) {
+        this.journal.compact(this.retainJobs).catch((err: unknown) => this.log.warn({ err }, 'could not compact the journal'));
+      }
+    }
   }
 
   private async commitJob(jobId: string): Promise<void> {

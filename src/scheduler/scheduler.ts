@@ -188,6 +188,14 @@ export class Scheduler {
     return job;
   }
 
+  /** Drops a finished job and its attempts from memory. Unknown or unfinished jobs are left alone. */
+  forgetJob(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job || !isJobFinished(job)) return;
+    for (const t of [...job.maps, ...job.reduces]) for (const a of t.attempts) this.attempts.delete(a.id);
+    this.jobs.delete(jobId);
+  }
+
   /** Kills a job: its live attempts are killed and it ends KILLED. Safe to call twice. */
   killJob(jobId: string, reason: string, now: number): Decision[] {
     const job = this.requireJob(jobId);

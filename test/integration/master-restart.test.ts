@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { byKey, readOutput, runSequential } from './reference.js';
 import {
@@ -59,5 +59,49 @@ describe('a master that restarts', () => {
     const next = await after.submit({ job: join(EXAMPLES, 'wordcount.ts'), inputs: [book], output: join(dir, 'next'), speculation: false });
     expect(next).toBe('job-0003');
     expect((await after.wait(next)).state).toBe('SUCCEEDED');
+  });
+});
+
+describe('a master that retains a bounded number of finished jobs', () => {
+  it('forgets the oldest finished jobs beyond --retain-jobs, and a restart keeps only those it retained', async () => {
+    const { Master } = await import('../../src/master/master.js');
+    const { WorkerNode } = await import('../../src/worker/worker.js');
+    const { silentLogger } = await import('../../src/common/logger.js');
+    const dir = await tempDir();
+    const masterDir = join(dir, 'master');
+    const book = join(GUTENBERG, 'pg-metamorphosis.txt');
+    let master = new Master({ port: 0, dataDir: masterDir, logger: silentLogger(), retainJobs: 2 });
+    await master.start();
+    const worker = new WorkerNode({ master: master.address, dataDir: join(dir, 'w'), logger: silentLogger(), slots: 2 });
+    await worker.start();
+    let client = new JobClient(master.address);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = await client.submit({ job: join(EXAMPLES, 'wordcount.ts'), inputs: [book], output: join(dir, `o${i}`), speculation: false });
+        expect((await client.wait(id)).state).toBe('SUCCEEDED');
+        ids.push(id);
+      }
+      const err = await client.status(ids[0]!).then(() => undefined, (e: { code?: string; message?: string }) => e);
+      expect(err?.code).toBe('NOT_FOUND');
+      expect(err?.message).toMatch(/2 most recent/);
+      expect((await client.list()).map((j) => j.jobId)).toEqual([ids[1], ids[2]]);
+
+      client.close();
+      await worker.stop();
+      await master.stop();
+      master = new Master({ port: 0, dataDir: masterDir, logger: silentLogger(), retainJobs: 2 });
+      await master.start();
+      client = new JobClient(master.address);
+      expect((await client.list()).map((j) => [j.jobId, j.state])).toEqual([[ids[1], 'SUCCEEDED'], [ids[2], 'SUCCEEDED']]);
+      // The journal holds only what is retained, and job ids carry on.
+      const journal = (await readFile(join(masterDir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; jobId?: string });
+      expect(new Set(journal.filter((e) => e.jobId).map((e) => e.jobId))).toEqual(new Set([ids[1], ids[2]]));
+    } finally {
+      client.close();
+      await worker.stop();
+      await master.stop();
+      await removeDir(dir);
+    }
   });
 });
