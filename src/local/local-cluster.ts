@@ -44,12 +44,12 @@ export class LocalCluster {
       master: master.address, dataDir: join(o.dataDir, `worker-${i + 1}`), logger: o.logger, name: `local-${i + 1}`,
       ...(o.slots ? { slots: o.slots } : {}), ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
     }));
-    try {
-      await Promise.all(workers.map((w) => w.start()));
-    } catch (err) {
+    const started = await Promise.allSettled(workers.map((w) => w.start()));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await Promise.all(workers.map((w) => w.stop()));
       await master.stop();
-      throw err;
+      throw failed.reason;
     }
     return new LocalCluster(master, workers);
   }

@@ -2,7 +2,8 @@
  * The master's journal: an append-only file of what must survive a master
  * restart (worker ids handed out, jobs submitted, reduce tasks committed,
  * jobs finished), one JSON object a line, each fsync'd before the master
- * tells anyone of the event (a client its job id, a waiter its job's end).
+ * tells anyone of the event (a client its job id, a waiter or a status call
+ * its job's end).
  * A task commit is journaled right after its rename: a crash in between
  * only runs the task again, whose commit replaces the file.
  * A restarted master reads it back and resumes its unfinished jobs, as
@@ -66,7 +67,7 @@ export class JobJournal {
 
   /**
    * Replaces the journal with `entries`, atomically (a new file, fsync'd,
-   * renamed over the old). Called by the master at start, before any append.
+   * renamed over the old). Called through compact, in turn with appends.
    */
   async rewrite(entries: readonly JournalEntry[]): Promise<void> {
     const tmp = `${this.path}.compacting`;
@@ -100,22 +101,24 @@ export class JobJournal {
 /**
  * What a journal must keep: the highest worker id handed out, every
  * unfinished job with its committed tasks, and the `retain` most recently
- * submitted finished jobs; older finished jobs are dropped (Hadoop's job
+ * finished jobs; older finished jobs, and entries of jobs whose submission
+ * is not there, are dropped (Hadoop's job
  * history keeps a bounded number the same way).
  */
 export function compactEntries(entries: readonly JournalEntry[], retain: number): JournalEntry[] {
-  const finished = new Set<string>();
-  for (const e of entries) if (e.type === 'finish') finished.add(e.jobId);
-  const finishedOrder: string[] = [];
-  for (const e of entries) if (e.type === 'submit' && finished.has(e.jobId)) finishedOrder.push(e.jobId);
-  finishedOrder.sort((a, b) => parseJobId(a) - parseJobId(b));
+  const submitted = new Set<string>();
+  for (const e of entries) if (e.type === 'submit') submitted.add(e.jobId);
+  const finishedAt = new Map<string, number>();
+  for (const e of entries) if (e.type === 'finish' && submitted.has(e.jobId)) finishedAt.set(e.jobId, e.status.finishMs);
+  const finished = new Set(finishedAt.keys());
+  const finishedOrder = [...finished].sort((a, b) => finishedAt.get(a)! - finishedAt.get(b)! || parseJobId(a) - parseJobId(b));
   const dropped = new Set(finishedOrder.slice(0, Math.max(0, finishedOrder.length - retain)));
   let lastWorker: { type: 'worker'; workerId: string } | undefined;
   for (const e of entries) {
     if (e.type === 'worker' && (!lastWorker || parseWorkerId(e.workerId) > parseWorkerId(lastWorker.workerId))) lastWorker = e;
   }
   const kept = entries.filter((e) => {
-    if (e.type === 'worker' || dropped.has(e.jobId)) return false;
+    if (e.type === 'worker' || dropped.has(e.jobId) || !submitted.has(e.jobId)) return false;
     // A finished job needs only its submission and its final status.
     return !(e.type === 'taskCommitted' && finished.has(e.jobId));
   });

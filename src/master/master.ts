@@ -57,7 +57,13 @@ interface JobPlan {
   readonly waiters: Set<() => void>;
   /** Set for jobs that finished before this master started: their status from the journal. */
   finalStatus?: M.JobStatus;
+  /** The submission is on disk (false only until its journal append returns, or if it failed). */
+  journaled: boolean;
+  /** The job's end is on disk: only then do clients hear of it. */
+  ended: boolean;
 }
+
+const FINISHED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'KILLED']);
 
 export class Master {
   private readonly scheduler: Scheduler;
@@ -146,7 +152,8 @@ export class Master {
     const finished = new Map<string, M.JobStatus>();
     for (const e of entries) {
       if (e.type === 'worker') this.nextWorker = Math.max(this.nextWorker, parseWorkerId(e.workerId) + 1);
-      else if (e.type === 'taskCommitted') {
+      else if (e.type === 'finish') this.nextJob = Math.max(this.nextJob, parseJobId(e.jobId) + 1);
+      if (e.type === 'taskCommitted') {
         let m = committed.get(e.jobId);
         if (!m) committed.set(e.jobId, (m = new Map()));
         m.set(e.index, e.counters);
@@ -156,11 +163,15 @@ export class Master {
     for (const e of entries) {
       if (e.type !== 'submit') continue;
       this.nextJob = Math.max(this.nextJob, parseJobId(e.jobId) + 1);
-      const plan: JobPlan = { jobId: e.jobId, spec: e.spec, bundleHash: e.bundleHash, splits: e.splits, log: this.log.child({ jobId: e.jobId }), waiters: new Set() };
+      const plan: JobPlan = {
+        jobId: e.jobId, spec: e.spec, bundleHash: e.bundleHash, splits: e.splits, log: this.log.child({ jobId: e.jobId }),
+        waiters: new Set(), journaled: true, ended: false,
+      };
       this.jobs.set(e.jobId, plan);
       const status = finished.get(e.jobId);
       if (status) {
         plan.finalStatus = status;
+        plan.ended = true;
         continue;
       }
       const done = committed.get(e.jobId) ?? new Map<number, Record<string, number>>();
@@ -300,8 +311,10 @@ export class Master {
       await FileOutputCommitter.abortJob(spec.outputDir).catch(() => {});
       throw err;
     }
-    this.jobs.set(jobId, { jobId, spec, bundleHash, splits, log, waiters: new Set() });
-    const journaled = this.journal.append({ type: 'submit', jobId, spec, bundleHash, splits, submitTime });
+    const plan: JobPlan = { jobId, spec, bundleHash, splits, log, waiters: new Set(), journaled: false, ended: false };
+    this.jobs.set(jobId, plan);
+    const journaled = this.journal.append({ type: 'submit', jobId, spec, bundleHash, splits, submitTime })
+      .then(() => { plan.journaled = true; });
     log.info({ name: spec.name, maps: splits.length, reducers: spec.reducers, output: spec.outputDir }, 'job submitted');
     this.run(decisions);
     try {
@@ -317,16 +330,17 @@ export class Master {
     const job = this.scheduler.job(jobId);
     const plan = this.jobs.get(jobId);
     if (plan?.finalStatus) return withTasks ? plan.finalStatus : { ...plan.finalStatus, tasks: [] };
-    if (!job || !plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}' (finished jobs beyond the ${this.retainJobs} most recent are not kept)`);
-    return jobStatus(job, plan.spec, withTasks);
+    if (!job || !plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}' (only the ${this.retainJobs} most recently finished jobs are kept)`);
+    const s = jobStatus(job, plan.spec, withTasks);
+    // Until its end is on disk, a finished job is still finishing.
+    return !plan.ended && FINISHED.has(s.state) ? { ...s, state: 'COMMITTING' } : s;
   }
 
   private async waitJob(req: M.WaitJobRequest): Promise<M.JobStatus> {
     const plan = this.jobs.get(req.jobId);
     const job = this.scheduler.job(req.jobId);
     if (!plan || (!job && !plan.finalStatus)) throw new LaminateError('NOT_FOUND', `No job '${req.jobId}'`);
-    const finished = (): boolean => !job || ['SUCCEEDED', 'FAILED', 'KILLED'].includes(job.state);
-    if (!finished()) {
+    if (!plan.ended) {
       const timeout = Math.min(Math.max(req.timeoutMs, 0), 60_000);
       await new Promise<void>((resolve) => {
         const done = (): void => { clearTimeout(t); plan.waiters.delete(done); resolve(); };
@@ -399,8 +413,12 @@ export class Master {
     if (!plan || !job) return;
     const level = d.state === 'SUCCEEDED' ? 'info' : 'warn';
     plan.log[level]({ state: d.state, message: d.message, failures: d.failures.length }, `job ${d.state.toLowerCase()}`);
-    await this.journal.append({ type: 'finish', jobId: d.jobId, status: jobStatus(job, plan.spec, true) })
-      .catch((err: unknown) => plan.log.error({ err }, 'could not journal the end of the job: a restarted master would resume it'));
+    // A job whose submission never reached the journal has nothing there to end.
+    if (plan.journaled) {
+      await this.journal.append({ type: 'finish', jobId: d.jobId, status: jobStatus(job, plan.spec, true) })
+        .catch((err: unknown) => plan.log.error({ err }, 'could not journal the end of the job: a restarted master would resume it'));
+    }
+    plan.ended = true;
     if (d.state !== 'SUCCEEDED') {
       await FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
     }
@@ -409,12 +427,13 @@ export class Master {
     this.forgetOldJobs();
   }
 
-  /** Keeps the retainJobs most recent finished jobs; compacts the journal as often as that many go. */
+  /**
+   * Keeps the retainJobs most recently finished jobs (by finish time), and
+   * compacts the journal each time that many more have gone.
+   */
   private forgetOldJobs(): void {
-    const finished = [...this.jobs.values()].filter((p) => {
-      const job = this.scheduler.job(p.jobId);
-      return p.finalStatus !== undefined || (job !== undefined && ['SUCCEEDED', 'FAILED', 'KILLED'].includes(job.state));
-    }).sort((a, b) => parseJobId(a.jobId) - parseJobId(b.jobId));
+    const finishedAt = (p: JobPlan): number => p.finalStatus?.finishMs ?? this.scheduler.job(p.jobId)?.finishTime ?? 0;
+    const finished = [...this.jobs.values()].filter((p) => p.ended).sort((a, b) => finishedAt(a) - finishedAt(b));
     for (const plan of finished.slice(0, Math.max(0, finished.length - this.retainJobs))) {
       this.jobs.delete(plan.jobId);
       this.scheduler.forgetJob(plan.jobId);

@@ -159,8 +159,11 @@ export class MasterClient {
     return this.call('listWorkers', {});
   }
 
-  getBundle(hash: string): AsyncGenerator<Buffer> {
-    const stream = (this.client as unknown as { getBundle(r: M.GetBundleRequest): grpc.ClientReadableStream<{ data: Buffer }> }).getBundle({ hash });
+  /** Streams a bundle; gives up after timeoutMs so a stalled stream cannot hold an attempt forever. */
+  getBundle(hash: string, timeoutMs = 60_000): AsyncGenerator<Buffer> {
+    const stream = (this.client as unknown as {
+      getBundle(r: M.GetBundleRequest, o: grpc.CallOptions): grpc.ClientReadableStream<{ data: Buffer }>;
+    }).getBundle({ hash }, { deadline: Date.now() + timeoutMs });
     return readChunks(stream, `master ${this.address} getBundle`);
   }
 

@@ -25,6 +25,9 @@ import type {
 /** A note on an event the scheduler ignored, for the master's trace log. */
 export type IgnoredListener = (attemptId: string, event: AttemptEvent, reason: string) => void;
 
+/** Lost workers kept in the worker list. */
+export const LOST_WORKERS_KEPT = 50;
+
 export class Scheduler {
   readonly options: ResolvedSchedulerOptions;
   private readonly workers = new Map<string, WorkerRecord>();
@@ -102,6 +105,8 @@ export class Scheduler {
       const a = this.attempts.get(id);
       if (!a || a.state !== 'RUNNING' || reported.has(id) || now - a.start < this.options.reconcileGraceMs) continue;
       out.push(...this.attemptFailed(id, { code: 'KILLED', message: `worker ${w.id} does not run it: its launch or its report was lost` }, now));
+      // Should it be running there after all, under an earlier registration's bookkeeping, stop it.
+      out.push({ type: 'kill', jobId: a.jobId, attemptId: id, workerId: w.id, reason: 'not listed by its worker' });
     }
     for (const id of reported) {
       const a = this.attempts.get(id);
@@ -199,7 +204,8 @@ export class Scheduler {
   /** Kills a job: its live attempts are killed and it ends KILLED. Safe to call twice. */
   killJob(jobId: string, reason: string, now: number): Decision[] {
     const job = this.requireJob(jobId);
-    if (isJobFinished(job)) return [];
+    // A committing job has all its output: too late to kill (its _SUCCESS may be on disk).
+    if (isJobFinished(job) || job.state === 'COMMITTING') return [];
     return this.finishJob(job, 'KILLED', reason, now).concat(this.schedule(now));
   }
 
@@ -404,6 +410,9 @@ export class Scheduler {
 
   private loseWorker(w: WorkerRecord, reason: string, now: number): Decision[] {
     w.alive = false;
+    // Lost workers stay listed for operators, the most recent LOST_WORKERS_KEPT of them.
+    const lost = [...this.workers.values()].filter((x) => !x.alive);
+    for (const old of lost.slice(0, Math.max(0, lost.length - LOST_WORKERS_KEPT))) this.workers.delete(old.id);
     const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason }];
     // Outputs first, so that no reduce relaunched below is sent to them.
     for (const job of this.jobs.values()) {

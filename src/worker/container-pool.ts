@@ -14,9 +14,14 @@ import { Container } from './container.js';
 import type { AttemptOutcome, ContainerTask } from './container-messages.js';
 
 export interface ContainerPoolOptions {
-  /** Threads held at most, running, idle and blank together: the worker's slots. */
+  /**
+   * Threads held, running, idle and blank together: the worker's slots. A
+   * target, not a hard limit: idle and blank threads are stopped to keep to
+   * it, but a launch is never refused, and a killed thread still terminating
+   * is not counted.
+   */
   readonly maxThreads: number;
-  /** Their heap limits added up stay within this: the worker's memory, in MB. */
+  /** Their heap limits added up: the worker's memory, in MB; a target like maxThreads. */
   readonly memoryMb: number;
   /**
    * Blank containers kept started, with no job yet, so that a new job's first
@@ -73,7 +78,10 @@ export class ContainerPool {
   private makeRoom(memoryMb: number): void {
     while (!this.fits(memoryMb)) {
       const victim = this.blank[0] ?? this.idle[0];
-      if (!victim) return;
+      if (!victim) {
+        this.log.warn({ held: this.held().length, maxThreads: this.options.maxThreads }, 'more container threads than slots: the master freed a slot before its thread ended');
+        return;
+      }
       if (this.blank[0] === victim) this.blank.shift();
       this.discard(victim);
     }
@@ -85,6 +93,7 @@ export class ContainerPool {
 
   /** Runs an attempt in a reused or new container; resolves with its outcome, never rejects. */
   async run(task: ContainerTask): Promise<AttemptOutcome> {
+    if (this.closed) return { outcome: 'FAILED', code: 'KILLED', message: 'the worker is stopping' };
     const { attemptId, jobId, memoryMb } = task.launch;
     let c = this.idle.find((x) => x.jobId === jobId && x.memoryMb === memoryMb && x.alive);
     if (c) this.idle.splice(this.idle.indexOf(c), 1);

@@ -53,9 +53,9 @@ export class WorkerNode {
   private detach?: () => void;
   private stopped = false;
   private paused = false;
-  /** Attempts launched here whose report the master has not yet taken. */
-  private readonly active = new Set<string>();
-  /** Active attempts the master killed before they reached a container. */
+  /** Attempts launched here whose report the master has not yet taken, with their registration. */
+  private readonly active = new Map<string, number>();
+  /** Active attempts the master killed (honoured if they have not reached a container yet). */
   private readonly killed = new Set<string>();
   private readonly slots: number;
   private readonly memoryMb: number;
@@ -133,6 +133,7 @@ export class WorkerNode {
         const res = await this.client.registerWorker({
           shuffleAddress: this.shuffleAddress, slots: this.slots, memoryMb: this.memoryMb, name: this.options.name ?? '',
         });
+        if (this.stopped) return;
         this.workerId = res.workerId;
         const gen = ++this.generation;
         this.log.info({ workerId: res.workerId, master: this.options.master, slots: this.slots, memoryMb: this.memoryMb }, 'registered');
@@ -160,6 +161,8 @@ export class WorkerNode {
       this.pool.close();
       this.pool = this.newPool();
       this.outputs.clear();
+      this.active.clear();
+      this.killed.clear();
       await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
       await this.register();
     })().finally(() => { this.reregistering = undefined; });
@@ -185,7 +188,7 @@ export class WorkerNode {
 
   private async heartbeat(gen: number): Promise<void> {
     try {
-      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active] }, 5_000);
+      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active.keys()] }, 5_000);
       if (res.reregister && gen === this.generation && !this.stopped) {
         this.log.warn({ workerId: this.workerId }, 'the master does not know this worker: registering again');
         await this.reregister();
@@ -212,12 +215,16 @@ export class WorkerNode {
    */
   private async launch(launch: M.LaunchAttempt, gen: number): Promise<void> {
     const { attemptId } = launch;
-    this.active.add(attemptId);
+    this.active.set(attemptId, gen);
     try {
       await this.runAttempt(launch, gen);
     } finally {
-      this.active.delete(attemptId);
-      this.killed.delete(attemptId);
+      // A restarted master may launch an attempt of the same id under a new
+      // registration: leave that one's entries alone.
+      if (this.active.get(attemptId) === gen) {
+        this.active.delete(attemptId);
+        this.killed.delete(attemptId);
+      }
     }
   }
 
@@ -228,6 +235,7 @@ export class WorkerNode {
     let result: AttemptOutcome;
     try {
       const bundlePath = await this.bundles.path(launch.bundleHash);
+      if (gen !== this.generation || this.stopped) return;
       result = this.killed.has(launch.attemptId)
         ? { outcome: 'FAILED', code: 'KILLED', message: 'killed before it started' }
         : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir });

@@ -75,8 +75,9 @@ describe('containers, resources and scheduling policy', () => {
     expect(s.state).toBe('SUCCEEDED');
     const attempts = (s.maps!.total + s.reduces!.total);
     expect(attempts).toBeGreaterThan(10);
-    // One prestarted blank container ran every attempt (a one-slot worker holds one thread).
-    expect(cluster!.workers[0]!.containersStarted).toBe(1);
+    // One prestarted blank container ran every attempt (a one-slot worker holds
+    // one thread); at most one more is started, as the blank for the next job.
+    expect(cluster!.workers[0]!.containersStarted).toBeLessThanOrEqual(2);
   });
 
   it('lets a small job submitted while a large one holds every slot finish first', async () => {

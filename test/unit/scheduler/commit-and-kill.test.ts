@@ -158,15 +158,16 @@ describe('kill of a job', () => {
     expect(ds.map((d) => d.jobId)).toEqual(['job-0002', 'job-0002']);
   });
 
-  it('ends KILLED a job killed while committing, and ignores the late commit', () => {
+  it('does not kill a job that is committing: its output is complete, and the commit ends it SUCCEEDED', () => {
     const h = new Harness();
     h.addWorker('w1', 2);
     h.submit({ maps: 1, reducers: 1 });
     h.succeed('job-0001-m-00000-a1');
     h.commitAndSucceed('job-0001-r-00000-a1');
-    expect(finished(h.scheduler.killJob('job-0001', 'stop', h.now))[0]?.state).toBe('KILLED');
-    expect(h.scheduler.jobCommitted('job-0001', h.now)).toEqual([]);
-    expect(h.scheduler.job('job-0001')?.state).toBe('KILLED');
+    expect(h.scheduler.job('job-0001')?.state).toBe('COMMITTING');
+    expect(h.scheduler.killJob('job-0001', 'stop', h.now)).toEqual([]);
+    expect(finished(h.scheduler.jobCommitted('job-0001', h.now))[0]?.state).toBe('SUCCEEDED');
+    expect(h.scheduler.job('job-0001')?.state).toBe('SUCCEEDED');
   });
 
   it('refuses to kill a job it does not know', () => {
