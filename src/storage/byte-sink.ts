@@ -49,6 +49,20 @@ export function writeUtf8(buf: Buffer, s: string, pos: number): number {
 }
 
 /**
+ * The bytes of `s` as UTF-8, as `Buffer.byteLength(s)` returns; short ASCII
+ * strings are measured in JavaScript, saving the native call. Pure.
+ */
+export function utf8Length(s: string): number {
+  const n = s.length;
+  if (n <= SHORT_STRING) {
+    let i = 0;
+    while (i < n && s.charCodeAt(i) < 0x80) i++;
+    if (i === n) return n;
+  }
+  return Buffer.byteLength(s);
+}
+
+/**
  * An in-memory ByteSink that grows as needed: used by tests and callers that
  * build a segment in memory (bufferSegment reads what it holds).
  */

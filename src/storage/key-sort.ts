@@ -56,6 +56,85 @@ function fillUnitPrefixes(keys: readonly string[], entries: Float64Array): void 
   }
 }
 
+/** Runs up to this long are sorted by insertion on their numeric entries. */
+const INSERTION_MAX = 16;
+/** Ties left after prefixes of this many units are settled by string comparison. */
+const MAX_PREFIX_DEPTH = 16;
+
+/** Sorts `a[0, n)` ascending by insertion (numbers, no ties: each ends with a distinct index). */
+function insertionSort(a: number[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+/**
+ * Writes the indexes of `run` (keys whose units before `depth` tie, as far
+ * as the prefixes tell; in increasing index order) into `order` from `at`,
+ * ordered by compareKeys, equal keys by index. Sorts numerically by the
+ * next four units while they are all below U+0100, like fillLatin1Prefixes,
+ * and by `byKey` what is still tied after MAX_PREFIX_DEPTH units or
+ * has a wider unit; a run of equal keys stays as it is. A missing unit counts as 0: that may tie keys that
+ * differ, never misorder them.
+ */
+function sortRun(keys: readonly string[], run: number[], depth: number, order: number[], at: number, byKey: (a: number, b: number) => number): void {
+  const m = run.length;
+  // Many copies of one key (a frequent key without a combiner): already in index order.
+  const first = keys[run[0]!]!;
+  let same = 1;
+  while (same < m && keys[run[same]!] === first) same++;
+  if (same === m) {
+    for (let t = 0; t < m; t++) order[at + t] = run[t]!;
+    return;
+  }
+  let entries: number[] | undefined;
+  if (depth < MAX_PREFIX_DEPTH) {
+    entries = new Array<number>(m);
+    for (let t = 0; t < m; t++) {
+      const k = keys[run[t]!]!;
+      const len = k.length;
+      const c0 = len > depth ? k.charCodeAt(depth) : 0;
+      const c1 = len > depth + 1 ? k.charCodeAt(depth + 1) : 0;
+      const c2 = len > depth + 2 ? k.charCodeAt(depth + 2) : 0;
+      const c3 = len > depth + 3 ? k.charCodeAt(depth + 3) : 0;
+      if ((c0 | c1 | c2 | c3) > 0xff) {
+        entries = undefined;
+        break;
+      }
+      entries[t] = (c0 * 16777216 + ((c1 << 16) | (c2 << 8) | c3)) * INDEX_BITS + t;
+    }
+  }
+  if (entries === undefined) {
+    run.sort(byKey);
+    for (let t = 0; t < m; t++) order[at + t] = run[t]!;
+    return;
+  }
+  if (m <= INSERTION_MAX) insertionSort(entries, m);
+  else {
+    const sorted = Float64Array.from(entries).sort();
+    for (let t = 0; t < m; t++) entries[t] = sorted[t]!;
+  }
+  for (let i = 0; i < m;) {
+    const base = Math.floor(entries[i]! / INDEX_BITS) * INDEX_BITS;
+    let j = i + 1;
+    while (j < m && entries[j]! - base < INDEX_BITS) j++;
+    if (j - i === 1) {
+      order[at + i] = run[entries[i]! - base]!;
+    } else {
+      const sub: number[] = new Array<number>(j - i);
+      for (let t = i; t < j; t++) sub[t - i] = run[entries[t]! - base]!;
+      sortRun(keys, sub, depth + 4, order, at + i, byKey);
+    }
+    i = j;
+  }
+}
+
 /**
  * The indexes 0..n-1 of `keys`, ordered by compareKeys; equal keys keep
  * their index order (a stable sort). Called once per partition per spill by
@@ -70,10 +149,10 @@ export function sortedOrder(keys: readonly string[]): number[] {
     return order.sort(byKey);
   }
   const entries = new Float64Array(n);
-  if (!fillLatin1Prefixes(keys, entries)) fillUnitPrefixes(keys, entries);
+  const latin1 = fillLatin1Prefixes(keys, entries);
+  if (!latin1) fillUnitPrefixes(keys, entries);
   entries.sort();
   const order: number[] = new Array<number>(n);
-  const run: number[] = [];
   for (let i = 0; i < n;) {
     const prefix = Math.floor(entries[i]! / INDEX_BITS);
     const base = prefix * INDEX_BITS;
@@ -82,10 +161,9 @@ export function sortedOrder(keys: readonly string[]): number[] {
     if (j - i === 1) {
       order[i] = entries[i]! - base;
     } else {
-      run.length = 0;
-      for (let t = i; t < j; t++) run.push(entries[t]! - base);
-      run.sort(byKey);
-      for (let t = 0; t < run.length; t++) order[i + t] = run[t]!;
+      const run: number[] = new Array<number>(j - i);
+      for (let t = i; t < j; t++) run[t - i] = entries[t]! - base;
+      sortRun(keys, run, latin1 ? 4 : 2, order, i, byKey);
     }
     i = j;
   }

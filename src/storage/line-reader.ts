@@ -95,7 +95,8 @@ export async function readSplitLines(
       const done = stop >= 0 && stop < filled;
       const regionEnd = done ? stop + 1 : buf.lastIndexOf(NL, filled - 1) + 1;
       if (regionEnd > 0) {
-        lines = await deliverLines(buf.toString('utf8', 0, regionEnd - 1), lines, onLine);
+        const delivered = deliverLines(buf.toString('utf8', 0, regionEnd - 1), 0, lines, onLine);
+        lines = typeof delivered === 'number' ? delivered : await delivered;
         bytes += regionEnd;
         if (done) return { lines, bytes };
         buf.copyWithin(0, regionEnd, filled);
@@ -108,22 +109,52 @@ export async function readSplitLines(
   }
 }
 
-/** Calls onLine for each '\n'-separated line of `text`; returns the next line index. */
-async function deliverLines(
+/**
+ * Calls onLine for each '\n'-separated line of `text` from `from` on; returns
+ * the next line index, or a promise of it once an onLine returned a thenable
+ * (the lines are delivered synchronously until then).
+ */
+function deliverLines(
   text: string,
+  from: number,
   index: number,
   onLine: (line: string, lineIndex: number) => void | Promise<void>,
-): Promise<number> {
-  let from = 0;
+): number | Promise<number> {
+  const n = text.length;
   for (;;) {
     const nl = text.indexOf('\n', from);
-    const to = nl < 0 ? text.length : nl;
+    const to = nl < 0 ? n : nl;
     const line = to > from && text.charCodeAt(to - 1) === CR ? text.slice(from, to - 1) : text.slice(from, to);
     const r = onLine(line, index++);
-    if (isThenable(r)) await r;
+    if (r !== undefined && isThenable(r)) return resumeLines(r, text, nl, index, onLine);
     if (nl < 0) return index;
     from = nl + 1;
   }
+}
+
+/**
+ * Awaits `pending`, then delivers the lines of `text` after the '\n' at `nl`
+ * (none when nl < 0), awaiting each onLine that returns a thenable: once a
+ * map is asynchronous, the rest of the region goes this way.
+ */
+async function resumeLines(
+  pending: PromiseLike<unknown>,
+  text: string,
+  nl: number,
+  index: number,
+  onLine: (line: string, lineIndex: number) => void | Promise<void>,
+): Promise<number> {
+  await pending;
+  const n = text.length;
+  while (nl >= 0) {
+    const from = nl + 1;
+    nl = text.indexOf('\n', from);
+    const to = nl < 0 ? n : nl;
+    const line = to > from && text.charCodeAt(to - 1) === CR ? text.slice(from, to - 1) : text.slice(from, to);
+    const r = onLine(line, index++);
+    if (r !== undefined && isThenable(r)) await r;
+  }
+  return index;
 }
 
 /**

@@ -11,8 +11,8 @@ import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
 import { writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
 import { mergeSpills, type Spill } from './map-output-merge.js';
-import { emittedBytes, unpackValues, writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
-import { packValue } from './record-codec.js';
+import { addToGroup, emittedBytes, groupValues, isGroup, newGroup, replaceGroup, unpackValues, writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
+import { packValue, type PackedValue } from './record-codec.js';
 
 export type { CombineFn } from './combine-emitter.js';
 export type { MapOutput, PartitionInfo } from './map-output-file.js';
@@ -85,13 +85,15 @@ export class MapOutputCollector {
   private keys: string[][] = [];
   private values: unknown[][] = [];
   // With a combiner: values per key (all partitions), in emit order; the
-  // partition is worked out once per distinct key, at spill time.
-  private groups = new Map<string, unknown[]>();
+  // partition is worked out once per distinct key, at spill time. A key with
+  // one value maps to the value itself (a string, number or PackedValue),
+  // one with more to a ValueGroup.
+  private groups = new Map<string, unknown>();
   // Keys whose values reached EAGER_COMBINE_VALUES since they were last combined.
   private due: string[] = [];
-  // How many values at the head of a key's list came out of an eager combine.
-  private combinedHead = new Map<string, number>();
   private eagerCombineOutput = 0;
+  // Whether any buffered value may be a PackedValue (to unpack before combining).
+  private hasPacked = false;
   private readonly combineFn: CombineFn | undefined;
   private buffered = 0;
   private bufferedBytes = 0;
@@ -126,7 +128,7 @@ export class MapOutputCollector {
     this.values = [];
     this.groups = new Map();
     this.due = [];
-    this.combinedHead = new Map();
+    this.hasPacked = false;
     if (this.emitter === undefined) {
       for (let p = 0; p < this.reducers; p++) {
         this.keys.push([]);
@@ -147,40 +149,56 @@ export class MapOutputCollector {
    *   after close().
    */
   collect(key: string, value: unknown): void {
-    if (typeof key !== 'string') {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected emit's key to be a string, got ${describe(key)}`);
-    }
-    if (this.closing !== undefined) {
-      throw new LaminateError('FAILED_PRECONDITION', `Expected emit before the map output is closed, got emit of key '${key}' after`);
-    }
+    if (typeof key !== 'string' || this.closing !== undefined) this.rejectEmit(key);
     let v = value;
     let size: number;
-    if (typeof value === 'string') size = 16 + value.length;
-    else if (typeof value === 'number') size = 16;
+    if (typeof value === 'number') size = 16;
+    else if (typeof value === 'string') size = 16 + value.length;
     else {
-      const packed = packValue(value);
-      v = packed;
-      size = 96 + packed.bytes.length;
+      v = this.pack(value);
+      size = 96 + (v as PackedValue).bytes.length;
     }
-    if (this.emitter === undefined) {
-      const p = this.checkedPartition(key);
-      this.keys[p]!.push(key);
-      this.values[p]!.push(v);
-      size += key.length + RECORD_OVERHEAD;
-    } else {
-      const values = this.groups.get(key);
-      if (values === undefined) {
-        this.groups.set(key, [v]);
+    if (this.emitter === undefined) size += this.collectPlain(key, v);
+    else {
+      // The common path with a combiner: one Map lookup, and a counter
+      // increment or an array slot for a key seen before.
+      const groups = this.groups;
+      const group = groups.get(key);
+      if (group === undefined) {
+        groups.set(key, v);
         size += key.length + GROUP_OVERHEAD;
       } else {
-        values.push(v);
         size += VALUE_SLOT;
-        if (values.length === EAGER_COMBINE_VALUES) this.due.push(key);
+        if (!isGroup(group)) groups.set(key, newGroup(group, v));
+        else if (addToGroup(group, v) === EAGER_COMBINE_VALUES) this.due.push(key);
       }
     }
     this.bufferedBytes += size;
     this.buffered++;
     this.mapOutputRecords++;
+  }
+
+  /** Throws the error of an emit collect() refuses: a key that is no string, or an emit after close(). */
+  private rejectEmit(key: unknown): never {
+    if (typeof key !== 'string') {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected emit's key to be a string, got ${describe(key)}`);
+    }
+    throw new LaminateError('FAILED_PRECONDITION', `Expected emit before the map output is closed, got emit of key '${key}' after`);
+  }
+
+  /** Encodes a value that is neither a string nor a number, as emitted. */
+  private pack(value: unknown): PackedValue {
+    const packed = packValue(value);
+    this.hasPacked = true;
+    return packed;
+  }
+
+  /** Buffers one record without a combiner; returns its key's share of the estimated size. */
+  private collectPlain(key: string, v: unknown): number {
+    const p = this.checkedPartition(key);
+    this.keys[p]!.push(key);
+    this.values[p]!.push(v);
+    return key.length + RECORD_OVERHEAD;
   }
 
   private checkedPartition(key: string): number {
@@ -215,24 +233,28 @@ export class MapOutputCollector {
 
   /** Replaces one key's buffered values by what the combiner makes of them. */
   private combineNow(key: string): Promise<void> | undefined {
-    const values = this.groups.get(key);
+    const group = this.groups.get(key);
     const combine = this.combineFn;
-    if (values === undefined || combine === undefined) return undefined;
-    this.counts.outputBytes += emittedBytes(key, values, this.combinedHead.get(key) ?? 0);
+    if (!isGroup(group) || combine === undefined) return undefined;
+    const values = groupValues(group);
+    this.counts.outputBytes += emittedBytes(key, values, group.combined);
     this.counts.combineInput += values.length;
     const out: unknown[] = [];
     const emit = (k: string, value: unknown): void => {
       if (k !== key) throw new LaminateError('INVALID_ARGUMENT', `Expected combine to emit the key it was given ('${key}'), got ${describe(k)}`);
-      out.push(typeof value === 'string' || typeof value === 'number' ? value : packValue(value));
+      if (typeof value === 'string' || typeof value === 'number') out.push(value);
+      else {
+        this.hasPacked = true;
+        out.push(packValue(value));
+      }
     };
     const n = values.length;
     const replace = (): void => {
-      this.groups.set(key, out);
-      this.combinedHead.set(key, out.length);
+      replaceGroup(group, out);
       this.eagerCombineOutput += out.length;
       this.bufferedBytes -= Math.max(0, n - out.length) * VALUE_SLOT;
     };
-    const done = combine(key, unpackValues(values), emit);
+    const done = combine(key, this.hasPacked ? unpackValues(values) : values, emit);
     if (isThenable(done)) {
       return Promise.resolve(done).then(replace);
     }
@@ -260,11 +282,20 @@ export class MapOutputCollector {
     const w = await BufferedFileWriter.open(path);
     const partitions: PartitionInfo[] = [];
     const recordsBefore = this.counts.records;
-    const byPartition: Array<Map<string, unknown[]>> = [];
-    const combinedHead = this.combinedHead;
+    // With a combiner: each partition's distinct keys and their values, as parallel arrays.
+    const partKeys: string[][] = [];
+    const partGroups: unknown[][] = [];
     if (this.emitter !== undefined) {
-      for (let p = 0; p < this.reducers; p++) byPartition.push(new Map());
-      for (const [key, values] of this.groups) byPartition[this.checkedPartition(key)]!.set(key, values);
+      for (let p = 0; p < this.reducers; p++) {
+        partKeys.push([]);
+        partGroups.push([]);
+      }
+      // forEach, not for-of: no entry array per key.
+      this.groups.forEach((group, key) => {
+        const p = this.checkedPartition(key);
+        partKeys[p]!.push(key);
+        partGroups[p]!.push(group);
+      });
       this.groups = new Map();
     }
     try {
@@ -272,14 +303,15 @@ export class MapOutputCollector {
         const offset = w.position;
         const before = this.counts.records;
         if (this.emitter === undefined) await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
-        else await writeCombined(byPartition[p]!, w, this.emitter, this.counts, combinedHead);
+        else await writeCombined(partKeys[p]!, partGroups[p]!, w, this.emitter, this.counts, this.hasPacked);
         partitions.push({ offset, length: w.position - offset, records: this.counts.records - before });
         // Let the garbage collector take this partition while the next is written.
         if (this.emitter === undefined) {
           this.keys[p] = [];
           this.values[p] = [];
         } else {
-          byPartition[p] = new Map();
+          partKeys[p] = [];
+          partGroups[p] = [];
         }
       }
       await w.close();

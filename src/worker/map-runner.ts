@@ -52,7 +52,14 @@ export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): 
       throw err;
     }
   } else {
-    await readSplitLines(split, (line) => feed(line));
+    // One call per line, straight to map: settle() is a cheap check unless
+    // something is due or the buffer is full.
+    await readSplitLines(split, (line: string): Promise<void> | undefined => {
+      records++;
+      const r = job.map(line, emit, ctx);
+      if (r !== undefined && isThenable(r)) return Promise.resolve(r).then(after);
+      return collector.settle();
+    });
   }
   const output = await collector.close();
   const c = collector.counters();

@@ -72,4 +72,17 @@ describe('sortedOrder on Latin-1 and mixed keys', () => {
     keys.push(keys[17]!, keys[9000]!.slice(0, 4), keys[9000]!.slice(0, 5));
     expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
   });
+
+  it('sorts keys sharing long prefixes, with runs of every size and copies of one key', () => {
+    const random = rng(45);
+    const stems = ['', 'abcd', 'abcdefgh', 'abcdefghijkl', 'abcdefghijklmnop', 'abcdefghijklmnopqrst', 'abcd\u0000', 'abcdefg\u00e9'];
+    const tails = ['', '\u0000', 'a', 'b', 'ab', '\u00ff', '\u0100', '\u{1f600}', 'zz', '\u0000\u0000'];
+    for (const size of [2, 17, 40, 3000]) {
+      const keys = Array.from({ length: size }, () => pick(random, stems) + pick(random, tails) + (random() < 0.3 ? pick(random, tails) : ''));
+      expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+    }
+    const copies = Array.from({ length: 500 }, (_, i) => (i % 50 === 0 ? 'abcdefghijklmnopq' : i % 7 === 0 ? 'abcdefghijklmnopp' : 'abcdefghijklmnopqr'));
+    expect(sortedOrder(copies)).toEqual(naiveOrder(copies));
+  });
 });
+

@@ -141,6 +141,25 @@ describe('readSplitLines', () => {
     expect(seen).toEqual(text.split('\n'));
   });
 
+  it('delivers a region synchronously until a callback returns a promise, then awaits each one', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'mixed.txt');
+    const lines = Array.from({ length: 200 }, (_, i) => `l${i}`);
+    const text = lines.map((l, i) => (i % 5 === 0 ? `${l}\r` : l)).join('\n');
+    await writeFile(path, text);
+    const seen: Array<[string, number]> = [];
+    let inFlight = 0;
+    const result = await readSplitLines({ path, start: 0, length: text.length }, (line, index) => {
+      expect(inFlight).toBe(0);
+      seen.push([line, index]);
+      if (index % 3 !== 1 && index < 150) return undefined;
+      inFlight++;
+      return new Promise<void>((r) => setImmediate(() => { inFlight--; r(); }));
+    });
+    expect(seen).toEqual(lines.map((l, i) => [l, i]));
+    expect(result).toEqual({ lines: 200, bytes: text.length });
+  });
+
   it('reads nothing from an empty file', async () => {
     const dir = await tempDir();
     const path = join(dir, 'empty.txt');

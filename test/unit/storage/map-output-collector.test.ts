@@ -144,6 +144,48 @@ describe('MapOutputCollector', () => {
     }
   });
 
+  it('hands the combiner exactly the values emitted, in emit order, repeats, -0 and NaN included', async () => {
+    const tag = (v: unknown): string => (Object.is(v, -0) ? '-0' : typeof v === 'object' ? `o:${JSON.stringify(v)}` : `${typeof v}:${String(v)}`);
+    const history: CombineFn = (key, values, emit) => emit(key, values.map(tag).join('|'));
+    const random = rng(77);
+    const pool: unknown[] = [1, 1, 1, 2, 'x', 'x', -0, 0, NaN, { o: 1 }, null, 1.5];
+    const keys = ['a', 'b', '\u00e9t\u00e9', 'c'];
+    const recs: Rec[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const key = keys[intBelow(random, keys.length)]!;
+      // Long runs of one value, then a change: the shapes a group goes through.
+      const run = 1 + intBelow(random, i % 7 === 0 ? 90 : 4);
+      const value = pick(random, pool);
+      for (let r = 0; r < run; r++) recs.push({ key, value });
+    }
+    // The model: a key's values combine as soon as EAGER_COMBINE_VALUES pile up, and once more at the spill.
+    const lists = new Map<string, unknown[]>();
+    let combineInput = 0;
+    const combineModel = (key: string, values: unknown[]): unknown => {
+      combineInput += values.length;
+      let out: unknown;
+      history(key, values, (_k, v) => { out = v; });
+      return out;
+    };
+    for (const r of recs) {
+      const list = lists.get(r.key) ?? [];
+      list.push(r.value);
+      lists.set(r.key, list.length === EAGER_COMBINE_VALUES ? [combineModel(r.key, list)] : list);
+    }
+    const expected = stableSortByKey([...lists].map(([key, values]) => ({ key, value: combineModel(key, values) })));
+    const workDir = await tempDir();
+    const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: history, sortBufferBytes: 1 << 24, workDir });
+    for (const r of recs) {
+      c.collect(r.key, r.value);
+      await c.settle();
+    }
+    const out = await c.close();
+    expect(await readPartitions(out)).toEqual([expected]);
+    const counters = c.counters();
+    expect(counters.combineInputRecords).toBe(combineInput);
+    expect(counters.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + (Object.is(r.value, -0) ? 9 : encodedSize(r.value)), 0));
+  });
+
   it('refuses a partition out of range for a job with a combiner when it spills', async () => {
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 2, partition: () => 5, combine: (k, v, emit) => emit(k, v.length), sortBufferBytes: 1 << 20, workDir });
