@@ -10,20 +10,11 @@ import { expect } from 'vitest';
 import type { JobStatus } from '../../src/protocol/messages.js';
 import { CLI, ROOT } from './harness.js';
 import { byKey, readOutput, runSequential } from './reference.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 export type Attempt = JobStatus['tasks'][number]['attempts'][number];
 
-/** mulberry32: a small seeded generator, so every run writes the same input. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 export interface CorpusFile {
   readonly name: string;
