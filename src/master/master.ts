@@ -397,7 +397,8 @@ export class Master {
         void this.finishJob(d);
         return;
       case 'workerLost': {
-        this.log.warn({ workerId: d.workerId, reason: d.reason }, 'worker lost');
+        if (d.left) this.log.info({ workerId: d.workerId }, 'worker left');
+        else this.log.warn({ workerId: d.workerId, reason: d.reason }, 'worker lost');
         const w = this.workers.get(d.workerId);
         w?.channel?.end();
         this.workers.delete(d.workerId);

@@ -121,7 +121,7 @@ export class Scheduler {
   removeWorker(workerId: string, reason: string, now: number): Decision[] {
     const w = this.workers.get(workerId);
     if (!w || !w.alive) return [];
-    const out = this.loseWorker(w, reason, now);
+    const out = this.loseWorker(w, reason, now, true);
     return out.concat(this.schedule(now));
   }
 
@@ -408,12 +408,12 @@ export class Scheduler {
     this.requeue(job, map, now);
   }
 
-  private loseWorker(w: WorkerRecord, reason: string, now: number): Decision[] {
+  private loseWorker(w: WorkerRecord, reason: string, now: number, left = false): Decision[] {
     w.alive = false;
     // Lost workers stay listed for operators, the most recent LOST_WORKERS_KEPT of them.
     const lost = [...this.workers.values()].filter((x) => !x.alive);
     for (const old of lost.slice(0, Math.max(0, lost.length - LOST_WORKERS_KEPT))) this.workers.delete(old.id);
-    const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason }];
+    const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason, left }];
     // Outputs first, so that no reduce relaunched below is sent to them.
     for (const job of this.jobs.values()) {
       if (isJobFinished(job) || job.reducesDone === job.reduces.length) continue;

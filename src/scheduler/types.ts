@@ -99,6 +99,8 @@ export interface WorkerLostDecision {
   readonly type: 'workerLost';
   readonly workerId: string;
   readonly reason: string;
+  /** The worker left on its own (shutdown), rather than falling silent. */
+  readonly left: boolean;
 }
 
 export type Decision = LaunchDecision | KillDecision | CommitJobDecision | JobFinishedDecision | WorkerLostDecision;

@@ -10,7 +10,7 @@ describe('liveness', () => {
     h.silent.add('w1');
     expect(lost(h.advance(1000))).toEqual([]);
     expect(h.scheduler.worker('w1')?.alive).toBe(true);
-    expect(lost(h.advance(1))).toEqual([{ type: 'workerLost', workerId: 'w1', reason: 'no heartbeat for 1001 ms' }]);
+    expect(lost(h.advance(1))).toEqual([{ type: 'workerLost', workerId: 'w1', reason: 'no heartbeat for 1001 ms', left: false }]);
     expect(h.scheduler.worker('w1')?.alive).toBe(false);
     expect(lost(h.advance(5000))).toEqual([]);
   });
@@ -59,7 +59,7 @@ describe('liveness', () => {
     h.addWorker('w2', 1);
     h.submit({ maps: 1 });
     const ds = h.scheduler.removeWorker('w1', 'said goodbye', h.now);
-    expect(lost(ds)).toEqual([{ type: 'workerLost', workerId: 'w1', reason: 'said goodbye' }]);
+    expect(lost(ds)).toEqual([{ type: 'workerLost', workerId: 'w1', reason: 'said goodbye', left: true }]);
     expect(launches(ds).map((d) => [d.attemptId, d.workerId])).toEqual([['job-0001-m-00000-a2', 'w2']]);
     expect(h.scheduler.removeWorker('w1', 'again', h.now)).toEqual([]);
     expect(h.scheduler.removeWorker('nobody', 'never here', h.now)).toEqual([]);
