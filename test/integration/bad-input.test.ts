@@ -154,6 +154,24 @@ describe('the command line', () => {
     expect(err?.stderr).toContain("Expected --reducers to be a positive integer, got 'ten'");
   });
 
+  it('prints plain progress lines while it waits when stderr is not a terminal', async () => {
+    const dir = await tempDir();
+    const cluster = await startLocal({ dataDir: join(dir, 'c'), workers: 1, slots: 1 });
+    try {
+      // About 1.2 s of map work at 2 ms a line: long enough for the first progress line (after 500 ms).
+      const input = join(dir, 'lines.txt');
+      await writeFile(input, Array.from({ length: 600 }, (_, i) => `line ${i} of words`).join('\n'));
+      const job = join(FIXTURES, 'jobs', 'res-slow-count.ts');
+      const { stderr } = await run(process.execPath, [CLI, 'submit', '--master', cluster.address, '--job', job, '--input', input, '--output', join(dir, 'out'), '--split-size', '4000', '--wait']);
+      // ISO time, job, state, maps done/total (running), reduces likewise.
+      expect(stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z job-0001 (PENDING|RUNNING) maps \d+\/\d+ \(\d+ running\) reduces \d+\/1 \(\d+ running\)/m);
+      expect(stderr).not.toMatch(/\u001b\[/);
+    } finally {
+      await cluster.stop();
+      await removeDir(dir);
+    }
+  });
+
   it('submits with --wait, prints the job id and counters, and status shows the job', async () => {
     const dir = await tempDir();
     const cluster = await startLocal({ dataDir: join(dir, 'c'), workers: 1 });
