@@ -164,7 +164,7 @@ describe('MapOutputCollector', () => {
     const combineModel = (key: string, values: unknown[]): unknown => {
       combineInput += values.length;
       let out: unknown;
-      history(key, values, (_k, v) => { out = v; });
+      void history(key, values, (_k, v) => { out = v; });
       return out;
     };
     for (const r of recs) {
