@@ -2,7 +2,7 @@
  * The mutable records the scheduler keeps. They are read by the master to
  * answer status calls, and written only by Scheduler.
  */
-import type { TaskKind } from '../common/ids.js';
+import { formatTaskId, type TaskKind } from '../common/ids.js';
 import type {
   AttemptFailure, AttemptResult, AttemptState, Failure, JobState, JobSubmission, Resources, TaskState,
 } from './types.js';
@@ -87,4 +87,19 @@ export function liveAttempts(task: TaskRecord): AttemptRecord[] {
 
 export function isJobFinished(job: JobRecord): boolean {
   return job.state === 'SUCCEEDED' || job.state === 'FAILED' || job.state === 'KILLED';
+}
+
+/** A new job's record: every task PENDING and queued, maps first. */
+export function newJobRecord(sub: JobSubmission, submitTime: number, now: number): JobRecord {
+  const task = (kind: TaskKind, index: number): TaskRecord => ({
+    id: formatTaskId(sub.jobId, kind, index), jobId: sub.jobId, kind, index, state: 'PENDING', attempts: [],
+    failures: 0, kills: 0, notBefore: now, failedOn: new Set(), queued: true, speculated: false,
+  });
+  const maps = Array.from({ length: sub.maps }, (_, i) => task('map', i));
+  const reduces = Array.from({ length: sub.reducers }, (_, i) => task('reduce', i));
+  return {
+    submission: sub, state: 'PENDING', submitTime, maps, reduces, pending: [...maps, ...reduces],
+    runningAttempts: 0, failuresByWorker: new Map(), excludedWorkers: new Set(), failures: [],
+    message: '', mapsDone: 0, reducesDone: 0,
+  };
 }

@@ -10,10 +10,10 @@
  * them out.
  */
 import { LaminateError } from '../common/errors.js';
-import { formatAttemptId, formatTaskId, type TaskKind } from '../common/ids.js';
+import { formatAttemptId, type TaskKind } from '../common/ids.js';
 import { isLive, transition, type AttemptEvent } from './attempt-transitions.js';
 import { chooseWorker, couldEverFit } from './placement.js';
-import { isJobFinished, liveAttempts, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
+import { isJobFinished, liveAttempts, newJobRecord, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
 import { findStragglers } from './speculation.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './scheduler-options.js';
 
@@ -178,17 +178,7 @@ export class Scheduler {
     if (this.jobs.has(sub.jobId)) {
       throw new LaminateError('ALREADY_EXISTS', `Job ${sub.jobId} already exists`, { ids: { jobId: sub.jobId } });
     }
-    const mk = (kind: TaskKind, index: number): TaskRecord => ({
-      id: formatTaskId(sub.jobId, kind, index), jobId: sub.jobId, kind, index, state: 'PENDING', attempts: [],
-      failures: 0, kills: 0, notBefore: now, failedOn: new Set(), queued: true, speculated: false,
-    });
-    const maps = Array.from({ length: sub.maps }, (_, i) => mk('map', i));
-    const reduces = Array.from({ length: sub.reducers }, (_, i) => mk('reduce', i));
-    const job: JobRecord = {
-      submission: sub, state: 'PENDING', submitTime, maps, reduces, pending: [...maps, ...reduces],
-      runningAttempts: 0, failuresByWorker: new Map(), excludedWorkers: new Set(), failures: [],
-      message: '', mapsDone: 0, reducesDone: 0,
-    };
+    const job = newJobRecord(sub, submitTime, now);
     this.jobs.set(sub.jobId, job);
     return job;
   }
