@@ -189,10 +189,18 @@ program.command('local').description('run a job on an embedded cluster (a master
   .option('--reducers <r>', 'reduce tasks', positiveInt('--reducers'), 2)
   .option('--data <dir>', 'data directory', '.laminate/local')
   .option('--top <n>', 'print the n largest values of the output', positiveInt('--top'), 10)
-  .action(async (o: { workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number }) => {
-    const logger = createLogger({ level: process.env['LAMINATE_LOG_LEVEL'] ?? 'warn' });
+  .option('--serve', 'run no job: keep the cluster up for `laminate submit` until SIGINT/SIGTERM')
+  .option('--port <port>', 'with --serve: the master\'s port (0 picks one)', port, 0)
+  .action(async (o: { workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number; serve?: boolean; port: number }) => {
+    const logger = createLogger({ level: process.env['LAMINATE_LOG_LEVEL'] ?? (o.serve ? 'info' : 'warn') });
     const root = packageRoot();
     const dataDir = resolve(o.data);
+    if (o.serve) {
+      const cluster = await LocalCluster.start({ workers: o.workers, dataDir, logger, port: o.port });
+      process.stdout.write(`master listening on ${cluster.address} with ${o.workers} workers\n`);
+      untilSignal(() => cluster.stop(), logger);
+      return;
+    }
     const output = resolve(o.output ?? join(dataDir, 'output', `run-${new Date().toISOString().replace(/[:.]/g, '-')}`));
     await mkdir(dataDir, { recursive: true });
     const started = Date.now();

@@ -17,6 +17,8 @@ export interface LocalClusterOptions {
   slots?: number;
   memoryMb?: number;
   dataDir: string;
+  /** The master's port; 0 (the default) picks a free one. */
+  port?: number;
   logger: Logger;
   scheduler?: MasterOptions['scheduler'];
   heartbeatIntervalMs?: number;
@@ -35,7 +37,7 @@ export class LocalCluster {
     const masterDir = join(o.dataDir, 'master');
     await rm(masterDir, { recursive: true, force: true });
     const master = new Master({
-      port: 0, dataDir: masterDir, logger: o.logger,
+      port: o.port ?? 0, dataDir: masterDir, logger: o.logger,
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
       ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     });

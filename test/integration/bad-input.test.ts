@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -152,6 +152,38 @@ describe('the command line', () => {
       .then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(err?.code).not.toBe(0);
     expect(err?.stderr).toContain("Expected --reducers to be a positive integer, got 'ten'");
+  });
+
+  it('keeps an embedded cluster up with local --serve, runs submitted jobs, and stops cleanly on SIGTERM', async () => {
+    const dir = await tempDir();
+    const proc = spawn(process.execPath, [CLI, 'local', '--serve', '--workers', '2', '--data', join(dir, 'local')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const address = await new Promise<string>((resolvePromise, reject) => {
+        let out = '';
+        proc.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /master listening on (\S+) with 2 workers/.exec(out);
+          if (m) resolvePromise(m[1]!);
+        });
+        proc.once('exit', (code) => reject(new Error(`local --serve exited with ${code}`)));
+      });
+      const c = new JobClient(address);
+      try {
+        const out = join(dir, 'out');
+        const id = await c.submit({ job: WC, inputs: [BOOK], output: out, reducers: 2 });
+        expect((await c.wait(id)).state).toBe('SUCCEEDED');
+        expect((await readOutput(out)).lines.sort(byKey)).toEqual(await runSequential(WC, [BOOK]));
+        expect((await c.workers()).filter((w) => w.alive)).toHaveLength(2);
+      } finally {
+        c.close();
+      }
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+      await removeDir(dir);
+    }
   });
 
   it('prints plain progress lines while it waits when stderr is not a terminal', async () => {
