@@ -4,7 +4,9 @@
  * Each command wires the pieces it needs; nothing else reads argv.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { InputFormat } from './api/job.js';
@@ -17,7 +19,8 @@ import { packageRoot } from './common/package-root.js';
 import { LocalCluster } from './local/local-cluster.js';
 import { Master } from './master/master.js';
 import { parseAddress } from './protocol/master-rpc.js';
-import { WorkerNode } from './worker/worker.js';
+import { WORKER_DEFAULTS, WorkerNode } from './worker/worker.js';
+import { JOB_DEFAULTS } from './common/defaults.js';
 
 function positiveInt(flag: string) {
   return (value: string): number => {
@@ -90,8 +93,8 @@ program.command('master').description('run a master until SIGINT/SIGTERM')
 
 program.command('worker').description('run a worker that registers with a master')
   .requiredOption('--master <host:port>', 'the master', address)
-  .option('--slots <n>', 'task attempts run at once', positiveInt('--slots'), 2)
-  .option('--memory <mb>', 'memory for containers, in MB', positiveInt('--memory'), 2048)
+  .option('--slots <n>', 'task attempts run at once', positiveInt('--slots'), WORKER_DEFAULTS.slots)
+  .option('--memory <mb>', 'memory for containers, in MB', positiveInt('--memory'), WORKER_DEFAULTS.memoryMb)
   .option('--data <dir>', 'data directory (map outputs, bundles)')
   .option('--host <host>', 'address the shuffle server binds and advertises', '127.0.0.1')
   .option('--shuffle-port <port>', 'shuffle server port (0 picks one)', port, 0)
@@ -112,11 +115,11 @@ program.command('submit').description('bundle a job module and submit it')
   .requiredOption('--output <dir>', 'output folder (must not hold output)')
   .option('--reducers <r>', 'reduce tasks', positiveInt('--reducers'), 1)
   .addOption(new Option('--format <format>', 'input format').choices(['text', 'whole', 'jsonl']).default('text'))
-  .option('--split-size <bytes>', 'bytes per input split (default 64 MiB)', positiveInt('--split-size'))
+  .option('--split-size <bytes>', `bytes per input split (default ${JOB_DEFAULTS.splitSize})`, positiveInt('--split-size'))
   .option('--speculation <on|off>', 'speculative execution', onOff, true)
-  .option('--map-memory <mb>', 'memory of a map container (default 512)', positiveInt('--map-memory'))
-  .option('--reduce-memory <mb>', 'memory of a reduce container (default 512)', positiveInt('--reduce-memory'))
-  .option('--task-timeout <ms>', 'kill an attempt running longer (default 600000)', positiveInt('--task-timeout'))
+  .option('--map-memory <mb>', `memory of a map container (default ${JOB_DEFAULTS.mapMemoryMb})`, positiveInt('--map-memory'))
+  .option('--reduce-memory <mb>', `memory of a reduce container (default ${JOB_DEFAULTS.reduceMemoryMb})`, positiveInt('--reduce-memory'))
+  .option('--task-timeout <ms>', `kill an attempt running longer (default ${JOB_DEFAULTS.taskTimeoutMs})`, positiveInt('--task-timeout'))
   .option('--total-order', 'sample keys so part files read in order are globally sorted')
   .option('--name <name>', 'job name')
   .option('--wait', 'wait for the job, showing progress; exit 0 only if it committed')
@@ -232,19 +235,24 @@ program.command('local').description('run a job on an embedded cluster (a master
     }
   });
 
-/** The n lines of an output folder with the largest numeric values. */
+/**
+ * The n lines of an output folder with the largest numeric values. Streams
+ * the part files, keeping only the best n rows, so any output size will do.
+ */
 async function topOfOutput(dir: string, n: number): Promise<string> {
-  const rows: Array<[string, number]> = [];
+  const before = (a: [string, number], b: [string, number]): number => b[1] - a[1] || (a[0] < b[0] ? -1 : 1);
+  let rows: Array<[string, number]> = [];
   for (const f of (await readdir(dir)).filter((x) => x.startsWith('part-')).sort()) {
-    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) {
+    for await (const line of createInterface({ input: createReadStream(join(dir, f)), crlfDelay: Infinity })) {
       const tab = line.lastIndexOf('\t');
       if (tab < 0) continue;
       const v = Number(line.slice(tab + 1));
-      if (Number.isFinite(v)) rows.push([line.slice(0, tab), v]);
+      if (!Number.isFinite(v)) continue;
+      rows.push([line.slice(0, tab), v]);
+      if (rows.length >= 4 * n) rows = rows.sort(before).slice(0, n);
     }
   }
-  rows.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return rows.slice(0, n).map(([k, v], i) => `${String(i + 1).padStart(3)}. ${k.padEnd(16)} ${v}`).join('\n');
+  return rows.sort(before).slice(0, n).map(([k, v], i) => `${String(i + 1).padStart(3)}. ${k.padEnd(16)} ${v}`).join('\n');
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { serveMaster, type BoundServer, type CommandChannel } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
+import { isJobFinished } from '../scheduler/records.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import type { Decision, JobFinishedDecision, LaunchDecision } from '../scheduler/types.js';
 import { computeSplits, type InputSplit } from '../storage/input-split.js';
@@ -63,7 +64,6 @@ interface JobPlan {
   ended: boolean;
 }
 
-const FINISHED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'KILLED']);
 
 export class Master {
   private readonly scheduler: Scheduler;
@@ -333,7 +333,7 @@ export class Master {
     if (!job || !plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}' (only the ${this.retainJobs} most recently finished jobs are kept)`);
     const s = jobStatus(job, plan.spec, withTasks);
     // Until its end is on disk, a finished job is still finishing.
-    return !plan.ended && FINISHED.has(s.state) ? { ...s, state: 'COMMITTING' } : s;
+    return !plan.ended && isJobFinished(job) ? { ...s, state: 'COMMITTING' } : s;
   }
 
   private async waitJob(req: M.WaitJobRequest): Promise<M.JobStatus> {

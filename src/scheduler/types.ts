@@ -26,12 +26,9 @@ export interface AttemptFailure extends Failure {
   readonly workerId: string;
 }
 
-/** One partition of a map task's output file, as its index records it. */
-export interface PartitionInfo {
-  readonly offset: number;
-  readonly length: number;
-  readonly records: number;
-}
+import type { PartitionInfo } from '../common/partition-info.js';
+
+export type { PartitionInfo };
 
 /** What a successful attempt hands back. */
 export interface AttemptResult {

@@ -8,15 +8,9 @@ import { appendFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LaminateError } from '../common/errors.js';
 
-/** Where one partition lies in a map output's data file. */
-export interface PartitionInfo {
-  /** Byte offset in the data file. */
-  readonly offset: number;
-  /** Bytes of the partition's records. */
-  readonly length: number;
-  /** Number of records. */
-  readonly records: number;
-}
+import type { PartitionInfo } from '../common/partition-info.js';
+
+export type { PartitionInfo };
 
 /** A finished map attempt's output. */
 export interface MapOutput {
