@@ -22,12 +22,16 @@ export type ErrorCode =
   | 'KILLED'
   | 'CANCELLED'
   | 'UNAUTHENTICATED'
+  | 'OUT_OF_RANGE'
+  | 'OUT_OF_ORDER_SEQUENCE'
+  | 'DATA_LOSS'
   | 'INTERNAL';
 
 export const ERROR_CODES: readonly ErrorCode[] = [
   'INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'RESOURCE_EXHAUSTED',
   'UNAVAILABLE', 'TIMEOUT', 'OUT_OF_MEMORY', 'WORKER_LOST', 'FETCH_FAILED', 'TASK_FAILED',
-  'JOB_FAILED', 'USER_CODE_ERROR', 'NON_RETRYABLE', 'KILLED', 'CANCELLED', 'UNAUTHENTICATED', 'INTERNAL',
+  'JOB_FAILED', 'USER_CODE_ERROR', 'NON_RETRYABLE', 'KILLED', 'CANCELLED', 'UNAUTHENTICATED',
+  'OUT_OF_RANGE', 'OUT_OF_ORDER_SEQUENCE', 'DATA_LOSS', 'INTERNAL',
 ];
 
 export function isErrorCode(s: string): s is ErrorCode {
@@ -40,6 +44,9 @@ export interface ErrorIds {
   readonly taskId?: string;
   readonly attemptId?: string;
   readonly workerId?: string;
+  readonly dataset?: string;
+  readonly partition?: number;
+  readonly offset?: number;
 }
 
 export class LaminateError extends Error {

@@ -25,6 +25,9 @@ const TO_GRPC: Record<ErrorCode, grpc.status> = {
   KILLED: grpc.status.CANCELLED,
   CANCELLED: grpc.status.CANCELLED,
   UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  OUT_OF_RANGE: grpc.status.OUT_OF_RANGE,
+  OUT_OF_ORDER_SEQUENCE: grpc.status.FAILED_PRECONDITION,
+  DATA_LOSS: grpc.status.DATA_LOSS,
   INTERNAL: grpc.status.INTERNAL,
 };
 
@@ -38,6 +41,8 @@ const FROM_GRPC: Partial<Record<grpc.status, ErrorCode>> = {
   [grpc.status.DEADLINE_EXCEEDED]: 'TIMEOUT',
   [grpc.status.CANCELLED]: 'CANCELLED',
   [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [grpc.status.OUT_OF_RANGE]: 'OUT_OF_RANGE',
+  [grpc.status.DATA_LOSS]: 'DATA_LOSS',
 };
 
 const CODE_KEY = 'laminate-code';

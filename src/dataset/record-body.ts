@@ -1,0 +1,85 @@
+/**
+ * The record body: how a run of records travels and rests, unchanged, from the
+ * producer through the wire and the segment file to a reader (Kafka's batches
+ * do the same, so the store never re-encodes what it stores).
+ *
+ *   body   = record*
+ *   record = u32 LE length, then that many bytes of msgpack (one JSON value)
+ *
+ * Who calls it: the client's producer encodes, the store validates and slices,
+ * readers decode. Every function is pure; calling twice is safe.
+ */
+import { pack, unpack } from 'msgpackr';
+import { LaminateError, describe } from '../common/errors.js';
+
+/** Bytes of the length prefix before each record. */
+export const RECORD_HEADER_BYTES = 4;
+
+/** Default largest record, encoded (1 MiB): Kafka's message.max.bytes default. */
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
+/** A JSON value, as producers send it and readers get it back. */
+export type DatasetRecord = unknown;
+
+/**
+ * Encodes one record. Refuses what JSON cannot carry (undefined, functions,
+ * symbols, bigints) and what is larger than `maxRecordBytes`, saying which.
+ */
+export function encodeRecord(record: DatasetRecord, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): Buffer {
+  if (record === undefined || typeof record === 'function' || typeof record === 'symbol' || typeof record === 'bigint') {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected a record that is a JSON value, got ${describe(record)}`);
+  }
+  const bytes = pack(record);
+  if (bytes.length > maxRecordBytes) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected a record of at most ${maxRecordBytes} bytes encoded, got ${bytes.length} bytes`);
+  }
+  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bytes.length);
+  out.writeUInt32LE(bytes.length, 0);
+  out.set(bytes, RECORD_HEADER_BYTES);
+  return out;
+}
+
+/** Concatenates encoded records into one body. */
+export function encodeBody(records: readonly DatasetRecord[], maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): Buffer {
+  return Buffer.concat(records.map((r) => encodeRecord(r, maxRecordBytes)));
+}
+
+/** Byte ranges of each record's msgpack payload within a body. */
+export interface RecordSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Walks a body's length prefixes without decoding the records; throws
+ * INVALID_ARGUMENT when the body is cut short or a record is larger than
+ * `maxRecordBytes`. Used by the store to count and bound what it is given.
+ */
+export function recordSpans(body: Uint8Array, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): RecordSpan[] {
+  const spans: RecordSpan[] = [];
+  const view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let p = 0;
+  while (p < view.length) {
+    if (p + RECORD_HEADER_BYTES > view.length) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected a ${RECORD_HEADER_BYTES}-byte record length at byte ${p} of a ${view.length}-byte body, got ${view.length - p} bytes`);
+    }
+    const len = view.readUInt32LE(p);
+    if (len > maxRecordBytes) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected a record of at most ${maxRecordBytes} bytes encoded, got ${len} bytes (record ${spans.length} of the body)`);
+    }
+    const start = p + RECORD_HEADER_BYTES;
+    const end = start + len;
+    if (end > view.length) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected ${len} bytes for record ${spans.length} of the body, got ${view.length - start}`);
+    }
+    spans.push({ start, end });
+    p = end;
+  }
+  return spans;
+}
+
+/** Decodes every record of a body, in order. */
+export function decodeBody(body: Uint8Array): DatasetRecord[] {
+  const view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return recordSpans(view, Number.MAX_SAFE_INTEGER).map((s) => unpack(view.subarray(s.start, s.end)) as DatasetRecord);
+}
