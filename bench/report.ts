@@ -54,7 +54,8 @@ export function target(name: string, measured: number, limit: number, unit: stri
   return { name, measured, limit, unit, atLeast, met: atLeast ? measured >= limit : measured <= limit };
 }
 
-const f = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+/** A figure, or '-' where there is none (NaN: e.g. no CPU figure for a run that lost a process). */
+const f = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : Number.isNaN(x) ? '-' : String(x));
 
 export function formatResult(r: BenchResult): string {
   const lines: string[] = [];
