@@ -41,11 +41,30 @@ function checkPositive(flag: string, v: number | undefined): void {
   if (v !== undefined) requirePositiveInt(flag, v);
 }
 
+export interface JobClientOptions {
+  /**
+   * How long wait() keeps trying to reach a master that has gone away (it
+   * may be restarting: jobs resume from its journal) before it gives up with
+   * UNAVAILABLE. Default 120 000 ms, Kafka's delivery.timeout.ms.
+   */
+  readonly reconnectTimeoutMs?: number;
+  /** Told each time wait() lost the master and is trying again. */
+  readonly onReconnecting?: (err: LaminateError) => void;
+}
+
+/** Errors after which the master may come back: it is down, restarting, or the call timed out on the way. */
+const RETRYABLE_WAIT_CODES: ReadonlySet<string> = new Set(['UNAVAILABLE', 'TIMEOUT']);
+
 export class JobClient {
   private readonly master: MasterClient;
+  private readonly reconnectTimeoutMs: number;
+  private readonly onReconnecting: ((err: LaminateError) => void) | undefined;
 
-  constructor(readonly address: string) {
+  constructor(readonly address: string, options: JobClientOptions = {}) {
     this.master = new MasterClient(address);
+    this.reconnectTimeoutMs = options.reconnectTimeoutMs ?? 120_000;
+    requirePositiveInt('reconnectTimeoutMs', this.reconnectTimeoutMs);
+    this.onReconnecting = options.onReconnecting;
   }
 
   /** Bundles the job module, samples keys for total order, submits; returns the job id. */
@@ -84,12 +103,31 @@ export class JobClient {
   /**
    * Waits until the job has finished, calling onProgress with its status every
    * intervalMs or so. Resolves with the final status whatever the outcome.
+   * A master that goes away meanwhile (a crash, a restart) is called again
+   * with backoff for up to reconnectTimeoutMs: a restarted master resumes the
+   * job from its journal, so the wait simply goes on.
    */
   async wait(jobId: string, onProgress?: (s: JobStatus) => void, intervalMs = 500): Promise<JobStatus> {
+    let lostSince: number | undefined;
+    let backoffMs = 50;
     for (;;) {
-      const s = await this.master.waitJob(jobId, intervalMs);
-      if (FINISHED_STATES.has(s.state)) return this.master.getJob(jobId);
-      onProgress?.(s);
+      try {
+        const s = await this.master.waitJob(jobId, intervalMs);
+        lostSince = undefined;
+        backoffMs = 50;
+        if (FINISHED_STATES.has(s.state)) return await this.master.getJob(jobId);
+        onProgress?.(s);
+      } catch (err) {
+        if (!(err instanceof LaminateError) || !RETRYABLE_WAIT_CODES.has(err.code)) throw err;
+        const now = Date.now();
+        lostSince ??= now;
+        if (now - lostSince >= this.reconnectTimeoutMs) {
+          throw new LaminateError('UNAVAILABLE', `Lost the master at ${this.address} while waiting for ${jobId} and could not reach it again within ${this.reconnectTimeoutMs} ms: ${err.message}`, { cause: err, ids: { jobId } });
+        }
+        this.onReconnecting?.(err);
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(2000, backoffMs * 2);
+      }
     }
   }
 

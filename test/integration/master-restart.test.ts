@@ -1,24 +1,38 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { byKey, readOutput, runSequential } from './reference.js';
 import {
-  EXAMPLES, FIXTURES, freePort, GUTENBERG, JobClient, removeDir, startMasterProc, startWorkerProc, tempDir, waitForStatus,
+  CLI, EXAMPLES, FIXTURES, freePort, GUTENBERG, JobClient, removeDir, startMasterProc, startWorkerProc, tempDir, waitForStatus,
   type Proc,
 } from './harness.js';
+
+/** Polls `get` until it returns a value, failing after timeoutMs with `context()` in the message. */
+async function until<T>(get: () => T | undefined, timeoutMs: number, context: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out; ${context().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('a master that restarts', () => {
   let dir: string;
   const procs: Proc[] = [];
   const clients: JobClient[] = [];
+  const children: ChildProcess[] = [];
 
   afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     for (const c of clients.splice(0)) c.close();
     for (const p of procs.splice(0)) await p.kill();
     await removeDir(dir);
   });
 
-  it('resumes its unfinished job from the journal, keeping committed reduces, and remembers finished jobs', async () => {
+  it('resumes its unfinished job from the journal after a SIGKILL, keeping committed reduces; waiting clients reconnect and see the end', async () => {
     dir = await tempDir();
     const port = await freePort();
     const master = await startMasterProc(dir, { port });
@@ -34,7 +48,18 @@ describe('a master that restarts', () => {
 
     const job = join(FIXTURES, 'jobs', 'res-slow-second-reducer.ts');
     const out = join(dir, 'out');
-    const slow = await before.submit({ job, inputs: [book], output: out, reducers: 2, speculation: false });
+    // Two clients wait through the crash: `laminate submit --wait` in a process
+    // of its own, and a JobClient in this one. Both must see the job's end.
+    const submitter = spawn(process.execPath, [CLI, 'submit', '--master', master.address, '--job', job, '--input', book,
+      '--output', out, '--reducers', '2', '--speculation', 'off', '--wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(submitter);
+    let submitterOut = '';
+    let submitterErr = '';
+    submitter.stdout.on('data', (d: Buffer) => { submitterOut += d.toString(); });
+    submitter.stderr.on('data', (d: Buffer) => { submitterErr += d.toString(); });
+    const submitterExit = new Promise<number | null>((r) => submitter.once('exit', (code) => r(code)));
+    const slow = await until(() => /^(job-\d+)$/m.exec(submitterOut)?.[1], 30_000, () => submitterErr);
+    const waiting = before.wait(slow, undefined, 100);
     await waitForStatus(before, slow, (s) => s.reduces?.succeeded === 1, 60_000);
     const committed = await stat(join(out, 'part-00000'));
     expect((await before.status(slow)).state).toBe('RUNNING');
@@ -42,10 +67,14 @@ describe('a master that restarts', () => {
 
     const again = await startMasterProc(dir, { port });
     procs.push(again);
+    // The workers, not told of the restart, find the new master by themselves.
     const after = new JobClient(again.address);
     clients.push(after);
-    const s = await after.wait(slow, undefined, 100);
+    const s = await waiting;
     expect(s.state).toBe('SUCCEEDED');
+    expect(await submitterExit).toBe(0);
+    expect(submitterOut).toContain(`${slow} SUCCEEDED`);
+    expect((await after.workers()).filter((w) => w.alive).length).toBe(2);
     const full = await after.status(slow);
     // The reduce that had committed was not run again: no attempts, and its part file untouched.
     const r0 = full.tasks.find((t) => t.taskId === `${slow}-r-00000`)!;
