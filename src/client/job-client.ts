@@ -3,7 +3,7 @@
  * and `laminate status` use, and what a Node.js program calls directly.
  */
 import { resolve } from 'node:path';
-import type { InputFormat } from '../api/job.js';
+import type { InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
 import { LaminateError } from '../common/errors.js';
 import { requirePositiveInt } from '../common/validate.js';

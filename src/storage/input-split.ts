@@ -3,7 +3,7 @@
  * task per split, cut as Hadoop's FileInputFormat cuts them.
  */
 import { describe, LaminateError } from '../common/errors.js';
-import type { InputFormat } from '../api/job.js';
+import { INPUT_FORMATS, type InputFormat } from '../common/input-format.js';
 import type { InputFile } from './input-files.js';
 
 /**
@@ -24,8 +24,6 @@ export interface InputSplit {
  */
 export const SPLIT_SLOP = 1.1;
 
-const FORMATS: readonly InputFormat[] = ['text', 'whole', 'jsonl'];
-
 /**
  * The most map tasks (splits) a job may have. Each split is an object in the
  * master's memory and a task in the scheduler, so a tiny split size on a big
@@ -37,8 +35,8 @@ function checkArguments(splitSize: number, format: InputFormat): void {
   if (!Number.isSafeInteger(splitSize) || splitSize <= 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected the split size to be a positive integer, got ${describe(splitSize)}`);
   }
-  if (!FORMATS.includes(format)) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected the input format to be one of ${FORMATS.join(', ')}, got ${describe(format)}`);
+  if (!INPUT_FORMATS.includes(format)) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the input format to be one of ${INPUT_FORMATS.join(', ')}, got ${describe(format)}`);
   }
 }
 

@@ -1,7 +1,7 @@
 /** The messages between a worker and the thread of one of its containers. */
 import type { LaunchAttempt } from '../protocol/messages.js';
 import type { ErrorCode } from '../common/errors.js';
-import type { PartitionInfo } from '../scheduler/types.js';
+import type { PartitionInfo } from '../common/partition-info.js';
 
 /** A task attempt as a container runs it: the launch plus where things are on this worker. */
 export interface ContainerTask {

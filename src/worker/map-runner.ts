@@ -5,6 +5,7 @@
  */
 import type { Job } from '../api/job.js';
 import { LaminateError } from '../common/errors.js';
+import { isThenable } from '../common/thenable.js';
 import type { LaunchAttempt } from '../protocol/messages.js';
 import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
 import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
@@ -12,7 +13,7 @@ import { MapOutputCollector } from '../storage/map-output-collector.js';
 import type { InputSplit } from '../storage/input-split.js';
 import type { AttemptOutcome } from './container-messages.js';
 import { partitionFunction } from './partition-function.js';
-import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+import { AttemptCounters, taskContext } from './task-context.js';
 
 export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
   if (!launch.split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);

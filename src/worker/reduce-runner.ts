@@ -9,13 +9,14 @@ import { dirname } from 'node:path';
 import type { Job } from '../api/job.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { formatAttemptDir } from '../common/ids.js';
+import { isThenable } from '../common/thenable.js';
 import type { LaunchAttempt } from '../protocol/messages.js';
 import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { OutputWriter } from '../storage/output-format.js';
 import type { AttemptOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
-import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+import { AttemptCounters, taskContext } from './task-context.js';
 
 const noFetch = async (): Promise<FetchResult> => ({ segments: [], bytes: 0 });
 
