@@ -2,5 +2,3 @@
 export { JobClient, FINISHED_STATES } from './job-client.js';
 export type { SubmitOptions } from './job-client.js';
 export type { JobStatus, TaskStatus, AttemptStatus } from '../protocol/messages.js';
-export { LocalCluster } from '../local/local-cluster.js';
-export type { LocalClusterOptions } from '../local/local-cluster.js';

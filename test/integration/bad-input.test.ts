@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../../src/common/errors.js';
-import type { LocalCluster } from '../../src/local/local-cluster.js';
+import type { LocalCluster } from '../../src/local/index.js';
 import { MasterClient } from '../../src/protocol/master-rpc.js';
 import { ShuffleClient } from '../../src/protocol/shuffle-rpc.js';
 import { byKey, readOutput, runSequential } from './reference.js';

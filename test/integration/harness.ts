@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { JobClient } from '../../src/client/job-client.js';
 import { silentLogger } from '../../src/common/logger.js';
-import { LocalCluster, type LocalClusterOptions } from '../../src/local/local-cluster.js';
+import { LocalCluster, type LocalClusterOptions } from '../../src/local/index.js';
 import type { JobStatus } from '../../src/protocol/messages.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');

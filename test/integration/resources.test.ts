@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../../src/common/errors.js';
-import type { LocalCluster } from '../../src/local/local-cluster.js';
+import type { LocalCluster } from '../../src/local/index.js';
 import { byKey, readOutput, runSequential } from './reference.js';
 import { attemptsOf, EXAMPLES, FIXTURES, GUTENBERG, JobClient, removeDir, startLocal, tempDir, waitForStatus } from './harness.js';
 
