@@ -14,7 +14,7 @@ import { LocalCluster, type LocalClusterOptions } from '../../src/local/index.js
 import type { JobStatus } from '../../src/protocol/messages.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const GUTENBERG = join(ROOT, 'data', 'gutenberg');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const EXAMPLES = join(ROOT, 'examples');
