@@ -4,18 +4,10 @@
  */
 import { describe, LaminateError } from '../common/errors.js';
 import { INPUT_FORMATS, type InputFormat } from '../common/input-format.js';
+import type { InputSplit } from '../common/input-split.js';
 import type { InputFile } from './input-files.js';
 
-/**
- * A byte range [start, start + length) of one file. Its records are the lines
- * whose first byte lies in the range (see line-reader.ts), so a split boundary
- * never cuts a record in two.
- */
-export interface InputSplit {
-  readonly path: string;
-  readonly start: number;
-  readonly length: number;
-}
+export type { InputSplit };
 
 /**
  * How much longer than the split size the last split of a file may be, so a

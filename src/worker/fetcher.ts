@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { errorMessage, LaminateError, type ErrorCode } from '../common/errors.js';
-import type { WireMapOutputSource } from '../protocol/messages.js';
+import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
 import { bufferSegment, fileSegment, type Segment } from '../storage/segment.js';
 import { FetchFailure } from './fetch-failure.js';
@@ -74,7 +74,7 @@ function checkLength(got: number, length: number): void {
  *   error is rethrown as it is. On the first failure no further fetch or
  *   retry starts, and the error propagates.
  */
-export async function fetchSegments(sources: readonly WireMapOutputSource[], o: FetchOptions): Promise<FetchResult> {
+export async function fetchSegments(sources: readonly MapOutputLocation[], o: FetchOptions): Promise<FetchResult> {
   const clients = new Map<string, ShuffleClient>();
   const client = (addr: string): ShuffleClient => {
     let c = clients.get(addr);
@@ -87,11 +87,11 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
   let bytes = 0;
   // Set by the first fetch that fails: the others start nothing more.
   let failed = false;
-  const queue = sources.map((s, i) => ({ s, i })).filter(({ s }) => (s.partition?.length ?? 0) > 0);
+  const queue = sources.map((s, i) => ({ s, i })).filter(({ s }) => s.partition.length > 0);
 
   /** One try; throws a PeerFetchError when the fetch itself fails. */
-  const tryFetch = async (s: WireMapOutputSource, i: number, length: number, toMemory: boolean): Promise<void> => {
-    const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition!.offset, length };
+  const tryFetch = async (s: MapOutputLocation, i: number, length: number, toMemory: boolean): Promise<void> => {
+    const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition.offset, length };
     const stream = fromPeer(client(s.shuffleAddress).fetch(req, o.timeoutMs ?? 120_000));
     if (toMemory) {
       const parts: Buffer[] = [];
@@ -131,11 +131,11 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
     segments[i] = fileSegment(path, 0, length);
   };
 
-  const fetchOne = async (s: WireMapOutputSource, i: number): Promise<void> => {
+  const fetchOne = async (s: MapOutputLocation, i: number): Promise<void> => {
     if (!s.shuffleAddress) {
       throw new FetchFailure(s.mapIndex, s.attemptId, `no shuffle address for ${s.attemptId} (its worker is gone)`);
     }
-    const length = s.partition!.length;
+    const length = s.partition.length;
     const toMemory = inMemory + length <= o.memoryBudget;
     if (toMemory) inMemory += length;
     const tries = o.tries ?? 3;

@@ -9,12 +9,12 @@ import { dirname } from 'node:path';
 import type { Job } from '../api/job.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { formatAttemptDir } from '../common/ids.js';
+import type { AttemptLaunch } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
-import type { LaunchAttempt } from '../protocol/messages.js';
 import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { OutputWriter } from '../storage/output-format.js';
-import type { AttemptOutcome } from './container-messages.js';
+import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
@@ -23,12 +23,13 @@ const noFetch = async (): Promise<FetchResult> => ({ segments: [], bytes: 0 });
 /** Share of a reduce container's memory that holds fetched map output. */
 export const SHUFFLE_MEMORY_FRACTION = 0.25;
 
-export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
+/** Called by the container thread once per reduce attempt. */
+export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
   const counters = new AttemptCounters();
   const ctx = taskContext(launch.attemptId, '', counters);
   // The shuffle client (grpc-js) loads on a container's first fetch, not at
   // its start: map attempts and reduces with nothing to fetch never need it.
-  const needsFetch = launch.sources.some((src) => (src.partition?.length ?? 0) > 0);
+  const needsFetch = launch.sources.some((src) => src.partition.length > 0);
   const { fetchSegments } = needsFetch ? await import('./fetcher.js') : { fetchSegments: noFetch };
   const { segments, bytes } = await fetchSegments(launch.sources, {
     partition: launch.index,

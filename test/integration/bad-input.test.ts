@@ -119,8 +119,8 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(status).not.toBe(grpc.status.OK);
     raw.close();
     const m = new MasterClient(cluster.address);
-    expect((await rejection(m.reportAttempt({ attemptId: 'job-0999-m-00000-a1', workerId: 'worker-0001', outcome: 'SUCCEEDED' }))).code).toBe('NOT_FOUND');
-    expect((await rejection(m.reportAttempt({ attemptId: 'not an id', workerId: 'x', outcome: 'SUCCEEDED' }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejection(m.reportAttempt({ attemptId: 'job-0999-m-00000-a1', workerId: 'worker-0001', result: { outcome: 'SUCCEEDED', counters: {} } }))).code).toBe('NOT_FOUND');
+    expect((await rejection(m.reportAttempt({ attemptId: 'not an id', workerId: 'x', result: { outcome: 'SUCCEEDED', counters: {} } }))).code).toBe('INVALID_ARGUMENT');
     expect((await rejection(m.registerWorker({ shuffleAddress: 'nowhere', slots: -1, memoryMb: 0, name: '' }))).code).toBe('INVALID_ARGUMENT');
     expect((await m.heartbeat({ workerId: 'worker-9999', runningAttemptIds: [] }, 5000)).reregister).toBe(true);
     expect((await rejection(m.getJob('job-4242'))).code).toBe('NOT_FOUND');

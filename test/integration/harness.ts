@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { JobClient } from '../../src/client/job-client.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { LocalCluster, type LocalClusterOptions } from '../../src/local/index.js';
-import type { JobStatus } from '../../src/protocol/messages.js';
+import type { JobStatus } from '../../src/common/job-status.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');

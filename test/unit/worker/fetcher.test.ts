@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import type { BoundServer } from '../../../src/protocol/master-rpc.js';
-import type { FetchPartitionRequest, WireMapOutputSource } from '../../../src/protocol/messages.js';
+import type { MapOutputLocation } from '../../../src/common/task-attempt.js';
+import type { FetchPartitionRequest } from '../../../src/protocol/messages.js';
 import { serveShuffle, ShuffleClient } from '../../../src/protocol/shuffle-rpc.js';
 import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
 import { appendRecord } from '../../../src/storage/record-codec.js';
@@ -55,7 +56,7 @@ describe('fetchSegments', () => {
     for (let i = 0; i < data.length; i += 1000) yield data.subarray(i, Math.min(data.length, i + 1000));
   };
 
-  function source(mapIndex: number, attemptId: string, shuffleAddress: string, length = outputs.get(attemptId)?.length ?? 10): WireMapOutputSource {
+  function source(mapIndex: number, attemptId: string, shuffleAddress: string, length = outputs.get(attemptId)?.length ?? 10): MapOutputLocation {
     return { mapIndex, attemptId, workerId: 'w1', shuffleAddress, partition: { offset: 0, length, records: 0 } };
   }
 
@@ -70,7 +71,7 @@ describe('fetchSegments', () => {
   it('fetches every source, in memory within the budget and to files beyond it, in map order', async () => {
     const { address } = await shuffle(serveOutputs);
     const o = await options({ memoryBudget: outputs.get('m0')!.length + outputs.get('m2')!.length });
-    const sources = [source(0, 'm0', address), source(1, 'm1', address), source(2, 'm2', address), { ...source(3, 'm3', address), partition: null }];
+    const sources = [source(0, 'm0', address), source(1, 'm1', address), source(2, 'm2', address), source(3, 'm3', address, 0)];
     const { segments, bytes } = await fetchSegments(sources, { ...o, parallel: 1 });
     expect(bytes).toBe(outputs.get('m0')!.length + outputs.get('m1')!.length + outputs.get('m2')!.length);
     expect(segments).toHaveLength(3);
