@@ -1,7 +1,7 @@
 /**
  * The reduce side of the shuffle: fetches this reducer's partition of every
  * map output from the worker that holds it, in chunks over gRPC, a few at a
- * time. Small segments stay in memory up to a budget; the rest are written
+ * time. Small runs stay in memory up to a budget; the rest are written
  * to the attempt's work directory, so memory is bounded by the task's
  * memory, not by the size of the shuffle.
  */
@@ -11,14 +11,14 @@ import { once } from 'node:events';
 import { errorMessage, LaminateError, type ErrorCode } from '../common/errors.js';
 import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
-import { bufferSegment, fileSegment, type Segment } from '../storage/segment.js';
+import { bufferRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
 import { FetchFailure } from './fetch-failure.js';
 
 export { FetchFailure };
 
 export interface FetchOptions {
   readonly partition: number;
-  /** Where segments too large for memory go, as `<filePrefix>.shuffle-<map>`. */
+  /** Where runs too large for memory go, as `<filePrefix>.shuffle-<map>`. */
   readonly workDir: string;
   readonly filePrefix: string;
   /** Bytes of fetched map output kept in memory at most. */
@@ -31,7 +31,7 @@ export interface FetchOptions {
 }
 
 export interface FetchResult {
-  readonly segments: Segment[];
+  readonly runs: SortedRun[];
   readonly bytes: number;
 }
 
@@ -67,22 +67,22 @@ function checkLength(got: number, length: number): void {
 
 /**
  * Fetches this reducer's partition of every map output, `parallel` at a
- * time, each up to `tries` times. Segments keep map order.
+ * time, each up to `tries` times. Runs keep map order.
  *
  * @throws FetchFailure when a map output cannot be fetched (its worker has
  *   no shuffle address, or every try failed in the fetch itself). Any other
  *   error is rethrown as it is. On the first failure no further fetch or
  *   retry starts, and the error propagates.
  */
-export async function fetchSegments(sources: readonly MapOutputLocation[], o: FetchOptions): Promise<FetchResult> {
+export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchOptions): Promise<FetchResult> {
   const clients = new Map<string, ShuffleClient>();
   const client = (addr: string): ShuffleClient => {
     let c = clients.get(addr);
     if (!c) clients.set(addr, (c = new ShuffleClient(addr)));
     return c;
   };
-  // Segments keep map order, so values of equal keys reach reduce in a stable order.
-  const segments: Array<Segment | undefined> = new Array(sources.length);
+  // Runs keep map order, so values of equal keys reach reduce in a stable order.
+  const runs: Array<SortedRun | undefined> = new Array(sources.length);
   let inMemory = 0;
   let bytes = 0;
   // Set by the first fetch that fails: the others start nothing more.
@@ -101,7 +101,7 @@ export async function fetchSegments(sources: readonly MapOutputLocation[], o: Fe
         got += chunk.length;
       }
       checkLength(got, length);
-      segments[i] = bufferSegment(Buffer.concat(parts, got));
+      runs[i] = bufferRun(Buffer.concat(parts, got));
       return;
     }
     const path = join(o.workDir, `${o.filePrefix}.shuffle-${s.mapIndex}`);
@@ -128,7 +128,7 @@ export async function fetchSegments(sources: readonly MapOutputLocation[], o: Fe
       // A failed try leaves no open file behind (the next try rewrites the path).
       if (!finished) out.destroy();
     }
-    segments[i] = fileSegment(path, 0, length);
+    runs[i] = fileRun(path, 0, length);
   };
 
   const fetchOne = async (s: MapOutputLocation, i: number): Promise<void> => {
@@ -175,5 +175,5 @@ export async function fetchSegments(sources: readonly MapOutputLocation[], o: Fe
   } finally {
     for (const c of clients.values()) c.close();
   }
-  return { segments: segments.filter((s): s is Segment => s !== undefined), bytes };
+  return { runs: runs.filter((s): s is SortedRun => s !== undefined), bytes };
 }

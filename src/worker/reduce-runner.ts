@@ -18,7 +18,7 @@ import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
-const noFetch = async (): Promise<FetchResult> => ({ segments: [], bytes: 0 });
+const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0 });
 
 /** Share of a reduce container's memory that holds fetched map output. */
 export const SHUFFLE_MEMORY_FRACTION = 0.25;
@@ -30,8 +30,8 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   // The shuffle client (grpc-js) loads on a container's first fetch, not at
   // its start: map attempts and reduces with nothing to fetch never need it.
   const needsFetch = launch.sources.some((src) => src.partition.length > 0);
-  const { fetchSegments } = needsFetch ? await import('./fetcher.js') : { fetchSegments: noFetch };
-  const { segments, bytes } = await fetchSegments(launch.sources, {
+  const { fetchRuns } = needsFetch ? await import('./fetcher.js') : { fetchRuns: noFetch };
+  const { runs, bytes } = await fetchRuns(launch.sources, {
     partition: launch.index,
     workDir,
     filePrefix: launch.attemptId,
@@ -48,7 +48,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   };
   const afterGroup = (): Promise<void> | undefined => (writer.needsFlush() ? writer.flush() : undefined);
   try {
-    const merged = await mergeGroups(segments, (key, values) => {
+    const merged = await mergeGroups(runs, (key, values) => {
       const r = job.reduce(key, values, emit, ctx);
       return isThenable(r) ? Promise.resolve(r).then(afterGroup) : afterGroup();
     }, { tmpDir: workDir });

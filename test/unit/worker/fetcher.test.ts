@@ -8,8 +8,8 @@ import type { FetchPartitionRequest } from '../../../src/protocol/messages.js';
 import { serveShuffle, ShuffleClient } from '../../../src/protocol/shuffle-rpc.js';
 import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
 import { appendRecord } from '../../../src/storage/record-codec.js';
-import type { Segment } from '../../../src/storage/segment.js';
-import { fetchSegments, FetchFailure, type FetchOptions } from '../../../src/worker/fetcher.js';
+import type { SortedRun } from '../../../src/storage/sorted-run.js';
+import { fetchRuns, FetchFailure, type FetchOptions } from '../../../src/worker/fetcher.js';
 import { useTempDirs } from '../storage/helpers.js';
 
 /** A map output partition of `n` records `<name>-i`. */
@@ -19,16 +19,16 @@ function run(name: string, n: number): Buffer {
   return sink.toBuffer();
 }
 
-async function keysOf(segment: Segment): Promise<string[]> {
+async function keysOf(sorted: SortedRun): Promise<string[]> {
   const keys: string[] = [];
-  while (await segment.next()) keys.push(segment.key());
-  await segment.close();
+  while (await sorted.next()) keys.push(sorted.key());
+  await sorted.close();
   return keys;
 }
 
 type Serve = (req: FetchPartitionRequest) => AsyncIterable<Buffer>;
 
-describe('fetchSegments', () => {
+describe('fetchRuns', () => {
   const tempDir = useTempDirs();
   const servers: BoundServer[] = [];
   afterEach(async () => {
@@ -72,17 +72,17 @@ describe('fetchSegments', () => {
     const { address } = await shuffle(serveOutputs);
     const o = await options({ memoryBudget: outputs.get('m0')!.length + outputs.get('m2')!.length });
     const sources = [source(0, 'm0', address), source(1, 'm1', address), source(2, 'm2', address), source(3, 'm3', address, 0)];
-    const { segments, bytes } = await fetchSegments(sources, { ...o, parallel: 1 });
+    const { runs: fetched, bytes } = await fetchRuns(sources, { ...o, parallel: 1 });
     expect(bytes).toBe(outputs.get('m0')!.length + outputs.get('m1')!.length + outputs.get('m2')!.length);
-    expect(segments).toHaveLength(3);
-    const keys = await Promise.all(segments.map(keysOf));
+    expect(fetched).toHaveLength(3);
+    const keys = await Promise.all(fetched.map(keysOf));
     expect(keys.map((k) => [k.length, k[0]])).toEqual([[50, 'a-0000'], [2000, 'b-0000'], [10, 'c-0000']]);
     expect(await readdir(o.workDir)).toEqual(['job-0001-r-00000-a1.shuffle-1']);
   });
 
   it('turns a failing peer into a FetchFailure after the tries, naming the map', async () => {
     const { address, calls } = await shuffle(serveOutputs);
-    const err = await failure(fetchSegments([source(4, 'gone', address)], { ...(await options()), tries: 3 }));
+    const err = await failure(fetchRuns([source(4, 'gone', address)], { ...(await options()), tries: 3 }));
     expect(err).toBeInstanceOf(FetchFailure);
     expect(err).toMatchObject({ mapIndex: 4, mapAttemptId: 'gone' });
     expect((err as Error).message).toMatch(/could not fetch gone from .* after 3 tries: no map output gone/);
@@ -90,11 +90,11 @@ describe('fetchSegments', () => {
   });
 
   it('turns an unreachable peer and a short answer into FetchFailures', async () => {
-    const unreachable = await failure(fetchSegments([source(0, 'm0', '127.0.0.1:1')], { ...(await options()), tries: 2 }));
+    const unreachable = await failure(fetchRuns([source(0, 'm0', '127.0.0.1:1')], { ...(await options()), tries: 2 }));
     expect(unreachable).toBeInstanceOf(FetchFailure);
     const { address } = await shuffle(serveOutputs);
     for (const memoryBudget of [1 << 20, 0]) {
-      const short = await failure(fetchSegments([source(0, 'm0', address, outputs.get('m0')!.length + 5)], { ...(await options({ memoryBudget })), tries: 1 }));
+      const short = await failure(fetchRuns([source(0, 'm0', address, outputs.get('m0')!.length + 5)], { ...(await options({ memoryBudget })), tries: 1 }));
       expect(short).toBeInstanceOf(FetchFailure);
       expect((short as Error).message).toMatch(/expected \d+ bytes, got \d+/);
     }
@@ -103,7 +103,7 @@ describe('fetchSegments', () => {
   it('fails at once, without trying, when a source has no shuffle address', async () => {
     const { calls } = await shuffle(serveOutputs);
     const started = Date.now();
-    const err = await failure(fetchSegments([source(2, 'lost', '')], { ...(await options()), retryDelayMs: 10_000, parallel: 1 }));
+    const err = await failure(fetchRuns([source(2, 'lost', '')], { ...(await options()), retryDelayMs: 10_000, parallel: 1 }));
     expect(err).toBeInstanceOf(FetchFailure);
     expect((err as Error).message).toMatch(/no shuffle address for lost/);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -114,7 +114,7 @@ describe('fetchSegments', () => {
     const { address, calls } = await shuffle(serveOutputs);
     // The spool file cannot be created: this reducer's problem, not the map's.
     const o = await options({ memoryBudget: 0 });
-    const err = await failure(fetchSegments([source(1, 'm1', address)], { ...o, workDir: join(o.workDir, 'missing'), tries: 3 }));
+    const err = await failure(fetchRuns([source(1, 'm1', address)], { ...o, workDir: join(o.workDir, 'missing'), tries: 3 }));
     expect(err).not.toBeInstanceOf(FetchFailure);
     expect((err as NodeJS.ErrnoException).code).toBe('ENOENT');
     expect(calls).toEqual(['m1']);
@@ -125,7 +125,7 @@ describe('fetchSegments', () => {
       yield* [];
       throw new LaminateError('INVALID_ARGUMENT', 'bad partition');
     });
-    const err = await failure(fetchSegments([source(0, 'm0', address)], await options()));
+    const err = await failure(fetchRuns([source(0, 'm0', address)], await options()));
     expect(err).not.toBeInstanceOf(FetchFailure);
     expect(err).toMatchObject({ name: 'LaminateError', code: 'INVALID_ARGUMENT' });
   });
@@ -144,7 +144,7 @@ describe('fetchSegments', () => {
     // Fetches started on the client side (a fetch on a closed channel never reaches the server).
     const fetchSpy = vi.spyOn(ShuffleClient.prototype, 'fetch');
     const started = Date.now();
-    const err = await failure(fetchSegments(sources, { ...(await options()), parallel: 2, tries: 1 }));
+    const err = await failure(fetchRuns(sources, { ...(await options()), parallel: 2, tries: 1 }));
     expect(err).toBeInstanceOf(FetchFailure);
     expect((err as FetchFailure).mapAttemptId).toBe('gone');
     expect(Date.now() - started).toBeLessThan(300);
