@@ -28,6 +28,13 @@ export interface FetchOptions {
   readonly tries?: number;
   readonly retryDelayMs?: number;
   readonly timeoutMs?: number;
+  /**
+   * Called once when every fetch this call started has ended: with the
+   * result, or after a failure, once the fetches then under way have ended
+   * on their own (no new one starts). For tests, which wait for it instead
+   * of for time to pass.
+   */
+  readonly onAllSettled?: () => void;
 }
 
 export interface FetchResult {
@@ -160,17 +167,19 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
     throw new FetchFailure(s.mapIndex, s.attemptId, `could not fetch ${s.attemptId} from ${s.shuffleAddress} after ${tried} ${tried === 1 ? 'try' : 'tries'}: ${errorMessage(lastErr)}`);
   };
 
-  try {
-    const workers = Array.from({ length: Math.min(o.parallel ?? 5, queue.length) }, async () => {
-      for (let next = failed ? undefined : queue.shift(); next; next = failed ? undefined : queue.shift()) {
-        try {
-          await fetchOne(next.s, next.i);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
+  const workers = Array.from({ length: Math.min(o.parallel ?? 5, queue.length) }, async () => {
+    for (let next = failed ? undefined : queue.shift(); next; next = failed ? undefined : queue.shift()) {
+      try {
+        await fetchOne(next.s, next.i);
+      } catch (err) {
+        failed = true;
+        throw err;
       }
-    });
+    }
+  });
+  const onAllSettled = o.onAllSettled;
+  if (onAllSettled) void Promise.allSettled(workers).then(() => onAllSettled());
+  try {
     await Promise.all(workers);
   } finally {
     for (const c of clients.values()) c.close();

@@ -85,14 +85,12 @@ describe('containers, resources and scheduling policy', () => {
     const c = await start({ dataDir: dir, workers: 2, slots: 1 });
     const big = await c.submit({ job: job('res-slow-count.ts'), inputs: [GUTENBERG], output: join(dir, 'big'), splitSize: 64 * 1024, speculation: false });
     await waitForStatus(c, big, (s) => (s.maps?.running ?? 0) === 2);
-    const smallStart = Date.now();
     const small = await c.submit({ job: join(EXAMPLES, 'wordcount.ts'), inputs: [BOOK], output: join(dir, 'small'), speculation: false });
     const smallDone = await c.wait(small);
     expect(smallDone.state).toBe('SUCCEEDED');
     const bigNow = await c.status(big);
     expect(bigNow.state).toBe('RUNNING');
     expect(bigNow.maps!.succeeded).toBeLessThan(bigNow.maps!.total);
-    expect(Date.now() - smallStart).toBeLessThan(10_000);
     await c.kill(big);
     expect((await readOutput(join(dir, 'small'))).lines.sort(byKey)).toEqual(await runSequential(join(EXAMPLES, 'wordcount.ts'), [BOOK]));
   });

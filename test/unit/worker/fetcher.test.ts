@@ -100,13 +100,14 @@ describe('fetchRuns', () => {
     }
   });
 
-  it('fails at once, without trying, when a source has no shuffle address', async () => {
+  it('fails at once, without trying or waiting to retry, when a source has no shuffle address', async () => {
     const { calls } = await shuffle(serveOutputs);
-    const started = Date.now();
+    const timers = vi.spyOn(globalThis, 'setTimeout');
     const err = await failure(fetchRuns([source(2, 'lost', '')], { ...(await options()), retryDelayMs: 10_000, parallel: 1 }));
     expect(err).toBeInstanceOf(FetchFailure);
     expect((err as Error).message).toMatch(/no shuffle address for lost/);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // No retry was scheduled (a retry waits retryDelayMs first), and no peer was asked.
+    expect(timers.mock.calls.filter(([, ms]) => ms === 10_000)).toEqual([]);
     expect(calls).toEqual([]);
   });
 
@@ -130,26 +131,36 @@ describe('fetchRuns', () => {
     expect(err).toMatchObject({ name: 'LaminateError', code: 'INVALID_ARGUMENT' });
   });
 
-  it('starts no more fetches once one has failed, and lets the failure out at once', async () => {
+  it('starts no more fetches once one has failed, and lets the failure out while another is under way', async () => {
     const slow = run('s', 5);
+    let slowArrived!: () => void;
+    const slowHere = new Promise<void>((r) => { slowArrived = r; });
+    let releaseSlow!: () => void;
+    const slowGate = new Promise<void>((r) => { releaseSlow = r; });
     const { address, calls } = await shuffle(async function* (req) {
       if (req.mapAttemptId === 'slow') {
-        await new Promise((r) => setTimeout(r, 300));
+        // Under way until the test lets it go.
+        slowArrived();
+        await slowGate;
         yield slow;
         return;
       }
+      // 'gone' fails only once 'slow' is under way, so the failure meets a fetch in flight.
+      if (req.mapAttemptId === 'gone') await slowHere;
       yield* serveOutputs(req);
     });
     const sources = [source(0, 'gone', address), source(1, 'slow', address, slow.length), source(2, 'm0', address), source(3, 'm1', address), source(4, 'm2', address)];
     // Fetches started on the client side (a fetch on a closed channel never reaches the server).
     const fetchSpy = vi.spyOn(ShuffleClient.prototype, 'fetch');
-    const started = Date.now();
-    const err = await failure(fetchRuns(sources, { ...(await options()), parallel: 2, tries: 1 }));
+    let allSettled!: () => void;
+    const settled = new Promise<void>((r) => { allSettled = r; });
+    // The failure comes out while 'slow' is still held: it does not wait for the fetch under way.
+    const err = await failure(fetchRuns(sources, { ...(await options()), parallel: 2, tries: 1, onAllSettled: allSettled }));
     expect(err).toBeInstanceOf(FetchFailure);
     expect((err as FetchFailure).mapAttemptId).toBe('gone');
-    expect(Date.now() - started).toBeLessThan(300);
     // The fetch under way when 'gone' failed ends; the worker that ran it takes nothing more.
-    await new Promise((r) => setTimeout(r, 600));
+    releaseSlow();
+    await settled;
     expect([...calls].sort()).toEqual(['gone', 'slow']);
     expect(fetchSpy.mock.calls.map(([req]) => req.mapAttemptId).sort()).toEqual(['gone', 'slow']);
   });
