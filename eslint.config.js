@@ -1,6 +1,97 @@
 // Lint: the async rules STYLE.md asks for (no floating promises, no promise
-// where a callback expects a plain value), on type information from tsconfig.
+// where a callback expects a plain value), on type information from tsconfig;
+// and the source layout's import rules (DESIGN.md, "Source layout"), so a
+// layer cannot quietly start to depend on one it must not know.
 import tseslint from 'typescript-eslint';
+
+/**
+ * Who may import whom under src/: each folder and the folders it may import
+ * (its own files always). A folder missing here is a lint error of its own
+ * (see the catch-all below), so a new folder gets its row before its code.
+ */
+const ALL = ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'local', 'cli'];
+const LAYERS = {
+  common: [],
+  api: ['common'],
+  protocol: ['common'],
+  scheduler: ['common'],
+  storage: ['common'],
+  dataset: ['common', 'storage'],
+  view: ['common', 'storage'],
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view'],
+  worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
+  client: ['common', 'api', 'protocol', 'storage'],
+  serving: ['common', 'protocol', 'view'],
+  speed: ['common', 'protocol', 'view'],
+  functions: ['common', 'protocol', 'storage'],
+  // The embedded cluster composes the roles, and so may import what they do.
+  local: ALL.filter((f) => f !== 'local' && f !== 'cli'),
+  // Everything; and nothing imports the CLI (it is in no list).
+  cli: ALL.filter((f) => f !== 'cli'),
+};
+
+/** Files directly under src/: the package's main entry, which is what user code imports. */
+const ROOT_LAYERS = ['common', 'api'];
+
+/**
+ * The process wiring that may import gRPC besides src/protocol/: one file per
+ * process composes protocol, domain and storage (STYLE.md).
+ */
+const GRPC_WIRING = ['src/master/master.ts', 'src/worker/worker.ts', 'src/client/job-client.ts'];
+
+const alternatives = (folders) => folders.join('|');
+
+/**
+ * The rule options that keep a file of `folder` (undefined: directly under
+ * src/) to `allowed`. Relative imports only: src/ never imports itself by
+ * package name. From a folder, '../x/...' (at any depth) reaches src/x/.
+ */
+function layerRules(folder, allowed, { grpc }) {
+  const forbidden = ALL.filter((f) => f !== folder && !allowed.includes(f));
+  const where = folder === undefined ? 'a file directly under src/' : `src/${folder}/`;
+  const may = allowed.length === 0 ? 'nothing outside itself' : allowed.map((f) => `src/${f}/`).join(', ');
+  const prefix = folder === undefined ? String.raw`^\./` : String.raw`^(\.\./)+`;
+  const patterns = forbidden.map((f) => ({
+    regex: `${prefix}${f}(/|$)`,
+    caseSensitive: true,
+    message: `${where} may import ${may} (DESIGN.md, Source layout); src/${f}/ is not one of them.`,
+  }));
+  if (!grpc) {
+    patterns.push({
+      regex: '^@grpc/',
+      caseSensitive: true,
+      message: `Only src/protocol/ and the process wiring (${GRPC_WIRING.join(', ')}) import gRPC; map to domain types in src/protocol/.`,
+    });
+  }
+  const dynamic = forbidden.length === 0 ? [] : [{
+    selector: `ImportExpression[source.value=/${prefix.replace(/\//g, '\\/')}(${alternatives(forbidden)})(\\/|$)/]`,
+    message: `${where} may import ${may} (DESIGN.md, Source layout), dynamically too.`,
+  }];
+  return {
+    'no-restricted-imports': ['error', { patterns }],
+    'no-restricted-syntax': ['error', ...dynamic],
+  };
+}
+
+const layerConfigs = [
+  // A folder of src/ with no row in LAYERS: every import from it is refused until it gets one.
+  {
+    files: ['src/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./|@grpc/)', message: 'This folder of src/ has no row in eslint.config.js LAYERS (DESIGN.md, Source layout): add one.' }] }],
+    },
+  },
+  { files: ['src/*.ts'], rules: layerRules(undefined, ROOT_LAYERS, { grpc: false }) },
+  ...Object.entries(LAYERS).map(([folder, allowed]) => ({
+    files: [`src/${folder}/**/*.ts`],
+    rules: layerRules(folder, allowed, { grpc: folder === 'protocol' }),
+  })),
+  // Later entries win: the wiring files keep their folder's layers but may use gRPC.
+  ...GRPC_WIRING.map((file) => {
+    const folder = file.split('/')[1];
+    return { files: [file], rules: layerRules(folder, LAYERS[folder], { grpc: true }) };
+  }),
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'bench/results/**', 'test/fixtures/jobs/bad-syntax.ts', 'eslint.config.js'] },
@@ -15,4 +106,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...layerConfigs,
 );

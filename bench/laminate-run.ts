@@ -7,7 +7,7 @@
  * and workers' peak RSS, each reset just before the job.
  */
 import { JobClient, type SubmitOptions } from '../src/client/job-client.js';
-import type { JobStatus } from '../src/protocol/messages.js';
+import type { JobStatus } from '../src/common/job-status.js';
 import type { BenchCluster } from './cluster.js';
 import { machineBusySeconds, otherCores, processCpuSeconds, processPeakMb, resetPeak, treeCpuSeconds, type Usage } from './measure.js';
 

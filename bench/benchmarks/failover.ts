@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { JobClient } from '../../src/client/job-client.js';
-import type { JobStatus } from '../../src/protocol/messages.js';
+import type { JobStatus } from '../../src/common/job-status.js';
 import { BenchCluster, ROOT } from '../cluster.js';
 import { bestOf, type BenchContext, type Benchmark } from '../context.js';
 import { cachedData } from '../data-cache.js';

@@ -15,7 +15,7 @@ export interface TaskContext {
   counter(name: string, n?: number): void;
 }
 
-export type InputFormat = 'text' | 'whole' | 'jsonl';
+export type { InputFormat } from '../common/input-format.js';
 
 export interface Job<R = unknown> {
   /**

@@ -1,6 +1,4 @@
 /** The client library: `import { JobClient } from 'laminate/client'`. */
 export { JobClient, FINISHED_STATES } from './job-client.js';
 export type { SubmitOptions } from './job-client.js';
-export type { JobStatus, TaskStatus, AttemptStatus } from '../protocol/messages.js';
-export { LocalCluster } from '../local/local-cluster.js';
-export type { LocalClusterOptions } from '../local/local-cluster.js';
+export type { JobStatus, TaskStatus, AttemptStatus, TaskCounts, WorkerStatus, JobState, TaskState, AttemptState } from '../common/job-status.js';

@@ -3,12 +3,12 @@
  * and `laminate status` use, and what a Node.js program calls directly.
  */
 import { resolve } from 'node:path';
-import type { InputFormat } from '../api/job.js';
+import type { InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
 import { LaminateError } from '../common/errors.js';
+import type { JobStatus, WorkerStatus } from '../common/job-status.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { MasterClient } from '../protocol/master-rpc.js';
-import type { JobStatus, WorkerStatus } from '../protocol/messages.js';
 import { bundleJob } from './bundler.js';
 import { sampleSplitPoints } from './sampler.js';
 
@@ -135,13 +135,13 @@ export class JobClient {
     return this.master.getJob(jobId);
   }
 
-  async list(): Promise<JobStatus[]> {
-    return (await this.master.listJobs()).jobs;
+  list(): Promise<JobStatus[]> {
+    return this.master.listJobs();
   }
 
   /** The workers the master knows, live and lost. */
-  async workers(): Promise<WorkerStatus[]> {
-    return (await this.master.listWorkers()).workers;
+  workers(): Promise<WorkerStatus[]> {
+    return this.master.listWorkers();
   }
 
   async kill(jobId: string): Promise<boolean> {

@@ -3,7 +3,7 @@
  * (cli-progress), a plain line every few seconds otherwise.
  */
 import cliProgress from 'cli-progress';
-import type { JobStatus } from '../protocol/messages.js';
+import type { JobStatus } from '../common/job-status.js';
 import { progressLine } from './status-format.js';
 
 export interface ProgressView {

@@ -4,13 +4,14 @@
  * reducer gets a similar share of the key space (Hadoop's InputSampler
  * with its SplitSampler, run in the client before submission).
  */
-import type { InputFormat, Job } from '../api/job.js';
+import type { Job } from '../api/job.js';
+import type { InputFormat } from '../common/input-format.js';
 import { computeSplits } from '../storage/input-split.js';
 import { listInputFiles } from '../storage/input-files.js';
 import { compareKeys } from '../storage/key-order.js';
 import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
 import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
-import { isThenable } from '../worker/task-context.js';
+import { isThenable } from '../common/thenable.js';
 
 export interface SampleOptions {
   readonly inputs: readonly string[];

@@ -1,5 +1,5 @@
 /** Plain-text rendering of job status for `laminate status` and `laminate submit --wait`. */
-import type { JobStatus, TaskCounts, WorkerStatus } from '../protocol/messages.js';
+import type { JobStatus, TaskCounts, WorkerStatus } from '../common/job-status.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 

@@ -11,14 +11,25 @@
  */
 import { open, readFile, rename } from 'node:fs/promises';
 import { parseJobId, parseWorkerId } from '../common/ids.js';
+import type { InputSplit } from '../common/input-split.js';
+import type { JobStatus } from '../common/job-status.js';
 import type { Logger } from '../common/logger.js';
-import type { JobStatus } from '../protocol/messages.js';
-import type { InputSplit } from '../storage/input-split.js';
 import type { ResolvedJobSpec } from './job-spec.js';
 
+/** A job's submission: everything needed to run it again. */
+export interface SubmitEntry {
+  readonly type: 'submit';
+  readonly jobId: string;
+  readonly spec: ResolvedJobSpec;
+  readonly bundleHash: string;
+  readonly splits: readonly InputSplit[];
+  readonly submitTime: number;
+}
+
+/** The journal's lines: domain types only, so the file does not change with the wire. */
 export type JournalEntry =
   | { type: 'worker'; readonly workerId: string }
-  | { readonly type: 'submit'; readonly jobId: string; readonly spec: ResolvedJobSpec; readonly bundleHash: string; readonly splits: readonly InputSplit[]; readonly submitTime: number }
+  | SubmitEntry
   | { readonly type: 'taskCommitted'; readonly jobId: string; readonly index: number; readonly attemptId: string; readonly counters: Record<string, number> }
   | { readonly type: 'finish'; readonly jobId: string; readonly status: JobStatus };
 

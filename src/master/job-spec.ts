@@ -4,7 +4,7 @@
  * means "not given".
  */
 import { isAbsolute } from 'node:path';
-import type { InputFormat } from '../api/job.js';
+import type { InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { requirePositiveInt } from '../common/validate.js';

@@ -1,11 +1,11 @@
 /** Builds the status a client sees from the scheduler's records. */
-import type { JobStatus, TaskCounts, WireCounter, WireFailure } from '../protocol/messages.js';
+import type { Counter, JobStatus, StatusFailure, TaskCounts } from '../common/job-status.js';
 import type { JobRecord, TaskRecord } from '../scheduler/records.js';
 import type { Failure } from '../scheduler/types.js';
 import type { ResolvedJobSpec } from './job-spec.js';
 
 function counts(tasks: readonly TaskRecord[]): TaskCounts {
-  const c: TaskCounts = { total: tasks.length, pending: 0, running: 0, succeeded: 0, failed: 0, killed: 0 };
+  const c = { total: tasks.length, pending: 0, running: 0, succeeded: 0, failed: 0, killed: 0 };
   for (const t of tasks) {
     if (t.state === 'PENDING') c.pending++;
     else if (t.state === 'RUNNING') c.running++;
@@ -37,11 +37,11 @@ export function jobCounters(job: Readonly<JobRecord>): Map<string, number> {
   return sums;
 }
 
-const wireFailure = (f: Failure | undefined, attemptId = '', workerId = ''): WireFailure | null =>
+const statusFailure = (f: Failure | undefined, attemptId = '', workerId = ''): StatusFailure | null =>
   f ? { code: f.code, message: f.message, attemptId, workerId } : null;
 
 export function jobStatus(job: Readonly<JobRecord>, spec: ResolvedJobSpec, withTasks: boolean): JobStatus {
-  const counters: WireCounter[] = [...jobCounters(job)].map(([name, value]) => ({ name, value }))
+  const counters: Counter[] = [...jobCounters(job)].map(([name, value]) => ({ name, value }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
     jobId: job.submission.jobId,
@@ -62,7 +62,7 @@ export function jobStatus(job: Readonly<JobRecord>, spec: ResolvedJobSpec, withT
       state: t.state,
       attempts: t.attempts.map((a) => ({
         attemptId: a.id, workerId: a.workerId, state: a.state, startMs: a.start, finishMs: a.finish ?? 0,
-        speculative: a.speculative, failure: wireFailure(a.failure, a.id, a.workerId),
+        speculative: a.speculative, failure: statusFailure(a.failure, a.id, a.workerId),
       })),
     })),
   };

@@ -2,28 +2,35 @@
  * The master process: wires the gRPC Master service to the scheduling core,
  * drives it with a timer, carries out its decisions (launch and kill on the
  * workers' command streams, commit of task and job output), and keeps the
- * job plans the scheduler does not need to know.
+ * job plans the scheduler does not need to know. Its workers' side is
+ * worker-channels.ts, its start from the journal recovery.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { errorMessage, isErrorCode, LaminateError } from '../common/errors.js';
-import { formatAttemptDir, formatJobId, formatWorkerId, parseAttemptId, parseJobId, parseWorkerId } from '../common/ids.js';
+import { errorMessage, LaminateError } from '../common/errors.js';
+import { formatAttemptDir, formatJobId, parseAttemptId } from '../common/ids.js';
 import { systemClock, type Clock } from '../common/clock.js';
+import type { JobStatus } from '../common/job-status.js';
+import type { AttemptReport } from '../common/task-attempt.js';
 import { requirePositiveInt } from '../common/validate.js';
-import { serveMaster, type BoundServer, type CommandChannel } from '../protocol/master-rpc.js';
+import { serveMaster, type BoundServer } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { isJobFinished } from '../scheduler/records.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
-import type { Decision, JobFinishedDecision, LaunchDecision } from '../scheduler/types.js';
-import { computeSplits, type InputSplit } from '../storage/input-split.js';
+import type { Decision, JobFinishedDecision } from '../scheduler/types.js';
+import { computeSplits } from '../storage/input-split.js';
 import { listInputFiles } from '../storage/input-files.js';
 import { compareKeys } from '../storage/key-order.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
+import { attemptLaunch } from './attempt-launch.js';
 import { BundleStore } from './bundle-store.js';
 import { JobJournal } from './job-journal.js';
+import type { JobPlan } from './job-plan.js';
 import { jobStatus } from './job-status.js';
-import { resolveJobSpec, type ResolvedJobSpec } from './job-spec.js';
+import { resolveJobSpec } from './job-spec.js';
+import { recoverJobs } from './recovery.js';
+import { WorkerChannels } from './worker-channels.js';
 
 export interface MasterOptions {
   host?: string;
@@ -41,39 +48,14 @@ export interface MasterOptions {
   clock?: Clock;
 }
 
-interface WorkerConn {
-  readonly id: string;
-  readonly shuffleAddress: string;
-  channel?: CommandChannel;
-  /** Commands decided before the worker attached. */
-  readonly backlog: M.WorkerCommand[];
-}
-
-interface JobPlan {
-  readonly jobId: string;
-  readonly spec: ResolvedJobSpec;
-  readonly bundleHash: string;
-  readonly splits: readonly InputSplit[];
-  readonly log: Logger;
-  readonly waiters: Set<() => void>;
-  /** Set for jobs that finished before this master started: their status from the journal. */
-  finalStatus?: M.JobStatus;
-  /** The submission is on disk (false only until its journal append returns, or if it failed). */
-  journaled: boolean;
-  /** The job's end is on disk: only then do clients hear of it. */
-  ended: boolean;
-}
-
-
 export class Master {
   private readonly scheduler: Scheduler;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly bundles: BundleStore;
   private readonly journal: JobJournal;
-  private readonly workers = new Map<string, WorkerConn>();
+  private readonly channels: WorkerChannels;
   private readonly jobs = new Map<string, JobPlan>();
-  private nextWorker = 1;
   private forgotten = 0;
   private readonly retainJobs: number;
   private nextJob = 1;
@@ -90,6 +72,10 @@ export class Master {
     this.journal = new JobJournal(join(options.dataDir, 'journal.jsonl'), this.log);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.retainJobs = requirePositiveInt('--retain-jobs', options.retainJobs ?? 100);
+    this.channels = new WorkerChannels({
+      scheduler: this.scheduler, journal: this.journal, clock: this.clock, log: this.log, heartbeatIntervalMs: this.heartbeatIntervalMs,
+      run: (decisions) => this.run(decisions),
+    });
   }
 
   /** The port the master listens on; valid after start(). */
@@ -107,28 +93,18 @@ export class Master {
     await this.recover();
     const host = this.options.host ?? '127.0.0.1';
     this.server = await serveMaster({
-      registerWorker: (r) => this.registerWorker(r),
-      heartbeat: (r) => this.heartbeat(r),
-      leave: (r) => {
-        if (!this.workers.has(r.workerId)) return;
-        this.log.info({ workerId: r.workerId }, 'worker leaving: rescheduling its work');
-        this.run(this.scheduler.removeWorker(r.workerId, 'the worker left', this.clock.now()));
-      },
-      attach: (r, ch) => this.attach(r, ch),
+      registerWorker: (r) => this.channels.register(r),
+      heartbeat: (r) => this.channels.heartbeat(r),
+      leave: (r) => this.channels.leave(r),
+      attach: (r, ch) => this.channels.attach(r, ch),
       reportAttempt: (r) => this.reportAttempt(r),
       getBundle: (r) => this.bundles.chunks(r.hash),
       submitJob: (r) => this.submitJob(r),
       getJob: (r) => this.status(r.jobId, true),
       waitJob: (r) => this.waitJob(r),
-      listJobs: () => ({ jobs: [...this.jobs.keys()].map((id) => this.status(id, false)) }),
+      listJobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)),
       killJob: (r) => this.killJob(r.jobId),
-      listWorkers: () => ({
-        workers: this.scheduler.allWorkers().map((w) => ({
-          workerId: w.id, shuffleAddress: this.workers.get(w.id)?.shuffleAddress ?? '', alive: w.alive,
-          slots: w.capacity.slots, usedSlots: w.usedSlots, memoryMb: w.capacity.memoryMb, usedMemoryMb: w.usedMemoryMb,
-          lastHeartbeatMs: w.lastHeartbeat, runningAttemptIds: [...w.running],
-        })),
-      }),
+      listWorkers: () => this.channels.statuses(),
     }, host, this.options.port ?? 7070);
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
@@ -138,7 +114,7 @@ export class Master {
   /** Stops the timer, ends the workers' streams and the server. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.workers.values()) w.channel?.end();
+    this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
     await this.server?.close();
     this.log.info('master stopped');
@@ -146,121 +122,56 @@ export class Master {
 
   /** Reads the journal: finished jobs keep their status, unfinished ones resume. */
   private async recover(): Promise<void> {
-    await this.journal.compact(this.retainJobs);
-    const entries = await this.journal.read();
-    const committed = new Map<string, Map<number, Record<string, number>>>();
-    const finished = new Map<string, M.JobStatus>();
-    for (const e of entries) {
-      if (e.type === 'worker') this.nextWorker = Math.max(this.nextWorker, parseWorkerId(e.workerId) + 1);
-      else if (e.type === 'finish') this.nextJob = Math.max(this.nextJob, parseJobId(e.jobId) + 1);
-      if (e.type === 'taskCommitted') {
-        let m = committed.get(e.jobId);
-        if (!m) committed.set(e.jobId, (m = new Map()));
-        m.set(e.index, e.counters);
-      } else if (e.type === 'finish') finished.set(e.jobId, e.status);
-    }
-    let resumed = 0;
-    for (const e of entries) {
-      if (e.type !== 'submit') continue;
-      this.nextJob = Math.max(this.nextJob, parseJobId(e.jobId) + 1);
-      const plan: JobPlan = {
-        jobId: e.jobId, spec: e.spec, bundleHash: e.bundleHash, splits: e.splits, log: this.log.child({ jobId: e.jobId }),
-        waiters: new Set(), journaled: true, ended: false,
-      };
-      this.jobs.set(e.jobId, plan);
-      const status = finished.get(e.jobId);
-      if (status) {
-        plan.finalStatus = status;
-        plan.ended = true;
-        continue;
-      }
-      const done = committed.get(e.jobId) ?? new Map<number, Record<string, number>>();
-      plan.log.info({ committedReduces: done.size }, 'resuming job from the journal');
-      resumed++;
-      this.run(this.scheduler.recoverJob({
-        jobId: e.jobId, name: e.spec.name, maps: e.splits.length, reducers: e.spec.reducers, mapMemoryMb: e.spec.mapMemoryMb,
-        reduceMemoryMb: e.spec.reduceMemoryMb, speculation: e.spec.speculation,
-      }, done, e.submitTime, this.clock.now()));
-    }
-    if (this.jobs.size > 0) this.log.info({ jobs: this.jobs.size, resumed }, 'recovered jobs from the journal');
+    const r = await recoverJobs(this.journal, { retainJobs: this.retainJobs, scheduler: this.scheduler, now: this.clock.now(), log: this.log });
+    this.channels.skipIdsBelow(r.nextWorker);
+    this.nextJob = Math.max(this.nextJob, r.nextJob);
+    for (const plan of r.plans) this.jobs.set(plan.jobId, plan);
+    this.run(r.decisions);
   }
 
-  // ---- worker-facing RPCs ----------------------------------------------------
+  // ---- attempt reports -------------------------------------------------------
 
-  private async registerWorker(req: M.RegisterWorkerRequest): Promise<M.RegisterWorkerResponse> {
-    if (!Number.isInteger(req.slots) || req.slots <= 0 || !Number.isInteger(req.memoryMb) || req.memoryMb <= 0) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected a worker with positive slots and memory, got slots=${req.slots} memoryMb=${req.memoryMb}`);
-    }
-    if (!/^[^:\s]+:\d+$/.test(req.shuffleAddress)) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected the worker's shuffle address as HOST:PORT, got '${req.shuffleAddress}'`);
-    }
-    const id = formatWorkerId(this.nextWorker++);
-    // Journaled so that a restarted master never hands out an id a live worker still holds.
-    await this.journal.append({ type: 'worker', workerId: id });
-    this.workers.set(id, { id, shuffleAddress: req.shuffleAddress, backlog: [] });
-    this.log.info({ workerId: id, slots: req.slots, memoryMb: req.memoryMb, shuffle: req.shuffleAddress, name: req.name }, 'worker registered');
-    this.run(this.scheduler.registerWorker(id, { slots: req.slots, memoryMb: req.memoryMb }, this.clock.now()));
-    return { workerId: id, heartbeatIntervalMs: this.heartbeatIntervalMs };
-  }
-
-  private heartbeat(req: M.HeartbeatRequest): M.HeartbeatResponse {
-    const { known, decisions } = this.scheduler.heartbeat(req.workerId, this.clock.now(), req.runningAttemptIds);
-    this.run(decisions);
-    if (!known) this.log.info({ workerId: req.workerId }, 'heartbeat from an unknown or lost worker: told to register again');
-    return { reregister: !known };
-  }
-
-  private attach(req: M.AttachRequest, channel: CommandChannel): void {
-    const w = this.workers.get(req.workerId);
-    if (!w || !this.scheduler.worker(req.workerId)?.alive) {
-      throw new LaminateError('NOT_FOUND', `Unknown worker '${req.workerId}': register first`);
-    }
-    w.channel?.end();
-    w.channel = channel;
-    for (const cmd of w.backlog.splice(0)) channel.send(cmd);
-    channel.onClose(() => {
-      if (w.channel === channel) delete w.channel;
-      this.log.debug({ workerId: w.id }, 'command stream closed');
-    });
-  }
-
-  private async reportAttempt(req: M.AttemptReport): Promise<void> {
-    const ref = parseAttemptId(req.attemptId);
-    const attempt = this.scheduler.attempt(req.attemptId);
+  /**
+   * ReportAttempt: a worker tells how one of its attempts ended. The report
+   * must come from the worker the attempt runs on.
+   */
+  private async reportAttempt(report: AttemptReport): Promise<void> {
+    const { attemptId, workerId, result } = report;
+    const ref = parseAttemptId(attemptId);
+    const attempt = this.scheduler.attempt(attemptId);
     const plan = this.jobs.get(ref.jobId);
-    if (!attempt || !plan) throw new LaminateError('NOT_FOUND', `Unknown attempt '${req.attemptId}'`);
-    if (attempt.workerId !== req.workerId) {
-      throw new LaminateError('INVALID_ARGUMENT', `Attempt ${req.attemptId} runs on ${attempt.workerId}, not on ${req.workerId}`);
+    if (!attempt || !plan) throw new LaminateError('NOT_FOUND', `Unknown attempt '${attemptId}'`);
+    if (attempt.workerId !== workerId) {
+      throw new LaminateError('INVALID_ARGUMENT', `Attempt ${attemptId} runs on ${attempt.workerId}, not on ${workerId}`);
     }
-    const log = plan.log.child({ attemptId: req.attemptId, workerId: req.workerId });
+    const log = plan.log.child({ attemptId, workerId });
     const now = this.clock.now();
-    const counters = Object.fromEntries((req.counters ?? []).map((c) => [c.name, c.value]));
-    switch (req.outcome) {
-      case 'SUCCEEDED':
+    switch (result.outcome) {
+      case 'SUCCEEDED': {
+        const counters = { ...result.counters };
         if (ref.kind === 'map') {
-          if (req.partitions.length !== plan.spec.reducers) {
-            throw new LaminateError('INVALID_ARGUMENT', `Expected ${plan.spec.reducers} partitions from map attempt ${req.attemptId}, got ${req.partitions.length}`);
+          const partitions = result.partitions ?? [];
+          if (partitions.length !== plan.spec.reducers) {
+            throw new LaminateError('INVALID_ARGUMENT', `Expected ${plan.spec.reducers} partitions from map attempt ${attemptId}, got ${partitions.length}`);
           }
           log.info('map attempt succeeded');
-          this.run(this.scheduler.attemptSucceeded(req.attemptId, { partitions: req.partitions, counters }, now));
+          this.run(this.scheduler.attemptSucceeded(attemptId, { partitions, counters }, now));
         } else {
-          await this.commitReduce(plan, req.attemptId, req.workerId, ref.index, counters, log);
+          await this.commitReduce(plan, attemptId, workerId, ref.index, counters, log);
         }
         return;
+      }
       case 'FETCH_FAILED':
-        log.warn({ mapIndex: req.failedMapIndex, mapAttemptId: req.failedMapAttemptId, reason: req.failure?.message }, 'reduce could not fetch a map output: re-running the map');
-        this.run(this.scheduler.fetchFailed(req.attemptId, req.failedMapIndex, req.failedMapAttemptId, req.failure?.message ?? 'fetch failed', now));
+        log.warn({ mapIndex: result.mapIndex, mapAttemptId: result.mapAttemptId, reason: result.message }, 'reduce could not fetch a map output: re-running the map');
+        this.run(this.scheduler.fetchFailed(attemptId, result.mapIndex, result.mapAttemptId, result.message, now));
         return;
       case 'FAILED': {
-        const code = req.failure && isErrorCode(req.failure.code) ? req.failure.code : 'INTERNAL';
-        const failure = { code, message: req.failure?.message ?? 'no cause reported' };
+        const failure = { code: result.code, message: result.message };
         log.warn({ failure }, 'attempt failed');
-        this.run(this.scheduler.attemptFailed(req.attemptId, failure, now));
-        if (ref.kind === 'reduce') await FileOutputCommitter.abortTask(plan.spec.outputDir, formatAttemptDir(req.attemptId, req.workerId)).catch(() => {});
+        this.run(this.scheduler.attemptFailed(attemptId, failure, now));
+        if (ref.kind === 'reduce') await FileOutputCommitter.abortTask(plan.spec.outputDir, formatAttemptDir(attemptId, workerId)).catch(() => {});
         return;
       }
-      default:
-        throw new LaminateError('INVALID_ARGUMENT', `Expected outcome SUCCEEDED, FAILED or FETCH_FAILED, got '${req.outcome}'`);
     }
   }
 
@@ -326,7 +237,7 @@ export class Master {
     return { jobId };
   }
 
-  private status(jobId: string, withTasks: boolean): M.JobStatus {
+  private status(jobId: string, withTasks: boolean): JobStatus {
     const job = this.scheduler.job(jobId);
     const plan = this.jobs.get(jobId);
     if (plan?.finalStatus) return withTasks ? plan.finalStatus : { ...plan.finalStatus, tasks: [] };
@@ -336,7 +247,7 @@ export class Master {
     return !plan.ended && isJobFinished(job) ? { ...s, state: 'COMMITTING' } : s;
   }
 
-  private async waitJob(req: M.WaitJobRequest): Promise<M.JobStatus> {
+  private async waitJob(req: M.WaitJobRequest): Promise<JobStatus> {
     const plan = this.jobs.get(req.jobId);
     const job = this.scheduler.job(req.jobId);
     if (!plan || (!job && !plan.finalStatus)) throw new LaminateError('NOT_FOUND', `No job '${req.jobId}'`);
@@ -363,7 +274,7 @@ export class Master {
 
   // ---- decisions -------------------------------------------------------------
 
-  private run(decisions: Decision[]): void {
+  private run(decisions: readonly Decision[]): void {
     for (const d of decisions) {
       try {
         this.carryOut(d);
@@ -373,21 +284,16 @@ export class Master {
     }
   }
 
-  private send(workerId: string, cmd: M.WorkerCommand): void {
-    const w = this.workers.get(workerId);
-    if (!w) return;
-    if (w.channel) w.channel.send(cmd);
-    else w.backlog.push(cmd);
-  }
-
   private carryOut(d: Decision): void {
     switch (d.type) {
-      case 'launch':
-        this.send(d.workerId, { launch: this.launchMessage(d) });
-        this.jobs.get(d.jobId)?.log.info({ attemptId: d.attemptId, workerId: d.workerId, speculative: d.speculative }, 'attempt launched');
+      case 'launch': {
+        const plan = this.jobs.get(d.jobId)!;
+        this.channels.send(d.workerId, { type: 'launch', launch: attemptLaunch(d, plan, (id) => this.channels.shuffleAddress(id)) });
+        plan.log.info({ attemptId: d.attemptId, workerId: d.workerId, speculative: d.speculative }, 'attempt launched');
         return;
+      }
       case 'kill':
-        this.send(d.workerId, { kill: { attemptId: d.attemptId, reason: d.reason } });
+        this.channels.send(d.workerId, { type: 'kill', attemptId: d.attemptId, reason: d.reason });
         this.jobs.get(d.jobId)?.log.info({ attemptId: d.attemptId, workerId: d.workerId, reason: d.reason }, 'attempt killed');
         return;
       case 'commitJob':
@@ -399,9 +305,7 @@ export class Master {
       case 'workerLost': {
         if (d.left) this.log.info({ workerId: d.workerId }, 'worker left');
         else this.log.warn({ workerId: d.workerId, reason: d.reason }, 'worker lost');
-        const w = this.workers.get(d.workerId);
-        w?.channel?.end();
-        this.workers.delete(d.workerId);
+        this.channels.forget(d.workerId);
         return;
       }
     }
@@ -423,7 +327,7 @@ export class Master {
     if (d.state !== 'SUCCEEDED') {
       await FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
     }
-    for (const w of this.workers.values()) this.send(w.id, { cleanup: { jobId: d.jobId } });
+    this.channels.broadcast({ type: 'cleanup', jobId: d.jobId });
     for (const wake of plan.waiters) wake();
     this.forgetOldJobs();
   }
@@ -452,33 +356,5 @@ export class Master {
     } catch (err) {
       this.run(this.scheduler.jobCommitFailed(jobId, { code: 'INTERNAL', message: errorMessage(err) }, this.clock.now()));
     }
-  }
-
-  private launchMessage(d: LaunchDecision): M.LaunchAttempt {
-    const plan = this.jobs.get(d.jobId)!;
-    const split = d.kind === 'map' ? plan.splits[d.index]! : null;
-    return {
-      attemptId: d.attemptId,
-      jobId: d.jobId,
-      bundleHash: plan.bundleHash,
-      kind: d.kind,
-      index: d.index,
-      memoryMb: d.memoryMb,
-      timeoutMs: plan.spec.taskTimeoutMs,
-      reducers: plan.spec.reducers,
-      format: plan.spec.format,
-      outputDir: plan.spec.outputDir,
-      split: split && { path: split.path, start: split.start, length: split.length },
-      sources: (d.sources ?? []).map((s) => ({
-        mapIndex: s.mapIndex,
-        attemptId: s.attemptId,
-        workerId: s.workerId,
-        shuffleAddress: this.workers.get(s.workerId)?.shuffleAddress ?? '',
-        partition: s.partitions[d.index] ?? { offset: 0, length: 0, records: 0 },
-      })),
-      splitPoints: [...plan.spec.splitPoints],
-      sortBufferBytes: plan.spec.sortBufferBytes,
-      workerId: d.workerId,
-    };
   }
 }

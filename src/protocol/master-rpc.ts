@@ -4,14 +4,19 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../common/errors.js';
+import type { JobStatus, WorkerStatus } from '../common/job-status.js';
+import type { AttemptReport, WorkerCommand } from '../common/task-attempt.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import type * as M from './messages.js';
 import { callUnary, readChunks, streamHandler, unaryHandler } from './rpc.js';
 import { fromServiceError, toServiceError } from './status-codes.js';
+import {
+  fromWireCommand, fromWireJobStatus, fromWireReport, fromWireWorkerStatus, toWireCommand, toWireJobStatus, toWireReport, toWireWorkerStatus,
+} from './wire-mapping.js';
 
 /** The master side of an Attach stream: commands go down it until either end closes. */
 export interface CommandChannel {
-  send(command: M.WorkerCommand): void;
+  send(command: WorkerCommand): void;
   /** Called once when the worker goes away or the stream is ended. */
   onClose(listener: () => void): void;
   end(): void;
@@ -22,14 +27,14 @@ export interface MasterHandlers {
   heartbeat(req: M.HeartbeatRequest): Promise<M.HeartbeatResponse> | M.HeartbeatResponse;
   leave(req: M.LeaveRequest): void;
   attach(req: M.AttachRequest, channel: CommandChannel): void;
-  reportAttempt(req: M.AttemptReport): Promise<void> | void;
+  reportAttempt(report: AttemptReport): Promise<void> | void;
   getBundle(req: M.GetBundleRequest, signal: AbortSignal): AsyncIterable<Buffer>;
   submitJob(req: M.SubmitJobRequest): Promise<M.SubmitJobResponse>;
-  getJob(req: M.GetJobRequest): Promise<M.JobStatus> | M.JobStatus;
-  waitJob(req: M.WaitJobRequest): Promise<M.JobStatus>;
-  listJobs(): Promise<M.JobList> | M.JobList;
+  getJob(req: M.GetJobRequest): Promise<JobStatus> | JobStatus;
+  waitJob(req: M.WaitJobRequest): Promise<JobStatus>;
+  listJobs(): JobStatus[];
   killJob(req: M.KillJobRequest): Promise<M.KillJobResponse> | M.KillJobResponse;
-  listWorkers(): M.WorkerList;
+  listWorkers(): WorkerStatus[];
 }
 
 export interface BoundServer {
@@ -80,7 +85,7 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
       call.on('error', close);
       try {
         handlers.attach(call.request, {
-          send: (cmd) => { if (open) call.write(cmd); },
+          send: (cmd) => { if (open) call.write(toWireCommand(cmd)); },
           onClose: (l) => { listeners.push(l); },
           end: () => {
             if (!open) return;
@@ -92,14 +97,14 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
         call.emit('error', toServiceError(err));
       }
     },
-    reportAttempt: unaryHandler(async (req: M.AttemptReport) => { await handlers.reportAttempt(req); return {}; }),
+    reportAttempt: unaryHandler(async (req: M.AttemptReport) => { await handlers.reportAttempt(fromWireReport(req)); return {}; }),
     getBundle: streamHandler(handlers.getBundle),
     submitJob: unaryHandler(handlers.submitJob),
-    getJob: unaryHandler(handlers.getJob),
-    waitJob: unaryHandler(handlers.waitJob),
-    listJobs: unaryHandler(() => handlers.listJobs()),
+    getJob: unaryHandler(async (req: M.GetJobRequest) => toWireJobStatus(await handlers.getJob(req))),
+    waitJob: unaryHandler(async (req: M.WaitJobRequest) => toWireJobStatus(await handlers.waitJob(req))),
+    listJobs: unaryHandler((): M.JobList => ({ jobs: handlers.listJobs().map(toWireJobStatus) })),
     killJob: unaryHandler(handlers.killJob),
-    listWorkers: unaryHandler(() => handlers.listWorkers()),
+    listWorkers: unaryHandler((): M.WorkerList => ({ workers: handlers.listWorkers().map(toWireWorkerStatus) })),
   });
   return bindServer(server, host, port);
 }
@@ -136,27 +141,27 @@ export class MasterClient {
   leave(workerId: string, timeoutMs: number): Promise<void> {
     return this.call('leave', { workerId }, timeoutMs);
   }
-  reportAttempt(req: Partial<M.AttemptReport> & Pick<M.AttemptReport, 'attemptId' | 'workerId' | 'outcome'>): Promise<void> {
-    return this.call('reportAttempt', req);
+  reportAttempt(report: AttemptReport): Promise<void> {
+    return this.call('reportAttempt', toWireReport(report));
   }
   submitJob(req: M.SubmitJobRequest): Promise<M.SubmitJobResponse> {
     return this.call('submitJob', req, 120_000);
   }
-  getJob(jobId: string): Promise<M.JobStatus> {
-    return this.call('getJob', { jobId });
+  async getJob(jobId: string): Promise<JobStatus> {
+    return fromWireJobStatus(await this.call<M.GetJobRequest, M.JobStatus>('getJob', { jobId }));
   }
   /** Returns when the job has finished, or after timeoutMs with its status then. */
-  waitJob(jobId: string, timeoutMs: number): Promise<M.JobStatus> {
-    return this.call('waitJob', { jobId, timeoutMs }, timeoutMs + 30_000);
+  async waitJob(jobId: string, timeoutMs: number): Promise<JobStatus> {
+    return fromWireJobStatus(await this.call<M.WaitJobRequest, M.JobStatus>('waitJob', { jobId, timeoutMs }, timeoutMs + 30_000));
   }
-  listJobs(): Promise<M.JobList> {
-    return this.call('listJobs', {});
+  async listJobs(): Promise<JobStatus[]> {
+    return (await this.call<object, M.JobList>('listJobs', {})).jobs.map(fromWireJobStatus);
   }
   killJob(jobId: string): Promise<M.KillJobResponse> {
     return this.call('killJob', { jobId });
   }
-  listWorkers(): Promise<M.WorkerList> {
-    return this.call('listWorkers', {});
+  async listWorkers(): Promise<WorkerStatus[]> {
+    return (await this.call<object, M.WorkerList>('listWorkers', {})).workers.map(fromWireWorkerStatus);
   }
 
   /** Streams a bundle; gives up after timeoutMs so a stalled stream cannot hold an attempt forever. */
@@ -170,8 +175,11 @@ export class MasterClient {
   /**
    * Opens the command stream. `onCommand` gets every command; `onEnd` is
    * called once when the stream ends for any reason, with the error if any.
+   * A command that does not map to the domain's (a launch of an unknown
+   * task kind, say) ends the stream with that error: this worker and the
+   * master do not speak the same protocol.
    */
-  attach(workerId: string, onCommand: (cmd: M.WorkerCommand) => void, onEnd: (err?: LaminateError) => void): () => void {
+  attach(workerId: string, onCommand: (cmd: WorkerCommand) => void, onEnd: (err?: LaminateError) => void): () => void {
     const stream = (this.client as unknown as { attach(r: M.AttachRequest): grpc.ClientReadableStream<M.WorkerCommand> }).attach({ workerId });
     let ended = false;
     const end = (err?: unknown): void => {
@@ -179,7 +187,18 @@ export class MasterClient {
       ended = true;
       onEnd(err === undefined ? undefined : fromServiceError(err, `master ${this.address} attach`));
     };
-    stream.on('data', onCommand);
+    stream.on('data', (msg: M.WorkerCommand) => {
+      if (ended) return;
+      let cmd: WorkerCommand | undefined;
+      try {
+        cmd = fromWireCommand(msg);
+      } catch (err) {
+        end(err);
+        stream.cancel();
+        return;
+      }
+      if (cmd) onCommand(cmd);
+    });
     stream.on('error', (err) => end(err));
     stream.on('end', () => end());
     return () => { ended = true; stream.cancel(); };

@@ -4,10 +4,10 @@
  */
 import type { ErrorCode } from '../common/errors.js';
 import type { TaskKind } from '../common/ids.js';
+import type { AttemptState, JobState, TaskState } from '../common/job-status.js';
 
-export type JobState = 'PENDING' | 'RUNNING' | 'COMMITTING' | 'SUCCEEDED' | 'FAILED' | 'KILLED';
-export type TaskState = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'KILLED';
-export type AttemptState = 'RUNNING' | 'COMMITTING' | 'SUCCEEDED' | 'FAILED' | 'KILLED';
+/** The states are the ones clients see (common/job-status.ts): one word per concept. */
+export type { AttemptState, JobState, TaskState };
 
 export interface Resources {
   readonly slots: number;

@@ -64,7 +64,7 @@ export function utf8Length(s: string): number {
 
 /**
  * An in-memory ByteSink that grows as needed: used by tests and callers that
- * build a segment in memory (bufferSegment reads what it holds).
+ * build a sorted run in memory (bufferRun reads what it holds).
  */
 export class GrowableBuffer implements ByteSink {
   buf: Buffer;

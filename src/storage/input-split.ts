@@ -3,19 +3,11 @@
  * task per split, cut as Hadoop's FileInputFormat cuts them.
  */
 import { describe, LaminateError } from '../common/errors.js';
-import type { InputFormat } from '../api/job.js';
+import { INPUT_FORMATS, type InputFormat } from '../common/input-format.js';
+import type { InputSplit } from '../common/input-split.js';
 import type { InputFile } from './input-files.js';
 
-/**
- * A byte range [start, start + length) of one file. Its records are the lines
- * whose first byte lies in the range (see line-reader.ts), so a split boundary
- * never cuts a record in two.
- */
-export interface InputSplit {
-  readonly path: string;
-  readonly start: number;
-  readonly length: number;
-}
+export type { InputSplit };
 
 /**
  * How much longer than the split size the last split of a file may be, so a
@@ -23,8 +15,6 @@ export interface InputSplit {
  * (Hadoop's SPLIT_SLOP).
  */
 export const SPLIT_SLOP = 1.1;
-
-const FORMATS: readonly InputFormat[] = ['text', 'whole', 'jsonl'];
 
 /**
  * The most map tasks (splits) a job may have. Each split is an object in the
@@ -37,8 +27,8 @@ function checkArguments(splitSize: number, format: InputFormat): void {
   if (!Number.isSafeInteger(splitSize) || splitSize <= 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected the split size to be a positive integer, got ${describe(splitSize)}`);
   }
-  if (!FORMATS.includes(format)) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected the input format to be one of ${FORMATS.join(', ')}, got ${describe(format)}`);
+  if (!INPUT_FORMATS.includes(format)) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the input format to be one of ${INPUT_FORMATS.join(', ')}, got ${describe(format)}`);
   }
 }
 

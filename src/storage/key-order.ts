@@ -41,7 +41,7 @@ export function compareKeys(a: string, b: string): number {
 
 /**
  * Compares two byte strings lexicographically (unsigned bytes); the order of
- * encoded keys in segments. Equals `Buffer.compare`. Pure.
+ * encoded keys in sorted runs. Equals `Buffer.compare`. Pure.
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);

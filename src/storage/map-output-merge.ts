@@ -6,7 +6,7 @@ import { BufferedFileWriter } from './buffered-file-writer.js';
 import type { CombineEmitter } from './combine-emitter.js';
 import type { PartitionInfo } from './map-output-file.js';
 import { mergeGroups, mergeRecords } from './merger.js';
-import { fileSegment } from './segment.js';
+import { fileRun } from './sorted-run.js';
 
 /** A spill file and where each partition lies in it. */
 export interface Spill {
@@ -41,22 +41,22 @@ export async function mergeSpills(
   let combineInput = 0;
   try {
     for (let p = 0; p < reducers; p++) {
-      const segments = [];
+      const runs = [];
       for (const spill of spills) {
         const part = spill.partitions[p];
-        if (part !== undefined && part.length > 0) segments.push(fileSegment(spill.path, part.offset, part.length));
+        if (part !== undefined && part.length > 0) runs.push(fileRun(spill.path, part.offset, part.length));
       }
       const offset = w.position;
       let records: number;
       if (combine === undefined) {
-        records = await mergeRecords(segments, (s) => {
+        records = await mergeRecords(runs, (s) => {
           w.writeBytes(s.buf, s.recordStart, s.valueEnd);
           return w.needsFlush() ? w.flush() : undefined;
         }, { factor, tmpDir });
       } else {
         combine.setSink(w);
         const before = combine.emitted;
-        await mergeGroups(segments, (key, values) => {
+        await mergeGroups(runs, (key, values) => {
           combineInput += values.length;
           const done = combine.run(key, values);
           if (done !== undefined) return done.then(() => (w.needsFlush() ? w.flush() : undefined));

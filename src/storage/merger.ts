@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
-import { fileSegment, type Segment } from './segment.js';
+import { fileRun, type SortedRun } from './sorted-run.js';
 
 /** Options of the merge functions. */
 export interface MergeOptions {
   /**
-   * The most segments merged at once (Hadoop's io.sort.factor), default 64.
+   * The most inputs merged at once (Hadoop's io.sort.factor), default 64.
    * With more, batches are first merged into temporary runs.
    */
   readonly factor?: number;
@@ -25,29 +25,29 @@ export interface MergeOptions {
 const DEFAULT_FACTOR = 64;
 
 /**
- * Visits every record of `segments` in ascending byte order of keys; records
- * with equal keys come in segment order (all of segment i's before segment
- * i+1's) and, within a segment, in their order there. `visit` sees the
- * segment positioned on the record; it may return a promise to be awaited.
+ * Visits every record of `inputs` in ascending byte order of keys; records
+ * with equal keys come in run order (all of run i's before run
+ * i+1's) and, within a run, in their order there. `visit` sees the
+ * run positioned on the record; it may return a promise to be awaited.
  * Returns the number of records.
  *
  * Called by mergeGroups, mergeToFile and the map-side spill merge. Consumes
- * and closes every segment, also on error; do not call twice with the same
- * segments.
+ * and closes every run, also on error; do not call twice with the same
+ * inputs.
  */
 export async function mergeRecords(
-  segments: readonly Segment[],
-  visit: (segment: Segment) => void | Promise<void>,
+  inputs: readonly SortedRun[],
+  visit: (run: SortedRun) => void | Promise<void>,
   options: MergeOptions = {},
 ): Promise<number> {
   const factor = options.factor ?? DEFAULT_FACTOR;
   if (!Number.isSafeInteger(factor) || factor < 2) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected the merge factor to be an integer >= 2, got ${describe(factor)}`);
   }
-  const opened = new Set<Segment>(segments);
+  const opened = new Set<SortedRun>(inputs);
   let tmp: string | undefined;
   try {
-    let runs = segments;
+    let runs = inputs;
     if (runs.length > factor) {
       tmp = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'merge-'));
       runs = await reduceRuns(runs, factor, tmp, opened);
@@ -65,19 +65,19 @@ export async function mergeRecords(
  * Merges contiguous batches of runs into temporary files until at most
  * `factor` remain, rewriting as little as it can in one pass (Hadoop merges
  * the first pass partially for the same reason). Batches are contiguous so
- * that equal keys keep segment order.
+ * that equal keys keep run order.
  */
-async function reduceRuns(runs: readonly Segment[], factor: number, tmp: string, opened: Set<Segment>): Promise<readonly Segment[]> {
+async function reduceRuns(runs: readonly SortedRun[], factor: number, tmp: string, opened: Set<SortedRun>): Promise<readonly SortedRun[]> {
   let count = 0;
   while (runs.length > factor) {
     let excess = runs.length - factor;
-    const next: Segment[] = [];
+    const next: SortedRun[] = [];
     let i = 0;
     while (excess > 0) {
       const take = Math.min(factor, excess + 1);
       const path = join(tmp, `run-${count++}`);
       const { bytes } = await writeRun(runs.slice(i, i + take), path);
-      const merged = fileSegment(path, 0, bytes);
+      const merged = fileRun(path, 0, bytes);
       opened.add(merged);
       next.push(merged);
       i += take;
@@ -89,9 +89,9 @@ async function reduceRuns(runs: readonly Segment[], factor: number, tmp: string,
 }
 
 interface HeapEntry {
-  readonly segment: Segment;
+  readonly run: SortedRun;
   readonly order: number;
-  /** keyPrefix of the segment's current key, updated whenever it advances. */
+  /** keyPrefix of the run's current key, updated whenever it advances. */
   prefix: number;
 }
 
@@ -99,12 +99,12 @@ interface HeapEntry {
 const PREFIX_BYTES = 6;
 
 /**
- * The first 6 bytes of the segment's current key as a big-endian number,
+ * The first 6 bytes of the run's current key as a big-endian number,
  * missing bytes as 0. Keys whose prefixes differ compare as their prefixes
  * do; equal prefixes (shared first bytes, or a short key against one
  * continuing with zero bytes) need the byte comparison.
  */
-function keyPrefix(s: Segment): number {
+function keyPrefix(s: SortedRun): number {
   const buf = s.buf;
   const at = s.keyStart;
   const length = s.keyEnd - at;
@@ -118,11 +118,11 @@ function keyPrefix(s: Segment): number {
   return hi * 16777216 + lo;
 }
 
-/** Whether a's current key sorts before b's (segment order breaks ties). */
+/** Whether a's current key sorts before b's (run order breaks ties). */
 function before(a: HeapEntry, b: HeapEntry): boolean {
   if (a.prefix !== b.prefix) return a.prefix < b.prefix;
-  const sa = a.segment;
-  const sb = b.segment;
+  const sa = a.run;
+  const sb = b.run;
   // Equal prefixes: compare the keys in place (no views).
   const c = sa.buf.compare(sb.buf, sb.keyStart, sb.keyEnd, sa.keyStart, sa.keyEnd);
   return c < 0 || (c === 0 && a.order < b.order);
@@ -143,25 +143,25 @@ function siftDown(heap: HeapEntry[], i: number): void {
   heap[i] = entry;
 }
 
-async function heapMerge(runs: readonly Segment[], visit: (segment: Segment) => void | Promise<void>): Promise<number> {
+async function heapMerge(runs: readonly SortedRun[], visit: (run: SortedRun) => void | Promise<void>): Promise<number> {
   const heap: HeapEntry[] = [];
   for (let order = 0; order < runs.length; order++) {
-    const segment = runs[order]!;
-    let more = segment.next();
+    const run = runs[order]!;
+    let more = run.next();
     if (more !== true && more !== false) more = await more;
-    if (more) heap.push({ segment, order, prefix: keyPrefix(segment) });
+    if (more) heap.push({ run, order, prefix: keyPrefix(run) });
   }
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
   let records = 0;
   while (heap.length > 0) {
     const top = heap[0]!;
-    const visited = visit(top.segment);
+    const visited = visit(top.run);
     if (visited !== undefined) await visited;
     records++;
-    let more = top.segment.next();
+    let more = top.run.next();
     if (more !== true && more !== false) more = await more;
     if (more) {
-      top.prefix = keyPrefix(top.segment);
+      top.prefix = keyPrefix(top.run);
     } else {
       const last = heap.pop()!;
       if (heap.length === 0) break;
@@ -192,17 +192,17 @@ function copyBytes(src: Buffer, at: number, dst: Buffer, length: number): void {
 }
 
 /**
- * Merges `segments` and calls `onGroup` once per distinct key, in ascending
+ * Merges `inputs` and calls `onGroup` once per distinct key, in ascending
  * byte order of keys, with the decoded values of that key from every
- * segment (segment i's before segment i+1's). Awaits `onGroup` only when it
- * returns a thenable. Holds one group's values and one buffer per segment.
+ * run (run i's before run i+1's). Awaits `onGroup` only when it
+ * returns a thenable. Holds one group's values and one buffer per run.
  *
  * Called by the reduce runner (once per reduce attempt) and by the map-side
- * merge when it combines. Consumes and closes the segments; not for calling
- * twice with the same segments.
+ * merge when it combines. Consumes and closes the inputs; not for calling
+ * twice with the same inputs.
  */
 export async function mergeGroups(
-  segments: readonly Segment[],
+  inputs: readonly SortedRun[],
   onGroup: (key: string, values: unknown[]) => void | Promise<void>,
   options: MergeOptions = {},
 ): Promise<{ groups: number; records: number }> {
@@ -211,7 +211,7 @@ export async function mergeGroups(
   let values: unknown[] = [];
   let keyBuf = Buffer.allocUnsafe(256);
   let keyLength = -1;
-  const visit = (s: Segment): void | Promise<void> => {
+  const visit = (s: SortedRun): void | Promise<void> => {
     const length = s.keyEnd - s.keyStart;
     if (length === keyLength && sameBytes(s.buf, s.keyStart, keyBuf, length)) {
       values.push(s.value());
@@ -226,7 +226,7 @@ export async function mergeGroups(
     values = [s.value()];
     return isThenable(done) ? Promise.resolve(done).then(() => undefined) : undefined;
   };
-  const records = await mergeRecords(segments, visit, options);
+  const records = await mergeRecords(inputs, visit, options);
   if (keyLength >= 0) {
     const done = onGroup(key, values);
     if (isThenable(done)) await done;
@@ -236,13 +236,13 @@ export async function mergeGroups(
 }
 
 /**
- * Merges `segments` into one sorted run at `outPath` (the records copied as
+ * Merges `inputs` into one sorted run at `outPath` (the records copied as
  * they are), for multi-pass merges and map-side spill merges. Returns the
- * run's record count and size. Consumes and closes the segments; overwrites
+ * run's record count and size. Consumes and closes the inputs; overwrites
  * `outPath`, and removes it on error.
  */
 export async function mergeToFile(
-  segments: readonly Segment[],
+  inputs: readonly SortedRun[],
   outPath: string,
   options: MergeOptions = {},
 ): Promise<{ records: number; bytes: number }> {
@@ -250,12 +250,12 @@ export async function mergeToFile(
   try {
     writer = await BufferedFileWriter.open(outPath);
   } catch (err) {
-    await Promise.allSettled(segments.map((s) => s.close()));
+    await Promise.allSettled(inputs.map((s) => s.close()));
     throw err;
   }
   const w = writer;
   try {
-    const records = await mergeRecords(segments, (s) => {
+    const records = await mergeRecords(inputs, (s) => {
       w.writeBytes(s.buf, s.recordStart, s.valueEnd);
       return w.needsFlush() ? w.flush() : undefined;
     }, options);
@@ -268,6 +268,6 @@ export async function mergeToFile(
 }
 
 /** One pass of a multi-pass merge: at most `factor` runs, so no recursion. */
-function writeRun(runs: readonly Segment[], path: string): Promise<{ records: number; bytes: number }> {
+function writeRun(runs: readonly SortedRun[], path: string): Promise<{ records: number; bytes: number }> {
   return mergeToFile(runs, path, { factor: Math.max(2, runs.length) });
 }

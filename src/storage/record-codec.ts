@@ -1,6 +1,6 @@
 /**
- * The binary framing of one (key, value) record in map outputs and shuffle
- * segments:
+ * The binary framing of one (key, value) record in map outputs, spills and
+ * sorted runs:
  *
  *   [varint keyByteLength][key as UTF-8][varint valueByteLength][tag][payload]
  *
@@ -63,7 +63,7 @@ export function writeVarint(buf: Buffer, pos: number, n: number): number {
 /**
  * Appends one record to `sink`; returns the bytes of its key and value
  * (framing excluded), the measure of Hadoop's MAP_OUTPUT_BYTES.
- * Called once per record written to a spill, merge or segment. Sync.
+ * Called once per record written to a spill, merge or sorted run. Sync.
  */
 export function appendRecord(sink: ByteSink, key: string, value: unknown): number {
   return appendString(sink, key, -1) + appendValue(sink, value);
@@ -197,7 +197,7 @@ export interface RecordFrame {
  * Parses the record starting at `pos` in `buf[pos, limit)` into `frame`.
  * Returns the position after the record, or -1 when the bytes end inside it
  * (then `frame.needed` says how many bytes from `pos` are needed, at least).
- * Called by segments once per record. Pure apart from `frame`.
+ * Called by sorted runs once per record. Pure apart from `frame`.
  */
 export function parseRecord(buf: Buffer, pos: number, limit: number, frame: RecordFrame): number {
   let p = pos;

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { errorMessage, LaminateError } from '../common/errors.js';
-import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+import type { ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
 import { FetchFailure } from './fetch-failure.js';
 import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
@@ -18,7 +18,7 @@ import { runReduce } from './reduce-runner.js';
  * stack overflow ("Maximum call stack size exceeded", a RangeError too) is
  * the user code's fault, not memory's: more memory would not help.
  */
-function outcomeOf(err: unknown, kind: string): AttemptOutcome {
+function outcomeOf(err: unknown, kind: string): ContainerOutcome {
   if (err instanceof FetchFailure) {
     return { outcome: 'FETCH_FAILED', message: err.message, mapIndex: err.mapIndex, mapAttemptId: err.mapAttemptId };
   }
@@ -35,7 +35,7 @@ function outcomeOf(err: unknown, kind: string): AttemptOutcome {
   return { outcome: 'FAILED', code: 'USER_CODE_ERROR', message: `${errorMessage(err)}${stack}` };
 }
 
-async function run(task: ContainerTask): Promise<AttemptOutcome> {
+async function run(task: ContainerTask): Promise<ContainerOutcome> {
   try {
     const job = await loadJob(task.bundlePath).catch((err: unknown) => {
       if (err instanceof LaminateError) throw new LaminateError('NON_RETRYABLE', err.message);

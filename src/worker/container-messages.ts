@@ -1,11 +1,9 @@
 /** The messages between a worker and the thread of one of its containers. */
-import type { LaunchAttempt } from '../protocol/messages.js';
-import type { ErrorCode } from '../common/errors.js';
-import type { PartitionInfo } from '../scheduler/types.js';
+import type { AttemptLaunch, AttemptOutcome } from '../common/task-attempt.js';
 
 /** A task attempt as a container runs it: the launch plus where things are on this worker. */
 export interface ContainerTask {
-  readonly launch: LaunchAttempt;
+  readonly launch: AttemptLaunch;
   readonly workerId: string;
   readonly bundlePath: string;
   /**
@@ -16,10 +14,12 @@ export interface ContainerTask {
   readonly workDir: string;
 }
 
-export type AttemptOutcome =
-  | { readonly outcome: 'SUCCEEDED'; readonly counters: Record<string, number>; readonly partitions?: PartitionInfo[]; readonly dataPath?: string }
-  | { readonly outcome: 'FAILED'; readonly code: ErrorCode; readonly message: string }
-  | { readonly outcome: 'FETCH_FAILED'; readonly message: string; readonly mapIndex: number; readonly mapAttemptId: string };
+/**
+ * An attempt's outcome as its container hands it to the worker: what the
+ * master is told, and for a successful map attempt, the output file the
+ * worker keeps and serves (never sent to the master).
+ */
+export type ContainerOutcome = AttemptOutcome & { readonly dataPath?: string };
 
 export type ToContainer = { readonly type: 'run'; readonly task: ContainerTask };
-export type FromContainer = { readonly type: 'result'; readonly attemptId: string; readonly result: AttemptOutcome };
+export type FromContainer = { readonly type: 'result'; readonly attemptId: string; readonly result: ContainerOutcome };

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../common/logger.js';
 import { Container } from './container.js';
-import type { AttemptOutcome, ContainerTask } from './container-messages.js';
+import type { ContainerOutcome, ContainerTask } from './container-messages.js';
 
 export interface ContainerPoolOptions {
   /**
@@ -92,7 +92,7 @@ export class ContainerPool {
   }
 
   /** Runs an attempt in a reused or new container; resolves with its outcome, never rejects. */
-  async run(task: ContainerTask): Promise<AttemptOutcome> {
+  async run(task: ContainerTask): Promise<ContainerOutcome> {
     if (this.closed) return { outcome: 'FAILED', code: 'KILLED', message: 'the worker is stopping' };
     const { attemptId, jobId, memoryMb } = task.launch;
     let c = this.idle.find((x) => x.jobId === jobId && x.memoryMb === memoryMb && x.alive);

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
-import type { AttemptOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+import type { ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ const ENTRY = entry();
 
 export class Container {
   private readonly thread: Worker;
-  private current: { attemptId: string; resolve: (r: AttemptOutcome) => void; timer: NodeJS.Timeout; memoryMb: number; kind: string } | undefined;
+  private current: { attemptId: string; resolve: (r: ContainerOutcome) => void; timer: NodeJS.Timeout; memoryMb: number; kind: string } | undefined;
   private dead = false;
   /** The job whose bundle this container has loaded; '' while blank (pre-started, no job yet). */
   jobId: string;
@@ -70,7 +70,7 @@ export class Container {
   }
 
   /** Runs one attempt; resolves with its outcome, never rejects. Not to be called while busy. */
-  run(task: ContainerTask): Promise<AttemptOutcome> {
+  run(task: ContainerTask): Promise<ContainerOutcome> {
     const { attemptId, timeoutMs, memoryMb, kind } = task.launch;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -92,7 +92,7 @@ export class Container {
     void this.thread.terminate();
   }
 
-  private finish(result: AttemptOutcome): void {
+  private finish(result: ContainerOutcome): void {
     const cur = this.current;
     if (!cur) return;
     this.current = undefined;

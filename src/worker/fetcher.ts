@@ -1,7 +1,7 @@
 /**
  * The reduce side of the shuffle: fetches this reducer's partition of every
  * map output from the worker that holds it, in chunks over gRPC, a few at a
- * time. Small segments stay in memory up to a budget; the rest are written
+ * time. Small runs stay in memory up to a budget; the rest are written
  * to the attempt's work directory, so memory is bounded by the task's
  * memory, not by the size of the shuffle.
  */
@@ -9,16 +9,16 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { errorMessage, LaminateError, type ErrorCode } from '../common/errors.js';
-import type { WireMapOutputSource } from '../protocol/messages.js';
+import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
-import { bufferSegment, fileSegment, type Segment } from '../storage/segment.js';
+import { bufferRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
 import { FetchFailure } from './fetch-failure.js';
 
 export { FetchFailure };
 
 export interface FetchOptions {
   readonly partition: number;
-  /** Where segments too large for memory go, as `<filePrefix>.shuffle-<map>`. */
+  /** Where runs too large for memory go, as `<filePrefix>.shuffle-<map>`. */
   readonly workDir: string;
   readonly filePrefix: string;
   /** Bytes of fetched map output kept in memory at most. */
@@ -28,10 +28,17 @@ export interface FetchOptions {
   readonly tries?: number;
   readonly retryDelayMs?: number;
   readonly timeoutMs?: number;
+  /**
+   * Called once when every fetch this call started has ended: with the
+   * result, or after a failure, once the fetches then under way have ended
+   * on their own (no new one starts). For tests, which wait for it instead
+   * of for time to pass.
+   */
+  readonly onAllSettled?: () => void;
 }
 
 export interface FetchResult {
-  readonly segments: Segment[];
+  readonly runs: SortedRun[];
   readonly bytes: number;
 }
 
@@ -67,31 +74,31 @@ function checkLength(got: number, length: number): void {
 
 /**
  * Fetches this reducer's partition of every map output, `parallel` at a
- * time, each up to `tries` times. Segments keep map order.
+ * time, each up to `tries` times. Runs keep map order.
  *
  * @throws FetchFailure when a map output cannot be fetched (its worker has
  *   no shuffle address, or every try failed in the fetch itself). Any other
  *   error is rethrown as it is. On the first failure no further fetch or
  *   retry starts, and the error propagates.
  */
-export async function fetchSegments(sources: readonly WireMapOutputSource[], o: FetchOptions): Promise<FetchResult> {
+export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchOptions): Promise<FetchResult> {
   const clients = new Map<string, ShuffleClient>();
   const client = (addr: string): ShuffleClient => {
     let c = clients.get(addr);
     if (!c) clients.set(addr, (c = new ShuffleClient(addr)));
     return c;
   };
-  // Segments keep map order, so values of equal keys reach reduce in a stable order.
-  const segments: Array<Segment | undefined> = new Array(sources.length);
+  // Runs keep map order, so values of equal keys reach reduce in a stable order.
+  const runs: Array<SortedRun | undefined> = new Array(sources.length);
   let inMemory = 0;
   let bytes = 0;
   // Set by the first fetch that fails: the others start nothing more.
   let failed = false;
-  const queue = sources.map((s, i) => ({ s, i })).filter(({ s }) => (s.partition?.length ?? 0) > 0);
+  const queue = sources.map((s, i) => ({ s, i })).filter(({ s }) => s.partition.length > 0);
 
   /** One try; throws a PeerFetchError when the fetch itself fails. */
-  const tryFetch = async (s: WireMapOutputSource, i: number, length: number, toMemory: boolean): Promise<void> => {
-    const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition!.offset, length };
+  const tryFetch = async (s: MapOutputLocation, i: number, length: number, toMemory: boolean): Promise<void> => {
+    const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition.offset, length };
     const stream = fromPeer(client(s.shuffleAddress).fetch(req, o.timeoutMs ?? 120_000));
     if (toMemory) {
       const parts: Buffer[] = [];
@@ -101,7 +108,7 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
         got += chunk.length;
       }
       checkLength(got, length);
-      segments[i] = bufferSegment(Buffer.concat(parts, got));
+      runs[i] = bufferRun(Buffer.concat(parts, got));
       return;
     }
     const path = join(o.workDir, `${o.filePrefix}.shuffle-${s.mapIndex}`);
@@ -128,14 +135,14 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
       // A failed try leaves no open file behind (the next try rewrites the path).
       if (!finished) out.destroy();
     }
-    segments[i] = fileSegment(path, 0, length);
+    runs[i] = fileRun(path, 0, length);
   };
 
-  const fetchOne = async (s: WireMapOutputSource, i: number): Promise<void> => {
+  const fetchOne = async (s: MapOutputLocation, i: number): Promise<void> => {
     if (!s.shuffleAddress) {
       throw new FetchFailure(s.mapIndex, s.attemptId, `no shuffle address for ${s.attemptId} (its worker is gone)`);
     }
-    const length = s.partition!.length;
+    const length = s.partition.length;
     const toMemory = inMemory + length <= o.memoryBudget;
     if (toMemory) inMemory += length;
     const tries = o.tries ?? 3;
@@ -160,20 +167,22 @@ export async function fetchSegments(sources: readonly WireMapOutputSource[], o: 
     throw new FetchFailure(s.mapIndex, s.attemptId, `could not fetch ${s.attemptId} from ${s.shuffleAddress} after ${tried} ${tried === 1 ? 'try' : 'tries'}: ${errorMessage(lastErr)}`);
   };
 
-  try {
-    const workers = Array.from({ length: Math.min(o.parallel ?? 5, queue.length) }, async () => {
-      for (let next = failed ? undefined : queue.shift(); next; next = failed ? undefined : queue.shift()) {
-        try {
-          await fetchOne(next.s, next.i);
-        } catch (err) {
-          failed = true;
-          throw err;
-        }
+  const workers = Array.from({ length: Math.min(o.parallel ?? 5, queue.length) }, async () => {
+    for (let next = failed ? undefined : queue.shift(); next; next = failed ? undefined : queue.shift()) {
+      try {
+        await fetchOne(next.s, next.i);
+      } catch (err) {
+        failed = true;
+        throw err;
       }
-    });
+    }
+  });
+  const onAllSettled = o.onAllSettled;
+  if (onAllSettled) void Promise.allSettled(workers).then(() => onAllSettled());
+  try {
     await Promise.all(workers);
   } finally {
     for (const c of clients.values()) c.close();
   }
-  return { segments: segments.filter((s): s is Segment => s !== undefined), bytes };
+  return { runs: runs.filter((s): s is SortedRun => s !== undefined), bytes };
 }

@@ -7,7 +7,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../common/errors.js';
 import { parseAttemptId } from '../common/ids.js';
-import type { PartitionInfo } from '../scheduler/types.js';
+import type { PartitionInfo } from '../common/partition-info.js';
 
 interface MapOutputEntry {
   readonly dataPath: string;

@@ -5,18 +5,19 @@
  */
 import type { Job } from '../api/job.js';
 import { LaminateError } from '../common/errors.js';
-import type { LaunchAttempt } from '../protocol/messages.js';
+import type { AttemptLaunch } from '../common/task-attempt.js';
+import { isThenable } from '../common/thenable.js';
 import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
 import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
 import { MapOutputCollector } from '../storage/map-output-collector.js';
-import type { InputSplit } from '../storage/input-split.js';
-import type { AttemptOutcome } from './container-messages.js';
+import type { ContainerOutcome } from './container-messages.js';
 import { partitionFunction } from './partition-function.js';
-import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+import { AttemptCounters, taskContext } from './task-context.js';
 
-export async function runMap(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
-  if (!launch.split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
-  const split: InputSplit = { path: launch.split.path, start: launch.split.start, length: launch.split.length };
+/** Called by the container thread once per map attempt. */
+export async function runMap(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
+  const split = launch.split;
+  if (!split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
   const counters = new AttemptCounters();
   const ctx = taskContext(launch.attemptId, split.path, counters);
   const combine = job.combine;

@@ -9,27 +9,29 @@ import { dirname } from 'node:path';
 import type { Job } from '../api/job.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { formatAttemptDir } from '../common/ids.js';
-import type { LaunchAttempt } from '../protocol/messages.js';
+import type { AttemptLaunch } from '../common/task-attempt.js';
+import { isThenable } from '../common/thenable.js';
 import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { OutputWriter } from '../storage/output-format.js';
-import type { AttemptOutcome } from './container-messages.js';
+import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
-import { AttemptCounters, isThenable, taskContext } from './task-context.js';
+import { AttemptCounters, taskContext } from './task-context.js';
 
-const noFetch = async (): Promise<FetchResult> => ({ segments: [], bytes: 0 });
+const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0 });
 
 /** Share of a reduce container's memory that holds fetched map output. */
 export const SHUFFLE_MEMORY_FRACTION = 0.25;
 
-export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string): Promise<AttemptOutcome> {
+/** Called by the container thread once per reduce attempt. */
+export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
   const counters = new AttemptCounters();
   const ctx = taskContext(launch.attemptId, '', counters);
   // The shuffle client (grpc-js) loads on a container's first fetch, not at
   // its start: map attempts and reduces with nothing to fetch never need it.
-  const needsFetch = launch.sources.some((src) => (src.partition?.length ?? 0) > 0);
-  const { fetchSegments } = needsFetch ? await import('./fetcher.js') : { fetchSegments: noFetch };
-  const { segments, bytes } = await fetchSegments(launch.sources, {
+  const needsFetch = launch.sources.some((src) => src.partition.length > 0);
+  const { fetchRuns } = needsFetch ? await import('./fetcher.js') : { fetchRuns: noFetch };
+  const { runs, bytes } = await fetchRuns(launch.sources, {
     partition: launch.index,
     workDir,
     filePrefix: launch.attemptId,
@@ -46,7 +48,7 @@ export async function runReduce(job: Job, launch: LaunchAttempt, workDir: string
   };
   const afterGroup = (): Promise<void> | undefined => (writer.needsFlush() ? writer.flush() : undefined);
   try {
-    const merged = await mergeGroups(segments, (key, values) => {
+    const merged = await mergeGroups(runs, (key, values) => {
       const r = job.reduce(key, values, emit, ctx);
       return isThenable(r) ? Promise.resolve(r).then(afterGroup) : afterGroup();
     }, { tmpDir: workDir });

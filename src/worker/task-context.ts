@@ -27,6 +27,3 @@ export function taskContext(attemptId: string, path: string, counters: AttemptCo
     },
   };
 }
-
-/** Re-exported for the runners and the client's sampler, which import it from here. */
-export { isThenable } from '../common/thenable.js';

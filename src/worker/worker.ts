@@ -11,13 +11,14 @@ import { errorMessage, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { MasterClient } from '../protocol/master-rpc.js';
 import type { BoundServer } from '../protocol/master-rpc.js';
-import type * as M from '../protocol/messages.js';
+import type { FetchPartitionRequest } from '../protocol/messages.js';
 import { serveShuffle } from '../protocol/shuffle-rpc.js';
 import { readPartitionChunks } from '../storage/map-output-file.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
+import type { AttemptLaunch, WorkerCommand } from '../common/task-attempt.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { BundleCache } from './bundle-cache.js';
-import type { AttemptOutcome } from './container-messages.js';
+import type { ContainerOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
 import { MapOutputRegistry, removeAttemptFiles, removeDir } from './map-output-registry.js';
 
@@ -198,14 +199,22 @@ export class WorkerNode {
     }
   }
 
-  private onCommand(cmd: M.WorkerCommand, gen: number): void {
-    if (cmd.launch) void this.launch(cmd.launch, gen);
-    else if (cmd.kill) {
-      // An attempt still fetching its bundle is not in the pool yet: remember the kill.
-      if (this.active.has(cmd.kill.attemptId)) this.killed.add(cmd.kill.attemptId);
-      const killed = this.pool.kill(cmd.kill.attemptId);
-      this.log.info({ attemptId: cmd.kill.attemptId, reason: cmd.kill.reason, wasRunning: killed }, 'kill');
-    } else if (cmd.cleanup) void this.cleanup(cmd.cleanup.jobId);
+  private onCommand(cmd: WorkerCommand, gen: number): void {
+    switch (cmd.type) {
+      case 'launch':
+        void this.launch(cmd.launch, gen);
+        return;
+      case 'kill': {
+        // An attempt still fetching its bundle is not in the pool yet: remember the kill.
+        if (this.active.has(cmd.attemptId)) this.killed.add(cmd.attemptId);
+        const killed = this.pool.kill(cmd.attemptId);
+        this.log.info({ attemptId: cmd.attemptId, reason: cmd.reason, wasRunning: killed }, 'kill');
+        return;
+      }
+      case 'cleanup':
+        void this.cleanup(cmd.jobId);
+        return;
+    }
   }
 
   /**
@@ -213,7 +222,7 @@ export class WorkerNode {
    * listed in heartbeats, from its launch until the master has its report, so
    * the master can tell a lost launch or report from a slow attempt.
    */
-  private async launch(launch: M.LaunchAttempt, gen: number): Promise<void> {
+  private async launch(launch: AttemptLaunch, gen: number): Promise<void> {
     const { attemptId } = launch;
     this.active.set(attemptId, gen);
     try {
@@ -228,11 +237,11 @@ export class WorkerNode {
     }
   }
 
-  private async runAttempt(launch: M.LaunchAttempt, gen: number): Promise<void> {
+  private async runAttempt(launch: AttemptLaunch, gen: number): Promise<void> {
     const log = this.log.child({ jobId: launch.jobId, attemptId: launch.attemptId, workerId: this.workerId });
     log.info({ kind: launch.kind, index: launch.index }, 'attempt starting');
     const workDir = join(this.options.dataDir, 'jobs', launch.jobId);
-    let result: AttemptOutcome;
+    let result: ContainerOutcome;
     try {
       const bundlePath = await this.bundles.path(launch.bundleHash);
       if (gen !== this.generation || this.stopped) return;
@@ -262,24 +271,11 @@ export class WorkerNode {
    * unreachable, for as long as this registration lasts: an outcome is never
    * dropped for a passing outage.
    */
-  private async report(attemptId: string, result: AttemptOutcome, log: Logger, gen: number): Promise<void> {
-    const req: M.AttemptReport = {
-      attemptId, workerId: this.workerId, outcome: result.outcome, failure: null, partitions: [], counters: [],
-      failedMapIndex: 0, failedMapAttemptId: '',
-    };
-    if (result.outcome === 'SUCCEEDED') {
-      req.partitions = result.partitions ?? [];
-      req.counters = Object.entries(result.counters).map(([name, value]) => ({ name, value }));
-    } else if (result.outcome === 'FAILED') {
-      req.failure = { code: result.code, message: result.message, attemptId, workerId: this.workerId };
-    } else {
-      req.failure = { code: 'FETCH_FAILED', message: result.message, attemptId, workerId: this.workerId };
-      req.failedMapIndex = result.mapIndex;
-      req.failedMapAttemptId = result.mapAttemptId;
-    }
+  private async report(attemptId: string, result: ContainerOutcome, log: Logger, gen: number): Promise<void> {
+    const report = { attemptId, workerId: this.workerId, result };
     for (let delay = 200; gen === this.generation && !this.stopped; delay = Math.min(delay * 2, 5_000)) {
       try {
-        await this.client.reportAttempt(req);
+        await this.client.reportAttempt(report);
         return;
       } catch (err) {
         const code = err instanceof LaminateError ? err.code : 'INTERNAL';
@@ -299,7 +295,7 @@ export class WorkerNode {
     await removeDir(join(this.options.dataDir, 'jobs', jobId)).catch(() => {});
   }
 
-  private serveFetch(req: M.FetchPartitionRequest): AsyncIterable<Buffer> {
+  private serveFetch(req: FetchPartitionRequest): AsyncIterable<Buffer> {
     const { dataPath, info } = this.outputs.locate(req.mapAttemptId, req.partition, req.offset, req.length);
     return readPartitionChunks(dataPath, info);
   }

@@ -13,7 +13,7 @@ const WC = join(EXAMPLES, 'wordcount.ts');
 describe('the command line', () => {
   it('prints help listing every command', async () => {
     const { stdout } = await run(process.execPath, [CLI, '--help']);
-    for (const cmd of ['master', 'worker', 'submit', 'status', 'local']) expect(stdout).toContain(cmd);
+    for (const cmd of ['master', 'worker', 'submit', 'status', 'kill', 'local']) expect(stdout).toContain(cmd);
   });
 
   it('rejects --reducers that is not a positive integer, saying what it got', async () => {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { JobStatus } from '../../src/protocol/messages.js';
+import type { JobStatus } from '../../src/common/job-status.js';
 import { CLI, ROOT } from './harness.js';
 import { byKey, readOutput, runSequential } from './reference.js';
 import { seededRandom } from '../support/seeded-random.js';

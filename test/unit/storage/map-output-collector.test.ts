@@ -3,7 +3,7 @@ import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { EAGER_COMBINE_VALUES, MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
 import { readIndex, readPartitionChunks } from '../../../src/storage/map-output-file.js';
-import { bufferSegment } from '../../../src/storage/segment.js';
+import { bufferRun } from '../../../src/storage/sorted-run.js';
 import { intBelow, pick, rejectsWith, rng, stableSortByKey, throwsWith, useTempDirs } from './helpers.js';
 
 interface Rec {
@@ -27,9 +27,9 @@ async function readPartitions(out: MapOutput): Promise<Rec[][]> {
   for (const info of out.partitions) {
     const chunks: Buffer[] = [];
     for await (const chunk of readPartitionChunks(out.dataPath, info, 1000)) chunks.push(chunk);
-    const segment = bufferSegment(Buffer.concat(chunks));
+    const sorted = bufferRun(Buffer.concat(chunks));
     const recs: Rec[] = [];
-    while (segment.next()) recs.push({ key: segment.key(), value: segment.value() });
+    while (sorted.next()) recs.push({ key: sorted.key(), value: sorted.value() });
     expect(recs.length).toBe(info.records);
     result.push(recs);
   }

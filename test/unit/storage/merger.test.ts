@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
 import { mergeGroups, mergeToFile } from '../../../src/storage/merger.js';
 import { appendRecord, encodeValue } from '../../../src/storage/record-codec.js';
-import { bufferSegment, fileSegment, type Segment } from '../../../src/storage/segment.js';
+import { bufferRun, fileRun, type SortedRun } from '../../../src/storage/sorted-run.js';
 import { intBelow, pick, rejectsWith, rng, stableSortByKey, useTempDirs } from './helpers.js';
 
 interface Rec {
@@ -41,13 +41,13 @@ function expectedGroups(runs: readonly Rec[][]): [string, unknown[]][] {
   return groups;
 }
 
-async function drain(segment: Segment): Promise<Rec[]> {
+async function drain(sorted: SortedRun): Promise<Rec[]> {
   const out: Rec[] = [];
-  while (await segment.next()) out.push({ key: segment.key(), value: segment.value() });
+  while (await sorted.next()) out.push({ key: sorted.key(), value: sorted.value() });
   return out;
 }
 
-describe('segments', () => {
+describe('sorted runs', () => {
   const tempDir = useTempDirs();
 
   it('read the records of a file region through a buffer smaller than a record', async () => {
@@ -57,28 +57,28 @@ describe('segments', () => {
     const path = join(dir, 'seg');
     await writeFile(path, Buffer.concat([Buffer.from('junk-before'), body, Buffer.from('junk-after')]));
     for (const bufferSize of [1, 16, 100, 64 * 1024]) {
-      expect(await drain(fileSegment(path, 11, body.length, bufferSize))).toEqual(recs);
+      expect(await drain(fileRun(path, 11, body.length, bufferSize))).toEqual(recs);
     }
-    expect(await drain(bufferSegment(body))).toEqual(recs);
-    const first = bufferSegment(body);
+    expect(await drain(bufferRun(body))).toEqual(recs);
+    const first = bufferRun(body);
     expect(first.next()).toBe(true);
     expect(first.keyBytes().equals(Buffer.from(recs[0]!.key, 'utf8'))).toBe(true);
     expect(first.valueBytes().equals(encodeValue(recs[0]!.value))).toBe(true);
   });
 
-  it('refuse a segment that ends inside a record', async () => {
+  it('refuse a run that ends inside a record', async () => {
     const dir = await tempDir();
     const body = encode([{ key: 'k', value: 'value' }, { key: 'k2', value: 'value2' }]);
     const path = join(dir, 'cut');
     await writeFile(path, body);
-    await rejectsWith(drain(fileSegment(path, 0, body.length - 3, 4)), 'INTERNAL', /Expected a record of at least/);
-    await rejectsWith(drain(bufferSegment(body.subarray(0, body.length - 1))), 'INTERNAL', /Expected a record of at least/);
-    await rejectsWith(drain(fileSegment(path, 0, body.length + 5)), 'INTERNAL', /got the end of the file/);
+    await rejectsWith(drain(fileRun(path, 0, body.length - 3, 4)), 'INTERNAL', /Expected a record of at least/);
+    await rejectsWith(drain(bufferRun(body.subarray(0, body.length - 1))), 'INTERNAL', /Expected a record of at least/);
+    await rejectsWith(drain(fileRun(path, 0, body.length + 5)), 'INTERNAL', /got the end of the file/);
   });
 });
 
-/** Wraps a segment to count how many are being read at once (started, not yet ended or closed). */
-function tracked(inner: Segment, open: { now: number; most: number }): Segment {
+/** Wraps a sorted run to count how many are being read at once (started, not yet ended or closed). */
+function tracked(inner: SortedRun, open: { now: number; most: number }): SortedRun {
   let state: 'idle' | 'reading' | 'done' = 'idle';
   const end = (): void => {
     if (state === 'reading') open.now--;
@@ -117,41 +117,41 @@ function tracked(inner: Segment, open: { now: number; most: number }): Segment {
 describe('mergeGroups', () => {
   const tempDir = useTempDirs();
 
-  async function makeSegments(dir: string, runs: readonly Rec[][]): Promise<Segment[]> {
-    const segments: Segment[] = [];
+  async function makeRuns(dir: string, runs: readonly Rec[][]): Promise<SortedRun[]> {
+    const inputs: SortedRun[] = [];
     for (let i = 0; i < runs.length; i++) {
       const body = encode(runs[i]!);
       if (i % 2 === 0) {
-        segments.push(bufferSegment(body));
+        inputs.push(bufferRun(body));
       } else {
         const path = join(dir, `run${i}`);
         await writeFile(path, body);
-        segments.push(fileSegment(path, 0, body.length, 32 + i));
+        inputs.push(fileRun(path, 0, body.length, 32 + i));
       }
     }
-    return segments;
+    return inputs;
   }
 
-  it('calls onGroup once per key in byte order, with values in segment order', async () => {
+  it('calls onGroup once per key in byte order, with values in run order', async () => {
     const dir = await tempDir();
     const random = rng(5);
     const runs = Array.from({ length: 9 }, (_, i) => randomRun(random, i === 4 ? 0 : 50 + intBelow(random, 100), `r${i}`));
     const seen: [string, unknown[]][] = [];
-    const result = await mergeGroups(await makeSegments(dir, runs), (key, values) => void seen.push([key, values]));
+    const result = await mergeGroups(await makeRuns(dir, runs), (key, values) => void seen.push([key, values]));
     const expected = expectedGroups(runs);
     expect(seen).toEqual(expected);
     expect(result).toEqual({ groups: expected.length, records: runs.flat().length });
   });
 
-  it('merges more segments than the factor through temporary runs, reading at most factor at once, and removes the runs', async () => {
+  it('merges more runs than the factor through temporary runs, reading at most factor at once, and removes the runs', async () => {
     const dir = await tempDir();
     const tmp = await tempDir();
     const random = rng(6);
     const runs = Array.from({ length: 75 }, (_, i) => randomRun(random, intBelow(random, 30), `r${i}`));
     const seen: [string, unknown[]][] = [];
     const open = { now: 0, most: 0 };
-    const segments = (await makeSegments(dir, runs)).map((s) => tracked(s, open));
-    await mergeGroups(segments, (key, values) => void seen.push([key, values]), { factor: 4, tmpDir: tmp });
+    const inputs = (await makeRuns(dir, runs)).map((s) => tracked(s, open));
+    await mergeGroups(inputs, (key, values) => void seen.push([key, values]), { factor: 4, tmpDir: tmp });
     expect(seen).toEqual(expectedGroups(runs));
     expect(open.most).toBeLessThanOrEqual(4);
     expect(open.now).toBe(0);
@@ -162,7 +162,7 @@ describe('mergeGroups', () => {
     const runs = [randomRun(rng(8), 100, 'a'), randomRun(rng(9), 100, 'b')];
     const keys: string[] = [];
     let busy = false;
-    await mergeGroups(runs.map((r) => bufferSegment(encode(r))), async (key) => {
+    await mergeGroups(runs.map((r) => bufferRun(encode(r))), async (key) => {
       expect(busy).toBe(false);
       busy = true;
       await new Promise((r) => setImmediate(r));
@@ -172,8 +172,8 @@ describe('mergeGroups', () => {
     expect(keys).toEqual(expectedGroups(runs).map(([k]) => k));
   });
 
-  it('gives no group for empty segments', async () => {
-    const result = await mergeGroups([bufferSegment(Buffer.alloc(0)), bufferSegment(Buffer.alloc(0))], () => {
+  it('gives no group for empty runs', async () => {
+    const result = await mergeGroups([bufferRun(Buffer.alloc(0)), bufferRun(Buffer.alloc(0))], () => {
       throw new Error('no group expected');
     });
     expect(result).toEqual({ groups: 0, records: 0 });
@@ -183,16 +183,16 @@ describe('mergeGroups', () => {
 describe('mergeToFile', () => {
   const tempDir = useTempDirs();
 
-  it('writes one sorted run holding every record, equal keys in segment order', async () => {
+  it('writes one sorted run holding every record, equal keys in run order', async () => {
     const dir = await tempDir();
     const random = rng(10);
     const runs = Array.from({ length: 12 }, (_, i) => randomRun(random, 80, `r${i}`));
     const out = join(dir, 'merged');
-    const result = await mergeToFile(runs.map((r) => bufferSegment(encode(r))), out, { factor: 5, tmpDir: dir });
+    const result = await mergeToFile(runs.map((r) => bufferRun(encode(r))), out, { factor: 5, tmpDir: dir });
     const expected = stableSortByKey(runs.flat());
     expect(result.records).toBe(expected.length);
     expect(result.bytes).toBe(encode(expected).length);
-    expect(await drain(fileSegment(out, 0, result.bytes))).toEqual(expected);
+    expect(await drain(fileRun(out, 0, result.bytes))).toEqual(expected);
   });
 });
 
@@ -211,20 +211,20 @@ describe('merge order of keys sharing long prefixes', () => {
     return stableSortByKey(recs);
   }
 
-  it('merges records in UTF-8 byte order of keys, equal keys in segment order', async () => {
+  it('merges records in UTF-8 byte order of keys, equal keys in run order', async () => {
     const dir = await tempDir();
     const random = rng(77);
     const runs = Array.from({ length: 7 }, (_, i) => randomKeyRun(random, 150 + intBelow(random, 100), `r${i}`));
     const out = join(dir, 'merged');
-    const result = await mergeToFile(runs.map((r) => bufferSegment(encode(r))), out);
-    expect(await drain(fileSegment(out, 0, result.bytes))).toEqual(stableSortByKey(runs.flat()));
+    const result = await mergeToFile(runs.map((r) => bufferRun(encode(r))), out);
+    expect(await drain(fileRun(out, 0, result.bytes))).toEqual(stableSortByKey(runs.flat()));
   });
 
   it('groups equal keys of any length, telling apart keys equal but for their length or a last byte', async () => {
     const random = rng(78);
     const runs = Array.from({ length: 5 }, (_, i) => randomKeyRun(random, 200, `r${i}`));
     const seen: [string, unknown[]][] = [];
-    const result = await mergeGroups(runs.map((r) => bufferSegment(encode(r))), (key, values) => void seen.push([key, values]));
+    const result = await mergeGroups(runs.map((r) => bufferRun(encode(r))), (key, values) => void seen.push([key, values]));
     const expected = expectedGroups(runs);
     expect(seen).toEqual(expected);
     expect(result.groups).toBe(expected.length);

@@ -1,8 +1,9 @@
 /**
- * Segments: readers of a sorted run of records (record-codec.ts framing), the
- * inputs of the merger. A segment is held in memory (a fetched map output
+ * Sorted runs: readers of records sorted by key (record-codec.ts framing),
+ * the inputs of the merger. A run is held in memory (a fetched map output
  * partition) or read from a byte range of a file (a spill, a merged run, a
- * partition of a map output) through one bounded buffer.
+ * partition of a map output) through one bounded buffer. (Not to be confused
+ * with the segment files of a dataset's log, src/dataset/.)
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { LaminateError } from '../common/errors.js';
@@ -16,7 +17,7 @@ import { decodeValueAt, parseRecord, type RecordFrame } from './record-codec.js'
  * `buf[valueStart, valueEnd)`; they stay valid until the next call to
  * `next()`. Used by one consumer at a time (the merger).
  */
-export interface Segment {
+export interface SortedRun {
   /**
    * Moves to the next record: true if there is one, false at the end. Returns
    * a plain boolean whenever the record is already buffered, and a promise
@@ -42,7 +43,7 @@ export interface Segment {
   close(): Promise<void>;
 }
 
-abstract class SegmentBase implements Segment, RecordFrame {
+abstract class SortedRunBase implements SortedRun, RecordFrame {
   buf: Buffer;
   recordStart = 0;
   keyStart = 0;
@@ -75,11 +76,11 @@ abstract class SegmentBase implements Segment, RecordFrame {
   }
 
   protected truncated(at: number, have: number, need: number): LaminateError {
-    return new LaminateError('INTERNAL', `Expected a record of at least ${need} bytes at byte ${at} of ${this.name}, got the end of the segment after ${have} bytes`);
+    return new LaminateError('INTERNAL', `Expected a record of at least ${need} bytes at byte ${at} of ${this.name}, got the end of the run after ${have} bytes`);
   }
 }
 
-class BufferSegment extends SegmentBase {
+class BufferRun extends SortedRunBase {
   private pos: number;
 
   constructor(buf: Buffer, name: string, private readonly limit: number) {
@@ -103,14 +104,14 @@ class BufferSegment extends SegmentBase {
 }
 
 /**
- * A segment over all of `buf`: records must fill it exactly.
+ * A sorted run over all of `buf`: records must fill it exactly.
  * Called by the reduce side for partitions fetched into memory, and by tests.
  */
-export function bufferSegment(buf: Buffer, name = 'an in-memory segment'): Segment {
-  return new BufferSegment(buf, name, buf.length);
+export function bufferRun(buf: Buffer, name = 'an in-memory run'): SortedRun {
+  return new BufferRun(buf, name, buf.length);
 }
 
-class FileSegment extends SegmentBase {
+class FileRun extends SortedRunBase {
   private fh: FileHandle | undefined;
   private closed = false;
   /** Bytes of buf holding data; [pos, filled) is not consumed yet. */
@@ -126,8 +127,8 @@ class FileSegment extends SegmentBase {
     length: number,
     private readonly bufferSize: number,
   ) {
-    // The buffer is allocated on the first read, so idle segments cost nothing.
-    super(Buffer.alloc(0), `'${path}' (segment at ${offset}, ${length} bytes)`);
+    // The buffer is allocated on the first read, so idle runs cost nothing.
+    super(Buffer.alloc(0), `'${path}' (run at ${offset}, ${length} bytes)`);
     this.readAt = offset;
     this.unread = length;
   }
@@ -153,7 +154,7 @@ class FileSegment extends SegmentBase {
   }
 
   private async refill(): Promise<boolean> {
-    if (this.closed) throw new LaminateError('FAILED_PRECONDITION', `Expected an open segment, got a closed one: ${this.name}`);
+    if (this.closed) throw new LaminateError('FAILED_PRECONDITION', `Expected an open run, got a closed one: ${this.name}`);
     if (this.fh === undefined) {
       this.fh = await open(this.path, 'r');
       this.buf = Buffer.allocUnsafe(Math.min(this.bufferSize, Math.max(this.unread, 1)));
@@ -199,18 +200,18 @@ class FileSegment extends SegmentBase {
 }
 
 /**
- * A segment over `length` bytes of `path` from `offset`, read through one
+ * A sorted run over `length` bytes of `path` from `offset`, read through one
  * buffer of `bufferSize` bytes (grown only for a record bigger than it). The
  * file is opened on the first `next()` and closed at the end or on `close()`.
  * Called by the map-side merge (one per spill and partition), by multi-pass
  * merges, and by the reduce side for partitions fetched to disk.
  */
-export function fileSegment(path: string, offset: number, length: number, bufferSize = 64 * 1024): Segment {
+export function fileRun(path: string, offset: number, length: number, bufferSize = 64 * 1024): SortedRun {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected a non-negative offset and length for a segment of '${path}', got ${offset} and ${length}`);
+    throw new LaminateError('INVALID_ARGUMENT', `Expected a non-negative offset and length for a run of '${path}', got ${offset} and ${length}`);
   }
   if (!Number.isSafeInteger(bufferSize) || bufferSize <= 0) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected a positive buffer size for a segment of '${path}', got ${bufferSize}`);
+    throw new LaminateError('INVALID_ARGUMENT', `Expected a positive buffer size for a run of '${path}', got ${bufferSize}`);
   }
-  return new FileSegment(path, offset, length, bufferSize);
+  return new FileRun(path, offset, length, bufferSize);
 }

@@ -1,0 +1,35 @@
+/** Parsers of the commands' flag values: each says what it expected and what it got. */
+import { InvalidArgumentError } from 'commander';
+import { errorMessage } from '../common/errors.js';
+import { parseAddress } from '../protocol/master-rpc.js';
+
+export function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`Expected ${flag} to be a positive integer, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`Expected --port to be 0..65535, got '${value}'`);
+  return n;
+}
+
+export function onOff(value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new InvalidArgumentError(`Expected --speculation to be on or off, got '${value}'`);
+  return value === 'on';
+}
+
+/** A --master HOST:PORT. */
+export function address(value: string): string {
+  try {
+    parseAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+  return value;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * The `laminate` command. Each command lives in a file of its own in this
+ * folder and wires the pieces it needs; this file only registers them, and
+ * nothing else reads argv. Nothing imports src/cli/.
+ */
+import { Command } from 'commander';
+import { errorMessage, LaminateError } from '../common/errors.js';
+import { registerKill } from './kill.js';
+import { registerLocal } from './local.js';
+import { registerMaster } from './master.js';
+import { registerStatus } from './status.js';
+import { registerSubmit } from './submit.js';
+import { registerWorker } from './worker.js';
+
+const program = new Command();
+program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
+  .showHelpAfterError();
+for (const register of [registerMaster, registerWorker, registerSubmit, registerStatus, registerKill, registerLocal]) register(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);
+  process.stderr.write(`laminate: ${msg}\n`);
+  process.exitCode = 2;
+});

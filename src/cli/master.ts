@@ -1,0 +1,29 @@
+/** `laminate master`: runs a master until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createLogger } from '../common/logger.js';
+import { Master } from '../master/master.js';
+import { port, positiveInt } from './arguments.js';
+import { untilSignal } from './signals.js';
+
+export function registerMaster(program: Command): void {
+  program.command('master').description('run a master until SIGINT/SIGTERM')
+    .option('--host <host>', 'address to bind (loopback unless told otherwise)', '127.0.0.1')
+    .option('--port <port>', 'port to bind (0 picks one)', port, 7070)
+    .option('--data <dir>', 'data directory (bundles)', join(tmpdir(), 'laminate', 'master'))
+    .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt('--heartbeat-timeout'), 10_000)
+    .option('--heartbeat-interval <ms>', 'how often workers heartbeat', positiveInt('--heartbeat-interval'), 1000)
+    .option('--retain-jobs <n>', 'finished jobs kept for status', positiveInt('--retain-jobs'), 100)
+    .action(async (o: { host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number }) => {
+      const logger = createLogger();
+      const master = new Master({
+        host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
+        scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout },
+      });
+      await master.start();
+      // The bound address on stdout, for scripts that start a master on port 0.
+      process.stdout.write(`master listening on ${master.address}\n`);
+      untilSignal(() => master.stop(), logger);
+    });
+}

@@ -1,0 +1,27 @@
+/** `laminate worker`: runs a worker that registers with a master, until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createLogger } from '../common/logger.js';
+import { WORKER_DEFAULTS, WorkerNode } from '../worker/worker.js';
+import { address, port, positiveInt } from './arguments.js';
+import { untilSignal } from './signals.js';
+
+export function registerWorker(program: Command): void {
+  program.command('worker').description('run a worker that registers with a master')
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--slots <n>', 'task attempts run at once', positiveInt('--slots'), WORKER_DEFAULTS.slots)
+    .option('--memory <mb>', 'memory for containers, in MB', positiveInt('--memory'), WORKER_DEFAULTS.memoryMb)
+    .option('--data <dir>', 'data directory (map outputs, bundles)')
+    .option('--host <host>', 'address the shuffle server binds and advertises', '127.0.0.1')
+    .option('--shuffle-port <port>', 'shuffle server port (0 picks one)', port, 0)
+    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number }) => {
+      const logger = createLogger();
+      const worker = new WorkerNode({
+        master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, logger,
+        dataDir: resolve(o.data ?? join(tmpdir(), 'laminate', `worker-${process.pid}`)),
+      });
+      untilSignal(() => worker.stop(), logger);
+      await worker.start();
+    });
+}

@@ -1,0 +1,77 @@
+/**
+ * A task attempt as the master and a worker speak of it, in domain terms: the
+ * launch the master sends, the commands on a worker's command stream, and the
+ * outcome the worker reports. src/protocol/wire-mapping.ts maps these to and
+ * from the wire messages; nothing else sees those.
+ */
+import type { ErrorCode } from './errors.js';
+import type { TaskKind } from './ids.js';
+import type { InputFormat } from './input-format.js';
+import type { InputSplit } from './input-split.js';
+import type { PartitionInfo } from './partition-info.js';
+
+/** Where a reduce attempt finds its partition of map task `mapIndex`'s output. */
+export interface MapOutputLocation {
+  readonly mapIndex: number;
+  /** The map attempt whose output it is. */
+  readonly attemptId: string;
+  /** The worker holding it. */
+  readonly workerId: string;
+  /** That worker's shuffle server; '' when the worker is gone (the fetch then fails at once). */
+  readonly shuffleAddress: string;
+  /** The reducer's partition in that output (length 0: nothing to fetch). */
+  readonly partition: PartitionInfo;
+}
+
+/** Everything a worker needs to run one task attempt. */
+export interface AttemptLaunch {
+  readonly attemptId: string;
+  readonly jobId: string;
+  /** The worker the attempt was placed on. */
+  readonly workerId: string;
+  /** The job module's bundle, by content hash (fetched from the master once per worker). */
+  readonly bundleHash: string;
+  readonly kind: TaskKind;
+  /** The map task's split index, or the reduce task's partition. */
+  readonly index: number;
+  /** The container's heap limit. */
+  readonly memoryMb: number;
+  readonly timeoutMs: number;
+  readonly reducers: number;
+  readonly format: InputFormat;
+  readonly outputDir: string;
+  /** Map attempts only: the input split. */
+  readonly split?: InputSplit;
+  /** Reduce attempts only: every map task's output, one per map task, in map order. */
+  readonly sources: readonly MapOutputLocation[];
+  /** Total order only: reducers - 1 sorted keys; empty for hash partitioning. */
+  readonly splitPoints: readonly string[];
+  /** Map attempts: bytes of map output buffered before a spill. */
+  readonly sortBufferBytes: number;
+}
+
+/** A command on a worker's command stream, from the master. */
+export type WorkerCommand =
+  | { readonly type: 'launch'; readonly launch: AttemptLaunch }
+  | { readonly type: 'kill'; readonly attemptId: string; readonly reason: string }
+  /** The job has ended: drop its map outputs, containers and files. */
+  | { readonly type: 'cleanup'; readonly jobId: string };
+
+/** How an attempt ended, as its worker reports it. */
+export type AttemptOutcome =
+  | {
+    readonly outcome: 'SUCCEEDED';
+    readonly counters: Readonly<Record<string, number>>;
+    /** Map attempts only: the index of the output file kept on the worker, one entry per reducer. */
+    readonly partitions?: readonly PartitionInfo[];
+  }
+  | { readonly outcome: 'FAILED'; readonly code: ErrorCode; readonly message: string }
+  /** A reduce attempt could not fetch map task `mapIndex`'s output (attempt `mapAttemptId`). */
+  | { readonly outcome: 'FETCH_FAILED'; readonly message: string; readonly mapIndex: number; readonly mapAttemptId: string };
+
+/** A worker's report of one attempt's end. */
+export interface AttemptReport {
+  readonly attemptId: string;
+  readonly workerId: string;
+  readonly result: AttemptOutcome;
+}

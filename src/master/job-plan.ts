@@ -1,0 +1,25 @@
+/**
+ * What the master keeps of a job besides the scheduler's record of it: its
+ * resolved spec, bundle and splits (the plan the launches are built from),
+ * who waits for its end, and how far its submission and end have reached
+ * the journal.
+ */
+import type { InputSplit } from '../common/input-split.js';
+import type { JobStatus } from '../common/job-status.js';
+import type { Logger } from '../common/logger.js';
+import type { ResolvedJobSpec } from './job-spec.js';
+
+export interface JobPlan {
+  readonly jobId: string;
+  readonly spec: ResolvedJobSpec;
+  readonly bundleHash: string;
+  readonly splits: readonly InputSplit[];
+  readonly log: Logger;
+  readonly waiters: Set<() => void>;
+  /** Set for jobs that finished before this master started: their status from the journal. */
+  finalStatus?: JobStatus;
+  /** The submission is on disk (false only until its journal append returns, or if it failed). */
+  journaled: boolean;
+  /** The job's end is on disk: only then do clients hear of it. */
+  ended: boolean;
+}

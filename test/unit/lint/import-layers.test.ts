@@ -1,0 +1,132 @@
+/**
+ * The source layout's import rules (DESIGN.md, "Source layout"), as
+ * eslint.config.js enforces them in `npm test`: these tests lint small
+ * in-memory files with the project's own config, so a rule that stops biting
+ * fails here rather than rotting quietly.
+ */
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ESLint, Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+/** DESIGN.md's table, written out again: who may import whom (besides itself). */
+const MAY_IMPORT: Record<string, readonly string[]> = {
+  common: [],
+  api: ['common'],
+  protocol: ['common'],
+  scheduler: ['common'],
+  storage: ['common'],
+  dataset: ['common', 'storage'],
+  view: ['common', 'storage'],
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view'],
+  worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
+  client: ['common', 'api', 'protocol', 'storage'],
+  serving: ['common', 'protocol', 'view'],
+  speed: ['common', 'protocol', 'view'],
+  functions: ['common', 'protocol', 'storage'],
+  local: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions'],
+  cli: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'local'],
+};
+const FOLDERS = Object.keys(MAY_IMPORT);
+
+let eslint: ESLint;
+
+beforeAll(() => {
+  eslint = new ESLint({ cwd: ROOT });
+});
+
+/**
+ * Lints `code` with the project's config, type information included, as the
+ * text of a file of src/`folder` ('' for src/ itself). The type-aware parser
+ * takes only files of the project, so the text stands in for one that exists.
+ */
+async function lint(folder: string, code: string): Promise<Linter.LintMessage[]> {
+  const dir = join(ROOT, 'src', folder);
+  const file = (await readdir(dir)).filter((f) => f.endsWith('.ts')).sort()[0];
+  if (!file) throw new Error(`Expected a .ts file in ${dir}, found none`);
+  const [result] = await eslint.lintText(code, { filePath: join(dir, file) });
+  const fatal = result!.messages.filter((m) => m.fatal);
+  if (fatal.length > 0) throw new Error(`Expected the probe to parse, got: ${fatal.map((m) => m.message).join('; ')}`);
+  return result!.messages;
+}
+
+const layerErrors = (messages: Linter.LintMessage[]): Linter.LintMessage[] =>
+  messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax');
+
+describe('the import rules, with the whole lint setup of npm test', () => {
+  it('refuse a storage file that imports the scheduler, naming the rule broken', async () => {
+    const errors = layerErrors(await lint('storage', "import type { Decision } from '../scheduler/types.js';\nexport type D = Decision;\n"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.severity).toBe(2);
+    expect(errors[0]!.message).toContain('src/storage/ may import src/common/');
+    expect(errors[0]!.message).toContain('src/scheduler/ is not one of them');
+  });
+
+  it('let a storage file import common', async () => {
+    expect(layerErrors(await lint('storage', "import { LaminateError } from '../common/errors.js';\nexport const E = LaminateError;\n"))).toEqual([]);
+  });
+
+  it('refuse gRPC in domain code, and allow it in src/protocol/ and the process wiring', async () => {
+    const grpc = "import * as grpc from '@grpc/grpc-js';\nexport const S = grpc.status;\n";
+    expect(layerErrors(await lint('worker', grpc))[0]?.message).toContain('Only src/protocol/ and the process wiring');
+    expect(layerErrors(await lint('storage', grpc))).toHaveLength(1);
+    expect(layerErrors(await lint('cli', grpc))).toHaveLength(1);
+    expect(layerErrors(await lint('protocol', grpc))).toEqual([]);
+    for (const wiring of ['src/master/master.ts', 'src/worker/worker.ts', 'src/client/job-client.ts']) {
+      const [result] = await eslint.lintText(grpc, { filePath: join(ROOT, wiring) });
+      expect(layerErrors(result!.messages), wiring).toEqual([]);
+    }
+  });
+
+  it('refuse a dynamic import across the layers too', async () => {
+    const errors = layerErrors(await lint('storage', "export const m = await import('../master/master.js');\n"));
+    expect(errors.map((e) => e.ruleId)).toEqual(['no-restricted-syntax']);
+  });
+
+  it('refuse the client entry importing the embedded cluster, and anything importing the CLI', async () => {
+    expect(layerErrors(await lint('client', "export { LocalCluster } from '../local/local-cluster.js';\n"))).toHaveLength(1);
+    expect(layerErrors(await lint('local', "export * from '../cli/main.js';\n"))).toHaveLength(1);
+    expect(layerErrors(await lint('', "export * from './cli/main.js';\n"))).toHaveLength(1);
+  });
+});
+
+describe('the import rules, folder by folder', () => {
+  /** The layer rules the project's config gives a file of `folder`, run on their own (no type information needed). */
+  async function layerConfig(folder: string): Promise<Linter.Config> {
+    const config = (await eslint.calculateConfigForFile(join(ROOT, 'src', folder, 'layer-probe.ts'))) as Linter.Config;
+    const rules = Object.fromEntries(['no-restricted-imports', 'no-restricted-syntax']
+      .filter((r) => config.rules?.[r] !== undefined).map((r) => [r, config.rules![r]!]));
+    return { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser }, rules };
+  }
+
+  it('gives each folder exactly the imports of DESIGN.md\'s table, from a file and from a subfolder', async () => {
+    const linter = new Linter({ configType: 'flat' });
+    const got: Record<string, string[]> = {};
+    for (const from of FOLDERS) {
+      const config = await layerConfig(from);
+      got[from] = [];
+      for (const to of FOLDERS) {
+        if (to === from) continue;
+        const direct = linter.verify(`import type { X } from '../${to}/x.js';\nexport type Y = X;\n`, config, { filename: `src/${from}/a.ts` });
+        const nested = linter.verify(`import '../../${to}/x.js';\n`, config, { filename: `src/${from}/sub/a.ts` });
+        expect(nested.length === 0, `${from}/sub -> ${to}`).toBe(direct.length === 0);
+        if (direct.length === 0) got[from].push(to);
+      }
+    }
+    expect(got).toEqual(Object.fromEntries(FOLDERS.map((f) => [f, [...MAY_IMPORT[f]!]])));
+  });
+
+  it('refuse every import from a folder of src/ that has no row in the table', async () => {
+    const linter = new Linter({ configType: 'flat' });
+    const errors = linter.verify("import { E } from '../common/errors.js';\nexport const F = E;\n", await layerConfig('unlisted'), { filename: 'src/unlisted/a.ts' });
+    expect(errors[0]?.message).toContain('has no row');
+  });
+
+  it('covers every folder of src/', async () => {
+    const folders = (await readdir(join(ROOT, 'src'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(folders.filter((f) => !FOLDERS.includes(f))).toEqual([]);
+  });
+});
