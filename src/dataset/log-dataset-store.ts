@@ -191,6 +191,11 @@ export class LogDatasetStore implements DatasetStore {
     return this.partition(dataset, partition).nextSequence(producerId);
   }
 
+  /** Back-pressure now: bytes of appends accepted and not yet acknowledged, and appends waiting for room. For metrics and tests. */
+  stats(): { inFlightBytes: number; waitingAppends: number } {
+    return { inFlightBytes: this.budget.inFlight, waitingAppends: this.budget.waiting };
+  }
+
   close(): Promise<void> {
     this.closing ??= this.closeOnce();
     return this.closing;

@@ -7,7 +7,9 @@
  * (any nesting up to MAX_DEPTH), and the two extensions msgpackr writes for
  * JSON-ish values: the timestamp (type -1, a Date) and msgpackr's undefined
  * (type 0, fixext 1, inside arrays or objects). Any other extension is
- * refused, since msgpackr's default decoder throws on it ("Unknown extension").
+ * refused, since msgpackr's default decoder throws on it ("Unknown extension"),
+ * and so is a map key that is an array, map, binary or timestamp (it decodes
+ * maps into objects, whose keys must be scalars).
  *
  * Pure; called once per appended record.
  */
@@ -22,22 +24,29 @@ export const MAX_DEPTH = 512;
 export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): string | undefined {
   // An explicit stack of "values still expected" per open container: no recursion.
   const pending: number[] = [1];
+  const inMap: boolean[] = [false];
   let p = start;
   while (pending.length > 0) {
     const top = pending.length - 1;
     if (pending[top] === 0) {
       pending.pop();
+      inMap.pop();
       continue;
     }
+    // A map's items alternate key, value, starting with a key at an even count left.
+    const isKey = inMap[top]! && pending[top]! % 2 === 0;
     pending[top]!--;
     if (p >= end) return 'truncated';
     const b = buf[p++]!;
+    if (isKey && !SCALAR_KEY[b]!) return `a map key of type byte 0x${b.toString(16)} (an array, map, binary or timestamp)`;
     let skip = 0;
     let items = -1; // values a container adds (maps count keys and values)
+    let map = false;
     if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) {
       // positive/negative fixint, nil, false, true
     } else if (b >= 0x80 && b <= 0x8f) {
       items = (b & 0x0f) * 2;
+      map = true;
     } else if (b >= 0x90 && b <= 0x9f) {
       items = b & 0x0f;
     } else if (b >= 0xa0 && b <= 0xbf) {
@@ -75,11 +84,13 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
         case 0xde: // map 16
           if (p + 2 > end) return 'truncated';
           items = ((buf[p]! << 8) | buf[p + 1]!) * 2;
+          map = true;
           p += 2;
           break;
         case 0xdf: // map 32
           if (p + 4 > end) return 'truncated';
           items = u32(buf, p) * 2;
+          map = true;
           p += 4;
           break;
         case 0xd4: // fixext 1: msgpackr's undefined is type 0
@@ -116,11 +127,17 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
       // Each item takes at least one byte: refuse impossible counts early.
       if (items > end - p) return 'truncated';
       pending.push(items);
+      inMap.push(map);
     }
   }
   if (p !== end) return `${end - p} trailing bytes after the value`;
   return undefined;
 }
+
+/** First bytes of the values msgpackr accepts as an object key: nil, booleans, numbers, strings, undefined (fixext 1). */
+const SCALAR_KEY: boolean[] = Array.from({ length: 256 }, (_, b) =>
+  b <= 0x7f || b >= 0xe0 || (b >= 0xa0 && b <= 0xbf) || b === 0xc0 || b === 0xc2 || b === 0xc3 ||
+  (b >= 0xca && b <= 0xd3) || (b >= 0xd9 && b <= 0xdb) || b === 0xd4);
 
 function u32(buf: Uint8Array, p: number): number {
   return ((buf[p]! << 24) >>> 0) + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!);

@@ -69,6 +69,8 @@ export class PartitionLog {
   private activeBytes: number;
   private durableEndOffset: number;
   private writeFailed = false;
+  /** Set when acknowledged records at the end are damaged (see partition-recovery.ts): reads and waits from there fail with it. */
+  private damagedEnd: LaminateError | undefined;
   private fileClosed = false;
 
   private constructor(
@@ -89,6 +91,11 @@ export class PartitionLog {
     this.durableEndOffset = endOffset;
     this.activeBytes = activeBytes;
     if (blockedBy !== undefined) {
+      this.damagedEnd = new LaminateError(
+        'DATA_LOSS',
+        `Expected a whole batch at offset ${blockedBy.fromOffset} of dataset ${describe(ctx.dataset)} partition ${ctx.partition}, got ${blockedBy.reason}; records from there on cannot be read`,
+        { ids: { dataset: ctx.dataset, partition: ctx.partition, offset: blockedBy.fromOffset } },
+      );
       this.refusal = new LaminateError(
         'DATA_LOSS',
         `Expected to append to dataset ${describe(ctx.dataset)} partition ${ctx.partition}, but acknowledged records from offset ${blockedBy.fromOffset} are damaged (${blockedBy.reason}) and its end is unknown; appends are refused until the segment is repaired`,
@@ -254,6 +261,7 @@ export class PartitionLog {
     if (endOffset !== undefined && endOffset < from) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected an end offset at or after the start ${from}, got ${endOffset} (${where})`, { ids });
     }
+    if (this.damagedEnd !== undefined && from >= durableEnd && (endOffset === undefined || endOffset > from)) throw this.damagedEnd;
     const end = Math.min(endOffset ?? durableEnd, durableEnd);
     const empty: ReadChunk = { partition: this.ctx.partition, firstOffset: from, count: 0, body: new Uint8Array(0), nextOffset: from, endOffset: durableEnd };
     if (from >= end) return empty;
@@ -306,6 +314,7 @@ export class PartitionLog {
 
   /** See DatasetStore.waitForRecords. */
   waitForRecords(offset: number, signal?: AbortSignal): Promise<void> {
+    if (this.damagedEnd !== undefined && offset >= this.durableEndOffset) return Promise.reject(this.damagedEnd);
     return this.waiters.wait(offset, this.durableEndOffset, signal);
   }
 
