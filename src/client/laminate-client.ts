@@ -93,17 +93,17 @@ export class LaminateClient {
   }
 
   /** Creates a dataset; repeating with equal settings is a no-op, other settings are ALREADY_EXISTS. */
-  createDataset(name: string, options: CreateDatasetOptions = {}): Promise<DatasetDescription> {
+  async createDataset(name: string, options: CreateDatasetOptions = {}): Promise<DatasetDescription> {
     const partitions = options.partitions === undefined ? undefined : requirePositiveInt('partitions', options.partitions);
     return this.datasets.createDataset(name, partitions);
   }
 
   /** Partitions with their end offsets, segments, records and bytes. NOT_FOUND for an unknown dataset. */
-  describeDataset(name: string): Promise<DatasetDescription> {
+  async describeDataset(name: string): Promise<DatasetDescription> {
     return this.datasets.describeDataset(name);
   }
 
-  listDatasets(): Promise<DatasetDescription[]> {
+  async listDatasets(): Promise<DatasetDescription[]> {
     return this.datasets.listDatasets();
   }
 

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, LaminateError } from '../common/errors.js';
-import { hashPartition } from '../common/partitioner.js';
 import { requirePositiveInt } from '../common/validate.js';
+import { keyOfField } from '../dataset/key-partitioner.js';
 import { DEFAULT_MAX_RECORD_BYTES, type DatasetRecord } from '../dataset/record-body.js';
 
 /**
@@ -102,19 +102,12 @@ export function resolveProducerOptions(o: ProducerOptions = {}): ResolvedProduce
 
 /**
  * The key of a record as the string that is hashed, or undefined for "no
- * key". Strings hash as they are; other values as their JSON, so 7 and '7'
- * land together.
+ * key" (the sticky partition). A field's value follows keyOfField (strings as
+ * they are, numbers and booleans as JSON, null or missing: no key, objects
+ * refused); a function's result follows the same rules.
  */
 export function recordKey(key: PartitionKey | undefined, record: DatasetRecord): string | undefined {
   if (key === undefined) return undefined;
-  const value = typeof key === 'function'
-    ? key(record)
-    : record !== null && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>)[key] : undefined;
-  if (value === undefined || value === null) return undefined;
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-/** The partition of a keyed record: FNV-1a of the key, as the reducers' default partitioner. */
-export function keyPartition(key: string, partitions: number): number {
-  return hashPartition(key, partitions);
+  if (typeof key === 'string') return keyOfField(record, key);
+  return keyOfField({ key: key(record) }, 'key');
 }

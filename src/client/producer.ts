@@ -21,9 +21,10 @@
  */
 import { LaminateError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { KeyPartitioner } from '../dataset/key-partitioner.js';
 import { encodeRecord, type DatasetRecord } from '../dataset/record-body.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
-import { keyPartition, recordKey, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
+import { recordKey, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 
 /** Where one record was stored. */
 export interface RecordAck {
@@ -109,7 +110,8 @@ export class Producer {
   /** Filled once the dataset's partitions and this producer's sequences are known. */
   private partitions: PartitionState[] | undefined;
   private initializing: Promise<void> | undefined;
-  private sticky = 0;
+  /** Set with `partitions`. */
+  private partitioner: KeyPartitioner | undefined;
   private buffered = 0;
   private failure: LaminateError | undefined;
   private closing: Promise<void> | undefined;
@@ -156,6 +158,7 @@ export class Producer {
     try {
       return { bytes, key: recordKey(this.options.key, record) };
     } catch (err) {
+      if (err instanceof LaminateError) throw err;
       throw new LaminateError('INVALID_ARGUMENT', `The key function threw on a record: ${String(err)}`, { cause: err });
     }
   }
@@ -225,7 +228,7 @@ export class Producer {
       if (this.buffered > 0 && this.buffered + head.bytes.length > this.options.bufferBytes) break;
       this.queue.shift();
       this.queuedRecords--;
-      const p = head.key === undefined ? this.sticky : keyPartition(head.key, states.length);
+      const p = this.partitioner!.partition(head.key);
       this.addToBatch(p, head);
     }
     if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w.resolve();
@@ -277,7 +280,7 @@ export class Producer {
     s.sealed.push(b);
     // Sticky partitioning (Kafka's KIP-480): unkeyed records fill one
     // partition's batch, then move on to the next, so batches stay large.
-    if (p === this.sticky) this.sticky = (this.sticky + 1) % this.partitions!.length;
+    if (p === this.partitioner!.partition()) this.partitioner!.nextBatch();
   }
 
   private startFlush(states: PartitionState[], marker: FlushMarker): void {
@@ -399,7 +402,7 @@ export class Producer {
           const seqs = await this.transport.initProducer(this.dataset, this.producerId, timeoutMs);
           const next = new Map(seqs.map((x) => [x.partition, x.nextSequence]));
           // Unkeyed records start on a random partition, so that many short-lived producers spread out.
-          this.sticky = Math.floor(Math.random() * d.partitions.length);
+          this.partitioner = new KeyPartitioner(d.partitions.length, Math.floor(Math.random() * d.partitions.length));
           this.partitions = d.partitions.map((_, p) => ({
             nextSequence: next.get(p) ?? 0, nextIndex: 0, sealed: [], inFlight: 0, retrying: false, backoffMs: this.options.retryBackoffMs,
           }));

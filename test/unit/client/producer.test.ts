@@ -230,6 +230,12 @@ describe('the idempotent producer', () => {
     await expect(producer.send(undefined)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(producer.send({ big: 'x'.repeat(200) })).rejects.toThrow(/at most 100 bytes encoded, got \d+ bytes/);
     await expect(producer.send({ ok: true })).resolves.toEqual({ partition: 0, offset: 0 });
+    const keyed = new Producer(transport, 'd', { ...FAST, key: 'user' }, silentLogger());
+    await expect(keyed.send({ user: { id: 1 } })).rejects.toThrow(/field 'user' of a record to be a string, number or boolean/);
+    const thrower = new Producer(transport, 'd', { ...FAST, key: () => { throw new Error('boom'); } }, silentLogger());
+    await expect(thrower.send({ a: 1 })).rejects.toThrow(/The key function threw on a record: Error: boom/);
+    await expect(keyed.send({ user: 'u1' })).resolves.toEqual({ partition: 0, offset: 1 });
+    await keyed.close();
     await producer.close();
     await expect(producer.send({ late: true })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
   });
