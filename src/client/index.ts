@@ -1,6 +1,7 @@
 /** The client library: `import { LaminateClient, JobClient } from 'laminate/client'`. */
 export { LaminateClient } from './laminate-client.js';
-export type { AppendOptions, AppendedRange, CreateDatasetOptions, LaminateClientOptions, ReadOptions, ReadRecord } from './laminate-client.js';
+export type { AppendOptions, CreateDatasetOptions, LaminateClientOptions, ReadOptions, ReadRecord } from './laminate-client.js';
+export type { AppendedRange } from './appended-ranges.js';
 export { Producer } from './producer.js';
 export type { RecordAck } from './producer.js';
 export type { PartitionKey, ProducerOptions } from './producer-options.js';

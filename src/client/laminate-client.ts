@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../common/logger.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { decodeBody, type DatasetRecord } from '../dataset/record-body.js';
 import { DatasetClient, type DatasetDescription } from '../protocol/dataset-rpc.js';
+import { AppendedRanges, type AppendedRange } from './appended-ranges.js';
 import { JobClient } from './job-client.js';
 import { isRetriable, Producer, type PreparedRecord, type RecordAck } from './producer.js';
 import type { PartitionKey, ProducerOptions } from './producer-options.js';
@@ -29,13 +30,6 @@ export interface CreateDatasetOptions {
 export interface AppendOptions {
   /** Partition by this field of each record, or this function of it; default sticky (see Producer). */
   readonly key?: PartitionKey;
-}
-
-/** A run of consecutive offsets of one partition that an append got. */
-export interface AppendedRange {
-  readonly partition: number;
-  readonly firstOffset: number;
-  readonly count: number;
 }
 
 export interface ReadOptions {
@@ -135,15 +129,8 @@ export class LaminateClient {
    */
   async append(name: string, records: Iterable<DatasetRecord> | AsyncIterable<DatasetRecord>, options: AppendOptions = {}): Promise<AppendedRange[]> {
     const producer = this.producer(name, options.key === undefined ? {} : { key: options.key });
-    const ranges = new Map<number, AppendedRange[]>();
-    const note = (ack: RecordAck): void => {
-      let runs = ranges.get(ack.partition);
-      if (!runs) ranges.set(ack.partition, (runs = []));
-      const last = runs[runs.length - 1];
-      if (last && last.firstOffset + last.count === ack.offset) runs[runs.length - 1] = { ...last, count: last.count + 1 };
-      else runs.push({ partition: ack.partition, firstOffset: ack.offset, count: 1 });
-    };
-    const collected = (): AppendedRange[] => [...ranges.keys()].sort((a, b) => a - b).flatMap((p) => ranges.get(p)!);
+    const ranges = new AppendedRanges();
+    const note = (ack: RecordAck): void => ranges.add(ack);
     const acks: Array<Promise<void>> = [];
     let sent = 0;
     let refused: unknown;
@@ -182,11 +169,11 @@ export class LaminateClient {
     const lost = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (lost) throw lost.reason;
     if (refused !== undefined) {
-      const where = collected().map((r) => `${r.partition}:${r.firstOffset}+${r.count}`).join(', ');
+      const where = ranges.toString();
       const e = refused as LaminateError;
       throw new LaminateError(e.code, `${e.message}; the ${sent} records before it were appended${where ? ` (partition:offset+count ${where})` : ''}`, { cause: refused });
     }
-    return collected();
+    return ranges.list();
   }
 
   /**
