@@ -44,7 +44,7 @@ export interface ReadOptions {
   readonly signal?: AbortSignal;
   /**
    * A read cut off by a lost connection (a master restarting) resumes from
-   * the next offset; it gives up when no chunk has arrived for this long.
+   * the next offset; it gives up once it has failed to reopen for this long.
    * Default 2 minutes.
    */
   readonly retryTimeoutMs?: number;
@@ -190,7 +190,9 @@ export class LaminateClient {
     const follow = options.follow ?? false;
     const retryTimeoutMs = requirePositiveInt('retryTimeoutMs', options.retryTimeoutMs ?? 120_000);
     const signal = options.signal;
-    let lastProgress = Date.now();
+    // Set while the read cannot be (re)opened; cleared by any chunk, the empty
+    // one a follower gets at the end included.
+    let failingSince: number | undefined;
     let backoff = 100;
     for (;;) {
       try {
@@ -199,13 +201,14 @@ export class LaminateClient {
           const records = decodeBody(chunk.body);
           for (let i = 0; i < records.length; i++) yield { partition, offset: chunk.firstOffset + i, record: records[i] };
           from = chunk.nextOffset;
-          lastProgress = Date.now();
+          failingSince = undefined;
           backoff = 100;
         }
         return;
       } catch (err) {
         if (signal?.aborted) return;
-        if (!isRetriable(err) || Date.now() - lastProgress > retryTimeoutMs) throw err;
+        failingSince ??= Date.now();
+        if (!isRetriable(err) || Date.now() - failingSince > retryTimeoutMs) throw err;
         await new Promise<void>((r) => {
           const t = setTimeout(r, backoff);
           signal?.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });

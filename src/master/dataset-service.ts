@@ -57,7 +57,9 @@ export function createDatasetService(store: DatasetStore, logger: Logger): Datas
       if (first && !req.follow && req.endOffset !== undefined && req.endOffset > chunk.endOffset) {
         throw new LaminateError('OUT_OF_RANGE', `Expected an end offset of at most the end of ${dataset}/${partition} (${chunk.endOffset}), got ${req.endOffset}`, { ids: { dataset, partition, offset: req.endOffset } });
       }
-      if (chunk.count > 0) {
+      // A follower at the end gets the empty chunk too: it tells the reader
+      // that its read is open (so a reconnecting client knows it is back).
+      if (chunk.count > 0 || (first && req.follow)) {
         yield chunk;
         from = chunk.nextOffset;
       }

@@ -89,7 +89,11 @@ export interface DatasetHandlers {
   listDatasets(): Promise<DatasetDescription[]> | DatasetDescription[];
   initProducer(dataset: string, producerId: string): Promise<ProducerSequence[]> | ProducerSequence[];
   append(batches: AppendBatch[]): Promise<AppendResult[]>;
-  /** Chunks of the partition; `signal` aborts when the client cancels. */
+  /**
+   * Chunks of the partition; `signal` aborts when the client cancels. A
+   * follow read starting at the end first yields an empty chunk, so the
+   * client knows the read is open.
+   */
   read(req: ReadRequest, signal: AbortSignal): AsyncIterable<ReadChunk>;
 }
 

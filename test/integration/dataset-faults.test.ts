@@ -76,4 +76,35 @@ describe('a master killed during a stream of appends', () => {
     const d = await client.describeDataset('events');
     expect(d.partitions.reduce((n, p) => n + p.endOffset, 0)).toBe(total);
   });
+
+  it('lets a follower ride out a master restart: it resumes at the next offset, missing and repeating nothing', async () => {
+    dir = await tempDir();
+    const port = await freePort();
+    masters.push(await startMasterProc(dir, { port }));
+    const client = new LaminateClient(masters[0]!.address);
+    clients.push(client);
+    await client.createDataset('tail', { partitions: 1 });
+    const ac = new AbortController();
+    const seen: ReadRecord[] = [];
+    let onSeen = (): void => {};
+    const follower = (async () => {
+      for await (const r of client.read('tail', { partition: 0, follow: true, signal: ac.signal })) {
+        seen.push(r);
+        onSeen();
+      }
+    })();
+    const seenUpTo = (n: number): Promise<void> => new Promise((resolve) => {
+      onSeen = () => { if (seen.length >= n) resolve(); };
+      onSeen();
+    });
+    await client.append('tail', Array.from({ length: 50 }, (_, k) => ({ k })));
+    await seenUpTo(50);
+    await masters[0]!.kill('SIGKILL');
+    masters.push(await startMasterProc(dir, { port }));
+    await client.append('tail', Array.from({ length: 50 }, (_, k) => ({ k: 50 + k })));
+    await seenUpTo(100);
+    ac.abort();
+    await follower;
+    expect(seen.map((r) => [r.offset, r.record])).toEqual(Array.from({ length: 100 }, (_, k) => [k, { k }]));
+  });
 });

@@ -128,6 +128,7 @@ export class MemoryDatasetStore implements DatasetStore {
   waitForRecords(dataset: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
     const part = this.partition(dataset, partition);
     if (part.records.length > offset) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(new LaminateError('CANCELLED', 'wait cancelled'));
     return new Promise((resolve, reject) => {
       const done = (): void => {
         if (part.records.length <= offset) return;
