@@ -68,6 +68,10 @@ function isIterable(x: unknown): x is Iterable<DatasetRecord> {
   return x !== null && typeof x === 'object' && Symbol.iterator in x;
 }
 
+function isAsyncIterable(x: unknown): x is AsyncIterable<DatasetRecord> {
+  return x !== null && typeof x === 'object' && Symbol.asyncIterator in x;
+}
+
 export class LaminateClient {
   private readonly datasets: DatasetClient;
   private readonly producers = new Set<Producer>();
@@ -128,6 +132,9 @@ export class LaminateClient {
    * (INVALID_ARGUMENT) says how many were and where they went.
    */
   async append(name: string, records: Iterable<DatasetRecord> | AsyncIterable<DatasetRecord>, options: AppendOptions = {}): Promise<AppendedRange[]> {
+    if (typeof records === 'string' || !(isIterable(records) || isAsyncIterable(records))) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected the records to append as an array or an (async) iterable of records, got ${describe(records)}`);
+    }
     const producer = this.producer(name, options.key === undefined ? {} : { key: options.key });
     const ranges = new AppendedRanges();
     const note = (ack: RecordAck): void => ranges.add(ack);

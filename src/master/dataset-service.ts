@@ -28,7 +28,7 @@ export interface DatasetService {
    * Ends every follow read with UNAVAILABLE (so that readers reconnect to the
    * next master), refuses new calls, and closes the store. Call before the
    * server closes, so that open follow streams do not hold its shutdown.
-   * Safe to call twice.
+   * Never rejects (a failure is logged); safe to call twice.
    */
   close(): Promise<void>;
 }
@@ -114,8 +114,8 @@ export function createDatasetService(store: DatasetStore, logger: Logger): Datas
     close() {
       closed ??= (async () => {
         closing.abort();
-        await store.close();
-        log.info('dataset store closed');
+        // A store that fails to close must not keep the master from stopping.
+        await store.close().catch((err: unknown) => log.error({ err }, 'dataset store did not close cleanly'));
       })();
       return closed;
     },

@@ -113,6 +113,7 @@ describe('bad dataset input gets a clear error and changes nothing', () => {
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toMatch(/^Record 1: Expected a record of at most 1048576 bytes encoded, got \d+ bytes/);
     await expect(client.producer('events').send(big)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(client.append('events', 'abc' as unknown as unknown[])).rejects.toThrow("Expected the records to append as an array or an (async) iterable of records, got 'abc'");
     // A body that bypasses the client's check is refused by the store.
     const raw = new grpc.Client(master.address, grpc.credentials.createInsecure());
     const body = Buffer.alloc(4 + 2 * 1024 * 1024, 0xa0);
