@@ -177,10 +177,10 @@ export class LogDatasetStore implements DatasetStore {
     return log.read(from, options.endOffset, maxBytes);
   }
 
-  waitForRecords(dataset: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
+  async waitForRecords(dataset: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
     const log = this.partition(dataset, partition);
     requireOffset('offset', offset, { dataset, partition });
-    return log.waitForRecords(offset, signal);
+    await log.waitForRecords(offset, signal);
   }
 
   currentCut(dataset: string): Cut {

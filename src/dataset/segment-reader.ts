@@ -69,14 +69,22 @@ export async function readSegment(fs: FileSystem, req: SegmentRead): Promise<Seg
     };
     let pos = start.position;
     let expected = start.offset;
+    // Damage met after some records were taken ends the chunk there; the next read, starting at it, reports it.
+    let damage: LaminateError | undefined;
     while (pos < limit && expected < end) {
       let header = parseBatchHeader(chunk, pos - chunkPos);
       if (header === 'short' || (typeof header !== 'string' && pos - chunkPos + header.batchBytes > chunk.length && expected + header.count > from)) {
         await refill(pos, typeof header === 'string' ? 0 : header.batchBytes);
         header = parseBatchHeader(chunk, 0);
       }
-      if (header === 'short' || header === 'invalid') throw dataLoss(expected, pos, header === 'short' ? 'a batch cut short' : 'bytes that are not a batch header');
-      if (header.baseOffset !== expected) throw dataLoss(expected, pos, `a batch with base offset ${header.baseOffset}`);
+      if (header === 'short' || header === 'invalid') {
+        damage = dataLoss(expected, pos, header === 'short' ? 'a batch cut short' : 'bytes that are not a batch header');
+        break;
+      }
+      if (header.baseOffset !== expected) {
+        damage = dataLoss(expected, pos, `a batch with base offset ${header.baseOffset}`);
+        break;
+      }
       const batchEnd = header.baseOffset + header.count;
       if (batchEnd <= from) {
         // Before the wanted offset: skipped on its header alone.
@@ -85,8 +93,14 @@ export async function readSegment(fs: FileSystem, req: SegmentRead): Promise<Seg
         continue;
       }
       const rel = pos - chunkPos;
-      if (rel + header.batchBytes > chunk.length) throw dataLoss(expected, pos, 'a batch cut short');
-      if (!checkBatchCrc(chunk, rel, header)) throw dataLoss(expected, pos, 'a batch whose CRC does not match its bytes');
+      if (rel + header.batchBytes > chunk.length) {
+        damage = dataLoss(expected, pos, 'a batch cut short');
+        break;
+      }
+      if (!checkBatchCrc(chunk, rel, header)) {
+        damage = dataLoss(expected, pos, 'a batch whose CRC does not match its bytes');
+        break;
+      }
       const taken = takeRecords(chunk, rel, header, from, end, req.maxBytes - bytes, count === 0);
       if (taken.count > 0) {
         parts.push(taken.body);
@@ -98,7 +112,7 @@ export async function readSegment(fs: FileSystem, req: SegmentRead): Promise<Seg
       expected = batchEnd;
       if (bytes >= req.maxBytes) break;
     }
-    if (count === 0 && from < end) throw dataLoss(expected, pos, `the end of the segment's ${limit} bytes`);
+    if (count === 0 && from < end) throw damage ?? dataLoss(expected, pos, `the end of the segment's ${limit} bytes`);
   } finally {
     await file.close();
   }

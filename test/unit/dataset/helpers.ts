@@ -120,3 +120,13 @@ export function partitionPath(dir: string, dataset: string, partition: number): 
 export function records(tag: string, from: number, count: number, pad = 20): { tag: string; n: number; pad: string }[] {
   return Array.from({ length: count }, (_, i) => ({ tag, n: from + i, pad: 'x'.repeat(pad) }));
 }
+
+/** The LaminateError `fn` throws or its promise rejects with; fails when there is none. */
+export async function errorOf(fn: () => unknown): Promise<{ code: string; message: string; ids: unknown }> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as { code: string; message: string; ids: unknown };
+  }
+  throw new Error('Expected an error, got none');
+}

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBatchHeader } from '../../../src/dataset/batch-format.js';
 import type { LogDatasetStore } from '../../../src/dataset/log-dataset-store.js';
 import { decodeBody } from '../../../src/dataset/record-body.js';
-import { appendOne, batchOf, openStore, partitionPath, readAll, records, rejectsWith, segmentFiles, useTempDirs } from './helpers.js';
+import { appendOne, batchOf, errorOf, openStore, partitionPath, readAll, records, rejectsWith, segmentFiles, useTempDirs } from './helpers.js';
 
 /** Stops a store as a crash would leave it (every acknowledged write is on disk, no clean-shutdown mark). */
 async function crash(store: LogDatasetStore, dir: string): Promise<void> {
@@ -121,11 +121,7 @@ describe('recovery at open', () => {
     store = await openStore(dir);
     expect(store.currentCut('d')).toEqual([9]);
     await rejectsWith(store.read('d', 0, 2), 'DATA_LOSS', /offset 0 of dataset 'd' partition 0/);
-    try {
-      await store.read('d', 0, 0);
-    } catch (err) {
-      expect((err as { ids: unknown }).ids).toEqual({ dataset: 'd', partition: 0, offset: 0 });
-    }
+    expect((await errorOf(() => store.read('d', 0, 0))).ids).toEqual({ dataset: 'd', partition: 0, offset: 0 });
     expect(await readAll(store, 'd', 0, 64 * 1024, 4)).toEqual([...groups[1]!, ...groups[2]!]);
     expect((await appendOne(store, batchOf('d', 0, ['more']))).firstOffset).toBe(9);
     await store.close();
