@@ -76,11 +76,17 @@ export function causeOfReport(code: ErrorCode, superseded: boolean): EndCause {
 }
 
 /**
- * The cause for each attempt running on a worker that was lost. A worker that
- * left (said goodbye) blames nobody; one that died blames its attempt only if
- * it ran alone there. Committing attempts are not counted as running: their
- * user code has finished, so they cannot have crashed the worker.
+ * The cause for an attempt that was running on a worker that was lost. A
+ * worker that left (said goodbye) blames nobody; one that died blames its
+ * attempt only if it ran alone there (`runningThere`: committing attempts are
+ * not counted, their user code has finished) and the worker was, as far as the
+ * master can tell, still alive when the attempt was launched there
+ * (`heardAtLaunch`: launched no later than one usual heartbeat gap after the
+ * worker's last heartbeat). Without that, an attempt launched onto a worker
+ * that had already died unnoticed (its slot freed when the master killed a
+ * speculative loser there) would take the blame for the death before it; this
+ * is Spark's exclusion of tasks still launching from exitCausedByApp.
  */
-export function causeOfLoss(left: boolean, runningThere: number): EndCause {
-  return !left && runningThere === 1 ? 'CRASHED_WORKER' : 'WORKER_LOST';
+export function causeOfLoss(left: boolean, runningThere: number, heardAtLaunch: boolean): EndCause {
+  return !left && runningThere === 1 && heardAtLaunch ? 'CRASHED_WORKER' : 'WORKER_LOST';
 }

@@ -14,6 +14,11 @@ export interface WorkerRecord {
   usedSlots: number;
   usedMemoryMb: number;
   lastHeartbeat: number;
+  /**
+   * The longest silence seen between two of its heartbeats (0 before the
+   * second): how long this worker may go unheard and still be alive.
+   */
+  heartbeatGap: number;
   alive: boolean;
   readonly running: Set<string>;
 }

@@ -75,7 +75,7 @@ export class Scheduler {
       throw new LaminateError('ALREADY_EXISTS', `Worker ${workerId} is already registered`, { ids: { workerId } });
     }
     this.workers.set(workerId, {
-      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, alive: true, running: new Set(),
+      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, heartbeatGap: 0, alive: true, running: new Set(),
     });
     return this.schedule(now);
   }
@@ -88,6 +88,7 @@ export class Scheduler {
   heartbeat(workerId: string, now: number, running?: readonly string[]): { known: boolean; decisions: Decision[] } {
     const w = this.workers.get(workerId);
     if (!w || !w.alive) return { known: false, decisions: [] };
+    w.heartbeatGap = Math.max(w.heartbeatGap, now - w.lastHeartbeat);
     w.lastHeartbeat = now;
     return { known: true, decisions: running ? this.reconcile(w, running, now) : [] };
   }
@@ -328,7 +329,13 @@ export class Scheduler {
    * A reduce attempt could not fetch map `mapIndex`'s output from attempt
    * `mapAttemptId`. The reduce attempt is killed, counting nowhere (the map's
    * worker is at fault, not the reduce), and, if that output is still the map
-   * task's, the map is re-run.
+   * task's, the map is re-run, with every other map of the job whose output
+   * is on the same worker: a fetch that fails after its retries almost always
+   * means that worker died, and waiting for each reduce to find each lost
+   * output one at a time (a few seconds each) until the heartbeat timeout
+   * says so costs more than re-running a few maps for nothing in the rare
+   * case of one lost file. Spark does the same: a FetchFailed unregisters
+   * every map output of the executor it came from.
    */
   fetchFailed(reduceAttemptId: string, mapIndex: number, mapAttemptId: string, message: string, now: number): Decision[] {
     const a = this.attempts.get(reduceAttemptId);
@@ -337,7 +344,8 @@ export class Scheduler {
     const job = this.requireJob(a.jobId);
     const map = job.maps[mapIndex];
     if (map && map.state === 'SUCCEEDED' && map.winner?.id === mapAttemptId && !isJobFinished(job)) {
-      this.unsucceedMap(job, map, now);
+      const holder = map.winner.workerId;
+      for (const m of job.maps) if (m.state === 'SUCCEEDED' && m.winner?.workerId === holder) this.unsucceedMap(job, m, now);
     }
     return this.attemptEnded(a, 'FETCH_FAILED', { code: 'FETCH_FAILED', message: `fetch failed: ${message}` }, now);
   }
@@ -443,8 +451,9 @@ export class Scheduler {
     // A committing attempt's output is already written: the master, not the
     // worker, finishes its commit. Its user code is done, so it is no suspect either.
     const running = [...w.running].map((id) => this.attempts.get(id)).filter((a): a is AttemptRecord => a?.state === 'RUNNING');
-    const cause = causeOfLoss(left, running.length);
     for (const a of running) {
+      const heardAtLaunch = a.start - w.lastHeartbeat <= w.heartbeatGap;
+      const cause = causeOfLoss(left, running.length, heardAtLaunch);
       out.push(...this.attemptEnded(a, cause, { code: 'WORKER_LOST', message: `worker ${w.id} lost: ${reason}` }, now));
     }
     return out;

@@ -72,6 +72,30 @@ describe('the crash limit (maxCrashes)', () => {
     expect(job(h).reduces[1]?.crashes).toBe(1);
   });
 
+  it('does not blame an attempt launched onto a worker that had already fallen silent', () => {
+    const h = new Harness({ heartbeatTimeoutMs: 5000, maxCrashes: 1 });
+    for (const w of ['w1', 'w2', 'w3']) h.addWorker(w, 2);
+    // m0 w1, m1 w2, m2 w3, m3 w1; heartbeats every 250 ms.
+    h.submit({ maps: 4, reducers: 1, speculation: true });
+    for (let t = 0; t < 1000; t += 250) h.advance(250);
+    for (const i of [0, 1, 2]) h.succeed(`job-0001-m-0000${i}-a1`);
+    // w1 dies unnoticed under m3, which gets a backup elsewhere once it lags.
+    h.silent.add('w1');
+    let backup;
+    while (!backup) backup = launches(h.advance(250)).find((d) => d.speculative);
+    h.clock.advance(100);
+    // The backup wins: the master kills m3-a1 and, w1's slots being free as far
+    // as it knows, sends the reduce there, where it will never run.
+    const [reduce] = launches(h.succeed(backup.attemptId));
+    expect(reduce).toMatchObject({ attemptId: 'job-0001-r-00000-a1', workerId: 'w1' });
+    let ds: Decision[] = [];
+    while (!ds.some((d) => d.type === 'workerLost')) ds = h.advance(250);
+    expect(h.scheduler.attempt('job-0001-r-00000-a1')).toMatchObject({ state: 'KILLED', cause: 'WORKER_LOST' });
+    expect(finished(ds)).toEqual([]);
+    expect(launches(ds).map((d) => d.attemptId)).toContain('job-0001-m-00000-a2');
+    expect(job(h).reduces[0]?.crashes).toBe(0);
+  });
+
   it('blames nobody for a worker that left on its own', () => {
     const h = new Harness(STRICT);
     h.addWorker('w1', 1);
@@ -176,16 +200,21 @@ describe('endings that count toward no limit', () => {
     h.addWorker('w2', 2);
     h.submit({ maps: 2, reducers: 1 });
     h.succeed('job-0001-m-00000-a1');
-    h.succeed('job-0001-m-00001-a1');
+    let reduce = launches(h.succeed('job-0001-m-00001-a1'))[0]!.attemptId;
     for (let n = 1; n <= 3; n++) {
-      const ds = h.scheduler.fetchFailed(`job-0001-r-00000-a${n}`, 1, `job-0001-m-00001-a${n}`, 'connection refused', h.now);
+      const lostMap = job(h).maps[1]!.winner!.id;
+      const ds = h.scheduler.fetchFailed(reduce, 1, lostMap, 'connection refused', h.now);
       expect(finished(ds)).toEqual([]);
-      expect(launches(ds).map((d) => d.attemptId)).toEqual([`job-0001-m-00001-a${n + 1}`]);
-      expect(h.scheduler.attempt(`job-0001-r-00000-a${n}`)).toMatchObject({ state: 'KILLED', cause: 'FETCH_FAILED' });
-      expect(launches(h.succeed(`job-0001-m-00001-a${n + 1}`)).map((d) => d.attemptId)).toEqual([`job-0001-r-00000-a${n + 1}`]);
+      expect(h.scheduler.attempt(reduce)).toMatchObject({ state: 'KILLED', cause: 'FETCH_FAILED' });
+      const reruns = launches(ds);
+      expect(reruns.map((d) => d.taskId)).toContain('job-0001-m-00001');
+      const next = reruns.flatMap((d) => launches(h.succeed(d.attemptId)));
+      expect(next.map((d) => d.taskId)).toEqual(['job-0001-r-00000']);
+      reduce = next[0]!.attemptId;
     }
+    expect(reduce).toBe('job-0001-r-00000-a4');
     expect(job(h).reduces[0]).toMatchObject({ failures: 0, crashes: 0 });
-    expect(commits(h.commitAndSucceed('job-0001-r-00000-a4'))).toHaveLength(1);
+    expect(commits(h.commitAndSucceed(reduce))).toHaveLength(1);
   });
 });
 

@@ -249,6 +249,22 @@ describe('fetch failures', () => {
     expect(h.scheduler.job('job-0001')?.reduces.map((r) => r.state)).toEqual(['PENDING', 'PENDING']);
   });
 
+  it('takes every output on the worker of an unfetchable map as lost, and re-runs only those maps', () => {
+    const h = new Harness();
+    h.addWorker('w1', 2);
+    h.addWorker('w2', 2);
+    h.submit({ maps: 4, reducers: 2 });
+    // m0 and m2 on w1, m1 and m3 on w2.
+    for (let i = 0; i < 4; i++) h.succeed(`job-0001-m-0000${i}-a1`);
+    expect(h.scheduler.job('job-0001')?.maps.map((m) => m.winner?.workerId)).toEqual(['w1', 'w2', 'w1', 'w2']);
+    const ds = h.scheduler.fetchFailed('job-0001-r-00000-a1', 1, 'job-0001-m-00001-a1', 'connection refused', h.now);
+    expect(launches(ds).map((d) => d.attemptId).sort()).toEqual(['job-0001-m-00001-a2', 'job-0001-m-00003-a2']);
+    expect(h.scheduler.job('job-0001')?.maps.map((m) => m.state)).toEqual(['SUCCEEDED', 'RUNNING', 'SUCCEEDED', 'RUNNING']);
+    // The other reduce, failing on the other output of w2, re-runs nothing more.
+    expect(launches(h.scheduler.fetchFailed('job-0001-r-00001-a1', 3, 'job-0001-m-00003-a1', 'refused', h.now))).toEqual([]);
+    expect(h.scheduler.job('job-0001')?.maps.map((m) => m.attempts.length)).toEqual([1, 2, 1, 2]);
+  });
+
   it('ignores a fetch failure from an attempt it does not know', () => {
     const h = reduceRunning();
     expect(h.scheduler.fetchFailed('job-0001-r-00000-a9', 0, 'job-0001-m-00000-a1', 'x', h.now)).toEqual([]);
