@@ -56,6 +56,8 @@ export interface CrashRunResult {
   readonly state: string;
   /** Worker processes that died during the run. */
   readonly workerDeaths: number;
+  /** The median time from starting a worker process to its registration with the master. */
+  readonly medianBootMs: number;
   /** Why the run failed: the job's message, its failures, or how the output differed. */
   readonly problem: string;
   /** One line on the attempts the job made. */
@@ -112,17 +114,32 @@ function masterAddress(master: ChildProcess): Promise<string> {
   });
 }
 
+interface RunState {
+  deaths: number;
+  readonly live: Set<ChildProcess>;
+  /** Per started worker, ms from its start to its registration. */
+  readonly boots: number[];
+}
+
 /**
  * Keeps worker `k` up: starts it, and each time it dies starts a fresh one
  * (new data folder) RESTART_DELAY_MS later, until `signal` aborts.
  */
-async function superviseWorker(k: number, master: string, dir: string, seed: number, signal: AbortSignal, run: { deaths: number; live: Set<ChildProcess> }): Promise<void> {
+async function superviseWorker(k: number, master: string, dir: string, seed: number, signal: AbortSignal, run: RunState): Promise<void> {
   for (let generation = 1; !signal.aborted; generation++) {
     const name = `worker-${k}-${generation}`;
     const log = createWriteStream(join(dir, `${name}.log`));
     const child = startCli(['worker', '--master', master, '--slots', '1', '--memory', '1024', '--data', join(dir, name)],
       log, { LAMINATE_CRASH_SEED: String(seed) });
     run.live.add(child);
+    const spawned = Date.now();
+    // Logs go to stderr, one JSON line each.
+    const onData = (d: Buffer): void => {
+      if (!d.toString().includes('"msg":"registered"')) return;
+      run.boots.push(Date.now() - spawned);
+      child.stderr!.off('data', onData);
+    };
+    child.stderr!.on('data', onData);
     await exited(child);
     run.live.delete(child);
     log.end();
@@ -171,7 +188,7 @@ async function outputProblem(out: string): Promise<string> {
 export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
   const dir = await mkdtemp(join(tmpdir(), 'laminate-crash-'));
   const stop = new AbortController();
-  const run = { deaths: 0, live: new Set<ChildProcess>() };
+  const run: RunState = { deaths: 0, live: new Set(), boots: [] };
   const masterLog = createWriteStream(join(dir, 'master.log'));
   const master = startCli(['master', '--port', '0', '--data', join(dir, 'master'),
     '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)], masterLog, {});
@@ -205,7 +222,9 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
       problem = `job ${s.state}: ${s.message}${failures ? ` (last failures: ${failures})` : ''}`;
     }
     passed = problem === '';
-    return { seed: o.seed, passed, ms, state: s.state, workerDeaths: run.deaths, problem, summary: attemptSummary(s), dir };
+    const boots = [...run.boots].sort((a, b) => a - b);
+    const medianBootMs = boots[boots.length >> 1] ?? 0;
+    return { seed: o.seed, passed, ms, state: s.state, workerDeaths: run.deaths, medianBootMs, problem, summary: attemptSummary(s), dir };
   } finally {
     client?.close();
     stop.abort();
