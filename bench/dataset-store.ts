@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { LogDatasetStore } from '../src/dataset/log-dataset-store.js';
-import { encodeRecord } from '../src/dataset/record-body.js';
+import { RecordBodyBuilder } from '../src/dataset/record-body.js';
 import type { FileSystem } from '../src/dataset/file-system.js';
 import { nodeFileSystem } from '../src/dataset/file-system.js';
 
@@ -80,21 +80,16 @@ async function main(): Promise<void> {
   const partitions = arg('partitions', 1);
   const random = seeded(42);
 
+  const events = Array.from({ length: total }, (_, i) => event(random, i));
+  const jsonBytes = events.reduce((n: number, e) => n + JSON.stringify(e).length, 0);
   const t0 = performance.now();
   const bodies: { body: Buffer; count: number }[] = [];
-  let parts: Buffer[] = [];
-  let size = 0;
-  let jsonBytes = 0;
+  const builder = new RecordBodyBuilder();
   for (let i = 0; i < total; i++) {
-    const rec = event(random, i);
-    jsonBytes += JSON.stringify(rec).length;
-    const enc = encodeRecord(rec);
-    parts.push(enc);
-    size += enc.length;
-    if (size >= batchBytes || i === total - 1) {
-      bodies.push({ body: Buffer.concat(parts), count: parts.length });
-      parts = [];
-      size = 0;
+    builder.add(events[i]);
+    if (builder.bytes >= batchBytes || i === total - 1) {
+      const count = builder.count;
+      bodies.push({ body: builder.take(), count });
     }
   }
   const encodeMs = performance.now() - t0;
@@ -167,7 +162,7 @@ async function main(): Promise<void> {
     const pct = (q: number): string => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(1);
     const rate = (ms: number): string => `${Math.round(total / (ms / 1000)).toLocaleString('en-US')} records/s, ${(bodyBytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
     console.log(`records ${total.toLocaleString('en-US')}, ~${Math.round(jsonBytes / total)} B as JSON, ${Math.round(bodyBytes / total)} B framed msgpack; ${bodies.length} batches of ~${Math.round(bodyBytes / bodies.length / 1024)} KiB; ${inFlight} calls in flight; ${partitions} partition(s)`);
-    console.log(`encode (producer side, not timed below): ${rate(encodeMs)}`);
+    console.log(`encode into bodies (producer side, not timed below): ${rate(encodeMs)}`);
     console.log(`store append, acknowledged durably: ${rate(appendMs)}; ${fsyncs} fsyncs taking ${(fsyncMs / 1000).toFixed(1)} s, writes ${(writeMs / 1000).toFixed(1)} s; call latency p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
     console.log(`floor (same bytes, one file, fsync per MiB): ${rate(floorMs)}; store / floor = ${(floorMs / appendMs).toFixed(2)}`);
     console.log(`store read back, chunks of 1 MiB, CRC checked: ${rate(readMs)}`);
