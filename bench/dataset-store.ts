@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../src/common/logger.js';
 import { LogDatasetStore } from '../src/dataset/log-dataset-store.js';
-import { RecordBodyBuilder } from '../src/dataset/record-body.js';
+import { RecordBodyBuilder } from '../src/storage/record-body.js';
 import type { FileSystem } from '../src/dataset/file-system.js';
 import { nodeFileSystem } from '../src/dataset/file-system.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBody, encodeBody, encodeRecord, RecordBodyBuilder, recordSpans } from '../../../src/dataset/record-body.js';
+import { decodeBody, encodeBody, encodeRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
 import { throwsWith } from './helpers.js';
 
 describe('record body', () => {
