@@ -40,6 +40,8 @@ export interface WorkerChannelsOptions {
 export class WorkerChannels {
   private readonly workers = new Map<string, WorkerConn>();
   private nextWorker = 1;
+  /** Set by close(): streams the master ends itself say nothing of the workers. */
+  private closing = false;
 
   constructor(private readonly o: WorkerChannelsOptions) {}
 
@@ -94,8 +96,9 @@ export class WorkerChannels {
     if (!w || !this.o.scheduler.worker(req.workerId)?.alive) {
       throw new LaminateError('NOT_FOUND', `Unknown worker '${req.workerId}': register first`);
     }
-    w.channel?.end();
+    const old = w.channel;
     w.channel = channel;
+    old?.end();
     for (const cmd of w.backlog.splice(0)) channel.send(cmd);
     channel.onClose(() => this.streamClosed(w, channel));
   }
@@ -103,11 +106,21 @@ export class WorkerChannels {
   /**
    * A worker's command stream closed: the worker went away, the network cut
    * it, or the master ended it (a replacing stream, a lost worker, stop).
-   * Commands are held back until the worker attaches again.
+   *
+   * When the master did not end it and no newer stream replaced it, the
+   * worker is taken as lost at once: a killed process closes its connection,
+   * so its work is rescheduled within milliseconds instead of after the
+   * heartbeat timeout. A worker that is in fact alive (a cut connection)
+   * hears at its next attach or heartbeat that it is unknown and registers
+   * again under a new id; reports of the old id's attempts are then late
+   * events the scheduler ignores (see attempt-transitions.ts).
    */
   private streamClosed(w: WorkerConn, channel: CommandChannel): void {
-    if (w.channel === channel) delete w.channel;
-    this.o.log.debug({ workerId: w.id }, 'command stream closed');
+    if (w.channel !== channel) return; // replaced by a newer stream, or already forgotten
+    delete w.channel;
+    if (this.closing || !this.workers.has(w.id)) return;
+    this.o.log.warn({ workerId: w.id }, 'command stream closed by the worker side: worker lost');
+    this.o.run(this.o.scheduler.workerDisconnected(w.id, 'its command stream closed (the process died or the connection broke)', this.o.clock.now()));
   }
 
   /** Sends a command down the worker's stream, or holds it until the worker attaches. Unknown workers are skipped. */
@@ -125,8 +138,9 @@ export class WorkerChannels {
 
   /** The scheduler declared the worker lost (or it left): ends its stream and forgets it. Safe to call twice. */
   forget(workerId: string): void {
-    this.workers.get(workerId)?.channel?.end();
+    const w = this.workers.get(workerId);
     this.workers.delete(workerId);
+    w?.channel?.end();
   }
 
   /** The worker's shuffle server, or '' for a worker this master does not know (gone). */
@@ -145,6 +159,7 @@ export class WorkerChannels {
 
   /** Ends every open command stream (the master is stopping). */
   close(): void {
+    this.closing = true;
     for (const w of this.workers.values()) w.channel?.end();
   }
 }

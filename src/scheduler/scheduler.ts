@@ -119,6 +119,22 @@ export class Scheduler {
     return out.length > 0 ? out.concat(this.schedule(now)) : out;
   }
 
+  /**
+   * The wiring saw the worker's process go away: its command stream closed
+   * without the master ending it (a process that dies closes its connection,
+   * so this comes within milliseconds, as Spark marks an executor lost when
+   * it disconnects). The worker is lost at once, exactly as at the heartbeat
+   * timeout, which stays for workers that hang or are cut off silently; its
+   * sole running attempt is a suspect as there. Safe to call twice, and for
+   * a worker already lost or unknown (returns no decision).
+   */
+  workerDisconnected(workerId: string, reason: string, now: number): Decision[] {
+    const w = this.workers.get(workerId);
+    if (!w || !w.alive) return [];
+    const out = this.loseWorker(w, reason, now);
+    return out.concat(this.schedule(now));
+  }
+
   /** A worker left or was declared lost by the wiring (e.g. it said goodbye). */
   removeWorker(workerId: string, reason: string, now: number): Decision[] {
     const w = this.workers.get(workerId);

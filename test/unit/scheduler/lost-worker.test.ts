@@ -66,6 +66,32 @@ describe('liveness', () => {
   });
 });
 
+describe('a worker whose command stream closed', () => {
+  it('is lost at once, long before the heartbeat timeout, and its sole attempt is a crash suspect as at a timeout', () => {
+    const h = new Harness({ heartbeatTimeoutMs: 60_000 });
+    h.addWorker('w1', 1);
+    h.addWorker('w2', 1);
+    h.submit({ maps: 1 });
+    h.advance(10);
+    const ds = h.scheduler.workerDisconnected('w1', 'its command stream closed', h.now);
+    expect(lost(ds)).toEqual([{ type: 'workerLost', workerId: 'w1', reason: 'its command stream closed', left: false }]);
+    expect(launches(ds).map((d) => [d.attemptId, d.workerId])).toEqual([['job-0001-m-00000-a2', 'w2']]);
+    expect(h.scheduler.attempt('job-0001-m-00000-a1')).toMatchObject({ state: 'KILLED', cause: 'CRASHED_WORKER', failure: { code: 'WORKER_LOST' } });
+    expect(h.scheduler.job('job-0001')!.maps[0]).toMatchObject({ failures: 0, crashes: 1 });
+  });
+
+  it('is lost only once, and a repeat or an unknown worker decides nothing', () => {
+    const h = new Harness();
+    h.addWorker('w1', 1);
+    expect(lost(h.scheduler.workerDisconnected('w1', 'closed', h.now))).toHaveLength(1);
+    expect(h.scheduler.workerDisconnected('w1', 'closed again', h.now)).toEqual([]);
+    expect(h.scheduler.workerDisconnected('nobody', 'never here', h.now)).toEqual([]);
+    // Its late heartbeat is told to register again, and it stays lost.
+    expect(h.scheduler.heartbeat('w1', h.now).known).toBe(false);
+    expect(h.scheduler.worker('w1')?.alive).toBe(false);
+  });
+});
+
 describe('running attempts of a lost worker', () => {
   it('re-runs them on another worker at once, without counting a failure', () => {
     const h = new Harness({ heartbeatTimeoutMs: 1000 });
