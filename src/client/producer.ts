@@ -22,7 +22,7 @@
 import { LaminateError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { KeyPartitioner } from '../common/key-partitioner.js';
-import { encodeRecord, type DatasetRecord } from '../storage/record-body.js';
+import { encodeRecord, frameRecord, packRecord, RECORD_HEADER_BYTES, type DatasetRecord } from '../storage/record-body.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
 import { recordKey, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 
@@ -58,11 +58,14 @@ interface Settler<T> {
   reject(err: unknown): void;
 }
 
-interface QueuedRecord extends Settler<RecordAck> {
+interface QueuedRecord {
   readonly kind: 'record';
+  /** Framed (length prefix, then payload), in a buffer of its own. */
   readonly bytes: Buffer;
   /** The hashed key, or undefined for the sticky partition. */
   readonly key: string | undefined;
+  /** Absent for a record given to write(): the next flush() acknowledges it. */
+  readonly waiter: Settler<RecordAck> | undefined;
 }
 
 interface FlushMarker extends Settler<void> {
@@ -71,10 +74,17 @@ interface FlushMarker extends Settler<void> {
 
 interface Batch {
   readonly partition: number;
-  readonly chunks: Buffer[];
+  /**
+   * The body under construction: records are framed straight into it, so
+   * a record costs one copy from msgpackr's buffer. Its size is
+   * maxBatchBytes (or one record, if larger); the body is its first `bytes`.
+   */
+  buf: Buffer;
   bytes: number;
-  /** One per record, in order. */
-  readonly records: Array<Settler<RecordAck>>;
+  count: number;
+  /** The settlers of the records sent with send(), and their positions in the batch. */
+  readonly waiters: Array<Settler<RecordAck>>;
+  readonly waiterAt: number[];
   readonly deadline: number;
   /** Linger time is over, or a flush asked: send as soon as the partition may. */
   ready: boolean;
@@ -101,6 +111,8 @@ interface PartitionState {
   backoffMs: number;
   retryTimer?: NodeJS.Timeout;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 export class Producer {
   readonly options: ResolvedProducerOptions;
@@ -141,11 +153,22 @@ export class Producer {
    * for room: await `ready()` between sends to bound memory.
    */
   send(record: DatasetRecord): Promise<RecordAck> {
-    try {
-      return this.sendPrepared(this.prepare(record));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return new Promise<RecordAck>((resolve, reject) => {
+      this.add(record, undefined, { resolve, reject });
+    });
+  }
+
+  /**
+   * Sends one record without an acknowledgement of its own: the next flush()
+   * (or close()) resolves once it is durable, or rejects with the error that
+   * failed the producer. For a caller that needs no offsets: it spares a
+   * promise per record. Throws INVALID_ARGUMENT at once for a record that is
+   * not a JSON value or too large, and FAILED_PRECONDITION (or the failure)
+   * once the producer is closed (or failed). Like send(), does not wait for
+   * room: await `ready()` between writes.
+   */
+  write(record: DatasetRecord): void {
+    this.add(record, undefined, undefined);
   }
 
   /**
@@ -155,19 +178,14 @@ export class Producer {
    */
   prepare(record: DatasetRecord): PreparedRecord {
     const bytes = encodeRecord(record, this.options.maxRecordBytes);
-    try {
-      return { bytes, key: recordKey(this.options.key, record) };
-    } catch (err) {
-      if (err instanceof LaminateError) throw err;
-      throw new LaminateError('INVALID_ARGUMENT', `The key function threw on a record: ${String(err)}`, { cause: err });
-    }
+    return { bytes, key: this.keyOf(record) };
   }
 
   /** send() of a prepared record. */
   sendPrepared(prepared: PreparedRecord): Promise<RecordAck> {
-    if (this.closing) return Promise.reject(new LaminateError('FAILED_PRECONDITION', `The producer ${this.producerId} of '${this.dataset}' is closed`));
-    if (this.failure) return Promise.reject(this.failure);
-    return this.enqueue(prepared.bytes, prepared.key);
+    return new Promise<RecordAck>((resolve, reject) => {
+      this.add(undefined, prepared, { resolve, reject });
+    });
   }
 
   /** Resolves when records may be sent without passing bufferBytes; rejects once the producer has failed. */
@@ -201,13 +219,43 @@ export class Producer {
 
   // ---- queue → batches ---------------------------------------------------------
 
-  private enqueue(bytes: Buffer, key: string | undefined): Promise<RecordAck> {
-    return new Promise<RecordAck>((resolve, reject) => {
-      this.queue.push({ kind: 'record', bytes, key, resolve, reject });
-      this.queuedRecords++;
-      this.startInit();
-      this.drain();
-    });
+  /**
+   * Takes one record (to encode, or `prepared`): straight into its batch when
+   * the producer is started and has room (the usual case), else into the
+   * queue, framed in a buffer of its own. Throws what send() rejects with.
+   */
+  private add(record: DatasetRecord, prepared: PreparedRecord | undefined, waiter: Settler<RecordAck> | undefined): void {
+    if (this.closing) throw new LaminateError('FAILED_PRECONDITION', `The producer ${this.producerId} of '${this.dataset}' is closed`);
+    if (this.failure) throw this.failure;
+    let payload: Uint8Array;
+    let key: string | undefined;
+    if (prepared) {
+      payload = prepared.bytes.subarray(RECORD_HEADER_BYTES);
+      key = prepared.key;
+    } else {
+      // packRecord's view is valid until the next pack: copied below before any other record is packed.
+      payload = packRecord(record, this.options.maxRecordBytes);
+      key = this.keyOf(record);
+    }
+    const size = RECORD_HEADER_BYTES + payload.length;
+    if (this.partitions && this.queue.length === 0 && !(this.buffered > 0 && this.buffered + size > this.options.bufferBytes)) {
+      this.addToBatch(this.partitioner!.partition(key), payload, waiter);
+      return;
+    }
+    this.queue.push({ kind: 'record', bytes: prepared ? prepared.bytes : frameRecord(payload), key, waiter });
+    this.queuedRecords++;
+    this.startInit();
+    this.drain();
+  }
+
+  private keyOf(record: DatasetRecord): string | undefined {
+    if (this.options.key === undefined) return undefined;
+    try {
+      return recordKey(this.options.key, record);
+    } catch (err) {
+      if (err instanceof LaminateError) throw err;
+      throw new LaminateError('INVALID_ARGUMENT', `The key function threw on a record: ${String(err)}`, { cause: err });
+    }
   }
 
   private hasRoom(): boolean {
@@ -229,29 +277,45 @@ export class Producer {
       this.queue.shift();
       this.queuedRecords--;
       const p = this.partitioner!.partition(head.key);
-      this.addToBatch(p, head);
+      this.addToBatch(p, head.bytes.subarray(RECORD_HEADER_BYTES), head.waiter);
     }
     if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w.resolve();
   }
 
-  private addToBatch(p: number, rec: QueuedRecord): void {
+  /** Frames `payload` into partition p's open batch; sends what may go if that sealed a batch. */
+  private addToBatch(p: number, payload: Uint8Array, waiter: Settler<RecordAck> | undefined): void {
     const s = this.partitions![p]!;
-    if (s.open && s.open.bytes + rec.bytes.length > this.options.maxBatchBytes) this.seal(p);
-    const b = s.open ?? this.openBatch(p);
-    b.chunks.push(rec.bytes);
-    b.bytes += rec.bytes.length;
-    b.records.push(rec);
-    this.buffered += rec.bytes.length;
-    if (b.bytes >= this.options.maxBatchBytes) this.seal(p);
-    this.pump(p);
+    const size = RECORD_HEADER_BYTES + payload.length;
+    let sealed = false;
+    if (s.open && s.open.bytes + size > s.open.buf.length) {
+      this.seal(p);
+      sealed = true;
+    }
+    const b = s.open ?? this.openBatch(p, size);
+    b.buf.writeUInt32LE(payload.length, b.bytes);
+    b.buf.set(payload, b.bytes + RECORD_HEADER_BYTES);
+    b.bytes += size;
+    if (waiter) {
+      b.waiters.push(waiter);
+      b.waiterAt.push(b.count);
+    }
+    b.count++;
+    this.buffered += size;
+    if (b.bytes >= this.options.maxBatchBytes) {
+      this.seal(p);
+      sealed = true;
+    }
+    // Nothing else changes what may be sent: linger timers, acks and flushes pump themselves.
+    if (sealed) this.pump(p);
   }
 
-  private openBatch(p: number): Batch {
+  private openBatch(p: number, firstRecordBytes: number): Batch {
     const s = this.partitions![p]!;
     let settle!: () => void;
     const settled = new Promise<void>((r) => { settle = r; });
     const b: Batch = {
-      partition: p, chunks: [], bytes: 0, records: [], deadline: this.now() + this.options.deliveryTimeoutMs,
+      partition: p, buf: Buffer.allocUnsafe(Math.max(this.options.maxBatchBytes, firstRecordBytes)), bytes: 0, count: 0,
+      waiters: [], waiterAt: [], deadline: this.now() + this.options.deliveryTimeoutMs,
       ready: false, sequence: -1, index: -1, inFlight: false, settled, settle,
     };
     s.open = b;
@@ -272,10 +336,11 @@ export class Producer {
     delete s.open;
     if (s.lingerTimer) clearTimeout(s.lingerTimer);
     delete s.lingerTimer;
-    b.body = b.chunks.length === 1 ? b.chunks[0]! : Buffer.concat(b.chunks, b.bytes);
-    b.chunks.length = 0;
+    // A batch sent by linger time holds little of its buffer: keep only what it uses.
+    b.body = b.bytes * 2 < b.buf.length ? Buffer.from(b.buf.subarray(0, b.bytes)) : b.buf.subarray(0, b.bytes);
+    b.buf = EMPTY;
     b.sequence = s.nextSequence;
-    s.nextSequence += b.records.length;
+    s.nextSequence += b.count;
     b.index = s.nextIndex++;
     s.sealed.push(b);
     // Sticky partitioning (Kafka's KIP-480): unkeyed records fill one
@@ -335,7 +400,7 @@ export class Producer {
     s.inFlight++;
     const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, b.deadline - this.now()));
     const batch: AppendBatch = {
-      dataset: this.dataset, partition: b.partition, body: b.body!, count: b.records.length,
+      dataset: this.dataset, partition: b.partition, body: b.body!, count: b.count,
       producerId: this.producerId, sequence: b.sequence,
     };
     this.transport.append([batch], timeoutMs).then(
@@ -349,8 +414,8 @@ export class Producer {
     b.inFlight = false;
     s.inFlight--;
     if (this.failure) return;
-    if (!result || result.count !== b.records.length || result.partition !== b.partition) {
-      this.fail(new LaminateError('INTERNAL', `Expected an acknowledgement of ${b.records.length} records on partition ${b.partition}, got ${JSON.stringify(result)}`));
+    if (!result || result.count !== b.count || result.partition !== b.partition) {
+      this.fail(new LaminateError('INTERNAL', `Expected an acknowledgement of ${b.count} records on partition ${b.partition}, got ${JSON.stringify(result)}`));
       return;
     }
     s.sealed.splice(s.sealed.indexOf(b), 1);
@@ -360,7 +425,7 @@ export class Producer {
       this.log.info({ partition: b.partition, sequence: b.sequence }, 'batch acknowledged after retrying: sending again in pipeline');
     }
     this.buffered -= b.bytes;
-    b.records.forEach((r, i) => r.resolve({ partition: b.partition, offset: result.firstOffset + i }));
+    for (let i = 0; i < b.waiters.length; i++) b.waiters[i]!.resolve({ partition: b.partition, offset: result.firstOffset + b.waiterAt[i]! });
     b.settle();
     this.pump(b.partition);
     this.drain();
@@ -380,7 +445,7 @@ export class Producer {
       return;
     }
     if (this.now() >= b.deadline) {
-      this.fail(new LaminateError('TIMEOUT', `A batch of ${b.records.length} records for ${this.dataset}/${b.partition} (producer ${this.producerId}, sequence ${b.sequence}) was not acknowledged within ${this.options.deliveryTimeoutMs} ms; last error: ${(err as Error).message}`, { cause: err, ids: { dataset: this.dataset, partition: b.partition } }));
+      this.fail(new LaminateError('TIMEOUT', `A batch of ${b.count} records for ${this.dataset}/${b.partition} (producer ${this.producerId}, sequence ${b.sequence}) was not acknowledged within ${this.options.deliveryTimeoutMs} ms; last error: ${(err as Error).message}`, { cause: err, ids: { dataset: this.dataset, partition: b.partition } }));
       return;
     }
     if (!s.retrying) this.log.warn({ partition: b.partition, sequence: b.sequence, err }, 'batch not acknowledged: retrying it with the same sequence');
@@ -425,7 +490,7 @@ export class Producer {
     if (this.failure) return;
     this.failure = err;
     this.log.error({ err }, 'producer failed: records not acknowledged are rejected');
-    for (const q of this.queue.splice(0)) q.reject(err);
+    for (const q of this.queue.splice(0)) (q.kind === 'flush' ? q : q.waiter)?.reject(err);
     this.queuedRecords = 0;
     for (const w of this.roomWaiters.splice(0)) w.reject(err);
     this.clearTimers();
@@ -434,7 +499,7 @@ export class Producer {
       delete s.open;
       s.sealed.length = 0;
       for (const b of batches) {
-        for (const r of b.records) r.reject(err);
+        for (const r of b.waiters) r.reject(err);
         b.settle();
       }
     }

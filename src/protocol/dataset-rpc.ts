@@ -10,6 +10,7 @@
  * store's objects straight through, and stops compiling if the two drift.
  */
 import * as grpc from '@grpc/grpc-js';
+import { CLIENT_WINDOW_OPTIONS } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import type * as W from './dataset-messages.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
@@ -185,7 +186,7 @@ export class DatasetClient {
   constructor(readonly address: string) {
     parseAddress(address);
     const Ctor = services().datasetCtor;
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...RECONNECT_OPTIONS });
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS, ...RECONNECT_OPTIONS });
   }
 
   private call<Req, Res>(method: string, req: Req, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Res> {

@@ -7,6 +7,7 @@ import { LaminateError } from '../common/errors.js';
 import type { JobStatus, WorkerStatus } from '../common/job-status.js';
 import type { AttemptReport, WorkerCommand } from '../common/task-attempt.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
+import { newServer } from './flow-control.js';
 import type * as M from './messages.js';
 import { callUnary, readChunks, streamHandler, unaryHandler } from './rpc.js';
 import { fromServiceError, toServiceError } from './status-codes.js';
@@ -75,7 +76,7 @@ export type ServiceRegistration = (server: grpc.Server) => void;
 
 /** Serves the Master service, and with it any `extra` services (the Dataset service, say) on the same port. */
 export async function serveMaster(handlers: MasterHandlers, host: string, port: number, extra: readonly ServiceRegistration[] = []): Promise<BoundServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = newServer();
   for (const register of extra) register(server);
   server.addService(services().master, {
     registerWorker: unaryHandler(handlers.registerWorker),

@@ -22,10 +22,13 @@ export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 export type DatasetRecord = unknown;
 
 /**
- * Encodes one record. Refuses what JSON cannot carry (undefined, functions,
- * symbols, bigints) and what is larger than `maxRecordBytes`, saying which.
+ * Encodes one record's msgpack payload, without its length prefix, as a view
+ * of msgpackr's shared buffer: valid until the next pack in this thread, so
+ * the caller copies it at once (the producer copies it into its batch).
+ * Refuses what JSON cannot carry (undefined, functions, symbols, bigints) and
+ * what is larger than `maxRecordBytes`, saying which.
  */
-export function encodeRecord(record: DatasetRecord, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): Buffer {
+export function packRecord(record: DatasetRecord, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): Uint8Array {
   if (record === undefined || typeof record === 'function' || typeof record === 'symbol' || typeof record === 'bigint') {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a record that is a JSON value, got ${describe(record)}`);
   }
@@ -33,10 +36,23 @@ export function encodeRecord(record: DatasetRecord, maxRecordBytes = DEFAULT_MAX
   if (bytes.length > maxRecordBytes) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a record of at most ${maxRecordBytes} bytes encoded, got ${bytes.length} bytes`);
   }
-  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bytes.length);
-  out.writeUInt32LE(bytes.length, 0);
-  out.set(bytes, RECORD_HEADER_BYTES);
+  return bytes;
+}
+
+/** Frames a payload from packRecord: its length prefix, then a copy of it. */
+export function frameRecord(payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
+  out.writeUInt32LE(payload.length, 0);
+  out.set(payload, RECORD_HEADER_BYTES);
   return out;
+}
+
+/**
+ * Encodes one record, framed (its length prefix, then its msgpack bytes), in
+ * a buffer of its own. Refuses what packRecord refuses.
+ */
+export function encodeRecord(record: DatasetRecord, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES): Buffer {
+  return frameRecord(packRecord(record, maxRecordBytes));
 }
 
 /** Concatenates encoded records into one body. */

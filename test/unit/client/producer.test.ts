@@ -102,6 +102,54 @@ describe('the idempotent producer', () => {
     expect(transport.maxInFlight).toBeLessThanOrEqual(5);
   });
 
+  it('stores records given to write() exactly once through faults, and gives the send()s among them their own offsets', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('clicks', { partitions: 2 });
+    const transport = new FaultyTransport(store, { random: seededRandom(11), lostCall: 0.2, lostAnswer: 0.2, jitter: true });
+    const producer = new Producer(transport, 'clicks', { ...FAST, maxBatchBytes: 500, key: 'user' }, silentLogger());
+    const records = Array.from({ length: 1500 }, (_, i) => ({ i, user: `u${i % 7}`, pad: 'w'.repeat(i % 23) }));
+    // Every fifth record goes through send(), the rest through write().
+    const acks = new Map<number, Promise<RecordAck>>();
+    for (const r of records) {
+      await producer.ready();
+      if (r.i % 5 === 0) acks.set(r.i, producer.send(r));
+      else producer.write(r);
+    }
+    await producer.flush();
+    expect(transport.calls).toBeGreaterThan(store.appended.length);
+    // The model: per partition, the records of its keys in send order.
+    const partitionOf = (user: string): number => fnv1a(user) % 2;
+    for (let p = 0; p < 2; p++) {
+      const expected = records.filter((r) => partitionOf(r.user) === p);
+      expect(await partitionRecords(store, 'clicks', p)).toEqual(expected);
+      for (const [i, ack] of acks) {
+        if (partitionOf(records[i]!.user) !== p) continue;
+        expect(await ack).toEqual({ partition: p, offset: expected.findIndex((r) => r.i === i) });
+      }
+    }
+    // Refusals are thrown at once, and do not fail the producer.
+    expect(() => producer.write(undefined)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
+    producer.write({ i: -1, user: 'u0' });
+    await producer.close();
+    expect((await partitionRecords(store, 'clicks', partitionOf('u0'))).at(-1)).toEqual({ i: -1, user: 'u0' });
+    expect(() => producer.write({ late: true })).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION' }) as Error);
+  });
+
+  it('rejects flush() with the failure when records given to write() cannot be stored', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: () => Promise.reject(new LaminateError('DATA_LOSS', 'injected: refused for good')),
+    };
+    const producer = new Producer(transport, 'd', FAST, silentLogger());
+    producer.write({ a: 1 });
+    producer.write({ a: 2 });
+    await expect(producer.flush()).rejects.toMatchObject({ code: 'DATA_LOSS' });
+    expect(() => producer.write({ a: 3 })).toThrow(/injected: refused for good/);
+  });
+
   it('partitions keyed records by FNV-1a of the key, keeping each key in send order', async () => {
     const store = new MemoryDatasetStore();
     await store.createDataset('orders', { partitions: 5 });
