@@ -37,9 +37,9 @@ const RESTART_DELAY_MS = 1000;
 export interface CrashRunOptions {
   /** Seeds every call's fate (with the attempt id); printed so that a failing run can be replayed. */
   readonly seed: number;
-  /** The master's --heartbeat-timeout. Default 2000 ms (the master's own default is 10 000). */
+  /** The master's --heartbeat-timeout. Default 10 000 ms, the master's own: a killed worker is noticed when its stream closes. */
   readonly heartbeatTimeoutMs?: number;
-  /** The master's --heartbeat-interval. Default 250 ms. */
+  /** The master's --heartbeat-interval. Default 1000 ms, the master's own. */
   readonly heartbeatIntervalMs?: number;
   /** The run fails if the job has not finished this long after its submission. Default 180 s. */
   readonly deadlineMs?: number;
@@ -191,7 +191,7 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
   const run: RunState = { deaths: 0, live: new Set(), boots: [] };
   const masterLog = createWriteStream(join(dir, 'master.log'));
   const master = startCli(['master', '--port', '0', '--data', join(dir, 'master'),
-    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)], masterLog, {});
+    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 10_000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 1000)], masterLog, {});
   const supervisors: Array<Promise<void>> = [];
   let client: JobClient | undefined;
   let passed = false;

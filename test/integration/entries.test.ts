@@ -38,11 +38,12 @@ describe('the package entries', () => {
     expect(new Set(modules.filter((m) => m !== 'index.js').map(folderOf))).toEqual(new Set(['api', 'common']));
   });
 
-  it('laminate/client holds the job client and does not load the master, the worker or the embedded cluster', async () => {
+  it('laminate/client holds the job and dataset clients and does not load the master, the worker, the store or the embedded cluster', async () => {
     const { exports, modules } = await load('laminate/client');
-    expect(exports).toEqual(['FINISHED_STATES', 'JobClient']);
+    expect(exports).toEqual(['FINISHED_STATES', 'JobClient', 'LaminateClient', 'LaminateError', 'Producer']);
     expect(modules).toContain('client/job-client.js');
-    expect(modules.filter((m) => ['master', 'worker', 'local', 'scheduler'].includes(folderOf(m)))).toEqual([]);
+    expect(modules).toContain('client/laminate-client.js');
+    expect(modules.filter((m) => ['master', 'worker', 'local', 'scheduler', 'dataset'].includes(folderOf(m)))).toEqual([]);
   });
 
   it('laminate/local holds the embedded cluster', async () => {
