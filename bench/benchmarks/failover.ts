@@ -15,6 +15,7 @@ import { BenchCluster, ROOT } from '../cluster.js';
 import { bestOf, type BenchContext, type Benchmark } from '../context.js';
 import { cachedData } from '../data-cache.js';
 import { writeZipfText } from '../data-gen/zipf-text.js';
+import { machineBusySeconds, otherCores, processCpuSeconds, treeCpuSeconds } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
 import { compareCounts, readTabCounts } from '../validate/wordcount.js';
 
@@ -26,6 +27,10 @@ const SHAPE = { workers: 3, slots: 1, workerMemoryMb: 1024 } as const;
 
 interface FailoverRun {
   readonly wallS: number;
+  /** CPU seconds of the master and workers (the killed one's up to its kill) and of this process. */
+  readonly cpuS: number;
+  /** Cores busy with other processes during the run, on average. */
+  readonly otherCores: number;
   readonly status: JobStatus;
   /** Seconds from submit to the kill, when a worker was killed. */
   readonly killedAtS?: number;
@@ -36,6 +41,11 @@ async function runOnce(ctx: BenchContext, input: string, output: string, splitSi
   const cluster = await BenchCluster.start({ dir: join(ctx.work, `cluster-${kill ? 'killed' : 'calm'}-${i}`), ...SHAPE, profileDir: undefined });
   const client = new JobClient(cluster.address);
   try {
+    const pids = cluster.processes.map((p) => p.pid);
+    const cpu0 = pids.map(processCpuSeconds);
+    const cpuAtKill = new Map<number, number>();
+    const client0 = treeCpuSeconds(process.pid, new Set(pids));
+    const busy0 = machineBusySeconds();
     const t0 = performance.now();
     const jobId = await client.submit({ job: join(ROOT, 'bench', 'jobs', 'wordcount.ts'), inputs: [input], output, reducers: REDUCERS, splitSize });
     let killedAtS: number | undefined;
@@ -43,15 +53,19 @@ async function runOnce(ctx: BenchContext, input: string, output: string, splitSi
       if (!kill || killedAtS !== undefined) return;
       if ((s.maps?.succeeded ?? 0) * 2 >= (s.maps?.total ?? Infinity)) {
         // The first worker: it has run maps from the start, so its finished outputs are lost with it.
+        cpuAtKill.set(cluster.workers[0]!.pid, processCpuSeconds(cluster.workers[0]!.pid));
         cluster.workers[0]!.proc.kill('SIGKILL');
         killedAtS = (performance.now() - t0) / 1000;
         ctx.log(`killed worker 1 (pid ${cluster.workers[0]!.pid}) at ${killedAtS.toFixed(2)} s: ${s.maps?.succeeded}/${s.maps?.total} maps done`);
       }
     }, 20);
     const wallS = (performance.now() - t0) / 1000;
+    const busy = machineBusySeconds() - busy0;
+    const cpuS = pids.reduce((n, pid, i) => n + (cpuAtKill.get(pid) ?? processCpuSeconds(pid)) - cpu0[i]!, 0)
+      + Math.max(0, treeCpuSeconds(process.pid, new Set(pids)) - client0);
     if (status.state !== 'SUCCEEDED') throw new Error(`job ${jobId} ended ${status.state}: ${status.message}`);
     const mapAttempts = status.tasks.filter((t) => t.kind === 'map').reduce((n, t) => n + t.attempts.length, 0);
-    return { wallS, status, mapAttempts, ...(killedAtS === undefined ? {} : { killedAtS }) };
+    return { wallS, cpuS, otherCores: otherCores(busy, cpuS, wallS), status, mapAttempts, ...(killedAtS === undefined ? {} : { killedAtS }) };
   } finally {
     client.close();
     await cluster.stop();
@@ -86,8 +100,8 @@ export const failover: Benchmark = {
       description: `${(bytes / 1048576).toFixed(1)} MiB word count, ${MAPS} maps x ${REDUCERS} reduces on ${SHAPE.workers} workers x ${SHAPE.slots} slot; one worker SIGKILLed at half the maps`,
       scale: ctx.scale,
       contenders: [
-        { name: 'Laminate, undisturbed', wallS: calm.best.wallS, cpuS: NaN, peakMb: NaN, walls: calm.walls },
-        { name: 'Laminate, worker killed', wallS: killed.best.wallS, cpuS: NaN, peakMb: NaN, walls: killed.walls },
+        { name: 'Laminate, undisturbed', wallS: calm.best.wallS, cpuS: calm.best.cpuS, peakMb: NaN, otherCores: calm.best.otherCores, walls: calm.walls },
+        { name: 'Laminate, worker killed', wallS: killed.best.wallS, cpuS: killed.best.cpuS, peakMb: NaN, otherCores: killed.best.otherCores, walls: killed.walls },
       ],
       targets: [target('disturbed wall / undisturbed wall', killed.best.wallS / calm.best.wallS, 1.3, 'x')],
       checks,
