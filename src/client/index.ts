@@ -1,4 +1,14 @@
-/** The client library: `import { JobClient } from 'laminate/client'`. */
+/** The client library: `import { LaminateClient, JobClient } from 'laminate/client'`. */
+export { LaminateClient } from './laminate-client.js';
+export type { AppendOptions, CreateDatasetOptions, LaminateClientOptions, ReadOptions, ReadRecord } from './laminate-client.js';
+export type { AppendedRange } from './appended-ranges.js';
+export { Producer } from './producer.js';
+export type { RecordAck } from './producer.js';
+export type { PartitionKey, ProducerOptions } from './producer-options.js';
+export type { DatasetDescription, PartitionDescription } from '../protocol/dataset-rpc.js';
+export type { DatasetRecord } from '../dataset/record-body.js';
+export { LaminateError } from '../common/errors.js';
+export type { ErrorCode } from '../common/errors.js';
 export { JobClient, FINISHED_STATES } from './job-client.js';
 export type { SubmitOptions } from './job-client.js';
 export type { JobStatus, TaskStatus, AttemptStatus, TaskCounts, WorkerStatus, JobState, TaskState, AttemptState } from '../common/job-status.js';

@@ -80,7 +80,11 @@ export interface ReadChunk {
   readonly endOffset: number;
 }
 
-/** A sequence out of order is OUT_OF_ORDER_SEQUENCE (see AppendBatch.sequence). */
+/**
+ * A sequence out of order is OUT_OF_ORDER_SEQUENCE (see AppendBatch.sequence
+ * and producer-state.ts): the message names the sequence expected and the
+ * one got.
+ */
 
 /** A cut: per partition, "every record before this offset". */
 export type Cut = readonly number[];
@@ -93,9 +97,17 @@ export interface DatasetStore {
   listDatasets(): DatasetDescription[];
   /**
    * Appends batches (possibly to several partitions and datasets) and resolves
-   * once every one of them is durable. Waits when the bytes in flight pass the
-   * store's bound (back-pressure). Safe to repeat with a producer id: repeats
-   * are answered, not stored again.
+   * once every one of them is durable, with one result per batch, in order.
+   * Waits when the bytes in flight pass the store's bound (back-pressure).
+   * Safe to repeat with a producer id: repeats are answered, not stored again.
+   *
+   * Every batch is checked before any is written (unknown dataset or
+   * partition: NOT_FOUND; a bad body, count, record or producer field:
+   * INVALID_ARGUMENT), so such an error changes nothing. A sequence out of
+   * order (OUT_OF_ORDER_SEQUENCE) or a failed write (UNAVAILABLE) concerns
+   * one batch: the call rejects with it once every batch has settled, and
+   * batches of it to other partitions may have been stored (a retry with the
+   * same producer id and sequences is answered for those as duplicates).
    */
   append(batches: readonly AppendBatch[]): Promise<AppendResult[]>;
   /**
@@ -109,6 +121,14 @@ export interface DatasetStore {
   waitForRecords(dataset: string, partition: number, offset: number, signal?: AbortSignal): Promise<void>;
   /** The durable end offsets of every partition: the cut "everything now". */
   currentCut(dataset: string): Cut;
+  /**
+   * The sequence the store expects next from `producerId` on a partition: 0
+   * for a producer it does not know (new, or idle past the producer expiry,
+   * 7 days by default). A producer restarting with a known id asks this to
+   * go on numbering its batches; a producer the partition does not know must
+   * start at 0 (OUT_OF_ORDER_SEQUENCE otherwise).
+   */
+  nextSequence(dataset: string, partition: number, producerId: string): number;
   /** Flushes and closes files; appends after close are refused with UNAVAILABLE. */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * ports chosen at start, with a local data directory. Containers are still
  * worker threads, so tasks run in parallel across cores. Each start begins
  * with an empty master journal: an embedded cluster does not resume the jobs
- * of an earlier run.
+ * of an earlier run. Its datasets (in <dataDir>/datasets) do stay.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ export class LocalCluster {
     const masterDir = join(o.dataDir, 'master');
     await rm(masterDir, { recursive: true, force: true });
     const master = new Master({
-      port: o.port ?? 0, dataDir: masterDir, logger: o.logger,
+      port: o.port ?? 0, dataDir: masterDir, datasetDir: join(o.dataDir, 'datasets'), logger: o.logger,
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
       ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     });

@@ -25,6 +25,7 @@ import { compareKeys } from '../storage/key-order.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { attemptLaunch } from './attempt-launch.js';
 import { BundleStore } from './bundle-store.js';
+import { openDatasetService, type DatasetService } from './dataset-service.js';
 import { JobJournal } from './job-journal.js';
 import type { JobPlan } from './job-plan.js';
 import { jobStatus } from './job-status.js';
@@ -44,6 +45,8 @@ export interface MasterOptions {
   scheduler?: SchedulerOptions;
   /** Finished jobs kept (status and journal); older ones are forgotten. Default 100. */
   retainJobs?: number;
+  /** Where the dataset store keeps its datasets. Default <dataDir>/datasets. */
+  datasetDir?: string;
   logger: Logger;
   clock?: Clock;
 }
@@ -60,6 +63,7 @@ export class Master {
   private readonly retainJobs: number;
   private nextJob = 1;
   private server?: BoundServer;
+  private datasets?: DatasetService;
   private timer?: NodeJS.Timeout;
   readonly heartbeatIntervalMs: number;
 
@@ -92,6 +96,7 @@ export class Master {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.recover();
     const host = this.options.host ?? '127.0.0.1';
+    const datasets = this.datasets = await openDatasetService(this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), this.options.logger);
     this.server = await serveMaster({
       registerWorker: (r) => this.channels.register(r),
       heartbeat: (r) => this.channels.heartbeat(r),
@@ -105,7 +110,7 @@ export class Master {
       listJobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)),
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => this.channels.statuses(),
-    }, host, this.options.port ?? 7070);
+    }, host, this.options.port ?? 7070, [datasets.registration]).catch(async (err: unknown) => { await datasets.close(); throw err; });
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
     this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');
@@ -116,6 +121,7 @@ export class Master {
     if (this.timer) clearInterval(this.timer);
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
+    await this.datasets?.close();
     await this.server?.close();
     this.log.info('master stopped');
   }

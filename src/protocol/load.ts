@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 /** proto/ sits two levels above this file both in src/protocol and in dist/src/protocol. */
 const PROTO_PATH = fileURLToPath(new URL('../../proto/laminate.proto', import.meta.url).href.replace('/dist/proto/', '/proto/'));
 
-let loaded: { master: grpc.ServiceDefinition; shuffle: grpc.ServiceDefinition; masterCtor: grpc.ServiceClientConstructor; shuffleCtor: grpc.ServiceClientConstructor } | undefined;
+let loaded: {
+  master: grpc.ServiceDefinition; shuffle: grpc.ServiceDefinition; dataset: grpc.ServiceDefinition;
+  masterCtor: grpc.ServiceClientConstructor; shuffleCtor: grpc.ServiceClientConstructor; datasetCtor: grpc.ServiceClientConstructor;
+} | undefined;
 
 /** Loads the service definitions once per process (and once per worker thread). */
 export function services(): NonNullable<typeof loaded> {
@@ -14,10 +17,13 @@ export function services(): NonNullable<typeof loaded> {
     keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    laminate: { v1: { Master: grpc.ServiceClientConstructor; Shuffle: grpc.ServiceClientConstructor } };
+    laminate: { v1: { Master: grpc.ServiceClientConstructor; Shuffle: grpc.ServiceClientConstructor; Dataset: grpc.ServiceClientConstructor } };
   };
-  const { Master, Shuffle } = pkg.laminate.v1;
-  loaded = { master: Master.service, shuffle: Shuffle.service, masterCtor: Master, shuffleCtor: Shuffle };
+  const { Master, Shuffle, Dataset } = pkg.laminate.v1;
+  loaded = {
+    master: Master.service, shuffle: Shuffle.service, dataset: Dataset.service,
+    masterCtor: Master, shuffleCtor: Shuffle, datasetCtor: Dataset,
+  };
   return loaded;
 }
 

@@ -66,8 +66,17 @@ export async function bindServer(server: grpc.Server, host: string, port: number
   };
 }
 
-export async function serveMaster(handlers: MasterHandlers, host: string, port: number): Promise<BoundServer> {
+/**
+ * Adds a service to a server before it binds, so that no call can reach the
+ * address before the service is there (a retrying client would otherwise be
+ * told UNIMPLEMENTED by a master that is still starting).
+ */
+export type ServiceRegistration = (server: grpc.Server) => void;
+
+/** Serves the Master service, and with it any `extra` services (the Dataset service, say) on the same port. */
+export async function serveMaster(handlers: MasterHandlers, host: string, port: number, extra: readonly ServiceRegistration[] = []): Promise<BoundServer> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
+  for (const register of extra) register(server);
   server.addService(services().master, {
     registerWorker: unaryHandler(handlers.registerWorker),
     heartbeat: unaryHandler(handlers.heartbeat),

@@ -28,14 +28,21 @@ export function unaryHandler<Req, Res>(fn: (req: Req) => Promise<Res> | Res): gr
  * `return()`, so a generator's `finally` (closing its file, say) always runs.
  */
 export function streamHandler<Req>(fn: (req: Req, signal: AbortSignal) => AsyncIterable<Buffer>): grpc.handleServerStreamingCall<Req, { data: Buffer }> {
+  return messageStreamHandler(async function* (req: Req, signal: AbortSignal) {
+    for await (const data of fn(req, signal)) yield { data };
+  });
+}
+
+/** streamHandler for any message type: streams the messages `fn` yields. */
+export function messageStreamHandler<Req, Res>(fn: (req: Req, signal: AbortSignal) => AsyncIterable<Res>): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const ac = new AbortController();
     call.on('cancelled', () => ac.abort());
     void (async () => {
       try {
-        for await (const data of fn(call.request, ac.signal)) {
+        for await (const msg of fn(call.request, ac.signal)) {
           if (ac.signal.aborted) return;
-          if (!call.write({ data })) {
+          if (!call.write(msg)) {
             // Rejects with an AbortError when the call is cancelled (or on an
             // 'error' event); either way nothing more can be sent.
             const drained = await once(call, 'drain', { signal: ac.signal }).then(() => true, () => false);
@@ -73,8 +80,16 @@ export function callUnary<Req, Res>(
 
 /** Reads a server stream of chunks as an async iterable of buffers. */
 export async function* readChunks(stream: grpc.ClientReadableStream<{ data: Buffer }>, what: string): AsyncGenerator<Buffer> {
+  for await (const msg of readMessages(stream, what)) yield msg.data;
+}
+
+/**
+ * Reads a server stream of any message type; a failure becomes the
+ * LaminateError the peer raised, and leaving the loop early cancels the call.
+ */
+export async function* readMessages<T>(stream: grpc.ClientReadableStream<T>, what: string): AsyncGenerator<T> {
   try {
-    for await (const msg of stream as AsyncIterable<{ data: Buffer }>) yield msg.data;
+    for await (const msg of stream as AsyncIterable<T>) yield msg;
   } catch (err) {
     throw fromServiceError(err, what);
   } finally {

@@ -1,0 +1,113 @@
+/**
+ * A producer's settings: what a user may pass (ProducerOptions), compiled
+ * once into a complete, checked ResolvedProducerOptions. The defaults follow
+ * Kafka's idempotent producer where a Kafka user would look for them.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, LaminateError } from '../common/errors.js';
+import { requirePositiveInt } from '../common/validate.js';
+import { keyOfField } from '../dataset/key-partitioner.js';
+import { DEFAULT_MAX_RECORD_BYTES, type DatasetRecord } from '../dataset/record-body.js';
+
+/**
+ * How records are spread over partitions: the name of a field of the record
+ * (records are objects), or a function of the record. Records whose key is
+ * undefined or null, and every record when no key is given, go to a sticky
+ * partition (see Producer).
+ */
+export type PartitionKey = string | ((record: DatasetRecord) => unknown);
+
+export interface ProducerOptions {
+  /**
+   * The idempotent producer's id: the store keeps each producer's sequences,
+   * so a retried batch is stored once. Default a random UUID. Give the same
+   * id to a producer that replaces one that stopped (a restarted process), and
+   * it continues that producer's sequences; never give one id to two live
+   * producers (their batches would be refused as out of order).
+   */
+  readonly producerId?: string;
+  /** Partition by this field or function; default sticky partitioning. */
+  readonly key?: PartitionKey;
+  /** How long a batch waits for more records before it is sent. Default 5 ms (Kafka's linger.ms since 4.0). */
+  readonly lingerMs?: number;
+  /** A batch is sent once it holds this many bytes of records. Default 256 KiB. */
+  readonly maxBatchBytes?: number;
+  /** Bytes of records buffered and unacknowledged before send waits. Default 32 MiB (Kafka's buffer.memory). */
+  readonly bufferBytes?: number;
+  /** Batches in flight per partition, 1 to 5 (Kafka's bound for idempotence). Default 5. */
+  readonly maxInFlight?: number;
+  /**
+   * A record not acknowledged this long after it was sent fails, and with it
+   * the producer. Default 2 minutes (Kafka's delivery.timeout.ms): a master
+   * restart within it costs the caller only a wait.
+   */
+  readonly deliveryTimeoutMs?: number;
+  /** Deadline of one Append call. Default 30 s (Kafka's request.timeout.ms). */
+  readonly requestTimeoutMs?: number;
+  /** First wait before a retry; doubles up to retryBackoffMaxMs. Defaults 100 ms and 1 s (Kafka's). */
+  readonly retryBackoffMs?: number;
+  readonly retryBackoffMaxMs?: number;
+  /** Largest record, encoded. Default 1 MiB, the store's default. */
+  readonly maxRecordBytes?: number;
+}
+
+export interface ResolvedProducerOptions {
+  readonly producerId: string;
+  readonly key: PartitionKey | undefined;
+  readonly lingerMs: number;
+  readonly maxBatchBytes: number;
+  readonly bufferBytes: number;
+  readonly maxInFlight: number;
+  readonly deliveryTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retryBackoffMs: number;
+  readonly retryBackoffMaxMs: number;
+  readonly maxRecordBytes: number;
+}
+
+/** Kafka allows at most 5 batches in flight per partition with idempotence; so do we. */
+export const MAX_IN_FLIGHT = 5;
+
+function nonNegativeInt(flag: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Fills the defaults and checks every setting, naming the first that is wrong. */
+export function resolveProducerOptions(o: ProducerOptions = {}): ResolvedProducerOptions {
+  const producerId = o.producerId ?? randomUUID();
+  if (typeof producerId !== 'string' || producerId.length === 0 || producerId.length > 256) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected producerId to be a string of 1 to 256 characters, got ${describe(producerId)}`);
+  }
+  if (o.key !== undefined && typeof o.key !== 'function' && (typeof o.key !== 'string' || o.key.length === 0)) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected key to be a field name or a function, got ${describe(o.key)}`);
+  }
+  const retryBackoffMs = requirePositiveInt('retryBackoffMs', o.retryBackoffMs ?? 100);
+  return {
+    producerId,
+    key: o.key,
+    lingerMs: nonNegativeInt('lingerMs', o.lingerMs ?? 5),
+    maxBatchBytes: requirePositiveInt('maxBatchBytes', o.maxBatchBytes ?? 256 * 1024),
+    bufferBytes: requirePositiveInt('bufferBytes', o.bufferBytes ?? 32 * 1024 * 1024),
+    maxInFlight: requirePositiveInt('maxInFlight', o.maxInFlight ?? MAX_IN_FLIGHT, MAX_IN_FLIGHT),
+    deliveryTimeoutMs: requirePositiveInt('deliveryTimeoutMs', o.deliveryTimeoutMs ?? 120_000),
+    requestTimeoutMs: requirePositiveInt('requestTimeoutMs', o.requestTimeoutMs ?? 30_000),
+    retryBackoffMs,
+    retryBackoffMaxMs: Math.max(retryBackoffMs, requirePositiveInt('retryBackoffMaxMs', o.retryBackoffMaxMs ?? 1000)),
+    maxRecordBytes: requirePositiveInt('maxRecordBytes', o.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES),
+  };
+}
+
+/**
+ * The key of a record as the string that is hashed, or undefined for "no
+ * key" (the sticky partition). A field's value follows keyOfField (strings as
+ * they are, numbers and booleans as JSON, null or missing: no key, objects
+ * refused); a function's result follows the same rules.
+ */
+export function recordKey(key: PartitionKey | undefined, record: DatasetRecord): string | undefined {
+  if (key === undefined) return undefined;
+  if (typeof key === 'string') return keyOfField(record, key);
+  return keyOfField({ key: key(record) }, 'key');
+}

@@ -1,0 +1,452 @@
+/**
+ * The idempotent producer: records in, durable offsets out. Records are
+ * batched per partition (by size and linger time), each batch carries the
+ * producer id and the sequence of its first record (Kafka's rule), and a
+ * batch that fails for a reason that may pass (the master restarting, a lost
+ * answer, a deadline) is sent again by itself with the same id and sequence,
+ * so the store keeps it once, until it is acknowledged or its delivery
+ * deadline passes.
+ *
+ * Ordering: at most maxInFlight batches per partition are in flight; after a
+ * failure, a partition sends only its oldest unacknowledged batch until that
+ * one is acknowledged, then pipelines again, so records are stored in the
+ * order they were sent. A batch refused for good (or past its deadline)
+ * fails the producer: every record not yet acknowledged is rejected with
+ * that error, as Kafka's idempotent producer does, since later batches would
+ * otherwise leave a gap in the sequence.
+ *
+ * Memory: records move from the send queue into batches only while the
+ * batched, unacknowledged bytes stay within bufferBytes; `ready()` tells a
+ * caller when there is room, so a loop that awaits it is bounded.
+ */
+import { LaminateError, type ErrorCode } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { KeyPartitioner } from '../dataset/key-partitioner.js';
+import { encodeRecord, type DatasetRecord } from '../dataset/record-body.js';
+import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
+import { recordKey, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
+
+/** Where one record was stored. */
+export interface RecordAck {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** A record encoded and keyed (Producer.prepare). */
+export interface PreparedRecord {
+  readonly bytes: Buffer;
+  /** The hashed key, or undefined for the sticky partition. */
+  readonly key: string | undefined;
+}
+
+/** What a producer needs of the Dataset service; DatasetClient is one. */
+export interface ProducerTransport {
+  describeDataset(name: string, timeoutMs?: number): Promise<{ readonly partitions: readonly unknown[] }>;
+  initProducer(dataset: string, producerId: string, timeoutMs?: number): Promise<ProducerSequence[]>;
+  append(batches: readonly AppendBatch[], timeoutMs?: number): Promise<AppendResult[]>;
+}
+
+/** Codes after which the same call may succeed: the batch is sent again. */
+const RETRIABLE: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'TIMEOUT', 'CANCELLED', 'RESOURCE_EXHAUSTED']);
+
+export function isRetriable(err: unknown): boolean {
+  return err instanceof LaminateError && RETRIABLE.has(err.code);
+}
+
+interface Settler<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+interface QueuedRecord extends Settler<RecordAck> {
+  readonly kind: 'record';
+  readonly bytes: Buffer;
+  /** The hashed key, or undefined for the sticky partition. */
+  readonly key: string | undefined;
+}
+
+interface FlushMarker extends Settler<void> {
+  readonly kind: 'flush';
+}
+
+interface Batch {
+  readonly partition: number;
+  readonly chunks: Buffer[];
+  bytes: number;
+  /** One per record, in order. */
+  readonly records: Array<Settler<RecordAck>>;
+  readonly deadline: number;
+  /** Linger time is over, or a flush asked: send as soon as the partition may. */
+  ready: boolean;
+  /** Set when sealed: the sequence of its first record, and its number among the partition's batches. */
+  sequence: number;
+  index: number;
+  body?: Buffer;
+  inFlight: boolean;
+  readonly settled: Promise<void>;
+  settle(): void;
+}
+
+interface PartitionState {
+  nextSequence: number;
+  nextIndex: number;
+  /** The batch taking records (unsealed). */
+  open?: Batch;
+  lingerTimer?: NodeJS.Timeout;
+  /** Sealed batches not yet acknowledged, in sequence order. */
+  readonly sealed: Batch[];
+  inFlight: number;
+  /** After a failure: only the oldest batch goes, alone, until it is acknowledged. */
+  retrying: boolean;
+  backoffMs: number;
+  retryTimer?: NodeJS.Timeout;
+}
+
+export class Producer {
+  readonly options: ResolvedProducerOptions;
+  private readonly queue: Array<QueuedRecord | FlushMarker> = [];
+  /** Records in `queue` (it also holds flush markers). */
+  private queuedRecords = 0;
+  /** Filled once the dataset's partitions and this producer's sequences are known. */
+  private partitions: PartitionState[] | undefined;
+  private initializing: Promise<void> | undefined;
+  /** Set with `partitions`. */
+  private partitioner: KeyPartitioner | undefined;
+  private buffered = 0;
+  private failure: LaminateError | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly roomWaiters: Array<Settler<void>> = [];
+  private readonly log: Logger;
+
+  /** Use LaminateClient.producer(). Nothing is sent before the first record. */
+  constructor(
+    private readonly transport: ProducerTransport,
+    readonly dataset: string,
+    options: ProducerOptions,
+    logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.options = resolveProducerOptions(options);
+    this.log = logger.child({ component: 'producer', dataset, producerId: this.options.producerId });
+  }
+
+  get producerId(): string {
+    return this.options.producerId;
+  }
+
+  /**
+   * Sends one record; resolves with where it was stored once it is durable.
+   * Rejects at once a record that is not a JSON value or is too large, and
+   * every record after the producer has failed or been closed. Does not wait
+   * for room: await `ready()` between sends to bound memory.
+   */
+  send(record: DatasetRecord): Promise<RecordAck> {
+    try {
+      return this.sendPrepared(this.prepare(record));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Encodes a record and computes its key as send() does, throwing
+   * INVALID_ARGUMENT at once: for a caller that must check a whole input
+   * before sending any of it (LaminateClient.append).
+   */
+  prepare(record: DatasetRecord): PreparedRecord {
+    const bytes = encodeRecord(record, this.options.maxRecordBytes);
+    try {
+      return { bytes, key: recordKey(this.options.key, record) };
+    } catch (err) {
+      if (err instanceof LaminateError) throw err;
+      throw new LaminateError('INVALID_ARGUMENT', `The key function threw on a record: ${String(err)}`, { cause: err });
+    }
+  }
+
+  /** send() of a prepared record. */
+  sendPrepared(prepared: PreparedRecord): Promise<RecordAck> {
+    if (this.closing) return Promise.reject(new LaminateError('FAILED_PRECONDITION', `The producer ${this.producerId} of '${this.dataset}' is closed`));
+    if (this.failure) return Promise.reject(this.failure);
+    return this.enqueue(prepared.bytes, prepared.key);
+  }
+
+  /** Resolves when records may be sent without passing bufferBytes; rejects once the producer has failed. */
+  ready(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.roomWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Sends every record given so far without waiting for linger time, and
+   * resolves once all of them are acknowledged; rejects with the producer's
+   * failure if it has failed. Safe to call at any time, and repeatedly.
+   */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    // Nothing was ever sent: no need to ask the master anything.
+    if (!this.initializing && this.queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ kind: 'flush', resolve, reject });
+      this.startInit();
+      this.drain();
+    });
+  }
+
+  /** Flushes, then refuses further records. Safe to call twice; rejects as flush does. */
+  close(): Promise<void> {
+    this.closing ??= this.flush().finally(() => this.clearTimers());
+    return this.closing;
+  }
+
+  // ---- queue → batches ---------------------------------------------------------
+
+  private enqueue(bytes: Buffer, key: string | undefined): Promise<RecordAck> {
+    return new Promise<RecordAck>((resolve, reject) => {
+      this.queue.push({ kind: 'record', bytes, key, resolve, reject });
+      this.queuedRecords++;
+      this.startInit();
+      this.drain();
+    });
+  }
+
+  private hasRoom(): boolean {
+    return this.queuedRecords === 0 && this.buffered < this.options.bufferBytes;
+  }
+
+  /** Moves queued records into batches while there is room; runs flush markers once all before them are batched. */
+  private drain(): void {
+    const states = this.partitions;
+    if (!states || this.failure) return;
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (head.kind === 'flush') {
+        this.queue.shift();
+        this.startFlush(states, head);
+        continue;
+      }
+      if (this.buffered > 0 && this.buffered + head.bytes.length > this.options.bufferBytes) break;
+      this.queue.shift();
+      this.queuedRecords--;
+      const p = this.partitioner!.partition(head.key);
+      this.addToBatch(p, head);
+    }
+    if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w.resolve();
+  }
+
+  private addToBatch(p: number, rec: QueuedRecord): void {
+    const s = this.partitions![p]!;
+    if (s.open && s.open.bytes + rec.bytes.length > this.options.maxBatchBytes) this.seal(p);
+    const b = s.open ?? this.openBatch(p);
+    b.chunks.push(rec.bytes);
+    b.bytes += rec.bytes.length;
+    b.records.push(rec);
+    this.buffered += rec.bytes.length;
+    if (b.bytes >= this.options.maxBatchBytes) this.seal(p);
+    this.pump(p);
+  }
+
+  private openBatch(p: number): Batch {
+    const s = this.partitions![p]!;
+    let settle!: () => void;
+    const settled = new Promise<void>((r) => { settle = r; });
+    const b: Batch = {
+      partition: p, chunks: [], bytes: 0, records: [], deadline: this.now() + this.options.deliveryTimeoutMs,
+      ready: false, sequence: -1, index: -1, inFlight: false, settled, settle,
+    };
+    s.open = b;
+    // Not unref'd: it holds records the caller expects to be sent.
+    s.lingerTimer = setTimeout(() => {
+      delete s.lingerTimer;
+      b.ready = true;
+      this.pump(p);
+    }, this.options.lingerMs);
+    return b;
+  }
+
+  /** Closes the open batch: it gets its sequence and joins the partition's send queue. */
+  private seal(p: number): void {
+    const s = this.partitions![p]!;
+    const b = s.open;
+    if (!b) return;
+    delete s.open;
+    if (s.lingerTimer) clearTimeout(s.lingerTimer);
+    delete s.lingerTimer;
+    b.body = b.chunks.length === 1 ? b.chunks[0]! : Buffer.concat(b.chunks, b.bytes);
+    b.chunks.length = 0;
+    b.sequence = s.nextSequence;
+    s.nextSequence += b.records.length;
+    b.index = s.nextIndex++;
+    s.sealed.push(b);
+    // Sticky partitioning (Kafka's KIP-480): unkeyed records fill one
+    // partition's batch, then move on to the next, so batches stay large.
+    if (p === this.partitioner!.partition()) this.partitioner!.nextBatch();
+  }
+
+  private startFlush(states: PartitionState[], marker: FlushMarker): void {
+    const waits: Array<Promise<void>> = [];
+    states.forEach((s, p) => {
+      if (s.open) {
+        s.open.ready = true;
+        waits.push(s.open.settled);
+      }
+      for (const b of s.sealed) waits.push(b.settled);
+      this.pump(p);
+    });
+    void Promise.all(waits).then(() => {
+      if (this.failure) marker.reject(this.failure);
+      else marker.resolve();
+    });
+  }
+
+  // ---- batches → the store -----------------------------------------------------
+
+  private pump(p: number): void {
+    if (this.failure) return;
+    const s = this.partitions![p]!;
+    // A ready batch is sealed only when it would go now, so that it keeps
+    // filling while the partition waits (Kafka's accumulator does the same).
+    if (s.open?.ready && !s.retrying && s.sealed.length < this.options.maxInFlight) this.seal(p);
+    if (s.retrying) {
+      if (s.inFlight === 0 && !s.retryTimer && s.sealed.length > 0) {
+        s.retryTimer = setTimeout(() => {
+          delete s.retryTimer;
+          const oldest = s.sealed[0];
+          if (oldest && !oldest.inFlight && !this.failure) this.sendBatch(oldest);
+        }, s.backoffMs);
+        s.backoffMs = Math.min(s.backoffMs * 2, this.options.retryBackoffMaxMs);
+      }
+      return;
+    }
+    // Only batches within maxInFlight of the oldest unacknowledged one go:
+    // then whatever the store may have kept of ours since that one is within
+    // the last five batches it remembers per producer, so a retry of any of
+    // them is recognised as a repeat (acknowledged batches count too).
+    const oldest = s.sealed[0]?.index ?? 0;
+    for (const b of s.sealed) {
+      if (b.index - oldest >= this.options.maxInFlight) break;
+      if (!b.inFlight) this.sendBatch(b);
+    }
+  }
+
+  private sendBatch(b: Batch): void {
+    const s = this.partitions![b.partition]!;
+    b.inFlight = true;
+    s.inFlight++;
+    const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, b.deadline - this.now()));
+    const batch: AppendBatch = {
+      dataset: this.dataset, partition: b.partition, body: b.body!, count: b.records.length,
+      producerId: this.producerId, sequence: b.sequence,
+    };
+    this.transport.append([batch], timeoutMs).then(
+      (results) => this.acknowledged(b, results[0]),
+      (err: unknown) => this.refused(b, err),
+    );
+  }
+
+  private acknowledged(b: Batch, result: AppendResult | undefined): void {
+    const s = this.partitions![b.partition]!;
+    b.inFlight = false;
+    s.inFlight--;
+    if (this.failure) return;
+    if (!result || result.count !== b.records.length || result.partition !== b.partition) {
+      this.fail(new LaminateError('INTERNAL', `Expected an acknowledgement of ${b.records.length} records on partition ${b.partition}, got ${JSON.stringify(result)}`));
+      return;
+    }
+    s.sealed.splice(s.sealed.indexOf(b), 1);
+    if (s.retrying && !s.sealed.some((x) => x.sequence < b.sequence)) {
+      s.retrying = false;
+      s.backoffMs = this.options.retryBackoffMs;
+      this.log.info({ partition: b.partition, sequence: b.sequence }, 'batch acknowledged after retrying: sending again in pipeline');
+    }
+    this.buffered -= b.bytes;
+    b.records.forEach((r, i) => r.resolve({ partition: b.partition, offset: result.firstOffset + i }));
+    b.settle();
+    this.pump(b.partition);
+    this.drain();
+  }
+
+  private refused(b: Batch, err: unknown): void {
+    const s = this.partitions![b.partition]!;
+    b.inFlight = false;
+    s.inFlight--;
+    if (this.failure) return;
+    const oldest = s.sealed[0] === b;
+    // An out-of-order answer to a batch behind an unacknowledged one is the
+    // echo of that one's failure: it goes in order once the earlier one lands.
+    const retriable = isRetriable(err) || (err instanceof LaminateError && err.code === 'OUT_OF_ORDER_SEQUENCE' && !oldest);
+    if (!retriable) {
+      this.fail(err instanceof LaminateError ? err : new LaminateError('INTERNAL', String(err), { cause: err }));
+      return;
+    }
+    if (this.now() >= b.deadline) {
+      this.fail(new LaminateError('TIMEOUT', `A batch of ${b.records.length} records for ${this.dataset}/${b.partition} (producer ${this.producerId}, sequence ${b.sequence}) was not acknowledged within ${this.options.deliveryTimeoutMs} ms; last error: ${(err as Error).message}`, { cause: err, ids: { dataset: this.dataset, partition: b.partition } }));
+      return;
+    }
+    if (!s.retrying) this.log.warn({ partition: b.partition, sequence: b.sequence, err }, 'batch not acknowledged: retrying it with the same sequence');
+    s.retrying = true;
+    this.pump(b.partition);
+  }
+
+  // ---- start and failure -------------------------------------------------------
+
+  /** Learns the dataset's partitions and where this producer left off, retrying as a batch would. */
+  private startInit(): void {
+    this.initializing ??= (async () => {
+      const deadline = this.now() + this.options.deliveryTimeoutMs;
+      let backoff = this.options.retryBackoffMs;
+      for (;;) {
+        try {
+          const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, deadline - this.now()));
+          const d = await this.transport.describeDataset(this.dataset, timeoutMs);
+          const seqs = await this.transport.initProducer(this.dataset, this.producerId, timeoutMs);
+          const next = new Map(seqs.map((x) => [x.partition, x.nextSequence]));
+          // Unkeyed records start on a random partition, so that many short-lived producers spread out.
+          this.partitioner = new KeyPartitioner(d.partitions.length, Math.floor(Math.random() * d.partitions.length));
+          this.partitions = d.partitions.map((_, p) => ({
+            nextSequence: next.get(p) ?? 0, nextIndex: 0, sealed: [], inFlight: 0, retrying: false, backoffMs: this.options.retryBackoffMs,
+          }));
+          this.log.debug({ partitions: d.partitions.length, resumed: seqs.length }, 'producer ready');
+          return;
+        } catch (err) {
+          if (!isRetriable(err) || this.now() + backoff >= deadline) throw err;
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, this.options.retryBackoffMaxMs);
+        }
+      }
+    })().then(
+      () => this.drain(),
+      (err: unknown) => this.fail(err instanceof LaminateError ? err : new LaminateError('INTERNAL', String(err), { cause: err })),
+    );
+  }
+
+  /** Fails the producer: every record not acknowledged, and every later one, is rejected with `err`. */
+  private fail(err: LaminateError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.log.error({ err }, 'producer failed: records not acknowledged are rejected');
+    for (const q of this.queue.splice(0)) q.reject(err);
+    this.queuedRecords = 0;
+    for (const w of this.roomWaiters.splice(0)) w.reject(err);
+    this.clearTimers();
+    for (const s of this.partitions ?? []) {
+      const batches = s.open ? [...s.sealed, s.open] : [...s.sealed];
+      delete s.open;
+      s.sealed.length = 0;
+      for (const b of batches) {
+        for (const r of b.records) r.reject(err);
+        b.settle();
+      }
+    }
+    this.buffered = 0;
+  }
+
+  private clearTimers(): void {
+    for (const s of this.partitions ?? []) {
+      if (s.lingerTimer) clearTimeout(s.lingerTimer);
+      if (s.retryTimer) clearTimeout(s.retryTimer);
+      delete s.lingerTimer;
+      delete s.retryTimer;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The Dataset service's handlers: what the gRPC Dataset service (see
+ * src/protocol/dataset-rpc.ts) calls, wired to a DatasetStore. The store
+ * checks every value it is given (names, partitions, offsets, bodies,
+ * sequences) and throws a LaminateError, which goes back to the caller as its
+ * status: a malformed RPC is an answer, never a crash. This file adds what
+ * only a service needs: a bound on batches per call, follow reads, shutdown.
+ *
+ * Who calls it: the master, once at start (openDatasetService) and once at
+ * stop (close). Nothing here knows jobs or the scheduler, so that a dataset
+ * role of its own can host the same handlers later.
+ */
+import { LaminateError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { datasetService, type DatasetHandlers, type ReadChunk, type ReadRequest } from '../protocol/dataset-rpc.js';
+import type { ServiceRegistration } from '../protocol/master-rpc.js';
+import { LogDatasetStore } from '../dataset/log-dataset-store.js';
+import type { DatasetStore } from '../dataset/types.js';
+
+/** Most batches in one Append request (a producer sends one; `laminate append` a few). */
+export const MAX_BATCHES_PER_APPEND = 4096;
+
+export interface DatasetService {
+  readonly handlers: DatasetHandlers;
+  /** The gRPC service, for serveMaster's `extra`. */
+  readonly registration: ServiceRegistration;
+  /**
+   * Ends every follow read with UNAVAILABLE (so that readers reconnect to the
+   * next master), refuses new calls, and closes the store. Call before the
+   * server closes, so that open follow streams do not hold its shutdown.
+   * Never rejects (a failure is logged); safe to call twice.
+   */
+  close(): Promise<void>;
+}
+
+/** Wires the Dataset service to `store`. The service owns the store from here on: close() closes it. */
+export function createDatasetService(store: DatasetStore, logger: Logger): DatasetService {
+  const log = logger.child({ component: 'datasets' });
+  const closing = new AbortController();
+  let closed: Promise<void> | undefined;
+
+  const open = (): void => {
+    if (closing.signal.aborted) throw new LaminateError('UNAVAILABLE', 'The dataset service is shutting down');
+  };
+
+  async function* read(req: ReadRequest, callSignal: AbortSignal): AsyncGenerator<ReadChunk> {
+    open();
+    const { dataset, partition } = req;
+    const signal = AbortSignal.any([callSignal, closing.signal]);
+    const options = req.maxBytes === undefined ? {} : { maxBytes: req.maxBytes };
+    let from = req.from;
+    for (let first = true; ; first = false) {
+      // The store checks the dataset, partition, offsets and chunk size on
+      // every read (NOT_FOUND, INVALID_ARGUMENT, OUT_OF_RANGE past the end),
+      // and stops a chunk at the durable end.
+      const chunk = await store.read(dataset, partition, from, req.endOffset === undefined ? options : { ...options, endOffset: req.endOffset });
+      if (first && !req.follow && req.endOffset !== undefined && req.endOffset > chunk.endOffset) {
+        throw new LaminateError('OUT_OF_RANGE', `Expected an end offset of at most the end of ${dataset}/${partition} (${chunk.endOffset}), got ${req.endOffset}`, { ids: { dataset, partition, offset: req.endOffset } });
+      }
+      // A follower at the end gets the empty chunk too: it tells the reader
+      // that its read is open (so a reconnecting client knows it is back).
+      if (chunk.count > 0 || (first && req.follow)) {
+        yield chunk;
+        from = chunk.nextOffset;
+      }
+      if (req.endOffset !== undefined && from >= req.endOffset) return;
+      if (chunk.count > 0) continue;
+      if (!req.follow) return;
+      try {
+        await store.waitForRecords(dataset, partition, from, signal);
+      } catch (err) {
+        // The master stopping ends a follower with UNAVAILABLE so that it
+        // reconnects; a follower that cancelled is gone and hears nothing.
+        if (closing.signal.aborted && !callSignal.aborted) throw new LaminateError('UNAVAILABLE', 'The dataset service is shutting down', { cause: err });
+        throw err;
+      }
+    }
+  }
+
+  const handlers: DatasetHandlers = {
+    async createDataset(name, partitions) {
+      open();
+      const d = await store.createDataset(name, partitions === undefined ? {} : { partitions });
+      log.info({ dataset: name, partitions: d.partitions.length }, 'dataset created (or already there with these settings)');
+      return d;
+    },
+    describeDataset(name) {
+      open();
+      return store.describeDataset(name);
+    },
+    listDatasets() {
+      open();
+      return store.listDatasets();
+    },
+    initProducer(dataset, producerId) {
+      open();
+      // An empty id is "no producer" on the wire; the store checks the rest when batches come.
+      if (producerId.length === 0) throw new LaminateError('INVALID_ARGUMENT', 'Expected a producer id, got an empty string');
+      return store.currentCut(dataset).map((_, partition) => ({ partition, nextSequence: store.nextSequence(dataset, partition, producerId) }));
+    },
+    async append(batches) {
+      open();
+      if (batches.length === 0 || batches.length > MAX_BATCHES_PER_APPEND) {
+        throw new LaminateError('INVALID_ARGUMENT', `Expected 1 to ${MAX_BATCHES_PER_APPEND} batches in an append, got ${batches.length}`);
+      }
+      return store.append(batches);
+    },
+    read,
+  };
+
+  return {
+    handlers,
+    registration: datasetService(handlers),
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        // A store that fails to close must not keep the master from stopping.
+        await store.close().catch((err: unknown) => log.error({ err }, 'dataset store did not close cleanly'));
+      })();
+      return closed;
+    },
+  };
+}
+
+/**
+ * Opens the dataset store under `dir` (recovering every partition: this can
+ * take a while after a crash) and wires the service to it. The master calls
+ * it once at start, before it listens, so that no call finds it missing.
+ */
+export async function openDatasetService(dir: string, logger: Logger): Promise<DatasetService> {
+  const store = await LogDatasetStore.open({ dir, logger });
+  return createDatasetService(store, logger);
+}

@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { LaminateError } from '../../../src/common/errors.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import { decodeBody } from '../../../src/dataset/record-body.js';
+import type { AppendBatch, AppendResult } from '../../../src/dataset/types.js';
+import { Producer, type ProducerTransport, type RecordAck } from '../../../src/client/producer.js';
+import type { ProducerOptions } from '../../../src/client/producer-options.js';
+import { MemoryDatasetStore } from '../../support/memory-dataset-store.js';
+import { seededRandom } from '../../support/seeded-random.js';
+
+/** FNV-1a over UTF-16 code units, written out plainly. */
+function fnv1a(key: string): number {
+  let h = 0x811c9dc5n;
+  for (let i = 0; i < key.length; i++) {
+    h ^= BigInt(key.charCodeAt(i));
+    h = (h * 0x01000193n) % 2n ** 32n;
+  }
+  return Number(h);
+}
+
+function nextSequences(store: MemoryDatasetStore, dataset: string, producerId: string): Array<{ partition: number; nextSequence: number }> {
+  return store.currentCut(dataset).map((_, partition) => ({ partition, nextSequence: store.nextSequence(dataset, partition, producerId) }));
+}
+
+const unavailable = (): LaminateError => new LaminateError('UNAVAILABLE', 'injected: master unreachable');
+
+/**
+ * The store behind a transport that fails as a network does: some calls are
+ * lost before the store sees them, some answers are lost after it stored the
+ * batch, and calls may overtake one another.
+ */
+class FaultyTransport implements ProducerTransport {
+  calls = 0;
+  inFlight = new Map<number, number>();
+  maxInFlight = 0;
+  constructor(readonly store: MemoryDatasetStore, private readonly faults: { random: () => number; lostCall: number; lostAnswer: number; jitter: boolean }) {}
+
+  describeDataset(name: string): Promise<{ partitions: readonly unknown[] }> {
+    return Promise.resolve(this.store.describeDataset(name));
+  }
+  initProducer(dataset: string, producerId: string): Promise<Array<{ partition: number; nextSequence: number }>> {
+    return Promise.resolve(nextSequences(this.store, dataset, producerId));
+  }
+  async append(batches: readonly AppendBatch[]): Promise<AppendResult[]> {
+    this.calls++;
+    const p = batches[0]!.partition;
+    this.inFlight.set(p, (this.inFlight.get(p) ?? 0) + 1);
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight.get(p)!);
+    try {
+      // Overtaking: a call may wait a few turns of the event loop before it reaches the store.
+      if (this.faults.jitter) for (let i = Math.floor(this.faults.random() * 3); i > 0; i--) await new Promise((r) => setImmediate(r));
+      if (this.faults.random() < this.faults.lostCall) throw unavailable();
+      const res = await this.store.append(batches);
+      if (this.faults.random() < this.faults.lostAnswer) throw unavailable();
+      return res;
+    } finally {
+      this.inFlight.set(p, this.inFlight.get(p)! - 1);
+    }
+  }
+}
+
+async function partitionRecords(store: MemoryDatasetStore, dataset: string, p: number): Promise<unknown[]> {
+  const chunk = await store.read(dataset, p, 0, { maxBytes: 1 << 30 });
+  return decodeBody(chunk.body);
+}
+
+const FAST: ProducerOptions = { lingerMs: 1, retryBackoffMs: 1, retryBackoffMaxMs: 5 };
+
+describe('the idempotent producer', () => {
+  it('stores every record exactly once, in send order per partition, through lost calls, lost answers and overtaking', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('clicks', { partitions: 3 });
+    const transport = new FaultyTransport(store, { random: seededRandom(7), lostCall: 0.2, lostAnswer: 0.2, jitter: true });
+    const producer = new Producer(transport, 'clicks', { ...FAST, maxBatchBytes: 300 }, silentLogger());
+    const records = Array.from({ length: 2000 }, (_, i) => ({ i, user: `u${i % 13}`, pad: 'x'.repeat(i % 17) }));
+    const acks: Array<Promise<RecordAck>> = [];
+    for (const r of records) {
+      await producer.ready();
+      acks.push(producer.send(r));
+    }
+    await producer.close();
+    const got = await Promise.all(acks);
+
+    // The model: each partition holds, at each acknowledged offset, the record acknowledged there.
+    const model = new Map<number, unknown[]>();
+    got.forEach((a, i) => {
+      const list = model.get(a.partition) ?? [];
+      model.set(a.partition, list);
+      list[a.offset] = records[i];
+    });
+    for (let p = 0; p < 3; p++) {
+      const stored = await partitionRecords(store, 'clicks', p);
+      expect(stored).toEqual(model.get(p) ?? []);
+      // Send order within the partition is offset order.
+      const sentOrder = got.map((a, i) => ({ a, i })).filter((x) => x.a.partition === p).map((x) => x.i);
+      expect(sentOrder).toEqual([...sentOrder].sort((x, y) => x - y));
+      expect(got.filter((a) => a.partition === p).map((a) => a.offset)).toEqual(sentOrder.map((_, k) => k));
+    }
+    // The faults happened: calls lost before the store, and batches that reached it twice (their answers lost).
+    expect(transport.calls).toBeGreaterThan(store.appended.length);
+    expect(store.appended.length).toBeGreaterThan(new Set(store.appended.map((b) => `${b.partition}:${b.sequence}`)).size);
+    expect(transport.maxInFlight).toBeLessThanOrEqual(5);
+  });
+
+  it('partitions keyed records by FNV-1a of the key, keeping each key in send order', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('orders', { partitions: 5 });
+    const producer = new Producer(new FaultyTransport(store, { random: seededRandom(1), lostCall: 0, lostAnswer: 0, jitter: false }), 'orders', { ...FAST, key: 'user' }, silentLogger());
+    const records = Array.from({ length: 500 }, (_, i) => ({ user: i % 3 === 0 ? 42 : `user-${i % 11}`, n: i }));
+    const acks = await Promise.all(records.map((r) => producer.send(r)));
+    await producer.close();
+    acks.forEach((a, i) => expect(a.partition).toBe(fnv1a(typeof records[i]!.user === 'string' ? records[i]!.user as string : JSON.stringify(records[i]!.user)) % 5));
+    for (let p = 0; p < 5; p++) {
+      expect(await partitionRecords(store, 'orders', p)).toEqual(records.filter((_, i) => acks[i]!.partition === p));
+    }
+  });
+
+  it('fills one partition before moving to the next when records have no key', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('logs', { partitions: 4 });
+    const producer = new Producer(new FaultyTransport(store, { random: seededRandom(1), lostCall: 0, lostAnswer: 0, jitter: false }), 'logs', { lingerMs: 1, maxBatchBytes: 1000 }, silentLogger());
+    const acks = await Promise.all(Array.from({ length: 400 }, (_, i) => producer.send({ i, pad: 'y'.repeat(40) })));
+    await producer.close();
+    // Runs of one partition, each a full batch, visiting every partition in turn.
+    const runs: number[] = [];
+    for (const a of acks) if (runs.at(-1) !== a.partition) runs.push(a.partition);
+    expect(new Set(runs).size).toBe(4);
+    for (let k = 1; k < runs.length; k++) expect(runs[k]).toBe((runs[k - 1]! + 1) % 4);
+    expect(acks.length / runs.length).toBeGreaterThan(10);
+  });
+
+  it('continues the sequences of a producer id after a restart, so a repeat of its last batch is still caught', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 2 });
+    const transport = new FaultyTransport(store, { random: seededRandom(3), lostCall: 0, lostAnswer: 0, jitter: false });
+    const first = new Producer(transport, 'd', { ...FAST, producerId: 'ingest-1', key: (r) => (r as { p: number }).p }, silentLogger());
+    await Promise.all([0, 1, 0, 1, 0].map((p, i) => first.send({ p, i })));
+    await first.close();
+    const lastBatch = store.appended.at(-1)!;
+
+    const again = new Producer(transport, 'd', { ...FAST, producerId: 'ingest-1', key: (r) => (r as { p: number }).p }, silentLogger());
+    const acks = await Promise.all([1, 0].map((p, i) => again.send({ p, i: 10 + i })));
+    await again.close();
+    // Keys 0 and 1 hash to different partitions; key 0 had 3 records there before, key 1 had 2.
+    const of = (key: number): number => fnv1a(String(key)) % 2;
+    expect(of(0)).not.toBe(of(1));
+    expect(acks).toEqual([{ partition: of(1), offset: 2 }, { partition: of(0), offset: 3 }]);
+    expect(store.nextSequence('d', of(0), 'ingest-1')).toBe(4);
+    expect(store.nextSequence('d', of(1), 'ingest-1')).toBe(3);
+    // The first producer's last batch, sent again (a late retry), is still known as a duplicate.
+    const [repeat] = await store.append([lastBatch]);
+    expect(repeat!.duplicate).toBe(true);
+  });
+
+  it('bounds the bytes buffered: ready() waits while they pass bufferBytes, and in-flight batches per partition stay within maxInFlight', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    const held: Array<() => void> = [];
+    let heldBytes = 0;
+    let maxHeld = 0;
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: (batches) => new Promise<AppendResult[]>((resolve, reject) => {
+        heldBytes += batches[0]!.body.byteLength;
+        maxHeld = Math.max(maxHeld, held.length + 1);
+        held.push(() => {
+          heldBytes -= batches[0]!.body.byteLength;
+          store.append(batches).then(resolve, reject);
+        });
+      }),
+    };
+    const producer = new Producer(transport, 'd', { lingerMs: 0, maxBatchBytes: 1000, bufferBytes: 4000, maxInFlight: 2 }, silentLogger());
+    const acks: Array<Promise<RecordAck>> = [];
+    let readyWaited = 0;
+    for (let i = 0; i < 200; i++) {
+      const r = producer.ready();
+      let resolved = false;
+      void r.then(() => { resolved = true; });
+      await Promise.resolve();
+      if (!resolved) {
+        readyWaited++;
+        // While the caller waits, nothing is acknowledged: release the oldest held batch.
+        while (!resolved) {
+          expect(heldBytes).toBeLessThanOrEqual(4000);
+          held.shift()?.();
+          await new Promise((res) => setImmediate(res));
+        }
+      }
+      acks.push(producer.send({ i, pad: 'z'.repeat(80) }));
+    }
+    const closing = producer.close();
+    while (held.length > 0 || (await Promise.race([closing.then(() => true), new Promise<boolean>((res) => setImmediate(() => res(false)))])) === false) {
+      held.shift()?.();
+      await new Promise((res) => setImmediate(res));
+    }
+    await closing;
+    expect(readyWaited).toBeGreaterThan(0);
+    expect(maxHeld).toBeLessThanOrEqual(2);
+    expect((await Promise.all(acks)).map((a) => a.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('fails every unacknowledged record with TIMEOUT once the delivery deadline passes, and refuses later sends', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: () => Promise.reject(unavailable()),
+    };
+    const producer = new Producer(transport, 'd', { ...FAST, deliveryTimeoutMs: 50 }, silentLogger());
+    const results = await Promise.allSettled([producer.send({ a: 1 }), producer.send({ a: 2 })]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'TIMEOUT' });
+      expect(((r as PromiseRejectedResult).reason as Error).message).toMatch(/not acknowledged within 50 ms; last error: injected/);
+    }
+    await expect(producer.send({ a: 3 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(producer.flush()).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('fails at once on an unknown dataset, and refuses a record that is not JSON or too large without failing', async () => {
+    const store = new MemoryDatasetStore();
+    const transport = new FaultyTransport(store, { random: seededRandom(1), lostCall: 0, lostAnswer: 0, jitter: false });
+    const missing = new Producer(transport, 'nope', FAST, silentLogger());
+    await expect(missing.send({ a: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    await store.createDataset('d', { partitions: 1 });
+    const producer = new Producer(transport, 'd', { ...FAST, maxRecordBytes: 100 }, silentLogger());
+    await expect(producer.send(undefined)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(producer.send({ big: 'x'.repeat(200) })).rejects.toThrow(/at most 100 bytes encoded, got \d+ bytes/);
+    await expect(producer.send({ ok: true })).resolves.toEqual({ partition: 0, offset: 0 });
+    const keyed = new Producer(transport, 'd', { ...FAST, key: 'user' }, silentLogger());
+    await expect(keyed.send({ user: { id: 1 } })).rejects.toThrow(/field 'user' of a record to be a string, number or boolean/);
+    const thrower = new Producer(transport, 'd', { ...FAST, key: () => { throw new Error('boom'); } }, silentLogger());
+    await expect(thrower.send({ a: 1 })).rejects.toThrow(/The key function threw on a record: Error: boom/);
+    await expect(keyed.send({ user: 'u1' })).resolves.toEqual({ partition: 0, offset: 1 });
+    await keyed.close();
+    await producer.close();
+    await expect(producer.send({ late: true })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+  });
+});
