@@ -18,7 +18,9 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import { AppendedRanges } from '../client/appended-ranges.js';
-import type { LaminateClient } from '../client/laminate-client.js';
+import type { Command } from 'commander';
+import { LaminateClient } from '../client/laminate-client.js';
+import { address } from './arguments.js';
 import type { PreparedRecord, Producer } from '../client/producer.js';
 import type { Print } from './dataset.js';
 
@@ -80,6 +82,8 @@ export async function appendCommand(client: LaminateClient, o: AppendCommandOpti
     for await (const prepared of preparedLines(open(), where, producer)) {
       await producer.ready();
       acks.push(producer.sendPrepared(prepared).then((ack) => ranges.add(ack)));
+      // Settled acks are let go of, so a long file holds no promise per line.
+      if (acks.length >= 16_384) await Promise.all(acks.splice(0));
     }
   } catch (err) {
     if (!(err instanceof BadLine)) {
@@ -98,4 +102,24 @@ export async function appendCommand(client: LaminateClient, o: AppendCommandOpti
     const parts = ranges.list().map((r) => `partition ${r.partition} offsets ${r.firstOffset}-${r.firstOffset + r.count - 1}`);
     out(`appended ${ranges.count} records to ${o.dataset}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
   }
+}
+
+/** `laminate append NAME [FILE]`. */
+export function registerAppend(program: Command): void {
+  program.command('append').description('append the JSON lines of a file (or of stdin) to a dataset, durably')
+    .argument('<dataset>', 'dataset name')
+    .argument('[file]', 'a file of JSON lines (default: stdin)')
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--key <field>', 'partition by this field of each record (default: sticky partitioning)')
+    .option('--json', 'print JSON')
+    .action(async (dataset: string, file: string | undefined, o: { master: string; key?: string; json?: boolean }) => {
+      const client = new LaminateClient(o.master);
+      try {
+        await appendCommand(client, {
+          dataset, ...(file === undefined ? {} : { file }), ...(o.key === undefined ? {} : { key: o.key }), ...(o.json ? { json: true } : {}),
+        }, process.stdin, (line) => { process.stdout.write(`${line}\n`); });
+      } finally {
+        await client.close();
+      }
+    });
 }

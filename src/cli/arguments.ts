@@ -13,6 +13,16 @@ export function positiveInt(flag: string) {
   };
 }
 
+export function nonNegativeInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`Expected ${flag} to be a whole number (0 or more), got '${value}'`);
+    }
+    return n;
+  };
+}
+
 export function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`Expected --port to be 0..65535, got '${value}'`);

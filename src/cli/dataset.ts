@@ -1,14 +1,16 @@
 /**
  * `laminate dataset create|describe|list`: the bodies of the commands, each
  * given a LaminateClient and its parsed options, printing through `out`
- * (one call per line, without the newline). The command registration
- * (flags, --master, closing the client) wires them in the CLI's main.
+ * (one call per line, without the newline); registerDataset wires them to
+ * their flags, opening and closing the client.
  *
  *   laminate dataset create NAME --master HOST:PORT [--partitions N] [--json]
  *   laminate dataset describe NAME --master HOST:PORT [--json]
  *   laminate dataset list --master HOST:PORT [--json]
  */
-import type { LaminateClient } from '../client/laminate-client.js';
+import type { Command } from 'commander';
+import { LaminateClient } from '../client/laminate-client.js';
+import { address, positiveInt } from './arguments.js';
 import type { DatasetDescription } from '../protocol/dataset-rpc.js';
 
 /** Where a command prints: one line per call, without its newline. */
@@ -84,4 +86,34 @@ export async function datasetList(client: LaminateClient, o: { readonly json?: b
   if (o.json) out(JSON.stringify({ datasets: all.map(datasetJson) }));
   else if (all.length === 0) out('no datasets');
   else for (const d of all) out(formatDatasetSummary(d));
+}
+
+/** `laminate dataset create|describe|list`. */
+export function registerDataset(program: Command): void {
+  const dataset = program.command('dataset').description('create, describe and list datasets (partitioned, append-only logs)');
+  const withClient = async (master: string, fn: (c: LaminateClient) => Promise<void>): Promise<void> => {
+    const client = new LaminateClient(master);
+    try {
+      await fn(client);
+    } finally {
+      await client.close();
+    }
+  };
+  const print: Print = (line) => { process.stdout.write(`${line}\n`); };
+  dataset.command('create').description('create a dataset (a no-op if it exists with the same settings)')
+    .argument('<name>', 'dataset name')
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--partitions <p>', 'partitions, fixed for the dataset\'s life (default 4)', positiveInt('--partitions'))
+    .option('--json', 'print JSON')
+    .action((name: string, o: { master: string; partitions?: number; json?: boolean }) => withClient(o.master, (c) =>
+      datasetCreate(c, { name, ...(o.partitions === undefined ? {} : { partitions: o.partitions }), ...(o.json ? { json: true } : {}) }, print)));
+  dataset.command('describe').description('partitions, end offsets, segments, records and bytes of a dataset')
+    .argument('<name>', 'dataset name')
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--json', 'print JSON')
+    .action((name: string, o: { master: string; json?: boolean }) => withClient(o.master, (c) => datasetDescribe(c, { name, ...(o.json ? { json: true } : {}) }, print)));
+  dataset.command('list').description('every dataset')
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--json', 'print JSON')
+    .action((o: { master: string; json?: boolean }) => withClient(o.master, (c) => datasetList(c, o.json ? { json: true } : {}, print)));
 }

@@ -6,9 +6,12 @@
  */
 import { Command } from 'commander';
 import { errorMessage, LaminateError } from '../common/errors.js';
+import { registerAppend } from './append.js';
+import { registerDataset } from './dataset.js';
 import { registerKill } from './kill.js';
 import { registerLocal } from './local.js';
 import { registerMaster } from './master.js';
+import { registerRead } from './read.js';
 import { registerStatus } from './status.js';
 import { registerSubmit } from './submit.js';
 import { registerWorker } from './worker.js';
@@ -16,7 +19,7 @@ import { registerWorker } from './worker.js';
 const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
-for (const register of [registerMaster, registerWorker, registerSubmit, registerStatus, registerKill, registerLocal]) register(program);
+for (const register of [registerMaster, registerWorker, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);

@@ -6,7 +6,7 @@ export { Producer } from './producer.js';
 export type { RecordAck } from './producer.js';
 export type { PartitionKey, ProducerOptions } from './producer-options.js';
 export type { DatasetDescription, PartitionDescription } from '../protocol/dataset-rpc.js';
-export type { DatasetRecord } from '../dataset/record-body.js';
+export type { DatasetRecord } from '../storage/record-body.js';
 export { LaminateError } from '../common/errors.js';
 export type { ErrorCode } from '../common/errors.js';
 export { JobClient, FINISHED_STATES } from './job-client.js';

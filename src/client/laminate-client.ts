@@ -10,7 +10,7 @@
 import { LaminateError, describe } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { requirePositiveInt } from '../common/validate.js';
-import { decodeBody, type DatasetRecord } from '../dataset/record-body.js';
+import { decodeBody, type DatasetRecord } from '../storage/record-body.js';
 import { DatasetClient, type DatasetDescription } from '../protocol/dataset-rpc.js';
 import { AppendedRanges, type AppendedRange } from './appended-ranges.js';
 import { JobClient } from './job-client.js';

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, LaminateError } from '../common/errors.js';
 import { requirePositiveInt } from '../common/validate.js';
-import { keyOfField } from '../dataset/key-partitioner.js';
-import { DEFAULT_MAX_RECORD_BYTES, type DatasetRecord } from '../dataset/record-body.js';
+import { keyOfField } from '../common/key-partitioner.js';
+import { DEFAULT_MAX_RECORD_BYTES, type DatasetRecord } from '../storage/record-body.js';
 
 /**
  * How records are spread over partitions: the name of a field of the record

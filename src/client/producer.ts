@@ -21,8 +21,8 @@
  */
 import { LaminateError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { KeyPartitioner } from '../dataset/key-partitioner.js';
-import { encodeRecord, type DatasetRecord } from '../dataset/record-body.js';
+import { KeyPartitioner } from '../common/key-partitioner.js';
+import { encodeRecord, type DatasetRecord } from '../storage/record-body.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
 import { recordKey, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 

@@ -8,7 +8,7 @@
 import { describe, LaminateError } from '../common/errors.js';
 import { MAX_PRODUCER_ID_BYTES } from './batch-format.js';
 import { checkMsgpackValue } from './msgpack-check.js';
-import { recordSpans } from './record-body.js';
+import { recordSpans } from '../storage/record-body.js';
 import type { AppendBatch } from './types.js';
 
 export interface AppendLimits {

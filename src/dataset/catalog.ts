@@ -5,6 +5,7 @@
  * exist: a dataset folder without it is a creation cut short, ignored at
  * open and completed by the next createDataset of that name.
  */
+import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { writeFileAtomic, type FileSystem } from './file-system.js';
@@ -65,7 +66,7 @@ export async function writeCatalogEntry(fs: FileSystem, dir: string, entry: Cata
  * or does not describe that folder: a store never guesses a partition count.
  */
 export async function readCatalogEntry(fs: FileSystem, dir: string, name: string): Promise<CatalogEntry | undefined> {
-  const path = `${datasetDir(dir, name)}/${DATASET_FILE}`;
+  const path = join(datasetDir(dir, name), DATASET_FILE);
   if ((await fs.fileSize(path)) === undefined) return undefined;
   let parsed: unknown;
   try {

@@ -1,107 +1,78 @@
 /**
- * One partition's log: appends with group commit, reads, and waits.
- *
- * Group commit: appends queue while a write+fsync is in flight; when it
- * completes, everything queued goes out as the next group, in one writev and
- * one fdatasync, and is acknowledged together. So one fsync is in flight per
- * partition, and an fsync serves every append that arrived meanwhile.
- * Offsets are given in queue order, so a partition's offsets are dense and in
- * acknowledgement order. Readers see a group's records only once its fsync
- * has returned (the durable end moves then).
- *
- * Rolling: when the next batch would take the active segment past
- * segmentBytes, the batches planned so far are written and fsync'd first,
- * then the new segment file is created and its folder fsync'd. So a crash
- * can tear only the last segment (recovery reads only that one), and the
- * producer state before the new segment's base is snapshotted (best effort).
- *
- * A failed write or fsync fails the partition: after a failed fsync the
- * page cache cannot be trusted to hold what was written (PostgreSQL's
- * "fsyncgate"), so every pending and later append is refused with
- * UNAVAILABLE until the store is reopened and recovery has read the disk.
+ * One partition's log: its segments, shared by the write side
+ * (partition-writer.ts: group commit, rolls, producer sequences) and the
+ * read side here (reads through the offset indexes, waits for records).
+ * Readers see only what the writer has made durable.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Clock } from '../common/clock.js';
-import { describe, errorMessage, LaminateError } from '../common/errors.js';
-import { BATCH_FIXED_HEADER_BYTES, encodeBatchHeader } from './batch-format.js';
-import { writeFileAtomic, type DatasetFile, type FileSystem } from './file-system.js';
-import { partitionDir, segmentFileName, snapshotFileName } from './layout.js';
-import { OffsetIndex } from './offset-index.js';
+import { describe, LaminateError } from '../common/errors.js';
+import type { FileSystem } from './file-system.js';
+import { partitionDir } from './layout.js';
+import type { OffsetIndex } from './offset-index.js';
 import { OffsetWaiters } from './offset-waiters.js';
 import { recoverPartition } from './partition-recovery.js';
-import type { ProducerStateTable } from './producer-state.js';
-import { buildSegmentIndex, IndexCache, Segment, type DamagedRange } from './segment.js';
+import { PartitionWriter } from './partition-writer.js';
+import { buildSegmentIndex, type IndexCache, type Segment } from './segment.js';
 import { readSegment } from './segment-reader.js';
 import type { BatchMark } from './split-ranges.js';
 import type { ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, PartitionDescription, ReadChunk } from './types.js';
-
-/** Snapshots kept per partition: the newest, and one before it in case it is unreadable. */
-const SNAPSHOTS_KEPT = 2;
-
-interface PendingAppend {
-  readonly batch: AppendBatch;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (err: unknown) => void;
-}
 
 export interface PartitionContext {
   readonly options: ResolvedDatasetStoreOptions;
   readonly indexCache: IndexCache;
   readonly dataset: string;
   readonly partition: number;
+  /** The store was closed cleanly before this open (see partition-recovery.ts). */
   readonly cleanShutdown: boolean;
 }
 
 export class PartitionLog {
   private readonly fs: FileSystem;
-  private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly dir: string;
   private readonly waiters = new OffsetWaiters();
-  private queue: PendingAppend[] = [];
-  private committing: Promise<void> | undefined;
-  /** Set once appends are refused: a failed write, damage at the end found at open, or close. */
-  private refusal: LaminateError | undefined;
-  /** Offset the next planned batch gets (>= durableEnd while a group is in flight). */
-  private nextOffset: number;
-  /** Bytes in the active segment file, written or planned in the current group. */
-  private activeBytes: number;
-  private durableEndOffset: number;
-  private writeFailed = false;
+  private readonly writer: PartitionWriter;
   /** Set when acknowledged records at the end are damaged (see partition-recovery.ts): reads and waits from there fail with it. */
-  private damagedEnd: LaminateError | undefined;
-  private fileClosed = false;
+  private readonly damagedEnd: LaminateError | undefined;
 
   private constructor(
     private readonly ctx: PartitionContext,
+    /** Oldest first; the last is the active one. Shared with the writer, which appends on roll. */
     private readonly segments: Segment[],
-    private activeFile: DatasetFile,
-    activeBytes: number,
-    endOffset: number,
-    private readonly producers: ProducerStateTable,
-    private snapshots: number[],
-    blockedBy: DamagedRange | undefined,
+    recovered: Awaited<ReturnType<typeof recoverPartition>>,
   ) {
     this.fs = ctx.options.fs;
-    this.clock = ctx.options.clock;
     this.logger = ctx.options.logger.child({ dataset: ctx.dataset, partition: ctx.partition });
-    this.dir = partitionDir(ctx.options.dir, ctx.dataset, ctx.partition);
-    this.nextOffset = endOffset;
-    this.durableEndOffset = endOffset;
-    this.activeBytes = activeBytes;
+    this.writer = new PartitionWriter(
+      {
+        options: ctx.options,
+        indexCache: ctx.indexCache,
+        dataset: ctx.dataset,
+        partition: ctx.partition,
+        dir: partitionDir(ctx.options.dir, ctx.dataset, ctx.partition),
+        logger: this.logger,
+        onDurable: (end) => this.waiters.advance(end),
+      },
+      segments,
+      recovered.activeFile,
+      recovered.activeBytes,
+      recovered.endOffset,
+      recovered.producers,
+      recovered.snapshots,
+    );
+    const blockedBy = recovered.appendBlockedBy;
     if (blockedBy !== undefined) {
+      const ids = { dataset: ctx.dataset, partition: ctx.partition, offset: blockedBy.fromOffset };
       this.damagedEnd = new LaminateError(
         'DATA_LOSS',
         `Expected a whole batch at offset ${blockedBy.fromOffset} of dataset ${describe(ctx.dataset)} partition ${ctx.partition}, got ${blockedBy.reason}; records from there on cannot be read`,
-        { ids: { dataset: ctx.dataset, partition: ctx.partition, offset: blockedBy.fromOffset } },
+        { ids },
       );
-      this.refusal = new LaminateError(
+      this.writer.refuse(new LaminateError(
         'DATA_LOSS',
         `Expected to append to dataset ${describe(ctx.dataset)} partition ${ctx.partition}, but acknowledged records from offset ${blockedBy.fromOffset} are damaged (${blockedBy.reason}) and its end is unknown; appends are refused until the segment is repaired`,
-        { ids: { dataset: ctx.dataset, partition: ctx.partition, offset: blockedBy.fromOffset } },
-      );
+        { ids },
+      ));
     }
   }
 
@@ -119,133 +90,17 @@ export class PartitionLog {
       now: o.clock.now(),
       cleanShutdown: ctx.cleanShutdown,
     });
-    return new PartitionLog(ctx, r.segments, r.activeFile, r.activeBytes, r.endOffset, r.producers, r.snapshots, r.appendBlockedBy);
+    return new PartitionLog(ctx, r.segments, r);
   }
 
   /** The offset the next record will get, among durable ones: readers' end. */
   get durableEnd(): number {
-    return this.durableEndOffset;
+    return this.writer.durableEnd;
   }
 
   /** Appends one validated batch; resolves once it is durable (or was a duplicate of a stored one). */
   append(batch: AppendBatch): Promise<AppendResult> {
-    if (this.refusal !== undefined) return Promise.reject(this.refusal);
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
-      this.committing ??= this.commitLoop();
-    });
-  }
-
-  private async commitLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.queue;
-      this.queue = [];
-      if (this.refusal !== undefined) {
-        for (const p of group) p.reject(this.refusal);
-        continue;
-      }
-      try {
-        await this.commitGroup(group);
-      } catch (err) {
-        this.failWith(err, group);
-      }
-    }
-    this.committing = undefined;
-  }
-
-  private async commitGroup(group: readonly PendingAppend[]): Promise<void> {
-    const o = this.ctx.options;
-    const now = this.clock.now();
-    const durableAtStart = this.durableEndOffset;
-    const active = (): Segment => this.segments[this.segments.length - 1]!;
-    const done: { p: PendingAppend; result: AppendResult }[] = [];
-    let buffers: Uint8Array[] = [];
-    let planned = 0;
-    for (const p of group) {
-      const b = p.batch;
-      if (b.producerId !== undefined) {
-        let check;
-        try {
-          check = this.producers.check(b.producerId, b.sequence!, b.count, now);
-        } catch (err) {
-          p.reject(err);
-          continue;
-        }
-        if (check.kind === 'duplicate') {
-          done.push({ p, result: { partition: this.ctx.partition, firstOffset: check.firstOffset, count: b.count, duplicate: true } });
-          continue;
-        }
-      }
-      const batchBytes = BATCH_FIXED_HEADER_BYTES + (b.producerId === undefined ? 0 : Buffer.byteLength(b.producerId)) + b.body.byteLength;
-      if (this.activeBytes + planned > 0 && this.activeBytes + planned + batchBytes > o.segmentBytes) {
-        await this.writeAndSync(buffers, planned);
-        buffers = [];
-        planned = 0;
-        await this.roll(now);
-      }
-      const header = encodeBatchHeader(
-        { baseOffset: this.nextOffset, count: b.count, producerId: b.producerId, sequence: b.sequence ?? 0, appendTime: now, durableOffset: durableAtStart },
-        b.body,
-      );
-      active().index!.add(this.nextOffset, this.activeBytes + planned);
-      buffers.push(header, b.body);
-      planned += header.length + b.body.byteLength;
-      if (b.producerId !== undefined) this.producers.record(b.producerId, b.sequence!, b.count, this.nextOffset, now);
-      done.push({ p, result: { partition: this.ctx.partition, firstOffset: this.nextOffset, count: b.count, duplicate: false } });
-      this.nextOffset += b.count;
-    }
-    if (planned > 0) await this.writeAndSync(buffers, planned);
-    this.durableEndOffset = this.nextOffset;
-    for (const { p, result } of done) p.resolve(result);
-    this.waiters.advance(this.durableEndOffset);
-  }
-
-  private async writeAndSync(buffers: readonly Uint8Array[], bytes: number): Promise<void> {
-    await this.activeFile.writev(buffers, this.activeBytes);
-    await this.activeFile.datasync();
-    this.activeBytes += bytes;
-    this.segments[this.segments.length - 1]!.durableBytes = this.activeBytes;
-  }
-
-  /** Seals the active segment (its bytes are fsync'd) and starts one at nextOffset. */
-  private async roll(now: number): Promise<void> {
-    const sealed = this.segments[this.segments.length - 1]!;
-    const base = this.nextOffset;
-    const path = join(this.dir, segmentFileName(base));
-    const file = await this.fs.open(path, 'a+');
-    await this.fs.syncDir(this.dir);
-    const old = this.activeFile;
-    this.activeFile = file;
-    this.activeBytes = 0;
-    this.segments.push(new Segment(base, path, 0, new OffsetIndex(this.ctx.options.indexIntervalBytes)));
-    this.ctx.indexCache.touch(sealed);
-    await old.close();
-    this.logger.debug({ segment: path, baseOffset: base }, 'segment rolled');
-    await this.snapshotProducers(base, now);
-  }
-
-  /** Writes the producer state before `offset` (the new segment's base); a failure only costs a longer rebuild. */
-  private async snapshotProducers(offset: number, now: number): Promise<void> {
-    try {
-      this.producers.expire(now);
-      await writeFileAtomic(this.fs, this.dir, snapshotFileName(offset), this.producers.encodeSnapshot(offset));
-      this.snapshots.push(offset);
-      while (this.snapshots.length > SNAPSHOTS_KEPT) await this.fs.remove(join(this.dir, snapshotFileName(this.snapshots.shift()!)));
-    } catch (err) {
-      this.logger.warn({ err, offset }, 'producer state snapshot not written; the next open replays more of the log');
-    }
-  }
-
-  private failWith(err: unknown, group: readonly PendingAppend[]): void {
-    this.writeFailed = true;
-    this.refusal = new LaminateError(
-      'UNAVAILABLE',
-      `Expected to write dataset ${describe(this.ctx.dataset)} partition ${this.ctx.partition}, got ${errorMessage(err)}; its appends are refused until the store is reopened`,
-      { cause: err, ids: { dataset: this.ctx.dataset, partition: this.ctx.partition } },
-    );
-    this.logger.error({ err }, 'partition write failed; appends refused until reopen');
-    for (const p of group) p.reject(this.refusal);
-    for (const p of this.queue.splice(0)) p.reject(this.refusal);
+    return this.writer.append(batch);
   }
 
   /**
@@ -253,7 +108,7 @@ export class PartitionLog {
    * `endOffset` are checked integers; maxBytes within the store's bounds.
    */
   async read(from: number, endOffset: number | undefined, maxBytes: number): Promise<ReadChunk> {
-    const durableEnd = this.durableEndOffset;
+    const durableEnd = this.writer.durableEnd;
     const ids = { dataset: this.ctx.dataset, partition: this.ctx.partition, offset: from };
     const where = `dataset ${describe(this.ctx.dataset)} partition ${this.ctx.partition}`;
     if (from > durableEnd) {
@@ -338,24 +193,25 @@ export class PartitionLog {
 
   /** See DatasetStore.waitForRecords. */
   waitForRecords(offset: number, signal?: AbortSignal): Promise<void> {
-    if (this.damagedEnd !== undefined && offset >= this.durableEndOffset) return Promise.reject(this.damagedEnd);
-    return this.waiters.wait(offset, this.durableEndOffset, signal);
+    if (this.damagedEnd !== undefined && offset >= this.writer.durableEnd) return Promise.reject(this.damagedEnd);
+    return this.waiters.wait(offset, this.writer.durableEnd, signal);
   }
 
   /** The sequence the store expects next from `producerId` on this partition (0 when it does not know it). */
   nextSequence(producerId: string): number {
-    return this.producers.nextSequence(producerId, this.clock.now());
+    return this.writer.nextSequence(producerId);
   }
 
   describe(): PartitionDescription {
     let bytes = 0;
     for (const s of this.segments) bytes += s.durableBytes;
-    return { partition: this.ctx.partition, endOffset: this.durableEndOffset, segments: this.segments.length, records: this.durableEndOffset, bytes };
+    const end = this.writer.durableEnd;
+    return { partition: this.ctx.partition, endOffset: end, segments: this.segments.length, records: end, bytes };
   }
 
   /** True once a write or fsync failed: the store then leaves no clean-shutdown mark, so the next open recovers. */
   get failed(): boolean {
-    return this.writeFailed;
+    return this.writer.failed;
   }
 
   /**
@@ -363,12 +219,7 @@ export class PartitionLog {
    * Waiters are rejected with UNAVAILABLE. Safe to call twice.
    */
   async close(): Promise<void> {
-    while (this.committing !== undefined) await this.committing;
-    this.refusal ??= new LaminateError('UNAVAILABLE', `Expected an open dataset store, got one closed (dataset ${describe(this.ctx.dataset)} partition ${this.ctx.partition})`);
+    await this.writer.close();
     this.waiters.close(new LaminateError('UNAVAILABLE', 'The dataset store closed while waiting for records'));
-    if (!this.fileClosed) {
-      this.fileClosed = true;
-      await this.activeFile.close();
-    }
   }
 }

@@ -6,9 +6,10 @@
  * offsets) and the file is cut at the first one that is not whole.
  *
  * Why cutting never loses an acknowledged record: an append is acknowledged
- * only after its bytes are fsync'd, and one write+fsync is in flight per
- * partition, so only the batches of the last, unacknowledged group can be
- * torn by a crash. To tell such a torn tail from damage to acknowledged data
+ * only after an fsync that started after its bytes were written, and one
+ * fsync is in flight per partition, so only the groups written since the
+ * last completed fsync (the one being synced, the one written meanwhile) can
+ * be torn by a crash, and none of them was acknowledged. To tell such a torn tail from damage to acknowledged data
  * (a flipped byte), each batch header carries the partition's acknowledged
  * end when it was written (`durableOffset`). A bad batch at offset B is
  * damage, not a tear, when a whole batch after it says B was acknowledged
@@ -18,6 +19,12 @@
  * next whole batch. When nothing whole follows damage, the end of the
  * partition cannot be known, so it opens refusing appends (DATA_LOSS) rather
  * than reuse offsets; reads before the damage still work.
+ *
+ * The limit: after a crash (no clean-shutdown mark), damage to the records
+ * of the last group or two acknowledged just before it, with nothing whole
+ * written after them, cannot be told from a torn write; they are cut like one
+ * (logged at warn with the bytes cut). That needs a flipped byte and a crash
+ * within an fsync or two of each other.
  *
  * Sealed (non-last) segments are not read at open: a damaged batch in one is
  * found when read (DATA_LOSS), or when its index is built (segment.ts).

@@ -9,7 +9,7 @@ import { describe, LaminateError } from '../common/errors.js';
 import { checkBatchCrc, parseBatchHeader, type BatchHeader } from './batch-format.js';
 import type { FileSystem } from './file-system.js';
 import type { OffsetIndex } from './offset-index.js';
-import { RECORD_HEADER_BYTES } from './record-body.js';
+import { RECORD_HEADER_BYTES } from '../storage/record-body.js';
 import type { Segment } from './segment.js';
 
 export interface SegmentRead {

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { MAX_BODY_BYTES_IN_FORMAT } from './batch-format.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
-import { DEFAULT_MAX_RECORD_BYTES } from './record-body.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../storage/record-body.js';
 
 const MiB = 1024 * 1024;
 

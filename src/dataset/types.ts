@@ -61,12 +61,20 @@ export interface AppendResult {
 }
 
 export interface ReadOptions {
-  /** Stop before this offset (a cut); default the partition's durable end. */
+  /** Stop before this offset (a cut); default the partition's durable end (an end past it is the durable end). */
   readonly endOffset?: number;
-  /** Soft cap on the body returned (at least one record is returned). Default 256 KiB. */
+  /**
+   * Soft cap on the body returned (at least one record is returned, whatever
+   * its size). Default 256 KiB; at most the store's maxReadBytes (16 MiB).
+   */
   readonly maxBytes?: number;
 }
 
+/**
+ * Records of one partition from an offset. A chunk may hold fewer records
+ * than maxBytes would allow: it ends at a segment's end, or before a damaged
+ * batch (the read from there reports DATA_LOSS). Read on from nextOffset.
+ */
 export interface ReadChunk {
   readonly partition: number;
   /** Offset of the first record in `body`. */
@@ -114,7 +122,7 @@ export interface DatasetStore {
    * Reads durable records from `from` on, verifying checksums (a corrupt batch
    * is a DATA_LOSS error naming dataset, partition and offset).
    * `from` beyond the end: OUT_OF_RANGE. An empty chunk
-   * (count 0) when `from` is at the end.
+   * (count 0) when `from` is at the end (or at `endOffset`).
    */
   read(dataset: string, partition: number, from: number, options?: ReadOptions): Promise<ReadChunk>;
   /** Resolves once the partition's durable end passes `offset`, or rejects CANCELLED on abort. */

@@ -8,6 +8,12 @@
  *   RUNNING --succeeded (map)--> SUCCEEDED
  *   RUNNING | COMMITTING --failed--> FAILED
  *   RUNNING | COMMITTING --killed | lost--> KILLED
+ *
+ * An attempt that ends without success also gets a cause (attempt-end.ts),
+ * which picks the event: `failed` for a failure of its own (cause FAILED),
+ * `killed` for every other cause (CRASHED_WORKER, WORKER_LOST, FETCH_FAILED,
+ * SUPERSEDED, KILLED, LAUNCH_LOST). The cause, not the state, says which
+ * limit of its task the ending counts toward.
  */
 import type { AttemptState } from './types.js';
 

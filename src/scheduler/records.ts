@@ -3,6 +3,7 @@
  * answer status calls, and written only by Scheduler.
  */
 import { formatTaskId, type TaskKind } from '../common/ids.js';
+import type { EndCause } from './attempt-end.js';
 import type {
   AttemptFailure, AttemptResult, AttemptState, Failure, JobState, JobSubmission, Resources, TaskState,
 } from './types.js';
@@ -13,6 +14,11 @@ export interface WorkerRecord {
   usedSlots: number;
   usedMemoryMb: number;
   lastHeartbeat: number;
+  /**
+   * The longest silence seen between two of its heartbeats (0 before the
+   * second): how long this worker may go unheard and still be alive.
+   */
+  heartbeatGap: number;
   alive: boolean;
   readonly running: Set<string>;
 }
@@ -33,6 +39,8 @@ export interface AttemptRecord {
   finish?: number;
   /** Set when the attempt failed or was killed. */
   failure?: Failure;
+  /** Set when the attempt failed or was killed: why, and so what it counted toward (see attempt-end.ts). */
+  cause?: EndCause;
 }
 
 export interface TaskRecord {
@@ -44,8 +52,11 @@ export interface TaskRecord {
   readonly attempts: AttemptRecord[];
   /** Attempts that failed through their own fault; at maxAttempts the job fails. */
   failures: number;
-  /** Attempts lost with their worker or to fetch failures; a separate, higher limit. */
-  kills: number;
+  /**
+   * Attempts that were alone on a worker when it died (cause CRASHED_WORKER),
+   * since the task last succeeded; at maxCrashes the job fails.
+   */
+  crashes: number;
   /** A retry does not start before this time (backoff). */
   notBefore: number;
   /** Workers on which an attempt of this task failed. */
@@ -93,7 +104,7 @@ export function isJobFinished(job: JobRecord): boolean {
 export function newJobRecord(sub: JobSubmission, submitTime: number, now: number): JobRecord {
   const task = (kind: TaskKind, index: number): TaskRecord => ({
     id: formatTaskId(sub.jobId, kind, index), jobId: sub.jobId, kind, index, state: 'PENDING', attempts: [],
-    failures: 0, kills: 0, notBefore: now, failedOn: new Set(), queued: true, speculated: false,
+    failures: 0, crashes: 0, notBefore: now, failedOn: new Set(), queued: true, speculated: false,
   });
   const maps = Array.from({ length: sub.maps }, (_, i) => task('map', i));
   const reduces = Array.from({ length: sub.reducers }, (_, i) => task('reduce', i));

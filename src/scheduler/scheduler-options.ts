@@ -15,8 +15,12 @@ export interface SchedulerOptions {
   reconcileGraceMs?: number;
   /** Failed attempts of one task before its job fails. Default 4 (Hadoop's). */
   maxAttempts?: number;
-  /** Attempts of one task lost with their worker (or to fetch failures) before its job fails. Default 10. */
-  maxKills?: number;
+  /**
+   * Attempts of one task, since it last succeeded, that were each the only
+   * attempt running on a worker that died, before its job fails. Default 10:
+   * higher than maxAttempts because the worker may have died of something else.
+   */
+  maxCrashes?: number;
   /** Backoff before retry n is base * 2^(n-1), capped. Defaults 200 ms and 5 000 ms. */
   retryBackoffMs?: number;
   maxRetryBackoffMs?: number;
@@ -29,7 +33,7 @@ export interface ResolvedSchedulerOptions {
   readonly heartbeatTimeoutMs: number;
   readonly reconcileGraceMs: number;
   readonly maxAttempts: number;
-  readonly maxKills: number;
+  readonly maxCrashes: number;
   readonly retryBackoffMs: number;
   readonly maxRetryBackoffMs: number;
   readonly maxFailuresPerWorker: number;
@@ -49,7 +53,7 @@ export function resolveSchedulerOptions(o: SchedulerOptions = {}): ResolvedSched
     heartbeatTimeoutMs: positive('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 10_000),
     reconcileGraceMs: positive('reconcileGraceMs', o.reconcileGraceMs, 10_000),
     maxAttempts: positive('maxAttempts', o.maxAttempts, 4),
-    maxKills: positive('maxKills', o.maxKills, 10),
+    maxCrashes: positive('maxCrashes', o.maxCrashes, 10),
     retryBackoffMs: positive('retryBackoffMs', o.retryBackoffMs, 200),
     maxRetryBackoffMs: positive('maxRetryBackoffMs', o.maxRetryBackoffMs, 5_000),
     maxFailuresPerWorker: positive('maxFailuresPerWorker', o.maxFailuresPerWorker, 3),

@@ -11,6 +11,7 @@
  */
 import { LaminateError } from '../common/errors.js';
 import { formatAttemptId, type TaskKind } from '../common/ids.js';
+import { END_CAUSES, causeOfLoss, causeOfReport, type EndCause } from './attempt-end.js';
 import { isLive, transition, type AttemptEvent } from './attempt-transitions.js';
 import { chooseWorker, couldEverFit } from './placement.js';
 import { isJobFinished, liveAttempts, newJobRecord, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
@@ -74,7 +75,7 @@ export class Scheduler {
       throw new LaminateError('ALREADY_EXISTS', `Worker ${workerId} is already registered`, { ids: { workerId } });
     }
     this.workers.set(workerId, {
-      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, alive: true, running: new Set(),
+      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, heartbeatGap: 0, alive: true, running: new Set(),
     });
     return this.schedule(now);
   }
@@ -87,6 +88,7 @@ export class Scheduler {
   heartbeat(workerId: string, now: number, running?: readonly string[]): { known: boolean; decisions: Decision[] } {
     const w = this.workers.get(workerId);
     if (!w || !w.alive) return { known: false, decisions: [] };
+    w.heartbeatGap = Math.max(w.heartbeatGap, now - w.lastHeartbeat);
     w.lastHeartbeat = now;
     return { known: true, decisions: running ? this.reconcile(w, running, now) : [] };
   }
@@ -104,7 +106,7 @@ export class Scheduler {
     for (const id of [...w.running]) {
       const a = this.attempts.get(id);
       if (!a || a.state !== 'RUNNING' || reported.has(id) || now - a.start < this.options.reconcileGraceMs) continue;
-      out.push(...this.attemptFailed(id, { code: 'KILLED', message: `worker ${w.id} does not run it: its launch or its report was lost` }, now));
+      out.push(...this.attemptEnded(a, 'LAUNCH_LOST', { code: 'KILLED', message: `worker ${w.id} does not run it: its launch or its report was lost` }, now));
       // Should it be running there after all, under an earlier registration's bookkeeping, stop it.
       out.push({ type: 'kill', jobId: a.jobId, attemptId: id, workerId: w.id, reason: 'not listed by its worker' });
     }
@@ -239,23 +241,25 @@ export class Scheduler {
     const job = this.requireJob(a.jobId);
     if (isJobFinished(job) || task.state === 'SUCCEEDED') {
       // Another attempt owns the task: this one's output is discarded.
-      if (isLive(a.state)) this.end(a, 'killed', now, { code: 'KILLED', message: 'another attempt of the task succeeded first' });
+      if (isLive(a.state)) this.end(a, 'SUPERSEDED', now, { code: 'KILLED', message: 'another attempt of the task succeeded first' });
       else this.onIgnored(attemptId, 'succeeded', 'task already succeeded or job finished');
       return this.schedule(now);
     }
     if (a.kind === 'reduce' && a.state === 'RUNNING' && !this.requestCommit(attemptId)) {
-      this.end(a, 'killed', now, { code: 'KILLED', message: 'another attempt of the task is committing' });
+      this.end(a, 'SUPERSEDED', now, { code: 'KILLED', message: 'another attempt of the task is committing' });
       return this.schedule(now);
     }
-    if (!this.end(a, 'succeeded', now)) return [];
+    if (!this.end(a, 'SUCCEEDED', now)) return [];
     const out: Decision[] = [];
     task.state = 'SUCCEEDED';
     task.winner = a;
     task.result = result;
+    // A task that just succeeded is not one that kills its workers every time.
+    task.crashes = 0;
     if (a.kind === 'map') job.mapsDone++;
     else job.reducesDone++;
     for (const other of liveAttempts(task)) {
-      this.end(other, 'killed', now, { code: 'KILLED', message: `attempt ${a.id} of the task succeeded first` });
+      this.end(other, 'SUPERSEDED', now, { code: 'KILLED', message: `attempt ${a.id} of the task succeeded first` });
       out.push({ type: 'kill', jobId: job.submission.jobId, attemptId: other.id, workerId: other.workerId, reason: 'superseded' });
     }
     out.push(...this.maybeCommit(job));
@@ -263,20 +267,30 @@ export class Scheduler {
   }
 
   /**
-   * An attempt ended without success. Codes KILLED and WORKER_LOST do not count
-   * against the task; NON_RETRYABLE fails the job at once; any other code is a
-   * failure of the task, retried after a backoff up to maxAttempts.
+   * An attempt ended without success, as its worker reported it (or the
+   * wiring decided). KILLED counts nowhere (it is SUPERSEDED when another
+   * attempt of the task already owns it), nor does WORKER_LOST: the death of a
+   * worker comes through removeWorker or the heartbeat timeout, which judge
+   * the blame. NON_RETRYABLE fails the job at once; any other code is a
+   * failure of the task, retried after a backoff up to maxAttempts. A repeat
+   * or a late report is ignored (see attempt-transitions.ts).
    */
   attemptFailed(attemptId: string, failure: Failure, now: number): Decision[] {
     const a = this.attempts.get(attemptId);
     if (!a) return [];
-    const counted = failure.code !== 'KILLED' && failure.code !== 'WORKER_LOST';
-    if (!this.end(a, counted ? 'failed' : 'killed', now, failure)) return [];
+    const task = this.taskOf(a);
+    const superseded = task.state === 'SUCCEEDED' || task.attempts.some((o) => o !== a && o.state === 'COMMITTING');
+    return this.attemptEnded(a, causeOfReport(failure.code, superseded), failure, now);
+  }
+
+  /** Ends attempt `a` for `cause`, counts it where the cause says (attempt-end.ts), and retries its task. */
+  private attemptEnded(a: AttemptRecord, cause: EndCause, failure: Failure, now: number): Decision[] {
+    const { counts } = END_CAUSES[cause];
+    if (!this.end(a, cause, now, failure)) return [];
     const task = this.taskOf(a);
     const job = this.requireJob(a.jobId);
     if (isJobFinished(job) || task.state === 'SUCCEEDED') return this.schedule(now);
-    const out: Decision[] = [];
-    if (counted) {
+    if (counts === 'failures') {
       job.failures.push({ ...failure, attemptId: a.id, workerId: a.workerId });
       task.failures++;
       task.failedOn.add(a.workerId);
@@ -291,21 +305,37 @@ export class Scheduler {
         return this.finishJob(job, 'FAILED', `task ${task.id} failed ${task.failures} times`, now)
           .concat(this.schedule(now));
       }
-    } else {
-      task.kills++;
-      if (task.kills >= this.options.maxKills) {
-        return this.finishJob(job, 'FAILED', `task ${task.id} lost ${task.kills} attempts with their workers`, now)
-          .concat(this.schedule(now));
-      }
+    } else if (counts === 'crashes') {
+      task.crashes++;
+      if (task.crashes >= this.options.maxCrashes) return this.failForCrashes(job, task, now).concat(this.schedule(now));
     }
-    if (liveAttempts(task).length === 0) this.requeue(job, task, counted ? now + this.backoff(task.failures) : now);
-    return out.concat(this.schedule(now));
+    if (liveAttempts(task).length === 0) this.requeue(job, task, counts === 'failures' ? now + this.backoff(task.failures) : now);
+    return this.schedule(now);
+  }
+
+  /**
+   * Fails a job whose task was alone on maxCrashes workers when they died.
+   * Those attempts join the job's failures, so that the user sees each one.
+   */
+  private failForCrashes(job: JobRecord, task: TaskRecord, now: number): Decision[] {
+    const crashed = task.attempts.filter((x) => x.cause === 'CRASHED_WORKER').slice(-task.crashes);
+    for (const x of crashed) job.failures.push({ ...x.failure!, attemptId: x.id, workerId: x.workerId });
+    const workers = crashed.map((x) => x.workerId).join(', ');
+    return this.finishJob(job, 'FAILED', `task ${task.id} was the only attempt running on ${task.crashes} workers when they died `
+      + `(${workers}): its ${task.kind} most likely kills its worker process (a crash, process.exit or a kill of its own process)`, now);
   }
 
   /**
    * A reduce attempt could not fetch map `mapIndex`'s output from attempt
-   * `mapAttemptId`. The reduce attempt is killed (not counted as a failure)
-   * and, if that output is still the map task's, the map is re-run.
+   * `mapAttemptId`. The reduce attempt is killed, counting nowhere (the map's
+   * worker is at fault, not the reduce), and, if that output is still the map
+   * task's, the map is re-run, with every other map of the job whose output
+   * is on the same worker: a fetch that fails after its retries almost always
+   * means that worker died, and waiting for each reduce to find each lost
+   * output one at a time (a few seconds each) until the heartbeat timeout
+   * says so costs more than re-running a few maps for nothing in the rare
+   * case of one lost file. Spark does the same: a FetchFailed unregisters
+   * every map output of the executor it came from.
    */
   fetchFailed(reduceAttemptId: string, mapIndex: number, mapAttemptId: string, message: string, now: number): Decision[] {
     const a = this.attempts.get(reduceAttemptId);
@@ -314,9 +344,10 @@ export class Scheduler {
     const job = this.requireJob(a.jobId);
     const map = job.maps[mapIndex];
     if (map && map.state === 'SUCCEEDED' && map.winner?.id === mapAttemptId && !isJobFinished(job)) {
-      this.unsucceedMap(job, map, now);
+      const holder = map.winner.workerId;
+      for (const m of job.maps) if (m.state === 'SUCCEEDED' && m.winner?.workerId === holder) this.unsucceedMap(job, m, now);
     }
-    return this.attemptFailed(reduceAttemptId, { code: 'WORKER_LOST', message: `fetch failed: ${message}` }, now);
+    return this.attemptEnded(a, 'FETCH_FAILED', { code: 'FETCH_FAILED', message: `fetch failed: ${message}` }, now);
   }
 
   // ---- time -----------------------------------------------------------------
@@ -363,11 +394,17 @@ export class Scheduler {
     return true;
   }
 
-  /** Ends a live attempt and frees its container's resources. */
-  private end(a: AttemptRecord, event: 'succeeded' | 'failed' | 'killed', now: number, failure?: Failure): boolean {
+  /**
+   * Ends a live attempt, on success or for `cause` (whose table entry gives
+   * the state it ends in), and frees its container's resources. False if the
+   * attempt had already ended.
+   */
+  private end(a: AttemptRecord, outcome: 'SUCCEEDED' | EndCause, now: number, failure?: Failure): boolean {
+    const event = outcome === 'SUCCEEDED' ? 'succeeded' : END_CAUSES[outcome].state === 'FAILED' ? 'failed' : 'killed';
     if (!this.apply(a, event)) return false;
     a.finish = now;
     if (failure) a.failure = failure;
+    if (outcome !== 'SUCCEEDED') a.cause = outcome;
     const w = this.workers.get(a.workerId);
     if (w && w.running.delete(a.id)) {
       w.usedSlots--;
@@ -376,7 +413,7 @@ export class Scheduler {
     const job = this.requireJob(a.jobId);
     job.runningAttempts--;
     const task = this.taskOf(a);
-    if (task.state === 'RUNNING' && liveAttempts(task).length === 0 && event !== 'succeeded') task.state = 'PENDING';
+    if (task.state === 'RUNNING' && liveAttempts(task).length === 0 && outcome !== 'SUCCEEDED') task.state = 'PENDING';
     return true;
   }
 
@@ -411,11 +448,13 @@ export class Scheduler {
         if (map.state === 'SUCCEEDED' && map.winner?.workerId === w.id) this.unsucceedMap(job, map, now);
       }
     }
-    for (const attemptId of [...w.running]) {
-      // A committing attempt's output is already written: the master, not the
-      // worker, finishes its commit.
-      if (this.attempts.get(attemptId)?.state === 'COMMITTING') continue;
-      out.push(...this.attemptFailed(attemptId, { code: 'WORKER_LOST', message: `worker ${w.id} lost: ${reason}` }, now));
+    // A committing attempt's output is already written: the master, not the
+    // worker, finishes its commit. Its user code is done, so it is no suspect either.
+    const running = [...w.running].map((id) => this.attempts.get(id)).filter((a): a is AttemptRecord => a?.state === 'RUNNING');
+    for (const a of running) {
+      const heardAtLaunch = a.start - w.lastHeartbeat <= w.heartbeatGap;
+      const cause = causeOfLoss(left, running.length, heardAtLaunch);
+      out.push(...this.attemptEnded(a, cause, { code: 'WORKER_LOST', message: `worker ${w.id} lost: ${reason}` }, now));
     }
     return out;
   }
@@ -438,10 +477,12 @@ export class Scheduler {
     job.message = message;
     for (const task of [...job.maps, ...job.reduces]) {
       for (const a of liveAttempts(task)) {
-        this.end(a, 'killed', now, { code: 'KILLED', message: `job ${state.toLowerCase()}` });
+        this.end(a, 'KILLED', now, { code: 'KILLED', message: `job ${state.toLowerCase()}` });
         out.push({ type: 'kill', jobId: job.submission.jobId, attemptId: a.id, workerId: a.workerId, reason: `job ${state.toLowerCase()}` });
       }
-      if (task.state !== 'SUCCEEDED') task.state = task.failures >= this.options.maxAttempts || state === 'FAILED' && task.failures > 0 ? 'FAILED' : 'KILLED';
+      const failed = task.failures >= this.options.maxAttempts || task.crashes >= this.options.maxCrashes
+        || state === 'FAILED' && task.failures > 0;
+      if (task.state !== 'SUCCEEDED') task.state = failed ? 'FAILED' : 'KILLED';
       task.queued = false;
     }
     job.pending = [];

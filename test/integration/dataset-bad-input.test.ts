@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { LaminateClient, type DatasetDescription } from '../../src/client/index.js';
 import { LaminateError } from '../../src/common/errors.js';
-import { encodeBody } from '../../src/dataset/record-body.js';
+import { encodeBody } from '../../src/storage/record-body.js';
 import { services } from '../../src/protocol/load.js';
 import { fromServiceError } from '../../src/protocol/status-codes.js';
 import { removeDir, startMasterProc, tempDir, type MasterProc } from './harness.js';

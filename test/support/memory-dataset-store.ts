@@ -7,7 +7,7 @@
  * OUT_OF_ORDER_SEQUENCE.
  */
 import { LaminateError } from '../../src/common/errors.js';
-import { recordSpans } from '../../src/dataset/record-body.js';
+import { recordSpans } from '../../src/storage/record-body.js';
 import type {
   AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, ReadChunk, ReadOptions,
 } from '../../src/dataset/types.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import { silentLogger } from '../../../src/common/logger.js';
-import { decodeBody } from '../../../src/dataset/record-body.js';
+import { decodeBody } from '../../../src/storage/record-body.js';
 import type { AppendBatch, AppendResult } from '../../../src/dataset/types.js';
 import { Producer, type ProducerTransport, type RecordAck } from '../../../src/client/producer.js';
 import type { ProducerOptions } from '../../../src/client/producer-options.js';

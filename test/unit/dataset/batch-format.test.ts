@@ -7,7 +7,7 @@ import {
   parseBatchHeader,
   type BatchFields,
 } from '../../../src/dataset/batch-format.js';
-import { encodeBody } from '../../../src/dataset/record-body.js';
+import { encodeBody } from '../../../src/storage/record-body.js';
 
 function frame(fields: BatchFields, body: Buffer): Buffer {
   return Buffer.concat([encodeBatchHeader(fields, body), body]);

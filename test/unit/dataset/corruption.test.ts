@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import { parseBatchHeader } from '../../../src/dataset/batch-format.js';
 import type { LogDatasetStore } from '../../../src/dataset/log-dataset-store.js';
-import { decodeBody } from '../../../src/dataset/record-body.js';
+import { decodeBody } from '../../../src/storage/record-body.js';
 import { appendOne, batchOf, openStore, partitionPath, records, segmentFiles, useTempDirs } from './helpers.js';
 
 async function caught(p: Promise<unknown>): Promise<LaminateError> {

@@ -3,7 +3,7 @@ import { hashKey } from '../../../src/common/partitioner.js';
 import {
   compareCuts, cutRanges, emptyCut, formatCut, isBeforeCut, maxCut, minCut, parseCut, recordsBefore, recordsBetween, validateCut,
 } from '../../../src/dataset/cut.js';
-import { KeyPartitioner, keyOfField } from '../../../src/dataset/key-partitioner.js';
+import { KeyPartitioner, keyOfField } from '../../../src/common/key-partitioner.js';
 import { appendOne, batchOf, errorOf, openStore, throwsWith, useTempDirs } from './helpers.js';
 
 describe('cuts', () => {

@@ -15,14 +15,18 @@ describe('group commit, durability and back-pressure', () => {
     const store = await openStore(await tempDir(), { fs });
     await store.createDataset('d', { partitions: 1 });
     const before = fs.datasyncs;
+    const buffersBefore = fs.buffersWritten;
     fs.hold();
     const first = appendOne(store, batchOf('d', 0, ['first']));
     await until(() => fs.waiting === 1);
     const rest = Array.from({ length: 200 }, (_, i) => appendOne(store, batchOf('d', 0, [i])));
-    await new Promise((resolve) => setImmediate(resolve));
+    // The 200 are written while the first fsync is still in flight (a header and a body each)...
+    await until(() => fs.buffersWritten === buffersBefore + 2 * 201);
+    expect(fs.waiting).toBe(1);
+    expect(fs.datasyncs).toBe(before);
     fs.release();
     const results = await Promise.all([first, ...rest]);
-    // One fsync for the first append, one for the 200 that queued behind it.
+    // ...so one fsync serves the first append, and one the 200 that came while it was in flight.
     expect(fs.datasyncs - before).toBe(2);
     // Offsets are dense, in the order the appends were made.
     expect(results.map((r) => r.firstOffset)).toEqual(Array.from({ length: 201 }, (_, i) => i));

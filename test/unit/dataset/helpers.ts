@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../../src/common/logger.js';
 import { nodeFileSystem, type DatasetFile, type FileSystem } from '../../../src/dataset/file-system.js';
 import { LogDatasetStore } from '../../../src/dataset/log-dataset-store.js';
-import { decodeBody, encodeBody } from '../../../src/dataset/record-body.js';
+import { decodeBody, encodeBody } from '../../../src/storage/record-body.js';
 import type { DatasetStoreOptions } from '../../../src/dataset/store-options.js';
 import type { AppendBatch, AppendResult } from '../../../src/dataset/types.js';
 
@@ -16,6 +16,8 @@ export { rejectsWith, throwsWith, useTempDirs, rng, intBelow } from '../storage/
 export class TestFileSystem implements FileSystem {
   datasyncs = 0;
   writes = 0;
+  /** Buffers passed to writev: two per batch (header, body). */
+  buffersWritten = 0;
   bytesWritten = 0;
   private held: (() => void)[] | undefined;
   failDatasync: Error | undefined;
@@ -44,6 +46,7 @@ export class TestFileSystem implements FileSystem {
     return {
       writev: async (buffers, position) => {
         this.writes++;
+        this.buffersWritten += buffers.length;
         for (const b of buffers) this.bytesWritten += b.byteLength;
         await file.writev(buffers, position);
       },

@@ -109,6 +109,25 @@ describe('idempotent producers (store)', () => {
     await store.close();
   });
 
+  it('checks every batch of a call before writing any, but a sequence error concerns its batch alone', async () => {
+    const store = await openStore(await tempDir());
+    await store.createDataset('d', { partitions: 2 });
+    const bad = { ...batchOf('d', 1, [1, 2]), count: 3 };
+    await rejectsWith(store.append([batchOf('d', 0, ['kept?'], { id: 'p', sequence: 0 }), bad]), 'INVALID_ARGUMENT', /count says/);
+    expect(store.currentCut('d')).toEqual([0, 0]);
+    expect(store.nextSequence('d', 0, 'p')).toBe(0);
+    // A sequence error on partition 1 rejects the call once all settled; partition 0's batch is stored...
+    await rejectsWith(store.append([batchOf('d', 0, ['a'], { id: 'p', sequence: 0 }), batchOf('d', 1, ['b'], { id: 'p', sequence: 9 })]), 'OUT_OF_ORDER_SEQUENCE', /partition 1/);
+    expect(store.currentCut('d')).toEqual([1, 0]);
+    // ...and a retry of the whole call with the sequence fixed answers it as a duplicate.
+    const retry = await store.append([batchOf('d', 0, ['a'], { id: 'p', sequence: 0 }), batchOf('d', 1, ['b'], { id: 'p', sequence: 0 })]);
+    expect(retry).toEqual([
+      { partition: 0, firstOffset: 0, count: 1, duplicate: true },
+      { partition: 1, firstOffset: 0, count: 1, duplicate: false },
+    ]);
+    await store.close();
+  });
+
   it('rebuilds producer state from the log at open, across segment rolls, with and without snapshots', async () => {
     const dir = await tempDir();
     const opts = { segmentBytes: 1024 };

@@ -2,7 +2,7 @@ import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { validateAppendBatch } from '../../../src/dataset/append-validation.js';
 import { checkMsgpackValue, MAX_DEPTH } from '../../../src/dataset/msgpack-check.js';
-import { encodeBody } from '../../../src/dataset/record-body.js';
+import { encodeBody } from '../../../src/storage/record-body.js';
 import { intBelow, rng, throwsWith } from './helpers.js';
 
 /** Random JSON-ish values, seeded: every msgpack type family appears. */

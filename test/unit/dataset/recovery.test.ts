@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBatchHeader } from '../../../src/dataset/batch-format.js';
 import type { LogDatasetStore } from '../../../src/dataset/log-dataset-store.js';
-import { decodeBody } from '../../../src/dataset/record-body.js';
+import { decodeBody } from '../../../src/storage/record-body.js';
 import { appendOne, batchOf, errorOf, openStore, partitionPath, readAll, records, rejectsWith, segmentFiles, useTempDirs } from './helpers.js';
 
 /** Stops a store as a crash would leave it (every acknowledged write is on disk, no clean-shutdown mark). */

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, encodeRecord } from '../../../src/dataset/record-body.js';
+import { decodeBody, encodeRecord } from '../../../src/storage/record-body.js';
 import { appendOne, batchOf, intBelow, openStore, partitionPath, readAll, records, rejectsWith, rng, segmentFiles, useTempDirs } from './helpers.js';
 
 describe('segments and reads', () => {

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { LaminateClient } from '../../../src/client/index.js';
 import { LaminateError } from '../../../src/common/errors.js';
 import { silentLogger } from '../../../src/common/logger.js';
-import { decodeBody, encodeBody } from '../../../src/dataset/record-body.js';
+import { decodeBody, encodeBody } from '../../../src/storage/record-body.js';
 import { createDatasetService, MAX_BATCHES_PER_APPEND } from '../../../src/master/dataset-service.js';
 import type { ReadChunk } from '../../../src/protocol/dataset-rpc.js';
 import { bindServer } from '../../../src/protocol/master-rpc.js';

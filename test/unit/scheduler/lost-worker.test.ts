@@ -77,10 +77,10 @@ describe('running attempts of a lost worker', () => {
     expect(ds.map((d) => d.type)).toEqual(['workerLost', 'launch']);
     expect(launches(ds)[0]).toMatchObject({ attemptId: 'job-0001-m-00000-a2', workerId: 'w2' });
     const job = h.scheduler.job('job-0001')!;
-    expect(job.maps[0]).toMatchObject({ failures: 0, kills: 1 });
+    expect(job.maps[0]).toMatchObject({ failures: 0, crashes: 1 });
     expect(job.failures).toEqual([]);
     expect(job.failuresByWorker.size).toBe(0);
-    expect(h.scheduler.attempt('job-0001-m-00000-a1')).toMatchObject({ state: 'KILLED', failure: { code: 'WORKER_LOST' } });
+    expect(h.scheduler.attempt('job-0001-m-00000-a1')).toMatchObject({ state: 'KILLED', cause: 'CRASHED_WORKER', failure: { code: 'WORKER_LOST' } });
     expect(h.scheduler.worker('w2')).toMatchObject({ usedSlots: 2, usedMemoryMb: 200 });
   });
 
@@ -94,11 +94,11 @@ describe('running attempts of a lost worker', () => {
     h.silent.add('w2');
     const ds = h.advance(1001);
     expect(launches(ds).map((d) => d.workerId)).toEqual(['w3']);
-    expect(h.scheduler.job('job-0001')?.maps[0]?.kills).toBe(1);
+    expect(h.scheduler.job('job-0001')?.maps[0]?.crashes).toBe(1);
   });
 
-  it('keeps re-running a task lost with more workers than maxAttempts, below maxKills', () => {
-    const h = new Harness({ heartbeatTimeoutMs: 1000, maxAttempts: 4, maxKills: 10 });
+  it('keeps re-running a task lost with more workers than maxAttempts, below maxCrashes', () => {
+    const h = new Harness({ heartbeatTimeoutMs: 1000, maxAttempts: 4, maxCrashes: 10 });
     h.addWorker('w1', 1);
     h.submit({ maps: 1, reducers: 0 });
     for (let n = 1; n <= 5; n++) {
@@ -107,12 +107,12 @@ describe('running attempts of a lost worker', () => {
       const ds = h.advance(1001);
       expect(launches(ds).map((d) => [d.attemptId, d.workerId])).toEqual([[`job-0001-m-00000-a${n + 1}`, `w${n + 1}`]]);
     }
-    expect(h.scheduler.job('job-0001')?.maps[0]).toMatchObject({ failures: 0, kills: 5 });
+    expect(h.scheduler.job('job-0001')?.maps[0]).toMatchObject({ failures: 0, crashes: 5 });
     expect(commits(h.succeed('job-0001-m-00000-a6'))).toHaveLength(1);
   });
 
-  it('fails the job once one task has lost maxKills attempts with their workers', () => {
-    const h = new Harness({ heartbeatTimeoutMs: 1000, maxKills: 3 });
+  it('fails the job once one task was alone on maxCrashes workers when they died', () => {
+    const h = new Harness({ heartbeatTimeoutMs: 1000, maxCrashes: 3 });
     h.addWorker('w1', 1);
     h.submit({ maps: 1, reducers: 0 });
     const done = [];
@@ -124,7 +124,7 @@ describe('running attempts of a lost worker', () => {
     }
     expect(done).toHaveLength(1);
     expect(done[0]?.state).toBe('FAILED');
-    expect(done[0]?.message).toContain('lost 3 attempts');
+    expect(done[0]?.message).toContain('job-0001-m-00000 was the only attempt running on 3 workers when they died (w1, w2, w3)');
     expect(h.scheduler.worker('w4')?.usedSlots).toBe(0);
   });
 
@@ -139,7 +139,7 @@ describe('running attempts of a lost worker', () => {
     expect(h.failAttempt('job-0001-m-00000-a1')).toEqual([]);
     const job = h.scheduler.job('job-0001')!;
     expect(job.mapsDone).toBe(0);
-    expect(job.maps[0]).toMatchObject({ state: 'RUNNING', failures: 0, kills: 1 });
+    expect(job.maps[0]).toMatchObject({ state: 'RUNNING', failures: 0, crashes: 1 });
     expect(job.maps[0]?.winner).toBeUndefined();
     expect(h.scheduler.worker('w2')?.usedSlots).toBe(1);
   });
@@ -178,7 +178,7 @@ describe('finished map outputs of a lost worker', () => {
     const [again] = launches(h.succeed('job-0001-m-00000-a2'));
     expect(again).toMatchObject({ attemptId: 'job-0001-r-00000-a2', workerId: 'w2' });
     expect(again?.sources?.map((s) => s.attemptId)).toEqual(['job-0001-m-00000-a2', 'job-0001-m-00001-a1']);
-    expect(h.scheduler.job('job-0001')?.reduces[0]).toMatchObject({ failures: 0, kills: 1 });
+    expect(h.scheduler.job('job-0001')?.reduces[0]).toMatchObject({ failures: 0, crashes: 1 });
   });
 
   it('does not re-run the finished maps of a lost worker once every reduce is done', () => {
@@ -230,9 +230,9 @@ describe('fetch failures', () => {
     expect(launches(ds).map((d) => d.attemptId)).toEqual(['job-0001-m-00001-a2']);
     const job = h.scheduler.job('job-0001')!;
     expect(job.mapsDone).toBe(1);
-    expect(job.reduces[0]).toMatchObject({ state: 'PENDING', failures: 0, kills: 1 });
+    expect(job.reduces[0]).toMatchObject({ state: 'PENDING', failures: 0, crashes: 0 });
     expect(h.scheduler.attempt('job-0001-r-00000-a1')).toMatchObject({
-      state: 'KILLED', failure: { code: 'WORKER_LOST', message: 'fetch failed: connection refused' },
+      state: 'KILLED', cause: 'FETCH_FAILED', failure: { code: 'FETCH_FAILED', message: 'fetch failed: connection refused' },
     });
     expect(launches(h.advance(10_000))).toEqual([]);
     const [reduce] = launches(h.succeed('job-0001-m-00001-a2'));
@@ -247,6 +247,22 @@ describe('fetch failures', () => {
     expect(launches(ds)).toEqual([]);
     expect(h.scheduler.job('job-0001')?.maps[1]?.attempts).toHaveLength(2);
     expect(h.scheduler.job('job-0001')?.reduces.map((r) => r.state)).toEqual(['PENDING', 'PENDING']);
+  });
+
+  it('takes every output on the worker of an unfetchable map as lost, and re-runs only those maps', () => {
+    const h = new Harness();
+    h.addWorker('w1', 2);
+    h.addWorker('w2', 2);
+    h.submit({ maps: 4, reducers: 2 });
+    // m0 and m2 on w1, m1 and m3 on w2.
+    for (let i = 0; i < 4; i++) h.succeed(`job-0001-m-0000${i}-a1`);
+    expect(h.scheduler.job('job-0001')?.maps.map((m) => m.winner?.workerId)).toEqual(['w1', 'w2', 'w1', 'w2']);
+    const ds = h.scheduler.fetchFailed('job-0001-r-00000-a1', 1, 'job-0001-m-00001-a1', 'connection refused', h.now);
+    expect(launches(ds).map((d) => d.attemptId).sort()).toEqual(['job-0001-m-00001-a2', 'job-0001-m-00003-a2']);
+    expect(h.scheduler.job('job-0001')?.maps.map((m) => m.state)).toEqual(['SUCCEEDED', 'RUNNING', 'SUCCEEDED', 'RUNNING']);
+    // The other reduce, failing on the other output of w2, re-runs nothing more.
+    expect(launches(h.scheduler.fetchFailed('job-0001-r-00001-a1', 3, 'job-0001-m-00003-a1', 'refused', h.now))).toEqual([]);
+    expect(h.scheduler.job('job-0001')?.maps.map((m) => m.attempts.length)).toEqual([1, 2, 1, 2]);
   });
 
   it('ignores a fetch failure from an attempt it does not know', () => {

@@ -6,7 +6,7 @@ import type { AttemptState } from '../../../src/scheduler/types.js';
 describe('scheduler options', () => {
   it('fills every default', () => {
     expect(resolveSchedulerOptions()).toEqual({
-      heartbeatTimeoutMs: 10_000, reconcileGraceMs: 10_000, maxAttempts: 4, maxKills: 10, retryBackoffMs: 200, maxRetryBackoffMs: 5_000,
+      heartbeatTimeoutMs: 10_000, reconcileGraceMs: 10_000, maxAttempts: 4, maxCrashes: 10, retryBackoffMs: 200, maxRetryBackoffMs: 5_000,
       maxFailuresPerWorker: 3, speculation: { quantile: 0.75, multiplier: 2, minRuntimeMs: 1_000 },
     });
   });
@@ -22,7 +22,7 @@ describe('scheduler options', () => {
       code: 'INVALID_ARGUMENT', message: 'Expected scheduler option heartbeatTimeoutMs to be a positive number, got 0',
     }));
     expect(() => new Scheduler({ speculation: { quantile: Number.NaN } })).toThrowError(/speculation\.quantile/);
-    expect(() => new Scheduler({ maxKills: -1 })).toThrowError(/maxKills/);
+    expect(() => new Scheduler({ maxCrashes: -1 })).toThrowError(/maxCrashes/);
   });
 });
 

@@ -127,7 +127,7 @@ describe('retry of failed attempts', () => {
     h.submit({ maps: 1 });
     const ds = launches(h.failAttempt('job-0001-m-00000-a1', fail('container stopped', 'KILLED')));
     expect(ds.map((d) => d.attemptId)).toEqual(['job-0001-m-00000-a2']);
-    expect(h.scheduler.job('job-0001')?.maps[0]).toMatchObject({ failures: 0, kills: 1 });
+    expect(h.scheduler.job('job-0001')?.maps[0]).toMatchObject({ failures: 0, crashes: 0 });
     expect(h.scheduler.job('job-0001')?.failures).toEqual([]);
   });
 });
