@@ -9,7 +9,7 @@
 import type { DatasetCut } from '../common/dataset-input.js';
 import { parseDatasetInput } from '../common/dataset-input.js';
 import type { DatasetSplit } from '../common/input-split.js';
-import { decodeBody } from '../dataset/record-body.js';
+import { decodeBody } from '../storage/record-body.js';
 import { DatasetClient, type DatasetDescription } from '../protocol/dataset-rpc.js';
 import type { DatasetAccess, DatasetRecordChunk, OffsetRange } from '../storage/input-formats/dataset.js';
 

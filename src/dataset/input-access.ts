@@ -7,7 +7,7 @@
 import type { DatasetSplit } from '../common/input-split.js';
 import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
 import type { LogDatasetStore } from './log-dataset-store.js';
-import { decodeBody } from './record-body.js';
+import { decodeBody } from '../storage/record-body.js';
 
 /** Reads and plans over `store`; the store stays the caller's to close. */
 export function storeDatasetAccess(store: Pick<LogDatasetStore, 'splitRanges' | 'read'>): DatasetAccess {

@@ -8,7 +8,7 @@
  */
 import { LaminateError } from '../common/errors.js';
 import type { DatasetSplit } from '../common/input-split.js';
-import { decodeBody } from '../dataset/record-body.js';
+import { decodeBody } from '../storage/record-body.js';
 import { DatasetClient } from '../protocol/dataset-rpc.js';
 import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
 
