@@ -43,12 +43,12 @@ export function registerSubmit(program: Command): void {
         const final = await client.wait(jobId, (s) => view.update(s));
         view.update(final);
         view.stop();
+        const cuts = final.cuts.length > 0 ? `${formatCuts(final)}\n` : '';
         if (final.state !== 'SUCCEEDED') {
-          process.stderr.write(`${formatFailure(final)}\n`);
+          process.stderr.write(`${formatFailure(final)}\n${cuts}`);
           process.exitCode = 1;
           return;
         }
-        const cuts = final.cuts.length > 0 ? `${formatCuts(final)}\n` : '';
         process.stdout.write(`${jobId} SUCCEEDED in ${(elapsed(final) / 1000).toFixed(2)} s; output in ${final.outputDir}\n${cuts}${formatCounters(final)}\n`);
       } finally {
         client.close();
