@@ -38,10 +38,10 @@ describe('the package entries', () => {
     expect(new Set(modules.filter((m) => m !== 'index.js').map(folderOf))).toEqual(new Set(['api', 'common']));
   });
 
-  it('laminate/client holds the job client and does not load the master, the worker or the embedded cluster', async () => {
+  it('laminate/client holds the job and dataset clients and does not load the master, the worker or the embedded cluster', async () => {
     const { exports, modules } = await load('laminate/client');
-    expect(exports).toEqual(['FINISHED_STATES', 'JobClient']);
-    expect(modules).toContain('client/job-client.js');
+    expect(exports).toEqual(['FINISHED_STATES', 'JobClient', 'LaminateClient', 'LaminateError', 'Producer']);
+    expect(modules).toEqual(expect.arrayContaining(['client/job-client.js', 'client/laminate-client.js']));
     expect(modules.filter((m) => ['master', 'worker', 'local', 'scheduler'].includes(folderOf(m)))).toEqual([]);
   });
 
