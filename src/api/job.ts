@@ -7,8 +7,14 @@
 export type Emit = (key: string, value: unknown) => void;
 
 export interface TaskContext {
-  /** The input file of the record (map only; '' in reduce). */
+  /** The input file of the record (map over files only; '' for dataset records and in reduce). */
   readonly path: string;
+  /** Map over a dataset input only: the record's dataset. */
+  readonly dataset?: string;
+  /** Map over a dataset input only: the record's partition. */
+  readonly partition?: number;
+  /** Map over a dataset input only: the record's offset within its partition. */
+  readonly offset?: number;
   /** The id of the running attempt, e.g. job-0007-m-00012-a1. */
   readonly attemptId: string;
   /** Adds n (default 1) to a user counter; summed over committed attempts. */
@@ -20,7 +26,9 @@ export type { InputFormat } from '../common/input-format.js';
 export interface Job<R = unknown> {
   /**
    * Called once per record: for `text` a line without its line ending, for
-   * `whole` a whole file's contents, for `jsonl` the parsed object of a line.
+   * `whole` a whole file's contents, for `jsonl` the parsed value of a line,
+   * for a dataset input the JSON value the record was appended as (with
+   * ctx.dataset, ctx.partition and ctx.offset telling where it is).
    */
   map(record: R, emit: Emit, ctx: TaskContext): void | Promise<void>;
   /** Called once per distinct key of a partition, in ascending UTF-8 byte order of keys. */

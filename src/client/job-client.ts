@@ -3,25 +3,32 @@
  * and `laminate status` use, and what a Node.js program calls directly.
  */
 import { resolve } from 'node:path';
+import { isDatasetInput } from '../common/dataset-input.js';
 import type { InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
-import { LaminateError } from '../common/errors.js';
+import { describe, LaminateError } from '../common/errors.js';
 import type { JobStatus, WorkerStatus } from '../common/job-status.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { MasterClient } from '../protocol/master-rpc.js';
 import { bundleJob } from './bundler.js';
+import { SamplingDatasets } from './dataset-inputs.js';
 import { sampleSplitPoints } from './sampler.js';
 
 export interface SubmitOptions {
   /** Path of the job module (.ts, .mts, .js, .mjs). */
   job: string;
-  /** Files or folders (their files, not recursing). */
+  /**
+   * Files or folders (their files, not recursing); or datasets: `dataset:NAME`
+   * (every record durable when the master takes the job) or
+   * `dataset:NAME@CUT` (exactly the records before CUT, one offset per
+   * partition, comma-separated). One kind per job.
+   */
   inputs: string[];
   /** Output folder; must not already hold output. */
   output: string;
   /** Reduce tasks. Default 1. */
   reducers?: number;
-  /** Default 'text'. */
+  /** Default 'text' for files; dataset inputs need none ('dataset'). */
   format?: InputFormat;
   /** Bytes per input split. Default 64 MiB (master's default). */
   splitSize?: number;
@@ -36,6 +43,23 @@ export interface SubmitOptions {
 }
 
 export const FINISHED_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'KILLED']);
+
+/**
+ * The format a submission asks for: 'dataset' for dataset inputs, else the
+ * given one or text. The master judges the request again; refusing a mix
+ * here saves bundling and sampling first.
+ */
+function jobFormat(inputs: readonly string[], format: InputFormat | undefined): InputFormat {
+  const datasets = inputs.filter(isDatasetInput).length;
+  if (datasets === 0) return format ?? 'text';
+  if (datasets < inputs.length) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected every --input to be a dataset (dataset:NAME[@CUT]) or every one a path, got both: ${describe(inputs.find(isDatasetInput))} and ${describe(inputs.find((i) => !isDatasetInput(i)))}`);
+  }
+  if (format !== undefined && format !== 'dataset') {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected no --format with dataset inputs (their records are the JSON values appended), got ${describe(format)}`);
+  }
+  return 'dataset';
+}
 
 function checkPositive(flag: string, v: number | undefined): void {
   if (v !== undefined) requirePositiveInt(flag, v);
@@ -76,13 +100,21 @@ export class JobClient {
     checkPositive('--reduce-memory', o.reduceMemoryMb);
     checkPositive('--task-timeout', o.taskTimeoutMs);
     if (o.inputs.length === 0) throw new LaminateError('INVALID_ARGUMENT', 'Expected at least one --input path, got none');
-    const inputs = o.inputs.map((p) => resolve(p));
-    const format = o.format ?? 'text';
+    const inputs = o.inputs.map((p) => (isDatasetInput(p) ? p : resolve(p)));
+    const format = jobFormat(inputs, o.format);
     const { code, job } = await bundleJob(o.job);
     const totalOrder = o.totalOrder ?? job.totalOrder === true;
-    const splitPoints = totalOrder
-      ? await sampleSplitPoints(job, { inputs, format, splitSize: o.splitSize ?? JOB_DEFAULTS.splitSize, reducers })
-      : [];
+    const datasets = totalOrder && format === 'dataset' ? new SamplingDatasets(this.address) : undefined;
+    let splitPoints: string[] = [];
+    try {
+      if (totalOrder) {
+        splitPoints = await sampleSplitPoints(job, {
+          inputs, format, splitSize: o.splitSize ?? JOB_DEFAULTS.splitSize, reducers, ...(datasets ? { datasets } : {}),
+        });
+      }
+    } finally {
+      datasets?.close();
+    }
     const res = await this.master.submitJob({
       name: o.name ?? o.job.replace(/^.*\//, '').replace(/\.[^.]+$/, ''),
       bundle: code,

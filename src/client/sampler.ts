@@ -2,22 +2,26 @@
  * Total order: samples the keys a job's map emits from a few records of
  * several input splits, and picks reducers - 1 split points so that each
  * reducer gets a similar share of the key space (Hadoop's InputSampler
- * with its SplitSampler, run in the client before submission).
+ * with its SplitSampler, run in the client before submission). Reads
+ * through the job's input format, so files and datasets alike.
  */
-import type { Job } from '../api/job.js';
+import type { Job, TaskContext } from '../api/job.js';
+import { LaminateError } from '../common/errors.js';
 import type { InputFormat } from '../common/input-format.js';
-import { computeSplits } from '../storage/input-split.js';
-import { listInputFiles } from '../storage/input-files.js';
-import { compareKeys } from '../storage/key-order.js';
-import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
-import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
 import { isThenable } from '../common/thenable.js';
+import { inputFormatFor } from '../storage/input-formats/formats.js';
+import { MalformedInputError, type JobInputs, type RecordOrigin } from '../storage/input-formats/input-format.js';
+import { compareKeys } from '../storage/key-order.js';
+import type { SamplingDatasets } from './dataset-inputs.js';
 
 export interface SampleOptions {
+  /** Absolute paths, or dataset inputs (`dataset:NAME[@CUT]`). */
   readonly inputs: readonly string[];
   readonly format: InputFormat;
   readonly splitSize: number;
   readonly reducers: number;
+  /** Dataset inputs only: how to reach them. */
+  readonly datasets?: SamplingDatasets;
   /** Records read at most. Default 100 000. */
   readonly maxRecords?: number;
   /** Splits sampled at most. Default 20. */
@@ -26,33 +30,40 @@ export interface SampleOptions {
 
 class Enough extends Error {}
 
+async function jobInputs(o: SampleOptions): Promise<JobInputs> {
+  if (o.format !== 'dataset') return { kind: 'files', paths: o.inputs };
+  const datasets = o.datasets;
+  if (!datasets) throw new LaminateError('FAILED_PRECONDITION', 'Expected a way to reach the datasets to sample, got none');
+  return { kind: 'datasets', cuts: await Promise.all(o.inputs.map((i) => datasets.cutOf(i))) };
+}
+
+function samplerContext(origin: RecordOrigin): TaskContext {
+  const base = { attemptId: 'sampler', counter: () => {} };
+  return origin.kind === 'file'
+    ? { ...base, path: origin.path }
+    : { ...base, path: '', dataset: origin.dataset, partition: origin.partition, offset: origin.offset };
+}
+
 export async function sampleSplitPoints(job: Job, o: SampleOptions): Promise<string[]> {
   if (o.reducers <= 1) return [];
-  const splits = computeSplits(await listInputFiles([...o.inputs]), o.splitSize, o.format);
+  const format = inputFormatFor(o.format, o.datasets ? { datasets: o.datasets.access } : {});
+  const splits = await format.listSplits(await jobInputs(o), o.splitSize);
   const maxSplits = Math.min(o.maxSplits ?? 20, splits.length);
   const perSplit = Math.ceil((o.maxRecords ?? 100_000) / Math.max(1, maxSplits));
   const keys: string[] = [];
-  const ctx = { path: '', attemptId: 'sampler', counter: () => {} };
   const emit = (key: string): void => { keys.push(key); };
   for (let i = 0; i < maxSplits; i++) {
     const split = splits[Math.floor((i * splits.length) / maxSplits)]!;
-    const c = { ...ctx, path: split.path };
-    if (o.format === 'whole') {
-      const r = job.map(await readWholeFile(split.path), emit, c);
-      if (isThenable(r)) await r;
-      continue;
-    }
     let n = 0;
     try {
-      await readSplitLines(split, (line, lineIndex) => {
+      await format.read(split, samplerContext, (record, ctx) => {
         if (n++ >= perSplit) throw new Enough();
-        const record = o.format === 'jsonl' ? parseJsonLine(line, lineIndex) : line;
-        if (record === undefined) return undefined;
-        const r = job.map(record, emit, c);
+        const r = job.map(record, emit, ctx);
         return isThenable(r) ? Promise.resolve(r).then(() => undefined) : undefined;
       });
     } catch (err) {
-      if (err instanceof MalformedJsonLine) throw await jsonlError(split, err, 'INVALID_ARGUMENT');
+      // Here bad input refuses the submission, rather than failing a job.
+      if (err instanceof MalformedInputError) throw new LaminateError('INVALID_ARGUMENT', err.message, { cause: err });
       if (!(err instanceof Enough)) throw err;
     }
   }

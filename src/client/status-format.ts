@@ -1,4 +1,5 @@
 /** Plain-text rendering of job status for `laminate status` and `laminate submit --wait`. */
+import { formatDatasetCut } from '../common/dataset-input.js';
 import type { JobStatus, TaskCounts, WorkerStatus } from '../common/job-status.js';
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -17,6 +18,14 @@ export function formatCounters(s: JobStatus): string {
   return s.counters.map((c) => `  ${c.name.padEnd(width)}  ${c.value}`).join('\n');
 }
 
+/**
+ * The cuts a job over datasets reads, one line each, in the form --input
+ * takes (so the same records can be read again): `cut       dataset:clicks@1200,0,310,77`.
+ */
+export function formatCuts(s: JobStatus): string {
+  return s.cuts.map((c) => `cut       ${formatDatasetCut(c)}`).join('\n');
+}
+
 export function formatJobSummary(s: JobStatus): string {
   return `${s.jobId.padEnd(10)} ${s.state.padEnd(10)} ${s.name.padEnd(20)} maps ${s.maps?.succeeded ?? 0}/${s.maps?.total ?? 0}  reduces ${s.reduces?.succeeded ?? 0}/${s.reduces?.total ?? 0}  ${secs(elapsed(s))}${s.message ? `  ${s.message}` : ''}`;
 }
@@ -31,6 +40,7 @@ export function formatJobDetail(s: JobStatus): string {
     `job       ${s.jobId} (${s.name})`,
     `state     ${s.state}${s.message ? `: ${s.message}` : ''}`,
     `output    ${s.outputDir}`,
+    ...(s.cuts.length > 0 ? [formatCuts(s)] : []),
     `time      ${secs(elapsed(s))}`,
     `maps      ${JSON.stringify(s.maps)}`,
     `reduces   ${JSON.stringify(s.reduces)}`,

@@ -5,6 +5,7 @@
  * wire messages (src/protocol/wire-mapping.ts maps them), so the journal's
  * JSON reads the same either way.
  */
+import type { DatasetCut } from './dataset-input.js';
 import type { ErrorCode } from './errors.js';
 import type { TaskKind } from './ids.js';
 
@@ -75,6 +76,8 @@ export interface JobStatus {
   readonly failures: readonly StatusFailure[];
   /** Empty unless asked for (a job's detail, not a list). */
   readonly tasks: readonly TaskStatus[];
+  /** A job over datasets: the cut it reads of each, fixed at submission. Empty for file inputs. */
+  readonly cuts: readonly DatasetCut[];
 }
 
 export interface WorkerStatus {

@@ -13,6 +13,7 @@ import { readCatalogEntry, validateDatasetName, validatePartitionCount, writeCat
 import { CLEAN_SHUTDOWN_FILE } from './layout.js';
 import { PartitionLog } from './partition-log.js';
 import { IndexCache } from './segment.js';
+import { splitRanges, type OffsetRange } from './split-ranges.js';
 import { resolveDatasetStoreOptions, type DatasetStoreOptions, type ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, ReadChunk, ReadOptions } from './types.js';
 
@@ -185,6 +186,26 @@ export class LogDatasetStore implements DatasetStore {
 
   currentCut(dataset: string): Cut {
     return this.dataset(dataset).partitions.map((p) => p.durableEnd);
+  }
+
+  /**
+   * Offset ranges tiling [0, endOffset) of a partition, each about
+   * `targetBytes` of records and starting at a batch start (split-ranges.ts):
+   * the map tasks of a batch job over a cut. Called by the master once per
+   * partition of a job's dataset input; reads only (it may build the offset
+   * index of sealed segments, as reads do).
+   *
+   * @throws LaminateError NOT_FOUND for an unknown dataset or partition;
+   *   INVALID_ARGUMENT for a bad offset or size; OUT_OF_RANGE past the durable end.
+   */
+  async splitRanges(dataset: string, partition: number, endOffset: number, targetBytes: number): Promise<OffsetRange[]> {
+    const log = this.partition(dataset, partition);
+    requireOffset('endOffset', endOffset, { dataset, partition });
+    if (endOffset > log.durableEnd) {
+      throw new LaminateError('OUT_OF_RANGE', `Expected an end offset of dataset ${describe(dataset)} partition ${partition} of at most its end ${log.durableEnd}, got ${endOffset}`, { ids: { dataset, partition, offset: endOffset } });
+    }
+    const { marks, endPosition } = await log.batchMarks(endOffset);
+    return splitRanges(marks, endOffset, endPosition, targetBytes);
   }
 
   nextSequence(dataset: string, partition: number, producerId: string): number {

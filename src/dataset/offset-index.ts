@@ -54,4 +54,9 @@ export class OffsetIndex {
   get entries(): number {
     return this.offsets.length;
   }
+
+  /** The entries (batch starts) in offset order; for split planning (split-ranges.ts). */
+  *batchStarts(): Generator<{ offset: number; position: number }> {
+    for (let i = 0; i < this.offsets.length; i++) yield { offset: this.offsets[i]!, position: this.positions[i]! };
+  }
 }

@@ -14,6 +14,7 @@ import { recoverPartition } from './partition-recovery.js';
 import { PartitionWriter } from './partition-writer.js';
 import { buildSegmentIndex, type IndexCache, type Segment } from './segment.js';
 import { readSegment } from './segment-reader.js';
+import type { BatchMark } from './split-ranges.js';
 import type { ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, PartitionDescription, ReadChunk } from './types.js';
 
@@ -165,6 +166,29 @@ export class PartitionLog {
     const index = await segment.indexBuilding;
     segment.index = index;
     return index;
+  }
+
+  /**
+   * Batch starts below `end` with their byte positions counted over the
+   * segments in order (each segment's start, and its offset index's
+   * entries), and the position where record `end` starts or a bound past it.
+   * For split planning (split-ranges.ts); builds the index of a sealed
+   * segment not in the cache, as a read would. `end` is at most the durable end.
+   */
+  async batchMarks(end: number): Promise<{ marks: BatchMark[]; endPosition: number }> {
+    const marks: BatchMark[] = [];
+    let base = 0;
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (segment.baseOffset >= end) return { marks, endPosition: base };
+      marks.push({ offset: segment.baseOffset, position: base });
+      for (const e of (await this.indexOf(segment, i)).batchStarts()) {
+        if (e.offset >= end) return { marks, endPosition: base + e.position };
+        marks.push({ offset: e.offset, position: base + e.position });
+      }
+      base += segment.durableBytes;
+    }
+    return { marks, endPosition: base };
   }
 
   /** See DatasetStore.waitForRecords. */

@@ -27,7 +27,7 @@ export function attemptLaunch(d: LaunchDecision, plan: JobPlan, shuffleAddress: 
     reducers: plan.spec.reducers,
     format: plan.spec.format,
     outputDir: plan.spec.outputDir,
-    ...(split ? { split: { path: split.path, start: split.start, length: split.length } } : {}),
+    ...(split ? { split } : {}),
     sources: (d.sources ?? []).map((s) => ({
       mapIndex: s.mapIndex,
       attemptId: s.attemptId,

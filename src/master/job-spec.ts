@@ -4,7 +4,8 @@
  * means "not given".
  */
 import { isAbsolute } from 'node:path';
-import type { InputFormat } from '../common/input-format.js';
+import { isDatasetInput, parseDatasetInput, type DatasetCut } from '../common/dataset-input.js';
+import { FILE_INPUT_FORMATS, isFileInputFormat, type InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { requirePositiveInt } from '../common/validate.js';
@@ -19,7 +20,14 @@ export const MAX_TASK_TIMEOUT_MS = 2_147_483_647;
 
 export interface ResolvedJobSpec {
   readonly name: string;
+  /** Absolute paths, or dataset inputs (`dataset:NAME[@CUT]`) as given: never both. */
   readonly inputs: readonly string[];
+  /**
+   * Dataset inputs: the cut read of each, in input order, fixed by the
+   * master at submission (see job-inputs.ts) and journaled with the spec, so
+   * that a restarted master reads the same records. Empty for file inputs.
+   */
+  readonly cuts: readonly DatasetCut[];
   readonly outputDir: string;
   readonly reducers: number;
   readonly format: InputFormat;
@@ -39,15 +47,48 @@ function positiveInt(flag: string, value: number, dflt: number | undefined, max 
   return requirePositiveInt(flag, value, max);
 }
 
-export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b: string) => number): ResolvedJobSpec {
-  const format = req.format === '' ? 'text' : req.format;
-  if (format !== 'text' && format !== 'whole' && format !== 'jsonl') {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected --format to be text, whole or jsonl, got ${describe(req.format)}`);
+/**
+ * The format of a job's inputs: `dataset` when every input is a dataset
+ * (then --format must be absent or 'dataset'), else the --format of its
+ * files (default text). Inputs of both kinds in one job are refused: a
+ * dataset's records and a file's lines are different things to a map, and
+ * a job reads one kind (run one job per kind to combine them).
+ */
+function inputFormat(req: SubmitJobRequest): InputFormat {
+  const datasets = req.inputs.filter(isDatasetInput);
+  if (datasets.length === 0) {
+    const format = req.format === '' ? 'text' : req.format;
+    if (!isFileInputFormat(format)) {
+      const hint = format === 'dataset' ? ' (the dataset format is for dataset inputs, --input dataset:NAME)' : '';
+      throw new LaminateError('INVALID_ARGUMENT', `Expected --format to be ${FILE_INPUT_FORMATS.join(', ')}, got ${describe(req.format)}${hint}`);
+    }
+    return format;
   }
+  if (datasets.length < req.inputs.length) {
+    const file = req.inputs.find((i) => !isDatasetInput(i))!;
+    throw new LaminateError('INVALID_ARGUMENT', `Expected every --input to be a dataset (dataset:NAME[@CUT]) or every one a path, got both: ${describe(datasets[0])} and ${describe(file)}`);
+  }
+  if (req.format !== '' && req.format !== 'dataset') {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected no --format with dataset inputs (their records are the JSON values appended), got ${describe(req.format)}`);
+  }
+  const seen = new Set<string>();
+  for (const input of req.inputs) {
+    const { dataset } = parseDatasetInput(input);
+    if (seen.has(dataset)) throw new LaminateError('INVALID_ARGUMENT', `Expected each dataset once among the inputs, got '${dataset}' twice`, { ids: { dataset } });
+    seen.add(dataset);
+  }
+  return 'dataset';
+}
+
+export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b: string) => number): ResolvedJobSpec {
   if (!Array.isArray(req.inputs) || req.inputs.length === 0) {
     throw new LaminateError('INVALID_ARGUMENT', 'Expected at least one --input path, got none');
   }
-  for (const p of [...req.inputs, req.outputDir]) {
+  for (const p of req.inputs) {
+    if (typeof p !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected --input paths, got ${describe(p)}`);
+  }
+  const format = inputFormat(req);
+  for (const p of format === 'dataset' ? [req.outputDir] : [...req.inputs, req.outputDir]) {
     if (typeof p !== 'string' || !isAbsolute(p)) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected absolute input and output paths, got ${describe(p)}`);
     }
@@ -72,6 +113,7 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
   return {
     name: req.name || 'job',
     inputs: [...req.inputs],
+    cuts: [],
     outputDir: req.outputDir,
     reducers,
     format,

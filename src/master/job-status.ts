@@ -56,6 +56,7 @@ export function jobStatus(job: Readonly<JobRecord>, spec: ResolvedJobSpec, withT
     reduces: counts(job.reduces),
     counters,
     failures: job.failures.map((f) => ({ code: f.code, message: f.message, attemptId: f.attemptId, workerId: f.workerId })),
+    cuts: spec.cuts,
     tasks: !withTasks ? [] : [...job.maps, ...job.reduces].map((t) => ({
       taskId: t.id,
       kind: t.kind,

@@ -19,14 +19,14 @@ import type * as M from '../protocol/messages.js';
 import { isJobFinished } from '../scheduler/records.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import type { Decision, JobFinishedDecision } from '../scheduler/types.js';
-import { computeSplits } from '../storage/input-split.js';
-import { listInputFiles } from '../storage/input-files.js';
+import { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { compareKeys } from '../storage/key-order.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import { attemptLaunch } from './attempt-launch.js';
 import { BundleStore } from './bundle-store.js';
-import { openDatasetService, type DatasetService } from './dataset-service.js';
+import { createDatasetService, type DatasetService } from './dataset-service.js';
 import { JobJournal } from './job-journal.js';
+import { planJobInputs } from './job-inputs.js';
 import type { JobPlan } from './job-plan.js';
 import { jobStatus } from './job-status.js';
 import { resolveJobSpec } from './job-spec.js';
@@ -64,6 +64,8 @@ export class Master {
   private nextJob = 1;
   private server?: BoundServer;
   private datasets?: DatasetService;
+  /** The dataset store, set by start(): the service serves it, job submission plans splits over it. */
+  private store?: LogDatasetStore;
   private timer?: NodeJS.Timeout;
   readonly heartbeatIntervalMs: number;
 
@@ -96,7 +98,9 @@ export class Master {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.recover();
     const host = this.options.host ?? '127.0.0.1';
-    const datasets = this.datasets = await openDatasetService(this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), this.options.logger);
+    // The service owns the store (it closes it); the master plans jobs over it.
+    const store = this.store = await LogDatasetStore.open({ dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger });
+    const datasets = this.datasets = createDatasetService(store, this.options.logger);
     this.server = await serveMaster({
       registerWorker: (r) => this.channels.register(r),
       heartbeat: (r) => this.channels.heartbeat(r),
@@ -206,11 +210,12 @@ export class Master {
   // ---- client-facing RPCs ----------------------------------------------------
 
   private async submitJob(req: M.SubmitJobRequest): Promise<M.SubmitJobResponse> {
-    const spec = resolveJobSpec(req, compareKeys);
-    const problem = this.scheduler.capacityProblem(spec);
+    const requested = resolveJobSpec(req, compareKeys);
+    const problem = this.scheduler.capacityProblem(requested);
     if (problem) throw new LaminateError('RESOURCE_EXHAUSTED', problem);
-    const files = await listInputFiles([...spec.inputs]);
-    const splits = computeSplits(files, spec.splitSize, spec.format);
+    if (!this.store) throw new LaminateError('UNAVAILABLE', 'The master is not started');
+    // Dataset inputs get their cut here: every record durable now, or the one asked for.
+    const { spec, splits } = await planJobInputs(requested, this.store);
     const bundleHash = await this.bundles.put(req.bundle);
     await FileOutputCommitter.setupJob(spec.outputDir);
     const jobId = formatJobId(this.nextJob++);
@@ -232,7 +237,7 @@ export class Master {
     this.jobs.set(jobId, plan);
     const journaled = this.journal.append({ type: 'submit', jobId, spec, bundleHash, splits, submitTime })
       .then(() => { plan.journaled = true; });
-    log.info({ name: spec.name, maps: splits.length, reducers: spec.reducers, output: spec.outputDir }, 'job submitted');
+    log.info({ name: spec.name, maps: splits.length, reducers: spec.reducers, output: spec.outputDir, ...(spec.cuts.length > 0 ? { cuts: spec.cuts } : {}) }, 'job submitted');
     this.run(decisions);
     try {
       await journaled;

@@ -6,6 +6,7 @@
  * handed out are never handed out again.
  */
 import { parseJobId, parseWorkerId } from '../common/ids.js';
+import { normalizeSplit } from '../common/input-split.js';
 import type { JobStatus } from '../common/job-status.js';
 import type { Logger } from '../common/logger.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
@@ -78,13 +79,14 @@ export async function recoverJobs(journal: JobJournal, o: { retainJobs: number; 
   let resumed = 0;
   for (const job of replay.jobs) {
     const e = job.submit;
+    // Journals written before dataset inputs have file splits without a kind, and no cuts.
     const plan: JobPlan = {
-      jobId: e.jobId, spec: e.spec, bundleHash: e.bundleHash, splits: e.splits, log: o.log.child({ jobId: e.jobId }),
-      waiters: new Set(), journaled: true, ended: false,
+      jobId: e.jobId, spec: { ...e.spec, cuts: e.spec.cuts ?? [] }, bundleHash: e.bundleHash, splits: e.splits.map(normalizeSplit),
+      log: o.log.child({ jobId: e.jobId }), waiters: new Set(), journaled: true, ended: false,
     };
     plans.push(plan);
     if (job.finalStatus) {
-      plan.finalStatus = job.finalStatus;
+      plan.finalStatus = { ...job.finalStatus, cuts: job.finalStatus.cuts ?? [] };
       plan.ended = true;
       continue;
     }

@@ -15,7 +15,10 @@ export interface WirePartitionInfo { offset: number; length: number; records: nu
 export interface WireMapOutputSource {
   mapIndex: number; attemptId: string; workerId: string; shuffleAddress: string; partition: WirePartitionInfo | null;
 }
-export interface WireInputSplit { path: string; start: number; length: number }
+export interface WireFileSplit { path: string; start: number; length: number }
+export interface WireDatasetSplit { dataset: string; partition: number; startOffset: number; endOffset: number }
+export interface WireInputSplit { file?: WireFileSplit | null; dataset?: WireDatasetSplit | null; split?: 'file' | 'dataset' }
+export interface WireDatasetCut { dataset: string; offsets: number[] }
 export interface LaunchAttempt {
   attemptId: string; jobId: string; bundleHash: string; kind: string; index: number; memoryMb: number;
   timeoutMs: number; reducers: number; format: string; outputDir: string; split: WireInputSplit | null;
@@ -51,7 +54,7 @@ export interface TaskCounts { total: number; pending: number; running: number; s
 export interface JobStatus {
   jobId: string; name: string; state: string; message: string; submitMs: number; startMs: number; finishMs: number;
   outputDir: string; maps: TaskCounts | null; reduces: TaskCounts | null; counters: WireCounter[];
-  failures: WireFailure[]; tasks: TaskStatus[];
+  failures: WireFailure[]; tasks: TaskStatus[]; cuts: WireDatasetCut[];
 }
 export interface JobList { jobs: JobStatus[] }
 export interface FetchPartitionRequest { mapAttemptId: string; partition: number; offset: number; length: number }

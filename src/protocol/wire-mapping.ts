@@ -8,6 +8,7 @@
 import { isErrorCode, LaminateError, type ErrorCode } from '../common/errors.js';
 import type { TaskKind } from '../common/ids.js';
 import { INPUT_FORMATS, type InputFormat } from '../common/input-format.js';
+import type { InputSplit } from '../common/input-split.js';
 import {
   ATTEMPT_STATES, JOB_STATES, TASK_STATES, type AttemptStatus, type JobStatus, type StatusFailure, type TaskStatus, type WorkerStatus,
 } from '../common/job-status.js';
@@ -24,6 +25,22 @@ const TASK_KINDS: readonly TaskKind[] = ['map', 'reduce'];
 
 // ---- commands: master -> worker ----------------------------------------------
 
+export function toWireSplit(s: InputSplit): M.WireInputSplit {
+  return s.kind === 'file'
+    ? { file: { path: s.path, start: s.start, length: s.length } }
+    : { dataset: { dataset: s.dataset, partition: s.partition, startOffset: s.startOffset, endOffset: s.endOffset } };
+}
+
+/** @throws LaminateError INVALID_ARGUMENT for a split of neither kind (a newer master's, say). */
+export function fromWireSplit(w: M.WireInputSplit, attemptId: string): InputSplit {
+  if (w.file) return { kind: 'file', path: w.file.path, start: w.file.start, length: w.file.length };
+  if (w.dataset) {
+    const d = w.dataset;
+    return { kind: 'dataset', dataset: d.dataset, partition: d.partition, startOffset: d.startOffset, endOffset: d.endOffset };
+  }
+  throw new LaminateError('INVALID_ARGUMENT', `Expected the input split of ${attemptId} to be a file or a dataset split, got neither`);
+}
+
 export function toWireLaunch(l: AttemptLaunch): M.LaunchAttempt {
   return {
     attemptId: l.attemptId,
@@ -36,7 +53,7 @@ export function toWireLaunch(l: AttemptLaunch): M.LaunchAttempt {
     reducers: l.reducers,
     format: l.format,
     outputDir: l.outputDir,
-    split: l.split ? { path: l.split.path, start: l.split.start, length: l.split.length } : null,
+    split: l.split ? toWireSplit(l.split) : null,
     sources: l.sources.map((s) => ({
       mapIndex: s.mapIndex, attemptId: s.attemptId, workerId: s.workerId, shuffleAddress: s.shuffleAddress,
       partition: { offset: s.partition.offset, length: s.partition.length, records: s.partition.records },
@@ -62,7 +79,7 @@ export function fromWireLaunch(w: M.LaunchAttempt): AttemptLaunch {
     reducers: w.reducers,
     format,
     outputDir: w.outputDir,
-    ...(w.split ? { split: { path: w.split.path, start: w.split.start, length: w.split.length } } : {}),
+    ...(w.split ? { split: fromWireSplit(w.split, w.attemptId) } : {}),
     sources: w.sources.map((s) => ({
       mapIndex: s.mapIndex, attemptId: s.attemptId, workerId: s.workerId, shuffleAddress: s.shuffleAddress,
       partition: s.partition ? { offset: s.partition.offset, length: s.partition.length, records: s.partition.records } : { offset: 0, length: 0, records: 0 },
@@ -158,6 +175,7 @@ export function toWireJobStatus(s: JobStatus): M.JobStatus {
       taskId: t.taskId, kind: t.kind, state: t.state,
       attempts: t.attempts.map((a) => ({ ...a, failure: a.failure && wireFailure(a.failure) })),
     })),
+    cuts: s.cuts.map((c) => ({ dataset: c.dataset, offsets: [...c.offsets] })),
   };
 }
 
@@ -174,6 +192,7 @@ export function fromWireJobStatus(w: M.JobStatus): JobStatus {
         startMs: a.startMs, finishMs: a.finishMs, speculative: a.speculative, failure: a.failure && statusFailure(a.failure),
       })),
     })),
+    cuts: (w.cuts ?? []).map((c) => ({ dataset: c.dataset, offsets: c.offsets })),
   };
 }
 

@@ -1,13 +1,14 @@
 /**
- * Input splits: the byte ranges of input files that map tasks read, one map
- * task per split, cut as Hadoop's FileInputFormat cuts them.
+ * File splits: the byte ranges of input files that map tasks read, one map
+ * task per split, cut as Hadoop's FileInputFormat cuts them. The file
+ * formats (input-formats/) list their splits with this.
  */
 import { describe, LaminateError } from '../common/errors.js';
-import { INPUT_FORMATS, type InputFormat } from '../common/input-format.js';
-import type { InputSplit } from '../common/input-split.js';
+import { FILE_INPUT_FORMATS, type FileInputFormat } from '../common/input-format.js';
+import type { FileSplit } from '../common/input-split.js';
 import type { InputFile } from './input-files.js';
 
-export type { InputSplit };
+export type { FileSplit };
 
 /**
  * How much longer than the split size the last split of a file may be, so a
@@ -23,12 +24,12 @@ export const SPLIT_SLOP = 1.1;
  */
 export const MAX_MAP_TASKS = 100_000;
 
-function checkArguments(splitSize: number, format: InputFormat): void {
+function checkArguments(splitSize: number, format: FileInputFormat): void {
   if (!Number.isSafeInteger(splitSize) || splitSize <= 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected the split size to be a positive integer, got ${describe(splitSize)}`);
   }
-  if (!INPUT_FORMATS.includes(format)) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected the input format to be one of ${INPUT_FORMATS.join(', ')}, got ${describe(format)}`);
+  if (!FILE_INPUT_FORMATS.includes(format)) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the input format to be one of ${FILE_INPUT_FORMATS.join(', ')}, got ${describe(format)}`);
   }
 }
 
@@ -62,7 +63,7 @@ function splitsOfFile(size: number, splitSize: number): number {
  * @throws LaminateError INVALID_ARGUMENT when splitSize is not a positive
  *   integer or format is unknown.
  */
-export function countSplits(files: readonly InputFile[], splitSize: number, format: InputFormat): number {
+export function countSplits(files: readonly InputFile[], splitSize: number, format: FileInputFormat): number {
   checkArguments(splitSize, format);
   if (format === 'whole') return files.length;
   let n = 0;
@@ -84,7 +85,7 @@ export function countSplits(files: readonly InputFile[], splitSize: number, form
  *   integer, format is unknown, or the files make more than MAX_MAP_TASKS
  *   splits.
  */
-export function computeSplits(files: readonly InputFile[], splitSize: number, format: InputFormat): InputSplit[] {
+export function computeSplits(files: readonly InputFile[], splitSize: number, format: FileInputFormat): FileSplit[] {
   const count = countSplits(files, splitSize, format);
   if (count > MAX_MAP_TASKS) {
     const hint = format === 'whole'
@@ -92,18 +93,18 @@ export function computeSplits(files: readonly InputFile[], splitSize: number, fo
       : `raise --split-size (now ${splitSize} bytes)`;
     throw new LaminateError('INVALID_ARGUMENT', `Expected at most ${MAX_MAP_TASKS} map tasks, got ${count}: ${hint}`);
   }
-  const splits: InputSplit[] = [];
+  const splits: FileSplit[] = [];
   for (const file of files) {
     if (format === 'whole') {
-      splits.push({ path: file.path, start: 0, length: file.size });
+      splits.push({ kind: 'file', path: file.path, start: 0, length: file.size });
       continue;
     }
     let remaining = file.size;
     while (cutsAnother(remaining, splitSize)) {
-      splits.push({ path: file.path, start: file.size - remaining, length: splitSize });
+      splits.push({ kind: 'file', path: file.path, start: file.size - remaining, length: splitSize });
       remaining -= splitSize;
     }
-    if (remaining > 0) splits.push({ path: file.path, start: file.size - remaining, length: remaining });
+    if (remaining > 0) splits.push({ kind: 'file', path: file.path, start: file.size - remaining, length: remaining });
   }
   return splits;
 }

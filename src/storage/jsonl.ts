@@ -2,9 +2,8 @@
  * Records of the `jsonl` format: one JSON value a line, blank lines skipped.
  * A malformed line is reported with its file and 1-based line number.
  */
-import { LaminateError, type ErrorCode } from '../common/errors.js';
-import type { InputSplit } from './input-split.js';
-import { fileLineNumber } from './line-reader.js';
+import { MalformedInputError } from './input-formats/input-format.js';
+import { fileLineNumber, type FileRange } from './line-reader.js';
 
 /** Thrown from inside a line callback; turned into a LaminateError by jsonlError. */
 export class MalformedJsonLine extends Error {
@@ -25,7 +24,7 @@ export function parseJsonLine(line: string, lineIndex: number): unknown {
 }
 
 /** The error to raise for a malformed line of `split`, naming the file and line. */
-export async function jsonlError(split: InputSplit, err: MalformedJsonLine, code: ErrorCode): Promise<LaminateError> {
+export async function jsonlError(split: FileRange, err: MalformedJsonLine): Promise<MalformedInputError> {
   const line = await fileLineNumber(split, err.lineIndex);
-  return new LaminateError(code, `Malformed JSON in ${split.path} at line ${line}: ${err.reason}`);
+  return new MalformedInputError(`Malformed JSON in ${split.path} at line ${line}: ${err.reason}`);
 }

@@ -6,7 +6,10 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
-import type { InputSplit } from './input-split.js';
+import type { FileSplit } from '../common/input-split.js';
+
+/** The part of a file split a line reader needs. */
+export type FileRange = Pick<FileSplit, 'path' | 'start' | 'length'>;
 
 /** Options of readSplitLines. */
 export interface ReadLinesOptions {
@@ -48,7 +51,7 @@ async function firstLineStart(fh: FileHandle, start: number, buf: Buffer): Promi
  * Reads only; calling it twice reads the same lines.
  */
 export async function readSplitLines(
-  split: InputSplit,
+  split: FileRange,
   onLine: (line: string, lineIndex: number) => void | Promise<void>,
   options: ReadLinesOptions = {},
 ): Promise<{ lines: number; bytes: number }> {
@@ -171,7 +174,7 @@ export async function readWholeFile(path: string): Promise<string> {
  * split's first line in chunks. Called only to word error messages such as
  * "malformed JSON at /x/y.jsonl line 17"; reads only.
  */
-export async function fileLineNumber(split: InputSplit, lineIndex: number): Promise<number> {
+export async function fileLineNumber(split: FileRange, lineIndex: number): Promise<number> {
   const fh = await open(split.path, 'r');
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);

@@ -12,6 +12,8 @@ export interface ContainerTask {
    * costs as much as a short task's other disk work).
    */
   readonly workDir: string;
+  /** The worker's master (HOST:PORT): map attempts over datasets read from its Dataset service. */
+  readonly masterAddress: string;
 }
 
 /**

@@ -1,25 +1,35 @@
 /**
- * Runs one map attempt inside a container: reads the input split, calls the
- * user's map per record, and hands the output to the sort buffer, which
- * partitions, combines, sorts and spills it into one indexed file.
+ * Runs one map attempt inside a container: reads the input split through its
+ * input format, calls the user's map per record, and hands the output to the
+ * sort buffer, which partitions, combines, sorts and spills it into one
+ * indexed file.
  */
-import type { Job } from '../api/job.js';
+import type { Job, TaskContext } from '../api/job.js';
 import { LaminateError } from '../common/errors.js';
 import type { AttemptLaunch } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
-import { jsonlError, MalformedJsonLine, parseJsonLine } from '../storage/jsonl.js';
-import { readSplitLines, readWholeFile } from '../storage/line-reader.js';
+import { inputFormatFor } from '../storage/input-formats/formats.js';
+import type { RecordOrigin } from '../storage/input-formats/input-format.js';
 import { MapOutputCollector } from '../storage/map-output-collector.js';
 import type { ContainerOutcome } from './container-messages.js';
+import { remoteDatasetAccess } from './dataset-reader.js';
 import { partitionFunction } from './partition-function.js';
-import { AttemptCounters, taskContext } from './task-context.js';
+import { AttemptCounters, recordContext, taskContext } from './task-context.js';
+
+/** Where the attempt runs: what the launch does not say. */
+export interface MapEnvironment {
+  /** The master the worker registered with: dataset splits are read from its Dataset service. */
+  readonly masterAddress: string;
+}
 
 /** Called by the container thread once per map attempt. */
-export async function runMap(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
+export async function runMap(job: Job, launch: AttemptLaunch, workDir: string, env: MapEnvironment): Promise<ContainerOutcome> {
   const split = launch.split;
   if (!split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
+  const format = inputFormatFor(launch.format, { datasets: remoteDatasetAccess(env.masterAddress) });
   const counters = new AttemptCounters();
-  const ctx = taskContext(launch.attemptId, split.path, counters);
+  const base = taskContext(launch.attemptId, '', counters);
+  const context = (origin: RecordOrigin): TaskContext => recordContext(base, origin);
   const combine = job.combine;
   const collector = new MapOutputCollector({
     reducers: launch.reducers,
@@ -31,37 +41,17 @@ export async function runMap(job: Job, launch: AttemptLaunch, workDir: string): 
   });
   const emit = (key: string, value: unknown): void => collector.collect(key, value);
   let records = 0;
-
   const after = (): Promise<void> | undefined => collector.settle();
-  const feed = (record: unknown): Promise<void> | undefined => {
+
+  // One call per record, straight to map: settle() is a cheap check unless
+  // something is due or the buffer is full, and nothing is awaited unless map
+  // or settle returns a promise, so a synchronous map runs in a tight loop.
+  await format.read(split, context, (record: unknown, ctx: TaskContext): Promise<void> | undefined => {
     records++;
     const r = job.map(record, emit, ctx);
-    if (isThenable(r)) return Promise.resolve(r).then(after);
-    return after();
-  };
-
-  if (launch.format === 'whole') {
-    await feed(await readWholeFile(split.path));
-  } else if (launch.format === 'jsonl') {
-    try {
-      await readSplitLines(split, (line, lineIndex) => {
-        const record = parseJsonLine(line, lineIndex);
-        return record === undefined ? undefined : feed(record);
-      });
-    } catch (err) {
-      if (err instanceof MalformedJsonLine) throw await jsonlError(split, err, 'NON_RETRYABLE');
-      throw err;
-    }
-  } else {
-    // One call per line, straight to map: settle() is a cheap check unless
-    // something is due or the buffer is full.
-    await readSplitLines(split, (line: string): Promise<void> | undefined => {
-      records++;
-      const r = job.map(line, emit, ctx);
-      if (r !== undefined && isThenable(r)) return Promise.resolve(r).then(after);
-      return collector.settle();
-    });
-  }
+    if (r !== undefined && isThenable(r)) return Promise.resolve(r).then(after);
+    return collector.settle();
+  });
   const output = await collector.close();
   const c = collector.counters();
   counters.add('MAP_INPUT_RECORDS', records);

@@ -247,7 +247,7 @@ export class WorkerNode {
       if (gen !== this.generation || this.stopped) return;
       result = this.killed.has(launch.attemptId)
         ? { outcome: 'FAILED', code: 'KILLED', message: 'killed before it started' }
-        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir });
+        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir, masterAddress: this.options.master });
     } catch (err) {
       result = { outcome: 'FAILED', code: err instanceof LaminateError ? err.code : 'INTERNAL', message: errorMessage(err) };
     }

@@ -36,4 +36,22 @@ describe('resolveJobSpec', () => {
     throwsWith(() => resolveJobSpec(request({ taskTimeoutMs: 30 * 24 * 3600 * 1000 }), compare), 'INVALID_ARGUMENT', /at most 2147483647 ms/);
     throwsWith(() => resolveJobSpec(request({ taskTimeoutMs: -5 }), compare), 'INVALID_ARGUMENT', /Expected --task-timeout to be a positive integer/);
   });
+
+  it('reads dataset inputs as the dataset format, with the cuts left for the master to take', () => {
+    const spec = resolveJobSpec(request({ inputs: ['dataset:clicks', 'dataset:views@3,4'] }), compare);
+    expect(spec.format).toBe('dataset');
+    expect(spec.inputs).toEqual(['dataset:clicks', 'dataset:views@3,4']);
+    expect(spec.cuts).toEqual([]);
+    expect(resolveJobSpec(request({ inputs: ['dataset:clicks'], format: 'dataset' }), compare).format).toBe('dataset');
+  });
+
+  it('refuses dataset and file inputs in one job, a --format with datasets, the dataset format without them, and a dataset twice', () => {
+    throwsWith(() => resolveJobSpec(request({ inputs: ['dataset:clicks', '/in/a.txt'] }), compare), 'INVALID_ARGUMENT',
+      /^Expected every --input to be a dataset \(dataset:NAME\[@CUT\]\) or every one a path, got both: 'dataset:clicks' and '\/in\/a.txt'$/);
+    throwsWith(() => resolveJobSpec(request({ inputs: ['dataset:clicks'], format: 'jsonl' }), compare), 'INVALID_ARGUMENT', /^Expected no --format with dataset inputs .*, got 'jsonl'$/);
+    throwsWith(() => resolveJobSpec(request({ format: 'dataset' }), compare), 'INVALID_ARGUMENT', /Expected --format to be text, whole, jsonl, got 'dataset' \(the dataset format is for dataset inputs/);
+    throwsWith(() => resolveJobSpec(request({ inputs: ['dataset:a@1', 'dataset:a@2'] }), compare), 'INVALID_ARGUMENT', /^Expected each dataset once among the inputs, got 'a' twice$/);
+    throwsWith(() => resolveJobSpec(request({ inputs: ['dataset:a@x'] }), compare), 'INVALID_ARGUMENT', /Expected offset 0 of the cut in --input 'dataset:a@x'/);
+    throwsWith(() => resolveJobSpec(request({ inputs: ['relative/path'] }), compare), 'INVALID_ARGUMENT', /Expected absolute input and output paths, got 'relative\/path'/);
+  });
 });

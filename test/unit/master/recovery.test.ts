@@ -1,8 +1,13 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../src/common/job-status.js';
-import type { JournalEntry, SubmitEntry } from '../../../src/master/job-journal.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import { JobJournal, type JournalEntry, type SubmitEntry } from '../../../src/master/job-journal.js';
 import type { ResolvedJobSpec } from '../../../src/master/job-spec.js';
-import { replayJournal } from '../../../src/master/recovery.js';
+import { recoverJobs, replayJournal } from '../../../src/master/recovery.js';
+import { Scheduler } from '../../../src/scheduler/scheduler.js';
+import { useTempDirs } from '../storage/helpers.js';
 
 const spec = { name: 'j' } as unknown as ResolvedJobSpec;
 const submit = (jobId: string): SubmitEntry => ({ type: 'submit', jobId, spec, bundleHash: 'h', splits: [], submitTime: 0 });
@@ -32,5 +37,36 @@ describe('replaying the master journal', () => {
       ['job-0002', 'SUCCEEDED', [[0, { a: 1 }]]],
       ['job-0003', undefined, [[1, { b: 2 }]]],
     ]);
+  });
+});
+
+describe('recovering jobs from the journal', () => {
+  const tempDir = useTempDirs();
+  const base = {
+    name: 'j', outputDir: '/out', reducers: 1, splitSize: 10, speculation: false, mapMemoryMb: 64, reduceMemoryMb: 64,
+    taskTimeoutMs: 1000, sortBufferBytes: 1024, splitPoints: [],
+  };
+
+  it('resumes a dataset job with the cut and splits it was submitted with, and reads an older journal\'s file splits and statuses', async () => {
+    const path = join(await tempDir(), 'journal.jsonl');
+    const cuts = [{ dataset: 'clicks', offsets: [1200, 0, 310, 77] }];
+    const datasetJob = {
+      type: 'submit', jobId: 'job-0002', bundleHash: 'h', submitTime: 1,
+      spec: { ...base, inputs: ['dataset:clicks@1200,0,310,77'], format: 'dataset', cuts },
+      splits: [{ kind: 'dataset', dataset: 'clicks', partition: 0, startOffset: 0, endOffset: 1200 }],
+    };
+    // As a master before dataset inputs wrote them: no kind on splits, no cuts in spec or status.
+    const olderJob = { type: 'submit', jobId: 'job-0001', bundleHash: 'h', submitTime: 0, spec: { ...base, inputs: ['/in'], format: 'text' }, splits: [{ path: '/in/a', start: 0, length: 10 }] };
+    const olderFinish = { type: 'finish', jobId: 'job-0001', status: { jobId: 'job-0001', state: 'SUCCEEDED', finishMs: 5, tasks: [], counters: [], failures: [] } };
+    await writeFile(path, [olderJob, olderFinish, datasetJob].map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const scheduler = new Scheduler();
+    const r = await recoverJobs(new JobJournal(path, silentLogger()), { retainJobs: 10, scheduler, now: 10, log: silentLogger() });
+    const [older, resumed] = r.plans;
+    expect(older!.splits).toEqual([{ kind: 'file', path: '/in/a', start: 0, length: 10 }]);
+    expect(older!.spec.cuts).toEqual([]);
+    expect(older!.finalStatus!.cuts).toEqual([]);
+    expect(resumed!.spec.cuts).toEqual(cuts);
+    expect(resumed!.splits).toEqual(datasetJob.splits);
+    expect(scheduler.job('job-0002')!.maps).toHaveLength(1);
   });
 });

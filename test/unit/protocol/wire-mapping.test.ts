@@ -17,7 +17,7 @@ const reduceLaunch: AttemptLaunch = {
 };
 const mapLaunch: AttemptLaunch = {
   ...reduceLaunch, attemptId: 'job-0001-m-00000-a1', kind: 'map', index: 0, format: 'text', sources: [], splitPoints: [],
-  split: { path: '/in/a.txt', start: 100, length: 50 }, sortBufferBytes: 4096,
+  split: { kind: 'file', path: '/in/a.txt', start: 100, length: 50 }, sortBufferBytes: 4096,
 };
 
 describe('wire mapping', () => {
@@ -32,6 +32,23 @@ describe('wire mapping', () => {
     expect(fromWireCommand({ launch: null, kill: null, cleanup: null })).toBeUndefined();
   });
 
+  it('carries a dataset split to the wire and back, and refuses a split of neither kind', () => {
+    const launch: AttemptLaunch = { ...mapLaunch, format: 'dataset', split: { kind: 'dataset', dataset: 'clicks', partition: 3, startOffset: 1200, endOffset: 4096 } };
+    const wire = toWireLaunch(launch);
+    expect(wire.split).toEqual({ dataset: { dataset: 'clicks', partition: 3, startOffset: 1200, endOffset: 4096 } });
+    expect(fromWireLaunch(wire)).toEqual(launch);
+    expect(() => fromWireLaunch({ ...wire, split: { file: null, dataset: null } })).toThrow(/Expected the input split of job-0001-m-00000-a1 to be a file or a dataset split, got neither/);
+  });
+
+  it('reads a job status without cuts (an older master\'s) as one with none', () => {
+    const wire = toWireJobStatus({
+      jobId: 'job-0002', name: 'wc', state: 'RUNNING', message: '', submitMs: 1, startMs: 2, finishMs: 0, outputDir: '/out',
+      maps: null, reduces: null, counters: [], failures: [], tasks: [], cuts: [],
+    });
+    const { cuts: _dropped, ...older } = wire;
+    expect(fromWireJobStatus(older as M.JobStatus).cuts).toEqual([]);
+  });
+
   it('reads a launch without a split or partition as the domain says it (no split; nothing to fetch)', () => {
     const wire = toWireLaunch(reduceLaunch);
     const l = fromWireLaunch({ ...wire, split: null, sources: [{ ...wire.sources[0]!, partition: null }] });
@@ -42,7 +59,7 @@ describe('wire mapping', () => {
   it('refuses a launch of a task kind or input format it does not know, naming what it got', () => {
     const wire = toWireLaunch(mapLaunch);
     expect(() => fromWireLaunch({ ...wire, kind: 'combine' })).toThrow(/Expected the task kind of job-0001-m-00000-a1 to be one of map, reduce, got 'combine'/);
-    expect(() => fromWireLaunch({ ...wire, format: 'csv' })).toThrow(/to be one of text, whole, jsonl, got 'csv'/);
+    expect(() => fromWireLaunch({ ...wire, format: 'csv' })).toThrow(/to be one of text, whole, jsonl, dataset, got 'csv'/);
   });
 
   it('carries every outcome of a report to the wire and back', () => {
@@ -71,6 +88,7 @@ describe('wire mapping', () => {
       tasks: [{ taskId: 'job-0001-m-00000', kind: 'map', state: 'FAILED', attempts: [
         { attemptId: failure.attemptId, workerId: 'worker-0001', state: 'FAILED', startMs: 2, finishMs: 3, speculative: false, failure },
       ] }],
+      cuts: [{ dataset: 'clicks', offsets: [1200, 0, 310, 77] }],
     };
     const wire: M.JobStatus = toWireJobStatus(status);
     expect(fromWireJobStatus(wire)).toEqual(status);

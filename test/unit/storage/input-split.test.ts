@@ -13,14 +13,14 @@ describe('computeSplits', () => {
 
   it('leaves a short last split when the rest exceeds the slop', () => {
     expect(computeSplits([file('/a', 25)], 10, 'jsonl')).toEqual([
-      { path: '/a', start: 0, length: 10 },
-      { path: '/a', start: 10, length: 10 },
-      { path: '/a', start: 20, length: 5 },
+      { kind: 'file', path: '/a', start: 0, length: 10 },
+      { kind: 'file', path: '/a', start: 10, length: 10 },
+      { kind: 'file', path: '/a', start: 20, length: 5 },
     ]);
-    expect(computeSplits([file('/a', 11)], 10, 'text')).toEqual([{ path: '/a', start: 0, length: 11 }]);
+    expect(computeSplits([file('/a', 11)], 10, 'text')).toEqual([{ kind: 'file', path: '/a', start: 0, length: 11 }]);
     expect(computeSplits([file('/a', 12)], 10, 'text')).toEqual([
-      { path: '/a', start: 0, length: 10 },
-      { path: '/a', start: 10, length: 2 },
+      { kind: 'file', path: '/a', start: 0, length: 10 },
+      { kind: 'file', path: '/a', start: 10, length: 2 },
     ]);
   });
 
@@ -44,8 +44,8 @@ describe('computeSplits', () => {
 
   it('gives one whole-file split per file for whole input, empty files included', () => {
     expect(computeSplits([file('/a', 5000), file('/b', 0)], 10, 'whole')).toEqual([
-      { path: '/a', start: 0, length: 5000 },
-      { path: '/b', start: 0, length: 0 },
+      { kind: 'file', path: '/a', start: 0, length: 5000 },
+      { kind: 'file', path: '/b', start: 0, length: 0 },
     ]);
   });
 

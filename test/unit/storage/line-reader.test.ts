@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { InputSplit } from '../../../src/storage/input-split.js';
-import { fileLineNumber, readSplitLines, readWholeFile } from '../../../src/storage/line-reader.js';
+import { fileLineNumber, readSplitLines, readWholeFile, type FileRange } from '../../../src/storage/line-reader.js';
 import { intBelow, pick, rng, useTempDirs } from './helpers.js';
 
 const CHARS = ['a', 'b', 'c', ' ', 'x', '\u00e9', '\u4e2d', '\u{1f600}', '\t', '\r'];
@@ -30,8 +29,8 @@ function expectedLines(text: string): string[] {
 }
 
 /** Cuts [0, size) into contiguous splits of random lengths. */
-function randomCut(random: () => number, path: string, size: number, maxLength: number): InputSplit[] {
-  const splits: InputSplit[] = [];
+function randomCut(random: () => number, path: string, size: number, maxLength: number): FileRange[] {
+  const splits: FileRange[] = [];
   for (let start = 0; start < size;) {
     const length = Math.min(size - start, 1 + intBelow(random, maxLength));
     splits.push({ path, start, length });
@@ -40,7 +39,7 @@ function randomCut(random: () => number, path: string, size: number, maxLength: 
   return splits;
 }
 
-async function readAll(splits: readonly InputSplit[], chunkSize: number): Promise<{ lines: string[]; bytes: number }> {
+async function readAll(splits: readonly FileRange[], chunkSize: number): Promise<{ lines: string[]; bytes: number }> {
   const lines: string[] = [];
   let bytes = 0;
   for (const split of splits) {

@@ -1,0 +1,43 @@
+/**
+ * How a map attempt reads a dataset split: over gRPC from the Dataset
+ * service of the master its worker registered with, in chunks (the store's
+ * default of 256 KiB of records each), decoded a chunk at a time.
+ *
+ * A container thread keeps one channel per master address for its life, so
+ * that the attempts it runs share a connection.
+ */
+import { LaminateError } from '../common/errors.js';
+import type { DatasetSplit } from '../common/input-split.js';
+import { decodeBody } from '../storage/record-body.js';
+import { DatasetClient } from '../protocol/dataset-rpc.js';
+import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
+
+const clients = new Map<string, DatasetClient>();
+
+function clientFor(address: string): DatasetClient {
+  let c = clients.get(address);
+  if (!c) clients.set(address, (c = new DatasetClient(address)));
+  return c;
+}
+
+/**
+ * Reads dataset splits from the Dataset service at `masterAddress`. Reads
+ * only; plans no splits (that is the master's, next to its store). A lost
+ * connection fails the read with UNAVAILABLE, and so the attempt, which the
+ * master retries.
+ */
+export function remoteDatasetAccess(masterAddress: string): DatasetAccess {
+  return {
+    splitRanges() {
+      return Promise.reject(new LaminateError('FAILED_PRECONDITION', 'Expected dataset splits to be planned by the master, got a request in a worker'));
+    },
+    async *readRange(split: DatasetSplit): AsyncGenerator<DatasetRecordChunk> {
+      const chunks = clientFor(masterAddress).read({
+        dataset: split.dataset, partition: split.partition, from: split.startOffset, endOffset: split.endOffset, follow: false,
+      });
+      for await (const chunk of chunks) {
+        if (chunk.count > 0) yield { firstOffset: chunk.firstOffset, records: decodeBody(chunk.body) };
+      }
+    },
+  };
+}
