@@ -6,15 +6,14 @@
  * status: a malformed RPC is an answer, never a crash. This file adds what
  * only a service needs: a bound on batches per call, follow reads, shutdown.
  *
- * Who calls it: the master, once at start (openDatasetService) and once at
- * stop (close). Nothing here knows jobs or the scheduler, so that a dataset
+ * Who calls it: the master, once at start (createDatasetService, given the
+ * store it opened) and once at stop (close). Nothing here knows jobs or the scheduler, so that a dataset
  * role of its own can host the same handlers later.
  */
 import { LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { datasetService, type DatasetHandlers, type ReadChunk, type ReadRequest } from '../protocol/dataset-rpc.js';
 import type { ServiceRegistration } from '../protocol/master-rpc.js';
-import { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import type { DatasetStore } from '../dataset/types.js';
 
 /** Most batches in one Append request (a producer sends one; `laminate append` a few). */
@@ -120,14 +119,4 @@ export function createDatasetService(store: DatasetStore, logger: Logger): Datas
       return closed;
     },
   };
-}
-
-/**
- * Opens the dataset store under `dir` (recovering every partition: this can
- * take a while after a crash) and wires the service to it. The master calls
- * it once at start, before it listens, so that no call finds it missing.
- */
-export async function openDatasetService(dir: string, logger: Logger): Promise<DatasetService> {
-  const store = await LogDatasetStore.open({ dir, logger });
-  return createDatasetService(store, logger);
 }
