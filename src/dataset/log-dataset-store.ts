@@ -31,6 +31,8 @@ export class LogDatasetStore implements DatasetStore {
   private readonly indexCache: IndexCache;
   private readonly logger: Logger;
   private closing: Promise<void> | undefined;
+  /** Set once open() finished: only such a store may leave the clean-shutdown mark (see closeOnce). */
+  private opened = false;
 
   private constructor(private readonly options: ResolvedDatasetStoreOptions, private readonly cleanShutdown: boolean) {
     this.budget = new ByteBudget(options.maxInFlightBytes);
@@ -78,6 +80,7 @@ export class LogDatasetStore implements DatasetStore {
       await fs.remove(marker);
       await fs.syncDir(o.dir);
     }
+    store.opened = true;
     o.logger.info({ dir: o.dir, datasets: store.datasets.size, cleanShutdown }, 'dataset store open');
     return store;
   }
@@ -228,7 +231,8 @@ export class LogDatasetStore implements DatasetStore {
     const logs = [...this.datasets.values()].flatMap((d) => d.partitions);
     await Promise.all(logs.map((l) => l.close()));
     // A clean mark only when every write made it: recovery then treats any bad batch as damage, never as a torn tail.
-    if (logs.every((l) => !l.failed)) {
+    // And never from an open cut short: partitions it did not reach may still have torn tails to cut.
+    if (this.opened && logs.every((l) => !l.failed)) {
       try {
         await this.options.fs.writeFileSynced(join(this.options.dir, CLEAN_SHUTDOWN_FILE), Buffer.from(`${new Date(this.options.clock.now()).toISOString()}\n`));
         await this.options.fs.syncDir(this.options.dir);
