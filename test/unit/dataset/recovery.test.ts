@@ -195,4 +195,21 @@ describe('recovery at open', () => {
     expect(await readAll(store, 'd', 1)).toEqual([1, 2, 6]);
     await store.close();
   });
+  it('fsyncs the last segment of every partition at an open after a crash, and not after a clean shutdown', async () => {
+    const dir = await tempDir();
+    let store = await openStore(dir);
+    await store.createDataset('d', { partitions: 3 });
+    for (const p of [0, 1, 2]) await appendOne(store, batchOf('d', p, [p]));
+    await store.close();
+    let fs = new TestFileSystem();
+    store = await openStore(dir, { fs });
+    expect(fs.datasyncs).toBe(0);
+    await crash(store, dir);
+    fs = new TestFileSystem();
+    store = await openStore(dir, { fs });
+    // Whole batches a dead process left in the page cache are made durable before they count as such.
+    expect(fs.datasyncs).toBe(3);
+    expect(store.currentCut('d')).toEqual([1, 1, 1]);
+    await store.close();
+  });
 });
