@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { describe, LaminateError } from '../common/errors.js';
 import { validateAppendBatch } from './append-validation.js';
 import { ByteBudget } from './byte-budget.js';
-import { readCatalogEntry, validateDatasetName, validatePartitionCount, writeCatalogEntry, type CatalogEntry } from './catalog.js';
+import { readCatalogEntry, validateDatasetName, validatePartitionCount, writeCatalogEntry, type CatalogEntry, type CatalogRead } from './catalog.js';
 import { CLEAN_SHUTDOWN_FILE } from './layout.js';
 import { PartitionLog } from './partition-log.js';
 import { IndexCache } from './segment.js';
@@ -56,20 +56,20 @@ export class LogDatasetStore implements DatasetStore {
     try {
       for (const name of (await fs.list(o.dir)).sort()) {
         if (name === CLEAN_SHUTDOWN_FILE) continue;
-        let entry: CatalogEntry | undefined;
+        let read: CatalogRead;
         try {
-          entry = await readCatalogEntry(fs, o.dir, name);
+          read = await readCatalogEntry(fs, o.dir, name);
         } catch (err) {
           if (!(err instanceof LaminateError)) throw err;
           store.unreadable.set(name, err);
           o.logger.error({ err, dataset: name }, 'dataset catalog entry unreadable; the dataset is unavailable');
           continue;
         }
-        if (entry === undefined) {
-          o.logger.warn({ dataset: name }, 'dataset folder without a catalog entry (a creation cut short) ignored');
+        if (read.kind === 'none') {
+          o.logger.warn({ entry: name, why: read.why }, 'entry of the datasets folder that is no dataset ignored');
           continue;
         }
-        store.datasets.set(name, { entry, partitions: await store.openPartitions(entry) });
+        store.datasets.set(name, { entry: read.entry, partitions: await store.openPartitions(read.entry) });
       }
     } catch (err) {
       await store.close();
