@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, LaminateError } from '../common/errors.js';
+import { MAX_PRODUCER_ID_BYTES } from '../common/ids.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { keyOfField } from '../common/key-partitioner.js';
 import { DEFAULT_MAX_RECORD_BYTES, type DatasetRecord } from '../storage/record-body.js';
@@ -78,8 +79,10 @@ function nonNegativeInt(flag: string, value: unknown): number {
 /** Fills the defaults and checks every setting, naming the first that is wrong. */
 export function resolveProducerOptions(o: ProducerOptions = {}): ResolvedProducerOptions {
   const producerId = o.producerId ?? randomUUID();
-  if (typeof producerId !== 'string' || producerId.length === 0 || producerId.length > 256) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected producerId to be a string of 1 to 256 characters, got ${describe(producerId)}`);
+  // The store's limit, in the same unit (UTF-8 bytes), so an id it would refuse on every append is refused here at once.
+  if (typeof producerId !== 'string' || producerId.length === 0 || Buffer.byteLength(producerId, 'utf8') > MAX_PRODUCER_ID_BYTES) {
+    const got = typeof producerId === 'string' && producerId.length > 0 ? `one of ${Buffer.byteLength(producerId, 'utf8')} bytes` : describe(producerId);
+    throw new LaminateError('INVALID_ARGUMENT', `Expected producerId to be a string of 1 to ${MAX_PRODUCER_ID_BYTES} UTF-8 bytes, got ${got}`);
   }
   if (o.key !== undefined && typeof o.key !== 'function' && (typeof o.key !== 'string' || o.key.length === 0)) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected key to be a field name or a function, got ${describe(o.key)}`);

@@ -10,6 +10,13 @@
  */
 import { LaminateError } from './errors.js';
 
+/**
+ * A producer id (idempotent appends to a dataset) is at most this many UTF-8
+ * bytes: the batch format stores its length in one byte. The client checks
+ * it when a producer is made, the store on every append.
+ */
+export const MAX_PRODUCER_ID_BYTES = 255;
+
 export type TaskKind = 'map' | 'reduce';
 
 export interface TaskRef {

@@ -6,7 +6,7 @@
  * batch changes nothing.
  */
 import { describe, LaminateError } from '../common/errors.js';
-import { MAX_PRODUCER_ID_BYTES } from './batch-format.js';
+import { MAX_PRODUCER_ID_BYTES } from '../common/ids.js';
 import { checkMsgpackValue } from './msgpack-check.js';
 import { recordSpans } from '../storage/record-body.js';
 import type { AppendBatch } from './types.js';

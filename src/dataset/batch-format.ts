@@ -33,13 +33,12 @@
  * Every function here is pure.
  */
 import { crc32 } from 'node:zlib';
+import { MAX_PRODUCER_ID_BYTES } from '../common/ids.js';
 
 export const BATCH_MAGIC = 0x424e4d4c; // 'LMNB' read as a u32 LE
 export const BATCH_VERSION = 1;
 /** Bytes of the fixed part of the header (before the producer id). */
 export const BATCH_FIXED_HEADER_BYTES = 52;
-/** A producer id is at most this many UTF-8 bytes (its length is one byte). */
-export const MAX_PRODUCER_ID_BYTES = 255;
 /**
  * The format's own ceiling on a body (256 MiB), independent of the store's
  * options, so that a garbage length never makes a reader allocate gigabytes

@@ -60,14 +60,34 @@ export async function writeCatalogEntry(fs: FileSystem, dir: string, entry: Cata
   await fs.syncDir(dir);
 }
 
+/** What an entry of the datasets folder holds: a dataset, or something that is none (and why, for the log). */
+export type CatalogRead = { readonly kind: 'dataset'; readonly entry: CatalogEntry } | { readonly kind: 'none'; readonly why: string };
+
 /**
- * Reads the catalog entry of the dataset folder `name`: undefined when it
- * has none (a creation cut short). Throws DATA_LOSS when it is unreadable
- * or does not describe that folder: a store never guesses a partition count.
+ * Reads the catalog entry of the entry `name` of the datasets folder. It is
+ * no dataset when its name is not one a dataset can have (lost+found, a
+ * hidden file), when it is a plain file, or when it is a folder without
+ * `dataset.json` (a creation cut short): the store skips those, so one stray
+ * entry does not stop it opening. Throws DATA_LOSS when the entry exists but
+ * is unreadable or does not describe that folder (a store never guesses a
+ * partition count), UNAVAILABLE when the folder may not be read.
+ * Called by the store's open, once per entry.
  */
-export async function readCatalogEntry(fs: FileSystem, dir: string, name: string): Promise<CatalogEntry | undefined> {
+export async function readCatalogEntry(fs: FileSystem, dir: string, name: string): Promise<CatalogRead> {
+  if (!DATASET_NAME_RE.test(name)) return { kind: 'none', why: 'not a dataset name' };
   const path = join(datasetDir(dir, name), DATASET_FILE);
-  if ((await fs.fileSize(path)) === undefined) return undefined;
+  let size: number | undefined;
+  try {
+    size = await fs.fileSize(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') return { kind: 'none', why: 'not a folder' };
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new LaminateError('UNAVAILABLE', `Expected to read ${path}, got ${code}: permission denied`, { cause: err, ids: { dataset: name } });
+    }
+    throw err;
+  }
+  if (size === undefined) return { kind: 'none', why: 'a folder without a catalog entry (a creation cut short)' };
   let parsed: unknown;
   try {
     parsed = JSON.parse((await fs.readFile(path)).toString('utf8'));
@@ -82,5 +102,5 @@ export async function readCatalogEntry(fs: FileSystem, dir: string, name: string
   ) {
     throw new LaminateError('DATA_LOSS', `Expected ${path} to describe dataset '${name}' (name, partitions, createdAt), got ${JSON.stringify(parsed)}`, { ids: { dataset: name } });
   }
-  return { name, partitions: e.partitions, createdAt: e.createdAt };
+  return { kind: 'dataset', entry: { name, partitions: e.partitions, createdAt: e.createdAt } };
 }

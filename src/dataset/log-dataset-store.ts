@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { describe, LaminateError } from '../common/errors.js';
 import { validateAppendBatch } from './append-validation.js';
 import { ByteBudget } from './byte-budget.js';
-import { readCatalogEntry, validateDatasetName, validatePartitionCount, writeCatalogEntry, type CatalogEntry } from './catalog.js';
+import { readCatalogEntry, validateDatasetName, validatePartitionCount, writeCatalogEntry, type CatalogEntry, type CatalogRead } from './catalog.js';
 import { CLEAN_SHUTDOWN_FILE } from './layout.js';
 import { PartitionLog } from './partition-log.js';
 import { IndexCache } from './segment.js';
@@ -31,6 +31,8 @@ export class LogDatasetStore implements DatasetStore {
   private readonly indexCache: IndexCache;
   private readonly logger: Logger;
   private closing: Promise<void> | undefined;
+  /** Set once open() finished: only such a store may leave the clean-shutdown mark (see closeOnce). */
+  private opened = false;
 
   private constructor(private readonly options: ResolvedDatasetStoreOptions, private readonly cleanShutdown: boolean) {
     this.budget = new ByteBudget(options.maxInFlightBytes);
@@ -54,20 +56,20 @@ export class LogDatasetStore implements DatasetStore {
     try {
       for (const name of (await fs.list(o.dir)).sort()) {
         if (name === CLEAN_SHUTDOWN_FILE) continue;
-        let entry: CatalogEntry | undefined;
+        let read: CatalogRead;
         try {
-          entry = await readCatalogEntry(fs, o.dir, name);
+          read = await readCatalogEntry(fs, o.dir, name);
         } catch (err) {
           if (!(err instanceof LaminateError)) throw err;
           store.unreadable.set(name, err);
           o.logger.error({ err, dataset: name }, 'dataset catalog entry unreadable; the dataset is unavailable');
           continue;
         }
-        if (entry === undefined) {
-          o.logger.warn({ dataset: name }, 'dataset folder without a catalog entry (a creation cut short) ignored');
+        if (read.kind === 'none') {
+          o.logger.warn({ entry: name, why: read.why }, 'entry of the datasets folder that is no dataset ignored');
           continue;
         }
-        store.datasets.set(name, { entry, partitions: await store.openPartitions(entry) });
+        store.datasets.set(name, { entry: read.entry, partitions: await store.openPartitions(read.entry) });
       }
     } catch (err) {
       await store.close();
@@ -78,6 +80,7 @@ export class LogDatasetStore implements DatasetStore {
       await fs.remove(marker);
       await fs.syncDir(o.dir);
     }
+    store.opened = true;
     o.logger.info({ dir: o.dir, datasets: store.datasets.size, cleanShutdown }, 'dataset store open');
     return store;
   }
@@ -228,7 +231,8 @@ export class LogDatasetStore implements DatasetStore {
     const logs = [...this.datasets.values()].flatMap((d) => d.partitions);
     await Promise.all(logs.map((l) => l.close()));
     // A clean mark only when every write made it: recovery then treats any bad batch as damage, never as a torn tail.
-    if (logs.every((l) => !l.failed)) {
+    // And never from an open cut short: partitions it did not reach may still have torn tails to cut.
+    if (this.opened && logs.every((l) => !l.failed)) {
       try {
         await this.options.fs.writeFileSynced(join(this.options.dir, CLEAN_SHUTDOWN_FILE), Buffer.from(`${new Date(this.options.clock.now()).toISOString()}\n`));
         await this.options.fs.syncDir(this.options.dir);

@@ -26,6 +26,12 @@
  * (logged at warn with the bytes cut). That needs a flipped byte and a crash
  * within an fsync or two of each other.
  *
+ * After a crash the last segment's whole batches may still be only in the
+ * page cache (the process died, the machine did not): they are fsync'd
+ * before being declared durable, since readers and later appends build on
+ * them (Kafka flushes what it recovered likewise). After a clean shutdown
+ * everything was fsync'd before the mark was written.
+ *
  * Sealed (non-last) segments are not read at open: a damaged batch in one is
  * found when read (DATA_LOSS), or when its index is built (segment.ts).
  */
@@ -200,12 +206,15 @@ async function recoverLastSegment(file: DatasetFile, seg: Segment, producers: Pr
     ctx.logger.error({ ...log, ...range, cleanShutdown: ctx.cleanShutdown }, 'damaged acknowledged batch in the last segment: kept, its offsets fail reads with DATA_LOSS');
     if (after.next === undefined) {
       // Nothing whole after it: the log's end is unknown, so appends must not pick offsets.
+      if (!ctx.cleanShutdown) await file.datasync();
       seg.durableBytes = validEnd;
       return { bytes: size, endOffset: expected, blockedBy: range };
     }
     index.add(after.next.header.baseOffset, after.next.position, true);
     scanner.seek(after.next.position, after.next.header.baseOffset);
   }
+  // What was read may be page cache only (see the file comment): durable before it is declared so.
+  if (!ctx.cleanShutdown) await file.datasync();
   seg.durableBytes = size;
   return { bytes: size, endOffset: expected, blockedBy: undefined };
 }

@@ -206,7 +206,12 @@ export class PartitionWriter {
 
   /** Writes planned batches to the active segment and hands them to the sync loop. */
   private async write(buffers: readonly Uint8Array[], bytes: number, done: WrittenGroup['done']): Promise<void> {
+    // An fsync may have failed before or during this writev: the file is not trusted any more, so
+    // neither write more into it nor hand the sync loop (which has stopped) appends it would never settle.
+    // The throw reaches writeLoop, whose failWith rejects the whole group.
+    if (this.writeFailed) throw this.refusal!;
     if (bytes > 0) await this.activeFile.writev(buffers, this.activeBytes);
+    if (this.writeFailed) throw this.refusal!;
     this.activeBytes += bytes;
     if (done.length === 0) return;
     this.written.push({ done, endOffset: this.nextOffset, endBytes: this.activeBytes });
@@ -230,6 +235,8 @@ export class PartitionWriter {
       for (const g of groups) for (const { p, result } of g.done) p.resolve(result);
       this.ctx.onDurable(this.durable);
     }
+    // Defensive: whatever was handed over after a failure is never fsync'd, so refuse it rather than leave it waiting.
+    if (this.writeFailed) for (const g of this.written.splice(0)) for (const d of g.done) d.p.reject(this.refusal);
   }
 
   /** Waits until everything written is durable (before a roll or a close). */

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import { silentLogger } from '../../../src/common/logger.js';
-import { decodeBody } from '../../../src/storage/record-body.js';
 import type { AppendBatch, AppendResult } from '../../../src/dataset/types.js';
 import { Producer, type ProducerTransport, type RecordAck } from '../../../src/client/producer.js';
-import type { ProducerOptions } from '../../../src/client/producer-options.js';
+import { resolveProducerOptions, type ProducerOptions } from '../../../src/client/producer-options.js';
+import { validateAppendBatch } from '../../../src/dataset/append-validation.js';
+import { resolveDatasetStoreOptions } from '../../../src/dataset/store-options.js';
+import { decodeBody, encodeBody } from '../../../src/storage/record-body.js';
 import { MemoryDatasetStore } from '../../support/memory-dataset-store.js';
 import { seededRandom } from '../../support/seeded-random.js';
 
@@ -286,5 +288,21 @@ describe('the idempotent producer', () => {
     await keyed.close();
     await producer.close();
     await expect(producer.send({ late: true })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+  });
+  it('takes producer ids up to the store\'s limit of 255 UTF-8 bytes, counting bytes rather than characters', () => {
+    const storeOptions = resolveDatasetStoreOptions({ dir: '/unused', logger: silentLogger() });
+    const batch = (producerId: string): AppendBatch => ({ dataset: 'd', partition: 0, body: encodeBody([1]), count: 1, producerId, sequence: 0 });
+    // 'é' is 2 bytes: 127 of them and one 'x' make 255 bytes (128 characters), 128 of them 256 bytes.
+    for (const id of ['x'.repeat(255), 'é'.repeat(127) + 'x']) {
+      expect(resolveProducerOptions({ producerId: id }).producerId).toBe(id);
+      expect(() => validateAppendBatch(batch(id), storeOptions)).not.toThrow();
+    }
+    for (const [id, bytes] of [['x'.repeat(256), 256], ['é'.repeat(128), 256]] as const) {
+      expect(() => resolveProducerOptions({ producerId: id })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: `Expected producerId to be a string of 1 to 255 UTF-8 bytes, got one of ${bytes} bytes` }) as Error,
+      );
+      expect(() => validateAppendBatch(batch(id), storeOptions)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
+    }
+    expect(() => resolveProducerOptions({ producerId: '' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error);
   });
 });

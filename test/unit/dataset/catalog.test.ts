@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateDatasetName, validatePartitionCount } from '../../../src/dataset/catalog.js';
-import { appendOne, batchOf, openStore, readAll, rejectsWith, throwsWith, useTempDirs } from './helpers.js';
+import { appendOne, batchOf, openStore, readAll, rejectsWith, TestFileSystem, throwsWith, useTempDirs } from './helpers.js';
 
 describe('dataset catalog', () => {
   const tempDir = useTempDirs();
@@ -82,6 +82,39 @@ describe('dataset catalog', () => {
     await rejectsWith(Promise.resolve().then(() => store.describeDataset('half')), 'NOT_FOUND', /Expected an existing dataset, got 'half'/);
     await store.createDataset('half', { partitions: 2 });
     expect(store.describeDataset('half').partitions).toHaveLength(2);
+    await store.close();
+  });
+
+  it('skips stray entries of the datasets folder (a plain file, lost+found, a hidden folder) and opens the datasets beside them', async () => {
+    const dir = await tempDir();
+    let store = await openStore(dir);
+    await store.createDataset('fine', { partitions: 1 });
+    await appendOne(store, batchOf('fine', 0, ['kept']));
+    await store.close();
+    await writeFile(join(dir, 'notes.txt'), 'a plain file');
+    await mkdir(join(dir, 'lost+found'));
+    await mkdir(join(dir, '.trash', 'x'), { recursive: true });
+    store = await openStore(dir);
+    expect(store.listDatasets().map((d) => d.name)).toEqual(['fine']);
+    expect(await readAll(store, 'fine', 0)).toEqual(['kept']);
+    await rejectsWith(Promise.resolve().then(() => store.describeDataset('notes.txt')), 'NOT_FOUND');
+    await store.close();
+  });
+
+  it('makes a dataset folder that may not be read unavailable (UNAVAILABLE), and opens the others', async () => {
+    const dir = await tempDir();
+    let store = await openStore(dir);
+    await store.createDataset('locked', { partitions: 1 });
+    await store.createDataset('fine', { partitions: 1 });
+    await store.close();
+    // Tests run as root, which permissions do not stop: the port answers as the kernel would.
+    class Denied extends TestFileSystem {
+      override fileSize = (path: string): Promise<number | undefined> =>
+        path.startsWith(join(dir, 'locked')) ? Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) : new TestFileSystem().fileSize(path);
+    }
+    store = await openStore(dir, { fs: new Denied() });
+    expect(store.listDatasets().map((d) => d.name)).toEqual(['fine']);
+    throwsWith(() => store.describeDataset('locked'), 'UNAVAILABLE', /locked.dataset\.json, got EACCES/);
     await store.close();
   });
 

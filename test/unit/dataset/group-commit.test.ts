@@ -140,4 +140,32 @@ describe('group commit, durability and back-pressure', () => {
     expect((await appendOne(store, batchOf('d', 0, ['again']))).partition).toBe(0);
     await store.close();
   });
+  it('refuses an append whose write was under way when the fsync before it failed, and gives its bytes back', async () => {
+    const dir = await tempDir();
+    const fs = new TestFileSystem();
+    const store = await openStore(dir, { fs });
+    await store.createDataset('d', { partitions: 1 });
+    await appendOne(store, batchOf('d', 0, ['ok']));
+    // A's fsync is in flight while B's writev is under way.
+    fs.hold();
+    const a = store.append([batchOf('d', 0, ['a'])]).then(() => 'acknowledged', (err: { code: string }) => err.code);
+    await until(() => fs.waiting === 1);
+    fs.holdWrites();
+    const writesBefore = fs.writes;
+    const b = store.append([batchOf('d', 0, ['b'])]).then(() => 'acknowledged', (err: { code: string }) => err.code);
+    await until(() => fs.waitingWrites === 1);
+    expect(store.stats().inFlightBytes).toBeGreaterThan(0);
+    // The fsync fails (A is refused), then B's writev returns.
+    fs.failDatasync = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    fs.release();
+    expect(await a).toBe('UNAVAILABLE');
+    fs.releaseWrites();
+    await store.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    // B's writev (started before the failure) is the only write since: nothing more went into the failed file.
+    expect(fs.writes).toBe(writesBefore + 1);
+    // Refused, not left waiting for an fsync that will never come, and its bytes released.
+    expect(await Promise.race([b, Promise.resolve('still waiting')])).toBe('UNAVAILABLE');
+    expect(store.stats()).toEqual({ inFlightBytes: 0, waitingAppends: 0 });
+  });
 });

@@ -20,6 +20,7 @@ export class TestFileSystem implements FileSystem {
   buffersWritten = 0;
   bytesWritten = 0;
   private held: (() => void)[] | undefined;
+  private heldWrites: (() => void)[] | undefined;
   failDatasync: Error | undefined;
 
   constructor(private readonly base: FileSystem = nodeFileSystem) {}
@@ -36,6 +37,23 @@ export class TestFileSystem implements FileSystem {
     for (const go of held) go();
   }
 
+  /** From now on, writevs wait (before writing) until releaseWrites(). */
+  holdWrites(): void {
+    this.heldWrites ??= [];
+  }
+
+  /** Lets every held writev (and later ones) go. */
+  releaseWrites(): void {
+    const held = this.heldWrites ?? [];
+    this.heldWrites = undefined;
+    for (const go of held) go();
+  }
+
+  /** writevs waiting now. */
+  get waitingWrites(): number {
+    return this.heldWrites?.length ?? 0;
+  }
+
   /** fsyncs waiting now. */
   get waiting(): number {
     return this.held?.length ?? 0;
@@ -45,6 +63,7 @@ export class TestFileSystem implements FileSystem {
     const file = await this.base.open(path, flags);
     return {
       writev: async (buffers, position) => {
+        if (this.heldWrites !== undefined) await new Promise<void>((resolve) => this.heldWrites!.push(resolve));
         this.writes++;
         this.buffersWritten += buffers.length;
         for (const b of buffers) this.bytesWritten += b.byteLength;

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseBatchHeader } from '../../../src/dataset/batch-format.js';
 import type { LogDatasetStore } from '../../../src/dataset/log-dataset-store.js';
 import { decodeBody } from '../../../src/storage/record-body.js';
-import { appendOne, batchOf, errorOf, openStore, partitionPath, readAll, records, rejectsWith, segmentFiles, useTempDirs } from './helpers.js';
+import type { DatasetFile } from '../../../src/dataset/file-system.js';
+import { appendOne, batchOf, errorOf, openStore, partitionPath, readAll, records, rejectsWith, segmentFiles, TestFileSystem, useTempDirs } from './helpers.js';
 
 /** Stops a store as a crash would leave it (every acknowledged write is on disk, no clean-shutdown mark). */
 async function crash(store: LogDatasetStore, dir: string): Promise<void> {
@@ -163,6 +164,52 @@ describe('recovery at open', () => {
     await writeFile(path, bytes);
     store = await openStore(dir);
     expect(store.currentCut('d')).toEqual([2]);
+    await store.close();
+  });
+  it('leaves no clean-shutdown mark after an open that failed part-way, so torn tails it did not reach are still cut later', async () => {
+    const dir = await tempDir();
+    let store = await openStore(dir);
+    await store.createDataset('d', { partitions: 2 });
+    for (const p of [0, 1]) {
+      await appendOne(store, batchOf('d', p, [1, 2]));
+      await appendOne(store, batchOf('d', p, [3, 4, 5]));
+    }
+    await crash(store, dir);
+    const files = await segmentFiles(dir, 'd', 1);
+    const path = join(partitionPath(dir, 'd', 1), files[files.length - 1]!);
+    const bytes = await readFile(path);
+    await truncate(path, bytes.length - 1); // partition 1's last batch torn
+    // Recovery of partition 1 fails (out of file descriptors) after partition 0 was recovered.
+    class FailingOpen extends TestFileSystem {
+      override open(p: string, flags: 'r' | 'a+'): Promise<DatasetFile> {
+        if (p.startsWith(partitionPath(dir, 'd', 1))) return Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+        return super.open(p, flags);
+      }
+    }
+    expect((await errorOf(() => openStore(dir, { fs: new FailingOpen() }))).message).toMatch(/EMFILE/);
+    expect(await new TestFileSystem().fileSize(join(dir, '.clean-shutdown'))).toBeUndefined();
+    // The next open still knows it follows a crash: the torn batch is cut, not kept as damage.
+    store = await openStore(dir);
+    expect(store.currentCut('d')).toEqual([5, 2]);
+    expect((await appendOne(store, batchOf('d', 1, [6]))).firstOffset).toBe(2);
+    expect(await readAll(store, 'd', 1)).toEqual([1, 2, 6]);
+    await store.close();
+  });
+  it('fsyncs the last segment of every partition at an open after a crash, and not after a clean shutdown', async () => {
+    const dir = await tempDir();
+    let store = await openStore(dir);
+    await store.createDataset('d', { partitions: 3 });
+    for (const p of [0, 1, 2]) await appendOne(store, batchOf('d', p, [p]));
+    await store.close();
+    let fs = new TestFileSystem();
+    store = await openStore(dir, { fs });
+    expect(fs.datasyncs).toBe(0);
+    await crash(store, dir);
+    fs = new TestFileSystem();
+    store = await openStore(dir, { fs });
+    // Whole batches a dead process left in the page cache are made durable before they count as such.
+    expect(fs.datasyncs).toBe(3);
+    expect(store.currentCut('d')).toEqual([1, 1, 1]);
     await store.close();
   });
 });
