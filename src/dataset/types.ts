@@ -7,57 +7,13 @@
  * log of segment files; each record gets the next dense offset of its
  * partition and is visible to readers only once durable (fsync'd).
  */
-/** One partition as `laminate dataset describe` shows it. */
-export interface PartitionDescription {
-  readonly partition: number;
-  /** The offset the next record will get (= records ever appended to it). */
-  readonly endOffset: number;
-  readonly segments: number;
-  readonly records: number;
-  /** Bytes of its segment files on disk. */
-  readonly bytes: number;
-}
+import type { AppendBatch, AppendResult, Cut, DatasetDescription, ReadChunk } from '../common/dataset-shapes.js';
 
-export interface DatasetDescription {
-  readonly name: string;
-  readonly partitions: readonly PartitionDescription[];
-  /** ms since the epoch. */
-  readonly createdAt: number;
-}
+export type { AppendBatch, AppendResult, Cut, DatasetDescription, PartitionDescription, ReadChunk } from '../common/dataset-shapes.js';
 
 export interface CreateDatasetOptions {
   /** Default 4 (DEFAULT_PARTITIONS). */
   readonly partitions?: number;
-}
-
-/**
- * One batch of records for one partition, as a producer sends it. With a
- * producer id and sequence the append is idempotent: a batch that repeats one
- * of the producer's last batches on that partition is stored once and answered
- * with the offsets it got the first time.
- */
-export interface AppendBatch {
-  readonly dataset: string;
-  readonly partition: number;
-  /** The records, encoded as a record body (see record-body.ts). */
-  readonly body: Uint8Array;
-  /** How many records the body holds; checked against the body. */
-  readonly count: number;
-  /** Set together with `sequence`, or neither. */
-  readonly producerId?: string;
-  /**
-   * Kafka's rule: the sequence number of the batch's first record; the
-   * producer's next batch on this partition starts at sequence + count.
-   */
-  readonly sequence?: number;
-}
-
-export interface AppendResult {
-  readonly partition: number;
-  readonly firstOffset: number;
-  readonly count: number;
-  /** True when this batch repeated one already stored (nothing new was written). */
-  readonly duplicate: boolean;
 }
 
 export interface ReadOptions {
@@ -71,32 +27,10 @@ export interface ReadOptions {
 }
 
 /**
- * Records of one partition from an offset. A chunk may hold fewer records
- * than maxBytes would allow: it ends at a segment's end, or before a damaged
- * batch (the read from there reports DATA_LOSS). Read on from nextOffset.
+ * The store. A sequence out of order is OUT_OF_ORDER_SEQUENCE (see
+ * AppendBatch.sequence and producer-state.ts): the message names the
+ * sequence expected and the one got.
  */
-export interface ReadChunk {
-  readonly partition: number;
-  /** Offset of the first record in `body`. */
-  readonly firstOffset: number;
-  readonly count: number;
-  /** A record body (record-body.ts) of `count` records from `firstOffset` on. */
-  readonly body: Uint8Array;
-  /** firstOffset + count: where the next read starts. */
-  readonly nextOffset: number;
-  /** The partition's durable end when the chunk was read. */
-  readonly endOffset: number;
-}
-
-/**
- * A sequence out of order is OUT_OF_ORDER_SEQUENCE (see AppendBatch.sequence
- * and producer-state.ts): the message names the sequence expected and the
- * one got.
- */
-
-/** A cut: per partition, "every record before this offset". */
-export type Cut = readonly number[];
-
 export interface DatasetStore {
   /** Creates a dataset; repeating with equal settings is a no-op; other settings: ALREADY_EXISTS. */
   createDataset(name: string, options?: CreateDatasetOptions): Promise<DatasetDescription>;

@@ -5,53 +5,18 @@
  * nowhere else: an empty producer id means "not idempotent", partitions 0
  * means "the store's default", an unset end offset means "the durable end".
  *
- * The domain shapes below are structural twins of src/dataset/types.ts
- * (protocol may import only common): the master's dataset service passes the
- * store's objects straight through, and stops compiling if the two drift.
+ * The domain shapes are src/common/dataset-shapes.ts, the store's own: the
+ * master's dataset service passes the store's objects straight through.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { AppendBatch, AppendResult, DatasetDescription, ReadChunk } from '../common/dataset-shapes.js';
 import { CLIENT_WINDOW_OPTIONS } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import type * as W from './dataset-messages.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
 import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
 
-export interface PartitionDescription {
-  readonly partition: number;
-  /** The offset the next record will get. */
-  readonly endOffset: number;
-  readonly segments: number;
-  readonly records: number;
-  /** Bytes of its segment files on disk. */
-  readonly bytes: number;
-}
-
-export interface DatasetDescription {
-  readonly name: string;
-  readonly partitions: readonly PartitionDescription[];
-  /** ms since the epoch. */
-  readonly createdAt: number;
-}
-
-/** One batch of encoded records for one partition (see src/dataset/types.ts AppendBatch). */
-export interface AppendBatch {
-  readonly dataset: string;
-  readonly partition: number;
-  readonly body: Uint8Array;
-  readonly count: number;
-  /** Set together with `sequence`, or neither. */
-  readonly producerId?: string;
-  /** The sequence of the batch's first record. */
-  readonly sequence?: number;
-}
-
-export interface AppendResult {
-  readonly partition: number;
-  readonly firstOffset: number;
-  readonly count: number;
-  /** The batch repeated one already stored: nothing new was written. */
-  readonly duplicate: boolean;
-}
+export type { AppendBatch, AppendResult, DatasetDescription, PartitionDescription, ReadChunk } from '../common/dataset-shapes.js';
 
 /** Where a producer left off on one partition. */
 export interface ProducerSequence {
@@ -70,17 +35,6 @@ export interface ReadRequest {
   readonly follow: boolean;
   /** Soft cap on a chunk's body; absent: the store's default. */
   readonly maxBytes?: number;
-}
-
-export interface ReadChunk {
-  readonly partition: number;
-  readonly firstOffset: number;
-  readonly count: number;
-  /** A record body of `count` records from `firstOffset` on. */
-  readonly body: Uint8Array;
-  readonly nextOffset: number;
-  /** The partition's durable end when the chunk was read. */
-  readonly endOffset: number;
 }
 
 /** What the server side calls; see src/master/dataset-service.ts. */

@@ -3,16 +3,7 @@ import { LaminateClient, type ReadRecord } from '../../src/client/index.js';
 import type { RecordAck } from '../../src/client/producer.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { removeDir, startMasterProc, tempDir, type MasterProc } from './harness.js';
-
-/** FNV-1a over UTF-16 code units, written out plainly: the model of keyed partitioning. */
-function fnv1a(key: string): number {
-  let h = 0x811c9dc5n;
-  for (let i = 0; i < key.length; i++) {
-    h ^= BigInt(key.charCodeAt(i));
-    h = (h * 0x01000193n) % 2n ** 32n;
-  }
-  return Number(h);
-}
+import { fnv1a } from '../support/fnv1a.js';
 
 async function readAll(client: LaminateClient, name: string, partition: number, from = 0, endOffset?: number): Promise<ReadRecord[]> {
   const out: ReadRecord[] = [];

@@ -9,16 +9,7 @@ import { resolveDatasetStoreOptions } from '../../../src/dataset/store-options.j
 import { decodeBody, encodeBody } from '../../../src/storage/record-body.js';
 import { MemoryDatasetStore } from '../../support/memory-dataset-store.js';
 import { seededRandom } from '../../support/seeded-random.js';
-
-/** FNV-1a over UTF-16 code units, written out plainly. */
-function fnv1a(key: string): number {
-  let h = 0x811c9dc5n;
-  for (let i = 0; i < key.length; i++) {
-    h ^= BigInt(key.charCodeAt(i));
-    h = (h * 0x01000193n) % 2n ** 32n;
-  }
-  return Number(h);
-}
+import { fnv1a } from '../../support/fnv1a.js';
 
 function nextSequences(store: MemoryDatasetStore, dataset: string, producerId: string): Array<{ partition: number; nextSequence: number }> {
   return store.currentCut(dataset).map((_, partition) => ({ partition, nextSequence: store.nextSequence(dataset, partition, producerId) }));

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashKey, hashPartition, rangePartitioner } from '../../../src/common/partitioner.js';
 import { compareKeys } from '../../../src/storage/key-order.js';
-
-/** FNV-1a over UTF-16 code units, written out plainly with BigInt arithmetic. */
-function fnv1a(key: string): number {
-  let h = 0x811c9dc5n;
-  for (let i = 0; i < key.length; i++) {
-    h ^= BigInt(key.charCodeAt(i));
-    h = (h * 0x01000193n) % 2n ** 32n;
-  }
-  return Number(h);
-}
+import { fnv1a } from '../../support/fnv1a.js';
 
 describe('partitioners', () => {
   it('hashes keys with 32-bit FNV-1a, the same value on every call', () => {
