@@ -186,6 +186,57 @@ describe('MapOutputCollector', () => {
     expect(counters.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + (Object.is(r.value, -0) ? 9 : encodedSize(r.value)), 0));
   });
 
+  it('spills a combining buffer once its distinct keys pass the sort buffer, with the totals of the plain path and of a plain count', async () => {
+    const random = rng(40);
+    // Many distinct keys (each costs its size and more), a few frequent ones.
+    const recs = Array.from({ length: 6000 }, (_, i) => ({ key: random() < 0.5 ? pick(random, ['the', 'of', 'and']) : `w${intBelow(random, 2000)}-${i % 7}`, value: 1 }));
+    const sum: CombineFn = (key, values, emit) => emit(key, (values as number[]).reduce((a, b) => a + b, 0));
+    const reducers = 2;
+    const part = partitioner(reducers);
+    const combining = new MapOutputCollector({ reducers, partition: part, combine: sum, sortBufferBytes: 20_000, workDir: await tempDir(), mergeFactor: 4 });
+    let spills = 0;
+    for (const r of recs) {
+      combining.collect(r.key, r.value);
+      if (combining.needsSpill()) spills++;
+      await combining.settle();
+      // The estimate never stays past the buffer: settle() spilled it.
+      expect(combining.needsSpill()).toBe(false);
+    }
+    expect(spills).toBeGreaterThan(3);
+    const plain = new MapOutputCollector({ reducers, partition: part, sortBufferBytes: 1 << 24, workDir: await tempDir() });
+    for (const r of recs) plain.collect(r.key, r.value);
+    const sumsOf = (parts: Rec[][]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const recsOfPart of parts) for (const r of recsOfPart) m.set(r.key, (m.get(r.key) ?? 0) + (r.value as number));
+      return m;
+    };
+    const combined = await readPartitions(await combining.close());
+    const uncombined = await readPartitions(await plain.close());
+    const count = new Map<string, number>();
+    for (const r of recs) count.set(r.key, (count.get(r.key) ?? 0) + 1);
+    expect(sumsOf(combined)).toEqual(count);
+    expect(sumsOf(uncombined)).toEqual(count);
+    // One record per key, sorted, in its partition.
+    for (let p = 0; p < reducers; p++) {
+      expect(combined[p]!.map((r) => r.key)).toEqual(stableSortByKey([...count.keys()].filter((k) => part(k) === p).map((key) => ({ key }))).map((r) => r.key));
+    }
+    expect(combining.counters().mapOutputBytes).toBe(plain.counters().mapOutputBytes);
+  });
+
+  it('holds a key repeating one value at a constant size: no spill however many emits', async () => {
+    const sum: CombineFn = (key, values, emit) => emit(key, (values as number[]).reduce((a, b) => a + b, 0));
+    const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: sum, sortBufferBytes: 4096, workDir: await tempDir() });
+    let spilled = 0;
+    for (let i = 0; i < 200_000; i++) {
+      c.collect('same', 1);
+      if (c.needsSpill()) spilled++;
+      await c.settle();
+    }
+    expect(spilled).toBe(0);
+    expect(await readPartitions(await c.close())).toEqual([[{ key: 'same', value: 200_000 }]]);
+    expect(c.counters().spilledRecords).toBe(1);
+  });
+
   it('refuses a partition out of range for a job with a combiner when it spills', async () => {
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 2, partition: () => 5, combine: (k, v, emit) => emit(k, v.length), sortBufferBytes: 1 << 20, workDir });
