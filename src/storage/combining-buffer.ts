@@ -48,6 +48,21 @@ function valueBytes(v: unknown): number {
   return typeof v === 'number' && v >>> 0 === v && v < 64 && (v !== 0 || 1 / v > 0) ? 2 : encodedValueSize(v);
 }
 
+/** Two or more values a combiner emitted for one key, in emit order (one value is kept as itself). */
+export class CombinedValues {
+  constructor(readonly values: readonly unknown[]) {}
+}
+
+/**
+ * One partition of a spill, combined: `keys[i]` (distinct, in no order)
+ * with what the combiner emitted for it, `values[i]`: the value itself, or a
+ * CombinedValues when it emitted several. Keys it emitted nothing for are left out.
+ */
+export interface CombinedPartition {
+  readonly keys: string[];
+  readonly values: unknown[];
+}
+
 /** What CombiningBuffer adds to its owner's counters. */
 export interface CombiningCounts {
   /** Key and value bytes of the values map emitted (before combining), counted as they leave a run. */
@@ -59,20 +74,26 @@ export interface CombiningCounts {
 /**
  * The values of every distinct key since the last spill. Use: `add` for every
  * record map emits (sync, the hot path), `combineDue()` between map() calls
- * when `hasDue()`, and at the spill `partitionSlots` then `takeValues` per
- * key, then `reset()`. Not for concurrent use.
+ * when `hasDue()`, and at the spill `combineAll`, then `reset()`. Not for
+ * concurrent use.
  *
  * A key's values are kept as `heads[slot]` (values moved out of earlier runs,
  * and what an eager combine produced), then `runCount[slot]` repeats of
  * `runValue[slot]`: a map that emits one value again and again (a word
  * count's 1s) costs one Map lookup and a counter increment per emit, and the
  * Map's values are small integers, as in a hand-written count.
+ *
+ * At a spill the combiner runs once more on every key, in slot order (the
+ * order the keys were first emitted: the per-key arrays are read in
+ * sequence, not in the random order of a sort), and only what it emitted is
+ * sorted and written. Hadoop's contract allows this: a combiner may run any
+ * number of times, on any keys, in any order.
  */
 export class CombiningBuffer {
   /** Estimated heap bytes held; the owner spills when it passes the sort buffer. */
   bytes = 0;
-  /** Records the eager combines emitted (COMBINE_OUTPUT_RECORDS counts them with the spills'). */
-  eagerOutput = 0;
+  /** Records the combiner emitted, eagerly and at spills (COMBINE_OUTPUT_RECORDS, with the final merge's). */
+  combineOutput = 0;
   /** Whether a buffered value may be a PackedValue (to unpack before combining). */
   packed = false;
 
@@ -88,6 +109,7 @@ export class CombiningBuffer {
   private due: number[] = [];
   // The eager combine's output, gathered by one emit function made once.
   private out: unknown[] = [];
+  private outCount = 0;
   private outKey = '';
   private readonly eagerEmit: (key: string, value: unknown) => void;
 
@@ -99,11 +121,11 @@ export class CombiningBuffer {
       if (key !== this.outKey) {
         throw new LaminateError('INVALID_ARGUMENT', `Expected combine to emit the key it was given ('${this.outKey}'), got ${describe(key)}`);
       }
-      if (typeof value === 'string' || typeof value === 'number') this.out.push(value);
-      else {
+      if (typeof value !== 'string' && typeof value !== 'number') {
         this.packed = true;
-        this.out.push(packValue(value));
+        value = packValue(value);
       }
+      this.out[this.outCount++] = value;
     };
   }
 
@@ -205,6 +227,7 @@ export class CombiningBuffer {
     const values = this.takeValues(s);
     const out: unknown[] = [];
     this.out = out;
+    this.outCount = 0;
     this.outKey = key;
     const replace = (): void => {
       this.heads[s] = out;
@@ -215,7 +238,7 @@ export class CombiningBuffer {
       this.slotBytes[s] = size;
       // A combiner that gave back EAGER_COMBINE_VALUES values or more leaves
       // no room: the count goes negative and the key is not due again before the spill.
-      this.eagerOutput += out.length;
+      this.combineOutput += out.length;
     };
     const done = this.combine(key, this.packed ? unpackValues(values) : values, this.eagerEmit);
     if (isThenable(done)) return Promise.resolve(done).then(replace);
@@ -228,7 +251,7 @@ export class CombiningBuffer {
    * them as combine input. The slot is left empty. Called once per key at a
    * spill (then the combiner runs on them) and by the eager combine.
    */
-  takeValues(s: number): unknown[] {
+  private takeValues(s: number): unknown[] {
     this.flushRun(s);
     const values = this.heads[s] ?? [];
     this.heads[s] = undefined;
@@ -237,21 +260,35 @@ export class CombiningBuffer {
   }
 
   /**
-   * The slots of each partition (as `partition` sends their keys) and their
-   * keys, in first-emit order. Called once per spill.
+   * Runs the combiner on every key's values, in slot order, and returns what
+   * it emitted, split by `partition` (which the caller checks). Called once
+   * per spill, then `reset()`; awaits only combiners that return a promise.
    *
-   * @throws whatever `partition` throws (the collector checks its result).
+   * @throws LaminateError INVALID_ARGUMENT when the combiner emits another
+   *   key; whatever `partition` or the combiner throw.
    */
-  partitionSlots(reducers: number, partition: (key: string) => number): { keys: string[]; slots: number[] }[] {
-    const parts: { keys: string[]; slots: number[] }[] = [];
-    for (let p = 0; p < reducers; p++) parts.push({ keys: [], slots: [] });
+  async combineAll(reducers: number, partition: (key: string) => number): Promise<CombinedPartition[]> {
+    const parts: CombinedPartition[] = [];
+    for (let p = 0; p < reducers; p++) parts.push({ keys: [], values: [] });
     const keys = this.keys;
+    // One scratch array for every key's output (emptied by its count, not its length).
+    const out: unknown[] = [];
+    this.out = out;
     for (let s = 0; s < keys.length; s++) {
       const key = keys[s]!;
       const part = parts[partition(key)]!;
+      const values = this.takeValues(s);
+      this.outCount = 0;
+      this.outKey = key;
+      const done = this.combine(key, this.packed ? unpackValues(values) : values, this.eagerEmit);
+      if (isThenable(done)) await done;
+      const n = this.outCount;
+      if (n === 0) continue;
       part.keys.push(key);
-      part.slots.push(s);
+      part.values.push(n === 1 ? out[0] : new CombinedValues(out.slice(0, n)));
+      this.combineOutput += n;
     }
+    out.length = 0;
     return parts;
   }
 

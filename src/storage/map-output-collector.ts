@@ -206,21 +206,21 @@ export class MapOutputCollector {
     const partitions: PartitionInfo[] = [];
     const recordsBefore = this.counts.records;
     try {
-      // With a combiner: each partition's distinct keys and their slots in the table.
-      const parts = this.table?.partitionSlots(this.reducers, (key) => this.checkedPartition(key));
+      // With a combiner: what it made of each key, per partition.
+      const parts = await this.table?.combineAll(this.reducers, (key) => this.checkedPartition(key));
       for (let p = 0; p < this.reducers; p++) {
         const offset = w.position;
         const before = this.counts.records;
         const part = parts?.[p];
         if (part === undefined) await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
-        else await writeCombined(part.keys, part.slots, this.table!, w, this.emitter!, this.counts);
+        else this.counts.records += await writeCombined(part, w);
         partitions.push({ offset, length: w.position - offset, records: this.counts.records - before });
         // Let the garbage collector take this partition while the next is written.
         if (part === undefined) {
           this.keys[p] = [];
           this.values[p] = [];
         } else {
-          parts![p] = { keys: [], slots: [] };
+          parts![p] = { keys: [], values: [] };
         }
       }
       await w.close();
@@ -271,7 +271,7 @@ export class MapOutputCollector {
       mapOutputRecords: this.mapOutputRecords,
       mapOutputBytes: this.counts.outputBytes,
       combineInputRecords: this.counts.combineInput,
-      combineOutputRecords: (this.emitter?.emitted ?? 0) + (this.table?.eagerOutput ?? 0),
+      combineOutputRecords: (this.emitter?.emitted ?? 0) + (this.table?.combineOutput ?? 0),
       spilledRecords: this.spilledRecords,
     };
   }

@@ -3,8 +3,7 @@
  * key, combined per key when the job has a combiner.
  */
 import type { BufferedFileWriter } from './buffered-file-writer.js';
-import type { CombineEmitter } from './combine-emitter.js';
-import { unpackValues, type CombiningBuffer } from './combining-buffer.js';
+import { CombinedValues, type CombinedPartition } from './combining-buffer.js';
 import { sortedOrder } from './key-sort.js';
 import { appendRecord } from './record-codec.js';
 
@@ -36,30 +35,28 @@ export async function writeSorted(keys: readonly string[], values: readonly unkn
 }
 
 /**
- * Runs the combiner over each key of one partition of `buffer` (`keys[i]`
- * is the key of slot `slots[i]`), in key order, writing what it emits.
- * Called once per partition per spill when there is a combiner; takes the
- * values out of the buffer.
+ * Writes one combined partition (what the combiner emitted per key) sorted
+ * by key, a key's values in the order the combiner emitted them. Called
+ * once per partition per spill when there is a combiner; returns the
+ * records written.
  */
-export async function writeCombined(
-  keys: readonly string[],
-  slots: readonly number[],
-  buffer: CombiningBuffer,
-  w: BufferedFileWriter,
-  emitter: CombineEmitter,
-  counts: SpillCounts,
-): Promise<void> {
+export async function writeCombined(part: CombinedPartition, w: BufferedFileWriter): Promise<number> {
+  const { keys, values } = part;
   const n = keys.length;
   const order = sortedOrder(keys);
-  emitter.setSink(w);
-  const before = emitter.emitted;
-  const packed = buffer.packed;
+  let records = 0;
   for (let i = 0; i < n; i++) {
     const at = order[i]!;
-    const values = buffer.takeValues(slots[at]!);
-    const done = emitter.run(keys[at]!, packed ? unpackValues(values) : values);
-    if (done !== undefined) await done;
+    const key = keys[at]!;
+    const v = values[at];
+    if (v instanceof CombinedValues) {
+      for (const each of v.values) appendRecord(w, key, each);
+      records += v.values.length;
+    } else {
+      appendRecord(w, key, v);
+      records++;
+    }
     if (w.needsFlush()) await w.flush();
   }
-  counts.records += emitter.emitted - before;
+  return records;
 }

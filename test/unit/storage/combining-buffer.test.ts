@@ -1,6 +1,6 @@
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { CombiningBuffer, EAGER_COMBINE_VALUES } from '../../../src/storage/combining-buffer.js';
+import { CombinedValues, CombiningBuffer, EAGER_COMBINE_VALUES } from '../../../src/storage/combining-buffer.js';
 import type { CombineFn } from '../../../src/storage/combine-emitter.js';
 import { packValue, PackedValue } from '../../../src/storage/record-codec.js';
 import { intBelow, pick, rng, throwsWith } from './helpers.js';
@@ -13,21 +13,36 @@ function historyCombiner(calls: { key: string; values: unknown[] }[]): CombineFn
   };
 }
 
-function takeAll(b: CombiningBuffer, reducers = 1): Map<string, unknown[]> {
+/** A combiner that records the values it is handed, per key, and emits the count of them. */
+function recorder(): { combine: CombineFn; seen: Map<string, unknown[][]> } {
+  const seen = new Map<string, unknown[][]>();
+  const combine: CombineFn = (key, values, emit) => {
+    (seen.get(key) ?? seen.set(key, []).get(key)!).push([...values]);
+    emit(key, values.length);
+  };
+  return { combine, seen };
+}
+
+/** What the spill's combine hands the combiner, per key (one call each). */
+async function spillInputs(b: CombiningBuffer, seen: Map<string, unknown[][]>): Promise<Map<string, unknown[]>> {
+  seen.clear();
+  await b.combineAll(1, () => 0);
   const out = new Map<string, unknown[]>();
-  for (const part of b.partitionSlots(reducers, () => 0)) {
-    part.keys.forEach((key, i) => out.set(key, b.takeValues(part.slots[i]!)));
+  for (const [key, calls] of seen) {
+    expect(calls).toHaveLength(1);
+    out.set(key, calls[0]!);
   }
   return out;
 }
 
 describe('CombiningBuffer', () => {
-  it('gives each key its values in emit order, runs, -0, NaN and packed values included', () => {
+  it('gives each key its values in emit order, runs, -0, NaN and packed values included', async () => {
     const random = rng(31);
     const pool: unknown[] = [1, 1, 2, 'x', 'x', -0, 0, NaN, 1.5];
     const keys = ['a', 'b', '\u00e9', '\u{1f600}'];
     const counts = { outputBytes: 0, combineInput: 0 };
-    const b = new CombiningBuffer(() => { throw new Error('no combine expected'); }, counts);
+    const { combine, seen } = recorder();
+    const b = new CombiningBuffer(combine, counts);
     const model = new Map<string, unknown[]>();
     let emitted = 0;
     // Fewer than EAGER_COMBINE_VALUES per key: nothing is due.
@@ -45,18 +60,23 @@ describe('CombiningBuffer', () => {
     expect(b.hasDue()).toBe(false);
     expect(b.keyCount).toBe(model.size);
     expect(b.packed).toBe(true);
-    const got = takeAll(b);
+    expect(seen.size).toBe(0);
+    const got = await spillInputs(b, seen);
     expect([...got.keys()].sort()).toEqual([...model.keys()].sort());
     for (const [key, values] of model) {
       const g = got.get(key)!;
       expect(g.length).toBe(values.length);
-      // Object.is tells -0 from 0 and matches NaN; PackedValues are the very objects emitted.
-      g.forEach((v, i) => expect(Object.is(v, values[i])).toBe(true));
+      // Object.is tells -0 from 0 and matches NaN; objects arrive unpacked.
+      g.forEach((v, i) => {
+        const want = values[i];
+        if (want instanceof PackedValue) expect(v).toEqual(unpack(want.bytes));
+        else expect(Object.is(v, want)).toBe(true);
+      });
     }
     expect(counts.combineInput).toBe(emitted);
   });
 
-  it('combines a key once EAGER_COMBINE_VALUES values pile up, counting the output as values', () => {
+  it('combines a key once EAGER_COMBINE_VALUES values pile up, counting the output as values', async () => {
     const calls: { key: string; values: unknown[] }[] = [];
     const counts = { outputBytes: 0, combineInput: 0 };
     const b = new CombiningBuffer(historyCombiner(calls), counts);
@@ -68,7 +88,7 @@ describe('CombiningBuffer', () => {
     expect(b.combineDue()).toBeUndefined();
     expect(calls).toHaveLength(1);
     expect(calls[0]!.values).toHaveLength(EAGER_COMBINE_VALUES);
-    expect(b.eagerOutput).toBe(1);
+    expect(b.combineOutput).toBe(1);
     // The combined value is one of the key's values: 62 more make it due again.
     for (let i = 0; i < EAGER_COMBINE_VALUES - 2; i++) b.add('k', 2);
     expect(b.hasDue()).toBe(false);
@@ -79,7 +99,12 @@ describe('CombiningBuffer', () => {
     expect(calls[1]!.values[0]).toBe(calls[0]!.values.map((v) => `${typeof v}:${String(v)}`).join('|'));
     expect(calls[1]!.values.slice(1)).toEqual(Array.from({ length: EAGER_COMBINE_VALUES - 1 }, () => 2));
     expect(counts.combineInput).toBe(2 * EAGER_COMBINE_VALUES);
-    expect(takeAll(b).get('other')).toEqual([1]);
+    const parts = await b.combineAll(1, () => 0);
+    expect(calls.slice(2).map((c) => c.key).sort()).toEqual(['k', 'other']);
+    expect(calls.find((c) => c.key === 'other')!.values).toEqual([1]);
+    expect(parts[0]!.keys.sort()).toEqual(['k', 'other']);
+    expect(b.combineOutput).toBe(4);
+    expect(counts.combineInput).toBe(2 * EAGER_COMBINE_VALUES + 1 + 1);
   });
 
   it('waits for an asynchronous combiner before the key takes values again', async () => {
@@ -92,7 +117,8 @@ describe('CombiningBuffer', () => {
     expect(pending).toBeInstanceOf(Promise);
     await pending;
     b.add('k', 1);
-    expect(takeAll(b).get('k')).toEqual([EAGER_COMBINE_VALUES, 1]);
+    const parts = await b.combineAll(1, () => 0);
+    expect(parts[0]).toEqual({ keys: ['k'], values: [EAGER_COMBINE_VALUES + 1] });
   });
 
   it('counts a repeated value at no cost, and a new key or a changed value at its size', () => {
@@ -131,7 +157,7 @@ describe('CombiningBuffer', () => {
     expect(b.packed).toBe(false);
   });
 
-  it('counts the map output bytes of every value once, as the framing spec sizes them', () => {
+  it('counts the map output bytes of every value once, as the framing spec sizes them', async () => {
     const counts = { outputBytes: 0, combineInput: 0 };
     const b = new CombiningBuffer((key, values, emit) => emit(key, values.length), counts);
     const recs: [string, unknown][] = [];
@@ -143,18 +169,44 @@ describe('CombiningBuffer', () => {
       b.add(key, value);
       void b.combineDue();
     }
-    takeAll(b);
+    await b.combineAll(1, () => 0);
     const expected = recs.reduce((n, [k, v]) => n + Buffer.byteLength(k) + plainValueSize(v), 0);
     expect(counts.outputBytes).toBe(expected);
   });
 
-  it('splits the keys by partition, each with its own slot', () => {
-    const b = new CombiningBuffer((k, v, emit) => emit(k, v.length), { outputBytes: 0, combineInput: 0 });
+  it('splits what the combiner emitted by partition, keeping several values of a key together and dropping keys with none', async () => {
+    const b = new CombiningBuffer((key, values, emit) => {
+      const n = Number(key.slice(1));
+      // k0, k3, ... emit nothing; k1, k4, ... one value; k2, k5, ... their count three times.
+      for (let i = 0; i < (n % 3 === 2 ? 3 : n % 3); i++) emit(key, values.length + i);
+    }, { outputBytes: 0, combineInput: 0 });
     const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
     for (const k of keys) b.add(k, 1);
-    const parts = b.partitionSlots(3, (k) => Number(k.slice(1)) % 3);
-    expect(parts.map((p) => p.keys)).toEqual([0, 1, 2].map((r) => keys.filter((_, i) => i % 3 === r)));
-    expect(new Set(parts.flatMap((p) => p.slots)).size).toBe(300);
+    b.add('k5', 2);
+    const parts = await b.combineAll(2, (k) => Number(k.slice(1)) % 2);
+    for (const p of [0, 1]) {
+      const mine = keys.filter((_, i) => i % 2 === p && i % 3 !== 0);
+      expect(parts[p]!.keys).toEqual(mine);
+      expect(parts[p]!.values).toEqual(mine.map((k) => {
+        const n = Number(k.slice(1));
+        const count = k === 'k5' ? 2 : 1;
+        return n % 3 === 1 ? count : new CombinedValues([count, count + 1, count + 2]);
+      }));
+    }
+    expect(b.combineOutput).toBe(100 + 3 * 100);
+  });
+
+  it('keeps what a combiner emitted at the time, even when it reuses one object for every key', async () => {
+    const acc = { key: '', n: 0 };
+    const b = new CombiningBuffer((key, values, emit) => {
+      acc.key = key;
+      acc.n = values.length;
+      emit(key, acc);
+    }, { outputBytes: 0, combineInput: 0 });
+    const keys = ['a', 'b', 'c'];
+    keys.forEach((k, i) => { for (let r = 0; r <= i; r++) b.add(k, r); });
+    const [part] = await b.combineAll(1, () => 0);
+    expect(part!.values.map((v) => unpack((v as PackedValue).bytes) as unknown)).toEqual([{ key: 'a', n: 1 }, { key: 'b', n: 2 }, { key: 'c', n: 3 }]);
   });
 
   it('refuses a combiner that emits another key', () => {
@@ -163,7 +215,7 @@ describe('CombiningBuffer', () => {
     throwsWith(() => b.combineDue(), 'INVALID_ARGUMENT', /Expected combine to emit the key it was given \('k'\), got 'other'/);
   });
 
-  it('hands the combiner unpacked objects, packing what it emits', () => {
+  it('hands the combiner unpacked objects, packing what it emits', async () => {
     const seen: unknown[] = [];
     const b = new CombiningBuffer((key, values, emit) => {
       seen.push(...values);
@@ -172,9 +224,13 @@ describe('CombiningBuffer', () => {
     for (let i = 0; i < EAGER_COMBINE_VALUES; i++) b.add('k', packValue({ i }));
     void b.combineDue();
     expect(seen).toEqual(Array.from({ length: EAGER_COMBINE_VALUES }, (_, i) => ({ i })));
-    const [v] = takeAll(b).get('k')!;
+    // The spill's combine gets the eager combine's output back as an object.
+    seen.length = 0;
+    const parts = await b.combineAll(1, () => 0);
+    expect(seen).toEqual([{ n: EAGER_COMBINE_VALUES }]);
+    const v = parts[0]!.values[0];
     expect(v).toBeInstanceOf(PackedValue);
-    expect(Buffer.from((v as PackedValue).bytes)).toEqual(pack({ n: EAGER_COMBINE_VALUES }));
+    expect(Buffer.from((v as PackedValue).bytes)).toEqual(pack({ n: 1 }));
   });
 });
 
