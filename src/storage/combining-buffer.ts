@@ -2,8 +2,10 @@
  * The map-side buffer of a job with a combiner: hash aggregation (Spark's
  * map-side combine, Hadoop's combiner run on the fly) instead of a buffer of
  * every emitted pair. Each distinct key gets a slot the first time it is
- * emitted; its values wait there, in emit order, until the combiner runs on
- * them (as soon as EAGER_COMBINE_VALUES pile up, and at the spill).
+ * emitted; its values wait there, in emit order, as runs of one repeated
+ * value, until the combiner runs on them (as soon as a key holds
+ * EAGER_COMBINE_RUNS runs or a run reaches EAGER_COMBINE_RUN_LENGTH values,
+ * and at the spill).
  */
 import { unpack } from 'msgpackr';
 import { describe, LaminateError } from '../common/errors.js';
@@ -13,19 +15,28 @@ import type { CombineFn } from './combine-emitter.js';
 import { encodedValueSize, packValue, PackedValue } from './record-codec.js';
 
 /**
- * A key's values are combined as soon as this many pile up (Spark's map-side
- * combine), so a frequent key holds a handful of values rather than one per
- * emit. Values an earlier combine produced count too.
+ * A key's values are combined as soon as they make this many runs (a run:
+ * one value emitted again and again; values an earlier combine produced
+ * count too), as Spark combines on the map side, so a key holds a handful
+ * of values rather than one per emit.
  */
-export const EAGER_COMBINE_VALUES = 64;
+export const EAGER_COMBINE_RUNS = 64;
+
+/**
+ * ... or as soon as one run reaches this many values. A run costs the same
+ * whatever its length, so a word count's 1s are combined once per 4,096
+ * emits rather than every few dozen; the cap bounds the array the combiner
+ * is handed (32 KiB a run).
+ */
+export const EAGER_COMBINE_RUN_LENGTH = 4096;
 
 // Rough heap costs, to keep memory near the sort buffer's size. Strings are
 // counted at a byte a character: V8 keeps Latin-1 strings so, and the sort
 // buffer is a fraction of the heap, leaving room for the rest.
 /** A distinct key: its Map entry, its slot in the per-key arrays, its string's header. */
 const KEY_OVERHEAD = 96;
-/** One value held in a key's array of values. */
-const VALUE_SLOT = 8;
+/** One run held in a key's array of runs: its value's slot and its count's. */
+const RUN_SLOTS = 16;
 
 /**
  * Estimated bytes of one value object: a number or a string as emitted, a
@@ -77,11 +88,12 @@ export interface CombiningCounts {
  * when `hasDue()`, and at the spill `combineAll`, then `reset()`. Not for
  * concurrent use.
  *
- * A key's values are kept as `heads[slot]` (values moved out of earlier runs,
- * and what an eager combine produced), then `runCount[slot]` repeats of
- * `runValue[slot]`: a map that emits one value again and again (a word
+ * A key's values are kept as `heads[slot]`, the runs before the current one
+ * as (value, count) pairs, then the current run: `runCount[slot]` repeats of
+ * `runValue[slot]`. A map that emits one value again and again (a word
  * count's 1s) costs one Map lookup and a counter increment per emit, and the
- * Map's values are small integers, as in a hand-written count.
+ * Map's values are small integers, as in a hand-written count. The values
+ * are spelled out into an array only for the combiner.
  *
  * At a spill the combiner runs once more on every key, in slot order (the
  * order the keys were first emitted: the per-key arrays are read in
@@ -99,16 +111,19 @@ export class CombiningBuffer {
 
   private index = new Map<string, number>();
   private keys: string[] = [];
+  /** Per slot: the runs before the current one, as value, count, value, count...; undefined when none. */
   private heads: (unknown[] | undefined)[] = [];
   private runValue: unknown[] = [];
+  /** Per slot: the length of the current run, 0 when there is none (then runValue is stale). */
   private runCount = new Int32Array(1024);
-  /** Values a slot may take before its eager combine is due: EAGER_COMBINE_VALUES minus those it holds. */
+  /** Per slot: runs it may start before its eager combine is due (EAGER_COMBINE_RUNS minus those it holds). */
   private room = new Int32Array(1024);
-  /** Estimated bytes of each slot's values (its key's overhead excluded). */
+  /** Per slot: estimated bytes of its values (its key's overhead excluded). */
   private slotBytes = new Float64Array(1024);
   private due: number[] = [];
-  // The eager combine's output, gathered by one emit function made once.
-  private out: unknown[] = [];
+  // What the combiner emits for one key, gathered by one emit function made
+  // once, into one scratch array (emptied by its count, not its length).
+  private readonly out: unknown[] = [];
   private outCount = 0;
   private outKey = '';
   private readonly eagerEmit: (key: string, value: unknown) => void;
@@ -143,8 +158,7 @@ export class CombiningBuffer {
     const s = this.index.get(key);
     if (s === undefined) this.addKey(key, value);
     else if (this.runCount[s]! !== 0 && sameValue(value, this.runValue[s])) {
-      this.runCount[s]!++;
-      if (--this.room[s]! === 0) this.due.push(s);
+      if (++this.runCount[s]! === EAGER_COMBINE_RUN_LENGTH) this.due.push(s);
     } else this.addValue(s, value);
   }
 
@@ -156,7 +170,7 @@ export class CombiningBuffer {
     this.heads.push(undefined);
     this.runValue.push(value);
     this.runCount[s] = 1;
-    this.room[s] = EAGER_COMBINE_VALUES - 1;
+    this.room[s] = EAGER_COMBINE_RUNS - 1;
     if (value instanceof PackedValue) this.packed = true;
     const size = valueSize(value);
     this.slotBytes[s] = size;
@@ -175,19 +189,21 @@ export class CombiningBuffer {
     if (--this.room[s]! === 0) this.due.push(s);
   }
 
-  /** Moves the slot's run into its head, counting the run's emitted bytes. */
+  /** Moves the slot's current run into its head, counting the run's emitted bytes. */
   private flushRun(s: number): void {
     const n = this.runCount[s]!;
     if (n === 0) return;
     const v = this.runValue[s];
-    const head = this.heads[s] ?? (this.heads[s] = []);
-    for (let i = 0; i < n; i++) head.push(v);
+    const head = this.heads[s];
+    if (head === undefined) this.heads[s] = [v, n];
+    else head.push(v, n);
     this.counts.outputBytes += n * (utf8Length(this.keys[s]!) + valueBytes(v));
-    this.runValue[s] = undefined;
+    // 0, not undefined: a Smi keeps the array (and the compare in add) on the
+    // small-integer fast path when values are counts; with no run, runValue is never read.
+    this.runValue[s] = 0;
     this.runCount[s] = 0;
-    const slots = n * VALUE_SLOT;
-    this.slotBytes[s]! += slots;
-    this.bytes += slots;
+    this.slotBytes[s]! += RUN_SLOTS;
+    this.bytes += RUN_SLOTS;
   }
 
   private grow(): void {
@@ -203,7 +219,7 @@ export class CombiningBuffer {
     this.slotBytes = slotBytes;
   }
 
-  /** Whether some key holds EAGER_COMBINE_VALUES values or more. Cheap. */
+  /** Whether some key's eager combine is due. Cheap. */
   hasDue(): boolean {
     return this.due.length > 0;
   }
@@ -225,20 +241,30 @@ export class CombiningBuffer {
   private combineSlot(s: number): Promise<void> | undefined {
     const key = this.keys[s]!;
     const values = this.takeValues(s);
-    const out: unknown[] = [];
-    this.out = out;
+    const out = this.out;
     this.outCount = 0;
     this.outKey = key;
     const replace = (): void => {
-      this.heads[s] = out;
-      this.room[s] = EAGER_COMBINE_VALUES - out.length;
-      let size = out.length * VALUE_SLOT;
-      for (const v of out) size += valueSize(v);
+      // What the combiner emitted becomes the key's first runs (equal neighbours make one).
+      const n = this.outCount;
+      let head: unknown[] | undefined;
+      let size = 0;
+      for (let i = 0; i < n; i++) {
+        const v = out[i];
+        if (head !== undefined && sameValue(v, head[head.length - 2])) head[head.length - 1] = (head[head.length - 1] as number) + 1;
+        else {
+          if (head === undefined) head = [v, 1];
+          else head.push(v, 1);
+          size += RUN_SLOTS + valueSize(v);
+        }
+      }
+      this.heads[s] = head;
+      // A combiner that gave back EAGER_COMBINE_RUNS runs or more leaves no
+      // room: the count goes negative and the key is not due again for runs before the spill.
+      this.room[s] = EAGER_COMBINE_RUNS - (head === undefined ? 0 : head.length / 2);
       this.bytes += size - this.slotBytes[s]!;
       this.slotBytes[s] = size;
-      // A combiner that gave back EAGER_COMBINE_VALUES values or more leaves
-      // no room: the count goes negative and the key is not due again before the spill.
-      this.combineOutput += out.length;
+      this.combineOutput += n;
     };
     const done = this.combine(key, this.packed ? unpackValues(values) : values, this.eagerEmit);
     if (isThenable(done)) return Promise.resolve(done).then(replace);
@@ -247,14 +273,36 @@ export class CombiningBuffer {
   }
 
   /**
-   * The slot's values in emit order, as an array the caller may keep; counts
-   * them as combine input. The slot is left empty. Called once per key at a
-   * spill (then the combiner runs on them) and by the eager combine.
+   * The slot's values in emit order, spelled out into an array the caller
+   * may keep; counts them as combine input. The slot is left empty. Called
+   * once per key at a spill (then the combiner runs on them) and by the
+   * eager combine.
    */
   private takeValues(s: number): unknown[] {
-    this.flushRun(s);
-    const values = this.heads[s] ?? [];
-    this.heads[s] = undefined;
+    const n = this.runCount[s]!;
+    const head = this.heads[s];
+    let values: unknown[];
+    if (head === undefined) {
+      // One run, the common case: fill is a native loop.
+      values = n === 1 ? [this.runValue[s]] : new Array<unknown>(n).fill(this.runValue[s]);
+    } else {
+      let total = n;
+      for (let i = 1; i < head.length; i += 2) total += head[i] as number;
+      values = new Array<unknown>(total);
+      let at = 0;
+      for (let i = 0; i < head.length; i += 2) {
+        const count = head[i + 1] as number;
+        values.fill(head[i], at, at + count);
+        at += count;
+      }
+      if (n > 0) values.fill(this.runValue[s], at, at + n);
+      this.heads[s] = undefined;
+    }
+    if (n > 0) {
+      this.counts.outputBytes += n * (utf8Length(this.keys[s]!) + valueBytes(this.runValue[s]));
+      this.runValue[s] = 0;
+      this.runCount[s] = 0;
+    }
     this.counts.combineInput += values.length;
     return values;
   }
@@ -271,9 +319,7 @@ export class CombiningBuffer {
     const parts: CombinedPartition[] = [];
     for (let p = 0; p < reducers; p++) parts.push({ keys: [], values: [] });
     const keys = this.keys;
-    // One scratch array for every key's output (emptied by its count, not its length).
-    const out: unknown[] = [];
-    this.out = out;
+    const out = this.out;
     for (let s = 0; s < keys.length; s++) {
       const key = keys[s]!;
       const part = parts[partition(key)]!;

@@ -15,7 +15,7 @@ import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill
 import { packValue, type PackedValue } from './record-codec.js';
 
 export type { CombineFn } from './combine-emitter.js';
-export { EAGER_COMBINE_VALUES } from './combining-buffer.js';
+export { EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS } from './combining-buffer.js';
 export type { MapOutput, PartitionInfo } from './map-output-file.js';
 
 /** Options of a MapOutputCollector. */

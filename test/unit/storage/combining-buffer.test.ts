@@ -1,6 +1,6 @@
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { CombinedValues, CombiningBuffer, EAGER_COMBINE_VALUES } from '../../../src/storage/combining-buffer.js';
+import { CombinedValues, CombiningBuffer, EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS } from '../../../src/storage/combining-buffer.js';
 import type { CombineFn } from '../../../src/storage/combine-emitter.js';
 import { packValue, PackedValue } from '../../../src/storage/record-codec.js';
 import { intBelow, pick, rng, throwsWith } from './helpers.js';
@@ -45,10 +45,10 @@ describe('CombiningBuffer', () => {
     const b = new CombiningBuffer(combine, counts);
     const model = new Map<string, unknown[]>();
     let emitted = 0;
-    // Fewer than EAGER_COMBINE_VALUES per key: nothing is due.
-    while (emitted < 4 * (EAGER_COMBINE_VALUES - 1) - 8) {
+    // Fewer than EAGER_COMBINE_RUNS values (so runs) per key: nothing is due.
+    while (emitted < 4 * (EAGER_COMBINE_RUNS - 1) - 8) {
       const key = keys[intBelow(random, keys.length)]!;
-      if ((model.get(key)?.length ?? 0) >= EAGER_COMBINE_VALUES - 4) continue;
+      if ((model.get(key)?.length ?? 0) >= EAGER_COMBINE_RUNS - 4) continue;
       const run = 1 + intBelow(random, 4);
       const value = random() < 0.1 ? packValue({ o: emitted }) : pick(random, pool);
       for (let r = 0; r < run; r++) {
@@ -76,35 +76,72 @@ describe('CombiningBuffer', () => {
     expect(counts.combineInput).toBe(emitted);
   });
 
-  it('combines a key once EAGER_COMBINE_VALUES values pile up, counting the output as values', async () => {
+  it('combines a key once it holds EAGER_COMBINE_RUNS runs, the output counting as runs', async () => {
     const calls: { key: string; values: unknown[] }[] = [];
     const counts = { outputBytes: 0, combineInput: 0 };
     const b = new CombiningBuffer(historyCombiner(calls), counts);
-    for (let i = 0; i < EAGER_COMBINE_VALUES - 1; i++) b.add('k', i % 3 === 0 ? 'x' : 1);
+    // Runs of 1 to 3 values: 'x', 1, 'x', 1...
+    const first: unknown[] = [];
+    for (let run = 0; run < EAGER_COMBINE_RUNS - 1; run++) {
+      for (let r = 0; r <= run % 3; r++) {
+        const v = run % 2 === 0 ? 'x' : 1;
+        b.add('k', v);
+        first.push(v);
+      }
+    }
     b.add('other', 1);
     expect(b.hasDue()).toBe(false);
-    b.add('k', 1);
+    b.add('k', 'y');
+    first.push('y');
     expect(b.hasDue()).toBe(true);
     expect(b.combineDue()).toBeUndefined();
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.values).toHaveLength(EAGER_COMBINE_VALUES);
+    expect(calls).toEqual([{ key: 'k', values: first }]);
     expect(b.combineOutput).toBe(1);
-    // The combined value is one of the key's values: 62 more make it due again.
-    for (let i = 0; i < EAGER_COMBINE_VALUES - 2; i++) b.add('k', 2);
+    // The combined value is the first run: 62 more runs leave room for one.
+    for (let i = 0; i < EAGER_COMBINE_RUNS - 2; i++) b.add('k', i % 2);
     expect(b.hasDue()).toBe(false);
-    b.add('k', 2);
+    b.add('k', 7);
     expect(b.hasDue()).toBe(true);
     void b.combineDue();
     expect(calls).toHaveLength(2);
-    expect(calls[1]!.values[0]).toBe(calls[0]!.values.map((v) => `${typeof v}:${String(v)}`).join('|'));
-    expect(calls[1]!.values.slice(1)).toEqual(Array.from({ length: EAGER_COMBINE_VALUES - 1 }, () => 2));
-    expect(counts.combineInput).toBe(2 * EAGER_COMBINE_VALUES);
+    expect(calls[1]!.values).toEqual([
+      first.map((v) => `${typeof v}:${String(v)}`).join('|'),
+      ...Array.from({ length: EAGER_COMBINE_RUNS - 2 }, (_, i) => i % 2),
+      7,
+    ]);
+    expect(counts.combineInput).toBe(first.length + EAGER_COMBINE_RUNS);
     const parts = await b.combineAll(1, () => 0);
     expect(calls.slice(2).map((c) => c.key).sort()).toEqual(['k', 'other']);
     expect(calls.find((c) => c.key === 'other')!.values).toEqual([1]);
     expect(parts[0]!.keys.sort()).toEqual(['k', 'other']);
     expect(b.combineOutput).toBe(4);
-    expect(counts.combineInput).toBe(2 * EAGER_COMBINE_VALUES + 1 + 1);
+    expect(counts.combineInput).toBe(first.length + EAGER_COMBINE_RUNS + 1 + 1);
+  });
+
+  it('combines a run once it reaches EAGER_COMBINE_RUN_LENGTH values', () => {
+    const calls: { key: string; values: unknown[] }[] = [];
+    const counts = { outputBytes: 0, combineInput: 0 };
+    const sum: CombineFn = (key, values, emit) => {
+      calls.push({ key, values: [...values] });
+      emit(key, (values as number[]).reduce((a, b) => a + b, 0));
+    };
+    const b = new CombiningBuffer(sum, counts);
+    b.add('k', 5);
+    for (let i = 0; i < EAGER_COMBINE_RUN_LENGTH - 1; i++) b.add('k', 1);
+    expect(b.hasDue()).toBe(false);
+    b.add('k', 1);
+    expect(b.hasDue()).toBe(true);
+    void b.combineDue();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.values).toEqual([5, ...Array.from({ length: EAGER_COMBINE_RUN_LENGTH }, () => 1)]);
+    // The next run of 1s starts after the combined value, however equal it is.
+    for (let i = 0; i < 3 * EAGER_COMBINE_RUN_LENGTH; i++) {
+      b.add('k', 1);
+      void b.combineDue();
+    }
+    expect(calls).toHaveLength(4);
+    expect(calls[3]!.values).toEqual([5 + 3 * EAGER_COMBINE_RUN_LENGTH, ...Array.from({ length: EAGER_COMBINE_RUN_LENGTH }, () => 1)]);
+    expect(counts.combineInput).toBe(1 + EAGER_COMBINE_RUN_LENGTH + 3 * (1 + EAGER_COMBINE_RUN_LENGTH));
   });
 
   it('waits for an asynchronous combiner before the key takes values again', async () => {
@@ -112,13 +149,13 @@ describe('CombiningBuffer', () => {
       await new Promise((resolve) => setImmediate(resolve));
       emit(key, (values as number[]).reduce((x, y) => x + y, 0));
     }, { outputBytes: 0, combineInput: 0 });
-    for (let i = 0; i < EAGER_COMBINE_VALUES; i++) b.add('k', 1);
+    for (let i = 0; i < EAGER_COMBINE_RUN_LENGTH; i++) b.add('k', 1);
     const pending = b.combineDue();
     expect(pending).toBeInstanceOf(Promise);
     await pending;
     b.add('k', 1);
     const parts = await b.combineAll(1, () => 0);
-    expect(parts[0]).toEqual({ keys: ['k'], values: [EAGER_COMBINE_VALUES + 1] });
+    expect(parts[0]).toEqual({ keys: ['k'], values: [EAGER_COMBINE_RUN_LENGTH + 1] });
   });
 
   it('counts a repeated value at no cost, and a new key or a changed value at its size', () => {
@@ -144,12 +181,12 @@ describe('CombiningBuffer', () => {
     b.add('k', 0);
     const single = b.bytes;
     // Alternating values: every emit is a new run, and each one costs.
-    for (let i = 1; i < EAGER_COMBINE_VALUES; i++) b.add('k', i % 2);
+    for (let i = 1; i < EAGER_COMBINE_RUNS; i++) b.add('k', i % 2);
     const full = b.bytes;
-    expect(full).toBeGreaterThan(single + (EAGER_COMBINE_VALUES - 1) * 8);
+    expect(full).toBeGreaterThan(single + (EAGER_COMBINE_RUNS - 1) * 16);
     void b.combineDue();
-    // One number left, as after the first emit.
-    expect(b.bytes).toBeLessThanOrEqual(single + 8);
+    // One number left, as after the first emit (now a run of its own, not the current one).
+    expect(b.bytes).toBeLessThanOrEqual(single + 16);
     expect(b.bytes).toBeGreaterThan(0);
     b.reset();
     expect(b.bytes).toBe(0);
@@ -211,7 +248,7 @@ describe('CombiningBuffer', () => {
 
   it('refuses a combiner that emits another key', () => {
     const b = new CombiningBuffer((_k, v, emit) => emit('other', v.length), { outputBytes: 0, combineInput: 0 });
-    for (let i = 0; i < EAGER_COMBINE_VALUES; i++) b.add('k', 1);
+    for (let i = 0; i < EAGER_COMBINE_RUNS; i++) b.add('k', i);
     throwsWith(() => b.combineDue(), 'INVALID_ARGUMENT', /Expected combine to emit the key it was given \('k'\), got 'other'/);
   });
 
@@ -221,13 +258,14 @@ describe('CombiningBuffer', () => {
       seen.push(...values);
       emit(key, { n: values.length });
     }, { outputBytes: 0, combineInput: 0 });
-    for (let i = 0; i < EAGER_COMBINE_VALUES; i++) b.add('k', packValue({ i }));
+    // Every emitted object is a value of its own: 64 of them make 64 runs.
+    for (let i = 0; i < EAGER_COMBINE_RUNS; i++) b.add('k', packValue({ i }));
     void b.combineDue();
-    expect(seen).toEqual(Array.from({ length: EAGER_COMBINE_VALUES }, (_, i) => ({ i })));
+    expect(seen).toEqual(Array.from({ length: EAGER_COMBINE_RUNS }, (_, i) => ({ i })));
     // The spill's combine gets the eager combine's output back as an object.
     seen.length = 0;
     const parts = await b.combineAll(1, () => 0);
-    expect(seen).toEqual([{ n: EAGER_COMBINE_VALUES }]);
+    expect(seen).toEqual([{ n: EAGER_COMBINE_RUNS }]);
     const v = parts[0]!.values[0];
     expect(v).toBeInstanceOf(PackedValue);
     expect(Buffer.from((v as PackedValue).bytes)).toEqual(pack({ n: 1 }));

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { EAGER_COMBINE_VALUES, MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
+import { EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS, MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
 import { readIndex, readPartitionChunks } from '../../../src/storage/map-output-file.js';
 import { bufferSegment } from '../../../src/storage/segment.js';
 import { intBelow, pick, rejectsWith, rng, stableSortByKey, throwsWith, useTempDirs } from './helpers.js';
@@ -118,7 +118,7 @@ describe('MapOutputCollector', () => {
       let largest = 0;
       const sum: CombineFn = (key, values, emit) => {
         calls++;
-        largest = Math.max(largest, values.length);
+        largest = Math.max(largest, runsOf(values));
         const total = (values as number[]).reduce((a, b) => a + b, 0);
         if (!asynchronous) return emit(key, total);
         return Promise.resolve().then(() => emit(key, total));
@@ -134,9 +134,9 @@ describe('MapOutputCollector', () => {
       const part = partitioner(2);
       const expected = [0, 1].map((p) => stableSortByKey([...totals].filter(([k]) => part(k) === p).map(([key, value]) => ({ key, value }))));
       expect(await readPartitions(out)).toEqual(expected);
-      // Each frequent key met the combiner every 64 values or so, never with a longer list.
-      expect(largest).toBeLessThanOrEqual(EAGER_COMBINE_VALUES);
-      expect(calls).toBeGreaterThan(5000 / EAGER_COMBINE_VALUES);
+      // Each frequent key met the combiner every 64 runs (of 1 to 3 values), never with more runs.
+      expect(largest).toBeLessThanOrEqual(EAGER_COMBINE_RUNS);
+      expect(calls).toBeGreaterThan(5000 / (3 * EAGER_COMBINE_RUNS));
       const counters = c.counters();
       expect(counters.combineOutputRecords).toBe(calls);
       expect(counters.mapOutputRecords).toBe(recs.length);
@@ -158,8 +158,12 @@ describe('MapOutputCollector', () => {
       const value = pick(random, pool);
       for (let r = 0; r < run; r++) recs.push({ key, value });
     }
-    // The model: a key's values combine as soon as EAGER_COMBINE_VALUES pile up, and once more at the spill.
-    const lists = new Map<string, unknown[]>();
+    // The model: a key's values combine as soon as they make EAGER_COMBINE_RUNS
+    // runs of one repeated value (objects, being copied at emit, and NaN never
+    // repeat; what a combine emitted is a run of its own) or a run reaches
+    // EAGER_COMBINE_RUN_LENGTH values; and once more at the spill.
+    interface KeyModel { values: unknown[]; runs: number; runLength: number; open: boolean }
+    const models = new Map<string, KeyModel>();
     let combineInput = 0;
     const combineModel = (key: string, values: unknown[]): unknown => {
       combineInput += values.length;
@@ -168,11 +172,20 @@ describe('MapOutputCollector', () => {
       return out;
     };
     for (const r of recs) {
-      const list = lists.get(r.key) ?? [];
-      list.push(r.value);
-      lists.set(r.key, list.length === EAGER_COMBINE_VALUES ? [combineModel(r.key, list)] : list);
+      const m = models.get(r.key) ?? models.set(r.key, { values: [], runs: 0, runLength: 0, open: false }).get(r.key)!;
+      const last = m.values[m.values.length - 1];
+      const repeats = m.open && (typeof r.value === 'number' || typeof r.value === 'string') && Object.is(r.value, last) && !Number.isNaN(r.value);
+      m.values.push(r.value);
+      let due: boolean;
+      if (repeats) due = ++m.runLength === EAGER_COMBINE_RUN_LENGTH;
+      else {
+        m.open = true;
+        m.runLength = 1;
+        due = ++m.runs === EAGER_COMBINE_RUNS;
+      }
+      if (due) models.set(r.key, { values: [combineModel(r.key, m.values)], runs: 1, runLength: 0, open: false });
     }
-    const expected = stableSortByKey([...lists].map(([key, values]) => ({ key, value: combineModel(key, values) })));
+    const expected = stableSortByKey([...models].map(([key, m]) => ({ key, value: combineModel(key, m.values) })));
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: history, sortBufferBytes: 1 << 24, workDir });
     for (const r of recs) {
@@ -291,6 +304,13 @@ describe('MapOutputCollector', () => {
     await rejectsWith(c.close(), 'INVALID_ARGUMENT', /Expected combine to emit the key it was given \('k'\), got 'other'/);
   });
 });
+
+/** The number of runs of one repeated value in `values`. */
+function runsOf(values: readonly unknown[]): number {
+  let runs = 0;
+  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[i - 1]) runs++;
+  return runs;
+}
 
 /** Value bytes as the framing spec defines them, computed plainly: tag byte plus payload. */
 function encodedSize(value: unknown): number {
