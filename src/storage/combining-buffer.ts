@@ -12,6 +12,7 @@ import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
 import { utf8Length } from './byte-sink.js';
 import type { CombineFn } from './combine-emitter.js';
+import { KeyTable } from './key-table.js';
 import { encodedValueSize, packValue, PackedValue } from './record-codec.js';
 
 /**
@@ -33,7 +34,7 @@ export const EAGER_COMBINE_RUN_LENGTH = 4096;
 // Rough heap costs, to keep memory near the sort buffer's size. Strings are
 // counted at a byte a character: V8 keeps Latin-1 strings so, and the sort
 // buffer is a fraction of the heap, leaving room for the rest.
-/** A distinct key: its Map entry, its slot in the per-key arrays, its string's header. */
+/** A distinct key: its KeyTable entry, its slot in the per-key arrays, its string's header. */
 const KEY_OVERHEAD = 96;
 /** One run held in a key's array of runs: its value's slot and its count's. */
 const RUN_SLOTS = 16;
@@ -91,8 +92,8 @@ export interface CombiningCounts {
  * A key's values are kept as `heads[slot]`, the runs before the current one
  * as (value, count) pairs, then the current run: `runCount[slot]` repeats of
  * `runValue[slot]`. A map that emits one value again and again (a word
- * count's 1s) costs one Map lookup and a counter increment per emit, and the
- * Map's values are small integers, as in a hand-written count. The values
+ * count's 1s) costs one KeyTable lookup and a counter increment per emit,
+ * less than a hand-written count in a Map (a get and a set). The values
  * are spelled out into an array only for the combiner.
  *
  * At a spill the combiner runs once more on every key, in slot order (the
@@ -109,8 +110,8 @@ export class CombiningBuffer {
   /** Whether a buffered value may be a PackedValue (to unpack before combining). */
   packed = false;
 
-  private index = new Map<string, number>();
-  private keys: string[] = [];
+  /** Each distinct key's slot; `table.keys` holds the keys by slot. */
+  private readonly table = new KeyTable();
   /** Per slot: the runs before the current one, as value, count, value, count...; undefined when none. */
   private heads: (unknown[] | undefined)[] = [];
   private runValue: unknown[] = [];
@@ -146,7 +147,7 @@ export class CombiningBuffer {
 
   /** Distinct keys held. */
   get keyCount(): number {
-    return this.keys.length;
+    return this.table.size;
   }
 
   /**
@@ -155,18 +156,16 @@ export class CombiningBuffer {
    * per emitted record: the hot path.
    */
   add(key: string, value: unknown): void {
-    const s = this.index.get(key);
-    if (s === undefined) this.addKey(key, value);
+    const s = this.table.lookup(key);
+    if (s < 0) this.addKey(key, value);
     else if (this.runCount[s]! !== 0 && sameValue(value, this.runValue[s])) {
       if (++this.runCount[s]! === EAGER_COMBINE_RUN_LENGTH) this.due.push(s);
     } else this.addValue(s, value);
   }
 
   private addKey(key: string, value: unknown): void {
-    const s = this.keys.length;
+    const s = this.table.insertMissed(key);
     if (s === this.runCount.length) this.grow();
-    this.index.set(key, s);
-    this.keys.push(key);
     this.heads.push(undefined);
     this.runValue.push(value);
     this.runCount[s] = 1;
@@ -197,7 +196,7 @@ export class CombiningBuffer {
     const head = this.heads[s];
     if (head === undefined) this.heads[s] = [v, n];
     else head.push(v, n);
-    this.counts.outputBytes += n * (utf8Length(this.keys[s]!) + valueBytes(v));
+    this.counts.outputBytes += n * (utf8Length(this.table.keys[s]!) + valueBytes(v));
     // 0, not undefined: a Smi keeps the array (and the compare in add) on the
     // small-integer fast path when values are counts; with no run, runValue is never read.
     this.runValue[s] = 0;
@@ -239,7 +238,7 @@ export class CombiningBuffer {
   }
 
   private combineSlot(s: number): Promise<void> | undefined {
-    const key = this.keys[s]!;
+    const key = this.table.keys[s]!;
     const values = this.takeValues(s);
     const out = this.out;
     this.outCount = 0;
@@ -299,7 +298,7 @@ export class CombiningBuffer {
       this.heads[s] = undefined;
     }
     if (n > 0) {
-      this.counts.outputBytes += n * (utf8Length(this.keys[s]!) + valueBytes(this.runValue[s]));
+      this.counts.outputBytes += n * (utf8Length(this.table.keys[s]!) + valueBytes(this.runValue[s]));
       this.runValue[s] = 0;
       this.runCount[s] = 0;
     }
@@ -318,7 +317,7 @@ export class CombiningBuffer {
   async combineAll(reducers: number, partition: (key: string) => number): Promise<CombinedPartition[]> {
     const parts: CombinedPartition[] = [];
     for (let p = 0; p < reducers; p++) parts.push({ keys: [], values: [] });
-    const keys = this.keys;
+    const keys = this.table.keys;
     const out = this.out;
     for (let s = 0; s < keys.length; s++) {
       const key = keys[s]!;
@@ -340,8 +339,7 @@ export class CombiningBuffer {
 
   /** Drops every key and value (after a spill). */
   reset(): void {
-    this.index = new Map();
-    this.keys = [];
+    this.table.clear();
     this.heads = [];
     this.runValue = [];
     this.runCount.fill(0);
