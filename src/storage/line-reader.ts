@@ -3,6 +3,7 @@
  * LineRecordReader: a line belongs to the split holding its first byte, so
  * every line of a file is read by exactly one split.
  */
+import { isAscii } from 'node:buffer';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
@@ -83,7 +84,7 @@ export async function readSplitLines(
         // End of file: what is left is a last line without '\n'.
         if (filled > 0) {
           const last = buf[filled - 1] === CR ? filled - 1 : filled;
-          const r = onLine(buf.toString('utf8', 0, last), lines++);
+          const r = onLine(decodeText(buf, 0, last), lines++);
           if (isThenable(r)) await r;
           bytes += filled;
         }
@@ -98,7 +99,7 @@ export async function readSplitLines(
       const done = stop >= 0 && stop < filled;
       const regionEnd = done ? stop + 1 : buf.lastIndexOf(NL, filled - 1) + 1;
       if (regionEnd > 0) {
-        const delivered = deliverLines(buf.toString('utf8', 0, regionEnd - 1), 0, lines, onLine);
+        const delivered = deliverLines(decodeText(buf, 0, regionEnd - 1), 0, lines, onLine);
         lines = typeof delivered === 'number' ? delivered : await delivered;
         bytes += regionEnd;
         if (done) return { lines, bytes };
@@ -110,6 +111,16 @@ export async function readSplitLines(
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * `buf[start, end)` decoded as UTF-8. Text that is all ASCII (the common
+ * case, checked at memory speed) is decoded as Latin-1 instead, which gives
+ * the same string for about a third of the cost (V8's UTF-8 decoder works a
+ * byte at a time; Latin-1 is a copy).
+ */
+export function decodeText(buf: Buffer, start: number, end: number): string {
+  return buf.toString(isAscii(buf.subarray(start, end)) ? 'latin1' : 'utf8', start, end);
 }
 
 /**

@@ -6,15 +6,16 @@
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
-import { isThenable } from '../common/thenable.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
+import { CombiningBuffer } from './combining-buffer.js';
 import { writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
 import { mergeSpills, type Spill } from './map-output-merge.js';
-import { addToGroup, emittedBytes, groupValues, isGroup, newGroup, replaceGroup, unpackValues, writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
+import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
 import { packValue, type PackedValue } from './record-codec.js';
 
 export type { CombineFn } from './combine-emitter.js';
+export { EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS } from './combining-buffer.js';
 export type { MapOutput, PartitionInfo } from './map-output-file.js';
 
 /** Options of a MapOutputCollector. */
@@ -49,21 +50,11 @@ export interface MapOutputCounters {
   spilledRecords: number;
 }
 
-// Rough heap costs, to keep memory near sortBufferBytes. Without a combiner a
-// record holds a key string and two array slots; with one, a repeated key
-// costs only the value's slot in its group.
-// Strings are counted at a byte a character: V8 keeps Latin-1 strings so, and
-// the sort buffer is a fraction of the heap, leaving room for the rest.
+// Rough heap cost of a record without a combiner: a key string and two array
+// slots. Strings are counted at a byte a character: V8 keeps Latin-1 strings
+// so, and the sort buffer is a fraction of the heap, leaving room for the rest.
+// (With a combiner, CombiningBuffer keeps its own estimate.)
 const RECORD_OVERHEAD = 48;
-const GROUP_OVERHEAD = 96;
-const VALUE_SLOT = 8;
-
-/**
- * With a combiner, a key's values are combined as soon as this many pile up
- * (Spark's map-side combine), so a frequent key holds a handful of values
- * rather than one per emit, and spills come later.
- */
-export const EAGER_COMBINE_VALUES = 64;
 
 /**
  * Collects one map attempt's output. Use: `collect` for every emitted
@@ -76,6 +67,8 @@ export class MapOutputCollector {
   private readonly reducers: number;
   private readonly partitionOf: (key: string) => number;
   private readonly emitter: CombineEmitter | undefined;
+  /** With a combiner: the values of each distinct key (all partitions). */
+  private readonly table: CombiningBuffer | undefined;
   private readonly sortBufferBytes: number;
   private readonly workDir: string;
   private readonly name: string;
@@ -84,18 +77,9 @@ export class MapOutputCollector {
   // Without a combiner: keys and values per partition, in emit order.
   private keys: string[][] = [];
   private values: unknown[][] = [];
-  // With a combiner: values per key (all partitions), in emit order; the
-  // partition is worked out once per distinct key, at spill time. A key with
-  // one value maps to the value itself (a string, number or PackedValue),
-  // one with more to a ValueGroup.
-  private groups = new Map<string, unknown>();
-  // Keys whose values reached EAGER_COMBINE_VALUES since they were last combined.
-  private due: string[] = [];
-  private eagerCombineOutput = 0;
-  // Whether any buffered value may be a PackedValue (to unpack before combining).
-  private hasPacked = false;
-  private readonly combineFn: CombineFn | undefined;
+  // Records collected since the last spill.
   private buffered = 0;
+  // Without a combiner: the estimated bytes buffered.
   private bufferedBytes = 0;
   private readonly spills: Spill[] = [];
   private closing: Promise<MapOutput> | undefined;
@@ -116,7 +100,7 @@ export class MapOutputCollector {
     this.reducers = reducers;
     this.partitionOf = options.partition;
     this.emitter = options.combine === undefined ? undefined : new CombineEmitter(options.combine);
-    this.combineFn = options.combine;
+    this.table = options.combine === undefined ? undefined : new CombiningBuffer(options.combine, this.counts);
     this.sortBufferBytes = sortBufferBytes;
     this.workDir = options.workDir;
     this.name = options.name ?? 'file';
@@ -126,10 +110,8 @@ export class MapOutputCollector {
   private resetBuffers(): void {
     this.keys = [];
     this.values = [];
-    this.groups = new Map();
-    this.due = [];
-    this.hasPacked = false;
-    if (this.emitter === undefined) {
+    this.table?.reset();
+    if (this.table === undefined) {
       for (let p = 0; p < this.reducers; p++) {
         this.keys.push([]);
         this.values.push([]);
@@ -150,30 +132,11 @@ export class MapOutputCollector {
    */
   collect(key: string, value: unknown): void {
     if (typeof key !== 'string' || this.closing !== undefined) this.rejectEmit(key);
-    let v = value;
-    let size: number;
-    if (typeof value === 'number') size = 16;
-    else if (typeof value === 'string') size = 16 + value.length;
-    else {
-      v = this.pack(value);
-      size = 96 + (v as PackedValue).bytes.length;
-    }
-    if (this.emitter === undefined) size += this.collectPlain(key, v);
-    else {
-      // The common path with a combiner: one Map lookup, and a counter
-      // increment or an array slot for a key seen before.
-      const groups = this.groups;
-      const group = groups.get(key);
-      if (group === undefined) {
-        groups.set(key, v);
-        size += key.length + GROUP_OVERHEAD;
-      } else {
-        size += VALUE_SLOT;
-        if (!isGroup(group)) groups.set(key, newGroup(group, v));
-        else if (addToGroup(group, v) === EAGER_COMBINE_VALUES) this.due.push(key);
-      }
-    }
-    this.bufferedBytes += size;
+    const v = typeof value === 'number' || typeof value === 'string' ? value : packValue(value);
+    // With a combiner (the common path): one Map lookup, and a counter
+    // increment for a key's repeated value.
+    if (this.table !== undefined) this.table.add(key, v);
+    else this.collectPlain(key, v);
     this.buffered++;
     this.mapOutputRecords++;
   }
@@ -186,19 +149,18 @@ export class MapOutputCollector {
     throw new LaminateError('FAILED_PRECONDITION', `Expected emit before the map output is closed, got emit of key '${key}' after`);
   }
 
-  /** Encodes a value that is neither a string nor a number, as emitted. */
-  private pack(value: unknown): PackedValue {
-    const packed = packValue(value);
-    this.hasPacked = true;
-    return packed;
-  }
-
-  /** Buffers one record without a combiner; returns its key's share of the estimated size. */
-  private collectPlain(key: string, v: unknown): number {
+  /** Buffers one record without a combiner. */
+  private collectPlain(key: string, v: unknown): void {
     const p = this.checkedPartition(key);
     this.keys[p]!.push(key);
     this.values[p]!.push(v);
-    return key.length + RECORD_OVERHEAD;
+    const size = typeof v === 'number' ? 16 : typeof v === 'string' ? 16 + v.length : 96 + (v as PackedValue).bytes.length;
+    this.bufferedBytes += key.length + RECORD_OVERHEAD + size;
+  }
+
+  /** The estimated bytes buffered. */
+  private bufferedSize(): number {
+    return this.table !== undefined ? this.table.bytes : this.bufferedBytes;
   }
 
   private checkedPartition(key: string): number {
@@ -215,56 +177,17 @@ export class MapOutputCollector {
    * only when there is something to wait for (an async combiner, a spill).
    */
   settle(): Promise<void> | undefined {
-    if (this.due.length > 0) {
-      const pending = this.combineDue();
+    const table = this.table;
+    if (table !== undefined && table.hasDue()) {
+      const pending = table.combineDue();
       if (pending !== undefined) return pending.then(() => this.spillIfNeeded());
     }
-    return this.bufferedBytes >= this.sortBufferBytes ? this.spill() : undefined;
-  }
-
-  private combineDue(): Promise<void> | undefined {
-    while (this.due.length > 0) {
-      const key = this.due.pop()!;
-      const pending = this.combineNow(key);
-      if (pending !== undefined) return pending.then(() => this.combineDue());
-    }
-    return undefined;
-  }
-
-  /** Replaces one key's buffered values by what the combiner makes of them. */
-  private combineNow(key: string): Promise<void> | undefined {
-    const group = this.groups.get(key);
-    const combine = this.combineFn;
-    if (!isGroup(group) || combine === undefined) return undefined;
-    const values = groupValues(group);
-    this.counts.outputBytes += emittedBytes(key, values, group.combined);
-    this.counts.combineInput += values.length;
-    const out: unknown[] = [];
-    const emit = (k: string, value: unknown): void => {
-      if (k !== key) throw new LaminateError('INVALID_ARGUMENT', `Expected combine to emit the key it was given ('${key}'), got ${describe(k)}`);
-      if (typeof value === 'string' || typeof value === 'number') out.push(value);
-      else {
-        this.hasPacked = true;
-        out.push(packValue(value));
-      }
-    };
-    const n = values.length;
-    const replace = (): void => {
-      replaceGroup(group, out);
-      this.eagerCombineOutput += out.length;
-      this.bufferedBytes -= Math.max(0, n - out.length) * VALUE_SLOT;
-    };
-    const done = combine(key, this.hasPacked ? unpackValues(values) : values, emit);
-    if (isThenable(done)) {
-      return Promise.resolve(done).then(replace);
-    }
-    replace();
-    return undefined;
+    return this.bufferedSize() >= this.sortBufferBytes ? this.spill() : undefined;
   }
 
   /** Whether the buffer has reached sortBufferBytes. Cheap; call any time. */
   needsSpill(): boolean {
-    return this.bufferedBytes >= this.sortBufferBytes;
+    return this.bufferedSize() >= this.sortBufferBytes;
   }
 
   /**
@@ -273,7 +196,7 @@ export class MapOutputCollector {
    * entry point spills without combining what is due first.
    */
   async spillIfNeeded(): Promise<void> {
-    if (this.bufferedBytes >= this.sortBufferBytes) await this.spill();
+    if (this.bufferedSize() >= this.sortBufferBytes) await this.spill();
   }
 
   /** Writes the buffered records, sorted per partition, to a new spill file. */
@@ -282,36 +205,22 @@ export class MapOutputCollector {
     const w = await BufferedFileWriter.open(path);
     const partitions: PartitionInfo[] = [];
     const recordsBefore = this.counts.records;
-    // With a combiner: each partition's distinct keys and their values, as parallel arrays.
-    const partKeys: string[][] = [];
-    const partGroups: unknown[][] = [];
-    if (this.emitter !== undefined) {
-      for (let p = 0; p < this.reducers; p++) {
-        partKeys.push([]);
-        partGroups.push([]);
-      }
-      // forEach, not for-of: no entry array per key.
-      this.groups.forEach((group, key) => {
-        const p = this.checkedPartition(key);
-        partKeys[p]!.push(key);
-        partGroups[p]!.push(group);
-      });
-      this.groups = new Map();
-    }
     try {
+      // With a combiner: what it made of each key, per partition.
+      const parts = await this.table?.combineAll(this.reducers, (key) => this.checkedPartition(key));
       for (let p = 0; p < this.reducers; p++) {
         const offset = w.position;
         const before = this.counts.records;
-        if (this.emitter === undefined) await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
-        else await writeCombined(partKeys[p]!, partGroups[p]!, w, this.emitter, this.counts, this.hasPacked);
+        const part = parts?.[p];
+        if (part === undefined) await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
+        else this.counts.records += await writeCombined(part, w);
         partitions.push({ offset, length: w.position - offset, records: this.counts.records - before });
         // Let the garbage collector take this partition while the next is written.
-        if (this.emitter === undefined) {
+        if (part === undefined) {
           this.keys[p] = [];
           this.values[p] = [];
         } else {
-          partKeys[p] = [];
-          partGroups[p] = [];
+          parts![p] = { keys: [], values: [] };
         }
       }
       await w.close();
@@ -362,7 +271,7 @@ export class MapOutputCollector {
       mapOutputRecords: this.mapOutputRecords,
       mapOutputBytes: this.counts.outputBytes,
       combineInputRecords: this.counts.combineInput,
-      combineOutputRecords: (this.emitter?.emitted ?? 0) + this.eagerCombineOutput,
+      combineOutputRecords: (this.emitter?.emitted ?? 0) + (this.table?.combineOutput ?? 0),
       spilledRecords: this.spilledRecords,
     };
   }

@@ -98,6 +98,9 @@ interface HeapEntry {
 /** Key bytes that keyPrefix reads: 48 bits, exact as a number. */
 const PREFIX_BYTES = 6;
 
+/** Keys up to this many bytes are compared and copied in JavaScript, cheaper than a native call. */
+const SHORT_KEY = 32;
+
 /**
  * The first 6 bytes of the run's current key as a big-endian number,
  * missing bytes as 0. Keys whose prefixes differ compare as their prefixes
@@ -121,11 +124,32 @@ function keyPrefix(s: SortedRun): number {
 /** Whether a's current key sorts before b's (run order breaks ties). */
 function before(a: HeapEntry, b: HeapEntry): boolean {
   if (a.prefix !== b.prefix) return a.prefix < b.prefix;
-  const sa = a.run;
-  const sb = b.run;
-  // Equal prefixes: compare the keys in place (no views).
-  const c = sa.buf.compare(sb.buf, sb.keyStart, sb.keyEnd, sa.keyStart, sa.keyEnd);
+  const c = compareAfterPrefix(a.run, b.run);
   return c < 0 || (c === 0 && a.order < b.order);
+}
+
+/**
+ * Compares the current keys of two segments whose keyPrefix values are
+ * equal, in place (no views). Equal prefixes mean their first
+ * min(PREFIX_BYTES, either length) bytes are equal. Short keys are compared
+ * in JavaScript: in a merge of map outputs most ties are one key met in
+ * several runs, and Buffer#compare's argument checks and native call cost
+ * several times the loop.
+ */
+function compareAfterPrefix(sa: SortedRun, sb: SortedRun): number {
+  const ab = sa.buf;
+  const bb = sb.buf;
+  const at = sa.keyStart;
+  const bt = sb.keyStart;
+  const la = sa.keyEnd - at;
+  const lb = sb.keyEnd - bt;
+  const n = la < lb ? la : lb;
+  if (n > SHORT_KEY) return ab.compare(bb, bt, sb.keyEnd, at, sa.keyEnd);
+  for (let i = n < PREFIX_BYTES ? n : PREFIX_BYTES; i < n; i++) {
+    const d = ab[at + i]! - bb[bt + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
 }
 
 function siftDown(heap: HeapEntry[], i: number): void {
@@ -171,9 +195,6 @@ async function heapMerge(runs: readonly SortedRun[], visit: (run: SortedRun) => 
   }
   return records;
 }
-
-/** Keys up to this many bytes are compared and copied in JavaScript, cheaper than a native call. */
-const SHORT_KEY = 32;
 
 /** Whether `a[at, at + length)` equals `b[0, length)`. */
 function sameBytes(a: Buffer, at: number, b: Buffer, length: number): boolean {

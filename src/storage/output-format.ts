@@ -24,6 +24,8 @@ function textOf(s: string): string {
 
 function valueText(value: unknown): string {
   if (typeof value === 'string') return textOf(value);
+  // What JSON.stringify gives for a number (non-finite ones are null), without its generic path.
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (typeof value === 'bigint') return value.toString();
   // JSON has no undefined (nor functions): write what JSON would inside an array.
   return JSON.stringify(value) ?? 'null';

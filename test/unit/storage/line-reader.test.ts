@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileLineNumber, readSplitLines, readWholeFile, type FileRange } from '../../../src/storage/line-reader.js';
+import { decodeText, fileLineNumber, readSplitLines, readWholeFile, type FileRange } from '../../../src/storage/line-reader.js';
 import { intBelow, pick, rng, useTempDirs } from './helpers.js';
 
 const CHARS = ['a', 'b', 'c', ' ', 'x', '\u00e9', '\u4e2d', '\u{1f600}', '\t', '\r'];
@@ -80,6 +80,30 @@ describe('readSplitLines', () => {
         expect(bytes).toBe(size);
         expect(lines).toEqual(expected);
       }
+    }
+  });
+
+  it('reads mostly-ASCII text, with rare UTF-8 and invalid bytes, as UTF-8 decoding gives it', async () => {
+    const dir = await tempDir();
+    const random = rng(9);
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      let line = '';
+      const length = intBelow(random, 90);
+      for (let j = 0; j < length; j++) line += pick(random, ['a', 'B', ' ', '.', '9']);
+      const bytes = Buffer.from(line);
+      // One line in 200 has a character beyond ASCII; one in 500 a byte that is not UTF-8.
+      const r = random();
+      lines.push(r < 0.005 ? Buffer.concat([bytes, Buffer.from('caf\u00e9 \u{1f600}')]) : r < 0.007 ? Buffer.concat([bytes, Buffer.from([0xe9, 0x41, 0xff])]) : bytes);
+    }
+    const file = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+    const path = join(dir, 'ascii.txt');
+    await writeFile(path, file);
+    const expected = lines.map((l) => l.toString('utf8'));
+    for (const [maxSplit, chunkSize] of [[file.length, 4096], [20_000, 1024], [file.length, 1024 * 1024]] as const) {
+      const { lines: got, bytes } = await readAll(randomCut(random, path, file.length, maxSplit), chunkSize);
+      expect(bytes).toBe(file.length);
+      expect(got).toEqual(expected);
     }
   });
 
@@ -164,6 +188,20 @@ describe('readSplitLines', () => {
     const path = join(dir, 'empty.txt');
     await writeFile(path, '');
     expect(await readSplitLines({ path, start: 0, length: 0 }, () => { throw new Error('no line expected'); })).toEqual({ lines: 0, bytes: 0 });
+  });
+});
+
+describe('decodeText', () => {
+  it('decodes any bytes exactly as UTF-8 decoding does, ASCII or not', () => {
+    const random = rng(10);
+    for (let i = 0; i < 2000; i++) {
+      const n = intBelow(random, 40);
+      const highs = random() < 0.5 ? 0 : 0.2;
+      const buf = Buffer.from(Array.from({ length: n }, () => (random() < highs ? 128 + intBelow(random, 128) : intBelow(random, 128))));
+      const start = intBelow(random, n + 1);
+      const end = start + intBelow(random, n - start + 1);
+      expect(decodeText(buf, start, end)).toBe(buf.toString('utf8', start, end));
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { EAGER_COMBINE_VALUES, MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
+import { EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS, MapOutputCollector, type CombineFn, type MapOutput } from '../../../src/storage/map-output-collector.js';
 import { readIndex, readPartitionChunks } from '../../../src/storage/map-output-file.js';
 import { bufferRun } from '../../../src/storage/sorted-run.js';
 import { intBelow, pick, rejectsWith, rng, stableSortByKey, throwsWith, useTempDirs } from './helpers.js';
@@ -118,7 +118,7 @@ describe('MapOutputCollector', () => {
       let largest = 0;
       const sum: CombineFn = (key, values, emit) => {
         calls++;
-        largest = Math.max(largest, values.length);
+        largest = Math.max(largest, runsOf(values));
         const total = (values as number[]).reduce((a, b) => a + b, 0);
         if (!asynchronous) return emit(key, total);
         return Promise.resolve().then(() => emit(key, total));
@@ -134,9 +134,9 @@ describe('MapOutputCollector', () => {
       const part = partitioner(2);
       const expected = [0, 1].map((p) => stableSortByKey([...totals].filter(([k]) => part(k) === p).map(([key, value]) => ({ key, value }))));
       expect(await readPartitions(out)).toEqual(expected);
-      // Each frequent key met the combiner every 64 values or so, never with a longer list.
-      expect(largest).toBeLessThanOrEqual(EAGER_COMBINE_VALUES);
-      expect(calls).toBeGreaterThan(5000 / EAGER_COMBINE_VALUES);
+      // Each frequent key met the combiner every 64 runs (of 1 to 3 values), never with more runs.
+      expect(largest).toBeLessThanOrEqual(EAGER_COMBINE_RUNS);
+      expect(calls).toBeGreaterThan(5000 / (3 * EAGER_COMBINE_RUNS));
       const counters = c.counters();
       expect(counters.combineOutputRecords).toBe(calls);
       expect(counters.mapOutputRecords).toBe(recs.length);
@@ -158,8 +158,12 @@ describe('MapOutputCollector', () => {
       const value = pick(random, pool);
       for (let r = 0; r < run; r++) recs.push({ key, value });
     }
-    // The model: a key's values combine as soon as EAGER_COMBINE_VALUES pile up, and once more at the spill.
-    const lists = new Map<string, unknown[]>();
+    // The model: a key's values combine as soon as they make EAGER_COMBINE_RUNS
+    // runs of one repeated value (objects, being copied at emit, and NaN never
+    // repeat; what a combine emitted is a run of its own) or a run reaches
+    // EAGER_COMBINE_RUN_LENGTH values; and once more at the spill.
+    interface KeyModel { values: unknown[]; runs: number; runLength: number; open: boolean }
+    const models = new Map<string, KeyModel>();
     let combineInput = 0;
     const combineModel = (key: string, values: unknown[]): unknown => {
       combineInput += values.length;
@@ -168,11 +172,20 @@ describe('MapOutputCollector', () => {
       return out;
     };
     for (const r of recs) {
-      const list = lists.get(r.key) ?? [];
-      list.push(r.value);
-      lists.set(r.key, list.length === EAGER_COMBINE_VALUES ? [combineModel(r.key, list)] : list);
+      const m = models.get(r.key) ?? models.set(r.key, { values: [], runs: 0, runLength: 0, open: false }).get(r.key)!;
+      const last = m.values[m.values.length - 1];
+      const repeats = m.open && (typeof r.value === 'number' || typeof r.value === 'string') && Object.is(r.value, last) && !Number.isNaN(r.value);
+      m.values.push(r.value);
+      let due: boolean;
+      if (repeats) due = ++m.runLength === EAGER_COMBINE_RUN_LENGTH;
+      else {
+        m.open = true;
+        m.runLength = 1;
+        due = ++m.runs === EAGER_COMBINE_RUNS;
+      }
+      if (due) models.set(r.key, { values: [combineModel(r.key, m.values)], runs: 1, runLength: 0, open: false });
     }
-    const expected = stableSortByKey([...lists].map(([key, values]) => ({ key, value: combineModel(key, values) })));
+    const expected = stableSortByKey([...models].map(([key, m]) => ({ key, value: combineModel(key, m.values) })));
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: history, sortBufferBytes: 1 << 24, workDir });
     for (const r of recs) {
@@ -184,6 +197,57 @@ describe('MapOutputCollector', () => {
     const counters = c.counters();
     expect(counters.combineInputRecords).toBe(combineInput);
     expect(counters.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + (Object.is(r.value, -0) ? 9 : encodedSize(r.value)), 0));
+  });
+
+  it('spills a combining buffer once its distinct keys pass the sort buffer, with the totals of the plain path and of a plain count', async () => {
+    const random = rng(40);
+    // Many distinct keys (each costs its size and more), a few frequent ones.
+    const recs = Array.from({ length: 6000 }, (_, i) => ({ key: random() < 0.5 ? pick(random, ['the', 'of', 'and']) : `w${intBelow(random, 2000)}-${i % 7}`, value: 1 }));
+    const sum: CombineFn = (key, values, emit) => emit(key, (values as number[]).reduce((a, b) => a + b, 0));
+    const reducers = 2;
+    const part = partitioner(reducers);
+    const combining = new MapOutputCollector({ reducers, partition: part, combine: sum, sortBufferBytes: 20_000, workDir: await tempDir(), mergeFactor: 4 });
+    let spills = 0;
+    for (const r of recs) {
+      combining.collect(r.key, r.value);
+      if (combining.needsSpill()) spills++;
+      await combining.settle();
+      // The estimate never stays past the buffer: settle() spilled it.
+      expect(combining.needsSpill()).toBe(false);
+    }
+    expect(spills).toBeGreaterThan(3);
+    const plain = new MapOutputCollector({ reducers, partition: part, sortBufferBytes: 1 << 24, workDir: await tempDir() });
+    for (const r of recs) plain.collect(r.key, r.value);
+    const sumsOf = (parts: Rec[][]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const recsOfPart of parts) for (const r of recsOfPart) m.set(r.key, (m.get(r.key) ?? 0) + (r.value as number));
+      return m;
+    };
+    const combined = await readPartitions(await combining.close());
+    const uncombined = await readPartitions(await plain.close());
+    const count = new Map<string, number>();
+    for (const r of recs) count.set(r.key, (count.get(r.key) ?? 0) + 1);
+    expect(sumsOf(combined)).toEqual(count);
+    expect(sumsOf(uncombined)).toEqual(count);
+    // One record per key, sorted, in its partition.
+    for (let p = 0; p < reducers; p++) {
+      expect(combined[p]!.map((r) => r.key)).toEqual(stableSortByKey([...count.keys()].filter((k) => part(k) === p).map((key) => ({ key }))).map((r) => r.key));
+    }
+    expect(combining.counters().mapOutputBytes).toBe(plain.counters().mapOutputBytes);
+  });
+
+  it('holds a key repeating one value at a constant size: no spill however many emits', async () => {
+    const sum: CombineFn = (key, values, emit) => emit(key, (values as number[]).reduce((a, b) => a + b, 0));
+    const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: sum, sortBufferBytes: 4096, workDir: await tempDir() });
+    let spilled = 0;
+    for (let i = 0; i < 200_000; i++) {
+      c.collect('same', 1);
+      if (c.needsSpill()) spilled++;
+      await c.settle();
+    }
+    expect(spilled).toBe(0);
+    expect(await readPartitions(await c.close())).toEqual([[{ key: 'same', value: 200_000 }]]);
+    expect(c.counters().spilledRecords).toBe(1);
   });
 
   it('refuses a partition out of range for a job with a combiner when it spills', async () => {
@@ -240,6 +304,13 @@ describe('MapOutputCollector', () => {
     await rejectsWith(c.close(), 'INVALID_ARGUMENT', /Expected combine to emit the key it was given \('k'\), got 'other'/);
   });
 });
+
+/** The number of runs of one repeated value in `values`. */
+function runsOf(values: readonly unknown[]): number {
+  let runs = 0;
+  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[i - 1]) runs++;
+  return runs;
+}
 
 /** Value bytes as the framing spec defines them, computed plainly: tag byte plus payload. */
 function encodedSize(value: unknown): number {

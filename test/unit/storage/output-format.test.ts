@@ -13,6 +13,12 @@ describe('formatOutputLine', () => {
     expect(formatOutputLine('\u00e9\u{1f600}', '')).toBe('\u00e9\u{1f600}\t\n');
   });
 
+  it('writes a number exactly as JSON does, however odd', () => {
+    for (const n of [0, -0, 1, -1, 0.1, 1 / 3, -2.5e-7, 1e21, 123456789012345680000, 2 ** 53 + 2, Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity]) {
+      expect(formatOutputLine('k', n)).toBe(`k\t${JSON.stringify(n)}\n`);
+    }
+  });
+
   it('writes a key or string value holding a tab, newline or carriage return as a JSON string', () => {
     expect(formatOutputLine('a\tb', 'c\nd')).toBe('"a\\tb"\t"c\\nd"\n');
     expect(formatOutputLine('cr\r', 'plain')).toBe('"cr\\r"\tplain\n');
