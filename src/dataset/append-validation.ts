@@ -8,7 +8,7 @@
 import { describe, LaminateError } from '../common/errors.js';
 import { MAX_PRODUCER_ID_BYTES } from '../common/ids.js';
 import { checkMsgpackValue } from './msgpack-check.js';
-import { recordSpans } from '../storage/record-body.js';
+import { countRecords, readLength, RECORD_HEADER_BYTES } from '../storage/record-body.js';
 import type { AppendBatch } from './types.js';
 
 export interface AppendLimits {
@@ -31,16 +31,20 @@ export function validateAppendBatch(batch: AppendBatch, limits: AppendLimits): v
     fail(`Expected a batch body of at most ${limits.maxBatchBytes} bytes, got ${batch.body.byteLength} bytes`);
   }
   validateProducerFields(batch, fail);
-  let spans;
+  let count;
   try {
-    spans = recordSpans(batch.body, limits.maxRecordBytes);
+    count = countRecords(batch.body, limits.maxRecordBytes);
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err));
   }
-  if (spans.length !== batch.count) fail(`Expected a body of ${batch.count} records as its count says, got ${spans.length}`);
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i]!;
-    const problem = checkMsgpackValue(batch.body, s.start, s.end);
+  if (count !== batch.count) fail(`Expected a body of ${batch.count} records as its count says, got ${count}`);
+  // The prefixes were checked above: walk them again, with no span object per record.
+  const body = batch.body;
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    const start = p + RECORD_HEADER_BYTES;
+    p = start + readLength(body, p);
+    const problem = checkMsgpackValue(body, start, p);
     if (problem !== undefined) fail(`Expected record ${i} of the body to be one msgpack JSON value, got ${problem}`);
   }
 }

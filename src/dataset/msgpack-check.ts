@@ -20,43 +20,78 @@ export const MAX_DEPTH = 512;
 /**
  * Returns undefined when `buf[start, end)` is exactly one acceptable msgpack
  * value, else a short reason ("truncated", "trailing bytes", ...).
+ *
+ * Cost: the store calls this once per record (~300,000 a second), so it
+ * allocates nothing: the stack of open containers lives in two typed arrays
+ * of this module (the check is synchronous, so no two calls share them), and
+ * the first byte is classified by a table, one load for the common kinds
+ * (fixint, fixstr, fixmap, ...) instead of a chain of range tests.
  */
 export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): string | undefined {
   // An explicit stack of "values still expected" per open container: no recursion.
-  const pending: number[] = [1];
-  const inMap: boolean[] = [false];
+  const pending = PENDING;
+  const inMap = IN_MAP;
+  let top = 0;
+  pending[0] = 1;
+  inMap[0] = 0;
   let p = start;
-  while (pending.length > 0) {
-    const top = pending.length - 1;
-    if (pending[top] === 0) {
-      pending.pop();
-      inMap.pop();
+  for (;;) {
+    // Leaves (scalars, fixstr: most of a record) are taken in this inner
+    // loop, with the count left in a local; a container or a rarer kind
+    // leaves it with `b` set.
+    let left = pending[top]!;
+    const map = inMap[top] === 1;
+    let b = -1;
+    while (left > 0) {
+      left--;
+      if (p >= end) return 'truncated';
+      const c = buf[p++]!;
+      // A map's items alternate key, value: a key leaves an odd count.
+      if (map && left % 2 === 1 && SCALAR_KEY[c] === 0) {
+        return `a map key of type byte 0x${c.toString(16)} (an array, map, binary or timestamp)`;
+      }
+      const kind = KIND[c]!;
+      if (kind === K_FIXED) {
+        const q = p + FIXED_BYTES[c]!;
+        if (q > end) return 'truncated';
+        p = q;
+        continue;
+      }
+      if (kind === K_FIXSTR) {
+        const q = p + (c & 0x1f);
+        if (q > end) return 'truncated';
+        p = q;
+        continue;
+      }
+      if (kind === K_STR8) {
+        if (p + 1 > end) return 'truncated';
+        const q = p + 1 + buf[p]!;
+        if (q > end) return 'truncated';
+        p = q;
+        continue;
+      }
+      b = c;
+      break;
+    }
+    pending[top] = left;
+    if (b < 0) {
+      // This container is complete.
+      if (top === 0) break;
+      top--;
       continue;
     }
-    // A map's items alternate key, value, starting with a key at an even count left.
-    const isKey = inMap[top]! && pending[top]! % 2 === 0;
-    pending[top]!--;
-    if (p >= end) return 'truncated';
-    const b = buf[p++]!;
-    if (isKey && !SCALAR_KEY[b]!) return `a map key of type byte 0x${b.toString(16)} (an array, map, binary or timestamp)`;
+    const kind = KIND[b]!;
     let skip = 0;
-    let items = -1; // values a container adds (maps count keys and values)
-    let map = false;
-    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) {
-      // positive/negative fixint, nil, false, true
-    } else if (b >= 0x80 && b <= 0x8f) {
+    let items = 0; // values a container adds (maps count keys and values)
+    let isMap = 0;
+    if (kind === K_FIXMAP) {
       items = (b & 0x0f) * 2;
-      map = true;
-    } else if (b >= 0x90 && b <= 0x9f) {
+      isMap = 1;
+    } else if (kind === K_FIXARRAY) {
       items = b & 0x0f;
-    } else if (b >= 0xa0 && b <= 0xbf) {
-      skip = b & 0x1f;
     } else {
+      // Fixed-size scalars, fixstr, str 8 and bin 8 were taken by the inner loop.
       switch (b) {
-        case 0xc4: case 0xd9: // bin 8, str 8
-          if (p + 1 > end) return 'truncated';
-          skip = 1 + buf[p]!;
-          break;
         case 0xc5: case 0xda: // bin 16, str 16
           if (p + 2 > end) return 'truncated';
           skip = 2 + ((buf[p]! << 8) | buf[p + 1]!);
@@ -65,12 +100,6 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
           if (p + 4 > end) return 'truncated';
           skip = 4 + u32(buf, p);
           break;
-        case 0xca: skip = 4; break; // float 32
-        case 0xcb: skip = 8; break; // float 64
-        case 0xcc: case 0xd0: skip = 1; break; // uint 8, int 8
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
         case 0xdc: // array 16
           if (p + 2 > end) return 'truncated';
           items = (buf[p]! << 8) | buf[p + 1]!;
@@ -84,13 +113,13 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
         case 0xde: // map 16
           if (p + 2 > end) return 'truncated';
           items = ((buf[p]! << 8) | buf[p + 1]!) * 2;
-          map = true;
+          isMap = 1;
           p += 2;
           break;
         case 0xdf: // map 32
           if (p + 4 > end) return 'truncated';
           items = u32(buf, p) * 2;
-          map = true;
+          isMap = 1;
           p += 4;
           break;
         case 0xd4: // fixext 1: msgpackr's undefined is type 0
@@ -123,21 +152,46 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
       p += skip;
     }
     if (items > 0) {
-      if (pending.length >= MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+      if (top + 1 >= MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
       // Each item takes at least one byte: refuse impossible counts early.
       if (items > end - p) return 'truncated';
-      pending.push(items);
-      inMap.push(map);
+      top++;
+      pending[top] = items;
+      inMap[top] = isMap;
     }
   }
   if (p !== end) return `${end - p} trailing bytes after the value`;
   return undefined;
 }
 
-/** First bytes of the values msgpackr accepts as an object key: nil, booleans, numbers, strings, undefined (fixext 1). */
-const SCALAR_KEY: boolean[] = Array.from({ length: 256 }, (_, b) =>
+/** Values still expected per open container (a map counts keys and values: up to 2^33, hence doubles). */
+const PENDING = new Float64Array(MAX_DEPTH);
+/** 1 where the open container is a map. */
+const IN_MAP = new Uint8Array(MAX_DEPTH);
+
+/** Kinds of first byte the walk tells apart by table. */
+const K_FIXED = 0; // a scalar of fixed size: fixints, nil, booleans, floats, ints (FIXED_BYTES after it)
+const K_FIXSTR = 1;
+const K_STR8 = 2; // str 8, bin 8: a one-byte length
+const K_FIXMAP = 3;
+const K_FIXARRAY = 4;
+const K_OTHER = 5; // the rest: decided by a switch on the byte
+const KIND: Uint8Array = Uint8Array.from({ length: 256 }, (_, b) =>
+  b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3 || (b >= 0xca && b <= 0xd3) ? K_FIXED
+  : b >= 0xa0 && b <= 0xbf ? K_FIXSTR
+  : b === 0xd9 || b === 0xc4 ? K_STR8
+  : b >= 0x80 && b <= 0x8f ? K_FIXMAP
+  : b >= 0x90 && b <= 0x9f ? K_FIXARRAY
+  : K_OTHER);
+/** Bytes after the first of a K_FIXED value: float 32/64, uint and int 8 to 64, else none. */
+const FIXED_BYTES: Uint8Array = Uint8Array.from({ length: 256 }, (_, b) =>
+  b === 0xca ? 4 : b === 0xcb ? 8 : b === 0xcc || b === 0xd0 ? 1 : b === 0xcd || b === 0xd1 ? 2
+  : b === 0xce || b === 0xd2 ? 4 : b === 0xcf || b === 0xd3 ? 8 : 0);
+
+/** 1 for the first bytes of the values msgpackr accepts as an object key: nil, booleans, numbers, strings, undefined (fixext 1). */
+const SCALAR_KEY: Uint8Array = Uint8Array.from({ length: 256 }, (_, b) =>
   b <= 0x7f || b >= 0xe0 || (b >= 0xa0 && b <= 0xbf) || b === 0xc0 || b === 0xc2 || b === 0xc3 ||
-  (b >= 0xca && b <= 0xd3) || (b >= 0xd9 && b <= 0xdb) || b === 0xd4);
+  (b >= 0xca && b <= 0xd3) || (b >= 0xd9 && b <= 0xdb) || b === 0xd4 ? 1 : 0);
 
 function u32(buf: Uint8Array, p: number): number {
   return ((buf[p]! << 24) >>> 0) + ((buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!);

@@ -63,6 +63,27 @@ describe('msgpack check', () => {
     expect(accepted).toBeGreaterThan(100); // the check is not vacuous
   });
 
+  it('refuses a non-scalar key wherever it sits in a map, and a refusal leaves nothing behind for the next check', () => {
+    // { a: 1, "b": 1.5 (float 64), <key>: 3 }, keys as fixstr and str 8: the third key varies.
+    const head = [0x83, 0xa1, 0x61, 0x01, 0xd9, 0x01, 0x62, 0xcb, ...Buffer.from(pack(1.5)).subarray(1)];
+    const okKey = Buffer.from([...head, 0xa1, 0x63, 0x03]);
+    expect(unpack(okKey)).toEqual({ a: 1, b: 1.5, c: 3 });
+    expect(checkMsgpackValue(okKey, 0, okKey.length)).toBeUndefined();
+    for (const key of [[0x90], [0x80], [0xc4, 0x00], [0xd6, 0xff, 0, 0, 0, 0]]) {
+      const bytes = Buffer.from([...head, ...key, 0x03]);
+      expect(checkMsgpackValue(bytes, 0, bytes.length)).toMatch(new RegExp(`map key of type byte 0x${key[0]!.toString(16)}`));
+      // As a value, the same bytes are fine.
+      const asValue = Buffer.from([...head, 0xa1, 0x63, ...key]);
+      expect(checkMsgpackValue(asValue, 0, asValue.length)).toBeUndefined();
+    }
+    // A refusal deep inside nested containers, then a check of a value at an offset of another buffer.
+    const deep = Buffer.concat([Buffer.alloc(100, 0x91), Buffer.from([0x81, 0x90, 0x01])]);
+    expect(checkMsgpackValue(deep, 0, deep.length)).toMatch(/map key/);
+    const framed = Buffer.concat([Buffer.from([0xc1, 0xc1]), Buffer.from(pack({ x: [1, 2], y: 'z' })), Buffer.from([0xc1])]);
+    expect(checkMsgpackValue(framed, 2, framed.length - 1)).toBeUndefined();
+    expect(checkMsgpackValue(framed, 2, framed.length)).toMatch(/1 trailing bytes/);
+  });
+
   it('refuses extensions that are no JSON value, the unused byte, and nesting past the limit', () => {
     expect(checkMsgpackValue(Buffer.from([0xd4, 5, 1]), 0, 3)).toMatch(/extension type 5/);
     expect(checkMsgpackValue(Buffer.from([0xd5, 0x72, 1, 2]), 0, 4)).toMatch(/extension type 114/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBody, encodeBody, encodeRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
+import { countRecords, decodeBody, encodeBody, encodeRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
 import { throwsWith } from './helpers.js';
 
 describe('record body', () => {
@@ -30,5 +30,26 @@ describe('record body', () => {
     throwsWith(() => builder.add('y'.repeat(60)), 'INVALID_ARGUMENT', /at most 50 bytes encoded, got 62 bytes/);
     expect(builder.count).toBe(1);
     expect(decodeBody(builder.take())).toEqual([1]);
+  });
+
+  it('counts and spans records by their length prefixes, and refuses a body cut short or a record over the limit', () => {
+    const records = [1, 'x'.repeat(300), { a: [1, 2] }, null];
+    const body = encodeBody(records);
+    const sizes = records.map((r) => encodeRecord(r).length - 4);
+    expect(countRecords(body)).toBe(4);
+    let at = 0;
+    expect(recordSpans(body)).toEqual(sizes.map((n) => {
+      const span = { start: at + 4, end: at + 4 + n };
+      at += 4 + n;
+      return span;
+    }));
+    expect(countRecords(Buffer.alloc(0))).toBe(0);
+    for (const count of [countRecords, recordSpans]) {
+      throwsWith(() => count(body.subarray(0, body.length - 1)), 'INVALID_ARGUMENT', /for record 3 of the body, got/);
+      throwsWith(() => count(Buffer.concat([body, Buffer.from([1, 0])])), 'INVALID_ARGUMENT', /4-byte record length at byte \d+ of a \d+-byte body, got 2 bytes/);
+      throwsWith(() => count(body, 100), 'INVALID_ARGUMENT', /at most 100 bytes encoded, got 30\d bytes \(record 1 of the body\)/);
+    }
+    // A length with the top bit set is read as unsigned: far over any limit, not negative.
+    throwsWith(() => countRecords(Buffer.from([0, 0, 0, 0x80, 1])), 'INVALID_ARGUMENT', /got 2147483648 bytes/);
   });
 });
