@@ -323,6 +323,8 @@ export class CombiningBuffer {
       const key = keys[s]!;
       const part = parts[partition(key)]!;
       const values = this.takeValues(s);
+      // An eager combine may have emitted nothing for the key: no values, no call.
+      if (values.length === 0) continue;
       this.outCount = 0;
       this.outKey = key;
       const done = this.combine(key, this.packed ? unpackValues(values) : values, this.eagerEmit);

@@ -246,6 +246,21 @@ describe('CombiningBuffer', () => {
     expect(part!.values.map((v) => unpack((v as PackedValue).bytes) as unknown)).toEqual([{ key: 'a', n: 1 }, { key: 'b', n: 2 }, { key: 'c', n: 3 }]);
   });
 
+  it('does not call the combiner at the spill for a key an eager combine emitted nothing for', async () => {
+    const calls: { key: string; values: unknown[] }[] = [];
+    const b = new CombiningBuffer((key, values, emit) => {
+      calls.push({ key, values: [...values] });
+      if (key !== 'dropped') emit(key, values.length);
+    }, { outputBytes: 0, combineInput: 0 });
+    for (let i = 0; i < EAGER_COMBINE_RUNS; i++) b.add('dropped', i);
+    b.add('kept', 1);
+    void b.combineDue();
+    expect(calls.map((c) => c.key)).toEqual(['dropped']);
+    const parts = await b.combineAll(1, () => 0);
+    expect(calls.map((c) => c.key)).toEqual(['dropped', 'kept']);
+    expect(parts[0]).toEqual({ keys: ['kept'], values: [1] });
+  });
+
   it('refuses a combiner that emits another key', () => {
     const b = new CombiningBuffer((_k, v, emit) => emit('other', v.length), { outputBytes: 0, combineInput: 0 });
     for (let i = 0; i < EAGER_COMBINE_RUNS; i++) b.add('k', i);
