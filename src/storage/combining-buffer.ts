@@ -10,7 +10,7 @@
 import { unpack } from 'msgpackr';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
-import { utf8Length } from './byte-sink.js';
+import { GrowableBuffer, utf8Length, writeUtf8 } from './byte-sink.js';
 import type { CombineFn } from './combine-emitter.js';
 import { KeyTable } from './key-table.js';
 import { encodedValueSize, packValue, PackedValue } from './record-codec.js';
@@ -68,11 +68,21 @@ export class CombinedValues {
 /**
  * One partition of a spill, combined: `keys[i]` (distinct, in no order)
  * with what the combiner emitted for it, `values[i]`: the value itself, or a
- * CombinedValues when it emitted several. Keys it emitted nothing for are left out.
+ * CombinedValues when it emitted several. Keys it emitted nothing for are
+ * left out. `keyBytes.buf[keyEnds[i - 1] (0 for i = 0), keyEnds[i])` is
+ * `keys[i]` as UTF-8: encoded in one pass in key order of arrival, so that
+ * writing in sorted order copies bytes from one compact buffer rather than
+ * visiting strings all over the heap.
  */
 export interface CombinedPartition {
   readonly keys: string[];
   readonly values: unknown[];
+  readonly keyBytes: GrowableBuffer;
+  readonly keyEnds: number[];
+}
+
+function newPartition(): CombinedPartition {
+  return { keys: [], values: [], keyBytes: new GrowableBuffer(4096), keyEnds: [] };
 }
 
 /** What CombiningBuffer adds to its owner's counters. */
@@ -316,7 +326,7 @@ export class CombiningBuffer {
    */
   async combineAll(reducers: number, partition: (key: string) => number): Promise<CombinedPartition[]> {
     const parts: CombinedPartition[] = [];
-    for (let p = 0; p < reducers; p++) parts.push({ keys: [], values: [] });
+    for (let p = 0; p < reducers; p++) parts.push(newPartition());
     const keys = this.table.keys;
     const out = this.out;
     for (let s = 0; s < keys.length; s++) {
@@ -333,6 +343,10 @@ export class CombiningBuffer {
       if (n === 0) continue;
       part.keys.push(key);
       part.values.push(n === 1 ? out[0] : new CombinedValues(out.slice(0, n)));
+      const bytes = part.keyBytes;
+      const buf = bytes.reserve(3 * key.length);
+      bytes.pos += writeUtf8(buf, key, bytes.pos);
+      part.keyEnds.push(bytes.pos);
       this.combineOutput += n;
     }
     out.length = 0;
