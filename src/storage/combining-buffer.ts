@@ -60,6 +60,18 @@ function valueBytes(v: unknown): number {
   return typeof v === 'number' && v >>> 0 === v && v < 64 && (v !== 0 || 1 / v > 0) ? 2 : encodedValueSize(v);
 }
 
+/**
+ * `s`, or a copy of it that holds no other string alive. V8 makes a slice of
+ * 13 or more characters (a word a tokenizer cut from a line) a view of the
+ * string it was cut from, and a key kept for the whole spill would keep that
+ * whole chunk of the input alive with it, unseen by the buffer's estimate.
+ * Concatenating and slicing again flattens the string into a new one of the
+ * key's own size (the usual idiom; there is no direct API).
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** Two or more values a combiner emitted for one key, in emit order (one value is kept as itself). */
 export class CombinedValues {
   constructor(readonly values: readonly unknown[]) {}
@@ -174,7 +186,7 @@ export class CombiningBuffer {
   }
 
   private addKey(key: string, value: unknown): void {
-    const s = this.table.insertMissed(key);
+    const s = this.table.insertMissed(ownString(key));
     if (s === this.runCount.length) this.grow();
     this.heads.push(undefined);
     this.runValue.push(value);
