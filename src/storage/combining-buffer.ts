@@ -10,7 +10,7 @@
 import { unpack } from 'msgpackr';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
-import { utf8Length } from './byte-sink.js';
+import { GrowableBuffer, utf8Length, writeUtf8 } from './byte-sink.js';
 import type { CombineFn } from './combine-emitter.js';
 import { KeyTable } from './key-table.js';
 import { encodedValueSize, packValue, PackedValue } from './record-codec.js';
@@ -60,6 +60,18 @@ function valueBytes(v: unknown): number {
   return typeof v === 'number' && v >>> 0 === v && v < 64 && (v !== 0 || 1 / v > 0) ? 2 : encodedValueSize(v);
 }
 
+/**
+ * `s`, or a copy of it that holds no other string alive. V8 makes a slice of
+ * 13 or more characters (a word a tokenizer cut from a line) a view of the
+ * string it was cut from, and a key kept for the whole spill would keep that
+ * whole chunk of the input alive with it, unseen by the buffer's estimate.
+ * Concatenating and slicing again flattens the string into a new one of the
+ * key's own size (the usual idiom; there is no direct API).
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** Two or more values a combiner emitted for one key, in emit order (one value is kept as itself). */
 export class CombinedValues {
   constructor(readonly values: readonly unknown[]) {}
@@ -68,11 +80,21 @@ export class CombinedValues {
 /**
  * One partition of a spill, combined: `keys[i]` (distinct, in no order)
  * with what the combiner emitted for it, `values[i]`: the value itself, or a
- * CombinedValues when it emitted several. Keys it emitted nothing for are left out.
+ * CombinedValues when it emitted several. Keys it emitted nothing for are
+ * left out. `keyBytes.buf[keyEnds[i - 1] (0 for i = 0), keyEnds[i])` is
+ * `keys[i]` as UTF-8: encoded in one pass in key order of arrival, so that
+ * writing in sorted order copies bytes from one compact buffer rather than
+ * visiting strings all over the heap.
  */
 export interface CombinedPartition {
   readonly keys: string[];
   readonly values: unknown[];
+  readonly keyBytes: GrowableBuffer;
+  readonly keyEnds: number[];
+}
+
+function newPartition(): CombinedPartition {
+  return { keys: [], values: [], keyBytes: new GrowableBuffer(4096), keyEnds: [] };
 }
 
 /** What CombiningBuffer adds to its owner's counters. */
@@ -164,7 +186,7 @@ export class CombiningBuffer {
   }
 
   private addKey(key: string, value: unknown): void {
-    const s = this.table.insertMissed(key);
+    const s = this.table.insertMissed(ownString(key));
     if (s === this.runCount.length) this.grow();
     this.heads.push(undefined);
     this.runValue.push(value);
@@ -316,13 +338,15 @@ export class CombiningBuffer {
    */
   async combineAll(reducers: number, partition: (key: string) => number): Promise<CombinedPartition[]> {
     const parts: CombinedPartition[] = [];
-    for (let p = 0; p < reducers; p++) parts.push({ keys: [], values: [] });
+    for (let p = 0; p < reducers; p++) parts.push(newPartition());
     const keys = this.table.keys;
     const out = this.out;
     for (let s = 0; s < keys.length; s++) {
       const key = keys[s]!;
       const part = parts[partition(key)]!;
       const values = this.takeValues(s);
+      // An eager combine may have emitted nothing for the key: no values, no call.
+      if (values.length === 0) continue;
       this.outCount = 0;
       this.outKey = key;
       const done = this.combine(key, this.packed ? unpackValues(values) : values, this.eagerEmit);
@@ -331,6 +355,10 @@ export class CombiningBuffer {
       if (n === 0) continue;
       part.keys.push(key);
       part.values.push(n === 1 ? out[0] : new CombinedValues(out.slice(0, n)));
+      const bytes = part.keyBytes;
+      const buf = bytes.reserve(3 * key.length);
+      bytes.pos += writeUtf8(buf, key, bytes.pos);
+      part.keyEnds.push(bytes.pos);
       this.combineOutput += n;
     }
     out.length = 0;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
-import { CombiningBuffer } from './combining-buffer.js';
+import { CombiningBuffer, type CombinedPartition } from './combining-buffer.js';
 import { writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
 import { mergeSpills, type Spill } from './map-output-merge.js';
 import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
@@ -207,21 +207,20 @@ export class MapOutputCollector {
     const recordsBefore = this.counts.records;
     try {
       // With a combiner: what it made of each key, per partition.
-      const parts = await this.table?.combineAll(this.reducers, (key) => this.checkedPartition(key));
+      const parts: (CombinedPartition | undefined)[] | undefined = await this.table?.combineAll(this.reducers, (key) => this.checkedPartition(key));
       for (let p = 0; p < this.reducers; p++) {
         const offset = w.position;
         const before = this.counts.records;
-        const part = parts?.[p];
-        if (part === undefined) await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
-        else this.counts.records += await writeCombined(part, w);
-        partitions.push({ offset, length: w.position - offset, records: this.counts.records - before });
-        // Let the garbage collector take this partition while the next is written.
-        if (part === undefined) {
+        if (parts === undefined) {
+          await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
+          // Let the garbage collector take this partition while the next is written.
           this.keys[p] = [];
           this.values[p] = [];
         } else {
-          parts![p] = { keys: [], values: [] };
+          this.counts.records += await writeCombined(parts[p]!, w);
+          parts[p] = undefined;
         }
+        partitions.push({ offset, length: w.position - offset, records: this.counts.records - before });
       }
       await w.close();
     } catch (err) {

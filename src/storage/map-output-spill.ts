@@ -5,7 +5,7 @@
 import type { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombinedValues, type CombinedPartition } from './combining-buffer.js';
 import { sortedOrder } from './key-sort.js';
-import { appendRecord } from './record-codec.js';
+import { appendKeyBytes, appendRecord, appendValue } from './record-codec.js';
 
 /** Counts a spill adds to the collector's counters. */
 export interface SpillCounts {
@@ -41,19 +41,25 @@ export async function writeSorted(keys: readonly string[], values: readonly unkn
  * records written.
  */
 export async function writeCombined(part: CombinedPartition, w: BufferedFileWriter): Promise<number> {
-  const { keys, values } = part;
+  const { keys, values, keyEnds } = part;
+  const src = part.keyBytes.buf;
   const n = keys.length;
   const order = sortedOrder(keys);
   let records = 0;
   for (let i = 0; i < n; i++) {
     const at = order[i]!;
-    const key = keys[at]!;
+    const start = at === 0 ? 0 : keyEnds[at - 1]!;
+    const end = keyEnds[at]!;
     const v = values[at];
     if (v instanceof CombinedValues) {
-      for (const each of v.values) appendRecord(w, key, each);
+      for (const each of v.values) {
+        appendKeyBytes(w, src, start, end);
+        appendValue(w, each);
+      }
       records += v.values.length;
     } else {
-      appendRecord(w, key, v);
+      appendKeyBytes(w, src, start, end);
+      appendValue(w, v);
       records++;
     }
     if (w.needsFlush()) await w.flush();

@@ -69,6 +69,25 @@ export function appendRecord(sink: ByteSink, key: string, value: unknown): numbe
   return appendString(sink, key, -1) + appendValue(sink, value);
 }
 
+/**
+ * Appends a key already encoded as UTF-8, `src[start, end)`, as
+ * [varint length][bytes]: what appendRecord writes for the key. Short keys
+ * are copied in JavaScript, cheaper than a native call. Called by the
+ * map-side spill once per combined key, before appendValue.
+ */
+export function appendKeyBytes(sink: ByteSink, src: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  const buf = sink.reserve(9 + n);
+  let p = writeVarint(buf, sink.pos, n);
+  if (n <= 32) {
+    for (let i = start; i < end; i++) buf[p++] = src[i]!;
+  } else {
+    buf.set(src.subarray(start, end), p);
+    p += n;
+  }
+  sink.pos = p;
+}
+
 /** Appends a value as [varint length][tag][payload]; returns its length (tag included). */
 export function appendValue(sink: ByteSink, value: unknown): number {
   if (typeof value === 'string') return appendString(sink, value, TAG_STRING);

@@ -155,7 +155,7 @@ describe('CombiningBuffer', () => {
     await pending;
     b.add('k', 1);
     const parts = await b.combineAll(1, () => 0);
-    expect(parts[0]).toEqual({ keys: ['k'], values: [EAGER_COMBINE_RUN_LENGTH + 1] });
+    expect([parts[0]!.keys, parts[0]!.values]).toEqual([['k'], [EAGER_COMBINE_RUN_LENGTH + 1]]);
   });
 
   it('counts a repeated value at no cost, and a new key or a changed value at its size', () => {
@@ -213,20 +213,24 @@ describe('CombiningBuffer', () => {
 
   it('splits what the combiner emitted by partition, keeping several values of a key together and dropping keys with none', async () => {
     const b = new CombiningBuffer((key, values, emit) => {
-      const n = Number(key.slice(1));
+      const n = Number(/\d+/.exec(key)![0]);
       // k0, k3, ... emit nothing; k1, k4, ... one value; k2, k5, ... their count three times.
       for (let i = 0; i < (n % 3 === 2 ? 3 : n % 3); i++) emit(key, values.length + i);
     }, { outputBytes: 0, combineInput: 0 });
-    const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    const keys = Array.from({ length: 300 }, (_, i) => `k${i}${i % 4 === 0 ? '\u00e9' : i % 4 === 1 ? '\u{1f600}' : ''}`);
     for (const k of keys) b.add(k, 1);
-    b.add('k5', 2);
-    const parts = await b.combineAll(2, (k) => Number(k.slice(1)) % 2);
+    b.add(keys[5]!, 2);
+    const num = (k: string): number => Number(/\d+/.exec(k)![0]);
+    const parts = await b.combineAll(2, (k) => num(k) % 2);
     for (const p of [0, 1]) {
       const mine = keys.filter((_, i) => i % 2 === p && i % 3 !== 0);
       expect(parts[p]!.keys).toEqual(mine);
+      // Each key's UTF-8 bytes, one after another.
+      const { keyBytes, keyEnds } = parts[p]!;
+      expect(keyEnds.map((end, i) => keyBytes.buf.toString('utf8', i === 0 ? 0 : keyEnds[i - 1], end))).toEqual(mine);
       expect(parts[p]!.values).toEqual(mine.map((k) => {
-        const n = Number(k.slice(1));
-        const count = k === 'k5' ? 2 : 1;
+        const n = num(k);
+        const count = k === keys[5] ? 2 : 1;
         return n % 3 === 1 ? count : new CombinedValues([count, count + 1, count + 2]);
       }));
     }
@@ -244,6 +248,21 @@ describe('CombiningBuffer', () => {
     keys.forEach((k, i) => { for (let r = 0; r <= i; r++) b.add(k, r); });
     const [part] = await b.combineAll(1, () => 0);
     expect(part!.values.map((v) => unpack((v as PackedValue).bytes) as unknown)).toEqual([{ key: 'a', n: 1 }, { key: 'b', n: 2 }, { key: 'c', n: 3 }]);
+  });
+
+  it('does not call the combiner at the spill for a key an eager combine emitted nothing for', async () => {
+    const calls: { key: string; values: unknown[] }[] = [];
+    const b = new CombiningBuffer((key, values, emit) => {
+      calls.push({ key, values: [...values] });
+      if (key !== 'dropped') emit(key, values.length);
+    }, { outputBytes: 0, combineInput: 0 });
+    for (let i = 0; i < EAGER_COMBINE_RUNS; i++) b.add('dropped', i);
+    b.add('kept', 1);
+    void b.combineDue();
+    expect(calls.map((c) => c.key)).toEqual(['dropped']);
+    const parts = await b.combineAll(1, () => 0);
+    expect(calls.map((c) => c.key)).toEqual(['dropped', 'kept']);
+    expect([parts[0]!.keys, parts[0]!.values]).toEqual([['kept'], [1]]);
   });
 
   it('refuses a combiner that emits another key', () => {

@@ -84,5 +84,28 @@ describe('sortedOrder on Latin-1 and mixed keys', () => {
     const copies = Array.from({ length: 500 }, (_, i) => (i % 50 === 0 ? 'abcdefghijklmnopq' : i % 7 === 0 ? 'abcdefghijklmnopp' : 'abcdefghijklmnopqr'));
     expect(sortedOrder(copies)).toEqual(naiveOrder(copies));
   });
-});
 
+  it('sorts ASCII keys tied on their first six units, short ones, U+0000 and U+007F included, and wider units after the sixth', () => {
+    const random = rng(46);
+    const ASCII = ['\u0000', 'a', 'b', 'z', '~', '\u007f'];
+    for (const size of [2, 3, 64, 5000]) {
+      const keys = Array.from({ length: size }, () => {
+        // Shared six-unit stems make the ties; tails of any length settle them.
+        const stem = pick(random, ['', 'ab', 'abcab', 'abcabc', 'abcab\u0000', 'zzzzzz', '\u007f\u007f\u007f\u007f\u007f\u007f']);
+        let tail = '';
+        const n = Math.floor(random() * 4);
+        for (let i = 0; i < n; i++) tail += random() < 0.1 ? pick(random, ['\u00e9', '\u0100', '\u{1f600}', '\uffff']) : pick(random, ASCII);
+        return stem + tail;
+      });
+      expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+    }
+    // Copies of one key among others: the run of copies keeps index order.
+    const copies = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? 'the' : i % 5 === 0 ? 'then' : 'their'));
+    expect(sortedOrder(copies)).toEqual(naiveOrder(copies));
+    // A unit above U+007F within the first six: the Latin-1 or two-unit path takes over.
+    for (const wide of ['\u0080', '\u00ff', '\u4e2d', '\u{1f600}']) {
+      const keys = ['abcdef', 'abcdeg', `abcde${wide}`, 'abcde', 'a', `${wide}`, 'abcdef\u0000'];
+      expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
-import { appendRecord, decodeValue, decodeValueAt, encodeValue, parseRecord, type RecordFrame } from '../../../src/storage/record-codec.js';
+import { appendKeyBytes, appendRecord, appendValue, decodeValue, decodeValueAt, encodeValue, parseRecord, type RecordFrame } from '../../../src/storage/record-codec.js';
 import { throwsWith } from './helpers.js';
 
 const VALUES: unknown[] = [
@@ -104,6 +104,24 @@ describe('record codec string framing', () => {
           expect(sink.buf.subarray(3, sink.pos).equals(expected)).toBe(true);
           expect(size).toBe(Buffer.byteLength(s) * 2 + 1);
         }
+      }
+    }
+  });
+
+  it('writes a key given as UTF-8 bytes exactly as appendRecord writes it as a string', () => {
+    for (const n of [0, 1, 31, 32, 33, 127, 128, 300]) {
+      for (const key of ['k'.repeat(n), '\u00e9'.repeat(n), '\u{1f600}'.repeat(Math.ceil(n / 4))]) {
+        const bytes = Buffer.concat([Buffer.from('pre'), Buffer.from(key, 'utf8'), Buffer.from('post')]);
+        const viaBytes = new GrowableBuffer(16);
+        appendKeyBytes(viaBytes, bytes, 3, bytes.length - 4);
+        appendValue(viaBytes, n);
+        const viaString = new GrowableBuffer(16);
+        appendRecord(viaString, key, n);
+        expect(viaBytes.toBuffer().equals(viaString.toBuffer())).toBe(true);
+        // The plain framing: the key as plainRecord frames it, then [length][tag and payload] of the value.
+        const value = encodeValue(n);
+        const plainKey = plainRecord(key, '').subarray(0, -2);
+        expect(viaBytes.toBuffer().equals(Buffer.concat([plainKey, Buffer.from([value.length]), value]))).toBe(true);
       }
     }
   });
