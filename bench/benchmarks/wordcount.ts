@@ -76,10 +76,11 @@ export const wordcount: Benchmark = {
       ],
       targets: [
         target('Laminate wall / floor wall', lam.wallS / floor.best.wallS, 0.8, 'x'),
-        target('GNU wall / Laminate wall', pipeline.best.wallS / lam.wallS, 4, 'x', true),
       ],
       checks,
       notes: [
+        // Issue 6 withdrew the "4x faster than GNU" target (its figure moved 2x between runs here); the ratio stays for reference.
+        `GNU wall / Laminate wall: ${(pipeline.best.wallS / lam.wallS).toFixed(2)}x; Laminate CPU / floor CPU: ${(lam.cpuS / floor.best.cpuS).toFixed(2)}x`,
         `Laminate phases (fastest run): ${formatPhases(lam.phases)}`,
         `Laminate CPU: master ${lam.cpu.master.toFixed(2)} s, workers ${lam.cpu.workers.map((c) => c.toFixed(2)).join(' + ')} s, client ${lam.cpu.client.toFixed(2)} s; peak RSS master ${lam.peak.master.toFixed(0)} MB, workers ${lam.peak.workers.map((p) => p.toFixed(0)).join(' + ')} MB`,
         `input ${data.reused ? 'reused' : 'generated'} in ${data.dir}`,
