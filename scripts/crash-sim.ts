@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import type { Decision, LaunchDecision } from '../src/scheduler/types.js';
 import { seededRandom } from '../test/support/seeded-random.js';
+import { hashKey as fnv1a } from '../src/common/partitioner.js';
 
 const FILES = ['pg-being_ernest.txt', 'pg-dorian_gray.txt', 'pg-frankenstein.txt', 'pg-grimm.txt',
   'pg-huckleberry_finn.txt', 'pg-metamorphosis.txt', 'pg-sherlock_holmes.txt', 'pg-tom_sawyer.txt'];
@@ -38,15 +39,6 @@ const FETCH_FAILURE_MS = 1500;
 const WORK_MS = 300;
 const TICK_MS = 100;
 const DEADLINE_MS = 600_000;
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /** The fate crash-wordcount.ts gives the one call of an attempt: crash, or finish after `sleepMs`. */
 function fate(seed: number, d: LaunchDecision): { crash: true } | { crash: false; sleepMs: number } {
