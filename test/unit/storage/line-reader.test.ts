@@ -121,6 +121,41 @@ describe('readSplitLines', () => {
     }
   });
 
+  it('reads regions far bigger than a decoding piece, lines longer than a piece included, in sync and async callbacks', async () => {
+    const dir = await tempDir();
+    const random = rng(11);
+    const lines: string[] = [];
+    let size = 0;
+    while (size < 900_000) {
+      const r = random();
+      // Mostly short lines; now and then one of 64 KiB and more, or an empty one.
+      const length = r < 0.02 ? 60_000 + intBelow(random, 80_000) : r < 0.1 ? 0 : intBelow(random, 120);
+      let line = 'x'.repeat(length);
+      if (length > 0 && random() < 0.3) line = line.slice(1) + pick(random, ['\u00e9', '\r', 'y']);
+      lines.push(line);
+      size += Buffer.byteLength(line) + 1;
+    }
+    const text = lines.join('\n') + '\n';
+    const path = join(dir, 'big.txt');
+    await writeFile(path, text);
+    const expected = expectedLines(text);
+    const length = Buffer.byteLength(text);
+    // One split, the default chunk: regions of about 1 MiB, cut into pieces to decode.
+    const { lines: got, bytes } = await readAll([{ path, start: 0, length }], 1024 * 1024);
+    expect(bytes).toBe(length);
+    expect(got).toEqual(expected);
+    // The same with a callback that goes async now and then, in the middle of a region.
+    const seen: string[] = [];
+    const indexes: number[] = [];
+    await readSplitLines({ path, start: 0, length }, (line, index) => {
+      seen.push(line);
+      indexes.push(index);
+      return index % 997 === 5 ? new Promise<void>((resolve) => setImmediate(resolve)) : undefined;
+    });
+    expect(seen).toEqual(expected);
+    expect(indexes.every((index, i) => index === i)).toBe(true);
+  });
+
   it('reads a file without a trailing newline, blank lines and CRLF endings', async () => {
     const dir = await tempDir();
     const path = join(dir, 'small.txt');
