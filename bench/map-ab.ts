@@ -101,9 +101,9 @@ async function mapRunner(build: string, input: string, bytes: number): Promise<(
     try {
       await runMap(job as never, {
         attemptId: 'job-0001-m-00000-a1', jobId: 'job-0001', bundleHash: '', kind: 'map', index: 0, memoryMb: 512, timeoutMs: 0,
-        reducers: 2, format: 'text', outputDir: dir, split: { path: input, start: 0, length: bytes }, sources: [], splitPoints: [],
+        reducers: 2, format: 'text', outputDir: dir, split: { kind: 'file', path: input, start: 0, length: bytes }, sources: [], splitPoints: [],
         sortBufferBytes: Math.floor(512 * 1024 * 1024 * 0.2), workerId: 'w',
-      }, dir);
+      }, dir, { masterAddress: '127.0.0.1:1' }); // text input: the master is never called
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
