@@ -14,7 +14,8 @@
  * `npm run bench -- wordcount` once to make it. Add `node --cpu-prof` for a
  * profile (bench/profile.ts summarizes it).
  */
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { countWords, formatCounts } from './baselines/wordcount-loop.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -59,37 +60,11 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-/** The floor's loop (baselines/wordcount-floor.ts) over the first `bytes` of `input`. */
-async function floorRun(input: string, bytes: number): Promise<void> {
-  const { forEachWord } = await import('./jobs/tokenizer.js');
-  const counts = new Map<string, number>();
-  const count = (w: string): void => { counts.set(w, (counts.get(w) ?? 0) + 1); };
-  const isLetter = (b: number): boolean => ((b | 32) - 97) >>> 0 < 26;
-  const buf = Buffer.allocUnsafe(16 * 1024 * 1024);
-  const fd = openSync(input, 'r');
-  let carry = 0;
-  let left = bytes;
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, carry, Math.min(left, buf.length - carry), null);
-      left -= n;
-      const end = carry + n;
-      if (n === 0) {
-        if (carry > 0) forEachWord(buf.toString('latin1', 0, carry), count);
-        break;
-      }
-      let cut = end;
-      while (cut > 0 && isLetter(buf[cut - 1]!)) cut--;
-      forEachWord(buf.toString('latin1', 0, cut), count);
-      buf.copyWithin(0, cut, end);
-      carry = end - cut;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  let out = '';
-  for (const [w, c] of counts) out += `${w}\t${c}\n`;
+/** The floor's loop (baselines/wordcount-loop.ts) over the first `bytes` of `input`, and its output text, as the floor writes it. */
+function floorRun(input: string, bytes: number): Promise<void> {
+  const out = formatCounts(countWords(input, bytes));
   if (out.length === 0) throw new Error('The floor counted no words');
+  return Promise.resolve();
 }
 
 /** A map attempt of the wordcount job from the compiled tree at `build`, as a map container runs it. */
