@@ -6,9 +6,10 @@
  *
  *   npm run build && node dist/bench/dataset-store.js [--records N] [--batch-bytes B] [--in-flight K] [--partitions P]
  *
- * Records are YSB-like JSON events of about 200 bytes (seeded), encoded
+ * Records are the ingest benchmark's YSB-like events (data-gen/ysb-events.ts, seeded), encoded
  * before timing starts (encoding is the producer's cost, reported apart).
  */
+import { YsbEventGenerator } from './data-gen/ysb-events.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,32 +26,6 @@ function arg(name: string, dflt: number): number {
   const v = Number(process.argv[i + 1]);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`Expected --${name} to be a positive number, got '${process.argv[i + 1]}'`);
   return v;
-}
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const hex = (random: () => number, n: number): string => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
-
-/** A YSB-like event: ids, an event type, an event time. About 200 bytes as JSON. */
-function event(random: () => number, i: number): unknown {
-  return {
-    user_id: `${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,
-    page_id: `${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,
-    ad_id: `${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,
-    ad_type: ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'][i % 5],
-    event_type: ['view', 'click', 'purchase'][Math.floor(random() * 3)],
-    event_time: 1_796_000_000_000 + i,
-    ip_address: '1.2.3.4',
-  };
 }
 
 async function floor(dir: string, bodies: readonly Buffer[]): Promise<number> {
@@ -78,9 +53,9 @@ async function main(): Promise<void> {
   const batchBytes = arg('batch-bytes', 256 * 1024);
   const inFlight = arg('in-flight', 4);
   const partitions = arg('partitions', 1);
-  const random = seeded(42);
+  const gen = new YsbEventGenerator(42);
 
-  const events = Array.from({ length: total }, (_, i) => event(random, i));
+  const events = Array.from({ length: total }, () => gen.next());
   const jsonBytes = events.reduce((n: number, e) => n + JSON.stringify(e).length, 0);
   const t0 = performance.now();
   const bodies: { body: Buffer; count: number }[] = [];
