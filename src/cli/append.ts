@@ -10,8 +10,16 @@
  * - from stdin, which cannot be read twice, the lines before the bad one are
  *   appended, and the error says exactly which offsets they got.
  *
+ * With `--producer-id ID` the append can be run again after it stopped
+ * half way (killed, a lost connection): the producer replays the input from
+ * its start under that id, and the store skips the records that id had
+ * stored, so each line is stored once (see ProducerOptions.replay). The
+ * input must be the same lines in the same order, with the same --key.
+ *
  * Prints, with --json, `{ "appended": N, "partitions": [ { "partition",
- * "firstOffset", "count" } ] }`; without, a sentence of the same.
+ * "firstOffset", "count" } ] }` (plus `"alreadyStored": M` with
+ * --producer-id: lines an earlier run had stored); without, a sentence of
+ * the same.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -30,6 +38,8 @@ export interface AppendCommandOptions {
   readonly file?: string;
   /** Partition by this field of each record. */
   readonly key?: string;
+  /** Replay under this producer id: a re-run stores each record once. */
+  readonly producerId?: string;
   readonly json?: boolean;
 }
 
@@ -62,7 +72,10 @@ async function* preparedLines(input: Readable, where: string, producer: Producer
 }
 
 export async function appendCommand(client: LaminateClient, o: AppendCommandOptions, stdin: Readable, out: Print): Promise<void> {
-  const producer = client.producer(o.dataset, o.key === undefined ? {} : { key: o.key });
+  const producer = client.producer(o.dataset, {
+    ...(o.key === undefined ? {} : { key: o.key }),
+    ...(o.producerId === undefined ? {} : { producerId: o.producerId, replay: true }),
+  });
   const where = o.file ?? 'stdin';
   const open = (): Readable => (o.file === undefined ? stdin : createReadStream(o.file));
   if (o.file !== undefined) {
@@ -95,12 +108,15 @@ export async function appendCommand(client: LaminateClient, o: AppendCommandOpti
   await producer.close();
   await Promise.all(acks);
   if (bad) {
-    throw new LaminateError('INVALID_ARGUMENT', `${bad.message}; the ${ranges.count} records before it were appended${ranges.count > 0 ? ` (partition:offset+count ${ranges.toString()})` : ''}`);
+    const before = ranges.alreadyStored > 0 ? ` (and ${ranges.alreadyStored} found stored by an earlier run)` : '';
+    throw new LaminateError('INVALID_ARGUMENT', `${bad.message}; the ${ranges.count} records before it were appended${ranges.count > 0 ? ` (partition:offset+count ${ranges.toString()})` : ''}${before}`);
   }
-  if (o.json) out(JSON.stringify({ appended: ranges.count, partitions: ranges.list() }));
+  const replayed = o.producerId === undefined ? {} : { alreadyStored: ranges.alreadyStored };
+  if (o.json) out(JSON.stringify({ appended: ranges.count, ...replayed, partitions: ranges.list() }));
   else {
     const parts = ranges.list().map((r) => `partition ${r.partition} offsets ${r.firstOffset}-${r.firstOffset + r.count - 1}`);
-    out(`appended ${ranges.count} records to ${o.dataset}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
+    const before = o.producerId === undefined ? '' : ` (${ranges.alreadyStored} stored before by producer ${o.producerId}, skipped)`;
+    out(`appended ${ranges.count} records to ${o.dataset}${before}${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
   }
 }
 
@@ -111,12 +127,14 @@ export function registerAppend(program: Command): void {
     .argument('[file]', 'a file of JSON lines (default: stdin)')
     .requiredOption('--master <host:port>', 'the master', address)
     .option('--key <field>', 'partition by this field of each record (default: sticky partitioning)')
+    .option('--producer-id <id>', 'replay under this producer id: running the same append again stores each record once')
     .option('--json', 'print JSON')
-    .action(async (dataset: string, file: string | undefined, o: { master: string; key?: string; json?: boolean }) => {
+    .action(async (dataset: string, file: string | undefined, o: { master: string; key?: string; producerId?: string; json?: boolean }) => {
       const client = new LaminateClient(o.master);
       try {
         await appendCommand(client, {
-          dataset, ...(file === undefined ? {} : { file }), ...(o.key === undefined ? {} : { key: o.key }), ...(o.json ? { json: true } : {}),
+          dataset, ...(file === undefined ? {} : { file }), ...(o.key === undefined ? {} : { key: o.key }),
+          ...(o.producerId === undefined ? {} : { producerId: o.producerId }), ...(o.json ? { json: true } : {}),
         }, process.stdin, (line) => { process.stdout.write(`${line}\n`); });
       } finally {
         await client.close();

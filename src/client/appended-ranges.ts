@@ -16,8 +16,14 @@ export interface AppendedRange {
 export class AppendedRanges {
   private readonly runs = new Map<number, AppendedRange[]>();
   private records = 0;
+  private stored = 0;
 
+  /** Counts a record; one that an earlier run had stored (a replay's) joins no run. */
   add(ack: RecordAck): void {
+    if (ack.alreadyStored) {
+      this.stored++;
+      return;
+    }
     let runs = this.runs.get(ack.partition);
     if (!runs) this.runs.set(ack.partition, (runs = []));
     const last = runs[runs.length - 1];
@@ -26,9 +32,14 @@ export class AppendedRanges {
     this.records++;
   }
 
-  /** Records acknowledged so far. */
+  /** Records acknowledged so far and stored by this append. */
   get count(): number {
     return this.records;
+  }
+
+  /** Records acknowledged as stored by an earlier run (a replay's), not stored again. */
+  get alreadyStored(): number {
+    return this.stored;
   }
 
   /** The runs by partition, then offset: one per partition unless another writer appended in between. */

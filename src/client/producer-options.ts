@@ -29,6 +29,22 @@ export interface ProducerOptions {
   readonly producerId?: string;
   /** Partition by this field or function; default sticky partitioning. */
   readonly key?: PartitionKey;
+  /**
+   * Replay a stream from its start (needs producerId): for a process that
+   * restarts an import it may have half done before, e.g. `laminate append
+   * FILE --producer-id ID` run again. Records are numbered from 0 per
+   * partition, as they were the first time, and the store skips those the
+   * producer with this id had already stored and stores the rest: each
+   * record is stored once, however the earlier run ended. The caller must
+   * send the same records in the same order, with the same key (or none) and
+   * the same partition count; unkeyed records then go to partitions in fixed
+   * runs of REPLAY_RUN_RECORDS (not sticky), so that their partition does
+   * not depend on timing. Records stored by the earlier run are acknowledged
+   * with `alreadyStored: true` and their offset, or -1 where the store no
+   * longer remembers it. Default false: continue the
+   * producer's sequences (a replay's records would be stored again).
+   */
+  readonly replay?: boolean;
   /** How long a batch waits for more records before it is sent. Default 5 ms (Kafka's linger.ms since 4.0). */
   readonly lingerMs?: number;
   /** A batch is sent once it holds this many bytes of records. Default 256 KiB. */
@@ -55,6 +71,7 @@ export interface ProducerOptions {
 export interface ResolvedProducerOptions {
   readonly producerId: string;
   readonly key: PartitionKey | undefined;
+  readonly replay: boolean;
   readonly lingerMs: number;
   readonly maxBatchBytes: number;
   readonly bufferBytes: number;
@@ -65,6 +82,14 @@ export interface ResolvedProducerOptions {
   readonly retryBackoffMaxMs: number;
   readonly maxRecordBytes: number;
 }
+
+/**
+ * Unkeyed records per partition before a replaying producer moves to the
+ * next: about a 256 KiB batch of 200-byte records, so batches stay large.
+ * Part of what a replay must repeat: changing it breaks replays of imports
+ * begun before the change.
+ */
+export const REPLAY_RUN_RECORDS = 1024;
 
 /** Kafka allows at most 5 batches in flight per partition with idempotence; so do we. */
 export const MAX_IN_FLIGHT = 5;
@@ -87,10 +112,17 @@ export function resolveProducerOptions(o: ProducerOptions = {}): ResolvedProduce
   if (o.key !== undefined && typeof o.key !== 'function' && (typeof o.key !== 'string' || o.key.length === 0)) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected key to be a field name or a function, got ${describe(o.key)}`);
   }
+  if (o.replay !== undefined && typeof o.replay !== 'boolean') {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected replay to be a boolean, got ${describe(o.replay)}`);
+  }
+  if (o.replay === true && o.producerId === undefined) {
+    throw new LaminateError('INVALID_ARGUMENT', 'Expected a producerId with replay (the store recognises what that producer stored before), got none');
+  }
   const retryBackoffMs = requirePositiveInt('retryBackoffMs', o.retryBackoffMs ?? 100);
   return {
     producerId,
     key: o.key,
+    replay: o.replay === true,
     lingerMs: nonNegativeInt('lingerMs', o.lingerMs ?? 5),
     maxBatchBytes: requirePositiveInt('maxBatchBytes', o.maxBatchBytes ?? 256 * 1024),
     bufferBytes: requirePositiveInt('bufferBytes', o.bufferBytes ?? 32 * 1024 * 1024),

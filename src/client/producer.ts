@@ -24,12 +24,15 @@ import type { Logger } from '../common/logger.js';
 import { KeyPartitioner } from '../common/key-partitioner.js';
 import { encodeRecord, frameRecord, packRecord, RECORD_HEADER_BYTES, type DatasetRecord } from '../storage/record-body.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
-import { recordKey, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
+import { recordKey, REPLAY_RUN_RECORDS, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 
 /** Where one record was stored. */
 export interface RecordAck {
   readonly partition: number;
+  /** Its offset; -1 when alreadyStored and the store no longer knows where. */
   readonly offset: number;
+  /** Replay only: an earlier run of this producer had stored the record, so it was not stored again. */
+  readonly alreadyStored?: true;
 }
 
 /** A record encoded and keyed (Producer.prepare). */
@@ -99,6 +102,11 @@ interface Batch {
 
 interface PartitionState {
   nextSequence: number;
+  /**
+   * Replay: the producer id's next sequence when this producer started:
+   * records numbered below it were stored by an earlier run (0 otherwise).
+   */
+  readonly storedBefore: number;
   nextIndex: number;
   /** The batch taking records (unsealed). */
   open?: Batch;
@@ -125,6 +133,8 @@ export class Producer {
   /** Set with `partitions`. */
   private partitioner: KeyPartitioner | undefined;
   private buffered = 0;
+  /** Records acknowledged as stored by an earlier run (replay). */
+  private skipped = 0;
   private failure: LaminateError | undefined;
   private closing: Promise<void> | undefined;
   private readonly roomWaiters: Array<Settler<void>> = [];
@@ -144,6 +154,11 @@ export class Producer {
 
   get producerId(): string {
     return this.options.producerId;
+  }
+
+  /** Replay: records acknowledged so far that an earlier run had stored (not stored again). */
+  get alreadyStored(): number {
+    return this.skipped;
   }
 
   /**
@@ -239,7 +254,7 @@ export class Producer {
     }
     const size = RECORD_HEADER_BYTES + payload.length;
     if (this.partitions && this.queue.length === 0 && !(this.buffered > 0 && this.buffered + size > this.options.bufferBytes)) {
-      this.addToBatch(this.partitioner!.partition(key), payload, waiter);
+      this.addToBatch(this.partitioner!.place(key), payload, waiter);
       return;
     }
     this.queue.push({ kind: 'record', bytes: prepared ? prepared.bytes : frameRecord(payload), key, waiter });
@@ -276,7 +291,7 @@ export class Producer {
       if (this.buffered > 0 && this.buffered + head.bytes.length > this.options.bufferBytes) break;
       this.queue.shift();
       this.queuedRecords--;
-      const p = this.partitioner!.partition(head.key);
+      const p = this.partitioner!.place(head.key);
       this.addToBatch(p, head.bytes.subarray(RECORD_HEADER_BYTES), head.waiter);
     }
     if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w.resolve();
@@ -401,7 +416,7 @@ export class Producer {
     const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, b.deadline - this.now()));
     const batch: AppendBatch = {
       dataset: this.dataset, partition: b.partition, body: b.body!, count: b.count,
-      producerId: this.producerId, sequence: b.sequence,
+      producerId: this.producerId, sequence: b.sequence, ...(this.options.replay ? { replay: true } : {}),
     };
     this.transport.append([batch], timeoutMs).then(
       (results) => this.acknowledged(b, results[0]),
@@ -414,7 +429,7 @@ export class Producer {
     b.inFlight = false;
     s.inFlight--;
     if (this.failure) return;
-    if (!result || result.count !== b.count || result.partition !== b.partition) {
+    if (!result || result.count + result.skipped !== b.count || result.partition !== b.partition || (result.skipped > 0 && !this.options.replay)) {
       this.fail(new LaminateError('INTERNAL', `Expected an acknowledgement of ${b.count} records on partition ${b.partition}, got ${JSON.stringify(result)}`));
       return;
     }
@@ -425,7 +440,16 @@ export class Producer {
       this.log.info({ partition: b.partition, sequence: b.sequence }, 'batch acknowledged after retrying: sending again in pipeline');
     }
     this.buffered -= b.bytes;
-    for (let i = 0; i < b.waiters.length; i++) b.waiters[i]!.resolve({ partition: b.partition, offset: result.firstOffset + b.waiterAt[i]! });
+    // Which records an earlier run stored is known from where the id stood at the start, not from
+    // the answer: a duplicate answer to a retry cannot tell this run's first attempt from an earlier run.
+    const before = Math.min(b.count, Math.max(0, s.storedBefore - b.sequence));
+    this.skipped += before;
+    for (let i = 0; i < b.waiters.length; i++) {
+      const at = b.waiterAt[i]!;
+      // The answer gives offsets from its firstOffset for the records after the ones it skipped.
+      const offset = at < result.skipped ? -1 : result.firstOffset + at - result.skipped;
+      b.waiters[i]!.resolve(at < before ? { partition: b.partition, offset, alreadyStored: true } : { partition: b.partition, offset });
+    }
     b.settle();
     this.pump(b.partition);
     this.drain();
@@ -466,10 +490,14 @@ export class Producer {
           const d = await this.transport.describeDataset(this.dataset, timeoutMs);
           const seqs = await this.transport.initProducer(this.dataset, this.producerId, timeoutMs);
           const next = new Map(seqs.map((x) => [x.partition, x.nextSequence]));
-          // Unkeyed records start on a random partition, so that many short-lived producers spread out.
-          this.partitioner = new KeyPartitioner(d.partitions.length, Math.floor(Math.random() * d.partitions.length));
+          // Unkeyed records start on a random partition, so that many short-lived producers spread out
+          // (a replay's go in fixed runs from partition 0: see KeyPartitioner).
+          this.partitioner = this.options.replay
+            ? new KeyPartitioner(d.partitions.length, 0, REPLAY_RUN_RECORDS)
+            : new KeyPartitioner(d.partitions.length, Math.floor(Math.random() * d.partitions.length));
+          // A replay numbers its records from 0, as the run it repeats did; else go on where the id left off.
           this.partitions = d.partitions.map((_, p) => ({
-            nextSequence: next.get(p) ?? 0, nextIndex: 0, sealed: [], inFlight: 0, retrying: false, backoffMs: this.options.retryBackoffMs,
+            nextSequence: this.options.replay ? 0 : next.get(p) ?? 0, storedBefore: this.options.replay ? next.get(p) ?? 0 : 0, nextIndex: 0, sealed: [], inFlight: 0, retrying: false, backoffMs: this.options.retryBackoffMs,
           }));
           this.log.debug({ partitions: d.partitions.length, resumed: seqs.length }, 'producer ready');
           return;

@@ -43,6 +43,14 @@ export interface AppendBatch {
    * producer's next batch on this partition starts at sequence + count.
    */
   readonly sequence?: number;
+  /**
+   * With producerId: the producer is replaying, from sequence 0, a stream
+   * that a producer with its id may have sent before (a restarted import).
+   * Records whose sequences the producer already had stored are skipped,
+   * however the replay batches them, and the rest are stored; without it,
+   * only an exact repeat of one of the last batches is recognised.
+   */
+  readonly replay?: boolean;
 }
 
 export interface AppendResult {
@@ -51,6 +59,13 @@ export interface AppendResult {
   readonly count: number;
   /** True when this batch repeated one already stored (nothing new was written). */
   readonly duplicate: boolean;
+  /**
+   * Replay only: the batch's first `skipped` records were stored by an
+   * earlier run of the producer (their offsets are no longer known) and were
+   * not stored again; `count` records from firstOffset are this batch's
+   * rest (firstOffset is -1 when count is 0). 0 otherwise.
+   */
+  readonly skipped: number;
 }
 
 /**

@@ -12,6 +12,11 @@
  *   ones, while spreading records evenly over time. The first partition is
  *   chosen by the caller (`start`, default 0), so that several producers
  *   need not all begin on partition 0.
+ * - Without a key, replaying (`runRecords` given): fixed runs of runRecords
+ *   keyless records per partition in round-robin order from partition 0, so
+ *   a record's partition depends only on its place in the stream, not on
+ *   timing: a replay of the same stream puts each record where it went the
+ *   first time, which lets the store recognise it by its sequence.
  *
  * One instance per producer and dataset; not shared between producers.
  */
@@ -20,26 +25,46 @@ import { hashPartition } from '../common/partitioner.js';
 
 export class KeyPartitioner {
   private sticky: number;
+  /** Replaying only: keyless records placed so far. */
+  private keyless = 0;
 
-  constructor(private readonly partitions: number, start = 0) {
+  constructor(private readonly partitions: number, start = 0, private readonly runRecords?: number) {
     if (!Number.isSafeInteger(partitions) || partitions <= 0) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a partition count that is a positive integer, got ${describe(partitions)}`);
     }
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a start partition that is a non-negative integer, got ${describe(start)}`);
     }
-    this.sticky = start % partitions;
+    if (runRecords !== undefined && (!Number.isSafeInteger(runRecords) || runRecords <= 0)) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected a run length that is a positive integer, got ${describe(runRecords)}`);
+    }
+    this.sticky = runRecords === undefined ? start % partitions : 0;
   }
 
-  /** The partition of a record with this key; without one, the sticky partition. */
+  /**
+   * Places one record: the partition of its key; without one, the sticky
+   * partition (or, replaying, the partition of its run). Called exactly once
+   * per record sent, in send order.
+   */
+  place(key?: string): number {
+    if (key === undefined && this.runRecords !== undefined) {
+      this.sticky = Math.floor(this.keyless / this.runRecords) % this.partitions;
+      this.keyless++;
+      return this.sticky;
+    }
+    return this.partition(key);
+  }
+
+  /** The partition of a record with this key; without one, the sticky partition. Places nothing. */
   partition(key?: string): number {
     if (key === undefined) return this.sticky;
     if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected a key that is a string, got ${describe(key)}`);
     return hashPartition(key, this.partitions);
   }
 
-  /** Moves keyless records on to the next partition; called when the producer closes a keyless batch. */
+  /** Moves keyless records on to the next partition; called when the producer closes a keyless batch. Replaying: nothing. */
   nextBatch(): void {
+    if (this.runRecords !== undefined) return;
     this.sticky = (this.sticky + 1) % this.partitions;
   }
 }

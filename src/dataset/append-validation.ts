@@ -50,7 +50,9 @@ export function validateAppendBatch(batch: AppendBatch, limits: AppendLimits): v
 }
 
 function validateProducerFields(batch: AppendBatch, fail: (message: string) => never): void {
-  const { producerId, sequence } = batch;
+  const { producerId, sequence, replay } = batch;
+  if (replay !== undefined && typeof replay !== 'boolean') fail(`Expected replay to be a boolean, got ${describe(replay)}`);
+  if (producerId === undefined && replay === true) fail('Expected a producer id with replay (replay skips what that producer stored before), got none');
   if (producerId === undefined && sequence === undefined) return;
   if (producerId === undefined || sequence === undefined) {
     fail(`Expected producerId and sequence together or neither, got ${producerId === undefined ? 'a sequence without a producer id' : 'a producer id without a sequence'}`);

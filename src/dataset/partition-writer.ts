@@ -33,6 +33,7 @@ import type { ProducerStateTable } from './producer-state.js';
 import { Segment, type IndexCache } from './segment.js';
 import type { ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult } from './types.js';
+import { skipRecords } from '../storage/record-body.js';
 
 /** Snapshots kept per partition: the newest, and one before it in case it is unreadable. */
 const SNAPSHOTS_KEPT = 2;
@@ -167,19 +168,25 @@ export class PartitionWriter {
     let buffers: Uint8Array[] = [];
     let planned = 0;
     for (const p of group) {
-      const b = p.batch;
+      let b = p.batch;
+      let skipped = 0;
       if (b.producerId !== undefined) {
         let check;
         try {
-          check = this.producers.check(b.producerId, b.sequence!, b.count, now);
+          check = this.producers.check(b.producerId, b.sequence!, b.count, now, b.replay === true);
         } catch (err) {
           p.reject(err);
           continue;
         }
         if (check.kind === 'duplicate') {
           // Acknowledged with this group, so never before its original is durable.
-          done.push({ p, result: { partition: this.ctx.partition, firstOffset: check.firstOffset, count: b.count, duplicate: true } });
+          done.push({ p, result: { partition: this.ctx.partition, firstOffset: check.firstOffset, count: b.count - check.skip, duplicate: true, skipped: check.skip } });
           continue;
+        }
+        if (check.skip > 0) {
+          // A replay whose head was stored by an earlier run: store its tail, numbered on from there.
+          skipped = check.skip;
+          b = { ...b, body: skipRecords(b.body, skipped), count: b.count - skipped, sequence: b.sequence! + skipped };
         }
       }
       const batchBytes = BATCH_FIXED_HEADER_BYTES + (b.producerId === undefined ? 0 : Buffer.byteLength(b.producerId)) + b.body.byteLength;
@@ -198,7 +205,7 @@ export class PartitionWriter {
       buffers.push(header, b.body);
       planned += header.length + b.body.byteLength;
       if (b.producerId !== undefined) this.producers.record(b.producerId, b.sequence!, b.count, this.nextOffset, now);
-      done.push({ p, result: { partition: this.ctx.partition, firstOffset: this.nextOffset, count: b.count, duplicate: false } });
+      done.push({ p, result: { partition: this.ctx.partition, firstOffset: this.nextOffset, count: b.count, duplicate: false, skipped } });
       this.nextOffset += b.count;
     }
     await this.write(buffers, planned, done);

@@ -17,6 +17,16 @@
  *   and numbers its batches from there: a retry older than the expiry is
  *   then no longer recognised, which is the price of bounded memory.
  *
+ * - A replayed batch (AppendBatch.replay: a restarted producer sending its
+ *   stream again from sequence 0) may begin with records the producer had
+ *   stored: every sequence below the producer's next one was stored, since
+ *   sequences are dense and accepted only in order. Those records are
+ *   skipped and the rest stored (`skip`), however differently the replay
+ *   batches them; a replayed batch wholly below is answered as a duplicate
+ *   (with its offsets if it is one of the remembered batches, else -1). This
+ *   is how a re-run import with the same producer id stores each record
+ *   once, which Kafka reaches only with transactions.
+ *
  * The table is rebuilt at open from a snapshot (written when a segment rolls,
  * like Kafka's .snapshot files) plus the batch headers after it, which carry
  * producer id, sequence, count, offset and append time. Pure, in memory.
@@ -45,7 +55,17 @@ export interface ProducerLimits {
   readonly maxProducers: number;
 }
 
-export type SequenceCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly firstOffset: number };
+/**
+ * What to do with a batch: store it, its first `skip` records excepted (a
+ * replay's, stored before; 0 otherwise); or answer it as a duplicate whose
+ * first `skip` records were stored by an earlier run at offsets no longer
+ * known and the rest from firstOffset (-1 when skip is the whole batch).
+ */
+export type SequenceCheck =
+  | { readonly kind: 'new'; readonly skip: number }
+  | { readonly kind: 'duplicate'; readonly firstOffset: number; readonly skip: number };
+
+const NEW: SequenceCheck = { kind: 'new', skip: 0 };
 
 /** What an error names: the partition whose producers these are. */
 export interface PartitionRef {
@@ -68,12 +88,12 @@ export class ProducerStateTable {
    * `sequence`, against the batches recorded so far (stored or on their way
    * to the disk). Throws OUT_OF_ORDER_SEQUENCE. Changes nothing but expiry.
    */
-  check(producerId: string, sequence: number, count: number, now: number): SequenceCheck {
+  check(producerId: string, sequence: number, count: number, now: number, replay = false): SequenceCheck {
     const entry = this.live(producerId, now);
     const where = `${describe(this.ref.dataset)} partition ${this.ref.partition}`;
     const ids = { dataset: this.ref.dataset, partition: this.ref.partition };
     if (entry === undefined) {
-      if (sequence === 0) return { kind: 'new' };
+      if (sequence === 0) return NEW;
       const days = this.limits.expirationMs / 86_400_000;
       throw new LaminateError(
         'OUT_OF_ORDER_SEQUENCE',
@@ -82,11 +102,18 @@ export class ProducerStateTable {
       );
     }
     for (const b of entry.batches) {
-      if (b.sequence === sequence && b.count === count) return { kind: 'duplicate', firstOffset: b.firstOffset };
+      if (b.sequence === sequence && b.count === count) return { kind: 'duplicate', firstOffset: b.firstOffset, skip: 0 };
+      // The retry of a replayed batch whose head had been skipped: its tail is this remembered batch.
+      if (replay && b.sequence > sequence && b.sequence + b.count === sequence + count) {
+        return { kind: 'duplicate', firstOffset: b.firstOffset, skip: b.sequence - sequence };
+      }
     }
     const last = entry.batches[entry.batches.length - 1]!;
     const expected = last.sequence + last.count;
-    if (sequence === expected) return { kind: 'new' };
+    if (sequence === expected) return NEW;
+    if (replay && sequence < expected) {
+      return sequence + count <= expected ? { kind: 'duplicate', firstOffset: -1, skip: count } : { kind: 'new', skip: expected - sequence };
+    }
     const hint = sequence < expected
       ? ` (sequences below ${expected} are stored, and this batch is not one of the last ${BATCHES_PER_PRODUCER} remembered for retries)`
       : ' (a batch before it is missing)';

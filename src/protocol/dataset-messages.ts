@@ -12,9 +12,9 @@ export interface DatasetList { datasets: DatasetInfo[] }
 export interface InitProducerRequest { dataset: string; producerId: string }
 export interface WireProducerPartition { partition: number; nextSequence: number }
 export interface InitProducerResponse { partitions: WireProducerPartition[] }
-export interface WireAppendBatch { dataset: string; partition: number; producerId: string; sequence: number; count: number; body: Buffer }
+export interface WireAppendBatch { dataset: string; partition: number; producerId: string; sequence: number; count: number; body: Buffer; replay: boolean }
 export interface AppendRequest { batches: WireAppendBatch[] }
-export interface WireAppendResult { partition: number; firstOffset: number; count: number; duplicate: boolean }
+export interface WireAppendResult { partition: number; firstOffset: number; count: number; duplicate: boolean; skipped: number }
 export interface AppendResponse { results: WireAppendResult[] }
 export interface ReadRequest {
   dataset: string; partition: number; from: number; endOffset?: number; follow: boolean; maxBytes: number;

@@ -68,13 +68,14 @@ function fromWireInfo(w: W.DatasetInfo): DatasetDescription {
 
 function fromWireBatch(b: W.WireAppendBatch): AppendBatch {
   const base = { dataset: b.dataset, partition: b.partition, body: b.body, count: b.count };
-  return b.producerId === '' ? base : { ...base, producerId: b.producerId, sequence: b.sequence };
+  if (b.producerId === '') return base;
+  return { ...base, producerId: b.producerId, sequence: b.sequence, ...(b.replay ? { replay: true } : {}) };
 }
 
 function toWireBatch(b: AppendBatch): W.WireAppendBatch {
   return {
     dataset: b.dataset, partition: b.partition, count: b.count, body: Buffer.from(b.body.buffer, b.body.byteOffset, b.body.byteLength),
-    producerId: b.producerId ?? '', sequence: b.sequence ?? 0,
+    producerId: b.producerId ?? '', sequence: b.sequence ?? 0, replay: b.replay === true,
   };
 }
 
@@ -167,7 +168,7 @@ export class DatasetClient {
   /** Resolves once every batch is durable, with one result per batch, in order. */
   async append(batches: readonly AppendBatch[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AppendResult[]> {
     const res = await this.call<W.AppendRequest, W.AppendResponse>('append', { batches: batches.map(toWireBatch) }, timeoutMs);
-    return res.results.map((x) => ({ partition: x.partition, firstOffset: x.firstOffset, count: x.count, duplicate: x.duplicate }));
+    return res.results.map((x) => ({ partition: x.partition, firstOffset: x.firstOffset, count: x.count, duplicate: x.duplicate, skipped: x.skipped }));
   }
 
   /**

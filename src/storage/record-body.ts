@@ -180,3 +180,14 @@ export function decodeBody(body: Uint8Array): DatasetRecord[] {
   const view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return recordSpans(view, Number.MAX_SAFE_INTEGER).map((s) => unpack(view.subarray(s.start, s.end)) as DatasetRecord);
 }
+
+/**
+ * The body without its first `n` records (a view, no copy), for a body whose
+ * prefixes were checked (the store's validated batches). The store calls it
+ * when a replayed batch begins with records already stored.
+ */
+export function skipRecords(body: Uint8Array, n: number): Uint8Array {
+  let p = 0;
+  for (let i = 0; i < n; i++) p += RECORD_HEADER_BYTES + readLength(body, p);
+  return body.subarray(p);
+}

@@ -84,24 +84,34 @@ export class MemoryDatasetStore implements DatasetStore {
     this.appended.push(b);
     const part = this.partition(b.dataset, b.partition);
     const body = Buffer.from(b.body);
-    const spans = recordSpans(body);
+    let spans = recordSpans(body);
+    let skipped = 0;
     if (spans.length !== b.count) throw new LaminateError('INVALID_ARGUMENT', `Expected ${b.count} records in the body, got ${spans.length}`);
     if (b.producerId !== undefined) {
       const seq = b.sequence!;
       const last = part.producers.get(b.producerId) ?? [];
       const dup = last.find((x) => x.sequence === seq && x.count === b.count);
-      if (dup) return { partition: b.partition, firstOffset: dup.firstOffset, count: dup.count, duplicate: true };
+      if (dup) return { partition: b.partition, firstOffset: dup.firstOffset, count: dup.count, duplicate: true, skipped: 0 };
+      // A replayed batch ending where a remembered one ends: that one is its tail, the rest was stored before.
+      const tail = b.replay === true ? last.find((x) => x.sequence > seq && x.sequence + x.count === seq + b.count) : undefined;
+      if (tail) return { partition: b.partition, firstOffset: tail.firstOffset, count: tail.count, duplicate: true, skipped: b.count - tail.count };
       // A producer the store does not know starts at 0.
       const next = last.length === 0 ? 0 : last[last.length - 1]!.sequence + last[last.length - 1]!.count;
-      if (seq !== next) throw new LaminateError('OUT_OF_ORDER_SEQUENCE', `Expected sequence ${next} from producer ${b.producerId}, got ${seq}`);
-      last.push({ sequence: seq, count: b.count, firstOffset: part.records.length });
+      // A replay: records numbered below next are stored already.
+      if (b.replay === true && seq < next) {
+        skipped = Math.min(next - seq, b.count);
+        if (skipped === b.count) return { partition: b.partition, firstOffset: -1, count: 0, duplicate: true, skipped };
+        spans = spans.slice(skipped);
+      }
+      if (seq + skipped !== next) throw new LaminateError('OUT_OF_ORDER_SEQUENCE', `Expected sequence ${next} from producer ${b.producerId}, got ${seq}`);
+      last.push({ sequence: seq + skipped, count: b.count - skipped, firstOffset: part.records.length });
       if (last.length > 5) last.shift();
       part.producers.set(b.producerId, last);
     }
     const firstOffset = part.records.length;
     for (const s of spans) part.records.push(body.subarray(s.start - 4, s.end));
     for (const w of [...part.waiters]) w();
-    return { partition: b.partition, firstOffset, count: b.count, duplicate: false };
+    return { partition: b.partition, firstOffset, count: b.count - skipped, duplicate: false, skipped };
   }
 
   read(dataset: string, partition: number, from: number, options: ReadOptions = {}): Promise<ReadChunk> {

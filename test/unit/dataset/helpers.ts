@@ -97,13 +97,14 @@ export function openStore(dir: string, options: Partial<DatasetStoreOptions> = {
 }
 
 /** A batch of `records` for one partition, with or without a producer. */
-export function batchOf(dataset: string, partition: number, records: readonly unknown[], producer?: { id: string; sequence: number }): AppendBatch {
+export function batchOf(dataset: string, partition: number, records: readonly unknown[], producer?: { id: string; sequence: number; replay?: boolean }): AppendBatch {
   return {
     dataset,
     partition,
     body: encodeBody(records),
     count: records.length,
     ...(producer === undefined ? {} : { producerId: producer.id, sequence: producer.sequence }),
+    ...(producer?.replay === true ? { replay: true } : {}),
   };
 }
 

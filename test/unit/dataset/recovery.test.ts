@@ -59,7 +59,7 @@ describe('recovery at open', () => {
       // The torn batch was never acknowledged: its retry is new, not a duplicate, and takes the next offsets.
       expect(store.nextSequence('d', 0, 'p1')).toBe(model.length);
       const retried = await appendOne(store, batchOf('d', 0, torn, { id: 'p1', sequence: model.length }));
-      expect(retried).toEqual({ partition: 0, firstOffset: model.length, count: 5, duplicate: false });
+      expect(retried).toEqual({ partition: 0, firstOffset: model.length, count: 5, duplicate: false, skipped: 0 });
       expect(await readAll(store, 'd', 0)).toEqual([...model, ...torn]);
       await crash(store, dir);
     }
