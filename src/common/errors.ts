@@ -47,6 +47,8 @@ export interface ErrorIds {
   readonly dataset?: string;
   readonly partition?: number;
   readonly offset?: number;
+  readonly view?: string;
+  readonly version?: number;
 }
 
 export class LaminateError extends Error {
