@@ -1,0 +1,122 @@
+/**
+ * The shapes of views as the master's catalog, its Views service and the
+ * clients see them: deployments, builds, versions, and what serving nodes
+ * report and are told. Wire mapping in src/protocol/view-rpc.ts.
+ */
+
+/** A view as deployed, with what is current. */
+export interface ViewInfo {
+  readonly name: string;
+  readonly source: string;
+  readonly definitionHash: string;
+  /** The monoid's name: sum, count, min, max, setUnion, topK(k), hll(p), or a custom one's. */
+  readonly merge: string;
+  readonly partitions: number;
+  /** 0: builds only when asked. */
+  readonly everyMs: number;
+  readonly keep: number;
+  /** 0 when no version is published yet. */
+  readonly currentVersion: number;
+  /** The current version's cut; empty when none. */
+  readonly currentCut: readonly number[];
+  readonly deployedAt: number;
+  /** The last build's error when it failed; '' otherwise. */
+  readonly lastBuildError: string;
+}
+
+export type ViewBuildState = 'RUNNING' | 'PUBLISHED' | 'FAILED';
+
+/** One build of a view: started, published, or failed. */
+export interface ViewBuild {
+  readonly view: string;
+  readonly version: number;
+  readonly cut: readonly number[];
+  readonly jobId: string;
+  readonly state: ViewBuildState;
+  /** FAILED: why; '' otherwise. */
+  readonly error: string;
+  readonly incremental: boolean;
+  /** Incremental: the version merged with; 0 otherwise. */
+  readonly baseVersion: number;
+}
+
+/** A published version, as `laminate view versions` lists it. */
+export interface ViewVersionInfo {
+  readonly version: number;
+  readonly cut: readonly number[];
+  /** Source records folded into it. */
+  readonly records: number;
+  readonly keys: number;
+  readonly bytes: number;
+  readonly jobId: string;
+  readonly builtAt: number;
+  readonly current: boolean;
+  /** Serving nodes that acknowledged loading it. */
+  readonly servedBy: readonly string[];
+  readonly definitionHash: string;
+}
+
+export interface ViewVersionList {
+  readonly view: string;
+  /** Newest first. */
+  readonly versions: readonly ViewVersionInfo[];
+  /** Recent builds, newest first, failed ones included. */
+  readonly builds: readonly ViewBuild[];
+}
+
+export interface DeployViewRequest {
+  readonly name: string;
+  readonly bundle: Buffer;
+  readonly source: string;
+  readonly definitionHash: string;
+  readonly merge: string;
+  /** Absent: the default. */
+  readonly partitions?: number;
+  readonly everyMs?: number;
+  readonly keep?: number;
+}
+
+export interface BuildViewRequest {
+  readonly name: string;
+  /** Absent: the source's durable end now. */
+  readonly cut?: readonly number[];
+  readonly full: boolean;
+  /** Answer once the build is published or failed, rather than at its start. */
+  readonly wait: boolean;
+}
+
+/** A version a serving node has loaded (its acknowledgement), or refused. */
+export interface LoadedVersion {
+  readonly view: string;
+  readonly version: number;
+}
+
+export interface ServingHeartbeat {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly loaded: readonly LoadedVersion[];
+  readonly refused: readonly LoadedVersion[];
+  readonly refusalReason: string;
+}
+
+export interface ServedVersion {
+  readonly version: number;
+  readonly cut: readonly number[];
+  /** The version's folder in the view store. */
+  readonly dir: string;
+}
+
+/** What one view should serve: its current version first, then the previous ones kept. */
+export interface ServedView {
+  readonly view: string;
+  readonly merge: string;
+  readonly current: number;
+  readonly versions: readonly ServedVersion[];
+}
+
+export interface ServingNodeInfo {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly lastHeardAt: number;
+  readonly loaded: readonly LoadedVersion[];
+}

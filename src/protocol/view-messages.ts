@@ -1,0 +1,38 @@
+/**
+ * The wire messages of the Views and Serving services (proto/laminate.proto)
+ * as TypeScript types, as proto-loader decodes them (see load.ts): camelCase,
+ * int64 as number, defaults filled, a proto3 `optional` field present only
+ * when sent.
+ */
+export interface DeployViewRequest {
+  name: string; bundle: Buffer; source: string; definitionHash: string; merge: string; partitions: number; everyMs: number; keep: number;
+}
+export interface ViewInfo {
+  name: string; source: string; definitionHash: string; merge: string; partitions: number; everyMs: number; keep: number;
+  currentVersion: number; currentCut: number[]; deployedAtMs: number; lastBuildError: string;
+}
+export interface ViewList { views: ViewInfo[] }
+export interface BuildViewRequest { name: string; cut: number[]; full: boolean; wait: boolean }
+export interface ViewBuild {
+  view: string; version: number; cut: number[]; jobId: string; state: string; error: string; incremental: boolean; baseVersion: number;
+}
+export interface ViewVersionsRequest { name: string }
+export interface ViewVersionInfo {
+  version: number; cut: number[]; records: number; keys: number; bytes: number; jobId: string; builtAtMs: number;
+  current: boolean; servedBy: string[]; definitionHash: string;
+}
+export interface ViewVersionList { view: string; versions: ViewVersionInfo[]; builds: ViewBuild[] }
+export interface LoadedVersion { view: string; version: number }
+export interface ServingHeartbeatRequest { nodeId: string; address: string; loaded: LoadedVersion[]; refused: LoadedVersion[]; refusalReason: string }
+export interface ServedVersion { version: number; cut: number[]; dir: string }
+export interface ServedView { view: string; merge: string; current: number; versions: ServedVersion[] }
+export interface ServingAssignment { views: ServedView[] }
+export interface ServingNode { nodeId: string; address: string; lastHeardMs: number; loaded: LoadedVersion[] }
+export interface ServingNodeList { nodes: ServingNode[] }
+
+export interface GetRequest { view: string; keys: Buffer[]; version: number }
+export interface ViewEntry { key: Buffer; value: Buffer; found: boolean }
+export interface Coverage { version: number; cut: number[] }
+export interface GetResponse { view: string; coverage: Coverage | null; entries: ViewEntry[] }
+export interface ScanRequest { view: string; version: number; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number }
+export interface ScanChunk { view: string; coverage: Coverage | null; entries: ViewEntry[] }

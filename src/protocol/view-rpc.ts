@@ -1,0 +1,150 @@
+/**
+ * The Views service at the edge (hosted by the master): the server side
+ * hands domain-shaped requests to handlers, the client side gives one
+ * promise per RPC. Wire defaults become absent values here and nowhere
+ * else: an empty cut means "the source's end now", 0 partitions, every or
+ * keep mean "the default".
+ */
+import * as grpc from '@grpc/grpc-js';
+import type {
+  BuildViewRequest, DeployViewRequest, ServedView, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewBuildState, ViewInfo, ViewVersionInfo, ViewVersionList,
+} from '../common/view-shapes.js';
+import { CHANNEL_OPTIONS, services } from './load.js';
+import { parseAddress, type ServiceRegistration } from './master-rpc.js';
+import { callUnary, unaryHandler } from './rpc.js';
+import type * as W from './view-messages.js';
+
+/** What the server side calls; see src/master/view-service.ts. */
+export interface ViewHandlers {
+  deployView(req: DeployViewRequest): Promise<ViewInfo>;
+  buildView(req: BuildViewRequest): Promise<ViewBuild>;
+  listViews(): Promise<ViewInfo[]> | ViewInfo[];
+  viewVersions(name: string): Promise<ViewVersionList>;
+  servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> | ServedView[];
+  listServingNodes(): ServingNodeInfo[];
+}
+
+// ---- wire <-> domain -----------------------------------------------------------
+
+function toWireInfo(v: ViewInfo): W.ViewInfo {
+  return { ...v, currentCut: [...v.currentCut], deployedAtMs: v.deployedAt };
+}
+
+function fromWireInfo(w: W.ViewInfo): ViewInfo {
+  return {
+    name: w.name, source: w.source, definitionHash: w.definitionHash, merge: w.merge, partitions: w.partitions, everyMs: w.everyMs,
+    keep: w.keep, currentVersion: w.currentVersion, currentCut: w.currentCut, deployedAt: w.deployedAtMs, lastBuildError: w.lastBuildError,
+  };
+}
+
+const BUILD_STATES: ReadonlySet<string> = new Set<ViewBuildState>(['RUNNING', 'PUBLISHED', 'FAILED']);
+
+function fromWireBuild(w: W.ViewBuild): ViewBuild {
+  return {
+    view: w.view, version: w.version, cut: w.cut, jobId: w.jobId, state: (BUILD_STATES.has(w.state) ? w.state : 'FAILED') as ViewBuildState,
+    error: w.error, incremental: w.incremental, baseVersion: w.baseVersion,
+  };
+}
+
+function toWireVersion(v: ViewVersionInfo): W.ViewVersionInfo {
+  return { ...v, cut: [...v.cut], servedBy: [...v.servedBy], builtAtMs: v.builtAt };
+}
+
+function fromWireVersion(w: W.ViewVersionInfo): ViewVersionInfo {
+  return {
+    version: w.version, cut: w.cut, records: w.records, keys: w.keys, bytes: w.bytes, jobId: w.jobId, builtAt: w.builtAtMs,
+    current: w.current, servedBy: w.servedBy, definitionHash: w.definitionHash,
+  };
+}
+
+function fromWireDeploy(r: W.DeployViewRequest): DeployViewRequest {
+  return {
+    name: r.name, bundle: r.bundle, source: r.source, definitionHash: r.definitionHash, merge: r.merge,
+    ...(r.partitions > 0 ? { partitions: r.partitions } : {}),
+    ...(r.everyMs > 0 ? { everyMs: r.everyMs } : {}),
+    ...(r.keep > 0 ? { keep: r.keep } : {}),
+  };
+}
+
+// ---- server --------------------------------------------------------------------
+
+/** The Views service, for serveMaster's `extra`. */
+export function viewsService(handlers: ViewHandlers): ServiceRegistration {
+  return (server) => {
+    server.addService(services().views, {
+      deployView: unaryHandler(async (r: W.DeployViewRequest) => toWireInfo(await handlers.deployView(fromWireDeploy(r)))),
+      buildView: unaryHandler(async (r: W.BuildViewRequest): Promise<W.ViewBuild> => {
+        const b = await handlers.buildView({ name: r.name, full: r.full, wait: r.wait, ...(r.cut.length > 0 ? { cut: r.cut } : {}) });
+        return { ...b, cut: [...b.cut] };
+      }),
+      listViews: unaryHandler(async (): Promise<W.ViewList> => ({ views: (await handlers.listViews()).map(toWireInfo) })),
+      viewVersions: unaryHandler(async (r: W.ViewVersionsRequest): Promise<W.ViewVersionList> => {
+        const l = await handlers.viewVersions(r.name);
+        return { view: l.view, versions: l.versions.map(toWireVersion), builds: l.builds.map((b) => ({ ...b, cut: [...b.cut] })) };
+      }),
+      servingHeartbeat: unaryHandler(async (r: W.ServingHeartbeatRequest): Promise<W.ServingAssignment> => ({
+        views: (await handlers.servingHeartbeat(r)).map((v) => ({ ...v, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })) })),
+      })),
+      listServingNodes: unaryHandler((): W.ServingNodeList => ({
+        nodes: handlers.listServingNodes().map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardMs: n.lastHeardAt, loaded: n.loaded.map((l) => ({ ...l })) })),
+      })),
+    });
+  };
+}
+
+// ---- client --------------------------------------------------------------------
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** One channel to the master's Views service; safe to use concurrently. */
+export class ViewsClient {
+  private readonly client: grpc.Client;
+
+  constructor(readonly address: string) {
+    parseAddress(address);
+    this.client = new (services().viewsCtor)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  private call<Req, Res>(method: string, req: Req, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Res> {
+    return callUnary<Req, Res>(this.client, method, req, timeoutMs, `views service ${this.address} ${method}`);
+  }
+
+  async deployView(r: DeployViewRequest): Promise<ViewInfo> {
+    const wire: W.DeployViewRequest = {
+      name: r.name, bundle: r.bundle, source: r.source, definitionHash: r.definitionHash, merge: r.merge,
+      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0,
+    };
+    return fromWireInfo(await this.call<W.DeployViewRequest, W.ViewInfo>('deployView', wire));
+  }
+
+  /** With wait, the deadline is `timeoutMs` (a build runs a whole batch job). */
+  async buildView(r: BuildViewRequest, timeoutMs = r.wait ? 24 * 3600_000 : DEFAULT_TIMEOUT_MS): Promise<ViewBuild> {
+    const wire: W.BuildViewRequest = { name: r.name, cut: [...(r.cut ?? [])], full: r.full, wait: r.wait };
+    return fromWireBuild(await this.call<W.BuildViewRequest, W.ViewBuild>('buildView', wire, timeoutMs));
+  }
+
+  async listViews(): Promise<ViewInfo[]> {
+    return (await this.call<object, W.ViewList>('listViews', {})).views.map(fromWireInfo);
+  }
+
+  async viewVersions(name: string): Promise<ViewVersionList> {
+    const l = await this.call<W.ViewVersionsRequest, W.ViewVersionList>('viewVersions', { name });
+    return { view: l.view, versions: l.versions.map(fromWireVersion), builds: l.builds.map(fromWireBuild) };
+  }
+
+  async servingHeartbeat(hb: ServingHeartbeat, timeoutMs = 10_000): Promise<ServedView[]> {
+    const wire: W.ServingHeartbeatRequest = {
+      nodeId: hb.nodeId, address: hb.address, loaded: hb.loaded.map((l) => ({ ...l })), refused: hb.refused.map((l) => ({ ...l })), refusalReason: hb.refusalReason,
+    };
+    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views;
+  }
+
+  async listServingNodes(): Promise<ServingNodeInfo[]> {
+    const l = await this.call<object, W.ServingNodeList>('listServingNodes', {});
+    return l.nodes.map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardAt: n.lastHeardMs, loaded: n.loaded }));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
