@@ -195,7 +195,9 @@ export const DEFAULT_HLL_PRECISION = 14;
  * 1 are distinct), estimated by a HyperLogLog sketch of 2^precision
  * registers (precision 4..18, default 14). Standard error 1.04 / sqrt(2^p):
  * 3.25% at p = 10, 1.63% at p = 12, 0.81% at p = 14, 0.41% at p = 16; about
- * 99.7% of estimates are within three times that. The accumulator is at most
+ * 99.7% of estimates are within three times that (from p = 8 on; with the
+ * 16 to 64 registers of p = 4..6 errors run somewhat larger, and the
+ * estimate leans high). The accumulator is at most
  * 2^p bytes (a few bytes while the key has few distinct values: see
  * src/api/hll.ts), and merges exactly: merged sketches equal the sketch of
  * the union. Throws INVALID_ARGUMENT for a precision outside 4..18.
