@@ -226,14 +226,14 @@ function encodeNumber(x: number): string {
 
 function decodeNumber(encoded: string, p: number): number {
   if (p + NUMBER_CHARS > encoded.length) throw badEncoding(encoded, `${NUMBER_CHARS} characters of a number at ${p}`);
-  const c: number[] = [];
-  for (let i = 0; i < NUMBER_CHARS; i++) {
+  const c = (i: number): number => {
     const v = encoded.charCodeAt(p + i);
     if (v > 0x7f || (i === 0 && v > 1)) throw badEncoding(encoded, `a 7-bit number character at ${p + i}`);
-    c.push(v);
-  }
-  let hi = ((c[0]! << 31) | (c[1]! << 24) | (c[2]! << 17) | (c[3]! << 10) | (c[4]! << 3) | (c[5]! >>> 4)) >>> 0;
-  let lo = (((c[5]! & 0xf) << 28) | (c[6]! << 21) | (c[7]! << 14) | (c[8]! << 7) | c[9]!) >>> 0;
+    return v;
+  };
+  const c5 = c(5);
+  let hi = ((c(0) << 31) | (c(1) << 24) | (c(2) << 17) | (c(3) << 10) | (c(4) << 3) | (c5 >>> 4)) >>> 0;
+  let lo = (((c5 & 0xf) << 28) | (c(6) << 21) | (c(7) << 14) | (c(8) << 7) | c(9)) >>> 0;
   if (hi & 0x80000000) {
     hi = (hi & 0x7fffffff) >>> 0;
   } else {
