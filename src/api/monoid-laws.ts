@@ -19,7 +19,7 @@ import { findNonPlainData, formatValue, numberComparison, plainDataEqual, type N
  * Relative tolerance for numbers: results may differ by this fraction of the
  * largest magnitude among the operands (1e-9). Float addition rounds each
  * step by half an ulp (1.1e-16 relative), so regrouping a handful of sums
- * moves a result by ~1e-15 of its operands: 1e-9 never refuses float sums,
+ * moves a result by ~1e-15 of its operands: 1e-9 leaves float sums room,
  * and still refuses a merge that is wrong by more than a billionth (which
  * a subtraction, a wrong zero or an average always is). Numbers compare
  * exactly when every number in the operands is a safe integer.
