@@ -20,7 +20,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   scheduler: ['common'],
   storage: ['common'],
   dataset: ['common', 'storage'],
-  view: ['common', 'storage'],
+  view: ['common', 'api', 'storage'],
   master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
