@@ -241,7 +241,6 @@ export class BlockCursor {
    * most one interval decoded. False when every key of the block is smaller.
    */
   seek(block: Block, target: Buffer): boolean {
-    const data = block.data;
     let left = 0;
     let right = block.restartCount - 1;
     while (left < right) {
