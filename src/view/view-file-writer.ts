@@ -12,7 +12,7 @@
  * abort() (or the version folder's leftover cleanup) removes.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { pack } from 'msgpackr';
@@ -20,6 +20,7 @@ import { describe, LaminateError } from '../common/errors.js';
 import { BufferedFileWriter } from '../storage/buffered-file-writer.js';
 import { writeUtf8 } from '../storage/byte-sink.js';
 import { CRC32_RESIDUE, crc32Combine } from './crc32-combine.js';
+import { syncFolder } from './durable-files.js';
 import { BlockBuilder } from './view-block.js';
 import { BLOCK_TRAILER_BYTES, encodeFooterAndTail, isWellFormed, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './view-file-format.js';
 
@@ -325,14 +326,4 @@ function writeHandleVarint(buf: Buffer, pos: number, n: number): number {
   }
   buf[pos++] = n;
   return pos;
-}
-
-/** fsyncs a folder, so names created or renamed in it survive a crash. */
-export async function syncFolder(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
