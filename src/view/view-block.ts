@@ -21,6 +21,24 @@ function putVarint(buf: Buffer, pos: number, n: number): number {
 }
 
 /**
+ * Compares `a[aStart, aEnd)` with `b[bStart, bEnd)` as unsigned bytes (the
+ * sign of Buffer.compare). Keys are mostly short: a JavaScript loop beats
+ * the native call's argument checks by several times there, so only long
+ * ranges go native. Called a few dozen times per Get. Pure.
+ */
+export function compareRange(a: Buffer, aStart: number, aEnd: number, b: Buffer, bStart: number, bEnd: number): number {
+  const la = aEnd - aStart;
+  const lb = bEnd - bStart;
+  const n = la < lb ? la : lb;
+  if (n > 64) return a.compare(b, bStart, bEnd, aStart, aEnd);
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - b[bStart + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}
+
+/**
  * Builds one block's payload. The writer owns two: one for the data block
  * being filled, one for the index. Not shared; reused after finish() by reset().
  */
@@ -130,14 +148,17 @@ export class Block {
     readonly data: Buffer,
     readonly restartsStart: number,
     readonly restartCount: number,
+    /** Restart point i's entry: offset, and where its whole key starts and ends. */
+    private readonly restartInfo: Uint32Array,
     /** Names the block in errors: "view file '...', block at offset N". */
     readonly where: string,
   ) {}
 
   /**
-   * Checks a payload's restart array; throws DATA_LOSS naming `where` when
-   * it is inconsistent (a block whose CRC matched but whose structure does
-   * not: a writer of another format, or a bug; never answered from).
+   * Checks a payload's restart array and the header of each restart entry;
+   * throws DATA_LOSS naming `where` when they are inconsistent (a block
+   * whose CRC matched but whose structure does not: a writer of another
+   * format, or a bug; never answered from). Called once per block read.
    */
   static parse(data: Buffer, where: string): Block {
     const bad = (what: string): LaminateError => new LaminateError('DATA_LOSS', `Malformed ${where}: ${what}`);
@@ -145,19 +166,45 @@ export class Block {
     const count = data.readUInt32LE(data.length - 4);
     const restartsStart = data.length - 4 - 4 * count;
     if (restartsStart < 0) throw bad(`${count} restart points do not fit in ${data.length} bytes`);
+    if (count === 0 && restartsStart !== 0) throw bad('entries without a restart point');
+    const info = new Uint32Array(3 * count);
     let previous = -1;
     for (let i = 0; i < count; i++) {
       const r = data.readUInt32LE(restartsStart + 4 * i);
       if (r <= previous || r >= restartsStart || (i === 0 && r !== 0)) throw bad(`restart point ${i} at ${r} is out of order or range`);
       previous = r;
+      // A restart entry: shared = 0 (one byte), varint key length, varint value length, key.
+      if (data[r] !== 0) throw bad(`restart point ${i} at ${r} shares key bytes`);
+      let p = r + 1;
+      let keyLength = 0;
+      for (let field = 0; field < 2; field++) {
+        let n = 0;
+        let scale = 1;
+        let b: number;
+        do {
+          if (p >= restartsStart || scale > 2 ** 28) throw bad(`the entry at restart point ${i} runs past the entries`);
+          b = data[p++]!;
+          n += (b & 0x7f) * scale;
+          scale *= 128;
+        } while (b >= 0x80);
+        if (field === 0) keyLength = n;
+      }
+      if (p + keyLength > restartsStart) throw bad(`the key at restart point ${i} runs past the entries`);
+      info[3 * i] = r;
+      info[3 * i + 1] = p;
+      info[3 * i + 2] = p + keyLength;
     }
-    if (count === 0 && restartsStart !== 0) throw bad('entries without a restart point');
-    return new Block(data, restartsStart, count, where);
+    return new Block(data, restartsStart, count, info, where);
   }
 
   /** The offset of restart point i. */
   restart(i: number): number {
-    return this.data.readUInt32LE(this.restartsStart + 4 * i);
+    return this.restartInfo[3 * i]!;
+  }
+
+  /** Compares restart point i's key with `target` (the sign of key - target). */
+  compareRestartKey(i: number, target: Buffer): number {
+    return compareRange(this.data, this.restartInfo[3 * i + 1]!, this.restartInfo[3 * i + 2]!, target, 0, target.length);
   }
 
   /** Bytes the block holds in memory, for the cache's budget. */
@@ -241,31 +288,31 @@ export class BlockCursor {
    * most one interval decoded. False when every key of the block is smaller.
    */
   seek(block: Block, target: Buffer): boolean {
+    // The last restart point whose key is before the target (or the first).
     let left = 0;
     let right = block.restartCount - 1;
     while (left < right) {
       const mid = (left + right + 1) >> 1;
-      const r = block.restart(mid);
-      // A restart entry stores its whole key: shared is 0 (one byte), then unshared and the value length.
-      this.block = block;
-      this.pos = r;
-      this.keyLength = 0;
-      if (!this.next()) throw this.malformed(`restart point ${mid} holds no entry`);
-      if (this.key.compare(target, 0, target.length, 0, this.keyLength) < 0) left = mid;
+      if (block.compareRestartKey(mid, target) < 0) left = mid;
       else right = mid - 1;
     }
     this.block = block;
     this.pos = block.restartCount === 0 ? block.restartsStart : block.restart(left);
     this.keyLength = 0;
     while (this.next()) {
-      if (this.key.compare(target, 0, target.length, 0, this.keyLength) >= 0) return true;
+      if (compareRange(this.key, 0, this.keyLength, target, 0, target.length) >= 0) return true;
     }
     return false;
   }
 
   /** Whether the current key equals `target`'s bytes. */
   keyEquals(target: Buffer): boolean {
-    return this.keyLength === target.length && this.key.compare(target, 0, target.length, 0, this.keyLength) === 0;
+    return this.keyLength === target.length && compareRange(this.key, 0, this.keyLength, target, 0, target.length) === 0;
+  }
+
+  /** Compares the current key with `target` (the sign of key - target). */
+  compareKey(target: Buffer): number {
+    return compareRange(this.key, 0, this.keyLength, target, 0, target.length);
   }
 
   /** The current key as a string. */

@@ -36,41 +36,43 @@ describe('view file damage', () => {
     return { path, entries, checksum };
   }
 
-  it('fails Gets and Scans that touch a flipped data block with DATA_LOSS, never a wrong value', async () => {
-    const { path, entries } = await sample('flip.view');
-    const { indexOffset } = await layout(path);
-    const at = Math.floor(indexOffset / 2);
-    await flipByte(path, at);
-    const r = await ViewFileReader.open(path);
-    let failed = 0;
-    for (const [k, v] of entries) {
-      try {
-        expect(await r.get(k), k).toEqual(v);
-      } catch (err) {
-        expect(codeOf(err), String(err)).toBe('DATA_LOSS');
-        expect((err as Error).message).toMatch(new RegExp(`^View file '${path}': block \\d+ at offset \\d+ \\(\\d+ bytes\\) fails its checksum$`));
-        failed++;
+  for (const syncReads of [true, false]) {
+    it(`fails Gets and Scans that touch a flipped data block with DATA_LOSS, never a wrong value (${syncReads ? 'blocking reads' : 'thread-pool reads'})`, async () => {
+      const { path, entries } = await sample('flip.view');
+      const { indexOffset } = await layout(path);
+      const at = Math.floor(indexOffset / 2);
+      await flipByte(path, at);
+      const r = await ViewFileReader.open(path, { syncReads });
+      let failed = 0;
+      for (const [k, v] of entries) {
+        try {
+          expect(await r.get(k), k).toEqual(v);
+        } catch (err) {
+          expect(codeOf(err), String(err)).toBe('DATA_LOSS');
+          expect((err as Error).message).toMatch(new RegExp(`^View file '${path}': block \\d+ at offset \\d+ \\(\\d+ bytes\\) fails its checksum$`));
+          failed++;
+        }
       }
-    }
-    // One 4 KiB block's worth of keys, and only those.
-    expect(failed).toBeGreaterThan(10);
-    expect(failed).toBeLessThan(200);
+      // One 4 KiB block's worth of keys, and only those.
+      expect(failed).toBeGreaterThan(10);
+      expect(failed).toBeLessThan(200);
 
-    const seen: [string, Buffer][] = [];
-    let caught: unknown;
-    try {
-      for await (const e of r.scan()) seen.push([e.key, Buffer.from(e.value)]);
-    } catch (err) {
-      caught = err;
-    }
-    expect(codeOf(caught)).toBe('DATA_LOSS');
-    expect(seen.length).toBeGreaterThan(0);
-    expect(seen).toEqual(entries.slice(0, seen.length));
-    expect(seen.length + failed).toBeLessThanOrEqual(entries.length);
+      const seen: [string, Buffer][] = [];
+      let caught: unknown;
+      try {
+        for await (const e of r.scan()) seen.push([e.key, Buffer.from(e.value)]);
+      } catch (err) {
+        caught = err;
+      }
+      expect(codeOf(caught)).toBe('DATA_LOSS');
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen).toEqual(entries.slice(0, seen.length));
+      expect(seen.length + failed).toBeLessThanOrEqual(entries.length);
 
-    await rejectsWith(r.multiGet(entries.map(([k]) => k)), 'DATA_LOSS', /fails its checksum/);
-    await r.close();
-  });
+      await rejectsWith(r.multiGet(entries.map(([k]) => k)), 'DATA_LOSS', /fails its checksum/);
+      await r.close();
+    });
+  }
 
   it('finds a flipped data block with verify(), naming the file and the block offset', async () => {
     const { path } = await sample('verify.view');

@@ -62,24 +62,26 @@ describe('view file reader lifecycle', () => {
     expect(closed).toBe(true);
   });
 
-  it('with force, closes at once and fails a running scan at its next block, after the entries it holds', async () => {
-    const entries = numbered();
-    const path = join(await tempDir(), 'c.view');
-    await writeView(path, entries, { blockBytes: 4096 });
-    const r = await ViewFileReader.open(path);
-    const scan = r.scan();
-    const seen: string[] = [(await scan.next()).value!.key];
-    await r.close({ force: true });
-    let caught: unknown;
-    try {
-      for await (const e of { [Symbol.asyncIterator]: () => scan }) seen.push(e.key);
-    } catch (err) {
-      caught = err;
-    }
-    await rejectsWith(Promise.reject(caught), 'FAILED_PRECONDITION', /was closed \(forced\) while a scan was reading it/);
-    expect(seen).toEqual(entries.slice(0, seen.length).map(([k]) => k));
-    expect(seen.length).toBeLessThan(entries.length);
-  });
+  for (const syncReads of [true, false]) {
+    it(`with force, closes at once and fails a running scan at its next block, after the entries it holds (syncReads ${syncReads})`, async () => {
+      const entries = numbered();
+      const path = join(await tempDir(), 'c.view');
+      await writeView(path, entries, { blockBytes: 4096 });
+      const r = await ViewFileReader.open(path, { syncReads });
+      const scan = r.scan();
+      const seen: string[] = [(await scan.next()).value!.key];
+      await r.close({ force: true });
+      let caught: unknown;
+      try {
+        for await (const e of { [Symbol.asyncIterator]: () => scan }) seen.push(e.key);
+      } catch (err) {
+        caught = err;
+      }
+      await rejectsWith(Promise.reject(caught), 'FAILED_PRECONDITION', /was closed \(forced\) while a scan was reading it/);
+      expect(seen).toEqual(entries.slice(0, seen.length).map(([k]) => k));
+      expect(seen.length).toBeLessThan(entries.length);
+    });
+  }
 
   it('a scan broken off early lets close go ahead', async () => {
     const path = join(await tempDir(), 'd.view');
@@ -129,6 +131,15 @@ describe('BlockCache', () => {
     expect(cache.get(1, 0)).toBe(blocks[0]);
     expect(cache.get(1, 10)).toBe(blocks[10]);
     expect(cache.get(2, 0)).toBeUndefined();
+    // The order of use now: 2..9, 0, 10. Two more blocks evict 2 and 3.
+    cache.set(2, 0, blocks[1]!);
+    cache.set(2, 1, blocks[2]!);
+    expect([2, 3, 4].map((i) => cache.get(1, i) !== undefined)).toEqual([false, false, true]);
+    expect(cache.bytes).toBe(1000);
+    cache.dropOwner(1);
+    expect([cache.size, cache.bytes]).toEqual([2, 200]);
+    cache.dropOwner(1);
+    expect(cache.get(2, 1)).toBe(blocks[2]);
   });
 
   it('does not cache a block larger than an eighth of its budget', () => {

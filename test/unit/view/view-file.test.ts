@@ -28,10 +28,10 @@ function b64(entries: readonly (readonly [string, Uint8Array])[]): [string, stri
 describe('view file', () => {
   const tempDir = useTempDirs();
 
-  for (const { name, count, valueBytes, options } of [
-    { name: 'many small blocks, restart every 3', count: 3000, valueBytes: 40, options: { blockBytes: 4096, restartInterval: 3 } },
-    { name: 'restart at every entry', count: 800, valueBytes: 10, options: { blockBytes: 4096, restartInterval: 1 } },
-    { name: 'default options', count: 2000, valueBytes: 100, options: {} },
+  for (const { name, count, valueBytes, options, syncReads } of [
+    { name: 'many small blocks, restart every 3', count: 3000, valueBytes: 40, options: { blockBytes: 4096, restartInterval: 3 }, syncReads: true },
+    { name: 'restart at every entry, reads in the thread pool', count: 800, valueBytes: 10, options: { blockBytes: 4096, restartInterval: 1 }, syncReads: false },
+    { name: 'default options', count: 2000, valueBytes: 100, options: {}, syncReads: true },
   ]) {
     it(`reads back what was written, against a sorted map (${name})`, async () => {
       const random = rng(count);
@@ -50,7 +50,7 @@ describe('view file', () => {
       });
       if (options.blockBytes !== undefined) expect(summary.blocks).toBeGreaterThan(2);
 
-      const r = await ViewFileReader.open(path);
+      const r = await ViewFileReader.open(path, { syncReads });
       expect([r.records, r.blocks, r.firstKey, r.lastKey]).toEqual([count, summary.blocks, entries[0]![0], entries.at(-1)![0]]);
       expect(await r.verify({ checksum: summary.checksum })).toEqual({ checksum: summary.checksum, bytes: bytes.length });
       expect(asPairs(await collect(r.scan()))).toEqual(entries);
