@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     await write(halves[0]!, KEYS, values, BLOCK_BYTES, 0, 2);
     await write(halves[1]!, KEYS, values, BLOCK_BYTES, 1, 2);
     const readers = await Promise.all(halves.map((p) => ViewFileReader.open(p)));
-    const merged = await timeScan(mergeScans(readers.map((x) => x.scan())));
+    const merged = await timeScan(mergeScans(readers.map((x) => x.scanBatches())));
     console.log(`scan of 2 files merged: ${fmt(merged.perSecond)} entries/s over ${fmt(merged.entries)} entries`);
     await Promise.all(readers.map((x) => x.close()));
 

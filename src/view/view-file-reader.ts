@@ -119,6 +119,11 @@ async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise
   return done;
 }
 
+/** The entries of batches, one by one (ending early returns the batches' generator: for-await does). */
+async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T, void, undefined> {
+  for await (const batch of batches) yield* batch;
+}
+
 /** readFully with blocking preads (see ViewFileReaderOptions.syncReads). */
 function readFullySync(fd: number, buf: Buffer, position: number): number {
   let done = 0;
@@ -396,13 +401,23 @@ export class ViewFileReader {
   /**
    * The entries within the bounds, in key order, read block by block (the
    * next block is read while this one is consumed). Bounds are checked
-   * here, at once; the scan starts at the first next().
+   * here, at once; the scan starts at the first next(). For many entries,
+   * scanBatches() costs less: one await per block instead of per entry.
    *
    * @throws LaminateError INVALID_ARGUMENT for bad bounds, FAILED_PRECONDITION
    *   after close(); the iterator throws DATA_LOSS at a block that fails its
    *   checksum, after the entries of the blocks before it.
    */
   scan(options: ViewScanOptions = {}): AsyncGenerator<ViewEntry, void, undefined> {
+    return flatten(this.scanBatches(options));
+  }
+
+  /**
+   * The entries of scan(), one array per block read (never empty; the last
+   * one may be cut short by the bounds or the limit): what the serving
+   * layer sends as one message of a Scan stream. Throws what scan() throws.
+   */
+  scanBatches(options: ViewScanOptions = {}): AsyncGenerator<ViewEntry[], void, undefined> {
     const { limit } = options;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a scan limit that is a non-negative integer, got ${describe(limit)}`);
@@ -419,7 +434,7 @@ export class ViewFileReader {
     return this.scanRange(lower, upper, limit ?? Number.POSITIVE_INFINITY, options.fillCache ?? false);
   }
 
-  private async *scanRange(lower: Buffer | undefined, upper: Buffer | undefined, limit: number, fillCache: boolean): AsyncGenerator<ViewEntry, void, undefined> {
+  private async *scanRange(lower: Buffer | undefined, upper: Buffer | undefined, limit: number, fillCache: boolean): AsyncGenerator<ViewEntry[], void, undefined> {
     this.begin('scan', true);
     try {
       if (limit === 0 || (lower !== undefined && upper !== undefined && Buffer.compare(lower, upper) >= 0)) return;
@@ -443,12 +458,22 @@ export class ViewFileReader {
           has = c.next();
         }
         first = false;
+        const batch: ViewEntry[] = [];
+        let done = false;
         while (has) {
-          if (upper !== undefined && c.compareKey(upper) >= 0) return;
-          yield { key: c.keyString(), value: c.value() };
-          if (--remaining === 0) return;
+          if (upper !== undefined && c.compareKey(upper) >= 0) {
+            done = true;
+            break;
+          }
+          batch.push({ key: c.keyString(), value: c.value() });
+          if (--remaining === 0) {
+            done = true;
+            break;
+          }
           has = c.next();
         }
+        if (batch.length > 0) yield batch;
+        if (done) return;
       }
     } finally {
       this.end(true);

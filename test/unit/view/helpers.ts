@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { ViewFileWriter, type ViewFileSummary, type ViewFileWriterOptions } from '../../../src/view/view-file-writer.js';
+import { makeManifest, type ViewManifest, type ViewManifestFile } from '../../../src/view/view-manifest.js';
+import { fnv1a } from '../../support/fnv1a.js';
 import { seededRandom } from '../../support/seeded-random.js';
 
 export { rejectsWith, throwsWith } from '../storage/helpers.js';
@@ -71,3 +73,28 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
+
+/** Writes `entries` into `partitions` files by the reference FNV-1a; returns the manifest and file paths. */
+export async function partitionedVersion(dir: string, entries: [string, Buffer][], partitions: number): Promise<{ manifest: ViewManifest; paths: string[] }> {
+  const files: ViewManifestFile[] = [];
+  const paths: string[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const name = `part-${String(p).padStart(5, '0')}.view`;
+    const mine = entries.filter(([k]) => fnv1a(k) % partitions === p);
+    const s = await writeView(join(dir, name), mine, { blockBytes: 4096 });
+    files.push({ name, partition: p, bytes: s.bytes, checksum: s.checksum, records: s.records, firstKey: s.firstKey ?? null, lastKey: s.lastKey ?? null });
+    paths.push(join(dir, name));
+  }
+  const manifest = makeManifest({
+    view: 'page-views',
+    version: 3,
+    dataset: 'clicks',
+    cut: [1200, 0, 310],
+    jobId: 'job-0007',
+    definitionHash: 'a3f1c2d4e5b60718',
+    builtAt: '2024-06-01T12:00:00.000Z',
+    files,
+  });
+  return { manifest, paths };
+}
+

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
-import { ViewFileReader, type ViewEntry } from '../../../src/view/view-file-reader.js';
+import { ViewFileReader } from '../../../src/view/view-file-reader.js';
 import {
   cutIsBehind,
   decodeManifest,
@@ -11,35 +10,9 @@ import {
   filesForScan,
   makeManifest,
   type ViewManifest,
-  type ViewManifestFile,
 } from '../../../src/view/view-manifest.js';
-import { mergeScans } from '../../../src/view/view-merge.js';
 import { fnv1a } from '../../support/fnv1a.js';
-import { byUtf8, collect, referenceEntries, rejectsWith, rng, throwsWith, useTempDirs, writeView } from './helpers.js';
-
-/** Writes `entries` into `partitions` files by the reference FNV-1a; returns the manifest and file paths. */
-async function partitionedVersion(dir: string, entries: [string, Buffer][], partitions: number): Promise<{ manifest: ViewManifest; paths: string[] }> {
-  const files: ViewManifestFile[] = [];
-  const paths: string[] = [];
-  for (let p = 0; p < partitions; p++) {
-    const name = `part-${String(p).padStart(5, '0')}.view`;
-    const mine = entries.filter(([k]) => fnv1a(k) % partitions === p);
-    const s = await writeView(join(dir, name), mine, { blockBytes: 4096 });
-    files.push({ name, partition: p, bytes: s.bytes, checksum: s.checksum, records: s.records, firstKey: s.firstKey ?? null, lastKey: s.lastKey ?? null });
-    paths.push(join(dir, name));
-  }
-  const manifest = makeManifest({
-    view: 'page-views',
-    version: 3,
-    dataset: 'clicks',
-    cut: [1200, 0, 310],
-    jobId: 'job-0007',
-    definitionHash: 'a3f1c2d4e5b60718',
-    builtAt: '2024-06-01T12:00:00.000Z',
-    files,
-  });
-  return { manifest, paths };
-}
+import { byUtf8, partitionedVersion, referenceEntries, rng, throwsWith, useTempDirs } from './helpers.js';
 
 /** Wraps a body in the manifest envelope with its right checksum, to test what lies past the checksum. */
 function envelope(body: string): Buffer {
@@ -99,35 +72,6 @@ describe('view manifest', () => {
       }
     }
     await Promise.all(readers.map((r) => r.close()));
-  });
-
-  it('merges the scans of every file into key order, with limit and bounds', async () => {
-    const random = rng(4);
-    const entries = referenceEntries(random, 2000, () => 6);
-    const dir = await tempDir();
-    const { manifest, paths } = await partitionedVersion(dir, entries, 3);
-    const readers = await Promise.all(paths.map((p) => ViewFileReader.open(p)));
-    const pairs = (es: ViewEntry[]): [string, Buffer][] => es.map((e) => [e.key, Buffer.from(e.value)]);
-    expect(pairs(await collect(mergeScans(readers.map((r) => r.scan()))))).toEqual(entries);
-    expect(pairs(await collect(mergeScans(readers.map((r) => r.scan()), 25)))).toEqual(entries.slice(0, 25));
-    const inRange = entries.filter(([k]) => k.startsWith('page/1'));
-    const chosen = filesForScan(manifest, { prefix: 'page/1' });
-    expect(pairs(await collect(mergeScans(chosen.map((f) => readers[f.partition]!.scan({ prefix: 'page/1' })))))).toEqual(inRange);
-    // A merge broken off returns its sources: the files close without force.
-    for await (const e of mergeScans(readers.map((r) => r.scan()))) {
-      expect(e.key).toBe(entries[0]![0]);
-      break;
-    }
-    await Promise.all(readers.map((r) => r.close()));
-  });
-
-  it('refuses a key found in two sources of a merge', async () => {
-    async function* source(keys: string[]): AsyncGenerator<ViewEntry> {
-      for (const key of keys) yield { key, value: Buffer.alloc(0) };
-    }
-    await rejectsWith(collect(mergeScans([source(['a', 'c']), source(['b', 'c'])])), 'DATA_LOSS', /"c" after "c"/);
-    expect((await collect(mergeScans([source([]), source(['b'])]))).map((e) => e.key)).toEqual(['b']);
-    expect(await collect(mergeScans([]))).toEqual([]);
   });
 
   it('chooses for a scan every file that may hold keys within its bounds', async () => {
