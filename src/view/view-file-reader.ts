@@ -350,7 +350,8 @@ export class ViewFileReader {
       const target = keyBytes(key);
       const i = this.blockFor(target);
       if (i < 0) return undefined;
-      const block = await this.readBlock(i, true);
+      const read = this.readBlock(i, true);
+      const block = read instanceof Block ? read : await read;
       const c = this.cursor;
       return c.seek(block, target) && c.keyEquals(target) ? c.value() : undefined;
     } finally {
@@ -384,7 +385,9 @@ export class ViewFileReader {
         else group.push(i);
       }
       const groups = [...blockOf];
-      const blocks = await Promise.all(groups.map(([b]) => this.readBlock(b, true)));
+      const reads = groups.map(([b]) => this.readBlock(b, true));
+      // Await only when some block is being read in the thread pool.
+      const blocks = reads.every((r) => r instanceof Block) ? (reads as Block[]) : await Promise.all(reads.map(async (r) => r));
       const c = this.cursor;
       for (let g = 0; g < groups.length; g++) {
         for (const i of groups[g]![1]) {
@@ -443,14 +446,19 @@ export class ViewFileReader {
       if (i >= blocks) return;
       const c = new BlockCursor();
       let remaining = limit;
-      let reading: Promise<Block> | undefined = this.readBlock(i, fillCache);
+      // With thread-pool reads, the next block is read while this one is consumed.
+      let ahead: Block | Promise<Block> | undefined;
       let first = true;
-      while (reading !== undefined) {
-        const block = await reading;
+      while (i < blocks) {
+        const read = ahead ?? this.readBlock(i, fillCache);
+        ahead = undefined;
+        const block = read instanceof Block ? read : await read;
         i++;
-        reading = i < blocks ? this.readBlock(i, fillCache) : undefined;
-        // A scan that stops early leaves its read-ahead unawaited; its failure is not this scan's.
-        reading?.catch(() => undefined);
+        if (!this.syncReads && i < blocks) {
+          ahead = this.readBlock(i, fillCache);
+          // A scan that stops early leaves its read-ahead unawaited; its failure is not this scan's.
+          if (ahead instanceof Promise) ahead.catch(() => undefined);
+        }
         let has: boolean;
         if (first && lower !== undefined) has = c.seek(block, lower);
         else {
@@ -547,10 +555,22 @@ export class ViewFileReader {
     return lo;
   }
 
-  /** Block i, from the cache or read and checked (one read per block however many ask at once). */
-  private readBlock(i: number, fillCache: boolean): Promise<Block> {
+  /**
+   * Block i: from the cache, or read and checked. A Block when it needs no
+   * wait (cached, or read with a blocking pread), so that hot Gets and
+   * MultiGets never go through a promise; else a promise, one per block
+   * however many ask at once.
+   *
+   * @throws DATA_LOSS (synchronously with syncReads) when the block fails its checksum.
+   */
+  private readBlock(i: number, fillCache: boolean): Block | Promise<Block> {
     const cached = this.cache.get(this.owner, i);
-    if (cached !== undefined) return Promise.resolve(cached);
+    if (cached !== undefined) return cached;
+    if (this.syncReads) {
+      this.checkOpen();
+      const buf = Buffer.allocUnsafe(this.lengths[i]! + BLOCK_TRAILER_BYTES);
+      return this.checkBlock(i, buf, readFullySync(this.fh.fd, buf, this.offsets[i]!), fillCache);
+    }
     let pending = this.inflight.get(i);
     if (pending === undefined) {
       pending = this.loadBlock(i, fillCache);
@@ -564,14 +584,23 @@ export class ViewFileReader {
   }
 
   private async loadBlock(i: number, fillCache: boolean): Promise<Block> {
+    this.checkOpen();
+    const buf = Buffer.allocUnsafe(this.lengths[i]! + BLOCK_TRAILER_BYTES);
+    return this.checkBlock(i, buf, await readFully(this.fh, buf, this.offsets[i]!), fillCache);
+  }
+
+  /** Refuses a block read after a forced close (the file handle is gone). */
+  private checkOpen(): void {
     if (this.fileClosed) {
       throw new LaminateError('FAILED_PRECONDITION', `View file '${this.path}' was closed (forced) while a scan was reading it`);
     }
-    const offset = this.offsets[i]!;
-    const length = this.lengths[i]!;
-    const buf = Buffer.allocUnsafe(length + BLOCK_TRAILER_BYTES);
-    const got = this.syncReads ? readFullySync(this.fh.fd, buf, offset) : await readFully(this.fh, buf, offset);
+  }
+
+  /** Checks block i's bytes as read (`got` of them) and parses them; caches the block when asked. */
+  private checkBlock(i: number, buf: Buffer, got: number, fillCache: boolean): Block {
     if (got !== buf.length) throw shrank(this.path);
+    const offset = this.offsets[i]!;
+    const length = buf.length - BLOCK_TRAILER_BYTES;
     if (crc32(buf) !== CRC32_RESIDUE) {
       throw new LaminateError('DATA_LOSS', `View file '${this.path}': block ${i} at offset ${offset} (${length} bytes) fails its checksum`);
     }
