@@ -18,22 +18,15 @@
  * verify is running, and a scan still running then fails at its next block
  * with FAILED_PRECONDITION (never skips entries silently).
  */
-import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { describe, LaminateError } from '../common/errors.js';
 import { BlockCache } from './block-cache.js';
-import { CRC32_RESIDUE, crc32Combine } from './crc32-combine.js';
+import { CRC32_RESIDUE } from './crc32-combine.js';
 import { Block, BlockCursor, compareRange } from './view-block.js';
-import {
-  BLOCK_TRAILER_BYTES,
-  decodeFooter,
-  decodeTail,
-  keyBytes,
-  MAX_BLOCK_BYTES,
-  TAIL_BYTES,
-  type ViewFileFooter,
-} from './view-file-format.js';
+import { BLOCK_TRAILER_BYTES, keyBytes, type ViewFileFooter } from './view-file-format.js';
+import { readFully, readFullySync, shrank, ViewFileIndex } from './view-file-index.js';
+import { checkWholeFile } from './view-file-verify.js';
 
 /** Options of ViewFileReader.open. */
 export interface ViewFileReaderOptions {
@@ -108,31 +101,9 @@ function prefixEnd(prefix: Buffer): Buffer | undefined {
   return end;
 }
 
-/** Reads `buf.length` bytes at `position`; returns how many there were (fewer only at the end of the file). */
-async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
 /** The entries of batches, one by one (ending early returns the batches' generator: for-await does). */
 async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T, void, undefined> {
   for await (const batch of batches) yield* batch;
-}
-
-/** readFully with blocking preads (see ViewFileReaderOptions.syncReads). */
-function readFullySync(fd: number, buf: Buffer, position: number): number {
-  let done = 0;
-  while (done < buf.length) {
-    const n = readSync(fd, buf, done, buf.length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 export class ViewFileReader {
@@ -148,22 +119,23 @@ export class ViewFileReader {
   private readonly cursor = new BlockCursor();
   private readonly owner: number;
 
+  private readonly footer: ViewFileFooter;
+  /** Each data block's offset and payload length. */
+  private readonly offsets: Float64Array;
+  private readonly lengths: Uint32Array;
+
   private constructor(
     private readonly fh: FileHandle,
     /** The path the file was opened at; errors name it. */
     readonly path: string,
-    /** The file's size in bytes. */
-    readonly bytes: number,
-    private readonly footer: ViewFileFooter,
-    /** Last keys of the blocks, one after the other; block i's is indexKeys[keyStarts[i], keyStarts[i + 1]). */
-    private readonly indexKeys: Buffer,
-    private readonly keyStarts: Uint32Array,
-    private readonly offsets: Float64Array,
-    private readonly lengths: Uint32Array,
+    private readonly index: ViewFileIndex,
     private readonly cache: BlockCache,
     private readonly syncReads: boolean,
   ) {
     this.owner = cache.register();
+    this.footer = index.footer;
+    this.offsets = index.offsets;
+    this.lengths = index.lengths;
   }
 
   /**
@@ -185,49 +157,16 @@ export class ViewFileReader {
       throw err;
     }
     try {
-      return await ViewFileReader.load(fh, path, options.cache ?? new BlockCache(), options.syncReads ?? true);
+      return new ViewFileReader(fh, path, await ViewFileIndex.read(fh, path), options.cache ?? new BlockCache(), options.syncReads ?? true);
     } catch (err) {
       await fh.close();
       throw err;
     }
   }
 
-  private static async load(fh: FileHandle, path: string, cache: BlockCache, syncReads: boolean): Promise<ViewFileReader> {
-    const size = (await fh.stat()).size;
-    if (size < TAIL_BYTES) {
-      throw new LaminateError('DATA_LOSS', `View file '${path}' is truncated: expected at least ${TAIL_BYTES} bytes (its tail), got ${size}`);
-    }
-    // One read usually brings tail, footer and a small index together.
-    const guess = Math.min(size, 64 * 1024);
-    const end = Buffer.allocUnsafe(guess);
-    if ((await readFully(fh, end, size - guess)) !== guess) throw shrank(path);
-    const tail = decodeTail(end.subarray(guess - TAIL_BYTES), path);
-    const footerBytes = tail.footerLength + TAIL_BYTES;
-    if (footerBytes > size) {
-      throw new LaminateError('DATA_LOSS', `View file '${path}' has a damaged footer: its length ${tail.footerLength} runs past the file's ${size} bytes`);
-    }
-    let footerAndTail: Buffer;
-    if (footerBytes <= guess) {
-      footerAndTail = end.subarray(guess - footerBytes);
-    } else {
-      footerAndTail = Buffer.allocUnsafe(footerBytes);
-      if ((await readFully(fh, footerAndTail, size - footerBytes)) !== footerBytes) throw shrank(path);
-    }
-    const footer = decodeFooter(footerAndTail, size, path);
-    const indexBytes = footer.indexLength + BLOCK_TRAILER_BYTES;
-    let index: Buffer;
-    if (size - footer.indexOffset <= guess) {
-      const start = guess - (size - footer.indexOffset);
-      index = end.subarray(start, start + indexBytes);
-    } else {
-      index = Buffer.allocUnsafe(indexBytes);
-      if ((await readFully(fh, index, footer.indexOffset)) !== indexBytes) throw shrank(path);
-    }
-    if (crc32(index) !== CRC32_RESIDUE) {
-      throw new LaminateError('DATA_LOSS', `View file '${path}' has a damaged index: the block at offset ${footer.indexOffset} (${footer.indexLength} bytes) fails its checksum`);
-    }
-    const parsed = parseIndex(index.subarray(0, footer.indexLength), footer, path);
-    return new ViewFileReader(fh, path, size, footer, parsed.keys, parsed.keyStarts, parsed.offsets, parsed.lengths, cache, syncReads);
+  /** The file's size in bytes. */
+  get bytes(): number {
+    return this.index.size;
   }
 
   /** Entries (keys) in the file. */
@@ -270,7 +209,7 @@ export class ViewFileReader {
     }
     this.begin('verify');
     try {
-      const checksum = await this.checkAll(chunk);
+      const checksum = await checkWholeFile(this.fh, this.path, this.index, chunk);
       if (expected !== undefined && checksum !== expected) {
         throw new LaminateError('DATA_LOSS', `View file '${this.path}' has checksum ${hex(checksum)}, expected ${hex(expected)}: it is not the file the manifest names`);
       }
@@ -278,63 +217,6 @@ export class ViewFileReader {
     } finally {
       this.end(false);
     }
-  }
-
-  /**
-   * The file's CRC-32, checking each block on the way. Regions tile the
-   * file: data blocks, the index block (each payload and CRC), then footer
-   * and tail. Reads alternate between two buffers, so the next read runs
-   * in the thread pool while this one is checked.
-   */
-  private async checkAll(chunk: number): Promise<number> {
-    const blocks = this.offsets.length;
-    const size = this.bytes;
-    const regionEnd = (r: number): number =>
-      r < blocks ? this.offsets[r]! + this.lengths[r]! + BLOCK_TRAILER_BYTES : r === blocks ? this.footer.indexOffset + this.footer.indexLength + BLOCK_TRAILER_BYTES : size;
-    const regionStart = (r: number): number => (r === 0 ? 0 : regionEnd(r - 1));
-    const buffers = [Buffer.allocUnsafe(Math.min(chunk, size)), Buffer.allocUnsafe(Math.min(chunk, size))];
-    let fileCrc = 0;
-    let region = 0;
-    let end = regionEnd(0);
-    let regionCrc = 0;
-    let pos = 0;
-    let turn = 0;
-    let reading: Promise<number> | undefined = readFully(this.fh, buffers[0]!.subarray(0, Math.min(chunk, size)), 0);
-    while (reading !== undefined) {
-      const got: number = await reading;
-      const buf = buffers[turn]!;
-      const want = Math.min(chunk, size - pos);
-      if (got !== want) throw shrank(this.path);
-      const next: number = pos + got;
-      turn ^= 1;
-      reading = next < size ? readFully(this.fh, buffers[turn]!.subarray(0, Math.min(chunk, size - next)), next) : undefined;
-      // Do not leave a failed read-ahead unhandled if this chunk throws; it is awaited above otherwise.
-      reading?.catch(() => undefined);
-      let p = 0;
-      while (p < got) {
-        if (region > blocks) {
-          // Footer and tail: checked at open; only the file's CRC goes on.
-          fileCrc = crc32(buf.subarray(p, got), fileCrc);
-          break;
-        }
-        const take = Math.min(got - p, end - (pos + p));
-        regionCrc = crc32(buf.subarray(p, p + take), regionCrc);
-        p += take;
-        if (pos + p === end) {
-          if (regionCrc !== CRC32_RESIDUE) {
-            const start = regionStart(region);
-            const what = region < blocks ? `block ${region} at offset ${start}` : `the index block at offset ${start}`;
-            throw new LaminateError('DATA_LOSS', `View file '${this.path}': ${what} (${end - start - BLOCK_TRAILER_BYTES} bytes) fails its checksum`);
-          }
-          fileCrc = crc32Combine(fileCrc, CRC32_RESIDUE, end - regionStart(region));
-          region++;
-          end = regionEnd(region);
-          regionCrc = 0;
-        }
-      }
-      pos = next;
-    }
-    return fileCrc;
   }
 
   /**
@@ -348,7 +230,7 @@ export class ViewFileReader {
     this.begin('get');
     try {
       const target = keyBytes(key);
-      const i = this.blockFor(target);
+      const i = this.index.blockFor(target);
       if (i < 0) return undefined;
       const read = this.readBlock(i, true);
       const block = read instanceof Block ? read : await read;
@@ -378,7 +260,7 @@ export class ViewFileReader {
       });
       const blockOf = new Map<number, number[]>();
       for (const i of order) {
-        const b = this.blockFor(targets[i]!);
+        const b = this.index.blockFor(targets[i]!);
         if (b < 0) continue;
         const group = blockOf.get(b);
         if (group === undefined) blockOf.set(b, [i]);
@@ -442,7 +324,7 @@ export class ViewFileReader {
     try {
       if (limit === 0 || (lower !== undefined && upper !== undefined && Buffer.compare(lower, upper) >= 0)) return;
       const blocks = this.offsets.length;
-      let i = lower === undefined ? 0 : this.blockFrom(lower);
+      let i = lower === undefined ? 0 : this.index.blockFrom(lower);
       if (i >= blocks) return;
       const c = new BlockCursor();
       let remaining = limit;
@@ -532,30 +414,6 @@ export class ViewFileReader {
   }
 
   /**
-   * The block that holds `target` if any block does: -1 when the key is
-   * before the first key or after the last (nothing is read then).
-   */
-  private blockFor(target: Buffer): number {
-    if (this.offsets.length === 0 || Buffer.compare(target, this.footer.firstKey) < 0) return -1;
-    const i = this.blockFrom(target);
-    return i < this.offsets.length ? i : -1;
-  }
-
-  /** The first block whose last key is at or after `target` (the block count when none is). */
-  private blockFrom(target: Buffer): number {
-    const keys = this.indexKeys;
-    const starts = this.keyStarts;
-    let lo = 0;
-    let hi = this.offsets.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareRange(keys, starts[mid]!, starts[mid + 1]!, target, 0, target.length) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /**
    * Block i: from the cache, or read and checked. A Block when it needs no
    * wait (cached, or read with a blocking pread), so that hot Gets and
    * MultiGets never go through a promise; else a promise, one per block
@@ -612,74 +470,4 @@ export class ViewFileReader {
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
-}
-
-function shrank(path: string): LaminateError {
-  return new LaminateError('DATA_LOSS', `View file '${path}' ended before its recorded size: it was truncated after it was opened`);
-}
-
-/** The index, decoded into flat arrays: last keys, block offsets and lengths. */
-interface ParsedIndex {
-  readonly keys: Buffer;
-  readonly keyStarts: Uint32Array;
-  readonly offsets: Float64Array;
-  readonly lengths: Uint32Array;
-}
-
-/**
- * Decodes and checks the index block: one entry per data block, blocks
- * contiguous from offset 0 up to the index, last keys strictly ascending,
- * the last one the footer's. Throws DATA_LOSS naming the file otherwise.
- */
-function parseIndex(payload: Buffer, footer: ViewFileFooter, path: string): ParsedIndex {
-  const bad = (what: string): LaminateError => new LaminateError('DATA_LOSS', `View file '${path}' has a damaged index: ${what}`);
-  const block = Block.parse(payload, `view file '${path}', index block at offset ${footer.indexOffset}`);
-  const n = footer.blocks;
-  const offsets = new Float64Array(n);
-  const lengths = new Uint32Array(n);
-  const keyStarts = new Uint32Array(n + 1);
-  const keyParts: Buffer[] = [];
-  const c = new BlockCursor();
-  c.reset(block);
-  let count = 0;
-  let expectedOffset = 0;
-  let keyBytesSoFar = 0;
-  let previous: Buffer | undefined;
-  while (c.next()) {
-    if (count >= n) throw bad(`expected ${n} entries (the footer's block count), got more`);
-    const v = c.value();
-    let p = 0;
-    const handle = [0, 0];
-    for (let f = 0; f < 2; f++) {
-      let x = 0;
-      let scale = 1;
-      let b: number;
-      do {
-        if (p >= v.length || scale > 2 ** 49) throw bad(`entry ${count} has a malformed block handle`);
-        b = v[p++]!;
-        x += (b & 0x7f) * scale;
-        scale *= 128;
-      } while (b >= 0x80);
-      handle[f] = x;
-    }
-    const [offset, length] = handle as [number, number];
-    if (offset !== expectedOffset || length > MAX_BLOCK_BYTES || length < 4) {
-      throw bad(`entry ${count} places a block of ${length} bytes at offset ${offset}, expected one at ${expectedOffset} of 4 to ${MAX_BLOCK_BYTES} bytes`);
-    }
-    const key = Buffer.from(c.key.subarray(0, c.keyLength));
-    if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw bad(`the last keys of blocks ${count - 1} and ${count} are not in ascending order`);
-    previous = key;
-    offsets[count] = offset;
-    lengths[count] = length;
-    keyParts.push(key);
-    keyStarts[count] = keyBytesSoFar;
-    keyBytesSoFar += key.length;
-    expectedOffset = offset + length + BLOCK_TRAILER_BYTES;
-    count++;
-  }
-  if (count !== n) throw bad(`expected ${n} entries (the footer's block count), got ${count}`);
-  keyStarts[n] = keyBytesSoFar;
-  if (expectedOffset !== footer.indexOffset) throw bad(`its blocks end at offset ${expectedOffset}, but the index starts at ${footer.indexOffset}`);
-  if (n > 0 && !previous!.equals(footer.lastKey)) throw bad("the last block's last key is not the footer's last key");
-  return { keys: Buffer.concat(keyParts, keyBytesSoFar), keyStarts, offsets, lengths };
 }
