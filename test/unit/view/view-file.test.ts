@@ -221,4 +221,30 @@ describe('view file', () => {
     await rejectsWith(r.get('\ud800'), 'INVALID_ARGUMENT', /lone surrogate/);
     await r.close();
   });
+
+  it('returns the same summary from a second finish, keeps the file on a later abort, and checks its options and limits', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'once.view');
+    const w = await ViewFileWriter.create(path);
+    w.add('a', Buffer.from([1]));
+    const summary = await w.finish();
+    expect(await w.finish()).toBe(summary);
+    await w.abort();
+    expect(await readdir(dir)).toEqual(['once.view']);
+    throwsWith(() => w.add('b', Buffer.from([2])), 'FAILED_PRECONDITION', /it was finished/);
+
+    await rejectsWith(ViewFileWriter.create(join(dir, 'x.view'), { blockBytes: 100 }), 'INVALID_ARGUMENT', /Expected blockBytes to be an integer from 4096 to 16777216, got 100/);
+    await rejectsWith(ViewFileWriter.create(join(dir, 'x.view'), { restartInterval: 0 }), 'INVALID_ARGUMENT', /restartInterval/);
+    const big = await ViewFileWriter.create(join(dir, 'big.view'));
+    throwsWith(() => big.add('k'.repeat(64 * 1024 + 1), Buffer.from([1])), 'INVALID_ARGUMENT', /Expected a key of at most 65536 bytes of UTF-8/);
+    await big.abort();
+    const big2 = await ViewFileWriter.create(join(dir, 'big2.view'));
+    // 30,000 characters of 3 bytes each: few characters, too many bytes.
+    throwsWith(() => big2.add('\u4e2d'.repeat(30_000), Buffer.from([1])), 'INVALID_ARGUMENT', /got 90000 bytes/);
+    await big2.abort();
+    const bad = await ViewFileWriter.create(join(dir, 'bad.view'));
+    throwsWith(() => bad.add('a', 'not bytes' as unknown as Uint8Array), 'INVALID_ARGUMENT', /as msgpack bytes \(a Uint8Array\), got 'not bytes'/);
+    await bad.abort();
+    expect((await readdir(dir)).sort()).toEqual(['once.view']);
+  });
 });
