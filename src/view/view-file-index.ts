@@ -1,0 +1,194 @@
+/**
+ * What a view file reader keeps in memory: the footer and the index (one
+ * entry per data block: its last key, offset and length), read from the
+ * file's end and checked, and the search for the block of a key.
+ */
+import { readSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { LaminateError } from '../common/errors.js';
+import { CRC32_RESIDUE } from './crc32-combine.js';
+import { Block, BlockCursor, compareRange } from './view-block.js';
+import { BLOCK_TRAILER_BYTES, decodeFooter, decodeTail, MAX_BLOCK_BYTES, TAIL_BYTES, type ViewFileFooter } from './view-file-format.js';
+
+/** Reads `buf.length` bytes at `position`; returns how many there were (fewer only at the end of the file). */
+export async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** readFully with blocking preads (see ViewFileReaderOptions.syncReads). */
+export function readFullySync(fd: number, buf: Buffer, position: number): number {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** The error for a file that ends before the size it had at open. */
+export function shrank(path: string): LaminateError {
+  return new LaminateError('DATA_LOSS', `View file '${path}' ended before its recorded size: it was truncated after it was opened`);
+}
+
+/** A view file's footer and index, checked. Immutable; one per open reader. */
+export class ViewFileIndex {
+  private constructor(
+    /** The file's size when read. */
+    readonly size: number,
+    readonly footer: ViewFileFooter,
+    /** Last keys of the blocks, one after the other; block i's is keys[keyStarts[i], keyStarts[i + 1]). */
+    private readonly keys: Buffer,
+    private readonly keyStarts: Uint32Array,
+    /** Each data block's offset and payload length (its CRC follows). */
+    readonly offsets: Float64Array,
+    readonly lengths: Uint32Array,
+  ) {}
+
+  /**
+   * Reads tail, footer and index from the end of an open file (one read
+   * when they fit in its last 64 KiB, as they do below some 2,000 blocks).
+   *
+   * @throws LaminateError DATA_LOSS, naming the file, when it is truncated
+   *   or its footer or index is damaged; FAILED_PRECONDITION for a format
+   *   version this code does not read.
+   */
+  static async read(fh: FileHandle, path: string): Promise<ViewFileIndex> {
+    const size = (await fh.stat()).size;
+    if (size < TAIL_BYTES) {
+      throw new LaminateError('DATA_LOSS', `View file '${path}' is truncated: expected at least ${TAIL_BYTES} bytes (its tail), got ${size}`);
+    }
+    const guess = Math.min(size, 64 * 1024);
+    const end = Buffer.allocUnsafe(guess);
+    if ((await readFully(fh, end, size - guess)) !== guess) throw shrank(path);
+    const tail = decodeTail(end.subarray(guess - TAIL_BYTES), path);
+    const footerBytes = tail.footerLength + TAIL_BYTES;
+    if (footerBytes > size) {
+      throw new LaminateError('DATA_LOSS', `View file '${path}' has a damaged footer: its length ${tail.footerLength} runs past the file's ${size} bytes`);
+    }
+    let footerAndTail: Buffer;
+    if (footerBytes <= guess) {
+      footerAndTail = end.subarray(guess - footerBytes);
+    } else {
+      footerAndTail = Buffer.allocUnsafe(footerBytes);
+      if ((await readFully(fh, footerAndTail, size - footerBytes)) !== footerBytes) throw shrank(path);
+    }
+    const footer = decodeFooter(footerAndTail, size, path);
+    const indexBytes = footer.indexLength + BLOCK_TRAILER_BYTES;
+    let index: Buffer;
+    if (size - footer.indexOffset <= guess) {
+      const start = guess - (size - footer.indexOffset);
+      index = end.subarray(start, start + indexBytes);
+    } else {
+      index = Buffer.allocUnsafe(indexBytes);
+      if ((await readFully(fh, index, footer.indexOffset)) !== indexBytes) throw shrank(path);
+    }
+    if (crc32(index) !== CRC32_RESIDUE) {
+      throw new LaminateError('DATA_LOSS', `View file '${path}' has a damaged index: the block at offset ${footer.indexOffset} (${footer.indexLength} bytes) fails its checksum`);
+    }
+    const parsed = parseIndex(index.subarray(0, footer.indexLength), footer, path);
+    return new ViewFileIndex(size, footer, parsed.keys, parsed.keyStarts, parsed.offsets, parsed.lengths);
+  }
+
+  /** Data blocks in the file. */
+  get blocks(): number {
+    return this.offsets.length;
+  }
+
+  /**
+   * The block that holds `target` (UTF-8) if any block does: -1 when the
+   * key is before the first key or after the last (nothing is read then).
+   */
+  blockFor(target: Buffer): number {
+    if (this.offsets.length === 0 || Buffer.compare(target, this.footer.firstKey) < 0) return -1;
+    const i = this.blockFrom(target);
+    return i < this.offsets.length ? i : -1;
+  }
+
+  /** The first block whose last key is at or after `target` (the block count when none is). */
+  blockFrom(target: Buffer): number {
+    const keys = this.keys;
+    const starts = this.keyStarts;
+    let lo = 0;
+    let hi = this.offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareRange(keys, starts[mid]!, starts[mid + 1]!, target, 0, target.length) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** The index, decoded into flat arrays: last keys, block offsets and lengths. */
+interface ParsedIndex {
+  readonly keys: Buffer;
+  readonly keyStarts: Uint32Array;
+  readonly offsets: Float64Array;
+  readonly lengths: Uint32Array;
+}
+
+/**
+ * Decodes and checks the index block: one entry per data block, blocks
+ * contiguous from offset 0 up to the index, last keys strictly ascending,
+ * the last one the footer's. Throws DATA_LOSS naming the file otherwise.
+ */
+function parseIndex(payload: Buffer, footer: ViewFileFooter, path: string): ParsedIndex {
+  const bad = (what: string): LaminateError => new LaminateError('DATA_LOSS', `View file '${path}' has a damaged index: ${what}`);
+  const block = Block.parse(payload, `view file '${path}', index block at offset ${footer.indexOffset}`);
+  const n = footer.blocks;
+  const offsets = new Float64Array(n);
+  const lengths = new Uint32Array(n);
+  const keyStarts = new Uint32Array(n + 1);
+  const keyParts: Buffer[] = [];
+  const c = new BlockCursor();
+  c.reset(block);
+  let count = 0;
+  let expectedOffset = 0;
+  let keyBytesSoFar = 0;
+  let previous: Buffer | undefined;
+  while (c.next()) {
+    if (count >= n) throw bad(`expected ${n} entries (the footer's block count), got more`);
+    const v = c.value();
+    let p = 0;
+    const handle = [0, 0];
+    for (let f = 0; f < 2; f++) {
+      let x = 0;
+      let scale = 1;
+      let b: number;
+      do {
+        if (p >= v.length || scale > 2 ** 49) throw bad(`entry ${count} has a malformed block handle`);
+        b = v[p++]!;
+        x += (b & 0x7f) * scale;
+        scale *= 128;
+      } while (b >= 0x80);
+      handle[f] = x;
+    }
+    const [offset, length] = handle as [number, number];
+    if (offset !== expectedOffset || length > MAX_BLOCK_BYTES || length < 4) {
+      throw bad(`entry ${count} places a block of ${length} bytes at offset ${offset}, expected one at ${expectedOffset} of 4 to ${MAX_BLOCK_BYTES} bytes`);
+    }
+    const key = Buffer.from(c.key.subarray(0, c.keyLength));
+    if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw bad(`the last keys of blocks ${count - 1} and ${count} are not in ascending order`);
+    previous = key;
+    offsets[count] = offset;
+    lengths[count] = length;
+    keyParts.push(key);
+    keyStarts[count] = keyBytesSoFar;
+    keyBytesSoFar += key.length;
+    expectedOffset = offset + length + BLOCK_TRAILER_BYTES;
+    count++;
+  }
+  if (count !== n) throw bad(`expected ${n} entries (the footer's block count), got ${count}`);
+  keyStarts[n] = keyBytesSoFar;
+  if (expectedOffset !== footer.indexOffset) throw bad(`its blocks end at offset ${expectedOffset}, but the index starts at ${footer.indexOffset}`);
+  if (n > 0 && !previous!.equals(footer.lastKey)) throw bad("the last block's last key is not the footer's last key");
+  return { keys: Buffer.concat(keyParts, keyBytesSoFar), keyStarts, offsets, lengths };
+}
