@@ -39,6 +39,14 @@ export interface Job<R = unknown> {
   partition?(key: string, reducers: number): number;
   /** Optional: sample the keys so that part files read in order are globally sorted. */
   totalOrder?: boolean;
+  /**
+   * What reducers write: 'text' (default), a part file of `key<TAB>value`
+   * lines; or 'view', a view file (src/view/view-file-writer.ts: keys in
+   * order, values as msgpack, checksummed blocks, an index), where reduce
+   * must emit each key once, in the order it is called. A view's build job
+   * (viewBuildJob) sets it; a user's job rarely needs to.
+   */
+  output?: 'text' | 'view';
 }
 
 /** Adds types to a job object; returns it unchanged. */

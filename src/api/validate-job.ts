@@ -18,5 +18,8 @@ export function validateJob(mod: unknown, where: string): Job {
       throw new LaminateError('INVALID_ARGUMENT', `Expected the job's ${fn} in ${where} to be a function when given, got ${describe(j[fn])}`);
     }
   }
+  if (j.output !== undefined && j.output !== 'text' && j.output !== 'view') {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the job's output in ${where} to be 'text' or 'view' when given, got ${describe(j.output)}`);
+  }
   return job as Job;
 }

@@ -32,6 +32,10 @@ import { jobStatus } from './job-status.js';
 import { resolveJobSpec } from './job-spec.js';
 import { recoverJobs } from './recovery.js';
 import { WorkerChannels } from './worker-channels.js';
+import { ServingRegistry } from './serving-registry.js';
+import { ViewCatalog } from './view-catalog.js';
+import { createViewService, type ViewService } from './view-service.js';
+import { viewsService } from '../protocol/view-rpc.js';
 
 export interface MasterOptions {
   host?: string;
@@ -47,6 +51,8 @@ export interface MasterOptions {
   retainJobs?: number;
   /** Where the dataset store keeps its datasets. Default <dataDir>/datasets. */
   datasetDir?: string;
+  /** The view store: published view versions. Default <dataDir>/views. */
+  viewDir?: string;
   logger: Logger;
   clock?: Clock;
 }
@@ -66,6 +72,7 @@ export class Master {
   private datasets?: DatasetService;
   /** The dataset store, set by start(): the service serves it, job submission plans splits over it. */
   private store?: LogDatasetStore;
+  private views?: ViewService;
   private timer?: NodeJS.Timeout;
   readonly heartbeatIntervalMs: number;
 
@@ -101,6 +108,12 @@ export class Master {
     // The service owns the store (it closes it); the master plans jobs over it.
     const store = this.store = await LogDatasetStore.open({ dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger });
     const datasets = this.datasets = createDatasetService(store, this.options.logger);
+    const viewDir = this.options.viewDir ?? join(this.options.dataDir, 'views');
+    const views = this.views = createViewService({
+      catalog: await ViewCatalog.open(join(viewDir, '_catalog')), root: viewDir, datasets: store, bundles: this.bundles,
+      jobs: { submit: async (r) => (await this.submitJob(r)).jobId, ended: (jobId) => this.jobEnded(jobId) },
+      registry: new ServingRegistry(), clock: this.clock, log: this.log,
+    });
     this.server = await serveMaster({
       registerWorker: (r) => this.channels.register(r),
       heartbeat: (r) => this.channels.heartbeat(r),
@@ -114,7 +127,8 @@ export class Master {
       listJobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)),
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => this.channels.statuses(),
-    }, host, this.options.port ?? 7070, [datasets.registration]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    await views.start();
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
     this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');
@@ -123,6 +137,7 @@ export class Master {
   /** Stops the timer, ends the workers' streams and the server. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.views?.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
     await this.datasets?.close();
@@ -272,6 +287,19 @@ export class Master {
       });
     }
     return this.status(req.jobId, false);
+  }
+
+  /** Resolves with a job's final status once it has ended; NOT_FOUND for a job not known. */
+  private async jobEnded(jobId: string): Promise<JobStatus> {
+    for (;;) {
+      const plan = this.jobs.get(jobId);
+      if (!plan) throw new LaminateError('NOT_FOUND', `No job '${jobId}'`);
+      if (plan.ended) return this.status(jobId, false);
+      await new Promise<void>((resolve) => {
+        const done = (): void => { plan.waiters.delete(done); resolve(); };
+        plan.waiters.add(done);
+      });
+    }
   }
 
   private killJob(jobId: string): M.KillJobResponse {

@@ -13,9 +13,9 @@ import type { AttemptLaunch } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
 import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
-import { OutputWriter } from '../storage/output-format.js';
 import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
+import { openReduceOutput } from './reduce-output.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
 const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0 });
@@ -39,7 +39,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   });
   const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, formatAttemptDir(launch.attemptId, launch.workerId), launch.index);
   await mkdir(dirname(outPath), { recursive: true });
-  const writer = await OutputWriter.open(outPath);
+  const writer = await openReduceOutput(job.output ?? 'text', outPath);
   let outputRecords = 0;
   const emit = (key: string, value: unknown): void => {
     if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected reduce's emitted key to be a string, got ${describe(key)}`);

@@ -1,0 +1,295 @@
+/**
+ * The master's side of views: deploys into the catalog, builds as batch
+ * jobs over a cut of the source dataset, publishes what they wrote as a
+ * version, and tells serving nodes what to serve. The Views service's
+ * handlers (src/protocol/view-rpc.ts) are this module's.
+ *
+ * A build, step by step (each step safe to redo after a crash, see
+ * src/view/view-version-dir.ts):
+ *   1. the cut is fixed (the source's end now, or the one asked for) and
+ *      checked against the current version's (a cut behind it is refused);
+ *   2. the version folder is prepared and the build recorded in the catalog;
+ *   3. the view's bundle runs as a job over `dataset:SOURCE@CUT` whose
+ *      reducers write one view file each into the version folder;
+ *   4. once the job has succeeded, every file is opened and verified, the
+ *      manifest is written, and CURRENT is replaced: the version is live;
+ *   5. versions older than the kept ones are removed.
+ * A master restarted during a build follows the build's job again (the job
+ * resumes from the journal); a failed build leaves the current version
+ * serving, and says why in `laminate view versions`.
+ */
+import { join } from 'node:path';
+import type { Logger } from '../common/logger.js';
+import type { Clock } from '../common/clock.js';
+import { errorMessage, LaminateError } from '../common/errors.js';
+import { formatPartFile } from '../common/ids.js';
+import type { JobStatus } from '../common/job-status.js';
+import type {
+  BuildViewRequest, DeployViewRequest, ServedView, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewInfo, ViewVersionInfo, ViewVersionList,
+} from '../common/view-shapes.js';
+import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
+import { formatCut, validateCut } from '../dataset/cut.js';
+import type { SubmitJobRequest } from '../protocol/messages.js';
+import type { ViewHandlers } from '../protocol/view-rpc.js';
+import { ViewFileReader } from '../view/view-file-reader.js';
+import { cutIsBehind, makeManifest, validateViewName, type ViewManifest, type ViewManifestFile } from '../view/view-manifest.js';
+import {
+  listVersions, listViews, prepareVersionDir, publishVersion, readCurrent, readManifest, removeLeftovers, removeVersion, versionDir, writeManifest,
+} from '../view/view-version-dir.js';
+import type { BundleStore } from './bundle-store.js';
+import type { ServingRegistry } from './serving-registry.js';
+import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
+
+/** View files per version when a deploy does not say. */
+export const DEFAULT_VIEW_PARTITIONS = 4;
+export const MAX_VIEW_PARTITIONS = 1024;
+/** Previous versions kept beside the current one when a deploy does not say (the issue's K). */
+export const DEFAULT_KEEP = 3;
+
+/** What the view service needs of the master's job machinery. */
+export interface ViewJobs {
+  /** Submits a job as SubmitJob does; resolves with its id once journaled. */
+  submit(req: SubmitJobRequest): Promise<string>;
+  /** Resolves with the job's final status once it has ended (at once if it had). NOT_FOUND for a job the master forgot. */
+  ended(jobId: string): Promise<JobStatus>;
+}
+
+export interface ViewServiceDeps {
+  readonly catalog: ViewCatalog;
+  /** The view store: `<root>/<view>/v<N>/`. */
+  readonly root: string;
+  readonly datasets: LogDatasetStore;
+  readonly bundles: BundleStore;
+  readonly jobs: ViewJobs;
+  readonly registry: ServingRegistry;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How often scheduled builds (--every) are looked at. Default 1 s. */
+  readonly scheduleTickMs?: number;
+}
+
+export interface ViewService {
+  readonly handlers: ViewHandlers;
+  /** Removes leftovers of crashed builds and follows the builds that were running. Called once at the master's start. */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export function createViewService(deps: ViewServiceDeps): ViewService {
+  const { catalog, root, datasets, bundles, jobs, registry, clock } = deps;
+  const log = deps.log.child({ component: 'views' });
+  /** Builds being followed, by view: at most one runs per view. */
+  const following = new Map<string, Promise<ViewBuild>>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const toBuild = (b: ViewBuildRecord): ViewBuild => ({
+    view: b.view, version: b.version, cut: b.cut, jobId: b.jobId, state: b.state, error: b.error ?? '', incremental: b.incremental, baseVersion: b.baseVersion,
+  });
+
+  async function currentManifest(view: string): Promise<ViewManifest | undefined> {
+    const current = await readCurrent(root, view);
+    return current === undefined ? undefined : readManifest(root, view, current);
+  }
+
+  async function info(d: ViewDeployment): Promise<ViewInfo> {
+    const m = await currentManifest(d.name);
+    const last = catalog.buildsOf(d.name)[0];
+    return {
+      name: d.name, source: d.source, definitionHash: d.definitionHash, merge: d.merge, partitions: d.partitions, everyMs: d.everyMs, keep: d.keep,
+      currentVersion: m?.version ?? 0, currentCut: m?.cut ?? [], deployedAt: d.deployedAt,
+      lastBuildError: last?.state === 'FAILED' ? last.error ?? '' : '',
+    };
+  }
+
+  async function deployView(req: DeployViewRequest): Promise<ViewInfo> {
+    const name = validateViewName(req.name);
+    datasets.currentCut(req.source); // NOT_FOUND for an unknown source
+    const partitions = req.partitions ?? catalog.view(name)?.partitions ?? DEFAULT_VIEW_PARTITIONS;
+    if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_VIEW_PARTITIONS) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected --partitions to be an integer from 1 to ${MAX_VIEW_PARTITIONS}, got ${partitions}`);
+    }
+    const keep = req.keep ?? DEFAULT_KEEP;
+    if (!Number.isSafeInteger(keep) || keep < 0 || keep > 100) throw new LaminateError('INVALID_ARGUMENT', `Expected --keep to be an integer from 0 to 100, got ${keep}`);
+    const everyMs = req.everyMs ?? 0;
+    if (!Number.isSafeInteger(everyMs) || everyMs < 0) throw new LaminateError('INVALID_ARGUMENT', `Expected --every to be a positive duration, got ${everyMs} ms`);
+    if (!/^[0-9a-f]{64}$/.test(req.definitionHash)) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected a definition hash of 64 hex digits, got '${req.definitionHash}'`);
+    }
+    const bundleHash = await bundles.put(req.bundle);
+    const d: ViewDeployment = {
+      name, source: req.source, definitionHash: req.definitionHash, merge: req.merge || 'custom', partitions, everyMs, keep, bundleHash, deployedAt: clock.now(),
+    };
+    await catalog.deploy(d);
+    log.info({ view: name, source: d.source, merge: d.merge, partitions, everyMs, keep, definition: d.definitionHash.slice(0, 12) }, 'view deployed');
+    return info(d);
+  }
+
+  /** Reads the files a build's reducers committed and makes its manifest. */
+  async function manifestOf(b: ViewBuildRecord, d: ViewDeployment): Promise<ViewManifest> {
+    const dir = versionDir(root, b.view, b.version);
+    const files: ViewManifestFile[] = [];
+    for (let p = 0; p < d.partitions; p++) {
+      // The part files the build job's reducers committed (FileOutputCommitter's names).
+      const name = formatPartFile(p);
+      const reader = await ViewFileReader.open(join(dir, name));
+      try {
+        const check = await reader.verify();
+        files.push({ name, partition: p, bytes: check.bytes, checksum: check.checksum, records: reader.records, firstKey: reader.firstKey ?? null, lastKey: reader.lastKey ?? null });
+      } finally {
+        await reader.close();
+      }
+    }
+    return makeManifest({
+      view: b.view, version: b.version, dataset: d.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
+      builtAt: new Date(clock.now()).toISOString(), files,
+    });
+  }
+
+  /** Removes the versions older than the current one and the `keep` before it. */
+  async function retire(view: string, keep: number): Promise<void> {
+    const current = await readCurrent(root, view);
+    if (current === undefined) return;
+    const older = (await listVersions(root, view)).filter((v) => v < current);
+    for (const v of older.slice(0, Math.max(0, older.length - keep))) {
+      await removeVersion(root, view, v);
+      log.info({ view, version: v }, 'old view version removed');
+    }
+  }
+
+  /** Waits for a build's job, then publishes its version or records its failure. Resolves with the build as it ended. */
+  async function follow(b: ViewBuildRecord): Promise<ViewBuild> {
+    const blog = log.child({ view: b.view, version: b.version, jobId: b.jobId });
+    let error: string | undefined;
+    try {
+      const status = await jobs.ended(b.jobId);
+      if (status.state !== 'SUCCEEDED') {
+        error = `build job ${b.jobId} ${status.state.toLowerCase()}: ${status.message || 'no message'}`;
+      } else {
+        const d = catalog.require(b.view);
+        const manifest = await manifestOf(b, d);
+        await writeManifest(root, manifest);
+        await publishVersion(root, b.view, b.version);
+        await catalog.finishBuild(b.view, b.version, { state: 'PUBLISHED', at: clock.now() });
+        blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
+        await retire(b.view, d.keep).catch((err: unknown) => blog.warn({ err }, 'could not remove old versions'));
+      }
+    } catch (err) {
+      error = `publishing version ${b.version} failed: ${errorMessage(err)}`;
+    }
+    if (error !== undefined) {
+      blog.warn({ error }, 'view build failed: the current version keeps serving');
+      await catalog.finishBuild(b.view, b.version, { state: 'FAILED', error, at: clock.now() });
+      await removeVersion(root, b.view, b.version).catch(() => {});
+    }
+    const ended = catalog.buildsOf(b.view).find((x) => x.version === b.version);
+    return toBuild(ended ?? b);
+  }
+
+  function track(b: ViewBuildRecord): Promise<ViewBuild> {
+    const p = follow(b).finally(() => {
+      if (following.get(b.view) === p) following.delete(b.view);
+    });
+    following.set(b.view, p);
+    return p;
+  }
+
+  async function buildView(req: BuildViewRequest): Promise<ViewBuild> {
+    const d = catalog.require(req.name);
+    if (following.has(d.name)) {
+      const running = catalog.running().find((b) => b.view === d.name);
+      throw new LaminateError('FAILED_PRECONDITION', `View '${d.name}' is being built already (version ${running?.version ?? '?'}, job ${running?.jobId ?? '?'}): one build at a time`);
+    }
+    const ends = datasets.currentCut(d.source);
+    const cut = req.cut === undefined ? ends : validateCut(d.source, req.cut, ends);
+    const current = await currentManifest(d.name);
+    if (current && current.dataset === d.source && cutIsBehind(cut, current.cut)) {
+      throw new LaminateError('FAILED_PRECONDITION', `Expected a cut at or after version ${current.version}'s (${formatCut(current.cut)}), got ${formatCut(cut)}: a version may not un-count records the current one counts`);
+    }
+    const built = Math.max(0, ...(await listVersions(root, d.name)), ...catalog.buildsOf(d.name).map((b) => b.version));
+    const version = built + 1;
+    const dir = await prepareVersionDir(root, d.name, version);
+    const jobId = await jobs.submit({
+      name: `view ${d.name} v${version}`, bundle: await bundles.get(d.bundleHash), inputs: [`dataset:${d.source}@${formatCut(cut)}`],
+      outputDir: dir, reducers: d.partitions, format: '', splitSize: 0, speculation: true, mapMemoryMb: 0, reduceMemoryMb: 0, taskTimeoutMs: 0, splitPoints: [],
+    });
+    const record: ViewBuildRecord = {
+      view: d.name, version, cut, jobId, state: 'RUNNING', startedAt: clock.now(), incremental: false, baseVersion: 0, definitionHash: d.definitionHash,
+    };
+    await catalog.startBuild(record);
+    log.info({ view: d.name, version, cut, jobId }, 'view build started');
+    const ended = track(record);
+    return req.wait ? ended : toBuild(record);
+  }
+
+  async function viewVersions(name: string): Promise<ViewVersionList> {
+    const d = catalog.require(name);
+    const current = await readCurrent(root, d.name);
+    const now = clock.now();
+    const versions: ViewVersionInfo[] = [];
+    for (const v of (await listVersions(root, d.name)).reverse()) {
+      const m = await readManifest(root, d.name, v);
+      versions.push({
+        version: v, cut: m.cut, records: m.records, keys: m.keys, bytes: m.bytes, jobId: m.jobId, builtAt: Date.parse(m.builtAt),
+        current: v === current, servedBy: registry.servedBy(d.name, v, now), definitionHash: m.definitionHash,
+      });
+    }
+    return { view: d.name, versions, builds: catalog.buildsOf(d.name).map(toBuild) };
+  }
+
+  async function servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> {
+    registry.heard(hb, clock.now());
+    const out: ServedView[] = [];
+    for (const d of catalog.list()) {
+      const current = await readCurrent(root, d.name);
+      if (current === undefined) continue;
+      const older = (await listVersions(root, d.name)).filter((v) => v < current).slice(-d.keep).reverse();
+      const versions = [];
+      for (const v of [current, ...older]) {
+        const m = await readManifest(root, d.name, v);
+        versions.push({ version: v, cut: m.cut, dir: versionDir(root, d.name, v) });
+      }
+      out.push({ view: d.name, merge: d.merge, current, versions });
+    }
+    return out;
+  }
+
+  /** Starts the builds that --every says are due. */
+  function scheduleDue(): void {
+    const now = clock.now();
+    for (const d of catalog.list()) {
+      if (d.everyMs <= 0 || following.has(d.name)) continue;
+      const last = catalog.buildsOf(d.name)[0];
+      if (last && now - last.startedAt < d.everyMs) continue;
+      buildView({ name: d.name, full: false, wait: false }).catch((err: unknown) => log.warn({ view: d.name, err }, 'scheduled build not started'));
+    }
+  }
+
+  return {
+    handlers: {
+      deployView,
+      buildView,
+      listViews: async () => Promise.all(catalog.list().map(info)),
+      viewVersions,
+      servingHeartbeat,
+      listServingNodes: (): ServingNodeInfo[] => registry.live(clock.now()),
+    },
+    async start() {
+      const running = new Set(catalog.running().map((b) => `${b.view}/${b.version}`));
+      for (const view of await listViews(root)) {
+        // A running build's folder has no manifest yet: it is not a leftover.
+        if ([...running].some((r) => r.startsWith(`${view}/`))) continue;
+        const removed = await removeLeftovers(root, view);
+        if (removed.length > 0) log.info({ view, removed }, 'removed what crashed builds left');
+      }
+      for (const b of catalog.running()) {
+        log.info({ view: b.view, version: b.version, jobId: b.jobId }, 'following a view build begun before the restart');
+        void track(b);
+      }
+      timer = setInterval(scheduleDue, deps.scheduleTickMs ?? 1000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
