@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 const PROTO_PATH = fileURLToPath(new URL('../../proto/laminate.proto', import.meta.url).href.replace('/dist/proto/', '/proto/'));
 
 let loaded: {
-  master: grpc.ServiceDefinition; shuffle: grpc.ServiceDefinition; dataset: grpc.ServiceDefinition;
-  masterCtor: grpc.ServiceClientConstructor; shuffleCtor: grpc.ServiceClientConstructor; datasetCtor: grpc.ServiceClientConstructor;
+  master: grpc.ServiceDefinition; shuffle: grpc.ServiceDefinition; shuffleHost: grpc.ServiceDefinition; dataset: grpc.ServiceDefinition;
+  masterCtor: grpc.ServiceClientConstructor; shuffleCtor: grpc.ServiceClientConstructor; shuffleHostCtor: grpc.ServiceClientConstructor;
+  datasetCtor: grpc.ServiceClientConstructor;
 } | undefined;
 
 /** Loads the service definitions once per process (and once per worker thread). */
@@ -17,12 +18,15 @@ export function services(): NonNullable<typeof loaded> {
     keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    laminate: { v1: { Master: grpc.ServiceClientConstructor; Shuffle: grpc.ServiceClientConstructor; Dataset: grpc.ServiceClientConstructor } };
+    laminate: { v1: {
+      Master: grpc.ServiceClientConstructor; Shuffle: grpc.ServiceClientConstructor; ShuffleHost: grpc.ServiceClientConstructor;
+      Dataset: grpc.ServiceClientConstructor;
+    } };
   };
-  const { Master, Shuffle, Dataset } = pkg.laminate.v1;
+  const { Master, Shuffle, ShuffleHost, Dataset } = pkg.laminate.v1;
   loaded = {
-    master: Master.service, shuffle: Shuffle.service, dataset: Dataset.service,
-    masterCtor: Master, shuffleCtor: Shuffle, datasetCtor: Dataset,
+    master: Master.service, shuffle: Shuffle.service, shuffleHost: ShuffleHost.service, dataset: Dataset.service,
+    masterCtor: Master, shuffleCtor: Shuffle, shuffleHostCtor: ShuffleHost, datasetCtor: Dataset,
   };
   return loaded;
 }
