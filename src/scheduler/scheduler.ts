@@ -182,7 +182,8 @@ export class Scheduler {
   /**
    * Resumes a job that an earlier master accepted, from its journal. Reduce
    * tasks that had committed keep their output (and counters); every other
-   * task runs again, since map outputs did not outlive the old registrations.
+   * task runs again: the journal does not record where map outputs are (those
+   * on shuffle services may still be there, but are not known to be).
    * If every reduce had committed, the job goes straight to its commit.
    */
   recoverJob(sub: JobSubmission, committed: ReadonlyMap<number, Readonly<Record<string, number>>>, submitTime: number, now: number): Decision[] {
