@@ -12,8 +12,9 @@
  *   node dist/scripts/crash-sim.js [--runs 300] [--detect 2000] [--heartbeat 250] [--no-speculation] [--durable-outputs]
  *
  * --durable-outputs models map outputs that outlive their worker (as on
- * 6.824's shared folder, or with a shuffle service outside the worker
- * process) by keeping the scheduler from re-running the maps of a dead worker.
+ * 6.824's shared folder), the way the crash test now runs: each worker
+ * registers with its node's shuffle service, which keeps its outputs when it
+ * dies (src/scheduler/map-outputs.ts).
  */
 import { parseArgs } from 'node:util';
 import { Scheduler } from '../src/scheduler/scheduler.js';
@@ -49,15 +50,11 @@ function fate(seed: number, d: LaunchDecision): { crash: true } | { crash: false
   return { crash: false, sleepMs: r < 2 / 3 ? Math.floor(rand() * 5000) : 0 };
 }
 
-interface Slot { id: string; alive: boolean }
+interface Slot { id: string; alive: boolean; readonly node: string }
 
 /** One simulated run: the time the job took (Infinity past the deadline), and the worker deaths. */
 export function simulate(m: Model): { ms: number; deaths: number; state: string } {
   const s = new Scheduler({ heartbeatTimeoutMs: m.detectMs });
-  if (m.durableOutputs) {
-    // What-if only: the maps of a dead worker keep their outputs.
-    (s as unknown as { unsucceedMap: () => void }).unsucceedMap = () => {};
-  }
   const events: Array<{ at: number; seq: number; run: () => void }> = [];
   let seq = 0;
   let now = 0;
@@ -110,7 +107,7 @@ export function simulate(m: Model): { ms: number; deaths: number; state: string 
   const start = (slot: Slot): void => {
     slot.id = `w${nextWorker++}`;
     slot.alive = true;
-    handle(s.registerWorker(slot.id, { slots: 1, memoryMb: 1024 }, now));
+    handle(s.registerWorker(slot.id, { slots: 1, memoryMb: 1024 }, now, m.durableOutputs ? slot.node : undefined));
   };
   const crash = (slot: Slot): void => {
     deaths++;
@@ -127,7 +124,7 @@ export function simulate(m: Model): { ms: number; deaths: number; state: string 
 
   handle(s.submitJob({ jobId: 'job-0001', name: 'crash', maps: 8, reducers: 10, mapMemoryMb: 512, reduceMemoryMb: 512, speculation: m.speculation }, now));
   for (let k = 0; k < 3; k++) {
-    const slot: Slot = { id: '', alive: false };
+    const slot: Slot = { id: '', alive: false, node: `node-${k}:7337` };
     slots.push(slot);
     at(STARTUP_MS, () => start(slot));
   }

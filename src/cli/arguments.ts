@@ -36,8 +36,17 @@ export function onOff(value: string): boolean {
 
 /** A --master HOST:PORT. */
 export function address(value: string): string {
+  return hostPort(value, '--master');
+}
+
+/** A --shuffle-service HOST:PORT. */
+export function shuffleServiceAddress(value: string): string {
+  return hostPort(value, '--shuffle-service');
+}
+
+function hostPort(value: string, flag: string): string {
   try {
-    parseAddress(value);
+    parseAddress(value, flag);
   } catch (err) {
     throw new InvalidArgumentError(errorMessage(err));
   }

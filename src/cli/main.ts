@@ -12,6 +12,7 @@ import { registerKill } from './kill.js';
 import { registerLocal } from './local.js';
 import { registerMaster } from './master.js';
 import { registerRead } from './read.js';
+import { registerShuffleService } from './shuffle-service.js';
 import { registerStatus } from './status.js';
 import { registerSubmit } from './submit.js';
 import { registerWorker } from './worker.js';
@@ -19,7 +20,7 @@ import { registerWorker } from './worker.js';
 const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
-for (const register of [registerMaster, registerWorker, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead]) register(program);
+for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { WORKER_DEFAULTS, WorkerNode } from '../worker/worker.js';
-import { address, port, positiveInt } from './arguments.js';
+import { address, port, positiveInt, shuffleServiceAddress } from './arguments.js';
 import { untilSignal } from './signals.js';
 
 export function registerWorker(program: Command): void {
@@ -15,11 +15,14 @@ export function registerWorker(program: Command): void {
     .option('--data <dir>', 'data directory (map outputs, bundles)')
     .option('--host <host>', 'address the shuffle server binds and advertises', '127.0.0.1')
     .option('--shuffle-port <port>', 'shuffle server port (0 picks one)', port, 0)
-    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number }) => {
+    .option('--shuffle-service <host:port>', 'the shuffle service of this node: map outputs are written to it and served by it, and outlive this worker',
+      shuffleServiceAddress)
+    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string }) => {
       const logger = createLogger();
       const worker = new WorkerNode({
         master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, logger,
         dataDir: resolve(o.data ?? join(tmpdir(), 'laminate', `worker-${process.pid}`)),
+        ...(o.shuffleService !== undefined ? { shuffleService: o.shuffleService } : {}),
       });
       untilSignal(() => worker.stop(), logger);
       await worker.start();

@@ -32,7 +32,8 @@ export function formatJobSummary(s: JobStatus): string {
 
 export function formatWorker(w: WorkerStatus, now = Date.now()): string {
   const state = w.alive ? `heartbeat ${((now - w.lastHeartbeatMs) / 1000).toFixed(1)} s ago` : 'LOST';
-  return `${w.workerId.padEnd(12)} ${w.shuffleAddress.padEnd(22)} slots ${w.usedSlots}/${w.slots}  memory ${w.usedMemoryMb}/${w.memoryMb} MB  ${state}${w.runningAttemptIds.length ? `  running ${w.runningAttemptIds.join(' ')}` : ''}`;
+  const shuffle = w.externalShuffle ? `${w.shuffleAddress} (shuffle service)` : w.shuffleAddress;
+  return `${w.workerId.padEnd(12)} ${shuffle.padEnd(22)} slots ${w.usedSlots}/${w.slots}  memory ${w.usedMemoryMb}/${w.memoryMb} MB  ${state}${w.runningAttemptIds.length ? `  running ${w.runningAttemptIds.join(' ')}` : ''}`;
 }
 
 export function formatJobDetail(s: JobStatus): string {

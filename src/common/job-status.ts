@@ -90,4 +90,6 @@ export interface WorkerStatus {
   readonly usedMemoryMb: number;
   readonly lastHeartbeatMs: number;
   readonly runningAttemptIds: readonly string[];
+  /** shuffleAddress is the worker's node's shuffle service, which keeps its map outputs after it is gone. */
+  readonly externalShuffle: boolean;
 }

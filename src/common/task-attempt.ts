@@ -17,7 +17,10 @@ export interface MapOutputLocation {
   readonly attemptId: string;
   /** The worker holding it. */
   readonly workerId: string;
-  /** That worker's shuffle server; '' when the worker is gone (the fetch then fails at once). */
+  /**
+   * Where to fetch it: the worker's own shuffle server ('' when the worker is
+   * gone: the fetch then fails at once), or its node's shuffle service.
+   */
   readonly shuffleAddress: string;
   /** The reducer's partition in that output (length 0: nothing to fetch). */
   readonly partition: PartitionInfo;

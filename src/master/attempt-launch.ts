@@ -9,7 +9,9 @@ import type { LaunchDecision } from '../scheduler/types.js';
 import type { JobPlan } from './job-plan.js';
 
 /**
- * Called by the master once per launch decision; pure. `shuffleAddress`
+ * Called by the master once per launch decision; pure. A map output kept by
+ * a shuffle service is fetched from that service, whatever became of its
+ * worker; one its worker serves, from `shuffleAddress(workerId)`, which
  * gives '' for a worker that is gone, so that a reducer's fetch from it
  * fails at once and the map is re-run.
  */
@@ -32,7 +34,7 @@ export function attemptLaunch(d: LaunchDecision, plan: JobPlan, shuffleAddress: 
       mapIndex: s.mapIndex,
       attemptId: s.attemptId,
       workerId: s.workerId,
-      shuffleAddress: shuffleAddress(s.workerId),
+      shuffleAddress: s.shuffleService ?? shuffleAddress(s.workerId),
       partition: s.partitions[d.index] ?? { offset: 0, length: 0, records: 0 },
     })),
     splitPoints: [...plan.spec.splitPoints],

@@ -31,6 +31,7 @@ import type { JobPlan } from './job-plan.js';
 import { jobStatus } from './job-status.js';
 import { resolveJobSpec } from './job-spec.js';
 import { recoverJobs } from './recovery.js';
+import { ShuffleCleanup } from './shuffle-cleanup.js';
 import { WorkerChannels } from './worker-channels.js';
 import { ServingRegistry } from './serving-registry.js';
 import { ViewCatalog } from './view-catalog.js';
@@ -64,6 +65,8 @@ export class Master {
   private readonly bundles: BundleStore;
   private readonly journal: JobJournal;
   private readonly channels: WorkerChannels;
+  /** The nodes' shuffle services, told at each job's end which jobs live. */
+  private readonly shuffleCleanup: ShuffleCleanup;
   private readonly jobs = new Map<string, JobPlan>();
   private forgotten = 0;
   private readonly retainJobs: number;
@@ -85,9 +88,10 @@ export class Master {
     this.journal = new JobJournal(join(options.dataDir, 'journal.jsonl'), this.log);
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.retainJobs = requirePositiveInt('--retain-jobs', options.retainJobs ?? 100);
+    this.shuffleCleanup = new ShuffleCleanup(this.log);
     this.channels = new WorkerChannels({
       scheduler: this.scheduler, journal: this.journal, clock: this.clock, log: this.log, heartbeatIntervalMs: this.heartbeatIntervalMs,
-      run: (decisions) => this.run(decisions),
+      run: (decisions) => this.run(decisions), onShuffleService: (address) => this.shuffleCleanup.add(address),
     });
   }
 
@@ -142,6 +146,7 @@ export class Master {
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
     await this.datasets?.close();
     await this.server?.close();
+    this.shuffleCleanup.close();
     this.log.info('master stopped');
   }
 
@@ -367,6 +372,9 @@ export class Master {
       await FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
     }
     this.channels.broadcast({ type: 'cleanup', jobId: d.jobId });
+    // Map outputs on the nodes' shuffle services go too (shuffle-cleanup.ts).
+    const live = [...this.jobs.values()].filter((p) => !p.ended).map((p) => p.jobId);
+    this.shuffleCleanup.jobEnded(live, this.nextJob);
     for (const wake of plan.waiters) wake();
     this.forgetOldJobs();
   }

@@ -35,6 +35,8 @@ export interface WorkerChannelsOptions {
   readonly heartbeatIntervalMs: number;
   /** Carries out the scheduler's decisions (the master's). */
   readonly run: (decisions: readonly Decision[]) => void;
+  /** Told the address of each shuffle service a worker registers with (every time). */
+  readonly onShuffleService: (address: string) => void;
 }
 
 export class WorkerChannels {
@@ -65,9 +67,13 @@ export class WorkerChannels {
     const id = formatWorkerId(this.nextWorker++);
     // Journaled so that a restarted master never hands out an id a live worker still holds.
     await this.o.journal.append({ type: 'worker', workerId: id });
+    const external = req.externalShuffle;
     this.workers.set(id, { id, shuffleAddress: req.shuffleAddress, backlog: [] });
-    this.o.log.info({ workerId: id, slots: req.slots, memoryMb: req.memoryMb, shuffle: req.shuffleAddress, name: req.name }, 'worker registered');
-    this.o.run(this.o.scheduler.registerWorker(id, { slots: req.slots, memoryMb: req.memoryMb }, this.o.clock.now()));
+    this.o.log.info({ workerId: id, slots: req.slots, memoryMb: req.memoryMb, shuffle: req.shuffleAddress, externalShuffle: external, name: req.name },
+      'worker registered');
+    if (external) this.o.onShuffleService(req.shuffleAddress);
+    const capacity = { slots: req.slots, memoryMb: req.memoryMb };
+    this.o.run(this.o.scheduler.registerWorker(id, capacity, this.o.clock.now(), external ? req.shuffleAddress : undefined));
     return { workerId: id, heartbeatIntervalMs: this.o.heartbeatIntervalMs };
   }
 
@@ -151,9 +157,9 @@ export class WorkerChannels {
   /** ListWorkers: every worker the scheduler knows, live and lost. */
   statuses(): WorkerStatus[] {
     return this.o.scheduler.allWorkers().map((w) => ({
-      workerId: w.id, shuffleAddress: this.shuffleAddress(w.id), alive: w.alive,
+      workerId: w.id, shuffleAddress: w.shuffleService ?? this.shuffleAddress(w.id), alive: w.alive,
       slots: w.capacity.slots, usedSlots: w.usedSlots, memoryMb: w.capacity.memoryMb, usedMemoryMb: w.usedMemoryMb,
-      lastHeartbeatMs: w.lastHeartbeat, runningAttemptIds: [...w.running],
+      lastHeartbeatMs: w.lastHeartbeat, runningAttemptIds: [...w.running], externalShuffle: w.shuffleService !== undefined,
     }));
   }
 

@@ -5,7 +5,7 @@
  */
 export interface Chunk { data: Buffer }
 export interface WireFailure { code: string; message: string; attemptId: string; workerId: string }
-export interface RegisterWorkerRequest { shuffleAddress: string; slots: number; memoryMb: number; name: string }
+export interface RegisterWorkerRequest { shuffleAddress: string; slots: number; memoryMb: number; name: string; externalShuffle: boolean }
 export interface RegisterWorkerResponse { workerId: string; heartbeatIntervalMs: number }
 export interface HeartbeatRequest { workerId: string; runningAttemptIds: string[] }
 export interface HeartbeatResponse { reregister: boolean }
@@ -57,10 +57,14 @@ export interface JobStatus {
   failures: WireFailure[]; tasks: TaskStatus[]; cuts: WireDatasetCut[];
 }
 export interface JobList { jobs: JobStatus[] }
-export interface FetchPartitionRequest { mapAttemptId: string; partition: number; offset: number; length: number }
+export interface FetchPartitionRequest { mapAttemptId: string; partition: number; offset: number; length: number; workerId: string }
+export interface AttachShuffleRequest { name: string }
+export interface ShuffleAttachment { jobsDir: string }
+export interface RetainJobsRequest { liveJobIds: string[]; nextJobNumber: number }
+export interface RetainJobsResponse { removed: number }
 export interface WaitJobRequest { jobId: string; timeoutMs: number }
 export interface WorkerStatus {
   workerId: string; shuffleAddress: string; alive: boolean; slots: number; usedSlots: number; memoryMb: number;
-  usedMemoryMb: number; lastHeartbeatMs: number; runningAttemptIds: string[];
+  usedMemoryMb: number; lastHeartbeatMs: number; runningAttemptIds: string[]; externalShuffle: boolean;
 }
 export interface WorkerList { workers: WorkerStatus[] }

@@ -1,17 +1,45 @@
-/** The Shuffle service at the edge: workers serve map outputs, reducers fetch them in chunks. */
+/**
+ * The Shuffle services at the edge: workers (or their node's shuffle service)
+ * serve map outputs and reducers fetch them in chunks; a node's shuffle
+ * service also takes its workers' attachments and the master's word on which
+ * jobs still live (ShuffleHost).
+ */
 import * as grpc from '@grpc/grpc-js';
+import type { LaminateError } from '../common/errors.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { bindServer, type BoundServer } from './master-rpc.js';
-import type { FetchPartitionRequest } from './messages.js';
-import { readChunks, streamHandler } from './rpc.js';
+import type * as M from './messages.js';
+import { callUnary, messageStreamHandler, readChunks, streamHandler, unaryHandler } from './rpc.js';
+import { fromServiceError } from './status-codes.js';
 
 export interface ShuffleHandlers {
-  fetchPartition(req: FetchPartitionRequest, signal: AbortSignal): AsyncIterable<Buffer>;
+  fetchPartition(req: M.FetchPartitionRequest, signal: AbortSignal): AsyncIterable<Buffer>;
 }
 
 export async function serveShuffle(handlers: ShuffleHandlers, host: string, port: number): Promise<BoundServer> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
   server.addService(services().shuffle, { fetchPartition: streamHandler(handlers.fetchPartition) });
+  return bindServer(server, host, port);
+}
+
+/** What a node's shuffle service answers besides fetches. */
+export interface ShuffleHostHandlers {
+  /**
+   * A worker attaches: yield its attachment, then keep the stream open until
+   * `signal` aborts (the worker went away) or the service stops.
+   */
+  attachWorker(req: M.AttachShuffleRequest, signal: AbortSignal): AsyncIterable<M.ShuffleAttachment>;
+  retainJobs(req: M.RetainJobsRequest): Promise<M.RetainJobsResponse>;
+}
+
+/** Serves Shuffle and ShuffleHost on one port: a node's shuffle service. */
+export async function serveShuffleService(handlers: ShuffleHandlers & ShuffleHostHandlers, host: string, port: number): Promise<BoundServer> {
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  server.addService(services().shuffle, { fetchPartition: streamHandler(handlers.fetchPartition) });
+  server.addService(services().shuffleHost, {
+    attachWorker: messageStreamHandler(handlers.attachWorker),
+    retainJobs: unaryHandler(handlers.retainJobs),
+  });
   return bindServer(server, host, port);
 }
 
@@ -25,11 +53,51 @@ export class ShuffleClient {
   }
 
   /** Streams one partition of a map output; throws a LaminateError if the fetch fails. */
-  fetch(req: FetchPartitionRequest, timeoutMs: number): AsyncGenerator<Buffer> {
+  fetch(req: M.FetchPartitionRequest, timeoutMs: number): AsyncGenerator<Buffer> {
     const stream = (this.client as unknown as {
-      fetchPartition(r: FetchPartitionRequest, o: grpc.CallOptions): grpc.ClientReadableStream<{ data: Buffer }>;
+      fetchPartition(r: M.FetchPartitionRequest, o: grpc.CallOptions): grpc.ClientReadableStream<{ data: Buffer }>;
     }).fetchPartition(req, { deadline: Date.now() + timeoutMs });
     return readChunks(stream, `shuffle ${this.address} fetch of ${req.mapAttemptId}`);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** A client of a node's shuffle service: for the workers that attach to it and the master that cleans it. */
+export class ShuffleHostClient {
+  private readonly client: grpc.Client;
+
+  constructor(readonly address: string) {
+    const Ctor = services().shuffleHostCtor;
+    this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  /**
+   * Attaches a worker. `onAttached` gets the attachment once; `onEnd` is
+   * called once when the stream ends for any reason (the service went away,
+   * or never answered), with the error if any. Returns a function that
+   * detaches (after which `onEnd` is not called).
+   */
+  attach(req: M.AttachShuffleRequest, onAttached: (a: M.ShuffleAttachment) => void, onEnd: (err?: LaminateError) => void): () => void {
+    const stream = (this.client as unknown as {
+      attachWorker(r: M.AttachShuffleRequest): grpc.ClientReadableStream<M.ShuffleAttachment>;
+    }).attachWorker(req);
+    let ended = false;
+    const end = (err?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      onEnd(err === undefined ? undefined : fromServiceError(err, `shuffle service ${this.address} attach`));
+    };
+    stream.on('data', (msg: M.ShuffleAttachment) => { if (!ended) onAttached(msg); });
+    stream.on('error', (err) => end(err));
+    stream.on('end', () => end());
+    return () => { ended = true; stream.cancel(); };
+  }
+
+  retainJobs(req: M.RetainJobsRequest, timeoutMs: number): Promise<M.RetainJobsResponse> {
+    return callUnary(this.client, 'retainJobs', req, timeoutMs, `shuffle service ${this.address} retainJobs`);
   }
 
   close(): void {

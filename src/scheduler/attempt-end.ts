@@ -13,8 +13,11 @@
  *
  * Everything else counts nowhere: an attempt that lost a race to another
  * attempt of its task, one killed by the user, the job's end or its worker, a
- * reduce whose fetch failed because a map's worker died, an attempt that died
- * with its worker beside other attempts, and one whose launch never arrived.
+ * reduce whose fetch failed because the host of a map's output died (the map's
+ * worker, or the shuffle service it wrote to: map-outputs.ts), an attempt that
+ * died with its worker beside other attempts, and one whose launch never
+ * arrived. A finished map whose output is lost is not an attempt ending at all:
+ * its task goes back to PENDING, its winner SUCCEEDED as it was.
  *
  * Spark draws the same line with ExecutorLostFailure.exitCausedByApp
  * (countTowardsTaskFailures only when the executor's exit was caused by the
@@ -38,7 +41,7 @@ export type EndCause =
   | 'CRASHED_WORKER'
   /** Ran on a worker that died beside other attempts, or that left on its own. */
   | 'WORKER_LOST'
-  /** A reduce that could not fetch a map's output (that map's worker died). */
+  /** A reduce that could not fetch a map's output (its host, the map's worker or a shuffle service, died). */
   | 'FETCH_FAILED'
   /** Another attempt of its task succeeded or is committing (a speculative loser, a denied commit). */
   | 'SUPERSEDED'

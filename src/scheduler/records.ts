@@ -21,6 +21,11 @@ export interface WorkerRecord {
   heartbeatGap: number;
   alive: boolean;
   readonly running: Set<string>;
+  /**
+   * Set when the worker writes its map outputs to its node's shuffle service
+   * (that service's address): they outlive the worker (map-outputs.ts).
+   */
+  readonly shuffleService?: string;
 }
 
 export interface AttemptRecord {
@@ -34,6 +39,8 @@ export interface AttemptRecord {
   readonly memoryMb: number;
   readonly speculative: boolean;
   readonly start: number;
+  /** Map attempts on a worker attached to a shuffle service: that service, which keeps the output. */
+  readonly shuffleService?: string;
   state: AttemptState;
   /** Set once the attempt is no longer live. */
   finish?: number;

@@ -10,17 +10,17 @@
  * them out.
  */
 import { LaminateError } from '../common/errors.js';
-import { formatAttemptId, type TaskKind } from '../common/ids.js';
 import { END_CAUSES, causeOfLoss, causeOfReport, type EndCause } from './attempt-end.js';
 import { isLive, transition, type AttemptEvent } from './attempt-transitions.js';
-import { chooseWorker, couldEverFit } from './placement.js';
+import { outputsLostOnFetchFailure, outputsLostWithWorker } from './map-outputs.js';
+import { couldEverFit } from './placement.js';
 import { isJobFinished, liveAttempts, newJobRecord, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
-import { findStragglers } from './speculation.js';
+import { schedule, speculate, type SchedulerState } from './scheduling-pass.js';
 import { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions } from './scheduler-options.js';
 
 export { resolveSchedulerOptions, type ResolvedSchedulerOptions, type SchedulerOptions };
 import type {
-  AttemptResult, Decision, Failure, JobSubmission, MapOutputSource, Resources,
+  AttemptResult, Decision, Failure, JobSubmission, Resources,
 } from './types.js';
 
 /** A note on an event the scheduler ignored, for the master's trace log. */
@@ -34,10 +34,13 @@ export class Scheduler {
   private readonly workers = new Map<string, WorkerRecord>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly attempts = new Map<string, AttemptRecord>();
+  /** The records, as the scheduling pass (scheduling-pass.ts) reads and fills them. */
+  private readonly state: SchedulerState;
   private onIgnored: IgnoredListener = () => {};
 
   constructor(options: SchedulerOptions = {}) {
     this.options = resolveSchedulerOptions(options);
+    this.state = { options: this.options, workers: this.workers, jobs: this.jobs, attempts: this.attempts };
   }
 
   /** Called with every event the transition table ignores. */
@@ -69,13 +72,19 @@ export class Scheduler {
 
   // ---- workers ---------------------------------------------------------------
 
-  /** A worker joined (or re-joined under a new id). Safe to call once per id. */
-  registerWorker(workerId: string, capacity: Resources, now: number): Decision[] {
+  /**
+   * A worker joined (or re-joined under a new id). `shuffleService` is the
+   * address of its node's shuffle service when it writes its map outputs
+   * there (they then outlive it: map-outputs.ts); absent, it serves them
+   * itself. Safe to call once per id.
+   */
+  registerWorker(workerId: string, capacity: Resources, now: number, shuffleService?: string): Decision[] {
     if (this.workers.has(workerId)) {
       throw new LaminateError('ALREADY_EXISTS', `Worker ${workerId} is already registered`, { ids: { workerId } });
     }
     this.workers.set(workerId, {
       id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, heartbeatGap: 0, alive: true, running: new Set(),
+      ...(shuffleService !== undefined ? { shuffleService } : {}),
     });
     return this.schedule(now);
   }
@@ -173,7 +182,8 @@ export class Scheduler {
   /**
    * Resumes a job that an earlier master accepted, from its journal. Reduce
    * tasks that had committed keep their output (and counters); every other
-   * task runs again, since map outputs did not outlive the old registrations.
+   * task runs again: the journal does not record where map outputs are (those
+   * on shuffle services may still be there, but are not known to be).
    * If every reduce had committed, the job goes straight to its commit.
    */
   recoverJob(sub: JobSubmission, committed: ReadonlyMap<number, Readonly<Record<string, number>>>, submitTime: number, now: number): Decision[] {
@@ -343,15 +353,14 @@ export class Scheduler {
 
   /**
    * A reduce attempt could not fetch map `mapIndex`'s output from attempt
-   * `mapAttemptId`. The reduce attempt is killed, counting nowhere (the map's
-   * worker is at fault, not the reduce), and, if that output is still the map
-   * task's, the map is re-run, with every other map of the job whose output
-   * is on the same worker: a fetch that fails after its retries almost always
-   * means that worker died, and waiting for each reduce to find each lost
-   * output one at a time (a few seconds each) until the heartbeat timeout
-   * says so costs more than re-running a few maps for nothing in the rare
-   * case of one lost file. Spark does the same: a FetchFailed unregisters
-   * every map output of the executor it came from.
+   * `mapAttemptId`. The reduce attempt is killed, counting nowhere (the
+   * output's host is at fault, not the reduce), and, if that output is still
+   * the map task's, the map is re-run, with every other map of the job whose
+   * output is on the same host (its worker, or the shuffle service it was
+   * written to: map-outputs.ts): a fetch that fails after its retries almost
+   * always means that host died, and waiting for each reduce to find each
+   * lost output one at a time (a few seconds each) costs more than re-running
+   * a few maps for nothing in the rare case of one lost file.
    */
   fetchFailed(reduceAttemptId: string, mapIndex: number, mapAttemptId: string, message: string, now: number): Decision[] {
     const a = this.attempts.get(reduceAttemptId);
@@ -360,8 +369,7 @@ export class Scheduler {
     const job = this.requireJob(a.jobId);
     const map = job.maps[mapIndex];
     if (map && map.state === 'SUCCEEDED' && map.winner?.id === mapAttemptId && !isJobFinished(job)) {
-      const holder = map.winner.workerId;
-      for (const m of job.maps) if (m.state === 'SUCCEEDED' && m.winner?.workerId === holder) this.unsucceedMap(job, m, now);
+      for (const m of outputsLostOnFetchFailure(job, map.winner)) this.unsucceedMap(job, m, now);
     }
     return this.attemptEnded(a, 'FETCH_FAILED', { code: 'FETCH_FAILED', message: `fetch failed: ${message}` }, now);
   }
@@ -378,7 +386,7 @@ export class Scheduler {
     for (const w of silent) w.alive = false;
     for (const w of silent) out.push(...this.loseWorker(w, `no heartbeat for ${now - w.lastHeartbeat} ms`, now));
     out.push(...this.schedule(now));
-    out.push(...this.speculate(now));
+    out.push(...speculate(this.state, now));
     return out;
   }
 
@@ -457,12 +465,11 @@ export class Scheduler {
     const lost = [...this.workers.values()].filter((x) => !x.alive);
     for (const old of lost.slice(0, Math.max(0, lost.length - LOST_WORKERS_KEPT))) this.workers.delete(old.id);
     const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason, left }];
-    // Outputs first, so that no reduce relaunched below is sent to them.
+    // Outputs first, so that no reduce relaunched below is sent to them. Those
+    // the worker left on its node's shuffle service stay (map-outputs.ts).
     for (const job of this.jobs.values()) {
       if (isJobFinished(job) || job.reducesDone === job.reduces.length) continue;
-      for (const map of job.maps) {
-        if (map.state === 'SUCCEEDED' && map.winner?.workerId === w.id) this.unsucceedMap(job, map, now);
-      }
+      for (const map of outputsLostWithWorker(job, w.id)) this.unsucceedMap(job, map, now);
     }
     // A committing attempt's output is already written: the master, not the
     // worker, finishes its commit. Its user code is done, so it is no suspect either.
@@ -506,108 +513,8 @@ export class Scheduler {
     return out;
   }
 
-  /** Starts a new attempt of `task` on worker `w`. */
-  private launch(job: JobRecord, task: TaskRecord, w: WorkerRecord, speculative: boolean, now: number): Decision {
-    const sub = job.submission;
-    const memoryMb = task.kind === 'map' ? sub.mapMemoryMb : sub.reduceMemoryMb;
-    const number = task.attempts.length + 1;
-    const a: AttemptRecord = {
-      id: formatAttemptId(task.id, number), jobId: sub.jobId, taskId: task.id, kind: task.kind, index: task.index,
-      number, workerId: w.id, memoryMb, speculative, start: now, state: 'RUNNING',
-    };
-    task.attempts.push(a);
-    task.state = 'RUNNING';
-    if (speculative) task.speculated = true;
-    this.attempts.set(a.id, a);
-    w.running.add(a.id);
-    w.usedSlots++;
-    w.usedMemoryMb += memoryMb;
-    job.runningAttempts++;
-    if (job.state === 'PENDING') {
-      job.state = 'RUNNING';
-      job.startTime = now;
-    }
-    job.message = '';
-    const decision: Decision = {
-      type: 'launch', jobId: sub.jobId, taskId: task.id, attemptId: a.id, kind: task.kind, index: task.index,
-      workerId: w.id, memoryMb, speculative,
-    };
-    if (task.kind === 'reduce') return { ...decision, sources: this.mapSources(job) };
-    return decision;
-  }
-
-  private mapSources(job: JobRecord): MapOutputSource[] {
-    return job.maps.map((m) => ({
-      mapIndex: m.index, attemptId: m.winner!.id, workerId: m.winner!.workerId, partitions: m.result?.partitions ?? [],
-    }));
-  }
-
-  /**
-   * One scheduling pass: fair share between jobs (the job with the fewest
-   * running attempts goes first, then the oldest), each job's pending tasks
-   * in order, maps before reduces; reduces only once every map has succeeded.
-   */
+  /** A scheduling pass (scheduling-pass.ts). */
   private schedule(now: number): Decision[] {
-    const out: Decision[] = [];
-    const active = [...this.jobs.values()].filter((j) => !isJobFinished(j) && j.state !== 'COMMITTING' && j.pending.length > 0);
-    const blocked = new Set<JobRecord>();
-    for (;;) {
-      const candidates = active.filter((j) => !blocked.has(j));
-      if (candidates.length === 0) break;
-      candidates.sort((a, b) => a.runningAttempts - b.runningAttempts || a.submitTime - b.submitTime
-        || a.submission.jobId.localeCompare(b.submission.jobId));
-      const job = candidates[0]!;
-      const d = this.placeOne(job, now);
-      if (d) out.push(d);
-      else blocked.add(job);
-    }
-    return out;
-  }
-
-  /** Places the first placeable pending task of `job`, or notes why it waits. */
-  private placeOne(job: JobRecord, now: number): Decision | undefined {
-    job.pending = job.pending.filter((t) => t.queued && t.state === 'PENDING');
-    const mapsDone = job.mapsDone === job.maps.length;
-    let waitingFor = '';
-    // Fresh tasks of one kind ask for the same resources: once one finds no
-    // room, the others of its kind would not either. Retries differ, since
-    // they avoid the workers they failed on.
-    const noRoom = new Set<TaskKind>();
-    for (let i = 0; i < job.pending.length; i++) {
-      const task = job.pending[i]!;
-      if (task.notBefore > now) continue;
-      if (task.kind === 'reduce' && !mapsDone) continue;
-      if (noRoom.has(task.kind) && task.failedOn.size === 0) continue;
-      const memoryMb = task.kind === 'map' ? job.submission.mapMemoryMb : job.submission.reduceMemoryMb;
-      const w = chooseWorker(this.workers.values(), job, task, memoryMb);
-      if (!w) {
-        waitingFor ||= `waiting for capacity: a ${task.kind} task needs a free slot and ${memoryMb} MB on a worker`;
-        if (task.failedOn.size === 0) noRoom.add(task.kind);
-        continue;
-      }
-      job.pending.splice(i, 1);
-      task.queued = false;
-      return this.launch(job, task, w, false, now);
-    }
-    job.message = job.runningAttempts === 0 ? waitingFor : '';
-    return undefined;
-  }
-
-  private speculate(now: number): Decision[] {
-    const out: Decision[] = [];
-    for (const job of this.jobs.values()) {
-      if (job.state !== 'RUNNING') continue;
-      // A reduce backup needs every map's output: none while a lost map re-runs.
-      const kinds = job.mapsDone === job.maps.length ? [job.maps, job.reduces] : [job.maps];
-      for (const tasks of kinds) {
-        for (const task of findStragglers(job, tasks, now, this.options.speculation)) {
-          const memoryMb = task.kind === 'map' ? job.submission.mapMemoryMb : job.submission.reduceMemoryMb;
-          const running = liveAttempts(task)[0]!;
-          const w = chooseWorker(this.workers.values(), job, task, memoryMb, running.workerId);
-          if (w) out.push(this.launch(job, task, w, true, now));
-        }
-      }
-    }
-    return out;
+    return schedule(this.state, now);
   }
 }

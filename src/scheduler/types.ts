@@ -53,6 +53,8 @@ export interface MapOutputSource {
   readonly attemptId: string;
   readonly workerId: string;
   readonly partitions: readonly PartitionInfo[];
+  /** The shuffle service that keeps the output, when the worker wrote it to one (its address); absent: the worker serves it. */
+  readonly shuffleService?: string;
 }
 
 export interface LaunchDecision {

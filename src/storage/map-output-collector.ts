@@ -9,7 +9,7 @@ import { describe, LaminateError } from '../common/errors.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
 import { CombiningBuffer, type CombinedPartition } from './combining-buffer.js';
-import { writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
+import { mapOutputFileName, writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
 import { mergeSpills, type Spill } from './map-output-merge.js';
 import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
 import { packValue, type PackedValue } from './record-codec.js';
@@ -243,7 +243,7 @@ export class MapOutputCollector {
   }
 
   private async finish(): Promise<MapOutput> {
-    const dataPath = join(this.workDir, `${this.name}.out`);
+    const dataPath = join(this.workDir, mapOutputFileName(this.name));
     // Nothing spilled yet (the usual case): the one spill is the output.
     if (this.spills.length === 0) await this.spill(dataPath);
     else if (this.buffered > 0) await this.spill();

@@ -20,6 +20,14 @@ export interface MapOutput {
   readonly partitions: readonly PartitionInfo[];
 }
 
+/**
+ * The name of map attempt `name`'s output file in its folder: the collector
+ * writes it, a node's shuffle service finds it by it.
+ */
+export function mapOutputFileName(name: string): string {
+  return `${name}.out`;
+}
+
 // Footer layout, after the last partition: per partition three float64 LE
 // (offset, length, records), exact below 2^53; then uint32 LE partition
 // count; then the magic 'LMIX'.

@@ -98,7 +98,7 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
 
   /** One try; throws a PeerFetchError when the fetch itself fails. */
   const tryFetch = async (s: MapOutputLocation, i: number, length: number, toMemory: boolean): Promise<void> => {
-    const req = { mapAttemptId: s.attemptId, partition: o.partition, offset: s.partition.offset, length };
+    const req = { mapAttemptId: s.attemptId, workerId: s.workerId, partition: o.partition, offset: s.partition.offset, length };
     const stream = fromPeer(client(s.shuffleAddress).fetch(req, o.timeoutMs ?? 120_000));
     if (toMemory) {
       const parts: Buffer[] = [];

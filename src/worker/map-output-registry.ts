@@ -25,12 +25,7 @@ export class MapOutputRegistry {
   locate(attemptId: string, partition: number, offset: number, length: number): { dataPath: string; info: PartitionInfo } {
     const e = this.outputs.get(attemptId);
     if (!e) throw new LaminateError('NOT_FOUND', `This worker holds no output of map attempt '${attemptId}'`);
-    const info = e.partitions[partition];
-    if (!info) throw new LaminateError('INVALID_ARGUMENT', `Expected a partition below ${e.partitions.length}, got ${partition}`);
-    if (info.offset !== offset || info.length !== length) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected partition ${partition} of ${attemptId} at ${info.offset}+${info.length}, got ${offset}+${length}`);
-    }
-    return { dataPath: e.dataPath, info };
+    return { dataPath: e.dataPath, info: partitionOf(attemptId, e.partitions, partition, offset, length) };
   }
 
   /** Forgets a job's outputs (their files go with the job's directory). */
@@ -41,6 +36,21 @@ export class MapOutputRegistry {
   clear(): void {
     this.outputs.clear();
   }
+}
+
+/**
+ * Partition `partition` of map attempt `attemptId`'s output, whose index is
+ * `partitions`, checked against where the reducer was told it is: a request
+ * that does not match is for another file than this one.
+ * @throws LaminateError INVALID_ARGUMENT when it does not match.
+ */
+export function partitionOf(attemptId: string, partitions: readonly PartitionInfo[], partition: number, offset: number, length: number): PartitionInfo {
+  const info = partitions[partition];
+  if (!info) throw new LaminateError('INVALID_ARGUMENT', `Expected a partition below ${partitions.length}, got ${partition}`);
+  if (info.offset !== offset || info.length !== length) {
+    throw new LaminateError('INVALID_ARGUMENT', `Expected partition ${partition} of ${attemptId} at ${info.offset}+${info.length}, got ${offset}+${length}`);
+  }
+  return info;
 }
 
 export async function removeDir(path: string): Promise<void> {

@@ -4,12 +4,18 @@
  * serves the map outputs it holds to reducers. If the master stops knowing
  * it (it was declared lost, or the master restarted), it drops its state and
  * registers again.
+ *
+ * With a shuffle service (WorkerOptions.shuffleService), it writes its map
+ * outputs into the service's folder instead, and registers the service as
+ * their location: they outlive this process. While the service is away the
+ * worker is away too (it leaves the master, and registers again once the
+ * service is back), since its outputs could not be served meanwhile.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { MasterClient } from '../protocol/master-rpc.js';
+import { MasterClient, parseAddress } from '../protocol/master-rpc.js';
 import type { BoundServer } from '../protocol/master-rpc.js';
 import type { FetchPartitionRequest } from '../protocol/messages.js';
 import { serveShuffle } from '../protocol/shuffle-rpc.js';
@@ -21,6 +27,8 @@ import { BundleCache } from './bundle-cache.js';
 import type { ContainerOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
 import { MapOutputRegistry, removeAttemptFiles, removeDir } from './map-output-registry.js';
+import { mapOutputDir } from './shuffle-layout.js';
+import { ShuffleServiceLink } from './shuffle-service-link.js';
 
 export interface WorkerOptions {
   /** The master's HOST:PORT. */
@@ -34,6 +42,12 @@ export interface WorkerOptions {
   host?: string;
   /** Port of the shuffle server; 0 picks one. Default 0. */
   shufflePort?: number;
+  /**
+   * HOST:PORT of the node's shuffle service (`laminate shuffle-service`), on
+   * the same disk: map outputs are written into its folder and served by it,
+   * so that they outlive this process. Absent: the worker serves its own.
+   */
+  shuffleService?: string;
   name?: string;
   logger: Logger;
 }
@@ -60,6 +74,10 @@ export class WorkerNode {
   private readonly killed = new Set<string>();
   private readonly slots: number;
   private readonly memoryMb: number;
+  /** Set with a shuffle service. */
+  private readonly link?: ShuffleServiceLink;
+  /** The link's epoch the current registration was made under (shuffle-service-link.ts). */
+  private registeredEpoch = 0;
 
   constructor(private readonly options: WorkerOptions) {
     this.slots = options.slots ?? WORKER_DEFAULTS.slots;
@@ -67,6 +85,10 @@ export class WorkerNode {
     requirePositiveInt('--slots', this.slots);
     requirePositiveInt('--memory', this.memoryMb);
     this.log = options.logger.child({ component: 'worker' });
+    if (options.shuffleService !== undefined) {
+      parseAddress(options.shuffleService, '--shuffle-service');
+      this.link = new ShuffleServiceLink(options.shuffleService, `${options.name || 'worker'} (pid ${process.pid})`, this.log, () => this.checkService());
+    }
     this.client = new MasterClient(options.master);
     this.pool = this.newPool();
     this.bundles = new BundleCache(join(options.dataDir, 'bundles'), () => this.client);
@@ -90,16 +112,25 @@ export class WorkerNode {
     return this.pool.started;
   }
 
+  /** Where reducers fetch this worker's map outputs: its shuffle service, or its own shuffle server. */
   get shuffleAddress(): string {
+    if (this.link) return this.link.address;
     return `${this.options.host ?? '127.0.0.1'}:${this.shuffle?.port ?? 0}`;
   }
 
-  /** Starts the shuffle server and registers, retrying until the master answers. */
+  /**
+   * Attaches to the shuffle service (if any; it must share this worker's
+   * disk) or starts the worker's own shuffle server, then registers,
+   * retrying until the service and the master answer.
+   * @throws LaminateError FAILED_PRECONDITION when the shuffle service's folder cannot be written from here.
+   */
   async start(): Promise<void> {
     await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
     await mkdir(join(this.options.dataDir, 'jobs'), { recursive: true });
-    this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
+    if (this.link) await this.link.attach(() => this.stopped, true);
+    else this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
     await this.register();
+    this.checkService();
   }
 
   /** Stops heartbeats, containers and the shuffle server. Safe to call twice. */
@@ -112,6 +143,7 @@ export class WorkerNode {
     this.detach?.();
     this.pool.close();
     this.client.close();
+    this.link?.close();
     await this.shuffle?.close(200);
     this.log.info({ workerId: this.workerId }, 'worker stopped');
   }
@@ -130,12 +162,17 @@ export class WorkerNode {
     let delay = 200;
     for (;;) {
       if (this.stopped) return;
+      // Registered as the place of this worker's outputs, the service must be there.
+      if (this.link && !this.link.attached) await this.link.attach(() => this.stopped, false);
+      const epoch = this.link?.epoch ?? 0;
       try {
         const res = await this.client.registerWorker({
           shuffleAddress: this.shuffleAddress, slots: this.slots, memoryMb: this.memoryMb, name: this.options.name ?? '',
+          externalShuffle: this.link !== undefined,
         });
         if (this.stopped) return;
         this.workerId = res.workerId;
+        this.registeredEpoch = epoch;
         const gen = ++this.generation;
         this.log.info({ workerId: res.workerId, master: this.options.master, slots: this.slots, memoryMb: this.memoryMb }, 'registered');
         this.attach(gen);
@@ -151,10 +188,15 @@ export class WorkerNode {
     }
   }
 
-  /** Drops everything tied to the old registration and registers anew. */
-  private reregister(): Promise<void> {
+  /**
+   * Drops everything tied to the old registration and registers anew; with
+   * `leave`, first tells the master the old registration is over (the master
+   * still knows it). Map outputs on the shuffle service stay: the master
+   * keeps them registered under the old id.
+   */
+  private reregister(leave = false): Promise<void> {
     if (this.paused) return Promise.resolve();
-    // The heartbeat and the command stream may both find out; register once.
+    // The heartbeat, the command stream and the shuffle service may all find out; register once.
     this.reregistering ??= (async () => {
       this.generation++;
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -164,10 +206,31 @@ export class WorkerNode {
       this.outputs.clear();
       this.active.clear();
       this.killed.clear();
+      if (leave && this.workerId) await this.client.leave(this.workerId, 1_000).catch(() => {});
       await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
       await this.register();
-    })().finally(() => { this.reregistering = undefined; });
+    })().finally(() => {
+      this.reregistering = undefined;
+      this.checkService();
+    });
     return this.reregistering;
+  }
+
+  /**
+   * Called when the shuffle service's attachment ends, and after each
+   * registration: a registration made under an attachment that has ended
+   * advertises a service that may have lost this worker's outputs or may not
+   * take new ones, so the worker leaves the master and registers again once
+   * the service is back (register() waits for it). Its running attempts are
+   * rescheduled by the master at once; its earlier outputs stay registered
+   * there, and are re-run if a reducer cannot fetch them.
+   */
+  private checkService(): void {
+    const link = this.link;
+    if (!link || this.stopped || this.paused || this.reregistering || !this.workerId) return;
+    if (link.attached && link.epoch === this.registeredEpoch) return;
+    this.log.warn({ workerId: this.workerId, shuffleService: link.address }, 'the shuffle service went away: leaving the master until it is back');
+    void this.reregister(true);
   }
 
   private attach(gen: number): void {
@@ -240,7 +303,10 @@ export class WorkerNode {
   private async runAttempt(launch: AttemptLaunch, gen: number): Promise<void> {
     const log = this.log.child({ jobId: launch.jobId, attemptId: launch.attemptId, workerId: this.workerId });
     log.info({ kind: launch.kind, index: launch.index }, 'attempt starting');
-    const workDir = join(this.options.dataDir, 'jobs', launch.jobId);
+    // Map outputs go to the shuffle service's folder, if any; everything else stays here.
+    const workDir = this.link && launch.kind === 'map'
+      ? mapOutputDir(this.link.jobsDir, launch.jobId, launch.workerId)
+      : join(this.options.dataDir, 'jobs', launch.jobId);
     let result: ContainerOutcome;
     try {
       const bundlePath = await this.bundles.path(launch.bundleHash);
@@ -258,7 +324,8 @@ export class WorkerNode {
       return;
     }
     if (result.outcome === 'SUCCEEDED' && launch.kind === 'map' && result.dataPath && result.partitions) {
-      this.outputs.add(launch.attemptId, { dataPath: result.dataPath, partitions: result.partitions });
+      // Served from here, unless the shuffle service serves it.
+      if (!this.link) this.outputs.add(launch.attemptId, { dataPath: result.dataPath, partitions: result.partitions });
     } else if (launch.kind === 'reduce' || result.outcome !== 'SUCCEEDED') {
       await removeAttemptFiles(workDir, launch.attemptId).catch(() => {});
     }

@@ -7,6 +7,12 @@
  * dies. The run passes if the job commits output equal to a sequential word
  * count of the same texts.
  *
+ * Each worker has a node of its own, with the node's shuffle service (a
+ * `laminate shuffle-service` process for the whole run, as a NodeManager's
+ * auxiliary service outlives its containers); every generation of the worker
+ * writes its map outputs to it, so a worker's death does not take its
+ * finished maps along (6.824's workers share a folder for the same reason).
+ *
  * Used by test/integration/crash.test.ts (one run, fixed seed, in npm test)
  * and by scripts/crash-test.ts (`npm run crash-test -- --runs N`).
  */
@@ -45,6 +51,8 @@ export interface CrashRunOptions {
   readonly deadlineMs?: number;
   /** When to keep the run's folder (logs of every process). Default 'onFailure'. */
   readonly keep?: 'never' | 'onFailure' | 'always';
+  /** Run a shuffle service per node and attach the workers to it. Default true; false: workers serve their own outputs. */
+  readonly shuffleService?: boolean;
 }
 
 export interface CrashRunResult {
@@ -97,20 +105,20 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited(child);
 }
 
-/** The address the master prints once it listens. */
-function masterAddress(master: ChildProcess): Promise<string> {
+/** The address a master or shuffle service (`what`) prints once it listens. */
+function listeningAddress(child: ChildProcess, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer): void => {
       out += d.toString();
-      const m = /master listening on (\S+)/.exec(out);
+      const m = new RegExp(`${what} listening on (\\S+)`).exec(out);
       if (m) {
-        master.stdout!.off('data', onData);
+        child.stdout!.off('data', onData);
         resolve(m[1]!);
       }
     };
-    master.stdout!.on('data', onData);
-    master.once('exit', (code, signal) => reject(new Error(`the master exited before listening (code ${code}, signal ${signal})`)));
+    child.stdout!.on('data', onData);
+    child.once('exit', (code, signal) => reject(new Error(`the ${what} exited before listening (code ${code}, signal ${signal})`)));
   });
 }
 
@@ -123,14 +131,15 @@ interface RunState {
 
 /**
  * Keeps worker `k` up: starts it, and each time it dies starts a fresh one
- * (new data folder) RESTART_DELAY_MS later, until `signal` aborts.
+ * (new data folder, same node's shuffle service if any) RESTART_DELAY_MS
+ * later, until `signal` aborts.
  */
-async function superviseWorker(k: number, master: string, dir: string, seed: number, signal: AbortSignal, run: RunState): Promise<void> {
+async function superviseWorker(k: number, master: string, shuffleService: string | undefined, dir: string, seed: number, signal: AbortSignal, run: RunState): Promise<void> {
   for (let generation = 1; !signal.aborted; generation++) {
     const name = `worker-${k}-${generation}`;
     const log = createWriteStream(join(dir, `${name}.log`));
-    const child = startCli(['worker', '--master', master, '--slots', '1', '--memory', '1024', '--data', join(dir, name)],
-      log, { LAMINATE_CRASH_SEED: String(seed) });
+    const child = startCli(['worker', '--master', master, '--slots', '1', '--memory', '1024', '--data', join(dir, name),
+      ...(shuffleService ? ['--shuffle-service', shuffleService] : [])], log, { LAMINATE_CRASH_SEED: String(seed) });
     run.live.add(child);
     const spawned = Date.now();
     // Logs go to stderr, one JSON line each.
@@ -193,11 +202,22 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
   const master = startCli(['master', '--port', '0', '--data', join(dir, 'master'),
     '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 10_000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 1000)], masterLog, {});
   const supervisors: Array<Promise<void>> = [];
+  const services: ChildProcess[] = [];
+  const serviceLogs: WriteStream[] = [];
   let client: JobClient | undefined;
   let passed = false;
   try {
-    const address = await masterAddress(master);
-    for (let k = 1; k <= WORKERS; k++) supervisors.push(superviseWorker(k, address, dir, o.seed, stop.signal, run));
+    const address = await listeningAddress(master, 'master');
+    // One shuffle service per node, for the whole run.
+    const nodes = Array.from({ length: WORKERS }, (_, i) => i + 1);
+    const serviceAddresses = (o.shuffleService ?? true) ? await Promise.all(nodes.map((k) => {
+      const log = createWriteStream(join(dir, `shuffle-service-${k}.log`));
+      serviceLogs.push(log);
+      const child = startCli(['shuffle-service', '--port', '0', '--data', join(dir, `node-${k}`)], log, {});
+      services.push(child);
+      return listeningAddress(child, 'shuffle service');
+    })) : [];
+    for (const k of nodes) supervisors.push(superviseWorker(k, address, serviceAddresses[k - 1], dir, o.seed, stop.signal, run));
     client = new JobClient(address);
     const out = join(dir, 'out');
     const deadlineMs = o.deadlineMs ?? 180_000;
@@ -230,6 +250,8 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     stop.abort();
     await Promise.all([...run.live].map(stopChild));
     await Promise.all(supervisors);
+    await Promise.all(services.map(stopChild));
+    for (const log of serviceLogs) log.end();
     await stopChild(master);
     masterLog.end();
     const keep = o.keep ?? 'onFailure';

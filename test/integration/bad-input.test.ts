@@ -121,13 +121,13 @@ describe('bad input gets a clear error and changes nothing', () => {
     const m = new MasterClient(cluster.address);
     expect((await rejection(m.reportAttempt({ attemptId: 'job-0999-m-00000-a1', workerId: 'worker-0001', result: { outcome: 'SUCCEEDED', counters: {} } }))).code).toBe('NOT_FOUND');
     expect((await rejection(m.reportAttempt({ attemptId: 'not an id', workerId: 'x', result: { outcome: 'SUCCEEDED', counters: {} } }))).code).toBe('INVALID_ARGUMENT');
-    expect((await rejection(m.registerWorker({ shuffleAddress: 'nowhere', slots: -1, memoryMb: 0, name: '' }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejection(m.registerWorker({ shuffleAddress: 'nowhere', slots: -1, memoryMb: 0, name: '', externalShuffle: false }))).code).toBe('INVALID_ARGUMENT');
     expect((await m.heartbeat({ workerId: 'worker-9999', runningAttemptIds: [] }, 5000)).reregister).toBe(true);
     expect((await rejection(m.getJob('job-4242'))).code).toBe('NOT_FOUND');
     m.close();
     const shuffle = new ShuffleClient(cluster.workers[0]!.shuffleAddress);
     const fetchErr = await rejection((async () => {
-      for await (const chunk of shuffle.fetch({ mapAttemptId: 'job-0001-m-00000-a9', partition: 0, offset: 0, length: 10 }, 5000)) void chunk;
+      for await (const chunk of shuffle.fetch({ mapAttemptId: 'job-0001-m-00000-a9', partition: 0, offset: 0, length: 10, workerId: 'worker-0001' }, 5000)) void chunk;
     })());
     expect(fetchErr.code).toBe('NOT_FOUND');
     shuffle.close();

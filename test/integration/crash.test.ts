@@ -1,15 +1,15 @@
 /**
  * The crash test (test/crash/crash-run.ts), once, with a fixed seed: workers
- * killed by their own tasks a third of the time and restarted a second later.
+ * killed by their own tasks a third of the time and restarted a second later,
+ * against their nodes' shuffle services.
  * `npm run crash-test -- --runs N` runs it N times with other seeds.
  */
 import { describe, expect, it } from 'vitest';
 import { crashRun } from '../crash/crash-run.js';
 
 /**
- * A seed whose run takes about 20 s with 4 worker deaths, one of them under a
- * reduce (other seeds can take minutes: see test/crash/crash-run.ts). Replay
- * a failure with `npm run crash-test -- --runs 1 --seed 248`.
+ * A seed whose run takes about 15 s with 4 worker deaths, under maps and
+ * reduces. Replay a failure with `npm run crash-test -- --runs 1 --seed 248`.
  */
 const SEED = 248;
 

@@ -97,16 +97,25 @@ let workerSeq = 0;
 
 /**
  * A worker process; resolves once it has registered, with the id the master
- * gave it. `env` is added to its environment (and its containers').
+ * gave it. `env` is added to its environment (and its containers');
+ * `shuffleService` attaches it to that node's shuffle service.
  */
 export async function startWorkerProc(
-  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string> } = {},
+  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string>; shuffleService?: string } = {},
 ): Promise<Proc & { id: string }> {
   const p = startProc(['worker', '--master', master, '--slots', String(o.slots ?? 1), '--memory', String(o.memoryMb ?? 1024),
-    '--data', join(dataDir, `worker-proc-${++workerSeq}`)], o.env);
+    '--data', join(dataDir, `worker-proc-${++workerSeq}`), ...(o.shuffleService ? ['--shuffle-service', o.shuffleService] : [])], o.env);
   const line = await p.waitFor(/"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
   const id = /worker-\d+/.exec(line)![0];
   return { ...p, id };
+}
+
+/** A shuffle service process on a free port, its folder `<dataDir>/<name>`, once it listens. */
+export async function startShuffleServiceProc(dataDir: string, name: string): Promise<Proc & { address: string; dir: string }> {
+  const dir = join(dataDir, name);
+  const p = startProc(['shuffle-service', '--port', '0', '--data', dir]);
+  const line = await p.waitFor(/shuffle service listening on (\S+)/);
+  return { ...p, address: line.replace('shuffle service listening on ', ''), dir };
 }
 
 /** Resolves once `path` exists (created by another process), or fails after timeoutMs. */

@@ -26,7 +26,7 @@ describe('streamHandler', () => {
     return client;
   }
 
-  const req = { mapAttemptId: 'job-0001-m-00000-a1', partition: 0, offset: 0, length: 0 };
+  const req = { mapAttemptId: 'job-0001-m-00000-a1', partition: 0, offset: 0, length: 0, workerId: 'worker-0001' };
 
   it('closes the generator when the client cancels while the server waits for drain', async () => {
     let closed = false;

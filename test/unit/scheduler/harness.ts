@@ -52,8 +52,9 @@ export class Harness {
     return this.clock.now();
   }
 
-  addWorker(id: string, slots = 2, memoryMb = 1000): Decision[] {
-    return this.scheduler.registerWorker(id, { slots, memoryMb }, this.now);
+  /** A worker; with `shuffleService`, one that writes its map outputs to that node's shuffle service. */
+  addWorker(id: string, slots = 2, memoryMb = 1000, shuffleService?: string): Decision[] {
+    return this.scheduler.registerWorker(id, { slots, memoryMb }, this.now, shuffleService);
   }
 
   submit(overrides: Partial<JobSubmission> = {}): Decision[] {
