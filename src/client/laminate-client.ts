@@ -16,6 +16,8 @@ import { AppendedRanges, type AppendedRange } from './appended-ranges.js';
 import { JobClient } from './job-client.js';
 import { isRetriable, Producer, type PreparedRecord, type RecordAck } from './producer.js';
 import type { PartitionKey, ProducerOptions } from './producer-options.js';
+import type { ViewBuild, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
+import { ViewAdmin, type BuildViewOptions, type DeployedView, type DeployViewOptions } from './view-admin.js';
 
 export interface LaminateClientOptions {
   /** Where producers log their retries. Default silent. */
@@ -77,6 +79,7 @@ export class LaminateClient {
   private readonly producers = new Set<Producer>();
   private readonly logger: Logger;
   private jobClient: JobClient | undefined;
+  private viewAdmin: ViewAdmin | undefined;
   private closed = false;
 
   constructor(readonly address: string, options: LaminateClientOptions = {}) {
@@ -88,6 +91,36 @@ export class LaminateClient {
   get jobs(): JobClient {
     this.jobClient ??= new JobClient(this.address);
     return this.jobClient;
+  }
+
+  private get admin(): ViewAdmin {
+    this.viewAdmin ??= new ViewAdmin(this.address, this.datasets);
+    return this.viewAdmin;
+  }
+
+  /**
+   * Deploys the view module `file` (default export a defineView): bundles it,
+   * checks its merge's monoid laws on what its map gives for a sample of the
+   * source (INVALID_ARGUMENT with the counterexample when broken), and
+   * records it in the master's catalog. Deploying again replaces the
+   * definition; the next build then recomputes from scratch.
+   */
+  deployView(file: string, options: DeployViewOptions = {}): Promise<DeployedView> {
+    return this.admin.deployView(file, options);
+  }
+
+  /** Starts a build of `name` over a cut (default the source's end now); with wait, resolves once it is published or failed. */
+  buildView(name: string, options: BuildViewOptions = {}): Promise<ViewBuild> {
+    return this.admin.buildView(name, options);
+  }
+
+  listViews(): Promise<ViewInfo[]> {
+    return this.admin.listViews();
+  }
+
+  /** A view's published versions (newest first) and recent builds. */
+  viewVersions(name: string): Promise<ViewVersionList> {
+    return this.admin.viewVersions(name);
   }
 
   /** Creates a dataset; repeating with equal settings is a no-op, other settings are ALREADY_EXISTS. */
@@ -235,6 +268,7 @@ export class LaminateClient {
     this.producers.clear();
     this.datasets.close();
     this.jobClient?.close();
+    this.viewAdmin?.close();
   }
 }
 

@@ -3,7 +3,8 @@
  * ports chosen at start, with a local data directory. Containers are still
  * worker threads, so tasks run in parallel across cores. Each start begins
  * with an empty master journal: an embedded cluster does not resume the jobs
- * of an earlier run. Its datasets (in <dataDir>/datasets) do stay.
+ * of an earlier run. Its datasets (<dataDir>/datasets) and published views
+ * (<dataDir>/views, with their catalog) do stay.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ export class LocalCluster {
     const masterDir = join(o.dataDir, 'master');
     await rm(masterDir, { recursive: true, force: true });
     const master = new Master({
-      port: o.port ?? 0, dataDir: masterDir, datasetDir: join(o.dataDir, 'datasets'), logger: o.logger,
+      port: o.port ?? 0, dataDir: masterDir, datasetDir: join(o.dataDir, 'datasets'), viewDir: join(o.dataDir, 'views'), logger: o.logger,
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
       ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     });

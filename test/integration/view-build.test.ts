@@ -1,0 +1,124 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unpack } from 'msgpackr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LaminateClient } from '../../src/client/index.js';
+import { LaminateError } from '../../src/common/errors.js';
+import type { LocalCluster } from '../../src/local/local-cluster.js';
+import { ViewFileReader } from '../../src/view/view-file-reader.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { EXAMPLES, removeDir, startLocal, tempDir } from './harness.js';
+
+interface Click { readonly page_id: string; readonly event_type: string; readonly user_id: string; readonly event_time: number }
+
+/** Every entry of a published version, read from its view files. */
+async function versionEntries(root: string, view: string, version: number): Promise<Map<string, unknown>> {
+  const dir = join(root, view, `v${version}`);
+  const out = new Map<string, unknown>();
+  for (const name of (await readdir(dir)).filter((n) => n.startsWith('part-')).sort()) {
+    const reader = await ViewFileReader.open(join(dir, name));
+    try {
+      for await (const e of reader.scan({})) {
+        expect(out.has(e.key)).toBe(false); // partitions share no key
+        out.set(e.key, unpack(e.value));
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  return out;
+}
+
+/** The independent, sequential count: views per page over exactly the records given. */
+function pageViews(records: readonly Click[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of records) if (r.event_type === 'view') m.set(r.page_id, (m.get(r.page_id) ?? 0) + 1);
+  return m;
+}
+
+describe('views built by the batch layer over a cut', () => {
+  let dir: string;
+  let cluster: LocalCluster;
+  let client: LaminateClient;
+  const random = seededRandom(808);
+  const click = (): Click => ({
+    page_id: `page-${Math.floor(random() * 40)}`, event_type: random() < 0.6 ? 'view' : 'click', user_id: `u${Math.floor(random() * 500)}`,
+    event_time: 1_700_000_000_000 + Math.floor(random() * 600_000),
+  });
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    cluster = await startLocal({ dataDir: dir, workers: 2 });
+    client = new LaminateClient(cluster.address);
+    await client.createDataset('clicks', { partitions: 3 });
+  });
+  afterAll(async () => {
+    await client.close();
+    await cluster.stop();
+    await removeDir(dir);
+  });
+
+  const before = async (cut: readonly number[]): Promise<Click[]> => {
+    const records: Click[] = [];
+    for (let p = 0; p < cut.length; p++) {
+      if (cut[p] === 0) continue;
+      for await (const r of client.read('clicks', { partition: p, endOffset: cut[p]! })) records.push(r.record as Click);
+    }
+    return records;
+  };
+
+  it('deploys a view, builds versions over cuts, and each equals a sequential count of exactly the records before its cut', async () => {
+    await client.append('clicks', Array.from({ length: 3000 }, click));
+    const deployed = await client.deployView(join(EXAMPLES, 'views', 'page-views.ts'), { partitions: 3 });
+    expect(deployed.view).toMatchObject({ name: 'page-views', source: 'clicks', merge: 'sum', partitions: 3, currentVersion: 0 });
+    expect(deployed.sampled).toBe(1000);
+    expect(deployed.lawCheck.values).toBeGreaterThan(0);
+
+    // Records keep arriving; the build reads only those before its cut.
+    await client.append('clicks', Array.from({ length: 1000 }, click));
+    const ends = (await client.describeDataset('clicks')).partitions.map((p) => p.endOffset);
+    const cut1 = ends.map((e, p) => Math.max(0, e - 100 * (p + 1)));
+    await client.append('clicks', Array.from({ length: 500 }, click));
+    const b1 = await client.buildView('page-views', { cut: cut1, wait: true });
+    expect(b1).toMatchObject({ view: 'page-views', version: 1, state: 'PUBLISHED', cut: cut1, error: '' });
+    const root = join(dir, 'views');
+    expect(Object.fromEntries(await versionEntries(root, 'page-views', 1))).toEqual(Object.fromEntries(pageViews(await before(cut1))));
+
+    // A build over the end now: version 2, current.
+    const b2 = await client.buildView('page-views', { wait: true });
+    const cut2 = (await client.describeDataset('clicks')).partitions.map((p) => p.endOffset);
+    expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', cut: cut2 });
+    expect(Object.fromEntries(await versionEntries(root, 'page-views', 2))).toEqual(Object.fromEntries(pageViews(await before(cut2))));
+
+    const versions = await client.viewVersions('page-views');
+    expect(versions.versions.map((v) => [v.version, v.current, v.cut, v.records])).toEqual([
+      [2, true, cut2, cut2.reduce((a, b) => a + b, 0)],
+      [1, false, cut1, cut1.reduce((a, b) => a + b, 0)],
+    ]);
+    expect(versions.versions[0]!.keys).toBe(pageViews(await before(cut2)).size);
+    expect(versions.builds.map((b) => [b.version, b.state, b.jobId !== ''])).toEqual([[2, 'PUBLISHED', true], [1, 'PUBLISHED', true]]);
+    const [listed] = await client.listViews();
+    expect(listed).toMatchObject({ name: 'page-views', currentVersion: 2, currentCut: cut2, lastBuildError: '' });
+
+    // A cut behind the current version's is refused, and so is one past the end; nothing changes.
+    await expect(client.buildView('page-views', { cut: cut1 })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/a version may not un-count records/) as unknown });
+    await expect(client.buildView('page-views', { cut: cut2.map((o) => o + 1) })).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    await expect(client.buildView('nope')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/No view 'nope'/) as unknown });
+    expect((await client.viewVersions('page-views')).versions[0]).toMatchObject({ version: 2, current: true });
+  });
+
+  it('refuses a view whose merge breaks the monoid laws, showing the counterexample, and one with no map', async () => {
+    const views = join(dir, 'bad-views');
+    await mkdir(views, { recursive: true });
+    const src = join(import.meta.dirname, '..', '..', 'src', 'index.js');
+    await writeFile(join(views, 'minus.ts'), `import { defineView } from ${JSON.stringify(src)};
+export default defineView({ source: 'clicks', map(e, emit) { emit(e.page_id, 1); }, merge: { name: 'minus', zero: 0, plus: (a, b) => a - b } });\n`);
+    const err = await client.deployView(join(views, 'minus.ts')).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(LaminateError);
+    expect((err as LaminateError).code).toBe('INVALID_ARGUMENT');
+    expect((err as LaminateError).message).toMatch(/View 'minus' not deployed: .*commutativ|View 'minus' not deployed: .*identity|View 'minus' not deployed: .*associativ/);
+    await writeFile(join(views, 'nomap.ts'), `import { defineView, sum } from ${JSON.stringify(src)};\nexport default defineView({ source: 'clicks', merge: sum } as never);\n`);
+    await expect(client.deployView(join(views, 'nomap.ts'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/map function/) as unknown });
+    expect((await client.listViews()).map((v) => v.name)).toEqual(['page-views']);
+  });
+});
