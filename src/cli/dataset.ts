@@ -9,12 +9,12 @@
  *   laminate dataset list --master HOST:PORT [--json]
  */
 import type { Command } from 'commander';
-import { LaminateClient } from '../client/laminate-client.js';
+import type { LaminateClient } from '../client/laminate-client.js';
+import { print, withClient, type Print } from './client-command.js';
 import { address, positiveInt } from './arguments.js';
 import type { DatasetDescription } from '../protocol/dataset-rpc.js';
 
-/** Where a command prints: one line per call, without its newline. */
-export type Print = (line: string) => void;
+export type { Print } from './client-command.js';
 
 /** The JSON form the issue gives for `describe --json`: name and partitions. */
 export function datasetJson(d: DatasetDescription): { name: string; partitions: Array<{ partition: number; endOffset: number; segments: number; records: number; bytes: number }> } {
@@ -91,15 +91,6 @@ export async function datasetList(client: LaminateClient, o: { readonly json?: b
 /** `laminate dataset create|describe|list`. */
 export function registerDataset(program: Command): void {
   const dataset = program.command('dataset').description('create, describe and list datasets (partitioned, append-only logs)');
-  const withClient = async (master: string, fn: (c: LaminateClient) => Promise<void>): Promise<void> => {
-    const client = new LaminateClient(master);
-    try {
-      await fn(client);
-    } finally {
-      await client.close();
-    }
-  };
-  const print: Print = (line) => { process.stdout.write(`${line}\n`); };
   dataset.command('create').description('create a dataset (a no-op if it exists with the same settings)')
     .argument('<name>', 'dataset name')
     .requiredOption('--master <host:port>', 'the master', address)

@@ -15,12 +15,13 @@ import { registerRead } from './read.js';
 import { registerShuffleService } from './shuffle-service.js';
 import { registerStatus } from './status.js';
 import { registerSubmit } from './submit.js';
+import { registerView } from './view.js';
 import { registerWorker } from './worker.js';
 
 const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
-for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead]) register(program);
+for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);

@@ -6,6 +6,7 @@ import { LaminateClient } from '../../src/client/index.js';
 import { LaminateError } from '../../src/common/errors.js';
 import type { LocalCluster } from '../../src/local/local-cluster.js';
 import { ViewFileReader } from '../../src/view/view-file-reader.js';
+import { viewBuild, viewList, viewVersions } from '../../src/cli/view.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { EXAMPLES, removeDir, startLocal, tempDir } from './harness.js';
 
@@ -105,6 +106,21 @@ describe('views built by the batch layer over a cut', () => {
     await expect(client.buildView('page-views', { cut: cut2.map((o) => o + 1) })).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     await expect(client.buildView('nope')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/No view 'nope'/) as unknown });
     expect((await client.viewVersions('page-views')).versions[0]).toMatchObject({ version: 2, current: true });
+
+    // The commands print what the issue gives.
+    const lines: string[] = [];
+    await client.append('clicks', Array.from({ length: 10 }, click));
+    await viewBuild(client, { name: 'page-views', wait: true, json: true }, (l) => lines.push(l));
+    const cut3 = (await client.describeDataset('clicks')).partitions.map((p) => p.endOffset);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ view: 'page-views', version: 3, cut: cut3 });
+    lines.length = 0;
+    await viewVersions(client, { name: 'page-views' }, (l) => lines.push(l));
+    expect(lines[0]).toBe('view page-views: 3 versions');
+    expect(lines[1]).toMatch(/^ {2}version +cut +records +keys +bytes +job +built at +served by$/);
+    expect(lines[2]).toMatch(new RegExp(`^ {2}3 \\(current\\) +${cut3.join(',')} +${cut3.reduce((a, b) => a + b, 0)} `));
+    lines.length = 0;
+    await viewList(client, { json: true }, (l) => lines.push(l));
+    expect((JSON.parse(lines[0]!) as { views: Array<{ name: string; currentVersion: number }> }).views.map((v) => [v.name, v.currentVersion])).toEqual([['page-views', 3]]);
   });
 
   it('refuses a view whose merge breaks the monoid laws, showing the counterexample, and one with no map', async () => {
