@@ -7,12 +7,15 @@
  *   laminate view build NAME --master ADDR [--cut latest|OFFSETS] [--full] [--wait] [--json]
  *   laminate view list --master ADDR [--json]
  *   laminate view versions NAME --master ADDR [--json]
+ *   laminate view rollback NAME --to N --master ADDR [--json]
+ *   laminate view diff NAME A B --master ADDR [--json]
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { LaminateClient } from '../client/laminate-client.js';
 import type { BuildViewOptions, DeployViewOptions } from '../client/view-admin.js';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { ViewBuild, ViewInfo, ViewVersionInfo } from '../common/view-shapes.js';
+import { formatKeyArgument, type ViewKey } from '../common/view-key.js';
 import { parseCut } from '../dataset/cut.js';
 import { parseDuration } from '../api/view.js';
 import { address, nonNegativeInt, positiveInt } from './arguments.js';
@@ -90,6 +93,27 @@ export async function viewVersions(client: LaminateClient, o: { readonly name: s
   }
 }
 
+export async function viewRollback(client: LaminateClient, o: { readonly name: string; readonly to: number; readonly json?: boolean }, out: Print): Promise<void> {
+  const v = await client.rollbackView(o.name, o.to);
+  if (o.json) out(JSON.stringify(v));
+  else out(`view ${v.name} rolled back: version ${v.currentVersion} (cut ${v.currentCut.join(',')}) is current`);
+}
+
+export async function viewDiff(client: LaminateClient, o: { readonly name: string; readonly a: number; readonly b: number; readonly json?: boolean }, out: Print): Promise<void> {
+  const d = await client.diffView(o.name, o.a, o.b);
+  if (o.json) {
+    out(JSON.stringify(d));
+    return;
+  }
+  out(`view ${d.view}, version ${d.a} -> ${d.b}: ${d.added} added, ${d.removed} removed, ${d.changed} changed, ${d.unchanged} unchanged`);
+  const show = (what: string, keys: readonly ViewKey[], n: number): void => {
+    if (keys.length > 0) out(`  ${what}: ${keys.map(formatKeyArgument).join('  ')}${n > keys.length ? '  ...' : ''}`);
+  };
+  show('added', d.addedKeys, d.added);
+  show('removed', d.removedKeys, d.removed);
+  show('changed', d.changedKeys, d.changed);
+}
+
 /** `--cut latest|OFFSETS`. */
 function cutOption(value: string): readonly number[] | 'latest' {
   if (value === 'latest') return value;
@@ -139,6 +163,19 @@ export function registerView(program: Command): void {
     .requiredOption('--master <host:port>', 'the master', address)
     .option('--json', 'print JSON')
     .action((o: { master: string; json?: boolean }) => withClient(o.master, (c) => viewList(c, o.json ? { json: true } : {}, print)));
+  view.command('rollback').description('make an older kept version current again (recorded in the view\'s history)')
+    .argument('<name>', 'the view')
+    .requiredOption('--to <version>', 'the version to serve', positiveInt('--to'))
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--json', 'print JSON')
+    .action((name: string, o: { master: string; to: number; json?: boolean }) => withClient(o.master, (c) => viewRollback(c, { name, to: o.to, ...(o.json ? { json: true } : {}) }, print)));
+  view.command('diff').description('keys added, removed and changed from version A to version B (counts, and the first few)')
+    .argument('<name>', 'the view')
+    .argument('<a>', 'the older version', positiveInt('A'))
+    .argument('<b>', 'the newer version', positiveInt('B'))
+    .requiredOption('--master <host:port>', 'the master', address)
+    .option('--json', 'print JSON')
+    .action((name: string, a: number, b: number, o: { master: string; json?: boolean }) => withClient(o.master, (c) => viewDiff(c, { name, a, b, ...(o.json ? { json: true } : {}) }, print)));
   view.command('versions').description('a view\'s versions: cut, records, keys, bytes, job, built at, serving nodes; and failed builds')
     .argument('<name>', 'the view')
     .requiredOption('--master <host:port>', 'the master', address)

@@ -17,7 +17,7 @@ import { JobClient } from './job-client.js';
 import { isRetriable, Producer, type PreparedRecord, type RecordAck } from './producer.js';
 import type { PartitionKey, ProducerOptions } from './producer-options.js';
 import type { ViewBuild, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
-import { ViewAdmin, type BuildViewOptions, type DeployedView, type DeployViewOptions } from './view-admin.js';
+import { ViewAdmin, type BuildViewOptions, type DeployedView, type DeployViewOptions, type ViewDiffResult } from './view-admin.js';
 
 export interface LaminateClientOptions {
   /** Where producers log their retries. Default silent. */
@@ -116,6 +116,16 @@ export class LaminateClient {
 
   listViews(): Promise<ViewInfo[]> {
     return this.admin.listViews();
+  }
+
+  /** Makes kept version `to` of a view current again (recorded in its history; nothing is deleted). */
+  rollbackView(name: string, to: number): Promise<ViewInfo> {
+    return this.admin.rollbackView(name, to);
+  }
+
+  /** Keys added, removed and changed from version a to version b, with the first few of each (`examples`, default 5). */
+  diffView(name: string, a: number, b: number, examples?: number): Promise<ViewDiffResult> {
+    return this.admin.diffView(name, a, b, examples);
   }
 
   /** A view's published versions (newest first) and recent builds. */

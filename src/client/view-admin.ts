@@ -10,7 +10,8 @@ import { parseDuration, type Duration } from '../api/view.js';
 import { checkViewLaws } from '../api/view.js';
 import type { LawCheckResult } from '../api/monoid-laws.js';
 import { describe, LaminateError } from '../common/errors.js';
-import type { BuildViewRequest, ViewBuild, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
+import type { BuildViewRequest, ViewBuild, ViewDiff, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
+import { decodeViewKey, type ViewKey } from '../common/view-key.js';
 import type { DatasetClient } from '../protocol/dataset-rpc.js';
 import { ViewsClient } from '../protocol/view-rpc.js';
 import { decodeBody } from '../storage/record-body.js';
@@ -82,6 +83,13 @@ async function sampleOf(datasets: DatasetClient, source: string, n: number): Pro
   return records;
 }
 
+/** A diff with its example keys decoded (strings or tuples, as the view's map emitted them). */
+export interface ViewDiffResult extends Omit<ViewDiff, 'addedKeys' | 'removedKeys' | 'changedKeys'> {
+  readonly addedKeys: ViewKey[];
+  readonly removedKeys: ViewKey[];
+  readonly changedKeys: ViewKey[];
+}
+
 export class ViewAdmin {
   private readonly views: ViewsClient;
 
@@ -125,6 +133,15 @@ export class ViewAdmin {
 
   viewVersions(name: string): Promise<ViewVersionList> {
     return this.views.viewVersions(name);
+  }
+
+  rollbackView(name: string, to: number): Promise<ViewInfo> {
+    return this.views.rollbackView(name, to);
+  }
+
+  async diffView(name: string, a: number, b: number, examples?: number): Promise<ViewDiffResult> {
+    const d = await this.views.diffView(name, a, b, examples);
+    return { ...d, addedKeys: d.addedKeys.map(decodeViewKey), removedKeys: d.removedKeys.map(decodeViewKey), changedKeys: d.changedKeys.map(decodeViewKey) };
   }
 
   close(): void {

@@ -120,3 +120,18 @@ export interface ServingNodeInfo {
   readonly lastHeardAt: number;
   readonly loaded: readonly LoadedVersion[];
 }
+
+/** What changed from version a to version b of a view. Keys are encoded (src/common/view-key.ts). */
+export interface ViewDiff {
+  readonly view: string;
+  readonly a: number;
+  readonly b: number;
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
+  readonly unchanged: number;
+  /** The first few keys of each kind, in key order. */
+  readonly addedKeys: readonly string[];
+  readonly removedKeys: readonly string[];
+  readonly changedKeys: readonly string[];
+}

@@ -36,6 +36,7 @@ import { cutIsBehind, makeManifest, validateViewName, type ViewManifest, type Vi
 import {
   listVersions, listViews, prepareVersionDir, publishVersion, readCurrent, readManifest, removeLeftovers, removeVersion, versionDir, writeManifest,
 } from '../view/view-version-dir.js';
+import { diffVersions } from '../view/view-diff.js';
 import type { BundleStore } from './bundle-store.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
@@ -236,6 +237,20 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     return { view: d.name, versions, builds: catalog.buildsOf(d.name).map(toBuild) };
   }
 
+  /** Makes kept version `to` current again; the history records it, nothing is deleted. */
+  async function rollbackView(name: string, to: number): Promise<ViewInfo> {
+    const d = catalog.require(name);
+    if (following.has(d.name)) throw new LaminateError('FAILED_PRECONDITION', `View '${d.name}' is being built: roll back once the build has ended`);
+    const from = await readCurrent(root, d.name);
+    if (!(await listVersions(root, d.name)).includes(to)) {
+      throw new LaminateError('NOT_FOUND', `View '${d.name}' has no version ${to} (kept: ${(await listVersions(root, d.name)).join(', ') || 'none'})`, { ids: { view: d.name, version: to } });
+    }
+    await publishVersion(root, d.name, to, { rollback: true });
+    await catalog.rolledBack(d.name, to, from ?? 0, clock.now());
+    log.info({ view: d.name, version: to, from }, 'view rolled back');
+    return info(d);
+  }
+
   async function servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> {
     registry.heard(hb, clock.now());
     const out: ServedView[] = [];
@@ -270,6 +285,11 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       buildView,
       listViews: async () => Promise.all(catalog.list().map(info)),
       viewVersions,
+      rollbackView,
+      diffView: async (name, a, b, examples) => {
+        catalog.require(name);
+        return diffVersions(root, name, a, b, examples);
+      },
       servingHeartbeat,
       listServingNodes: (): ServingNodeInfo[] => registry.live(clock.now()),
     },

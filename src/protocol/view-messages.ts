@@ -36,3 +36,9 @@ export interface Coverage { version: number; cut: number[] }
 export interface GetResponse { view: string; coverage: Coverage | null; entries: ViewEntry[] }
 export interface ScanRequest { view: string; version: number; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number }
 export interface ScanChunk { view: string; coverage: Coverage | null; entries: ViewEntry[] }
+export interface RollbackViewRequest { name: string; to: number }
+export interface DiffViewRequest { name: string; a: number; b: number; examples: number }
+export interface ViewDiff {
+  view: string; a: number; b: number; added: number; removed: number; changed: number; unchanged: number;
+  addedKeys: string[]; removedKeys: string[]; changedKeys: string[];
+}

@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type {
-  BuildViewRequest, DeployViewRequest, ServedView, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewBuildState, ViewInfo, ViewVersionInfo, ViewVersionList,
+  BuildViewRequest, DeployViewRequest, ServedView, ViewDiff, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewBuildState, ViewInfo, ViewVersionInfo, ViewVersionList,
 } from '../common/view-shapes.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
@@ -20,6 +20,8 @@ export interface ViewHandlers {
   buildView(req: BuildViewRequest): Promise<ViewBuild>;
   listViews(): Promise<ViewInfo[]> | ViewInfo[];
   viewVersions(name: string): Promise<ViewVersionList>;
+  rollbackView(name: string, to: number): Promise<ViewInfo>;
+  diffView(name: string, a: number, b: number, examples: number | undefined): Promise<ViewDiff>;
   servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> | ServedView[];
   listServingNodes(): ServingNodeInfo[];
 }
@@ -82,6 +84,11 @@ export function viewsService(handlers: ViewHandlers): ServiceRegistration {
         const l = await handlers.viewVersions(r.name);
         return { view: l.view, versions: l.versions.map(toWireVersion), builds: l.builds.map((b) => ({ ...b, cut: [...b.cut] })) };
       }),
+      rollbackView: unaryHandler(async (r: W.RollbackViewRequest) => toWireInfo(await handlers.rollbackView(r.name, r.to))),
+      diffView: unaryHandler(async (r: W.DiffViewRequest): Promise<W.ViewDiff> => {
+        const d = await handlers.diffView(r.name, r.a, r.b, r.examples > 0 ? r.examples : undefined);
+        return { ...d, addedKeys: [...d.addedKeys], removedKeys: [...d.removedKeys], changedKeys: [...d.changedKeys] };
+      }),
       servingHeartbeat: unaryHandler(async (r: W.ServingHeartbeatRequest): Promise<W.ServingAssignment> => ({
         views: (await handlers.servingHeartbeat(r)).map((v) => ({ ...v, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })) })),
       })),
@@ -130,6 +137,14 @@ export class ViewsClient {
   async viewVersions(name: string): Promise<ViewVersionList> {
     const l = await this.call<W.ViewVersionsRequest, W.ViewVersionList>('viewVersions', { name });
     return { view: l.view, versions: l.versions.map(fromWireVersion), builds: l.builds.map(fromWireBuild) };
+  }
+
+  async rollbackView(name: string, to: number): Promise<ViewInfo> {
+    return fromWireInfo(await this.call<W.RollbackViewRequest, W.ViewInfo>('rollbackView', { name, to }));
+  }
+
+  async diffView(name: string, a: number, b: number, examples = 0): Promise<ViewDiff> {
+    return this.call<W.DiffViewRequest, W.ViewDiff>('diffView', { name, a, b, examples }, 5 * 60_000);
   }
 
   async servingHeartbeat(hb: ServingHeartbeat, timeoutMs = 10_000): Promise<ServedView[]> {

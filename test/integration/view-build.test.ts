@@ -121,6 +121,26 @@ describe('views built by the batch layer over a cut', () => {
     lines.length = 0;
     await viewList(client, { json: true }, (l) => lines.push(l));
     expect((JSON.parse(lines[0]!) as { views: Array<{ name: string; currentVersion: number }> }).views.map((v) => [v.name, v.currentVersion])).toEqual([['page-views', 3]]);
+
+    // diff against an independent comparison of the two counts.
+    const [m1, m2] = [pageViews(await before(cut1)), pageViews(await before(cut2))];
+    const diff = await client.diffView('page-views', 1, 2, 1000);
+    const added = [...m2.keys()].filter((k) => !m1.has(k)).sort();
+    const removed = [...m1.keys()].filter((k) => !m2.has(k)).sort();
+    const changed = [...m1.keys()].filter((k) => m2.has(k) && m2.get(k) !== m1.get(k)).sort();
+    expect(diff).toMatchObject({ view: 'page-views', a: 1, b: 2, added: added.length, removed: removed.length, changed: changed.length });
+    expect(diff.unchanged).toBe(m1.size - removed.length - changed.length);
+    expect(diff.changed).toBeGreaterThan(0);
+    expect([...diff.addedKeys].sort()).toEqual(added);
+    expect([...diff.changedKeys].sort()).toEqual(changed);
+
+    // Rollback makes version 1 current again; the newer versions stay, and a later build goes on from there.
+    expect(await client.rollbackView('page-views', 1)).toMatchObject({ currentVersion: 1, currentCut: cut1 });
+    expect((await client.viewVersions('page-views')).versions.map((v) => [v.version, v.current])).toEqual([[3, false], [2, false], [1, true]]);
+    await expect(client.rollbackView('page-views', 9)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/has no version 9 \(kept: 1, 2, 3\)/) as unknown });
+    const b4 = await client.buildView('page-views', { wait: true });
+    expect(b4).toMatchObject({ version: 4, state: 'PUBLISHED' });
+    expect(Object.fromEntries(await versionEntries(root, 'page-views', 4))).toEqual(Object.fromEntries(pageViews(await before(b4.cut))));
   });
 
   it('refuses a view whose merge breaks the monoid laws, showing the counterexample, and one with no map', async () => {
