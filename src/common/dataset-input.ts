@@ -1,7 +1,9 @@
 /**
  * Dataset inputs of a job: `--input dataset:NAME` (every record durable when
  * the job is submitted) and `--input dataset:NAME@CUT` (exactly the records
- * before CUT, one offset per partition, comma-separated: "1200,0,310,77").
+ * before CUT, one offset per partition, comma-separated: "1200,0,310,77"),
+ * and `--input dataset:NAME@FROM..CUT` (the records from FROM up to CUT: an
+ * incremental view build reads those between two versions' cuts).
  * Parsed here, in common, because the client (sampling), the master
  * (resolving the cut at submit) and later layers all read this form. Pure.
  */
@@ -13,6 +15,8 @@ export const DATASET_INPUT_PREFIX = 'dataset:';
 export interface DatasetInputRequest {
   readonly dataset: string;
   readonly cut?: readonly number[];
+  /** A range input only: where each partition's records start (absent: at 0). */
+  readonly from?: readonly number[];
 }
 
 /**
@@ -23,6 +27,8 @@ export interface DatasetInputRequest {
 export interface DatasetCut {
   readonly dataset: string;
   readonly offsets: readonly number[];
+  /** A range input only: per partition, the first offset read (absent: 0). */
+  readonly from?: readonly number[];
 }
 
 const OFFSET_RE = /^\d{1,16}$/;
@@ -51,22 +57,36 @@ export function parseDatasetInput(input: string): DatasetInputRequest {
   }
   if (at < 0) return { dataset };
   const text = rest.slice(at + 1);
-  const cut = text.split(',').map((part, i) => {
+  const range = text.indexOf('..');
+  if (range >= 0) {
+    const from = parseOffsets(input, dataset, text.slice(0, range), 'start');
+    const cut = parseOffsets(input, dataset, text.slice(range + 2), 'cut');
+    if (from.length !== cut.length || from.some((f, p) => f > cut[p]!)) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected the range in --input '${input}' to start at or before its end in every partition (as many offsets on each side), got ${from.join(',')}..${cut.join(',')}`, { ids: { dataset } });
+    }
+    return { dataset, cut, from };
+  }
+  return { dataset, cut: parseOffsets(input, dataset, text, 'cut') };
+}
+
+/** The offsets of a cut (or a range's start) in an --input. */
+function parseOffsets(input: string, dataset: string, text: string, what: 'cut' | 'start'): number[] {
+  return text.split(',').map((part, i) => {
     const t = part.trim();
     const n = Number(t);
     if (!OFFSET_RE.test(t) || !Number.isSafeInteger(n)) {
       throw new LaminateError(
         'INVALID_ARGUMENT',
-        `Expected offset ${i} of the cut in --input '${input}' to be a non-negative integer (one offset per partition, comma-separated), got ${describe(part)}`,
+        `Expected offset ${i} of the ${what} in --input '${input}' to be a non-negative integer (one offset per partition, comma-separated), got ${describe(part)}`,
         { ids: { dataset } },
       );
     }
     return n;
   });
-  return { dataset, cut };
 }
 
 /** The text form `dataset:NAME@O0,O1,...` of a cut: what `--input` takes to read the same records again. */
 export function formatDatasetCut(cut: DatasetCut): string {
-  return `${DATASET_INPUT_PREFIX}${cut.dataset}@${cut.offsets.join(',')}`;
+  const from = cut.from === undefined ? '' : `${cut.from.join(',')}..`;
+  return `${DATASET_INPUT_PREFIX}${cut.dataset}@${from}${cut.offsets.join(',')}`;
 }

@@ -25,9 +25,10 @@ export type PlanningStore = Pick<LogDatasetStore, 'currentCut' | 'splitRanges' |
  *   past its partition's end.
  */
 export function resolveCut(input: string, store: Pick<LogDatasetStore, 'currentCut'>): DatasetCut {
-  const { dataset, cut } = parseDatasetInput(input);
+  const { dataset, cut, from } = parseDatasetInput(input);
   const ends = store.currentCut(dataset);
-  return { dataset, offsets: cut === undefined ? ends : [...validateCut(dataset, cut, ends)] };
+  const offsets = cut === undefined ? ends : [...validateCut(dataset, cut, ends)];
+  return from === undefined ? { dataset, offsets } : { dataset, offsets, from: [...from] };
 }
 
 /**

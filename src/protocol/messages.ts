@@ -18,7 +18,7 @@ export interface WireMapOutputSource {
 export interface WireFileSplit { path: string; start: number; length: number }
 export interface WireDatasetSplit { dataset: string; partition: number; startOffset: number; endOffset: number }
 export interface WireInputSplit { file?: WireFileSplit | null; dataset?: WireDatasetSplit | null; split?: 'file' | 'dataset' }
-export interface WireDatasetCut { dataset: string; offsets: number[] }
+export interface WireDatasetCut { dataset: string; offsets: number[]; from: number[] }
 export interface LaunchAttempt {
   attemptId: string; jobId: string; bundleHash: string; kind: string; index: number; memoryMb: number;
   timeoutMs: number; reducers: number; format: string; outputDir: string; split: WireInputSplit | null;

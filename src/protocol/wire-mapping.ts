@@ -175,7 +175,7 @@ export function toWireJobStatus(s: JobStatus): M.JobStatus {
       taskId: t.taskId, kind: t.kind, state: t.state,
       attempts: t.attempts.map((a) => ({ ...a, failure: a.failure && wireFailure(a.failure) })),
     })),
-    cuts: s.cuts.map((c) => ({ dataset: c.dataset, offsets: [...c.offsets] })),
+    cuts: s.cuts.map((c) => ({ dataset: c.dataset, offsets: [...c.offsets], from: [...(c.from ?? [])] })),
   };
 }
 
@@ -192,7 +192,7 @@ export function fromWireJobStatus(w: M.JobStatus): JobStatus {
         startMs: a.startMs, finishMs: a.finishMs, speculative: a.speculative, failure: a.failure && statusFailure(a.failure),
       })),
     })),
-    cuts: (w.cuts ?? []).map((c) => ({ dataset: c.dataset, offsets: c.offsets })),
+    cuts: (w.cuts ?? []).map((c) => ({ dataset: c.dataset, offsets: c.offsets, ...((c.from ?? []).length > 0 ? { from: c.from } : {}) })),
   };
 }
 

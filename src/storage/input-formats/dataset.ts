@@ -59,12 +59,17 @@ export function datasetFormat(access: DatasetAccess): InputFormatPort {
         throw new LaminateError('INVALID_ARGUMENT', `Expected the split size to be a positive integer, got ${describe(splitSize)}`);
       }
       const splits: InputSplit[] = [];
-      for (const { dataset, offsets } of inputs.cuts) {
+      for (const { dataset, offsets, from } of inputs.cuts) {
         for (let partition = 0; partition < offsets.length; partition++) {
           const end = offsets[partition]!;
+          const start = from?.[partition] ?? 0;
           const ranges = await access.splitRanges(dataset, partition, end, splitSize);
           checkCover(dataset, partition, end, ranges);
-          for (const r of ranges) splits.push({ kind: 'dataset', dataset, partition, startOffset: r.startOffset, endOffset: r.endOffset });
+          // A range input reads from `start`: the ranges of [0, end) clipped to [start, end), each record still in one.
+          for (const r of ranges) {
+            if (r.endOffset <= start) continue;
+            splits.push({ kind: 'dataset', dataset, partition, startOffset: Math.max(r.startOffset, start), endOffset: r.endOffset });
+          }
           if (splits.length > MAX_MAP_TASKS) {
             throw new LaminateError('INVALID_ARGUMENT', `Expected at most ${MAX_MAP_TASKS} map tasks, got more: raise --split-size (now ${splitSize} bytes)`);
           }

@@ -16,6 +16,16 @@ describe('dataset inputs', () => {
     expect(parseDatasetInput(formatDatasetCut({ dataset: 'x', offsets: [9007199254740991, 0] }))).toEqual({ dataset: 'x', cut: [9007199254740991, 0] });
   });
 
+  it('parses a range FROM..CUT, and refuses one that ends before it starts or whose sides differ in length', () => {
+    expect(parseDatasetInput('dataset:clicks@10,0,5..1200,0,310')).toEqual({ dataset: 'clicks', cut: [1200, 0, 310], from: [10, 0, 5] });
+    const c = { dataset: 'x', offsets: [7, 9], from: [3, 9] };
+    expect(formatDatasetCut(c)).toBe('dataset:x@3,9..7,9');
+    expect(parseDatasetInput(formatDatasetCut(c))).toEqual({ dataset: 'x', cut: [7, 9], from: [3, 9] });
+    throwsWith(() => parseDatasetInput('dataset:c@5,1..4,2'), 'INVALID_ARGUMENT', /to start at or before its end in every partition .*got 5,1\.\.4,2/);
+    throwsWith(() => parseDatasetInput('dataset:c@1..4,2'), 'INVALID_ARGUMENT', /as many offsets on each side/);
+    throwsWith(() => parseDatasetInput('dataset:c@x..4'), 'INVALID_ARGUMENT', /Expected offset 0 of the start in --input/);
+  });
+
   it('refuses a missing name and offsets that are not non-negative integers, naming the input and the offset', () => {
     throwsWith(() => parseDatasetInput('dataset:'), 'INVALID_ARGUMENT', /^Expected a dataset name after 'dataset:' in --input 'dataset:', got none$/);
     throwsWith(() => parseDatasetInput('dataset:@1,2'), 'INVALID_ARGUMENT', /Expected a dataset name/);

@@ -172,6 +172,16 @@ describe('input formats: datasets', () => {
     await rejectsWith(datasetFormat(short).read(split, () => null, () => {}), 'DATA_LOSS', /Expected records \[2, 9\) of dataset 'a' partition 0, got a read that ended at offset 4/);
   });
 
+  it('reads a range FROM..CUT: the splits cover exactly the records from FROM on, each once', async () => {
+    const port = datasetFormat(memoryAccess(parts));
+    const splits = await port.listSplits({ kind: 'datasets', cuts: [{ dataset: 'a', offsets: [10, 4], from: [4, 4] }] }, 100);
+    expect(splits).toEqual([
+      { kind: 'dataset', dataset: 'a', partition: 0, startOffset: 4, endOffset: 6 },
+      { kind: 'dataset', dataset: 'a', partition: 0, startOffset: 6, endOffset: 9 },
+      { kind: 'dataset', dataset: 'a', partition: 0, startOffset: 9, endOffset: 10 },
+    ]);
+  });
+
   it('catches a planner whose ranges do not tile the partition, and more splits than a job may have', async () => {
     const gap: DatasetAccess = { ...memoryAccess(parts), splitRanges: () => Promise.resolve([{ startOffset: 0, endOffset: 3 }, { startOffset: 4, endOffset: 10 }]) };
     await rejectsWith(datasetFormat(gap).listSplits({ kind: 'datasets', cuts: [{ dataset: 'a', offsets: [10] }] }, 100), 'INTERNAL', /to tile \[0, 10\), got \[4, 10\) after 3/);
