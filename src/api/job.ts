@@ -47,6 +47,12 @@ export interface Job<R = unknown> {
    * (viewBuildJob) sets it; a user's job rarely needs to.
    */
   output?: 'text' | 'view';
+  /**
+   * View output only: merges the value a key had in the earlier version a
+   * build starts from with the value reduce emitted for it (an incremental
+   * build). viewBuildJob sets it to the view's monoid.
+   */
+  mergeOutput?(key: string, base: unknown, fresh: unknown): unknown;
 }
 
 /** Adds types to a job object; returns it unchanged. */

@@ -13,7 +13,7 @@ export function validateJob(mod: unknown, where: string): Job {
       throw new LaminateError('INVALID_ARGUMENT', `Expected the job in ${where} to have a ${fn} function, got ${describe(j[fn])}`);
     }
   }
-  for (const fn of ['combine', 'partition'] as const) {
+  for (const fn of ['combine', 'partition', 'mergeOutput'] as const) {
     if (j[fn] !== undefined && typeof j[fn] !== 'function') {
       throw new LaminateError('INVALID_ARGUMENT', `Expected the job's ${fn} in ${where} to be a function when given, got ${describe(j[fn])}`);
     }

@@ -23,7 +23,7 @@ export interface ViewBuildJob extends Job<unknown> {
  */
 export function viewBuildJob(definition: ViewDefinition): ViewBuildJob {
   const view = compileView(definition);
-  const { sumAll } = view.monoid;
+  const { sumAll, plus } = view.monoid;
   const merged = (key: string, values: unknown[], emit: (key: string, value: unknown) => void): void => {
     emit(key, values.length === 1 ? values[0] : sumAll(values));
   };
@@ -35,5 +35,6 @@ export function viewBuildJob(definition: ViewDefinition): ViewBuildJob {
     },
     combine: merged,
     reduce: merged,
+    mergeOutput: (_key, base, fresh) => plus(base, fresh),
   };
 }

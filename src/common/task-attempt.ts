@@ -51,6 +51,8 @@ export interface AttemptLaunch {
   readonly splitPoints: readonly string[];
   /** Map attempts: bytes of map output buffered before a spill. */
   readonly sortBufferBytes: number;
+  /** Reduce attempts of a job with view output only: the folder of the view files to merge with (ResolvedJobSpec.mergeBase). */
+  readonly mergeBase?: string;
 }
 
 /** A command on a worker's command stream, from the master. */

@@ -39,5 +39,6 @@ export function attemptLaunch(d: LaunchDecision, plan: JobPlan, shuffleAddress: 
     })),
     splitPoints: [...plan.spec.splitPoints],
     sortBufferBytes: plan.spec.sortBufferBytes,
+    ...(d.kind === 'reduce' && plan.spec.mergeBase !== undefined ? { mergeBase: plan.spec.mergeBase } : {}),
   };
 }

@@ -39,6 +39,12 @@ export interface ResolvedJobSpec {
   readonly sortBufferBytes: number;
   /** Total order only: reducers - 1 sorted keys; empty for hash partitioning. */
   readonly splitPoints: readonly string[];
+  /**
+   * An incremental view build: the folder of the earlier version's view
+   * files (part-NNNNN, one per reducer) that each reducer merges with what it
+   * reduces. The job's reducers must write view files.
+   */
+  readonly mergeBase?: string;
 }
 
 /** A wire field where 0 means "not given": the default then, else a checked positive integer. */
@@ -124,5 +130,11 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
     taskTimeoutMs,
     sortBufferBytes: Math.floor(mapMemoryMb * 1024 * 1024 * JOB_DEFAULTS.sortBufferFraction),
     splitPoints,
+    ...(req.mergeBase ? { mergeBase: absolute('--merge-base', req.mergeBase) } : {}),
   };
+}
+
+function absolute(flag: string, path: string): string {
+  if (!isAbsolute(path)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be an absolute path, got ${describe(path)}`);
+  return path;
 }

@@ -22,7 +22,7 @@ export interface WireDatasetCut { dataset: string; offsets: number[]; from: numb
 export interface LaunchAttempt {
   attemptId: string; jobId: string; bundleHash: string; kind: string; index: number; memoryMb: number;
   timeoutMs: number; reducers: number; format: string; outputDir: string; split: WireInputSplit | null;
-  sources: WireMapOutputSource[]; splitPoints: string[]; sortBufferBytes: number; workerId: string;
+  sources: WireMapOutputSource[]; splitPoints: string[]; sortBufferBytes: number; workerId: string; mergeBase: string;
 }
 export interface KillAttempt { attemptId: string; reason: string }
 export interface CleanupJob { jobId: string }
@@ -40,6 +40,8 @@ export interface SubmitJobRequest {
   name: string; bundle: Buffer; inputs: string[]; outputDir: string; reducers: number; format: string;
   splitSize: number; speculation: boolean; mapMemoryMb: number; reduceMemoryMb: number; taskTimeoutMs: number;
   splitPoints: string[];
+  /** Optional on the way in (the client sends it only for incremental view builds); '' when absent. */
+  mergeBase?: string;
 }
 export interface SubmitJobResponse { jobId: string }
 export interface GetJobRequest { jobId: string }

@@ -61,6 +61,7 @@ export function toWireLaunch(l: AttemptLaunch): M.LaunchAttempt {
     splitPoints: [...l.splitPoints],
     sortBufferBytes: l.sortBufferBytes,
     workerId: l.workerId,
+    mergeBase: l.mergeBase ?? '',
   };
 }
 
@@ -86,6 +87,7 @@ export function fromWireLaunch(w: M.LaunchAttempt): AttemptLaunch {
     })),
     splitPoints: w.splitPoints,
     sortBufferBytes: w.sortBufferBytes,
+    ...(w.mergeBase ? { mergeBase: w.mergeBase } : {}),
   };
 }
 

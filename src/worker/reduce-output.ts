@@ -3,10 +3,19 @@
  * lines), or, for a view's build, a view file (keys in order, values as
  * msgpack, checksummed blocks and an index: src/view/view-file-writer.ts)
  * that the serving layer loads as it is: no second pass over text.
+ *
+ * An incremental view build gives the reducer the file of the same
+ * partition in the version before (`base`): the reducer's keys and the
+ * base's are merged in key order, a key in both getting
+ * merge(baseValue, reducedValue), a key only in the base copied byte for
+ * byte, so a build costs a pass over the old view plus the new records
+ * rather than a fold of the whole dataset.
  */
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { errorMessage, LaminateError, NonRetryableError } from '../common/errors.js';
+import { compareKeys } from '../storage/key-order.js';
 import { OutputWriter } from '../storage/output-format.js';
+import { ViewFileReader, type ViewEntry } from '../view/view-file-reader.js';
 import { ViewFileWriter } from '../view/view-file-writer.js';
 
 /** What the reduce runner writes through: write is sync (emit calls it); the rest awaited between groups and at the end. */
@@ -19,23 +28,95 @@ export interface ReduceOutput {
   abort(): Promise<void>;
 }
 
+/** An earlier version's view file to merge with, and how values of a key in both merge. */
+export interface MergeBase {
+  readonly path: string;
+  merge(key: string, base: unknown, fresh: unknown): unknown;
+}
+
+/** An unsorted or repeated key, or a value too large: the same on every attempt, so the build fails at once. */
+function refused(err: unknown): unknown {
+  if (err instanceof LaminateError && err.code === 'INVALID_ARGUMENT') return new NonRetryableError(`The view file of this reducer refused a record: ${errorMessage(err)}`, { cause: err });
+  return err;
+}
+
 /** Opens the output of one reduce attempt at `path` (its temporary path under the committer). */
-export async function openReduceOutput(kind: 'text' | 'view', path: string): Promise<ReduceOutput> {
+export async function openReduceOutput(kind: 'text' | 'view', path: string, base?: MergeBase): Promise<ReduceOutput> {
   if (kind === 'text') return OutputWriter.open(path);
   const w = await ViewFileWriter.create(path);
+  const add = (key: string, bytes: Uint8Array): void => {
+    try {
+      w.add(key, bytes);
+    } catch (err) {
+      throw refused(err);
+    }
+  };
+  if (base === undefined) {
+    return {
+      write: (key, value) => add(key, pack(value)),
+      needsFlush: () => w.needsFlush(),
+      flush: () => w.flush(),
+      close: () => w.finish(),
+      abort: () => w.abort(),
+    };
+  }
+  const reader = await ViewFileReader.open(base.path);
+  const batches = reader.scanBatches({});
+  let batch: readonly ViewEntry[] = [];
+  let at = 0;
+  /** The base's next entry, or undefined at its end. */
+  const head = async (): Promise<ViewEntry | undefined> => {
+    while (at >= batch.length) {
+      const next = await batches.next();
+      if (next.done) return undefined;
+      batch = next.value;
+      at = 0;
+    }
+    return batch[at];
+  };
+  // Emits wait here until flush(): reading the base is asynchronous, emit is not.
+  const pending: Array<[string, unknown]> = [];
+  const drain = async (until?: string): Promise<void> => {
+    for (let e = await head(); e !== undefined && (until === undefined || compareKeys(e.key, until) < 0); e = await head()) {
+      add(e.key, e.value);
+      at++;
+    }
+  };
+  const flush = async (): Promise<void> => {
+    for (const [key, value] of pending.splice(0)) {
+      await drain(key);
+      const e = await head();
+      if (e !== undefined && e.key === key) {
+        add(key, pack(base.merge(key, unpack(e.value), value)));
+        at++;
+      } else {
+        add(key, pack(value));
+      }
+      if (w.needsFlush()) await w.flush();
+    }
+  };
+  const closeBase = async (): Promise<void> => {
+    await batches.return(undefined);
+    await reader.close();
+  };
   return {
     write(key, value) {
-      try {
-        w.add(key, pack(value));
-      } catch (err) {
-        // An unsorted or repeated key, or a value too large: the same on every attempt, so fail the build at once.
-        if (err instanceof LaminateError && err.code === 'INVALID_ARGUMENT') throw new NonRetryableError(`The view file of this reducer refused a record: ${errorMessage(err)}`, { cause: err });
-        throw err;
-      }
+      pending.push([key, value]);
     },
-    needsFlush: () => w.needsFlush(),
-    flush: () => w.flush(),
-    close: () => w.finish(),
-    abort: () => w.abort(),
+    needsFlush: () => pending.length > 0 || w.needsFlush(),
+    async flush() {
+      await flush();
+      await w.flush();
+    },
+    async close() {
+      await flush();
+      await drain();
+      await closeBase();
+      return w.finish();
+    },
+    async abort() {
+      await closeBase().catch(() => {});
+      await w.abort();
+    },
   };
 }

@@ -5,23 +5,33 @@
  * master commits it (or not) when the attempt reports success.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Job } from '../api/job.js';
-import { describe, LaminateError } from '../common/errors.js';
-import { formatAttemptDir } from '../common/ids.js';
+import { describe, LaminateError, NonRetryableError } from '../common/errors.js';
+import { formatAttemptDir, formatPartFile } from '../common/ids.js';
 import type { AttemptLaunch } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
 import { mergeGroups } from '../storage/merger.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
-import { openReduceOutput } from './reduce-output.js';
+import { openReduceOutput, type MergeBase } from './reduce-output.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
 const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0 });
 
 /** Share of a reduce container's memory that holds fetched map output. */
 export const SHUFFLE_MEMORY_FRACTION = 0.25;
+
+/** The earlier version's file this reducer merges with (an incremental view build), if any. */
+function mergeBaseOf(job: Job, launch: AttemptLaunch): MergeBase | undefined {
+  if (launch.mergeBase === undefined) return undefined;
+  const merge = job.mergeOutput;
+  if (job.output !== 'view' || merge === undefined) {
+    throw new NonRetryableError(`Expected a job with view output and a mergeOutput function to merge with '${launch.mergeBase}', got output ${describe(job.output ?? 'text')}`);
+  }
+  return { path: join(launch.mergeBase, formatPartFile(launch.index)), merge: (key, base, fresh) => merge(key, base, fresh) };
+}
 
 /** Called by the container thread once per reduce attempt. */
 export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
@@ -39,7 +49,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   });
   const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, formatAttemptDir(launch.attemptId, launch.workerId), launch.index);
   await mkdir(dirname(outPath), { recursive: true });
-  const writer = await openReduceOutput(job.output ?? 'text', outPath);
+  const writer = await openReduceOutput(job.output ?? 'text', outPath, mergeBaseOf(job, launch));
   let outputRecords = 0;
   const emit = (key: string, value: unknown): void => {
     if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected reduce's emitted key to be a string, got ${describe(key)}`);

@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { LaminateClient } from '../../src/client/index.js';
 import { LaminateError } from '../../src/common/errors.js';
 import type { LocalCluster } from '../../src/local/local-cluster.js';
 import { ViewFileReader } from '../../src/view/view-file-reader.js';
+import { readManifest } from '../../src/view/view-version-dir.js';
 import { viewBuild, viewList, viewVersions } from '../../src/cli/view.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { EXAMPLES, removeDir, startLocal, tempDir } from './harness.js';
@@ -88,7 +89,7 @@ describe('views built by the batch layer over a cut', () => {
     // A build over the end now: version 2, current.
     const b2 = await client.buildView('page-views', { wait: true });
     const cut2 = (await client.describeDataset('clicks')).partitions.map((p) => p.endOffset);
-    expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', cut: cut2 });
+    expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', cut: cut2, incremental: true, baseVersion: 1 });
     expect(Object.fromEntries(await versionEntries(root, 'page-views', 2))).toEqual(Object.fromEntries(pageViews(await before(cut2))));
 
     const versions = await client.viewVersions('page-views');
@@ -139,8 +140,25 @@ describe('views built by the batch layer over a cut', () => {
     expect((await client.viewVersions('page-views')).versions.map((v) => [v.version, v.current])).toEqual([[3, false], [2, false], [1, true]]);
     await expect(client.rollbackView('page-views', 9)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/has no version 9 \(kept: 1, 2, 3\)/) as unknown });
     const b4 = await client.buildView('page-views', { wait: true });
-    expect(b4).toMatchObject({ version: 4, state: 'PUBLISHED' });
+    expect(b4).toMatchObject({ version: 4, state: 'PUBLISHED', incremental: true, baseVersion: 1 });
     expect(Object.fromEntries(await versionEntries(root, 'page-views', 4))).toEqual(Object.fromEntries(pageViews(await before(b4.cut))));
+
+    // A full build over the same cut writes the very same files; so does an incremental one with no new record.
+    const b5 = await client.buildView('page-views', { cut: b4.cut, full: true, wait: true });
+    expect(b5).toMatchObject({ version: 5, state: 'PUBLISHED', incremental: false, baseVersion: 0 });
+    const b6 = await client.buildView('page-views', { cut: b4.cut, wait: true });
+    expect(b6).toMatchObject({ version: 6, state: 'PUBLISHED', incremental: true, baseVersion: 5 });
+    const manifests = await Promise.all([4, 5, 6].map((v) => readManifest(root, 'page-views', v)));
+    const files = manifests.map((m) => m.files.map((f) => [f.name, f.bytes, f.checksum, f.records]));
+    expect(files[1]).toEqual(files[0]);
+    expect(files[2]).toEqual(files[0]);
+    for (const name of manifests[0]!.files.map((f) => f.name)) {
+      const [f4, f5] = await Promise.all([4, 5].map((v) => readFile(join(root, 'page-views', `v${v}`, name))));
+      expect(f5!.equals(f4!)).toBe(true);
+    }
+    // The current version and the 3 before it are kept; older ones are gone.
+    expect((await client.viewVersions('page-views')).versions.map((v) => v.version)).toEqual([6, 5, 4, 3]);
+    expect((await readdir(join(root, 'page-views'))).filter((n) => /^v\d+$/.test(n)).sort()).toEqual(['v3', 'v4', 'v5', 'v6']);
   });
 
   it('refuses a view whose merge breaks the monoid laws, showing the counterexample, and one with no map', async () => {
