@@ -1,0 +1,78 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unpack } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LaminateClient } from '../../src/client/index.js';
+import { JobClient } from '../../src/client/job-client.js';
+import { ViewFileReader } from '../../src/view/view-file-reader.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { FIXTURES, freePort, removeDir, startMasterProc, startWorkerProc, tempDir, type Proc } from './harness.js';
+
+interface Click { readonly page_id: string; readonly event_type: string }
+
+async function until<T>(get: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a view build through a master SIGKILL', () => {
+  let dir: string;
+  const procs: Proc[] = [];
+  const clients: Array<{ close(): unknown }> = [];
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    for (const p of procs.splice(0)) await p.kill();
+    await removeDir(dir);
+  });
+
+  it('resumes the build after the restart and publishes a version equal to a sequential count over its cut', async () => {
+    dir = await tempDir();
+    const port = await freePort();
+    const master = await startMasterProc(dir, { port });
+    procs.push(master);
+    for (let i = 0; i < 2; i++) procs.push(await startWorkerProc(master.address, dir, { slots: 2 }));
+    const client = new LaminateClient(master.address);
+    clients.push(client);
+    await client.createDataset('clicks', { partitions: 4 });
+    const random = seededRandom(99);
+    const records: Click[] = Array.from({ length: 20_000 }, () => ({ page_id: `p${Math.floor(random() * 30)}`, event_type: random() < 0.5 ? 'view' : 'click' }));
+    for (let i = 0; i < records.length; i += 2500) await client.append('clicks', records.slice(i, i + 2500));
+    await client.deployView(join(FIXTURES, 'views', 'slow-page-views.ts'), { name: 'pages', partitions: 2 });
+    const started = await client.buildView('pages');
+    expect(started).toMatchObject({ version: 1, state: 'RUNNING' });
+
+    // Kill the master once the build's job has finished a map but not the job.
+    const jobs = new JobClient(master.address);
+    clients.push(jobs);
+    await until(async () => {
+      const s = await jobs.status(started.jobId);
+      return (s.maps?.succeeded ?? 0) > 0 && s.state === 'RUNNING' ? s : undefined;
+    }, 60_000, 'a finished map of the build');
+    await master.kill('SIGKILL');
+    const again = await startMasterProc(dir, { port });
+    procs.push(again);
+
+    const published = await until(async () => {
+      const l = await client.viewVersions('pages');
+      return l.builds[0]?.state === 'PUBLISHED' ? l : undefined;
+    }, 120_000, 'the build to be published after the restart');
+    expect(published.versions.map((v) => [v.version, v.current, v.cut])).toEqual([[1, true, started.cut]]);
+
+    const expected = new Map<string, number>();
+    for (const r of records) if (r.event_type === 'view') expected.set(r.page_id, (expected.get(r.page_id) ?? 0) + 1);
+    const got = new Map<string, unknown>();
+    const vdir = join(dir, 'master', 'views', 'pages', 'v1');
+    for (const name of (await readdir(vdir)).filter((n) => n.startsWith('part-'))) {
+      const reader = await ViewFileReader.open(join(vdir, name));
+      for await (const e of reader.scan()) got.set(e.key, unpack(e.value));
+      await reader.close();
+    }
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected));
+  });
+});
