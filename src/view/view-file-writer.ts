@@ -105,7 +105,8 @@ export class ViewFileWriter {
   private records = 0;
   private blocks = 0;
   private fileCrc = 0;
-  private readonly handle = Buffer.allocUnsafe(10);
+  /** An index entry's value: two varints of up to 10 bytes each (as LevelDB's BlockHandle::kMaxEncodedLength). */
+  private readonly handle = Buffer.allocUnsafe(20);
   private readonly trailer = Buffer.allocUnsafe(BLOCK_TRAILER_BYTES);
   private state: State = 'open';
   private failure: LaminateError | undefined;
