@@ -11,7 +11,7 @@
 import { describe, LaminateError } from '../common/errors.js';
 import type { Block } from './view-block.js';
 
-/** Default budget of a cache a reader makes for itself: 16 MiB (500 blocks of 32 KiB). */
+/** Default budget of a cache a reader makes for itself: 16 MiB (1,000 blocks of 16 KiB). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 16 * 1024 * 1024;
 
 interface Entry {

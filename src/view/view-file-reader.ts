@@ -36,7 +36,7 @@ export interface ViewFileReaderOptions {
    * Read blocks for Get, MultiGet and Scan with a blocking pread on the
    * event loop instead of through the thread pool. Default true: a serving
    * node reads a version whole in verify() when it loads it, so its blocks
-   * are in the page cache, where a 32 KiB pread takes about 10 µs while a
+   * are in the page cache, where a 16 KiB pread takes some 5 to 10 µs while a
    * thread-pool round trip took 40 to 100 µs on the project's 2 cores
    * (bench/view-file.ts). Voldemort's read-only stores make the same choice
    * by mmapping their files (a page fault blocks the serving thread too).

@@ -29,12 +29,18 @@ export interface ViewFileWriterOptions {
   /**
    * Target payload bytes of a data block; a block is closed before the entry
    * that would take it past this (a single larger entry makes a block of its
-   * own). Default 32 KiB: a Get that misses the cache reads and checks one
-   * block, about 10 µs of pread and 6 µs of CRC at this size on the
-   * project's machines, small beside a request's RPC; while a scan pays
-   * one read (a thread-pool round trip of some 30 µs) per block, so 4 KiB
-   * blocks (LevelDB's default, made for disks' seeks) would cost scans
-   * 8 times the round trips and make the index 8 times larger. Between 4 KiB and 16 MiB.
+   * own). Between 4 KiB and 16 MiB. Default 16 KiB, from bench/view-file.ts
+   * --sweep (1M keys, ~100-byte values, 16 MiB cache, on 2 shared cores):
+   * a Get that misses the cache reads and checks one block, so smaller
+   * blocks serve more Gets (uniform keys: 4 KiB ~84k/s, 16 KiB ~65k/s,
+   * 32 KiB ~49k/s, 64 KiB ~26k/s) and hold more hot keys per cached byte
+   * (zipfian keys: ~127k, 87k, 48k, 22k/s); scans pay per block (a read, a
+   * CRC call, an array), so they drop below 8 KiB (4 KiB ~2.9M entries/s,
+   * 16 KiB and up ~4.5M/s); load-and-verify pays per block too (about 34
+   * against 28 ms per million keys at 32 KiB, median). 16 KiB keeps scans
+   * and load near their best at most of the Get rate of small blocks.
+   * LevelDB's 4 KiB was chosen for disk seeks; here blocks come from the page
+   * cache, where the per-block overheads dominate.
    */
   readonly blockBytes?: number;
   /** Entries between restart points (whole keys). Default 16, as LevelDB's; 1 to 1024. */
@@ -60,7 +66,7 @@ export interface ViewFileSummary {
   readonly blocks: number;
 }
 
-export const DEFAULT_BLOCK_BYTES = 32 * 1024;
+export const DEFAULT_BLOCK_BYTES = 16 * 1024;
 export const DEFAULT_RESTART_INTERVAL = 16;
 const DEFAULT_FLUSH_BYTES = 256 * 1024;
 
@@ -99,7 +105,8 @@ export class ViewFileWriter {
   private records = 0;
   private blocks = 0;
   private fileCrc = 0;
-  private readonly handle = Buffer.allocUnsafe(10);
+  /** An index entry's value: two varints of up to 10 bytes each (as LevelDB's BlockHandle::kMaxEncodedLength). */
+  private readonly handle = Buffer.allocUnsafe(20);
   private readonly trailer = Buffer.allocUnsafe(BLOCK_TRAILER_BYTES);
   private state: State = 'open';
   private failure: LaminateError | undefined;
