@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [--scale F] [--keep]`.
  *
- *   NAME      wordcount, sort, tasks, latency, failover, ingest (default: all, in that order)
+ *   NAME      wordcount, sort, tasks, latency, failover, ingest, serving (default: all, in that order)
  *   --scale F multiply input sizes and counts by F (e.g. 0.05 for a quick run)
  *   --keep    keep each benchmark's work folder (outputs, cluster logs)
  *   --repeat N run each contender N times and report the fastest (default 1;
@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failover } from './benchmarks/failover.js';
 import { ingest } from './benchmarks/ingest.js';
+import { serving } from './benchmarks/serving.js';
 import { latency } from './benchmarks/latency.js';
 import { sort } from './benchmarks/sort.js';
 import { tasks } from './benchmarks/tasks.js';
@@ -27,7 +28,7 @@ import type { Benchmark } from './context.js';
 import { formatProfile, summarizeProfiles } from './profile.js';
 import { formatResult, writeResults, type BenchResult } from './report.js';
 
-const ALL: readonly Benchmark[] = [wordcount, sort, tasks, latency, failover, ingest];
+const ALL: readonly Benchmark[] = [wordcount, sort, tasks, latency, failover, ingest, serving];
 
 function parseArgs(argv: string[]): { names: string[]; scale: number; keep: boolean; profile: boolean; repeat: number } {
   const names: string[] = [];

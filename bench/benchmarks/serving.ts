@@ -1,0 +1,138 @@
+/**
+ * serving (issue 8): a view of 1,000,000 keys with ~100-byte values (two
+ * records per key, the largest value kept: bench/views/kv-max.ts), built by
+ * the engine on the benchmark cluster (a master and 2 one-slot workers)
+ * against the floor (baselines/serving-floor.ts: one process reading the
+ * same records from a file, folding them into a Map and writing them
+ * sorted; the records are generated before either is timed). Also: load-and-verify
+ * time of the version's files (open, check every block and the whole
+ * file's checksum against the manifest), per million keys, as a serving
+ * node does when it loads a version.
+ *
+ * Not yet here (see bench/README.md): Get/MultiGet/Scan through `laminate
+ * serve` against an in-memory gRPC floor, and reads during swaps.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { pack } from 'msgpackr';
+import { LaminateClient } from '../../src/client/laminate-client.js';
+import { readManifest, versionDir } from '../../src/view/view-version-dir.js';
+import { ViewFileReader } from '../../src/view/view-file-reader.js';
+import { BenchCluster, ROOT } from '../cluster.js';
+import { bestOf, CLUSTER_SHAPE, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
+import { kvRecords } from '../data-gen/kv-records.js';
+import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss } from '../measure.js';
+import { target, type BenchResult, type Check } from '../report.js';
+
+const FULL_KEYS = 1_000_000;
+const PER_KEY = 2;
+const SEED = 20261201;
+const VIEW_PARTITIONS = 4;
+
+interface BuildRun {
+  readonly wallS: number;
+  readonly cpuS: number;
+  readonly peakMb: number;
+  readonly otherCores: number;
+  readonly keys: number;
+  readonly verifyMsPerMillion: number;
+  readonly bytes: number;
+}
+
+/** The benchmark's records, u32-length-framed msgpack, for the floor to read. */
+function writeRecordsFile(path: string, keys: number): void {
+  const fd = openSync(path, 'w');
+  const buf = Buffer.allocUnsafe(1024 * 1024 + 64 * 1024);
+  let used = 0;
+  for (const r of kvRecords(SEED, keys, PER_KEY)) {
+    const b = pack(r);
+    buf.writeUInt32LE(b.length, used);
+    buf.set(b, used + 4);
+    used += 4 + b.length;
+    if (used >= 1024 * 1024) {
+      writeSync(fd, buf, 0, used);
+      used = 0;
+    }
+  }
+  writeSync(fd, buf, 0, used);
+  closeSync(fd);
+}
+
+async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<BuildRun> {
+  const cluster = await BenchCluster.start({ dir: join(ctx.work, `build-${i}`), ...CLUSTER_SHAPE, profileDir: ctx.profileDir });
+  const client = new LaminateClient(cluster.address);
+  try {
+    await client.createDataset('kv', { partitions: 4 });
+    const producer = client.producer('kv', {});
+    let n = 0;
+    for (const r of kvRecords(SEED, keys, PER_KEY)) {
+      producer.write(r);
+      if ((++n & 1023) === 0) await producer.ready();
+    }
+    await producer.flush();
+    await client.deployView(join(ROOT, 'dist', 'bench', 'views', 'kv-max.js'), { name: 'kv', partitions: VIEW_PARTITIONS });
+
+    const pids = cluster.processes.map((p) => p.pid);
+    const rss = sampleRss(pids);
+    const cpu0 = pids.reduce((s, pid) => s + processCpuSeconds(pid), 0);
+    const busy0 = machineBusySeconds();
+    const t0 = performance.now();
+    const b = await client.buildView('kv', { full: true, wait: true });
+    const wallS = (performance.now() - t0) / 1000;
+    const cpuS = pids.reduce((s, pid) => s + processCpuSeconds(pid), 0) - cpu0;
+    const busy = machineBusySeconds() - busy0;
+    const peak = rss.stop();
+    if (b.state !== 'PUBLISHED') throw new Error(`the build failed: ${b.error}`);
+
+    // Load and verify, as a serving node does: open each file, check every block and the file's checksum.
+    const root = join(cluster.options.dir, 'master', 'views');
+    const manifest = await readManifest(root, 'kv', b.version);
+    const v0 = performance.now();
+    for (const f of manifest.files) {
+      const reader = await ViewFileReader.open(join(versionDir(root, 'kv', b.version), f.name));
+      await reader.verify({ checksum: f.checksum });
+      await reader.close();
+    }
+    const verifyMs = performance.now() - v0;
+    return {
+      wallS, cpuS, peakMb: peak.sumMb, otherCores: otherCores(busy, cpuS, wallS), keys: manifest.keys,
+      verifyMsPerMillion: verifyMs / (manifest.keys / 1e6), bytes: manifest.bytes,
+    };
+  } finally {
+    await client.close();
+    await cluster.stop();
+  }
+}
+
+export const serving: Benchmark = {
+  name: 'serving',
+  async run(ctx: BenchContext): Promise<BenchResult> {
+    const keys = Math.max(1000, Math.round(FULL_KEYS * ctx.scale));
+    const recordsFile = join(ctx.work, 'records.bin');
+    writeRecordsFile(recordsFile, keys);
+    warmPageCache(recordsFile);
+    const floor = await bestOf(ctx, `node floor: fold ${keys * PER_KEY} records into a Map, write ${keys} keys sorted`, () =>
+      measureCommand([process.execPath, join(ROOT, 'dist', 'bench', 'baselines', 'serving-floor.js'), recordsFile, join(ctx.work, 'floor.bin')]));
+    const build = await bestOf(ctx, `Laminate: build a view of ${keys} keys over ${keys * PER_KEY} records`, (i) => buildRun(ctx, keys, i));
+    const best = build.best;
+    const checks: Check[] = [{ name: 'the view has one key per distinct key', ok: best.keys === keys, detail: `${best.keys} keys for ${keys}` }];
+    return {
+      name: 'serving',
+      description: `a view of ${keys} keys (~100-byte values, ${PER_KEY} records per key, merge max) built on ${CLUSTER_SHAPE.workers} one-slot workers`,
+      scale: ctx.scale,
+      contenders: [
+        { name: 'node floor (Map, sorted file)', ...floor.best, walls: floor.walls, runs: runFigures(floor.all) },
+        { name: 'Laminate view build', wallS: best.wallS, cpuS: best.cpuS, peakMb: best.peakMb, otherCores: best.otherCores, walls: build.walls, runs: runFigures(build.all) },
+      ],
+      targets: [
+        target('build time / floor time', best.wallS / floor.best.wallS, 0.8, 'x'),
+        target('load and verify per million keys', best.verifyMsPerMillion, 50, 'ms'),
+      ],
+      checks,
+      notes: [
+        `view: ${best.keys} keys, ${(best.bytes / 1e6).toFixed(1)} MB in ${VIEW_PARTITIONS} files; load and verify ${best.verifyMsPerMillion.toFixed(1)} ms per million keys`,
+      ],
+      params: { keys, perKey: PER_KEY, seed: SEED, viewPartitions: VIEW_PARTITIONS },
+    };
+  },
+};
