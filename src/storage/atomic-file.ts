@@ -2,13 +2,15 @@
  * Replacing a small file all at once: the bytes go to a temporary file in the
  * same folder, which is fsync'd, renamed over the target, and the folder
  * fsync'd, so that after a crash at any point the target holds either its
- * old contents or the new ones (LevelDB's CURRENT file works this way).
+ * old contents or the new ones (LevelDB commits its CURRENT file this way,
+ * doc/impl.md: one rename is the commit). Used by the view store (CURRENT,
+ * manifests) and the master's view catalog.
  */
 import { randomUUID } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Fsyncs a folder, so that a rename or a new file in it survives a crash. */
+/** fsyncs a folder, so names created, renamed or removed in it survive a crash. Safe to call any number of times. */
 export async function syncFolder(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {
@@ -18,12 +20,18 @@ export async function syncFolder(path: string): Promise<void> {
   }
 }
 
+/** The steps of writeFileAtomic, named for crash tests (see its `onStep`). */
+export type AtomicWriteStep = 'temp-written' | 'renamed' | 'folder-synced';
+
 /**
  * Writes `data` to `path` atomically and durably (see above). Safe to call
  * again with the same or other bytes; concurrent calls for one path each use
- * a temporary file of their own, and the last rename wins.
+ * a temporary file of their own (`<path>.<uuid>.tmp`, removed on failure),
+ * and the last rename wins. `onStep` runs after each step: a test stops
+ * there by throwing, as a crash would (the temporary file then stays, for
+ * the owner's leftover cleanup to remove, as after a real crash).
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, onStep?: (step: AtomicWriteStep) => void): Promise<void> {
   const tmp = `${path}.${randomUUID()}.tmp`;
   try {
     const fh = await open(tmp, 'w');
@@ -33,10 +41,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
     throw err;
   }
+  onStep?.('temp-written');
+  await rename(tmp, path);
+  onStep?.('renamed');
   await syncFolder(dirname(path));
+  onStep?.('folder-synced');
 }

@@ -20,7 +20,7 @@ import { describe, LaminateError } from '../common/errors.js';
 import { BufferedFileWriter } from '../storage/buffered-file-writer.js';
 import { writeUtf8 } from '../storage/byte-sink.js';
 import { CRC32_RESIDUE, crc32Combine } from './crc32-combine.js';
-import { syncFolder } from './durable-files.js';
+import { syncFolder } from '../storage/atomic-file.js';
 import { BlockBuilder } from './view-block.js';
 import { BLOCK_TRAILER_BYTES, encodeFooterAndTail, isWellFormed, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './view-file-format.js';
 

@@ -17,7 +17,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
-import { type AtomicWriteStep, syncFolder, writeFileAtomic } from './durable-files.js';
+import { type AtomicWriteStep, syncFolder, writeFileAtomic } from '../storage/atomic-file.js';
 import { cutIsBehind, decodeManifest, encodeManifest, validateViewName, VIEW_NAME_RE, type ViewManifest } from './view-manifest.js';
 
 export const CURRENT_FILE = 'CURRENT';
@@ -121,7 +121,7 @@ export async function writeManifest(root: string, manifest: ViewManifest, option
       throw new LaminateError('FAILED_PRECONDITION', `Expected view file '${join(dir, f.name)}' of ${f.bytes} bytes for the manifest of version ${manifest.version} of view '${manifest.view}', got ${got}`);
     }
   }
-  await writeFileAtomic(dir, MANIFEST_FILE, bytes, options.onStep);
+  await writeFileAtomic(join(dir, MANIFEST_FILE), bytes, options.onStep);
 }
 
 /**
@@ -209,7 +209,7 @@ export async function publishVersion(root: string, view: string, version: number
       );
     }
   }
-  await writeFileAtomic(viewDir(root, view), CURRENT_FILE, Buffer.from(`${versionDirName(version)}\n`), options.onStep);
+  await writeFileAtomic(join(viewDir(root, view), CURRENT_FILE), Buffer.from(`${versionDirName(version)}\n`), options.onStep);
   return manifest;
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AtomicWriteStep } from '../../../src/view/durable-files.js';
+import type { AtomicWriteStep } from '../../../src/storage/atomic-file.js';
 import { ViewFileReader } from '../../../src/view/view-file-reader.js';
 import { ViewFileWriter } from '../../../src/view/view-file-writer.js';
 import { makeManifest, type ViewManifest, type ViewManifestFile } from '../../../src/view/view-manifest.js';
