@@ -14,6 +14,7 @@
 import { errorMessage, LaminateError } from '../common/errors.js';
 import { resolveMonoid, type Monoid, type MonoidLike, type ResolvedMonoid } from './monoid.js';
 import { findNonPlainData, formatValue, numberComparison, plainDataEqual, type NumberComparison } from './plain-data.js';
+import { seededRandom } from '../common/seeded-random.js';
 
 /**
  * Relative tolerance for numbers: results may differ by this fraction of the
@@ -182,7 +183,7 @@ class LawChecker {
   private readonly random: () => number;
 
   constructor(private readonly monoid: ResolvedMonoid, private readonly hasLift: boolean, private readonly options: ResolvedOptions) {
-    this.random = mulberry32(options.seed);
+    this.random = seededRandom(options.seed);
   }
 
   checkZero(): void {
@@ -403,7 +404,7 @@ const CHARS = ['a', 'b', 'c', 'z', ' ', '\u00e9', '\u4e2d', '\u{1f600}'];
 
 /** Seeded values of each type a view commonly emits. */
 function generatedFamilies(seed: number, n: number): Family[] {
-  const random = mulberry32(seed ^ 0x5bd1e995);
+  const random = seededRandom(seed ^ 0x5bd1e995);
   const int = (): number => Math.floor((random() - 0.5) * 200);
   const fraction = (): number => (random() - 0.5) * 10 ** Math.floor(random() * 8 - 2);
   const string = (): string => Array.from({ length: Math.floor(random() * 4) }, () => CHARS[Math.floor(random() * CHARS.length)]!).join('');
@@ -418,13 +419,3 @@ function generatedFamilies(seed: number, n: number): Family[] {
   ];
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,21 +4,13 @@
  * forever under its hash.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../common/errors.js';
+import { exists } from '../storage/file-checks.js';
 
 export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 export class BundleStore {
   constructor(private readonly dir: string) {}

@@ -7,27 +7,16 @@
  * commit. The job's commit removes `_temporary` and writes `_SUCCESS` last,
  * so `_SUCCESS` means every part is in place.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LaminateError } from '../common/errors.js';
 import { formatPartFile } from '../common/ids.js';
+import { errnoOf, exists } from './file-checks.js';
 
 export const TEMPORARY_DIR = '_temporary';
 export const SUCCESS_FILE = '_SUCCESS';
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException).code;
-}
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 export class FileOutputCommitter {
   /**

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { type AtomicWriteStep, syncFolder, writeFileAtomic } from '../storage/atomic-file.js';
 import { cutIsBehind, decodeManifest, encodeManifest, validateViewName, VIEW_NAME_RE, type ViewManifest } from './view-manifest.js';
+import { errnoOf, exists } from '../storage/file-checks.js';
 
 export const CURRENT_FILE = 'CURRENT';
 export const MANIFEST_FILE = 'MANIFEST.json';
@@ -26,9 +27,6 @@ export const MANIFEST_FILE = 'MANIFEST.json';
 const VERSION_DIR_RE = /^v([1-9]\d{0,15})$/;
 const CURRENT_RE = /^v([1-9]\d{0,15})\n$/;
 
-function errnoOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException).code;
-}
 
 function requireVersion(version: unknown): number {
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
@@ -68,15 +66,6 @@ export function viewFileName(partition: number): string {
   return `part-${String(partition).padStart(5, '0')}.view`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 /**
  * Creates the folder of a version about to be built, and returns it. A

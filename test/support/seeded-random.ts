@@ -1,11 +1,2 @@
-/** mulberry32: a small seeded generator of floats in [0, 1), so every run of a test repeats. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded, so every run of a test repeats (the engine's own, src/common/seeded-random.ts). */
+export { seededRandom } from '../../src/common/seeded-random.js';
