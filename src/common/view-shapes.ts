@@ -4,22 +4,29 @@
  * report and are told. Wire mapping in src/protocol/view-rpc.ts.
  */
 
-/** A view as deployed, with what is current. */
-export interface ViewInfo {
+/** A view's deployed settings. */
+export interface ViewSettings {
   readonly name: string;
   readonly source: string;
+  /** SHA-256 of the definition's bundle: an incremental build needs the same one as its base. */
   readonly definitionHash: string;
   /** The monoid's name: sum, count, min, max, setUnion, topK(k), hll(p), or a custom one's. */
   readonly merge: string;
+  /** View files per version (the build's reducers). */
   readonly partitions: number;
-  /** 0: builds only when asked. */
+  /** Builds scheduled every this many ms; 0: only when asked. */
   readonly everyMs: number;
+  /** Versions kept besides the current one. */
   readonly keep: number;
+  readonly deployedAt: number;
+}
+
+/** A view as deployed, with what is current. */
+export interface ViewInfo extends ViewSettings {
   /** 0 when no version is published yet. */
   readonly currentVersion: number;
   /** The current version's cut; empty when none. */
   readonly currentCut: readonly number[];
-  readonly deployedAt: number;
   /** The last build's error when it failed; '' otherwise. */
   readonly lastBuildError: string;
 }

@@ -12,26 +12,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
+import type { ViewBuildState, ViewSettings } from '../common/view-shapes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 
-export interface ViewDeployment {
-  readonly name: string;
-  readonly source: string;
-  /** SHA-256 of the definition's bundle: an incremental build needs the same one as its base. */
-  readonly definitionHash: string;
-  /** The monoid's name (sum, count, topK(10), hll(14), custom...). */
-  readonly merge: string;
-  /** View files per version (the build's reducers); fixed for the view's life. */
-  readonly partitions: number;
-  /** Builds scheduled every this many ms; 0: only when asked. */
-  readonly everyMs: number;
-  /** Versions kept besides the current one. */
-  readonly keep: number;
+/** A deployment: the view's settings and its bundle in the master's bundle store. */
+export interface ViewDeployment extends ViewSettings {
   readonly bundleHash: string;
-  readonly deployedAt: number;
 }
-
-export type ViewBuildState = 'RUNNING' | 'PUBLISHED' | 'FAILED';
 
 export interface ViewBuildRecord {
   readonly view: string;

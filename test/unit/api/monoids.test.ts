@@ -1,11 +1,11 @@
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { LaminateError } from '../../../src/common/errors.js';
 import type { KeyElement } from '../../../src/common/view-key.js';
 import { checkMonoidLaws } from '../../../src/api/monoid-laws.js';
 import { resolveMonoid, type Monoid } from '../../../src/api/monoid.js';
 import { count, hll, max, min, setUnion, sum, topK } from '../../../src/api/monoids.js';
 import { seededRandom } from '../../support/seeded-random.js';
+import { invalidArgument } from '../../support/invalid-argument.js';
 
 /** The documented element order, computed independently: numbers first, by value; strings by UTF-8 bytes. */
 function refOrder(a: KeyElement, b: KeyElement): number {
@@ -21,16 +21,7 @@ function randomElement(random: () => number): KeyElement {
   return random() < 0.5 ? Math.floor((random() - 0.5) * 40) / 2 : WORDS[Math.floor(random() * WORDS.length)]!;
 }
 
-function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LaminateError);
-    expect((err as LaminateError).code).toBe('INVALID_ARGUMENT');
-    return (err as Error).message;
-  }
-  throw new Error('Expected a LaminateError, got no error');
-}
+const invalid = (fn: () => unknown): string => invalidArgument(fn).message;
 
 /**
  * Folds `values` the way an engine might: lifted, cut into random groups,

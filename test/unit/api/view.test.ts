@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { LaminateError } from '../../../src/common/errors.js';
 import { decodeViewKey, encodeViewKey, type KeyElement, type ViewKey } from '../../../src/common/view-key.js';
 import { DATASET_NAME_RE } from '../../../src/dataset/catalog.js';
 import { checkViewLaws, compileView, defineView, foldRecords, MAX_WINDOWS_PER_RECORD, SOURCE_NAME_RE, type ViewDefinition } from '../../../src/api/view.js';
 import { count, hll, setUnion, sum, topK } from '../../../src/api/monoids.js';
 import * as laminate from '../../../src/index.js';
 import { seededRandom } from '../../support/seeded-random.js';
+import { invalidArgument } from '../../support/invalid-argument.js';
 
 interface Click {
   readonly page_id: string;
@@ -14,16 +14,7 @@ interface Click {
   readonly user?: string;
 }
 
-function invalid(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LaminateError);
-    expect((err as LaminateError).code).toBe('INVALID_ARGUMENT');
-    return (err as Error).message;
-  }
-  throw new Error('Expected a LaminateError, got no error');
-}
+const invalid = (fn: () => unknown): string => invalidArgument(fn).message;
 
 /** Runs mapRecord over records; returns every (decoded key, accumulator) it emits, in order. */
 function emitted(def: ViewDefinition, records: readonly unknown[]): Array<[ViewKey, unknown]> {

@@ -3,9 +3,9 @@ import {
   compareKeyElements, decodeViewKey, encodeKeyPrefix, encodeViewKey, formatKeyArgument, parseKeyArgument,
   type KeyElement, type ViewKey,
 } from '../../../src/common/view-key.js';
-import { LaminateError } from '../../../src/common/errors.js';
 import { compareKeys } from '../../../src/storage/key-order.js';
 import { seededRandom } from '../../support/seeded-random.js';
+import { invalidArgument } from '../../support/invalid-argument.js';
 
 // ---------------------------------------------------------------------------
 // The reference: the documented order of view keys, computed on the keys
@@ -73,16 +73,7 @@ function randomKey(random: () => number): ViewKey {
 const show = (k: ViewKey): string => (typeof k === 'string' ? JSON.stringify(k) : `[${k.map((e) => (Object.is(e, -0) ? '-0' : JSON.stringify(e))).join(',')}]`);
 const normalized = (k: ViewKey): ViewKey => (typeof k === 'string' ? k : k.map((e) => (e === 0 ? 0 : e)));
 
-function invalid(fn: () => unknown): LaminateError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LaminateError);
-    expect((err as LaminateError).code).toBe('INVALID_ARGUMENT');
-    return err as LaminateError;
-  }
-  throw new Error('Expected a LaminateError, got no error');
-}
+const invalid = invalidArgument;
 
 describe('encodeViewKey order', () => {
   it('orders the UTF-8 bytes of encoded keys as the reference orders random keys', () => {
