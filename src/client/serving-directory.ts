@@ -14,6 +14,8 @@ import type { ViewsClient } from '../protocol/view-rpc.js';
 
 /** How long the list of serving nodes is trusted before it is asked for again. */
 export const DEFAULT_NODE_LIST_TTL_MS = 1000;
+/** How long a node that was unavailable is tried last (the master lists a dead node for several seconds). */
+const SUSPECT_MS = 5000;
 
 /** Errors after which the same query is tried on another node. */
 export function movableError(err: unknown): boolean {
@@ -24,6 +26,8 @@ export class ServingDirectory {
   private nodes: readonly ServingNodeInfo[] | undefined;
   private fetchedAt = 0;
   private readonly clients = new Map<string, ServingClient>();
+  /** Nodes found unavailable, until when they are tried last. */
+  private readonly suspects = new Map<string, number>();
 
   constructor(private readonly views: ViewsClient, private readonly ttlMs = DEFAULT_NODE_LIST_TTL_MS) {}
 
@@ -42,6 +46,7 @@ export class ServingDirectory {
         return await fn(node);
       } catch (err) {
         if (!movableError(err)) throw err;
+        this.failed(node.address, err);
         lastErr = err;
       }
     }
@@ -62,13 +67,24 @@ export class ServingDirectory {
     return undefined;
   }
 
-  /** The nodes holding the view (or its `version`), the ones with its newest version first, in random order among equals. */
+  /** Called when a query on `address` failed with a movable error: an unavailable node is tried last for a while. */
+  failed(address: string, err: unknown): void {
+    if (err instanceof LaminateError && (err.code === 'UNAVAILABLE' || err.code === 'TIMEOUT')) this.suspects.set(address, Date.now() + SUSPECT_MS);
+  }
+
+  /**
+   * The nodes holding the view (or its `version`): those not found
+   * unavailable lately first, then those with the view's newest version,
+   * in random order among equals (to spread the load).
+   */
   async candidates(view: string, version: number | undefined, fresh = false): Promise<ServingNodeInfo[]> {
+    const now = Date.now();
     const newest = (n: ServingNodeInfo): number => Math.max(0, ...n.loaded.filter((l) => l.view === view).map((l) => l.version));
+    const suspect = (n: ServingNodeInfo): number => ((this.suspects.get(n.address) ?? 0) > now ? 1 : 0);
     const holding = (await this.list(fresh)).filter((n) => n.loaded.some((l) => l.view === view && (version === undefined || l.version === version)));
-    const shuffled = holding.map((n) => ({ n, r: Math.random(), v: newest(n) }));
-    shuffled.sort((a, b) => (version === undefined ? b.v - a.v : 0) || a.r - b.r);
-    return shuffled.map((x) => x.n);
+    const ranked = holding.map((n) => ({ n, s: suspect(n), r: Math.random(), v: newest(n) }));
+    ranked.sort((a, b) => a.s - b.s || (version === undefined ? b.v - a.v : 0) || a.r - b.r);
+    return ranked.map((x) => x.n);
   }
 
   private async list(fresh: boolean): Promise<readonly ServingNodeInfo[]> {

@@ -176,6 +176,7 @@ export class ViewScan implements AsyncIterable<ScanEntry> {
         return;
       } catch (err) {
         if (!movableError(err)) throw err;
+        this.directory.failed(node.address, err);
         lastErr = err;
       }
     }

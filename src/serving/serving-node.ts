@@ -85,6 +85,8 @@ export function resolveServingNodeOptions(o: ServingNodeOptions): ResolvedServin
 
 export class ServingNode {
   private readonly options: ResolvedServingNodeOptions;
+  /** The process's logger, for the components (each adds its own `component`). */
+  private readonly root: Logger;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly versions = new VersionSet();
@@ -103,6 +105,7 @@ export class ServingNode {
 
   constructor(options: ServingNodeOptions) {
     this.options = resolveServingNodeOptions(options);
+    this.root = options.logger;
     this.log = options.logger.child({ component: 'serving-node' });
     this.clock = options.clock ?? systemClock;
     this.cache = new BlockCache(this.options.cacheBytes);
@@ -140,11 +143,11 @@ export class ServingNode {
       this.id = await nodeIdOf(o.dataDir);
       const localRoot = localViewsDir(o.dataDir);
       this.sync = new ServingSync({
-        versions: this.versions, localRoot, cache: this.cache, clock: this.clock, log: this.log, refusalRetryMs: o.refusalRetryMs,
+        versions: this.versions, localRoot, cache: this.cache, clock: this.clock, log: this.root, refusalRetryMs: o.refusalRetryMs,
         onChange: () => this.heartbeatSoon(),
       });
       await this.sync.restore();
-      const handlers = createQueryHandlers(this.versions, { log: this.log, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys });
+      const handlers = createQueryHandlers(this.versions, { log: this.root, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys });
       this.server = await serveServing(handlers, o.host, o.port);
     } catch (err) {
       await this.versions.closeAll();
