@@ -157,7 +157,7 @@ function keyOption(flag: string) {
 export function registerQuery(program: Command): void {
   program.command('query').description('read keys (or a range of keys, a scan) of a view from its serving nodes')
     .argument('<name>', 'view name')
-    .argument('[keys...]', 'keys to read; a key starting with [ is a JSON tuple, e.g. \'["page", 7]\'')
+    .argument('[keys...]', 'keys to read; a key starting with [ is a JSON tuple, e.g. \'["page", 7]\' (no KEY: scan the view, within --prefix/--from/--to/--limit)')
     .requiredOption('--master <host:port>', 'the master', address)
     .option('--json', 'print one JSON document: { view, coverage: { version, cut }, results: [ { key, value, found } ] }')
     .option('--prefix <p>', 'scan the keys starting with P (a string, or a JSON tuple of the first elements)', keyOption('--prefix'))
