@@ -3,7 +3,7 @@ export { LaminateClient } from './laminate-client.js';
 export type { AppendOptions, CreateDatasetOptions, LaminateClientOptions, ReadOptions, ReadRecord } from './laminate-client.js';
 export type { AppendedRange } from './appended-ranges.js';
 export { Producer } from './producer.js';
-export { ViewScan } from './view-queries.js';
+export type { ViewScan } from './view-queries.js';
 export type { Coverage, GetResult, KeyResult, MultiGetResult, QueryOptions, ScanEntry, ScanOptions } from './view-queries.js';
 export type { ViewKey, KeyElement } from '../common/view-key.js';
 export type { RecordAck } from './producer.js';
