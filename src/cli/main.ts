@@ -11,7 +11,9 @@ import { registerDataset } from './dataset.js';
 import { registerKill } from './kill.js';
 import { registerLocal } from './local.js';
 import { registerMaster } from './master.js';
+import { registerQuery } from './query.js';
 import { registerRead } from './read.js';
+import { registerServe } from './serve.js';
 import { registerShuffleService } from './shuffle-service.js';
 import { registerStatus } from './status.js';
 import { registerSubmit } from './submit.js';
@@ -21,7 +23,7 @@ import { registerWorker } from './worker.js';
 const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
-for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView]) register(program);
+for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView, registerServe, registerQuery]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);

@@ -1,7 +1,9 @@
 /**
  * The library API of a Laminate cluster: `import { LaminateClient } from
  * 'laminate/client'`. Datasets (create, describe, list, append, produce,
- * read) over the master's Dataset service, and jobs through `jobs`.
+ * read) over the master's Dataset service, jobs through `jobs`, and
+ * queries of views (get, multiGet, scan) on the serving nodes the master
+ * knows.
  *
  * One client holds one channel to the master; its methods may be called
  * concurrently. close() flushes the producers it made, then closes the
@@ -11,13 +13,17 @@ import { LaminateError, describe } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { decodeBody, type DatasetRecord } from '../storage/record-body.js';
+import type { ViewKey } from '../common/view-key.js';
 import { DatasetClient, type DatasetDescription } from '../protocol/dataset-rpc.js';
+import { ViewsClient } from '../protocol/view-rpc.js';
 import { AppendedRanges, type AppendedRange } from './appended-ranges.js';
 import { JobClient } from './job-client.js';
 import { isRetriable, Producer, type PreparedRecord, type RecordAck } from './producer.js';
 import type { PartitionKey, ProducerOptions } from './producer-options.js';
 import type { ViewBuild, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
 import { ViewAdmin, type BuildViewOptions, type DeployedView, type DeployViewOptions, type ViewDiffResult } from './view-admin.js';
+import { ServingDirectory } from './serving-directory.js';
+import { ViewQueries, type GetResult, type MultiGetResult, type QueryOptions, type ScanOptions, type ViewScan } from './view-queries.js';
 
 export interface LaminateClientOptions {
   /** Where producers log their retries. Default silent. */
@@ -80,6 +86,7 @@ export class LaminateClient {
   private readonly logger: Logger;
   private jobClient: JobClient | undefined;
   private viewAdmin: ViewAdmin | undefined;
+  private viewQueries: { views: ViewsClient; directory: ServingDirectory; queries: ViewQueries } | undefined;
   private closed = false;
 
   constructor(readonly address: string, options: LaminateClientOptions = {}) {
@@ -269,6 +276,45 @@ export class LaminateClient {
     }
   }
 
+  /** The master's Views service and the serving nodes (made on first use). */
+  private get queries(): ViewQueries {
+    if (this.closed) throw new LaminateError('FAILED_PRECONDITION', 'The client is closed');
+    if (this.viewQueries === undefined) {
+      const views = new ViewsClient(this.address);
+      const directory = new ServingDirectory(views);
+      this.viewQueries = { views, directory, queries: new ViewQueries(directory) };
+    }
+    return this.viewQueries.queries;
+  }
+
+  /**
+   * The value of `key` (a string, or a tuple of strings and numbers) in
+   * view `view`: its current version, or `version` (one the serving layer
+   * keeps). Resolves to `{ key, value, found, coverage }`; a key the view
+   * does not hold is `found: false`, while an unknown view or version is
+   * NOT_FOUND. Asks a serving node that has loaded the view (found through
+   * the master), and another one if it is unavailable.
+   */
+  async get(view: string, key: ViewKey, options: QueryOptions = {}): Promise<GetResult> {
+    return this.queries.get(view, key, options);
+  }
+
+  /** The values of several keys, in the order given, all from one version (`{ view, coverage, results }`). */
+  async multiGet(view: string, keys: readonly ViewKey[], options: QueryOptions = {}): Promise<MultiGetResult> {
+    return this.queries.multiGet(view, keys, options);
+  }
+
+  /**
+   * The entries of a view in key order, from one version, as an async
+   * iterator of `{ key, value }`: those starting with `prefix`, from `from`
+   * (inclusive) to `to` (exclusive), at most `limit`. Its `coverage` is
+   * known once the first entry (or the end) has arrived. Entries stream in
+   * chunks of tens of KB; leaving the loop early ends the scan on the node.
+   */
+  scan(view: string, options: ScanOptions = {}): ViewScan {
+    return this.queries.scan(view, options);
+  }
+
   /** Flushes and closes every producer this client made, then the channels. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -279,6 +325,8 @@ export class LaminateClient {
     this.datasets.close();
     this.jobClient?.close();
     this.viewAdmin?.close();
+    this.viewQueries?.directory.close();
+    this.viewQueries?.views.close();
   }
 }
 

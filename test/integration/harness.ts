@@ -118,6 +118,15 @@ export async function startShuffleServiceProc(dataDir: string, name: string): Pr
   return { ...p, address: line.replace('shuffle service listening on ', ''), dir };
 }
 
+/** A serving node process (`laminate serve`) on a free port, its folder `<dataDir>/<name>`, once it listens. */
+export async function startServeProc(master: string, dataDir: string, name: string, o: { heartbeatIntervalMs?: number } = {}): Promise<Proc & { address: string; nodeId: string; dir: string }> {
+  const dir = join(dataDir, name);
+  const p = startProc(['serve', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200)]);
+  const line = await p.waitFor(/serving node (\S+) listening on (\S+)/);
+  const [, nodeId, address] = /serving node (\S+) listening on (\S+)/.exec(line)!;
+  return { ...p, address: address!, nodeId: nodeId!, dir };
+}
+
 /** Resolves once `path` exists (created by another process), or fails after timeoutMs. */
 export async function waitForFile(path: string, timeoutMs = 30_000): Promise<void> {
   const watcher = watch(dirname(path));

@@ -1,0 +1,158 @@
+/**
+ * The Serving service at the edge (hosted by each serving node): the server
+ * side hands domain queries (src/common/serving-shapes.ts) to handlers, the
+ * client side gives a promise per Get and an async iterator per Scan.
+ *
+ * Keys travel as the UTF-8 bytes of engine keys; a key that is not UTF-8
+ * is refused here (INVALID_ARGUMENT), since decoding would silently turn it
+ * into another key. Wire defaults become absent values here and nowhere
+ * else: version 0 means the current one, an empty prefix none, limit 0 none.
+ */
+import { isUtf8 } from 'node:buffer';
+import * as grpc from '@grpc/grpc-js';
+import { LaminateError } from '../common/errors.js';
+import type { Coverage, GetAnswer, GetQuery, ScanChunkAnswer, ScanQuery, ServedEntry } from '../common/serving-shapes.js';
+import { CLIENT_WINDOW_OPTIONS, newServer } from './flow-control.js';
+import { CHANNEL_OPTIONS, services } from './load.js';
+import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } from './master-rpc.js';
+import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
+import type * as W from './view-messages.js';
+
+/** What the server side calls; see src/serving/query-handlers.ts. */
+export interface ServingHandlers {
+  get(query: GetQuery): Promise<GetAnswer>;
+  /** The chunks of a scan; `signal` aborts when the caller goes away. */
+  scan(query: ScanQuery, signal: AbortSignal): AsyncIterable<ScanChunkAnswer>;
+}
+
+// ---- wire <-> domain -----------------------------------------------------------
+
+function keyOf(bytes: Buffer, what: string): string {
+  if (!isUtf8(bytes)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${what} to be the UTF-8 bytes of a key, got ${bytes.length} bytes that are not UTF-8`);
+  return bytes.toString('utf8');
+}
+
+function versionOf(v: number): { version?: number } {
+  if (!Number.isSafeInteger(v) || v < 0) throw new LaminateError('INVALID_ARGUMENT', `Expected a version that is a positive integer (0 for the current one), got ${v}`);
+  return v > 0 ? { version: v } : {};
+}
+
+function toWireCoverage(c: Coverage): W.Coverage {
+  return { version: c.version, cut: [...c.cut] };
+}
+
+function fromWireCoverage(c: W.Coverage | null, what: string): Coverage {
+  if (c === null) throw new LaminateError('INTERNAL', `${what}: the answer carries no coverage`);
+  return { version: c.version, cut: c.cut };
+}
+
+function toWireEntries(entries: readonly ServedEntry[]): W.ViewEntry[] {
+  const out = new Array<W.ViewEntry>(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const v = e.value;
+    out[i] = { key: Buffer.from(e.key, 'utf8'), value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength), found: e.found };
+  }
+  return out;
+}
+
+function fromWireEntries(entries: readonly W.ViewEntry[]): ServedEntry[] {
+  return entries.map((e) => ({ key: e.key.toString('utf8'), value: e.value, found: e.found }));
+}
+
+function fromWireScan(r: W.ScanRequest): ScanQuery {
+  return {
+    view: r.view,
+    ...versionOf(r.version),
+    ...(r.prefix.length > 0 ? { prefix: keyOf(r.prefix, 'the scan prefix') } : {}),
+    ...(r.from !== undefined && r.from !== null ? { from: keyOf(r.from, 'the scan start (from)') } : {}),
+    ...(r.to !== undefined && r.to !== null ? { to: keyOf(r.to, 'the scan end (to)') } : {}),
+    ...(r.limit > 0 ? { limit: r.limit } : {}),
+  };
+}
+
+// ---- server --------------------------------------------------------------------
+
+/** The Serving service, for a server being assembled. */
+export function servingService(handlers: ServingHandlers): ServiceRegistration {
+  return (server) => {
+    server.addService(services().serving, {
+      get: unaryHandler(async (r: W.GetRequest): Promise<W.GetResponse> => {
+        const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
+        const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version) });
+        return { view: a.view, coverage: toWireCoverage(a.coverage), entries: toWireEntries(a.entries) };
+      }),
+      scan: messageStreamHandler(async function* (r: W.ScanRequest, signal: AbortSignal): AsyncGenerator<W.ScanChunk> {
+        for await (const c of handlers.scan(fromWireScan(r), signal)) {
+          yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: toWireEntries(c.entries) };
+        }
+      }),
+    });
+  };
+}
+
+/** Serves the Serving service alone on host:port (0 picks a port): a serving node's server. */
+export async function serveServing(handlers: ServingHandlers, host: string, port: number): Promise<BoundServer> {
+  const server = newServer();
+  servingService(handlers)(server);
+  return bindServer(server, host, port);
+}
+
+// ---- client --------------------------------------------------------------------
+
+const DEFAULT_GET_TIMEOUT_MS = 10_000;
+
+/** One channel to one serving node; safe to use concurrently. */
+export class ServingClient {
+  private readonly client: grpc.Client;
+
+  constructor(readonly address: string) {
+    parseAddress(address, 'a serving node address');
+    this.client = new (services().servingCtor)(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS });
+  }
+
+  /**
+   * Get (one key) or MultiGet (several), all from one version: `version`,
+   * or the node's current one. Keys are engine keys.
+   *
+   * @throws LaminateError NOT_FOUND for a view or version the node does
+   *   not serve (a key it does not hold is an entry with found: false);
+   *   DATA_LOSS for a damaged block; UNAVAILABLE when the node is gone.
+   */
+  async get(view: string, keys: readonly string[], version?: number, timeoutMs = DEFAULT_GET_TIMEOUT_MS): Promise<GetAnswer> {
+    const what = `serving node ${this.address} get of view '${view}'`;
+    const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0 };
+    const r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, timeoutMs, what);
+    return { view: r.view, coverage: fromWireCoverage(r.coverage, what), entries: fromWireEntries(r.entries) };
+  }
+
+  /**
+   * The chunks of a scan, as the node sends them; leaving the loop early
+   * cancels the call. Throws what get() throws (at the first chunk for a
+   * view or version the node does not serve).
+   */
+  async *scan(query: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer> {
+    const what = `serving node ${this.address} scan of view '${query.view}'`;
+    const wire: Partial<W.ScanRequest> & { view: string } = {
+      view: query.view, version: query.version ?? 0, prefix: Buffer.from(query.prefix ?? '', 'utf8'), limit: query.limit ?? 0,
+      ...(query.from !== undefined ? { from: Buffer.from(query.from, 'utf8') } : {}),
+      ...(query.to !== undefined ? { to: Buffer.from(query.to, 'utf8') } : {}),
+    };
+    const stream = (this.client as unknown as {
+      scan(r: typeof wire, o: grpc.CallOptions): grpc.ClientReadableStream<W.ScanChunk>;
+    }).scan(wire, {});
+    const cancel = (): void => stream.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const c of readMessages(stream, what)) {
+        yield { view: c.view, coverage: fromWireCoverage(c.coverage, what), entries: fromWireEntries(c.entries) };
+      }
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,183 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pack, unpack } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { hll } from '../../../src/api/monoids.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import type { ScanQuery } from '../../../src/common/serving-shapes.js';
+import { encodeKeyPrefix, encodeViewKey } from '../../../src/common/view-key.js';
+import { createQueryHandlers } from '../../../src/serving/query-handlers.js';
+import { VersionSet } from '../../../src/serving/version-set.js';
+import { versionDir } from '../../../src/view/view-version-dir.js';
+import { byUtf8, collect, openVersion, rng, useTempDirs, writeVersion } from './helpers.js';
+
+const tempDir = useTempDirs();
+const log = silentLogger();
+
+/** A reference map of engine keys: strings with shared prefixes, odd characters, and tuples. */
+function referenceMap(seed: number, n: number): Map<string, number> {
+  const random = rng(seed);
+  const map = new Map<string, number>();
+  const words = ['page', 'user', 'pa', 'p\u00e9', '\u{1f600}', 'zz', '[x'];
+  while (map.size < n) {
+    const w = words[Math.floor(random() * words.length)]!;
+    const i = Math.floor(random() * 5000);
+    const key = random() < 0.5 ? `${w}/${i}` : encodeViewKey([w, i - 2500]);
+    map.set(key, Math.floor(random() * 1e6));
+  }
+  return map;
+}
+
+/** The reference scan: the map's keys sorted by UTF-8 bytes, filtered plainly. */
+function referenceScan(map: Map<string, number>, q: { prefix?: string; from?: string; to?: string; limit?: number }): Array<[string, number]> {
+  const sorted = [...map].sort((a, b) => byUtf8(a[0], b[0]));
+  const inRange = sorted.filter(([k]) => (q.prefix === undefined || Buffer.from(k).subarray(0, Buffer.byteLength(q.prefix)).equals(Buffer.from(q.prefix)))
+    && (q.from === undefined || byUtf8(k, q.from) >= 0) && (q.to === undefined || byUtf8(k, q.to) < 0));
+  return q.limit === undefined ? inRange : inRange.slice(0, q.limit);
+}
+
+async function served(map: ReadonlyMap<string, unknown>, o: { merge?: string; partitions?: number; blockBytes?: number } = {}): Promise<{ set: VersionSet; root: string }> {
+  const root = await tempDir();
+  await writeVersion(root, { view: 'v', version: 4, entries: map, partitions: o.partitions ?? 4, cut: [5, 6, 7], blockBytes: o.blockBytes ?? 4096 });
+  const set = new VersionSet();
+  set.add(await openVersion(root, 'v', 4, { merge: o.merge ?? 'sum' }));
+  set.setCurrent('v', 4);
+  return { set, root };
+}
+
+describe('query handlers', () => {
+  it('Get and MultiGet answer every key as the reference map does, in the order asked, found or not', async () => {
+    const map = referenceMap(1, 3000);
+    const { set } = await served(map);
+    const q = createQueryHandlers(set, { log });
+    const random = rng(2);
+    const known = [...map.keys()];
+    const asked = Array.from({ length: 500 }, () => (random() < 0.7 ? known[Math.floor(random() * known.length)]! : `absent/${Math.floor(random() * 1e6)}`));
+    asked.push(asked[0]!, '', '\u0000', '\u{10ffff}'); // a repeat, and keys at the ends of the order
+    const a = await q.get({ view: 'v', keys: asked });
+    expect(a.coverage).toEqual({ version: 4, cut: [5, 6, 7] });
+    expect(a.entries.map((e) => e.key)).toEqual(asked);
+    expect(a.entries.map((e) => (e.found ? unpack(e.value as Buffer) : undefined))).toEqual(asked.map((k) => map.get(k)));
+    expect(a.entries.map((e) => e.found)).toEqual(asked.map((k) => map.has(k)));
+    for (const k of asked.slice(0, 50)) {
+      const one = await q.get({ view: 'v', keys: [k] });
+      expect(one.entries[0]!.found ? unpack(one.entries[0]!.value as Buffer) : undefined).toBe(map.get(k));
+    }
+    expect((await q.get({ view: 'v', keys: [] })).entries).toEqual([]);
+    await set.closeAll();
+  });
+
+  it('Scan answers the reference order within prefix, from, to and limit, in chunks of tens of KB', async () => {
+    const map = referenceMap(3, 4000);
+    const { set } = await served(map);
+    const q = createQueryHandlers(set, { log });
+    const keys = [...map.keys()].sort(byUtf8);
+    const cases: Array<Omit<ScanQuery, 'view'>> = [
+      {},
+      { prefix: 'page/' },
+      { prefix: 'pa' },
+      { prefix: encodeKeyPrefix(['user']) },
+      { prefix: encodeKeyPrefix([]) },
+      { from: keys[100]!, to: keys[900]! },
+      { from: keys[100]!, to: keys[100]! },
+      { from: 'p', limit: 7 },
+      { prefix: 'user/', from: 'user/3', to: 'user/7', limit: 50 },
+      { prefix: 'nothing' },
+      { limit: 0 },
+    ];
+    for (const c of cases) {
+      const chunks = await collect(q.scan({ view: 'v', ...c }));
+      expect(chunks.length).toBeGreaterThan(0);
+      for (const ch of chunks) expect(ch.coverage).toEqual({ version: 4, cut: [5, 6, 7] });
+      const got = chunks.flatMap((ch) => ch.entries.map((e) => [e.key, unpack(e.value as Buffer)]));
+      expect(got, JSON.stringify(c)).toEqual(referenceScan(map, c));
+      expect(chunks.flatMap((ch) => ch.entries).every((e) => e.found)).toBe(true);
+    }
+    // 4000 entries of ~15 bytes come in one or two messages, not thousands.
+    expect((await collect(q.scan({ view: 'v' }))).length).toBeLessThanOrEqual(2);
+    // With small chunks: many, each near the bound.
+    const small = await collect(createQueryHandlers(set, { log, scanChunkBytes: 1024 }).scan({ view: 'v' }));
+    expect(small.length).toBeGreaterThan(40);
+    for (const ch of small.slice(0, -1)) {
+      const bytes = ch.entries.reduce((n, e) => n + e.key.length + e.value.length + 8, 0);
+      expect(bytes).toBeGreaterThanOrEqual(1024);
+      expect(bytes).toBeLessThan(1024 + 100);
+    }
+    await set.closeAll();
+  });
+
+  it('presents the values of topK and hll views, and answers sum and custom views with the stored bytes', async () => {
+    const random = rng(5);
+    const counts = new Map<string, Array<[string, number]>>();
+    for (let i = 0; i < 50; i++) {
+      const items = Array.from({ length: 1 + Math.floor(random() * 8) }, (_, j) => [`item${j}`, 1 + Math.floor(random() * 5)] as [string, number]);
+      counts.set(`k${i}`, items); // topK's accumulator: [item, count] sorted by item
+    }
+    const top = await served(counts, { merge: 'topK(3)' });
+    const a = await createQueryHandlers(top.set, { log }).get({ view: 'v', keys: [...counts.keys()] });
+    for (const e of a.entries) {
+      // Reference: most frequent first, ties by item, at most 3.
+      const expected = [...counts.get(e.key)!].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 3).map(([item, count]) => ({ item, count }));
+      expect(unpack(e.value as Buffer)).toEqual(expected);
+    }
+    await top.set.closeAll();
+
+    const h = hll(10);
+    const sketches = new Map<string, Uint8Array>([['few', h.sumAll!(['a', 'b', 'c'].map((x) => h.lift!(x)))], ['none', h.zero()]]);
+    const hv = await served(sketches, { merge: 'hll(10)', partitions: 1 });
+    const ha = await createQueryHandlers(hv.set, { log }).get({ view: 'v', keys: ['few', 'none'] });
+    expect(ha.entries.map((e) => unpack(e.value as Buffer))).toEqual([3, 0]);
+    await hv.set.closeAll();
+
+    const custom = new Map<string, unknown>([['a', { total: 3, seen: ['x', 'y'] }], ['b', [1, 2, 3]]]);
+    for (const merge of ['custom', 'myMonoid', 'sum']) {
+      const cv = await served(custom, { merge, partitions: 1 });
+      const ca = await createQueryHandlers(cv.set, { log }).get({ view: 'v', keys: ['a', 'b'] });
+      expect(ca.entries.map((e) => Buffer.from(e.value))).toEqual([pack(custom.get('a')), pack(custom.get('b'))]);
+      await cv.set.closeAll();
+    }
+  });
+
+  it('refuses a value that is not an accumulator of the view\'s built-in merge, rather than answer it wrong', async () => {
+    const { set } = await served(new Map([['k', 'not a sketch']]), { merge: 'hll(10)', partitions: 1 });
+    await expect(createQueryHandlers(set, { log }).get({ view: 'v', keys: ['k'] })).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION', message: expect.stringMatching(/value of key "k" is not an accumulator of merge 'hll\(10\)'/) as unknown,
+    });
+    await set.closeAll();
+  });
+
+  it('answers NOT_FOUND for an unknown view or version, distinct from a key not found', async () => {
+    const { set } = await served(new Map([['a', 1]]));
+    const q = createQueryHandlers(set, { log });
+    await expect(q.get({ view: 'other', keys: ['a'] })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/View 'other' is not served/) as unknown });
+    await expect(q.get({ view: 'v', keys: ['a'], version: 3 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/no version 3/) as unknown });
+    await expect(collect(q.scan({ view: 'v', version: 9 }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const missing = await q.get({ view: 'v', keys: ['b'], version: 4 });
+    expect(missing.entries).toEqual([{ key: 'b', value: Buffer.alloc(0), found: false }]);
+    await expect(q.get({ view: 'v', keys: Array.from({ length: 11 }, (_, i) => `k${i}`) }, )).resolves.toBeDefined();
+    await expect(createQueryHandlers(set, { log, maxGetKeys: 10 }).get({ view: 'v', keys: Array.from({ length: 11 }, (_, i) => `k${i}`) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await set.closeAll();
+  });
+
+  it('fails a read of a block damaged after loading with DATA_LOSS naming the view, version and file, never a wrong value', async () => {
+    const map = new Map(Array.from({ length: 2000 }, (_, i) => [`key${String(i).padStart(5, '0')}`, i] as [string, number]));
+    const { set, root } = await served(map, { partitions: 1, blockBytes: 4096 });
+    // Flip a byte in the first data block (before anything is cached).
+    const path = join(versionDir(root, 'v', 4), 'part-00000.view');
+    const fh = await open(path, 'r+');
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, 100);
+    b[0] = b[0]! ^ 0x20;
+    await fh.write(b, 0, 1, 100);
+    await fh.close();
+    const q = createQueryHandlers(set, { log });
+    const expected = { code: 'DATA_LOSS', message: expect.stringMatching(/^View 'v' version 4, file 'part-00000\.view': .*block 0 .*fails its checksum/) as unknown };
+    await expect(q.get({ view: 'v', keys: ['key00000'] })).rejects.toMatchObject(expected);
+    await expect(q.get({ view: 'v', keys: ['key00000', 'key01999'] })).rejects.toMatchObject(expected);
+    await expect(collect(q.scan({ view: 'v' }))).rejects.toMatchObject({ code: 'DATA_LOSS', message: expect.stringMatching(/^View 'v' version 4: .*fails its checksum/) as unknown });
+    // Keys in other blocks still read right.
+    const far = await q.get({ view: 'v', keys: ['key01999'] });
+    expect(unpack(far.entries[0]!.value as Buffer)).toBe(1999);
+    await set.closeAll();
+  });
+});
