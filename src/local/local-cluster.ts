@@ -4,13 +4,15 @@
  * worker threads, so tasks run in parallel across cores. Each start begins
  * with an empty master journal: an embedded cluster does not resume the jobs
  * of an earlier run. Its datasets (<dataDir>/datasets) and published views
- * (<dataDir>/views, with their catalog) do stay.
+ * (<dataDir>/views, with their catalog) do stay. A serving node (<dataDir>/serve)
+ * serves the views, so `laminate query` works against it.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { Master, type MasterOptions } from '../master/master.js';
 import { WorkerNode } from '../worker/worker.js';
+import { ServingNode } from '../serving/serving-node.js';
 
 export interface LocalClusterOptions {
   /** Workers to start. Default 2. */
@@ -23,10 +25,12 @@ export interface LocalClusterOptions {
   logger: Logger;
   scheduler?: MasterOptions['scheduler'];
   heartbeatIntervalMs?: number;
+  /** Start a serving node too (`laminate serve`), so views are queryable. Default true. */
+  serving?: boolean;
 }
 
 export class LocalCluster {
-  private constructor(readonly master: Master, readonly workers: WorkerNode[]) {}
+  private constructor(readonly master: Master, readonly workers: WorkerNode[], readonly serving: ServingNode | undefined) {}
 
   get address(): string {
     return this.master.address;
@@ -54,10 +58,25 @@ export class LocalCluster {
       await master.stop();
       throw failed.reason;
     }
-    return new LocalCluster(master, workers);
+    let serving: ServingNode | undefined;
+    if (o.serving ?? true) {
+      serving = new ServingNode({
+        master: master.address, dataDir: join(o.dataDir, 'serve'), port: 0, logger: o.logger,
+        ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+      });
+      try {
+        await serving.start();
+      } catch (err) {
+        await Promise.all(workers.map((w) => w.stop()));
+        await master.stop();
+        throw err;
+      }
+    }
+    return new LocalCluster(master, workers, serving);
   }
 
   async stop(): Promise<void> {
+    await this.serving?.stop();
     await Promise.all(this.workers.map((w) => w.stop()));
     await this.master.stop();
   }

@@ -31,6 +31,16 @@ async function versionEntries(root: string, view: string, version: number): Prom
   return out;
 }
 
+async function waitFor<T>(get: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The independent, sequential count: views per page over exactly the records given. */
 function pageViews(records: readonly Click[]): Map<string, number> {
   const m = new Map<string, number>();
@@ -91,6 +101,25 @@ describe('views built by the batch layer over a cut', () => {
     const cut2 = (await client.describeDataset('clicks')).partitions.map((p) => p.endOffset);
     expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', cut: cut2, incremental: true, baseVersion: 1 });
     expect(Object.fromEntries(await versionEntries(root, 'page-views', 2))).toEqual(Object.fromEntries(pageViews(await before(cut2))));
+
+    // The embedded serving node loads version 2, acknowledges it, and answers from it.
+    const served = await waitFor(async () => {
+      const v = (await client.viewVersions('page-views')).versions.find((x) => x.version === 2);
+      return v !== undefined && v.servedBy.length > 0 ? v : undefined;
+    });
+    expect(served.servedBy).toEqual([cluster.serving!.nodeId]);
+    const counts2 = pageViews(await before(cut2));
+    const pages = [...counts2.keys()].sort();
+    const got = await client.multiGet('page-views', [...pages, 'no-such-page']);
+    expect(got.coverage).toEqual({ version: 2, cut: cut2 });
+    expect(got.results).toEqual([...pages.map((key) => ({ key, value: counts2.get(key), found: true })), { key: 'no-such-page', value: undefined, found: false }]);
+    expect(await client.get('page-views', pages[0]!)).toMatchObject({ key: pages[0], value: counts2.get(pages[0]!), found: true, coverage: { version: 2 } });
+    const scanned: Array<[unknown, unknown]> = [];
+    for await (const e of client.scan('page-views', { prefix: 'page-1' })) scanned.push([e.key, e.value]);
+    expect(scanned).toEqual(pages.filter((p) => p.startsWith('page-1')).map((p) => [p, counts2.get(p)]));
+    // Pinned to a kept version.
+    const pinned = await client.get('page-views', pages[0]!, { version: 1 });
+    expect(pinned).toMatchObject({ value: pageViews(await before(cut1)).get(pages[0]!), coverage: { version: 1, cut: cut1 } });
 
     const versions = await client.viewVersions('page-views');
     expect(versions.versions.map((v) => [v.version, v.current, v.cut, v.records])).toEqual([
