@@ -71,14 +71,25 @@ export function parseDatasetInput(input: string): DatasetInputRequest {
 
 /** The offsets of a cut (or a range's start) in an --input. */
 function parseOffsets(input: string, dataset: string, text: string, what: 'cut' | 'start'): number[] {
+  return parseOffsetList(text, `the ${what} in --input '${input}'`, { dataset });
+}
+
+/**
+ * Comma-separated offsets ("1200,0,310,77", spaces allowed around each), as
+ * cuts are written everywhere (`--input`, `--cut`, status). `where` names the
+ * text in the error: "offset 1 of `where`".
+ *
+ * @throws LaminateError INVALID_ARGUMENT naming the first bad offset.
+ */
+export function parseOffsetList(text: string, where: string, ids: { readonly dataset?: string } = {}): number[] {
   return text.split(',').map((part, i) => {
     const t = part.trim();
     const n = Number(t);
     if (!OFFSET_RE.test(t) || !Number.isSafeInteger(n)) {
       throw new LaminateError(
         'INVALID_ARGUMENT',
-        `Expected offset ${i} of the ${what} in --input '${input}' to be a non-negative integer (one offset per partition, comma-separated), got ${describe(part)}`,
-        { ids: { dataset } },
+        `Expected offset ${i} of ${where} to be a non-negative integer (one offset per partition, comma-separated), got ${describe(part)}`,
+        { ids },
       );
     }
     return n;

@@ -7,6 +7,7 @@
  * (as in `--input dataset:clicks@1200,0,310,77`). Everything here is pure.
  */
 import { describe, LaminateError } from '../common/errors.js';
+import { parseOffsetList } from '../common/dataset-input.js';
 import type { Cut } from './types.js';
 
 export type { Cut } from './types.js';
@@ -21,21 +22,12 @@ export interface CutRange {
   readonly to: number;
 }
 
-const OFFSET_RE = /^\d{1,16}$/;
-
 /** Parses "1200,0,310,77"; throws INVALID_ARGUMENT naming the bad part. */
 export function parseCut(text: string): Cut {
   if (typeof text !== 'string' || text.length === 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a cut of comma-separated offsets such as '1200,0,310,77', got ${describe(text)}`);
   }
-  return text.split(',').map((part, i) => {
-    const t = part.trim();
-    const n = Number(t);
-    if (!OFFSET_RE.test(t) || !Number.isSafeInteger(n)) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected offset ${i} of cut '${text}' to be a non-negative integer, got ${describe(part)}`);
-    }
-    return n;
-  });
+  return parseOffsetList(text, `cut '${text}'`);
 }
 
 /** The text form of a cut; parseCut(formatCut(c)) equals c. */

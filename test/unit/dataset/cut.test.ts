@@ -19,7 +19,7 @@ describe('cuts', () => {
 
   it('refuses malformed text, naming the part', () => {
     throwsWith(() => parseCut(''), 'INVALID_ARGUMENT', /Expected a cut of comma-separated offsets such as '1200,0,310,77', got ''/);
-    throwsWith(() => parseCut('1,,2'), 'INVALID_ARGUMENT', /Expected offset 1 of cut '1,,2' to be a non-negative integer, got ''/);
+    throwsWith(() => parseCut('1,,2'), 'INVALID_ARGUMENT', /Expected offset 1 of cut '1,,2' to be a non-negative integer \(one offset per partition, comma-separated\), got ''/);
     throwsWith(() => parseCut('1,-2'), 'INVALID_ARGUMENT', /offset 1 .* got '-2'/);
     throwsWith(() => parseCut('1.5'), 'INVALID_ARGUMENT', /got '1.5'/);
     throwsWith(() => parseCut('1e3'), 'INVALID_ARGUMENT');
