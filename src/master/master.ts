@@ -115,9 +115,15 @@ export class Master {
     const viewDir = this.options.viewDir ?? join(this.options.dataDir, 'views');
     const views = this.views = createViewService({
       catalog: await ViewCatalog.open(join(viewDir, '_catalog')), root: viewDir, datasets: store, bundles: this.bundles,
-      jobs: { submit: async (r) => (await this.submitJob(r)).jobId, ended: (jobId) => this.jobEnded(jobId) },
+      jobs: {
+        submit: async (r) => (await this.submitJob(r)).jobId,
+        ended: (jobId) => this.jobEnded(jobId),
+        byOutput: (dir) => [...this.jobs.values()].find((p) => p.spec.outputDir === dir)?.jobId,
+      },
       registry: new ServingRegistry(), clock: this.clock, log: this.log,
     });
+    // Before any request: a build asked for now must see the builds the catalog says are running.
+    await views.start();
     this.server = await serveMaster({
       registerWorker: (r) => this.channels.register(r),
       heartbeat: (r) => this.channels.heartbeat(r),
@@ -132,7 +138,6 @@ export class Master {
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => this.channels.statuses(),
     }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
-    await views.start();
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
     this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');

@@ -23,7 +23,11 @@ export interface ViewDeployment extends ViewSettings {
 export interface ViewBuildRecord {
   readonly view: string;
   readonly version: number;
+  /** The source and file count the build started with (a redeploy during it changes neither). */
+  readonly source: string;
+  readonly partitions: number;
   readonly cut: readonly number[];
+  /** '' until the build's job is submitted (the record is saved first, reserving the version). */
   readonly jobId: string;
   readonly state: ViewBuildState;
   /** FAILED only: why. */
@@ -140,6 +144,15 @@ export class ViewCatalog {
     return this.save();
   }
 
+  /** Records the job of a started build (see ViewBuildRecord.jobId). Durable when it resolves. */
+  setJob(view: string, version: number, jobId: string): Promise<void> {
+    const i = this.builds.findIndex((b) => b.view === view && b.version === version);
+    const b = this.builds[i];
+    if (!b) return Promise.resolve();
+    this.builds[i] = { ...b, jobId };
+    return this.save();
+  }
+
   /**
    * Records how a build ended. Safe to call twice (a restarted master may
    * finish a build it had finished): the first end stays.
@@ -147,7 +160,7 @@ export class ViewCatalog {
   finishBuild(view: string, version: number, end: { state: 'PUBLISHED' | 'FAILED'; error?: string; at: number }): Promise<void> {
     const i = this.builds.findIndex((b) => b.view === view && b.version === version);
     const b = this.builds[i];
-    if (!b || b.state !== 'RUNNING') return this.saving;
+    if (!b || b.state !== 'RUNNING') return this.saving.catch(() => {});
     this.builds[i] = { ...b, state: end.state, finishedAt: end.at, ...(end.error === undefined ? {} : { error: end.error }) };
     this.note(end.state === 'PUBLISHED'
       ? { at: end.at, view, event: 'published', version }

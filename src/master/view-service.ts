@@ -53,6 +53,8 @@ export interface ViewJobs {
   submit(req: SubmitJobRequest): Promise<string>;
   /** Resolves with the job's final status once it has ended (at once if it had). NOT_FOUND for a job the master forgot. */
   ended(jobId: string): Promise<JobStatus>;
+  /** The job writing into `outputDir`, if the master knows one (a build whose job id was not recorded before a crash). */
+  byOutput(outputDir: string): string | undefined;
 }
 
 export interface ViewServiceDeps {
@@ -81,6 +83,10 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   const log = deps.log.child({ component: 'views' });
   /** Builds being followed, by view: at most one runs per view. */
   const following = new Map<string, Promise<ViewBuild>>();
+  /** Views a build or rollback is being started on (see claim). */
+  const claimed = new Set<string>();
+  /** When --every last tried each view, so that a build that cannot start is retried once a period, not each tick. */
+  const lastScheduled = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
 
   const toBuild = (b: ViewBuildRecord): ViewBuild => ({
@@ -106,12 +112,16 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     const name = validateViewName(req.name);
     datasets.currentCut(req.source); // NOT_FOUND for an unknown source
     const partitions = req.partitions ?? catalog.view(name)?.partitions ?? DEFAULT_VIEW_PARTITIONS;
+    if (following.has(name) || claimed.has(name)) {
+      throw new LaminateError('FAILED_PRECONDITION', `View '${name}' is being built: deploy again once the build has ended`);
+    }
     if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_VIEW_PARTITIONS) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected --partitions to be an integer from 1 to ${MAX_VIEW_PARTITIONS}, got ${partitions}`);
     }
-    const keep = req.keep ?? DEFAULT_KEEP;
+    const before = catalog.view(name);
+    const keep = req.keep ?? before?.keep ?? DEFAULT_KEEP;
     if (!Number.isSafeInteger(keep) || keep < 0 || keep > 100) throw new LaminateError('INVALID_ARGUMENT', `Expected --keep to be an integer from 0 to 100, got ${keep}`);
-    const everyMs = req.everyMs ?? 0;
+    const everyMs = req.everyMs ?? before?.everyMs ?? 0;
     if (!Number.isSafeInteger(everyMs) || everyMs < 0) throw new LaminateError('INVALID_ARGUMENT', `Expected --every to be a positive duration, got ${everyMs} ms`);
     if (!/^[0-9a-f]{64}$/.test(req.definitionHash)) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a definition hash of 64 hex digits, got '${req.definitionHash}'`);
@@ -126,10 +136,10 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   }
 
   /** Reads the files a build's reducers committed and makes its manifest. */
-  async function manifestOf(b: ViewBuildRecord, d: ViewDeployment): Promise<ViewManifest> {
+  async function manifestOf(b: ViewBuildRecord): Promise<ViewManifest> {
     const dir = versionDir(root, b.view, b.version);
     const files: ViewManifestFile[] = [];
-    for (let p = 0; p < d.partitions; p++) {
+    for (let p = 0; p < b.partitions; p++) {
       // The part files the build job's reducers committed (FileOutputCommitter's names).
       const name = formatPartFile(p);
       const reader = await ViewFileReader.open(join(dir, name));
@@ -141,7 +151,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       }
     }
     return makeManifest({
-      view: b.view, version: b.version, dataset: d.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
+      view: b.view, version: b.version, dataset: b.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
       builtAt: new Date(clock.now()).toISOString(), files,
     });
   }
@@ -161,45 +171,81 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   async function follow(b: ViewBuildRecord): Promise<ViewBuild> {
     const blog = log.child({ view: b.view, version: b.version, jobId: b.jobId });
     let error: string | undefined;
+    let published = false;
     try {
-      const status = await jobs.ended(b.jobId);
-      if (status.state !== 'SUCCEEDED') {
+      let status: JobStatus | undefined;
+      try {
+        status = await jobs.ended(b.jobId);
+      } catch (err) {
+        error = `build job ${b.jobId} is not known to the master any more: ${errorMessage(err)}`;
+      }
+      if (status !== undefined && status.state !== 'SUCCEEDED') {
         error = `build job ${b.jobId} ${status.state.toLowerCase()}: ${status.message || 'no message'}`;
-      } else {
-        const d = catalog.require(b.view);
-        const manifest = await manifestOf(b, d);
-        await writeManifest(root, manifest);
-        await publishVersion(root, b.view, b.version);
+      } else if (status !== undefined) {
+        // A master restarted after the publish finds CURRENT naming this version already: only the record is left to write.
+        if ((await readCurrent(root, b.view)) !== b.version) {
+          const manifest = await manifestOf(b);
+          await writeManifest(root, manifest);
+          await publishVersion(root, b.view, b.version);
+          blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
+        }
+        published = true;
         await catalog.finishBuild(b.view, b.version, { state: 'PUBLISHED', at: clock.now() });
-        blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
-        await retire(b.view, d.keep).catch((err: unknown) => blog.warn({ err }, 'could not remove old versions'));
+        const keep = catalog.view(b.view)?.keep ?? DEFAULT_KEEP;
+        await retire(b.view, keep).catch((err: unknown) => blog.warn({ err }, 'could not remove old versions'));
       }
     } catch (err) {
-      error = `publishing version ${b.version} failed: ${errorMessage(err)}`;
+      if (published) blog.error({ err }, 'version published, but its build could not be recorded as such');
+      else error = `publishing version ${b.version} failed: ${errorMessage(err)}`;
     }
     if (error !== undefined) {
       blog.warn({ error }, 'view build failed: the current version keeps serving');
       await catalog.finishBuild(b.view, b.version, { state: 'FAILED', error, at: clock.now() });
-      await removeVersion(root, b.view, b.version).catch(() => {});
+      if ((await readCurrent(root, b.view).catch(() => undefined)) !== b.version) await removeVersion(root, b.view, b.version).catch(() => {});
     }
     const ended = catalog.buildsOf(b.view).find((x) => x.version === b.version);
     return toBuild(ended ?? b);
   }
 
+  /** Follows a build, holding its view's claim until it has ended. Never rejects: failures are logged. */
   function track(b: ViewBuildRecord): Promise<ViewBuild> {
-    const p = follow(b).finally(() => {
-      if (following.get(b.view) === p) following.delete(b.view);
-    });
+    const p = follow(b)
+      .catch((err: unknown) => {
+        log.error({ view: b.view, version: b.version, err }, 'following a view build failed');
+        return toBuild(b);
+      })
+      .finally(() => {
+        if (following.get(b.view) === p) following.delete(b.view);
+      });
     following.set(b.view, p);
     return p;
   }
 
+  /**
+   * Claims a view for a build or a rollback, synchronously (before any
+   * await), so that two of them never run at once: a second one would
+   * reuse the same version folder. Released by the caller.
+   */
+  function claim(view: string, what: string): () => void {
+    if (following.has(view) || claimed.has(view)) {
+      const running = catalog.running().find((b) => b.view === view);
+      throw new LaminateError('FAILED_PRECONDITION', `View '${view}' is being built${running ? ` (version ${running.version}, job ${running.jobId || 'starting'})` : ' or rolled back'}: ${what} once that has ended`);
+    }
+    claimed.add(view);
+    return () => { claimed.delete(view); };
+  }
+
   async function buildView(req: BuildViewRequest): Promise<ViewBuild> {
     const d = catalog.require(req.name);
-    if (following.has(d.name)) {
-      const running = catalog.running().find((b) => b.view === d.name);
-      throw new LaminateError('FAILED_PRECONDITION', `View '${d.name}' is being built already (version ${running?.version ?? '?'}, job ${running?.jobId ?? '?'}): one build at a time`);
+    const release = claim(d.name, 'build again');
+    try {
+      return await startBuild(d, req);
+    } finally {
+      release();
     }
+  }
+
+  async function startBuild(d: ViewDeployment, req: BuildViewRequest): Promise<ViewBuild> {
     const ends = datasets.currentCut(d.source);
     const cut = req.cut === undefined ? ends : validateCut(d.source, req.cut, ends);
     const current = await currentManifest(d.name);
@@ -215,16 +261,27 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       && current.files.length === d.partitions ? current : undefined;
     const range = base === undefined ? formatCut(cut) : `${formatCut(base.cut)}..${formatCut(cut)}`;
     const dir = await prepareVersionDir(root, d.name, version);
-    const jobId = await jobs.submit({
-      name: `view ${d.name} v${version}`, bundle: await bundles.get(d.bundleHash), inputs: [`dataset:${d.source}@${range}`],
-      outputDir: dir, reducers: d.partitions, format: '', splitSize: 0, speculation: true, mapMemoryMb: 0, reduceMemoryMb: 0, taskTimeoutMs: 0, splitPoints: [],
-      ...(base === undefined ? {} : { mergeBase: versionDir(root, d.name, base.version) }),
-    });
-    const record: ViewBuildRecord = {
-      view: d.name, version, cut, jobId, state: 'RUNNING', startedAt: clock.now(), incremental: base !== undefined, baseVersion: base?.version ?? 0,
-      definitionHash: d.definitionHash,
+    // The build is recorded before its job exists, reserving its version: a master that crashes
+    // in between finds the job by its output folder at restart (see start()).
+    let record: ViewBuildRecord = {
+      view: d.name, version, source: d.source, partitions: d.partitions, cut, jobId: '', state: 'RUNNING', startedAt: clock.now(),
+      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash,
     };
     await catalog.startBuild(record);
+    let jobId: string;
+    try {
+      jobId = await jobs.submit({
+        name: `view ${d.name} v${version}`, bundle: await bundles.get(d.bundleHash), inputs: [`dataset:${d.source}@${range}`],
+        outputDir: dir, reducers: d.partitions, format: '', splitSize: 0, speculation: true, mapMemoryMb: 0, reduceMemoryMb: 0, taskTimeoutMs: 0, splitPoints: [],
+        ...(base === undefined ? {} : { mergeBase: versionDir(root, d.name, base.version) }),
+      });
+    } catch (err) {
+      await catalog.finishBuild(d.name, version, { state: 'FAILED', error: `the build's job was refused: ${errorMessage(err)}`, at: clock.now() });
+      await removeVersion(root, d.name, version).catch(() => {});
+      throw err;
+    }
+    record = { ...record, jobId };
+    await catalog.setJob(d.name, version, jobId);
     log.info({ view: d.name, version, cut, jobId, ...(base === undefined ? {} : { incrementalFrom: base.version }) }, 'view build started');
     const ended = track(record);
     return req.wait ? ended : toBuild(record);
@@ -248,7 +305,15 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   /** Makes kept version `to` current again; the history records it, nothing is deleted. */
   async function rollbackView(name: string, to: number): Promise<ViewInfo> {
     const d = catalog.require(name);
-    if (following.has(d.name)) throw new LaminateError('FAILED_PRECONDITION', `View '${d.name}' is being built: roll back once the build has ended`);
+    const release = claim(d.name, 'roll back');
+    try {
+      return await rollBack(d, to);
+    } finally {
+      release();
+    }
+  }
+
+  async function rollBack(d: ViewDeployment, to: number): Promise<ViewInfo> {
     const from = await readCurrent(root, d.name);
     if (!(await listVersions(root, d.name)).includes(to)) {
       throw new LaminateError('NOT_FOUND', `View '${d.name}' has no version ${to} (kept: ${(await listVersions(root, d.name)).join(', ') || 'none'})`, { ids: { view: d.name, version: to } });
@@ -263,15 +328,25 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     registry.heard(hb, clock.now());
     const out: ServedView[] = [];
     for (const d of catalog.list()) {
-      const current = await readCurrent(root, d.name);
-      if (current === undefined) continue;
-      const older = (await listVersions(root, d.name)).filter((v) => v < current).slice(-d.keep).reverse();
-      const versions = [];
-      for (const v of [current, ...older]) {
-        const m = await readManifest(root, d.name, v);
-        versions.push({ version: v, cut: m.cut, dir: versionDir(root, d.name, v) });
+      // One view's damaged CURRENT, or a version retired meanwhile, must not fail the others' heartbeat.
+      try {
+        const current = await readCurrent(root, d.name);
+        if (current === undefined) continue;
+        const older = (await listVersions(root, d.name)).filter((v) => v < current);
+        const versions = [];
+        for (const v of [current, ...older.slice(Math.max(0, older.length - d.keep)).reverse()]) {
+          // A version whose manifest cannot be read now is still listed (cut unknown): a node that
+          // holds a verified copy keeps serving it, one that does not refuses to load it and says so.
+          const m = await readManifest(root, d.name, v).catch((err: unknown) => {
+            log.warn({ view: d.name, version: v, err }, 'a served version\'s manifest cannot be read');
+            return undefined;
+          });
+          versions.push({ version: v, cut: m?.cut ?? [], dir: versionDir(root, d.name, v) });
+        }
+        out.push({ view: d.name, merge: d.merge, current, versions });
+      } catch (err) {
+        log.warn({ view: d.name, err }, 'a view left out of the serving assignment');
       }
-      out.push({ view: d.name, merge: d.merge, current, versions });
     }
     return out;
   }
@@ -280,10 +355,23 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   function scheduleDue(): void {
     const now = clock.now();
     for (const d of catalog.list()) {
-      if (d.everyMs <= 0 || following.has(d.name)) continue;
-      const last = catalog.buildsOf(d.name)[0];
-      if (last && now - last.startedAt < d.everyMs) continue;
-      buildView({ name: d.name, full: false, wait: false }).catch((err: unknown) => log.warn({ view: d.name, err }, 'scheduled build not started'));
+      if (d.everyMs <= 0 || following.has(d.name) || claimed.has(d.name)) continue;
+      const last = Math.max(catalog.buildsOf(d.name)[0]?.startedAt ?? 0, lastScheduled.get(d.name) ?? 0);
+      if (now - last < d.everyMs) continue;
+      lastScheduled.set(d.name, now);
+      void scheduledBuild(d);
+    }
+  }
+
+  /** A build --every asked for, unless no record arrived since the current version's cut. */
+  async function scheduledBuild(d: ViewDeployment): Promise<void> {
+    try {
+      const current = await currentManifest(d.name);
+      const ends = datasets.currentCut(d.source);
+      if (current && current.dataset === d.source && current.definitionHash === d.definitionHash && ends.every((e, p) => e === current.cut[p])) return;
+      await buildView({ name: d.name, full: false, wait: false });
+    } catch (err) {
+      log.warn({ view: d.name, err }, 'scheduled build not started');
     }
   }
 
@@ -309,7 +397,13 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         const removed = await removeLeftovers(root, view);
         if (removed.length > 0) log.info({ view, removed }, 'removed what crashed builds left');
       }
-      for (const b of catalog.running()) {
+      for (let b of catalog.running()) {
+        if (b.jobId === '') {
+          // Recorded, then the master stopped before it recorded the job: find the job by its folder.
+          const jobId = jobs.byOutput(versionDir(root, b.view, b.version)) ?? '';
+          if (jobId !== '') await catalog.setJob(b.view, b.version, jobId);
+          b = { ...b, jobId };
+        }
         log.info({ view: b.view, version: b.version, jobId: b.jobId }, 'following a view build begun before the restart');
         void track(b);
       }

@@ -43,7 +43,15 @@ function refused(err: unknown): unknown {
 /** Opens the output of one reduce attempt at `path` (its temporary path under the committer). */
 export async function openReduceOutput(kind: 'text' | 'view', path: string, base?: MergeBase): Promise<ReduceOutput> {
   if (kind === 'text') return OutputWriter.open(path);
-  const w = await ViewFileWriter.create(path);
+  // The base first: a missing or damaged base then leaves no writer open behind it.
+  const reader = base === undefined ? undefined : await ViewFileReader.open(base.path);
+  let w: ViewFileWriter;
+  try {
+    w = await ViewFileWriter.create(path);
+  } catch (err) {
+    await reader?.close();
+    throw err;
+  }
   const add = (key: string, bytes: Uint8Array): void => {
     try {
       w.add(key, bytes);
@@ -51,7 +59,7 @@ export async function openReduceOutput(kind: 'text' | 'view', path: string, base
       throw refused(err);
     }
   };
-  if (base === undefined) {
+  if (base === undefined || reader === undefined) {
     return {
       write: (key, value) => add(key, pack(value)),
       needsFlush: () => w.needsFlush(),
@@ -60,7 +68,6 @@ export async function openReduceOutput(kind: 'text' | 'view', path: string, base
       abort: () => w.abort(),
     };
   }
-  const reader = await ViewFileReader.open(base.path);
   const batches = reader.scanBatches({});
   let batch: readonly ViewEntry[] = [];
   let at = 0;

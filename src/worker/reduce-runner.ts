@@ -64,11 +64,12 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
     }, { tmpDir: workDir });
     counters.add('REDUCE_INPUT_GROUPS', merged.groups);
     counters.add('REDUCE_INPUT_RECORDS', merged.records);
+    // Inside the try: the last flush (an incremental build's merge with its base) can fail too, and must not leave files open.
+    await writer.close();
   } catch (err) {
     await writer.abort();
     throw err;
   }
-  await writer.close();
   counters.add('SHUFFLE_BYTES', bytes);
   counters.add('REDUCE_OUTPUT_RECORDS', outputRecords);
   return { outcome: 'SUCCEEDED', counters: counters.toObject() };

@@ -185,9 +185,17 @@ describe('views built by the batch layer over a cut', () => {
       const [f4, f5] = await Promise.all([4, 5].map((v) => readFile(join(root, 'page-views', `v${v}`, name))));
       expect(f5!.equals(f4!)).toBe(true);
     }
+    // Two builds asked for at once: one starts, the other is refused (they would share a version folder).
+    await client.append('clicks', Array.from({ length: 10 }, click));
+    const both = await Promise.allSettled([client.buildView('page-views', { wait: true }), client.buildView('page-views', { wait: true })]);
+    expect(both.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ version: number; state: string }>).value))
+      .toMatchObject([{ version: 7, state: 'PUBLISHED' }]);
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: 'FAILED_PRECONDITION', message: expect.stringMatching(/is being built/) as unknown });
+
     // The current version and the 3 before it are kept; older ones are gone.
-    expect((await client.viewVersions('page-views')).versions.map((v) => v.version)).toEqual([6, 5, 4, 3]);
-    expect((await readdir(join(root, 'page-views'))).filter((n) => /^v\d+$/.test(n)).sort()).toEqual(['v3', 'v4', 'v5', 'v6']);
+    expect((await client.viewVersions('page-views')).versions.map((v) => v.version)).toEqual([7, 6, 5, 4]);
+    expect((await readdir(join(root, 'page-views'))).filter((n) => /^v\d+$/.test(n)).sort()).toEqual(['v4', 'v5', 'v6', 'v7']);
   });
 
   it('refuses a view whose merge breaks the monoid laws, showing the counterexample, and one with no map', async () => {

@@ -8,7 +8,7 @@ const deployment = (name: string, at = 1): ViewDeployment => ({
   name, source: 'clicks', definitionHash: 'a'.repeat(64), merge: 'sum', partitions: 4, everyMs: 0, keep: 3, bundleHash: 'b'.repeat(64), deployedAt: at,
 });
 const build = (view: string, version: number): ViewBuildRecord => ({
-  view, version, cut: [version, 0], jobId: `job-${version}`, state: 'RUNNING', startedAt: version, incremental: false, baseVersion: 0, definitionHash: 'a'.repeat(64),
+  view, version, source: 'clicks', partitions: 4, cut: [version, 0], jobId: `job-${version}`, state: 'RUNNING', startedAt: version, incremental: false, baseVersion: 0, definitionHash: 'a'.repeat(64),
 });
 
 describe('the view catalog', () => {
