@@ -19,14 +19,7 @@ import { LogDatasetStore } from '../src/dataset/log-dataset-store.js';
 import { RecordBodyBuilder } from '../src/storage/record-body.js';
 import type { FileSystem } from '../src/dataset/file-system.js';
 import { nodeFileSystem } from '../src/dataset/file-system.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`Expected --${name} to be a positive number, got '${process.argv[i + 1]}'`);
-  return v;
-}
+import { numberArg } from './args.js';
 
 async function floor(dir: string, bodies: readonly Buffer[]): Promise<number> {
   const fh = await open(join(dir, 'floor.log'), 'w');
@@ -49,10 +42,10 @@ async function floor(dir: string, bodies: readonly Buffer[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const total = arg('records', 2_000_000);
-  const batchBytes = arg('batch-bytes', 256 * 1024);
-  const inFlight = arg('in-flight', 4);
-  const partitions = arg('partitions', 1);
+  const total = numberArg('records', 2_000_000);
+  const batchBytes = numberArg('batch-bytes', 256 * 1024);
+  const inFlight = numberArg('in-flight', 4);
+  const partitions = numberArg('partitions', 1);
   const gen = new YsbEventGenerator(42);
 
   const events = Array.from({ length: total }, () => gen.next());

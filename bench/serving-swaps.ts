@@ -31,20 +31,13 @@ import { ViewsClient } from '../src/protocol/view-rpc.js';
 import { ViewFileWriter } from '../src/view/view-file-writer.js';
 import { makeManifest, type ViewManifestFile } from '../src/view/view-manifest.js';
 import { prepareVersionDir, publishVersion, removeVersion, viewFileName, writeManifest } from '../src/view/view-version-dir.js';
+import { numberArg } from './args.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`Expected --${name} to be a positive integer, got '${process.argv[i + 1]}'`);
-  return v;
-}
-
-const KEYS = arg('keys', 100_000);
-const SWAPS = arg('swaps', 100);
-const READERS = arg('readers', 4);
-const BATCH = arg('batch', 100);
-const HEARTBEAT_MS = arg('heartbeat-ms', 100);
+const KEYS = numberArg('keys', 100_000, true);
+const SWAPS = numberArg('swaps', 100, true);
+const READERS = numberArg('readers', 4, true);
+const BATCH = numberArg('batch', 100, true);
+const HEARTBEAT_MS = numberArg('heartbeat-ms', 100, true);
 const PARTITIONS = 4;
 const VIEW = 'bench-swaps';
 const CLI = resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js');

@@ -23,18 +23,11 @@ import { BlockCache, DEFAULT_BLOCK_CACHE_BYTES } from '../src/view/block-cache.j
 import { ViewFileReader } from '../src/view/view-file-reader.js';
 import { DEFAULT_BLOCK_BYTES, ViewFileWriter } from '../src/view/view-file-writer.js';
 import { mergeScanBatches } from '../src/view/view-merge.js';
+import { numberArg } from './args.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`Expected --${name} to be a positive number, got '${process.argv[i + 1]}'`);
-  return v;
-}
-
-const KEYS = arg('keys', 1_000_000);
-const BLOCK_BYTES = arg('block-bytes', DEFAULT_BLOCK_BYTES);
-const REPEAT = arg('repeat', 3);
+const KEYS = numberArg('keys', 1_000_000);
+const BLOCK_BYTES = numberArg('block-bytes', DEFAULT_BLOCK_BYTES);
+const REPEAT = numberArg('repeat', 3);
 const CACHE_BYTES = DEFAULT_BLOCK_CACHE_BYTES;
 const SWEEP = process.argv.includes('--sweep');
 

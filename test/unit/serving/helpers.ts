@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { LoadedVersion } from '../../../src/serving/loaded-version.js';
 import { BlockCache } from '../../../src/view/block-cache.js';
 import { presentationOf } from '../../../src/view/monoid-by-name.js';
@@ -10,19 +7,10 @@ import { readManifest, versionDir } from '../../../src/view/view-version-dir.js'
 
 export { byUtf8, writeVersion } from '../../support/view-versions.js';
 export { seededRandom as rng } from '../../support/seeded-random.js';
+import { useTempDirs as useTempDirsWithPrefix } from '../../support/temp-dirs.js';
 
 /** Temporary folders made in a test, removed after it. */
-export function useTempDirs(): () => Promise<string> {
-  const dirs: string[] = [];
-  afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
-  return async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'laminate-serving-'));
-    dirs.push(dir);
-    return dir;
-  };
-}
+export const useTempDirs = (): (() => Promise<string>) => useTempDirsWithPrefix('laminate-serving-');
 
 /**
  * Opens a version written under `root` in place (no copy) as a LoadedVersion.

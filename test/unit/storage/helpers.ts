@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { seededRandom } from '../../support/seeded-random.js';
+import { useTempDirs as useTempDirsWithPrefix } from '../../support/temp-dirs.js';
 
 /** A seeded PRNG (mulberry32): runs repeat. Returns floats in [0, 1). */
 export const rng = seededRandom;
@@ -16,17 +13,7 @@ export function intBelow(random: () => number, n: number): number {
 }
 
 /** Temporary folders made in a test, removed after it. */
-export function useTempDirs(): () => Promise<string> {
-  const dirs: string[] = [];
-  afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
-  return async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'laminate-storage-'));
-    dirs.push(dir);
-    return dir;
-  };
-}
+export const useTempDirs = (): (() => Promise<string>) => useTempDirsWithPrefix('laminate-storage-');
 
 /** Byte order of UTF-8, computed the plain way. */
 export function byUtf8(a: string, b: string): number {

@@ -1,28 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { ViewFileWriter, type ViewFileSummary, type ViewFileWriterOptions } from '../../../src/view/view-file-writer.js';
 import { makeManifest, type ViewManifest, type ViewManifestFile } from '../../../src/view/view-manifest.js';
 import { fnv1a } from '../../support/fnv1a.js';
 import { seededRandom } from '../../support/seeded-random.js';
 
 export { rejectsWith, throwsWith } from '../storage/helpers.js';
+import { useTempDirs as useTempDirsWithPrefix } from '../../support/temp-dirs.js';
 
 export const rng = seededRandom;
 
 /** Temporary folders made in a test, removed after it. */
-export function useTempDirs(): () => Promise<string> {
-  const dirs: string[] = [];
-  afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-  });
-  return async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'laminate-view-'));
-    dirs.push(dir);
-    return dir;
-  };
-}
+export const useTempDirs = (): (() => Promise<string>) => useTempDirsWithPrefix('laminate-view-');
 
 /** Byte order of UTF-8, computed the plain way (the reference's order). */
 export function byUtf8(a: string, b: string): number {
