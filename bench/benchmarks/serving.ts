@@ -9,8 +9,13 @@
  * file's checksum against the manifest), per million keys, as a serving
  * node does when it loads a version.
  *
- * Not yet here (see bench/README.md): Get/MultiGet/Scan through `laminate
- * serve` against an in-memory gRPC floor, and reads during swaps.
+ * Then reads, against `laminate serve` (a separate process, loaded from the
+ * master's assignment) and against the RPC floor (baselines/
+ * serving-rpc-floor.ts: a grpc-js server answering from a Map), the load
+ * generator in this process on the same 2 cores: Gets in open loop with
+ * zipfian keys (YCSB C), the highest rate whose p99 stays within 5 ms;
+ * MultiGets of 100 keys; a Scan of the whole view (serving-reads.ts).
+ * Reads during swaps: bench/serving-swaps.ts.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +23,12 @@ import { pack } from 'msgpackr';
 import { LaminateClient } from '../../src/client/laminate-client.js';
 import { readManifest, versionDir } from '../../src/view/view-version-dir.js';
 import { ViewFileReader } from '../../src/view/view-file-reader.js';
-import { BenchCluster, ROOT } from '../cluster.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ServingClient } from '../../src/protocol/serving-rpc.js';
+import { BenchCluster, CLI, ROOT } from '../cluster.js';
+import { highestRate, multiGetRate, openLoopGets, scanRate, Zipfian } from '../serving-reads.js';
 import { bestOf, CLUSTER_SHAPE, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
-import { kvRecords } from '../data-gen/kv-records.js';
+import { kvKey, kvRecords } from '../data-gen/kv-records.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
 
@@ -28,6 +36,53 @@ const FULL_KEYS = 1_000_000;
 const PER_KEY = 2;
 const SEED = 20261201;
 const VIEW_PARTITIONS = 4;
+
+interface ReadFigures {
+  /** Highest open-loop Get rate (req/s) with p99 within 5 ms; 0 when even the lowest missed. */
+  readonly getRate: number;
+  readonly getP99Ms: number;
+  readonly steps: string;
+  readonly multiGetKeysPerS: number;
+  readonly scanPerS: number;
+}
+
+const GET_RATES = [1000, 2000, 4000, 8000, 12000, 16000, 24000];
+const STEP_SECONDS = 3;
+
+async function readFigures(address: string, keys: number): Promise<ReadFigures> {
+  const client = new ServingClient(address);
+  try {
+    const zipf = new Zipfian(keys, SEED + 7);
+    const key = (): string => kvKey(zipf.next());
+    // Warm up (connection, JIT, the node's block cache) before anything is measured.
+    await openLoopGets(client, 'kv', key, 1000, 3);
+    const { best, steps } = await highestRate(client, 'kv', key, GET_RATES, STEP_SECONDS, 5);
+    const multiGetKeysPerS = await multiGetRate(client, 'kv', key, 100, 4, STEP_SECONDS);
+    const scan = await scanRate(client, 'kv');
+    return {
+      getRate: best?.rate ?? 0, getP99Ms: best?.p99Ms ?? Number.NaN,
+      steps: steps.map((s) => `${s.rate}/s: p99 ${s.p99Ms.toFixed(2)} ms${s.errors > 0 ? `, ${s.errors} errors` : ''}`).join('; '),
+      multiGetKeysPerS, scanPerS: scan.perSecond,
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** Starts a process and resolves with what `re` matched on its stdout; the process is killed by `stop`. */
+function startProcess(args: string[], re: RegExp, logFile: string): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', openSync(logFile, 'w')] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 60_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = re.exec(out);
+      if (m) { clearTimeout(t); resolve({ proc, match: m }); }
+    });
+    proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`${args.join(' ')} exited with ${c}`)); });
+  });
+}
 
 interface BuildRun {
   readonly wallS: number;
@@ -37,6 +92,8 @@ interface BuildRun {
   readonly keys: number;
   readonly verifyMsPerMillion: number;
   readonly bytes: number;
+  readonly serve?: ReadFigures;
+  readonly floor?: ReadFigures;
 }
 
 /** The benchmark's records, u32-length-framed msgpack, for the floor to read. */
@@ -94,7 +151,35 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
       await reader.close();
     }
     const verifyMs = performance.now() - v0;
+
+    // Reads (first run only): `laminate serve` once it has loaded the version, then the RPC floor.
+    let serve: ReadFigures | undefined;
+    let floor: ReadFigures | undefined;
+    if (i === 0) {
+      const node = await startProcess([CLI, 'serve', '--master', cluster.address, '--port', '0', '--data', join(cluster.options.dir, 'serve')],
+        /listening on (\S+)/, join(cluster.options.dir, 'serve.log'));
+      try {
+        const deadline = Date.now() + 120_000;
+        while (!(await client.viewVersions('kv')).versions.some((v) => v.version === b.version && v.servedBy.length > 0)) {
+          if (Date.now() > deadline) throw new Error('the serving node did not load the version');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        ctx.log('reads against laminate serve');
+        serve = await readFigures(node.match[1]!, keys);
+      } finally {
+        node.proc.kill('SIGTERM');
+      }
+      const rpcFloor = await startProcess([join(ROOT, 'dist', 'bench', 'baselines', 'serving-rpc-floor.js'), versionDir(root, 'kv', b.version), 'kv'],
+        /listening on (\S+)/, join(cluster.options.dir, 'rpc-floor.log'));
+      try {
+        ctx.log('reads against the RPC floor');
+        floor = await readFigures(rpcFloor.match[1]!, keys);
+      } finally {
+        rpcFloor.proc.kill('SIGTERM');
+      }
+    }
     return {
+      ...(serve ? { serve } : {}), ...(floor ? { floor } : {}),
       wallS, cpuS, peakMb: peak.sumMb, otherCores: otherCores(busy, cpuS, wallS), keys: manifest.keys,
       verifyMsPerMillion: verifyMs / (manifest.keys / 1e6), bytes: manifest.bytes,
     };
@@ -115,6 +200,8 @@ export const serving: Benchmark = {
       measureCommand([process.execPath, join(ROOT, 'dist', 'bench', 'baselines', 'serving-floor.js'), recordsFile, join(ctx.work, 'floor.bin')]));
     const build = await bestOf(ctx, `Laminate: build a view of ${keys} keys over ${keys * PER_KEY} records`, (i) => buildRun(ctx, keys, i));
     const best = build.best;
+    const reads = build.all[0]?.serve;
+    const rpcFloor = build.all[0]?.floor;
     const checks: Check[] = [{ name: 'the view has one key per distinct key', ok: best.keys === keys, detail: `${best.keys} keys for ${keys}` }];
     return {
       name: 'serving',
@@ -127,10 +214,17 @@ export const serving: Benchmark = {
       targets: [
         target('build time / floor time', best.wallS / floor.best.wallS, 0.8, 'x'),
         target('load and verify per million keys', best.verifyMsPerMillion, 50, 'ms'),
+        ...(reads ? [
+          target('Get rate (zipfian, open loop) with p99 <= 5 ms', reads.getRate, 8000, 'req/s', true),
+          target('MultiGet of 100 keys', reads.multiGetKeysPerS, 200_000, 'keys/s', true),
+          target('Scan', reads.scanPerS, 1_000_000, 'entries/s', true),
+        ] : []),
       ],
       checks,
       notes: [
         `view: ${best.keys} keys, ${(best.bytes / 1e6).toFixed(1)} MB in ${VIEW_PARTITIONS} files; load and verify ${best.verifyMsPerMillion.toFixed(1)} ms per million keys`,
+        ...[['laminate serve', reads], ['RPC floor (Map)', rpcFloor]].filter((x): x is [string, ReadFigures] => x[1] !== undefined).map(([who, r]) =>
+          `${who}: Get ${r.getRate}/s with p99 ${r.getP99Ms.toFixed(2)} ms (${r.steps}); MultiGet ${Math.round(r.multiGetKeysPerS)} keys/s; Scan ${Math.round(r.scanPerS)} entries/s`),
       ],
       params: { keys, perKey: PER_KEY, seed: SEED, viewPartitions: VIEW_PARTITIONS },
     };
