@@ -78,6 +78,11 @@ function versionRow(v: ViewVersionInfo): string[] {
   ];
 }
 
+/** The refusals of a version's loading by serving nodes, for `view versions`. */
+function refusalLines(l: { readonly versions: readonly ViewVersionInfo[] }): string[] {
+  return l.versions.flatMap((v) => v.refusedBy.map((r) => `  version ${v.version} refused by ${r}`));
+}
+
 export async function viewVersions(client: LaminateClient, o: { readonly name: string; readonly json?: boolean }, out: Print): Promise<void> {
   const l = await client.viewVersions(o.name);
   if (o.json) {
@@ -86,6 +91,11 @@ export async function viewVersions(client: LaminateClient, o: { readonly name: s
   }
   out(`view ${l.view}: ${l.versions.length} version${l.versions.length === 1 ? '' : 's'}`);
   if (l.versions.length > 0) for (const line of table(['version', 'cut', 'records', 'keys', 'bytes', 'job', 'built at', 'served by'], l.versions.map(versionRow))) out(line);
+  const refused = refusalLines(l);
+  if (refused.length > 0) {
+    out('versions serving nodes refused to load (the version before keeps serving there):');
+    for (const line of refused) out(line);
+  }
   const failed = l.builds.filter((b) => b.state !== 'PUBLISHED');
   if (failed.length > 0) {
     out('builds not published:');

@@ -60,6 +60,8 @@ export interface ViewVersionInfo {
   readonly current: boolean;
   /** Serving nodes that acknowledged loading it. */
   readonly servedBy: readonly string[];
+  /** `node: reason` for each live serving node that refused to load it (a damaged file). */
+  readonly refusedBy: readonly string[];
   readonly definitionHash: string;
 }
 

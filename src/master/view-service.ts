@@ -297,6 +297,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       versions.push({
         version: v, cut: m.cut, records: m.records, keys: m.keys, bytes: m.bytes, jobId: m.jobId, builtAt: Date.parse(m.builtAt),
         current: v === current, servedBy: registry.servedBy(d.name, v, now), definitionHash: m.definitionHash,
+        refusedBy: registry.refusals(d.name, v, now).map((r) => `${r.nodeId}: ${r.reason}`),
       });
     }
     return { view: d.name, versions, builds: catalog.buildsOf(d.name).map(toBuild) };

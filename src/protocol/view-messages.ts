@@ -19,7 +19,7 @@ export interface ViewBuild {
 export interface ViewVersionsRequest { name: string }
 export interface ViewVersionInfo {
   version: number; cut: number[]; records: number; keys: number; bytes: number; jobId: string; builtAtMs: number;
-  current: boolean; servedBy: string[]; definitionHash: string;
+  current: boolean; servedBy: string[]; definitionHash: string; refusedBy: string[];
 }
 export interface ViewVersionList { view: string; versions: ViewVersionInfo[]; builds: ViewBuild[] }
 export interface LoadedVersion { view: string; version: number }

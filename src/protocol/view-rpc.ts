@@ -49,13 +49,13 @@ function fromWireBuild(w: W.ViewBuild): ViewBuild {
 }
 
 function toWireVersion(v: ViewVersionInfo): W.ViewVersionInfo {
-  return { ...v, cut: [...v.cut], servedBy: [...v.servedBy], builtAtMs: v.builtAt };
+  return { ...v, cut: [...v.cut], servedBy: [...v.servedBy], refusedBy: [...v.refusedBy], builtAtMs: v.builtAt };
 }
 
 function fromWireVersion(w: W.ViewVersionInfo): ViewVersionInfo {
   return {
     version: w.version, cut: w.cut, records: w.records, keys: w.keys, bytes: w.bytes, jobId: w.jobId, builtAt: w.builtAtMs,
-    current: w.current, servedBy: w.servedBy, definitionHash: w.definitionHash,
+    current: w.current, servedBy: w.servedBy, definitionHash: w.definitionHash, refusedBy: w.refusedBy,
   };
 }
 

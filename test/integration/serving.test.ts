@@ -245,6 +245,16 @@ describe('laminate serve', () => {
     const still = await client.multiGet(VIEW, viewKeys.slice(0, 100));
     expect(still.coverage.version).toBe(1);
     expectOneVersion(still);
+    // The master says which nodes refused version 2, and why (once their next heartbeat told it).
+    const refusedBy = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const v2 = (await views.viewVersions(VIEW)).versions.find((v) => v.version === 2);
+        if (v2 && v2.refusedBy.length === 2) return v2.refusedBy;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return [];
+    })();
+    expect([...refusedBy].sort()).toEqual([a.nodeId, b.nodeId].sort().map((id) => expect.stringMatching(new RegExp(`^${id}: .*(DATA_LOSS|checksum|CRC)`, 'i')) as unknown));
 
     await a.kill('SIGKILL');
     // The master still lists the dead node for a while: queries that try it first move to the other one.
