@@ -117,7 +117,11 @@ describe('views built by the batch layer over a cut', () => {
     const scanned: Array<[unknown, unknown]> = [];
     for await (const e of client.scan('page-views', { prefix: 'page-1' })) scanned.push([e.key, e.value]);
     expect(scanned).toEqual(pages.filter((p) => p.startsWith('page-1')).map((p) => [p, counts2.get(p)]));
-    // Pinned to a kept version.
+    // Pinned to a kept version, once the node has loaded it too (it loads the current version first).
+    await waitFor(async () => {
+      const v = (await client.viewVersions('page-views')).versions.find((x) => x.version === 1);
+      return v !== undefined && v.servedBy.length > 0 ? v : undefined;
+    });
     const pinned = await client.get('page-views', pages[0]!, { version: 1 });
     expect(pinned).toMatchObject({ value: pageViews(await before(cut1)).get(pages[0]!), coverage: { version: 1, cut: cut1 } });
 
