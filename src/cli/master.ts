@@ -17,9 +17,13 @@ export function registerMaster(program: Command): void {
     .option('--retain-jobs <n>', 'finished jobs kept for status', positiveInt('--retain-jobs'), 100)
     .action(async (o: { host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number }) => {
       const logger = createLogger();
+      // A crash-test hook (like Hadoop's fault injection): SIGKILL this process right after the named
+      // step of a view publish, e.g. LAMINATE_FAULT_KILL_AT=current:renamed. Unset in normal runs.
+      const killAt = process.env.LAMINATE_FAULT_KILL_AT;
       const master = new Master({
         host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
         scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout },
+        ...(killAt ? { onViewPublishStep: (step: string) => { if (step === killAt) process.kill(process.pid, 'SIGKILL'); } } : {}),
       });
       await master.start();
       // The bound address on stdout, for scripts that start a master on port 0.

@@ -54,6 +54,8 @@ export interface MasterOptions {
   datasetDir?: string;
   /** The view store: published view versions. Default <dataDir>/views. */
   viewDir?: string;
+  /** Crash tests only: called after each durable step of a view publish (see ViewServiceDeps.onPublishStep). */
+  onViewPublishStep?: (step: string) => void;
   logger: Logger;
   clock?: Clock;
 }
@@ -121,6 +123,7 @@ export class Master {
         byOutput: (dir) => [...this.jobs.values()].find((p) => p.spec.outputDir === dir)?.jobId,
       },
       registry: new ServingRegistry(), clock: this.clock, log: this.log,
+      ...(this.options.onViewPublishStep ? { onPublishStep: this.options.onViewPublishStep } : {}),
     });
     // Before any request: a build asked for now must see the builds the catalog says are running.
     await views.start();

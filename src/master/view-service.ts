@@ -69,6 +69,13 @@ export interface ViewServiceDeps {
   readonly log: Logger;
   /** How often scheduled builds (--every) are looked at. Default 1 s. */
   readonly scheduleTickMs?: number;
+  /**
+   * Fault injection for crash tests: called after each durable step of a
+   * publish, named `manifest:STEP` or `current:STEP` (STEP: temp-written,
+   * renamed, folder-synced); the master's process wiring kills the process
+   * there when LAMINATE_FAULT_KILL_AT names the step (see cli/master.ts).
+   */
+  readonly onPublishStep?: (step: string) => void;
 }
 
 export interface ViewService {
@@ -185,8 +192,9 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         // A master restarted after the publish finds CURRENT naming this version already: only the record is left to write.
         if ((await readCurrent(root, b.view)) !== b.version) {
           const manifest = await manifestOf(b);
-          await writeManifest(root, manifest);
-          await publishVersion(root, b.view, b.version);
+          const at = deps.onPublishStep;
+          await writeManifest(root, manifest, at ? { onStep: (s) => at(`manifest:${s}`) } : {});
+          await publishVersion(root, b.view, b.version, at ? { onStep: (s) => at(`current:${s}`) } : {});
           blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
         }
         published = true;
@@ -203,6 +211,13 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       await catalog.finishBuild(b.view, b.version, { state: 'FAILED', error, at: clock.now() });
       if ((await readCurrent(root, b.view).catch(() => undefined)) !== b.version) await removeVersion(root, b.view, b.version).catch(() => {});
     }
+    // What a crash during this build or its publish left (temporary files: the view's start-up
+    // cleanup skipped it while the build ran) goes now, while the view is still claimed by it.
+    const removed = await removeLeftovers(root, b.view).catch((err: unknown) => {
+      blog.warn({ err }, 'could not remove leftovers');
+      return [];
+    });
+    if (removed.length > 0) blog.info({ removed }, 'removed what a crash left');
     const ended = catalog.buildsOf(b.view).find((x) => x.version === b.version);
     return toBuild(ended ?? b);
   }

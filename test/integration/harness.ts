@@ -86,9 +86,9 @@ export interface MasterProc extends Proc {
 }
 
 /** A master process on a free port, with a fast heartbeat so that lost workers are found quickly. */
-export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number; port?: number } = {}): Promise<MasterProc> {
+export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number; port?: number; env?: Record<string, string> } = {}): Promise<MasterProc> {
   const p = startProc(['master', '--port', String(o.port ?? 0), '--data', join(dataDir, 'master'),
-    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)]);
+    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)], o.env);
   const line = await p.waitFor(/master listening on (\S+)/);
   return { ...p, address: line.replace('master listening on ', '') };
 }
