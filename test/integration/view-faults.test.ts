@@ -20,17 +20,35 @@ async function until<T>(get: () => Promise<T | undefined>, timeoutMs: number, wh
   }
 }
 
+/** Views per page over `records`: the sequential count every published version must equal. */
+function pageViews(records: readonly Click[]): Record<string, number> {
+  const m = new Map<string, number>();
+  for (const r of records) if (r.event_type === 'view') m.set(r.page_id, (m.get(r.page_id) ?? 0) + 1);
+  return Object.fromEntries(m);
+}
+
+/** Every entry of the version folder's view files. */
+async function versionEntries(vdir: string): Promise<Record<string, unknown>> {
+  const got = new Map<string, unknown>();
+  for (const name of (await readdir(vdir)).filter((n) => n.startsWith('part-'))) {
+    const reader = await ViewFileReader.open(join(vdir, name));
+    for await (const e of reader.scan()) got.set(e.key, unpack(e.value));
+    await reader.close();
+  }
+  return Object.fromEntries(got);
+}
+
+let dir: string;
+const procs: Proc[] = [];
+const clients: Array<{ close(): unknown }> = [];
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  for (const p of procs.splice(0)) await p.kill();
+  await removeDir(dir);
+});
+
 describe('a view build through a master SIGKILL', () => {
-  let dir: string;
-  const procs: Proc[] = [];
-  const clients: Array<{ close(): unknown }> = [];
-
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    for (const p of procs.splice(0)) await p.kill();
-    await removeDir(dir);
-  });
-
   it('resumes the build after the restart and publishes a version equal to a sequential count over its cut', async () => {
     dir = await tempDir();
     const port = await freePort();
@@ -64,16 +82,7 @@ describe('a view build through a master SIGKILL', () => {
     }, 120_000, 'the build to be published after the restart');
     expect(published.versions.map((v) => [v.version, v.current, v.cut])).toEqual([[1, true, started.cut]]);
 
-    const expected = new Map<string, number>();
-    for (const r of records) if (r.event_type === 'view') expected.set(r.page_id, (expected.get(r.page_id) ?? 0) + 1);
-    const got = new Map<string, unknown>();
-    const vdir = join(dir, 'master', 'views', 'pages', 'v1');
-    for (const name of (await readdir(vdir)).filter((n) => n.startsWith('part-'))) {
-      const reader = await ViewFileReader.open(join(vdir, name));
-      for await (const e of reader.scan()) got.set(e.key, unpack(e.value));
-      await reader.close();
-    }
-    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected));
+    expect(await versionEntries(join(dir, 'master', 'views', 'pages', 'v1'))).toEqual(pageViews(records));
   });
 });
 
@@ -85,16 +94,6 @@ describe('a view build through a master SIGKILL', () => {
  * current, equal to a sequential count, and nothing half-written is left.
  */
 describe('a publish through a master SIGKILL at each of its steps', () => {
-  let dir: string;
-  const procs: Proc[] = [];
-  const clients: Array<{ close(): unknown }> = [];
-
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    for (const p of procs.splice(0)) await p.kill();
-    await removeDir(dir);
-  });
-
   it.each(['manifest:renamed', 'current:temp-written', 'current:renamed'])('finishes a publish killed at %s', async (step) => {
     dir = await tempDir();
     const port = await freePort();
@@ -126,16 +125,8 @@ describe('a publish through a master SIGKILL at each of its steps', () => {
     }, 120_000, `the build to be published after a kill at ${step}`);
     expect(published.versions.map((v) => [v.version, v.current])).toEqual([[1, true]]);
 
-    const expected = new Map<string, number>();
-    for (const r of records) if (r.event_type === 'view') expected.set(r.page_id, (expected.get(r.page_id) ?? 0) + 1);
-    const got = new Map<string, unknown>();
     const vdir = join(root, 'page-views', 'v1');
-    for (const name of (await readdir(vdir)).filter((n) => n.startsWith('part-'))) {
-      const reader = await ViewFileReader.open(join(vdir, name));
-      for await (const e of reader.scan()) got.set(e.key, unpack(e.value));
-      await reader.close();
-    }
-    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected));
+    expect(await versionEntries(vdir)).toEqual(pageViews(records));
     const leftovers = [...await readdir(join(root, 'page-views')), ...await readdir(vdir)].filter((n) => n.endsWith('.tmp'));
     expect(leftovers).toEqual([]);
   });
