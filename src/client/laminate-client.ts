@@ -85,8 +85,10 @@ export class LaminateClient {
   private readonly producers = new Set<Producer>();
   private readonly logger: Logger;
   private jobClient: JobClient | undefined;
+  /** One channel to the master's Views service, for the view commands and for finding serving nodes. */
+  private viewsClient: ViewsClient | undefined;
   private viewAdmin: ViewAdmin | undefined;
-  private viewQueries: { views: ViewsClient; directory: ServingDirectory; queries: ViewQueries } | undefined;
+  private viewQueries: { directory: ServingDirectory; queries: ViewQueries } | undefined;
   private closed = false;
 
   constructor(readonly address: string, options: LaminateClientOptions = {}) {
@@ -100,8 +102,13 @@ export class LaminateClient {
     return this.jobClient;
   }
 
+  private get views(): ViewsClient {
+    this.viewsClient ??= new ViewsClient(this.address);
+    return this.viewsClient;
+  }
+
   private get admin(): ViewAdmin {
-    this.viewAdmin ??= new ViewAdmin(this.address, this.datasets);
+    this.viewAdmin ??= new ViewAdmin(this.views, this.datasets);
     return this.viewAdmin;
   }
 
@@ -280,9 +287,8 @@ export class LaminateClient {
   private get queries(): ViewQueries {
     if (this.closed) throw new LaminateError('FAILED_PRECONDITION', 'The client is closed');
     if (this.viewQueries === undefined) {
-      const views = new ViewsClient(this.address);
-      const directory = new ServingDirectory(views);
-      this.viewQueries = { views, directory, queries: new ViewQueries(directory) };
+      const directory = new ServingDirectory(this.views);
+      this.viewQueries = { directory, queries: new ViewQueries(directory) };
     }
     return this.viewQueries.queries;
   }
@@ -324,9 +330,8 @@ export class LaminateClient {
     this.producers.clear();
     this.datasets.close();
     this.jobClient?.close();
-    this.viewAdmin?.close();
     this.viewQueries?.directory.close();
-    this.viewQueries?.views.close();
+    this.viewsClient?.close();
   }
 }
 

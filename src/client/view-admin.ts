@@ -6,14 +6,13 @@
  * sends the bundle to the master's catalog.
  */
 import { basename, extname } from 'node:path';
-import { parseDuration, type Duration } from '../api/view.js';
-import { checkViewLaws } from '../api/view.js';
+import { checkViewLaws, parseDuration, type Duration } from '../api/view.js';
 import type { LawCheckResult } from '../api/monoid-laws.js';
 import { describe, LaminateError } from '../common/errors.js';
 import type { BuildViewRequest, ViewBuild, ViewDiff, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
 import { decodeViewKey, type ViewKey } from '../common/view-key.js';
 import type { DatasetClient } from '../protocol/dataset-rpc.js';
-import { ViewsClient } from '../protocol/view-rpc.js';
+import type { ViewsClient } from '../protocol/view-rpc.js';
 import { decodeBody } from '../storage/record-body.js';
 import { bundleView } from './view-bundle.js';
 
@@ -90,12 +89,9 @@ export interface ViewDiffResult extends Omit<ViewDiff, 'addedKeys' | 'removedKey
   readonly changedKeys: ViewKey[];
 }
 
+/** The view commands of a LaminateClient, over its channels (it closes them). */
 export class ViewAdmin {
-  private readonly views: ViewsClient;
-
-  constructor(address: string, private readonly datasets: DatasetClient) {
-    this.views = new ViewsClient(address);
-  }
+  constructor(private readonly views: ViewsClient, private readonly datasets: DatasetClient) {}
 
   async deployView(file: string, options: DeployViewOptions = {}): Promise<DeployedView> {
     const name = options.name ?? basename(file, extname(file));
@@ -144,7 +140,4 @@ export class ViewAdmin {
     return { ...d, addedKeys: d.addedKeys.map(decodeViewKey), removedKeys: d.removedKeys.map(decodeViewKey), changedKeys: d.changedKeys.map(decodeViewKey) };
   }
 
-  close(): void {
-    this.views.close();
-  }
 }

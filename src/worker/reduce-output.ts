@@ -28,6 +28,9 @@ export interface ReduceOutput {
   abort(): Promise<void>;
 }
 
+/** Reduced keys held before an incremental build merges them with its base (see openReduceOutput). */
+const PENDING_RUN = 1024;
+
 /** An earlier version's view file to merge with, and how values of a key in both merge. */
 export interface MergeBase {
   readonly path: string;
@@ -81,7 +84,8 @@ export async function openReduceOutput(kind: 'text' | 'view', path: string, base
     }
     return batch[at];
   };
-  // Emits wait here until flush(): reading the base is asynchronous, emit is not.
+  // Emits wait here until flush(): reading the base is asynchronous, emit is not. They are
+  // merged in runs of PENDING_RUN, so the reduce awaits once per run, not once per key.
   const pending: Array<[string, unknown]> = [];
   const drain = async (until?: string): Promise<void> => {
     for (let e = await head(); e !== undefined && (until === undefined || compareKeys(e.key, until) < 0); e = await head()) {
@@ -110,7 +114,7 @@ export async function openReduceOutput(kind: 'text' | 'view', path: string, base
     write(key, value) {
       pending.push([key, value]);
     },
-    needsFlush: () => pending.length > 0 || w.needsFlush(),
+    needsFlush: () => pending.length >= PENDING_RUN || w.needsFlush(),
     async flush() {
       await flush();
       await w.flush();
