@@ -24,7 +24,9 @@ const LAYERS = {
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],
-  speed: ['common', 'protocol', 'view'],
+  // The speed process runs view definitions (api, as batch tasks do) over
+  // dataset records it decodes (storage's record bodies).
+  speed: ['common', 'api', 'protocol', 'storage', 'view'],
   functions: ['common', 'protocol', 'storage'],
   // The embedded cluster composes the roles, and so may import what they do.
   local: ALL.filter((f) => f !== 'local' && f !== 'cli'),
