@@ -38,7 +38,7 @@ function versionOf(v: number): { version?: number } {
 }
 
 function toWireCoverage(c: Coverage): W.Coverage {
-  return { version: c.version, cut: [...c.cut] };
+  return { version: c.version, cut: [...c.cut], hasSpeed: false, speed: [], lag: 0, freshnessMs: 0, uncovered: [] };
 }
 
 function fromWireCoverage(c: W.Coverage | null, what: string): Coverage {
@@ -121,7 +121,7 @@ export class ServingClient {
    */
   async get(view: string, keys: readonly string[], version?: number, timeoutMs = DEFAULT_GET_TIMEOUT_MS): Promise<GetAnswer> {
     const what = `serving node ${this.address} get of view '${view}'`;
-    const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0 };
+    const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0, batchOnly: false, atLeast: [], waitMs: 0 };
     const r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, timeoutMs, what);
     return { view: r.view, coverage: fromWireCoverage(r.coverage, what), entries: fromWireEntries(r.entries) };
   }

@@ -6,6 +6,7 @@
  */
 export interface DeployViewRequest {
   name: string; bundle: Buffer; source: string; definitionHash: string; merge: string; partitions: number; everyMs: number; keep: number;
+  windowSizeMs: number;
 }
 export interface ViewInfo {
   name: string; source: string; definitionHash: string; merge: string; partitions: number; everyMs: number; keep: number;
@@ -25,16 +26,25 @@ export interface ViewVersionList { view: string; versions: ViewVersionInfo[]; bu
 export interface LoadedVersion { view: string; version: number }
 export interface ServingHeartbeatRequest { nodeId: string; address: string; loaded: LoadedVersion[]; refused: LoadedVersion[]; refusalReason: string }
 export interface ServedVersion { version: number; cut: number[]; dir: string }
-export interface ServedView { view: string; merge: string; current: number; versions: ServedVersion[] }
+export interface SpeedLocation { nodeId: string; address: string; partitions: number[] }
+export interface ServedView {
+  view: string; merge: string; current: number; versions: ServedVersion[]; speed: SpeedLocation[]; windowSizeMs: number; sourcePartitions: number;
+}
 export interface ServingAssignment { views: ServedView[] }
 export interface ServingNode { nodeId: string; address: string; lastHeardMs: number; loaded: LoadedVersion[] }
 export interface ServingNodeList { nodes: ServingNode[] }
 
-export interface GetRequest { view: string; keys: Buffer[]; version: number }
-export interface ViewEntry { key: Buffer; value: Buffer; found: boolean }
-export interface Coverage { version: number; cut: number[] }
+export interface GetRequest { view: string; keys: Buffer[]; version: number; batchOnly: boolean; atLeast: number[]; waitMs: number }
+export interface ViewEntry { key: Buffer; value: Buffer; found: boolean; final?: boolean }
+export interface UncoveredPartition { partition: number; reason: string }
+export interface Coverage {
+  version: number; cut: number[]; hasSpeed: boolean; speed: number[]; lag: number; freshnessMs: number;
+  uncovered: UncoveredPartition[]; watermark?: number;
+}
 export interface GetResponse { view: string; coverage: Coverage | null; entries: ViewEntry[] }
-export interface ScanRequest { view: string; version: number; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number }
+export interface ScanRequest {
+  view: string; version: number; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number; batchOnly: boolean; atLeast: number[]; waitMs: number;
+}
 export interface ScanChunk { view: string; coverage: Coverage | null; entries: ViewEntry[] }
 export interface RollbackViewRequest { name: string; to: number }
 export interface DiffViewRequest { name: string; a: number; b: number; examples: number }
@@ -42,3 +52,23 @@ export interface ViewDiff {
   view: string; a: number; b: number; added: number; removed: number; changed: number; unchanged: number;
   addedKeys: string[]; removedKeys: string[]; changedKeys: string[];
 }
+
+// ---- Speed layer (Views.SpeedHeartbeat, Views.ListSpeedNodes, the Speed service) ----
+export interface SpeedStopped { offset: number; message: string }
+export interface SpeedPartitionReport {
+  partition: number; applied: number; start: number; end: number; caughtUpAtMs: number; stopped: SpeedStopped | null; busy: string;
+}
+export interface SpeedViewReport { view: string; definitionHash: string; partitions: SpeedPartitionReport[]; watermark?: number }
+export interface SpeedHeartbeatRequest { nodeId: string; address: string; views: SpeedViewReport[] }
+export interface SpeedCut { offsets: number[] }
+export interface SpeedViewAssignment {
+  view: string; source: string; bundleHash: string; definitionHash: string; merge: string; partitions: number[]; cuts: SpeedCut[]; handoffCut: number[];
+}
+export interface SpeedAssignment { views: SpeedViewAssignment[] }
+export interface SpeedNodeInfo { nodeId: string; address: string; lastHeardMs: number; views: SpeedViewReport[] }
+export interface SpeedNodeList { nodes: SpeedNodeInfo[] }
+export interface SpeedGetRequest { view: string; cut: number[]; keys: Buffer[]; base: Buffer[]; atLeast: number[]; waitMs: number }
+export interface SpeedScanRequest { view: string; cut: number[]; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number }
+export interface SpeedPartitionCoverage { partition: number; applied: number; lag: number; caughtUpAtMs: number; uncovered: string }
+export interface SpeedEntry { key: Buffer; acc: Buffer }
+export interface SpeedAnswer { view: string; partitions: SpeedPartitionCoverage[]; entries: SpeedEntry[]; watermark?: number }

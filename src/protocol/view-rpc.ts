@@ -90,7 +90,9 @@ export function viewsService(handlers: ViewHandlers): ServiceRegistration {
         return { ...d, addedKeys: [...d.addedKeys], removedKeys: [...d.removedKeys], changedKeys: [...d.changedKeys] };
       }),
       servingHeartbeat: unaryHandler(async (r: W.ServingHeartbeatRequest): Promise<W.ServingAssignment> => ({
-        views: (await handlers.servingHeartbeat(r)).map((v) => ({ ...v, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })) })),
+        views: (await handlers.servingHeartbeat(r)).map((v) => ({
+          ...v, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })), speed: [], windowSizeMs: 0, sourcePartitions: v.versions[0]?.cut.length ?? 0,
+        })),
       })),
       listServingNodes: unaryHandler((): W.ServingNodeList => ({
         nodes: handlers.listServingNodes().map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardMs: n.lastHeardAt, loaded: n.loaded.map((l) => ({ ...l })) })),
@@ -119,7 +121,7 @@ export class ViewsClient {
   async deployView(r: DeployViewRequest): Promise<ViewInfo> {
     const wire: W.DeployViewRequest = {
       name: r.name, bundle: r.bundle, source: r.source, definitionHash: r.definitionHash, merge: r.merge,
-      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0,
+      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0, windowSizeMs: 0,
     };
     return fromWireInfo(await this.call<W.DeployViewRequest, W.ViewInfo>('deployView', wire));
   }
