@@ -9,12 +9,16 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
 import { writeFileAtomic } from '../view/durable-files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from './checkpoint-codec.js';
 
 /** Temporary files a crashed write left behind are removed once older than this. */
 const STALE_TEMP_MS = 60_000;
+
+/** Where load warnings go (a pino logger, or a view thread's forwarder). */
+export interface WarnLog {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
 
 export function checkpointFolder(dir: string, id: Omit<CheckpointIdentity, 'partition'>): string {
   return join(dir, id.view, id.definitionHash);
@@ -41,7 +45,7 @@ export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>): Promise
  * of the partition that a crash during a write left. Called once when a
  * partition starts on a process.
  */
-export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log: Logger): Promise<Checkpoint<A> | undefined> {
+export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log: WarnLog): Promise<Checkpoint<A> | undefined> {
   const path = checkpointPath(dir, id);
   await removeStaleTemps(dir, id).catch(() => {});
   let bytes: Buffer;
@@ -49,7 +53,7 @@ export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log
     bytes = await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    log.warn({ err, path }, 'checkpoint unreadable: ignored, refolding from the handoff cut');
+    log.warn({ err: errorMessage(err), path }, 'checkpoint unreadable: ignored, refolding from the handoff cut');
     return undefined;
   }
   try {

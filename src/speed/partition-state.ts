@@ -323,6 +323,11 @@ export class PartitionState<A> {
     if (this.splitting.delete(from)) this.splitFailed.set(from, message);
   }
 
+  /** Forgets that the split of the segment at `from` failed, so that splitsNeeded asks for it again. */
+  clearFailedSplit(from: number): void {
+    this.splitFailed.delete(from);
+  }
+
   /**
    * Merges adjacent closed segments with no kept boundary between them,
    * both closed at least settleMs before `now` and neither being split.
