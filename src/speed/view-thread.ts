@@ -50,6 +50,8 @@ export class ViewThread {
   private restartMs = MIN_RESTART_MS;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Reads waiting (waitMs) for the thread to be back. */
+  private upWaiters: Array<() => void> = [];
   private readonly log: Logger;
 
   constructor(readonly init: ViewThreadInit, assignment: ViewThreadAssignment, private readonly memoryMb: number, log: Logger) {
@@ -84,6 +86,9 @@ export class ViewThread {
     thread.on('exit', (code) => this.died(thread, `the view's thread exited with code ${code}`));
     this.post({ type: 'init', init: this.init });
     this.post({ type: 'assign', assignment: this.assignment });
+    const waiters = this.upWaiters;
+    this.upWaiters = [];
+    for (const w of waiters) w();
   }
 
   private post(m: ToViewThread): void {
@@ -189,7 +194,26 @@ export class ViewThread {
     });
   }
 
-  get(q: SpeedGetQuery): Promise<SpeedAnswer> {
+  /**
+   * A Get; while the thread is down, one with waitMs waits for its restart
+   * (then the thread waits the rest), else answers every partition uncovered.
+   */
+  async get(q: SpeedGetQuery): Promise<SpeedAnswer> {
+    const waitMs = q.waitMs ?? 0;
+    if (this.thread === undefined && this.closing === undefined && waitMs > 0) {
+      const started = Date.now();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, waitMs);
+        function done(): void {
+          clearTimeout(t);
+          resolve();
+        }
+        this.upWaiters.push(done);
+      });
+      const left = waitMs - (Date.now() - started);
+      if (this.thread === undefined || left <= 0) return this.downAnswer(q.cut);
+      q = { ...q, waitMs: left };
+    }
     return this.request({
       type: 'get', id: this.nextId++, cut: q.cut, keys: q.keys,
       ...(q.base !== undefined ? { base: q.base } : {}),

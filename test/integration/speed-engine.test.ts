@@ -8,7 +8,7 @@
  *
  * Needs `npm run build` first: the view threads load dist/.
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -38,7 +38,22 @@ export default {
 };
 `;
 
-interface Click { readonly id: number; readonly page: string; readonly user: string; readonly n: number; readonly bad?: true }
+/** As VIEW_MODULE, but a record with `hog` outgrows any heap while the file it names exists. */
+const HOG_MODULE = `
+import { existsSync } from 'node:fs';
+const hoard = [];
+export default {
+  source: 'clicks',
+  map(r, emit) {
+    if (r.hog && existsSync(r.hog)) for (;;) hoard.push(new Array(100000).fill(r.id));
+    emit(r.page, 1);
+    emit(['user', r.user], r.n);
+  },
+  merge: { zero: 0, plus: (a, b) => a + b },
+};
+`;
+
+interface Click { readonly id: number; readonly page: string; readonly user: string; readonly n: number; readonly bad?: true; readonly hog?: string }
 const PARTITIONS = 3;
 
 /** The reference: what the view's map and merge mean, written out as a plain loop. */
@@ -54,6 +69,8 @@ function foldClicks(records: readonly Click[], into = new Map<string, number>())
 let bundlePath: string;
 let bundleDir: string;
 let definitionHash: string;
+let hogPath: string;
+let hogHash: string;
 
 beforeAll(async () => {
   bundleDir = await tempDir('laminate-speed-bundle-');
@@ -63,6 +80,11 @@ beforeAll(async () => {
   bundlePath = join(bundleDir, 'bundle.mjs');
   await writeFile(bundlePath, bundle.code);
   definitionHash = bundle.definitionHash;
+  await writeFile(join(bundleDir, 'hog-view.js'), HOG_MODULE);
+  const hog = await bundleView(join(bundleDir, 'hog-view.js'));
+  hogPath = join(bundleDir, 'hog.mjs');
+  await writeFile(hogPath, hog.code);
+  hogHash = hog.definitionHash;
   return () => removeDir(bundleDir);
 });
 
@@ -104,15 +126,15 @@ async function append(n: number, extra: (p: number, i: number) => Partial<Click>
 
 function startEngine(): SpeedEngine {
   const engine = createSpeedEngine({
-    masterAddress: master.address, checkpointDir: join(dir, 'checkpoints'), viewMemoryMb: 128,
-    checkpointIntervalMs: 100, idleTimeoutMs: 1000, bundlePath: () => Promise.resolve(bundlePath), log: silentLogger(),
+    masterAddress: master.address, checkpointDir: join(dir, 'checkpoints'), viewMemoryMb: 48,
+    checkpointIntervalMs: 100, idleTimeoutMs: 1000, bundlePath: (hash) => Promise.resolve(hash === hogHash ? hogPath : bundlePath), log: silentLogger(),
   }, { paneMs: 20, settleMs: 100 });
   teardown.add(() => engine.close());
   return engine;
 }
 
-function assignment(cuts: number[][], handoffCut: number[], partitions = [0, 1, 2]): SpeedAssignment {
-  return { views: [{ view: 'pages', source: 'clicks', bundleHash: 'b'.repeat(64), definitionHash, merge: 'custom', partitions, cuts, handoffCut }] };
+function assignment(cuts: number[][], handoffCut: number[], partitions = [0, 1, 2], hash = definitionHash): SpeedAssignment {
+  return { views: [{ view: 'pages', source: 'clicks', bundleHash: hash, definitionHash: hash, merge: 'custom', partitions, cuts, handoffCut }] };
 }
 
 /** The records [from, to) of a partition, read back with the client's read API. */
@@ -259,5 +281,31 @@ describe('the speed engine', () => {
     const p1 = engine.report()[0]!.partitions[1]!;
     expect(p1.stopped?.offset).toBe(badOffset);
     expect(p1.applied).toBe(badOffset);
+  });
+
+  it('reports a view whose thread outgrew its heap, and restarts it: exact again, nothing counted twice', async () => {
+    const engine = startEngine();
+    const zero = [0, 0, 0];
+    const flag = join(dir, 'hog-on');
+    await writeFile(flag, '');
+    const first = await append(20);
+    await engine.assign(assignment([zero], zero, [0, 1, 2], hogHash));
+    await checkAt(engine, zero, first);
+    const ends = await append(10, (p, i) => (p === 0 && i === 3 ? { hog: flag } : {}));
+    const deadline = Date.now() + 30_000;
+    while (!(engine.report()[0]?.partitions.every((p) => p.busy?.includes('ran out of its 48 MB heap')) ?? false)) {
+      if (Date.now() > deadline) throw new Error(`no out-of-memory report: ${JSON.stringify(engine.report())}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const down = await engine.get({ view: 'pages', cut: zero, keys: ALL_KEYS });
+    expect(down.entries).toEqual([]);
+    for (const c of down.partitions) {
+      expect(c.uncovered).toMatch(/^busy: the view's thread ran out of its 48 MB heap; restarting/);
+      expect(c.applied).toBe(0);
+    }
+    // Whatever it had not saved is refolded from the log after the restart: exact, nothing twice.
+    await rm(flag);
+    const back = await checkAt(engine, zero, ends);
+    expect(back.partitions.map((c) => c.applied)).toEqual(ends);
   });
 });
