@@ -5,9 +5,11 @@
  * the contract and the speed-spec for what the threads do.
  *
  * Assignments are applied one at a time, in the order given (the shell may
- * call assign again before a slow one — fetching a bundle — ended).
+ * call assign again before a slow one — fetching a bundle — ended). A view
+ * whose bundle cannot be fetched is left out (logged) and tried again at
+ * the next assignment; the others run.
  */
-import { LaminateError } from '../common/errors.js';
+import { errorMessage, LaminateError } from '../common/errors.js';
 import type { SpeedAnswer, SpeedAssignment, SpeedGetQuery, SpeedScanQuery, SpeedViewAssignment, SpeedViewReport } from '../common/speed-shapes.js';
 import type { SpeedEngine, SpeedEngineOptions } from './speed-engine.js';
 import { ViewThread } from './view-thread.js';
@@ -49,7 +51,14 @@ export function createSpeedEngine(options: SpeedEngineOptions, tuning: SpeedEngi
         existing.assign(threadAssignment(a));
         continue;
       }
-      const bundlePath = await options.bundlePath(a.bundleHash);
+      let bundlePath: string;
+      try {
+        bundlePath = await options.bundlePath(a.bundleHash);
+      } catch (err) {
+        // The other views start regardless; the next assignment (a heartbeat later) tries this one again.
+        log.error({ view: a.view, bundleHash: a.bundleHash, err: errorMessage(err) }, "the view's bundle could not be fetched: not started");
+        continue;
+      }
       if (closed !== undefined) return;
       log.info({ view: a.view, partitions: a.partitions, source: a.source }, 'starting a view');
       threads.set(a.view, new ViewThread({

@@ -116,6 +116,8 @@ export class ViewRuntime {
     if (state.handoff(h, now) === 'reset') {
       this.log.info({ partition: p, handoffCut: h, ...before }, h > before.applied ? 'skipped ahead to the handoff cut (the batch side counts the records before it)' : 'rolled back to the handoff cut: refolding from the log');
       this.watermark.remove(p);
+      // It counted every record durable before caughtUpAt; after a rollback it no longer does.
+      part.caughtUpAt = 0;
       this.tail(part);
     }
     this.runSplits(part, state);
