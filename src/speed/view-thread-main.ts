@@ -46,6 +46,16 @@ function errorReply(id: number, err: unknown): FromViewThread {
   return { type: 'answer', id, error: { code, message: errorMessage(err) } };
 }
 
+/**
+ * Posts an answer, after the report when it is due: the engine then never
+ * holds an answer newer than its report (a caller that got an answer sees
+ * at least that state in report()).
+ */
+function answer(rt: ViewRuntime, m: FromViewThread): void {
+  if (rt.takeReportDue()) post({ type: 'report', report: rt.report() });
+  post(m);
+}
+
 function handle(rt: ViewRuntime, m: ToViewThread): void {
   switch (m.type) {
     case 'init':
@@ -55,14 +65,14 @@ function handle(rt: ViewRuntime, m: ToViewThread): void {
       return;
     case 'get':
       try {
-        rt.get(m, (answer) => post({ type: 'answer', id: m.id, answer }), (err) => post(errorReply(m.id, err)));
+        rt.get(m, (a) => answer(rt, { type: 'answer', id: m.id, answer: a }), (err) => post(errorReply(m.id, err)));
       } catch (err) {
         post(errorReply(m.id, err));
       }
       return;
     case 'scan':
       try {
-        post({ type: 'answer', id: m.id, answer: rt.scan(m) });
+        answer(rt, { type: 'answer', id: m.id, answer: rt.scan(m) });
       } catch (err) {
         post(errorReply(m.id, err));
       }

@@ -53,7 +53,17 @@ export default {
 };
 `;
 
-interface Click { readonly id: number; readonly page: string; readonly user: string; readonly n: number; readonly bad?: true; readonly hog?: string }
+/** A windowed view: views per page per 10 s of event time, 1 s of allowed lateness. */
+const WINDOW_MODULE = `
+export default {
+  source: 'clicks',
+  map(r, emit) { emit(r.page, 1); },
+  merge: { zero: 0, plus: (a, b) => a + b },
+  window: { size: '10s', lateness: '1s', time: (r) => r.t },
+};
+`;
+
+interface Click { readonly id: number; readonly page: string; readonly user: string; readonly n: number; readonly bad?: true; readonly hog?: string; readonly t?: number }
 const PARTITIONS = 3;
 
 /** The reference: what the view's map and merge mean, written out as a plain loop. */
@@ -71,6 +81,8 @@ let bundleDir: string;
 let definitionHash: string;
 let hogPath: string;
 let hogHash: string;
+let windowPath: string;
+let windowHash: string;
 
 beforeAll(async () => {
   bundleDir = await tempDir('laminate-speed-bundle-');
@@ -85,6 +97,11 @@ beforeAll(async () => {
   hogPath = join(bundleDir, 'hog.mjs');
   await writeFile(hogPath, hog.code);
   hogHash = hog.definitionHash;
+  await writeFile(join(bundleDir, 'window-view.js'), WINDOW_MODULE);
+  const windowed = await bundleView(join(bundleDir, 'window-view.js'));
+  windowPath = join(bundleDir, 'window.mjs');
+  await writeFile(windowPath, windowed.code);
+  windowHash = windowed.definitionHash;
   return () => removeDir(bundleDir);
 });
 
@@ -124,10 +141,11 @@ async function append(n: number, extra: (p: number, i: number) => Partial<Click>
   return results.map((r) => r.firstOffset + r.count);
 }
 
-function startEngine(): SpeedEngine {
+function startEngine(idleTimeoutMs = 1000): SpeedEngine {
+  const paths = new Map([[hogHash, hogPath], [windowHash, windowPath]]);
   const engine = createSpeedEngine({
     masterAddress: master.address, checkpointDir: join(dir, 'checkpoints'), viewMemoryMb: 48,
-    checkpointIntervalMs: 100, idleTimeoutMs: 1000, bundlePath: (hash) => Promise.resolve(hash === hogHash ? hogPath : bundlePath), log: silentLogger(),
+    checkpointIntervalMs: 100, idleTimeoutMs, bundlePath: (hash) => Promise.resolve(paths.get(hash) ?? bundlePath), log: silentLogger(),
   }, { paneMs: 20, settleMs: 100 });
   teardown.add(() => engine.close());
   return engine;
@@ -307,5 +325,29 @@ describe('the speed engine', () => {
     await rm(flag);
     const back = await checkAt(engine, zero, ends);
     expect(back.partitions.map((c) => c.applied)).toEqual(ends);
+  });
+
+  it('folds a windowed view into its event-time windows and reports its watermark, lateness subtracted', async () => {
+    const engine = startEngine(600_000); // no partition goes idle during the test
+    const zero = [0, 0, 0];
+    const base = 1_800_000_000_000;
+    const ends = await append(40, (p, i) => ({ t: base + p * 7_000 + i * 1_300 - (i % 5 === 4 ? 15_000 : 0) }));
+    await engine.assign(assignment([zero], zero, [0, 1, 2], windowHash));
+    const all: Click[][] = await Promise.all([0, 1, 2].map((p) => records(p, 0, ends[p]!)));
+    const expected = new Map<string, number>();
+    for (const r of all.flat()) {
+      const key = encodeViewKey([r.page, Math.floor(r.t! / 10_000) * 10_000]);
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    const a = await engine.get({ view: 'pages', cut: zero, keys: [...expected.keys(), encodeViewKey(['page-1', 0])], atLeast: ends, waitMs: 20_000 });
+    expect(a.partitions.map((c) => c.applied)).toEqual(ends);
+    expect(entriesOf(a)).toEqual(expected);
+    const maxTime = all.map((rs) => Math.max(...rs.map((r) => r.t!)));
+    expect(a.watermark).toBe(Math.min(...maxTime) - 1_000);
+    // The report is never older than an answer already given.
+    expect(engine.report()[0]!.watermark).toBe(a.watermark);
+    const scan = await engine.scan({ view: 'pages', cut: zero, prefix: encodeKeyPrefix(['page-3']) });
+    expect(new Map(scan.entries.map((e) => [e.key, unpack(e.acc)]))).toEqual(new Map([...expected].filter(([k]) => k.startsWith(encodeKeyPrefix(['page-3'])))));
+    expect(scan.watermark).toBe(a.watermark);
   });
 });
