@@ -350,4 +350,28 @@ describe('the speed engine', () => {
     expect(new Map(scan.entries.map((e) => [e.key, unpack(e.acc)]))).toEqual(new Map([...expected].filter(([k]) => k.startsWith(encodeKeyPrefix(['page-3'])))));
     expect(scan.watermark).toBe(a.watermark);
   });
+
+  it('moves a partition to another engine, which restores it from the shared checkpoints and catches up', async () => {
+    const a = startEngine();
+    const b = startEngine();
+    const zero = [0, 0, 0];
+    let ends = await append(30);
+    await a.assign(assignment([zero], zero));
+    await checkAt(a, zero, ends);
+    // Partition 2 moves to b: a stops it after a last checkpoint, b restores it from there.
+    await a.assign(assignment([zero], zero, [0, 1]));
+    ends = await append(10);
+    await b.assign(assignment([zero], zero, [2]));
+    const fromA = await checkAt(a, zero, ends);
+    expect(fromA.partitions.map((c) => c.partition)).toEqual([0, 1]);
+    const fromB = await checkAt(b, zero, ends);
+    expect(fromB.partitions.map((c) => [c.partition, c.applied, c.uncovered])).toEqual([[2, ends[2], undefined]]);
+    // Together they answer for every partition, each exactly once.
+    const keys = ALL_KEYS;
+    const [ga, gb] = await Promise.all([a.get({ view: 'pages', cut: zero, keys }), b.get({ view: 'pages', cut: zero, keys })]);
+    const merged = new Map<string, number>();
+    for (const e of [...ga.entries, ...gb.entries]) merged.set(e.key, (merged.get(e.key) ?? 0) + (unpack(e.acc) as number));
+    const all = foldClicks((await Promise.all([0, 1, 2].map((p) => records(p, 0, [...ga.partitions, ...gb.partitions].find((c) => c.partition === p)!.applied)))).flat());
+    expect(merged).toEqual(all);
+  });
 });
