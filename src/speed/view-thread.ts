@@ -103,6 +103,7 @@ export class ViewThread {
       case 'answer': {
         const r = this.pending.get(m.id);
         this.pending.delete(m.id);
+        // Unknown id: an answer of a thread already counted as dead, whose reads were answered uncovered.
         if (r === undefined) return;
         if (m.answer !== undefined) r.resolve(m.answer);
         else r.reject(new LaminateError(isErrorCode(m.error?.code ?? '') ? (m.error!.code as never) : 'INTERNAL', m.error?.message ?? 'no answer'));
