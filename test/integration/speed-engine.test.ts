@@ -8,9 +8,10 @@
  *
  * Needs `npm run build` first: the view threads load dist/.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
+import { pino } from 'pino';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LaminateClient } from '../../src/client/laminate-client.js';
 import { bundleView } from '../../src/client/view-bundle.js';
@@ -141,11 +142,11 @@ async function append(n: number, extra: (p: number, i: number) => Partial<Click>
   return results.map((r) => r.firstOffset + r.count);
 }
 
-function startEngine(idleTimeoutMs = 1000): SpeedEngine {
+function startEngine(idleTimeoutMs = 1000, log = silentLogger()): SpeedEngine {
   const paths = new Map([[hogHash, hogPath], [windowHash, windowPath]]);
   const engine = createSpeedEngine({
     masterAddress: master.address, checkpointDir: join(dir, 'checkpoints'), viewMemoryMb: 48,
-    checkpointIntervalMs: 100, idleTimeoutMs, bundlePath: (hash) => Promise.resolve(paths.get(hash) ?? bundlePath), log: silentLogger(),
+    checkpointIntervalMs: 100, idleTimeoutMs, bundlePath: (hash) => Promise.resolve(paths.get(hash) ?? bundlePath), log,
   }, { paneMs: 20, settleMs: 100 });
   teardown.add(() => engine.close());
   return engine;
@@ -373,5 +374,27 @@ describe('the speed engine', () => {
     for (const e of [...ga.entries, ...gb.entries]) merged.set(e.key, (merged.get(e.key) ?? 0) + (unpack(e.acc) as number));
     const all = foldClicks((await Promise.all([0, 1, 2].map((p) => records(p, 0, [...ga.partitions, ...gb.partitions].find((c) => c.partition === p)!.applied)))).flat());
     expect(merged).toEqual(all);
+  });
+
+  it('refolds from the handoff cut a partition whose checkpoint is damaged, and restores the others', async () => {
+    let engine = startEngine();
+    const zero = [0, 0, 0];
+    let ends = await append(25);
+    await engine.assign(assignment([zero], zero));
+    await checkAt(engine, zero, ends);
+    await engine.close();
+    const path = join(dir, 'checkpoints', 'pages', definitionHash, 'p1.ckpt');
+    const bytes = await readFile(path);
+    bytes[bytes.length - 7] = bytes[bytes.length - 7]! ^ 0x10;
+    await writeFile(path, bytes);
+    ends = await append(5);
+    const lines: string[] = [];
+    engine = startEngine(1000, pino({ level: 'info' }, { write: (line: string) => { lines.push(line); } }));
+    await engine.assign(assignment([zero], zero));
+    const a = await checkAt(engine, zero, ends);
+    expect(a.partitions.map((c) => [c.applied, c.uncovered])).toEqual(ends.map((e) => [e, undefined]));
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; partition?: number });
+    expect(logged.filter((l) => l.msg.startsWith('checkpoint damaged')).map((l) => l.partition)).toEqual([1]);
+    expect(logged.filter((l) => l.msg === 'restored from its checkpoint').map((l) => l.partition).sort()).toEqual([0, 2]);
   });
 });
