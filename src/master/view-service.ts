@@ -157,9 +157,12 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         await reader.close();
       }
     }
+    // The merge the version was built with; a build recorded before records kept it ran with the deployment of its definition.
+    const deployed = catalog.view(b.view);
+    const merge = b.merge ?? (deployed?.definitionHash === b.definitionHash ? deployed.merge : undefined);
     return makeManifest({
       view: b.view, version: b.version, dataset: b.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
-      builtAt: new Date(clock.now()).toISOString(), files,
+      ...(merge === undefined ? {} : { merge }), builtAt: new Date(clock.now()).toISOString(), files,
     });
   }
 
@@ -280,7 +283,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     // in between finds the job by its output folder at restart (see start()).
     let record: ViewBuildRecord = {
       view: d.name, version, source: d.source, partitions: d.partitions, cut, jobId: '', state: 'RUNNING', startedAt: clock.now(),
-      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash,
+      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash, merge: d.merge,
     };
     await catalog.startBuild(record);
     let jobId: string;
