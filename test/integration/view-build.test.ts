@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -217,6 +217,28 @@ export default defineView({ source: 'clicks', map(e, emit) { emit(e.page_id, 1);
     await writeFile(join(views, 'nomap.ts'), `import { defineView, sum } from ${JSON.stringify(src)};\nexport default defineView({ source: 'clicks', merge: sum } as never);\n`);
     await expect(client.deployView(join(views, 'nomap.ts'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/map function/) as unknown });
     expect((await client.listViews()).map((v) => v.name)).toEqual(['page-views']);
+  });
+
+  it('builds in full when the current version fails its check, instead of failing every incremental build on it', async () => {
+    await client.deployView(join(EXAMPLES, 'views', 'page-views.ts'), { name: 'page-damaged', partitions: 2 });
+    const b1 = await client.buildView('page-damaged', { wait: true });
+    expect(b1).toMatchObject({ version: 1, state: 'PUBLISHED' });
+    const root = join(dir, 'views');
+    // A flipped byte in a data block of version 1's first file.
+    const fh = await open(join(root, 'page-damaged', 'v1', 'part-00000'), 'r+');
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, 40);
+    await fh.write(Buffer.from([byte[0]! ^ 0x20]), 0, 1, 40);
+    await fh.close();
+    await client.append('clicks', Array.from({ length: 200 }, click));
+    const b2 = await client.buildView('page-damaged', { wait: true });
+    expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', incremental: false, baseVersion: 0, error: '' });
+    expect(Object.fromEntries(await versionEntries(root, 'page-damaged', 2))).toEqual(Object.fromEntries(pageViews(await before(b2.cut))));
+    // From a sound base, builds are incremental again.
+    await client.append('clicks', Array.from({ length: 50 }, click));
+    const b3 = await client.buildView('page-damaged', { wait: true });
+    expect(b3).toMatchObject({ version: 3, state: 'PUBLISHED', incremental: true, baseVersion: 2 });
+    expect(Object.fromEntries(await versionEntries(root, 'page-damaged', 3))).toEqual(Object.fromEntries(pageViews(await before(b3.cut))));
   });
 
   it('builds a view redeployed with another definition in full, and serves its older version as it was built', async () => {
