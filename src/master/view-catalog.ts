@@ -39,6 +39,8 @@ export interface ViewBuildRecord {
   /** Incremental only: the version merged with (0 otherwise). */
   readonly baseVersion: number;
   readonly definitionHash: string;
+  /** The monoid's name the build ran with (recorded in its manifest). Absent in records written before it was kept. */
+  readonly merge?: string;
 }
 
 export interface ViewHistoryEvent {

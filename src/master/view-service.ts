@@ -37,6 +37,7 @@ import {
   listVersions, listViews, prepareVersionDir, publishVersion, readCurrent, readManifest, removeLeftovers, removeVersion, versionDir, writeManifest,
 } from '../view/view-version-dir.js';
 import { diffVersions } from '../view/view-diff.js';
+import { verifyVersionFiles } from '../view/verify-version.js';
 import type { BundleStore } from './bundle-store.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
@@ -157,9 +158,12 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         await reader.close();
       }
     }
+    // The merge the version was built with; a build recorded before records kept it ran with the deployment of its definition.
+    const deployed = catalog.view(b.view);
+    const merge = b.merge ?? (deployed?.definitionHash === b.definitionHash ? deployed.merge : undefined);
     return makeManifest({
       view: b.view, version: b.version, dataset: b.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
-      builtAt: new Date(clock.now()).toISOString(), files,
+      ...(merge === undefined ? {} : { merge }), builtAt: new Date(clock.now()).toISOString(), files,
     });
   }
 
@@ -272,15 +276,25 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     // Incremental (Summingbird's and ElephantDB's way): the current version merged with a fold of
     // only the records between its cut and the new one. Only from a version of the same
     // definition, source and file count; --full, or any doubt, recomputes from scratch.
-    const base = !req.full && current !== undefined && current.definitionHash === d.definitionHash && current.dataset === d.source
+    let base = !req.full && current !== undefined && current.definitionHash === d.definitionHash && current.dataset === d.source
       && current.files.length === d.partitions ? current : undefined;
+    if (base !== undefined) {
+      // A damaged base would fail every incremental build until a --full one: check it first, and if
+      // it fails, recompute from scratch (the damaged version stays as it is, for the operator).
+      try {
+        await verifyVersionFiles(versionDir(root, d.name, base.version), base);
+      } catch (err) {
+        log.warn({ view: d.name, version: base.version, err }, `version ${base.version} fails its check (${errorMessage(err)}): building in full instead of merging with it`);
+        base = undefined;
+      }
+    }
     const range = base === undefined ? formatCut(cut) : `${formatCut(base.cut)}..${formatCut(cut)}`;
     const dir = await prepareVersionDir(root, d.name, version);
     // The build is recorded before its job exists, reserving its version: a master that crashes
     // in between finds the job by its output folder at restart (see start()).
     let record: ViewBuildRecord = {
       view: d.name, version, source: d.source, partitions: d.partitions, cut, jobId: '', state: 'RUNNING', startedAt: clock.now(),
-      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash,
+      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash, merge: d.merge,
     };
     await catalog.startBuild(record);
     let jobId: string;
