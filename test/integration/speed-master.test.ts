@@ -21,7 +21,7 @@ import { SpeedNode } from '../../src/speed/speed-node.js';
 import { createSpeedEngine, type FakeSpeedEngine } from '../support/fake-speed-engine.js';
 import { writeVersion } from '../support/view-versions.js';
 import { Teardown } from './fault-support.js';
-import { removeDir, tempDir } from './harness.js';
+import { removeDir, startLocal, tempDir } from './harness.js';
 
 const VIEW = 'pages';
 const BUNDLE = Buffer.from('export default { fake: true };\n');
@@ -177,5 +177,25 @@ describe('the master\'s speed layer', () => {
     await views.servingHeartbeat({ ...servingHb(B, undefined), leaving: true });
     expect(await handoff()).toEqual({ cut: [30, 9, 9, 9], heldBy: [] });
     expect(await views.forgetServingNode('serving-0000000000ff')).toBe(false);
+  });
+});
+
+describe('the embedded cluster', () => {
+  it('runs a speed process when asked, which is assigned every partition of a deployed view and leaves on stop', async () => {
+    let engine: FakeSpeedEngine | undefined;
+    const cluster = await startLocal({ dataDir: join(dir, 'local'), workers: 1, heartbeatIntervalMs: 100, speed: (o) => (engine = createSpeedEngine(o)) });
+    let stopped = false;
+    teardown.add(async () => { if (!stopped) await cluster.stop(); });
+    const lc = new LaminateClient(cluster.address);
+    teardown.add(() => lc.close());
+    const lv = new ViewsClient(cluster.address);
+    teardown.add(() => lv.close());
+    await lc.createDataset('clicks', { partitions: 3 });
+    await lv.deployView({ name: VIEW, bundle: BUNDLE, source: 'clicks', definitionHash: 'c'.repeat(64), merge: 'sum' });
+    await until('the speed process assigned the view', () => (partitionsIn(engine?.assignments.at(-1)).length === 3 ? true : undefined));
+    expect((await lv.listSpeedNodes()).nodes.map((n) => n.nodeId)).toEqual([cluster.speed!.nodeId]);
+    await cluster.stop();
+    stopped = true;
+    expect(engine!.closed).toBe(true);
   });
 });
