@@ -5,8 +5,10 @@
  * Assignment is sticky (speed-spec "Partition assignment"): a partition
  * stays with its process while that process heartbeats; the partitions of
  * a process not heard from within the timeout, or that left gracefully,
- * and those never owned go one by one to the live process with the fewest
- * partitions (over every view; ties to the smaller id). A new process gets
+ * and those never owned go one by one to a live process that reports
+ * folding it already (so a restarted master, which starts with no owners,
+ * gives each process back what it had), else to the live process with the
+ * fewest partitions (over every view; ties to the smaller id). A new process gets
  * only partitions nobody owns: live owners are never rebalanced, so in
  * normal operation no two processes fold one partition at once (Kafka's
  * sticky assignor keeps owners for the same reason: a move costs a
@@ -89,6 +91,17 @@ export class SpeedRegistry {
       for (const o of t) if (o !== undefined) load.set(o, (load.get(o) ?? 0) + 1);
       return { view: v.view, t };
     });
+    // Claims first: a live process that reports folding an unowned partition keeps it.
+    for (const { view, t } of tables) {
+      for (const n of [...this.nodes.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))) {
+        for (const r of n.views.find((v) => v.view === view)?.partitions ?? []) {
+          if (r.partition >= t.length || t[r.partition] !== undefined) continue;
+          t[r.partition] = n.nodeId;
+          load.set(n.nodeId, load.get(n.nodeId)! + 1);
+          moved.push({ view, partition: r.partition, to: n.nodeId });
+        }
+      }
+    }
     for (const { view, t } of tables) {
       for (let p = 0; p < t.length; p++) {
         if (t[p] !== undefined) continue;

@@ -11,7 +11,8 @@
  * versions they serve: for `startGraceMs` it answers speed heartbeats
  * UNAVAILABLE (when some view is deployed), and the speed processes keep
  * folding what they had, rather than be told a handoff cut that drops
- * state a node still needs.
+ * state a node still needs. Their reports are recorded meanwhile, so that
+ * each gets back the partitions it reports folding (speed-registry.ts).
  */
 import type { Clock } from '../common/clock.js';
 import { LaminateError } from '../common/errors.js';
@@ -111,6 +112,8 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
       return { views: [] };
     }
     if (now - startedAt < graceMs && catalog.list().length > 0) {
+      // Heard (so that the assignment after the grace knows every process and what each folds), not answered.
+      speed.heard(hb, now);
       throw new LaminateError('UNAVAILABLE', `The master started ${now - startedAt} ms ago and is still hearing from the serving nodes (${graceMs} ms): keep folding what you have`);
     }
     speed.heard(hb, now);

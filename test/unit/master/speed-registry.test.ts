@@ -105,3 +105,20 @@ describe('the speed registry', () => {
     expect(r.assignedTo('speed-a')).toEqual([]);
   });
 });
+
+describe('the speed registry after a master restart', () => {
+  it('gives each process back the partitions it reports folding, and only the rest by load', () => {
+    const r = new SpeedRegistry(3000);
+    const reporting = (nodeId: string, partitions: number[]): SpeedHeartbeat => ({
+      ...hb(nodeId),
+      views: [{ view: 'pages', definitionHash: 'd', partitions: partitions.map((p) => ({ partition: p, applied: 0, start: 0, end: 0, caughtUpAt: 0 })) }],
+    });
+    // b heard first: without claims, it would take everything.
+    r.heard(reporting('speed-b', [0, 1, 2]), 0);
+    r.heard(reporting('speed-a', [3, 1]), 0);
+    r.refresh([{ view: 'pages', partitions: 6 }], 0);
+    // Claims in id order: a keeps 1 and 3; b keeps 0 and 2 (1 already a's); 4 and 5 go by load (2 each: a, then b).
+    expect(r.partitionsOf('speed-a', 'pages')).toEqual([1, 3, 4]);
+    expect(r.partitionsOf('speed-b', 'pages')).toEqual([0, 2, 5]);
+  });
+});
