@@ -345,6 +345,15 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     return info(d);
   }
 
+  /** The source's partition count; `fallback` (a version's cut length) when the source cannot be read. */
+  function sourcePartitions(source: string, fallback: number): number {
+    try {
+      return datasets.currentCut(source).length;
+    } catch {
+      return fallback;
+    }
+  }
+
   async function servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> {
     registry.heard(hb, clock.now());
     const out: ServedView[] = [];
@@ -355,7 +364,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         if (served === undefined) continue;
         out.push({
           view: d.name, merge: d.merge, current: served.current, versions: served.versions,
-          speed: deps.speedLocations?.(d.name) ?? [], windowSizeMs: d.windowSizeMs ?? 0, sourcePartitions: datasets.currentCut(d.source).length,
+          speed: deps.speedLocations?.(d.name) ?? [], windowSizeMs: d.windowSizeMs ?? 0, sourcePartitions: sourcePartitions(d.source, served.versions[0]?.cut.length ?? 0),
         });
       } catch (err) {
         log.warn({ view: d.name, err }, 'a view left out of the serving assignment');
