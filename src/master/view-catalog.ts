@@ -18,6 +18,8 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 /** A deployment: the view's settings and its bundle in the master's bundle store. */
 export interface ViewDeployment extends ViewSettings {
   readonly bundleHash: string;
+  /** The view's event-time window size, for the serving nodes' finality; 0 or absent (catalogs before the speed layer): no window. */
+  readonly windowSizeMs?: number;
 }
 
 export interface ViewBuildRecord {

@@ -38,7 +38,9 @@ import {
 } from '../view/view-version-dir.js';
 import { diffVersions } from '../view/view-diff.js';
 import { verifyVersionFiles } from '../view/verify-version.js';
+import type { SpeedLocation } from '../common/speed-shapes.js';
 import type { BundleStore } from './bundle-store.js';
+import { servedVersions } from './served-versions.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
 
@@ -77,6 +79,8 @@ export interface ViewServiceDeps {
    * there when LAMINATE_FAULT_KILL_AT names the step (see cli/master.ts).
    */
   readonly onPublishStep?: (step: string) => void;
+  /** Where the speed side of a view is (speed-service.ts); absent: no speed layer, answers are batch only. */
+  readonly speedLocations?: (view: string) => SpeedLocation[];
 }
 
 export interface ViewService {
@@ -137,6 +141,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     const bundleHash = await bundles.put(req.bundle);
     const d: ViewDeployment = {
       name, source: req.source, definitionHash: req.definitionHash, merge: req.merge || 'custom', partitions, everyMs, keep, bundleHash, deployedAt: clock.now(),
+      windowSizeMs: req.windowSizeMs ?? 0,
     };
     await catalog.deploy(d);
     log.info({ view: name, source: d.source, merge: d.merge, partitions, everyMs, keep, definition: d.definitionHash.slice(0, 12) }, 'view deployed');
@@ -354,26 +359,27 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     return info(d);
   }
 
+  /** The source's partition count; `fallback` (a version's cut length) when the source cannot be read. */
+  function sourcePartitions(source: string, fallback: number): number {
+    try {
+      return datasets.currentCut(source).length;
+    } catch {
+      return fallback;
+    }
+  }
+
   async function servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> {
     registry.heard(hb, clock.now());
     const out: ServedView[] = [];
     for (const d of catalog.list()) {
       // One view's damaged CURRENT, or a version retired meanwhile, must not fail the others' heartbeat.
       try {
-        const current = await readCurrent(root, d.name);
-        if (current === undefined) continue;
-        const older = (await listVersions(root, d.name)).filter((v) => v < current);
-        const versions = [];
-        for (const v of [current, ...older.slice(Math.max(0, older.length - d.keep)).reverse()]) {
-          // A version whose manifest cannot be read now is still listed (cut unknown): a node that
-          // holds a verified copy keeps serving it, one that does not refuses to load it and says so.
-          const m = await readManifest(root, d.name, v).catch((err: unknown) => {
-            log.warn({ view: d.name, version: v, err }, 'a served version\'s manifest cannot be read');
-            return undefined;
-          });
-          versions.push({ version: v, cut: m?.cut ?? [], dir: versionDir(root, d.name, v) });
-        }
-        out.push({ view: d.name, merge: d.merge, current, versions });
+        const served = await servedVersions(root, d.name, d.keep, log);
+        if (served === undefined) continue;
+        out.push({
+          view: d.name, merge: d.merge, current: served.current, versions: served.versions,
+          speed: deps.speedLocations?.(d.name) ?? [], windowSizeMs: d.windowSizeMs ?? 0, sourcePartitions: sourcePartitions(d.source, served.versions[0]?.cut.length ?? 0),
+        });
       } catch (err) {
         log.warn({ view: d.name, err }, 'a view left out of the serving assignment');
       }

@@ -169,6 +169,7 @@ export class ServingNode {
     if (this.timer) clearTimeout(this.timer);
     await this.sync?.stop();
     await this.beating;
+    await this.leave();
     await this.server?.close(1000);
     await this.versions.closeAll();
     this.views.close();
@@ -197,12 +198,34 @@ export class ServingNode {
     });
   }
 
+  /** The version served as current per view: the speed layer keeps state for its cut until every node has moved past it. */
+  private currentVersions(): Array<{ view: string; version: number }> {
+    return this.versions.viewNames().flatMap((view) => {
+      const c = this.versions.current(view);
+      return c === undefined ? [] : [{ view, version: c.manifest.version }];
+    });
+  }
+
+  /**
+   * Tells the master this node leaves (a graceful stop), so that it stops
+   * holding the speed handoff back at once. Best effort: a master away
+   * keeps the node's last report until it is forgotten or returns.
+   */
+  private async leave(): Promise<void> {
+    if (this.server === undefined || this.id === '') return;
+    try {
+      await this.views.servingHeartbeat({ nodeId: this.id, address: this.address, loaded: [], refused: [], refusalReason: '', current: [], leaving: true }, 2000);
+    } catch (err) {
+      this.log.warn({ master: this.options.master, err }, 'could not tell the master this node leaves: its last report holds the speed handoff until it returns or is forgotten');
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     const sync = this.sync!;
     const { refused, reason } = sync.refusals();
     try {
       const assignment = await this.views.servingHeartbeat({
-        nodeId: this.id, address: this.address, loaded: this.versions.loaded(), refused, refusalReason: reason,
+        nodeId: this.id, address: this.address, loaded: this.versions.loaded(), refused, refusalReason: reason, current: this.currentVersions(),
       }, Math.max(2000, this.options.heartbeatIntervalMs * 5));
       if (this.masterAway) this.log.info({ master: this.options.master }, 'master answers again');
       this.masterAway = false;
