@@ -188,6 +188,16 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     const blog = log.child({ view: b.view, version: b.version, jobId: b.jobId });
     let error: string | undefined;
     let published = false;
+    // What a crash during this build or its publish left (temporary files: the view's start-up
+    // cleanup skipped it while the build ran) goes when the build ends, while the view is still
+    // claimed by it. Never throws: a failure is logged.
+    const cleanLeftovers = async (): Promise<void> => {
+      const removed = await removeLeftovers(root, b.view).catch((err: unknown) => {
+        blog.warn({ err }, 'could not remove leftovers');
+        return [];
+      });
+      if (removed.length > 0) blog.info({ removed }, 'removed what a crash left');
+    };
     try {
       let status: JobStatus | undefined;
       try {
@@ -207,6 +217,9 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
           blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
         }
         published = true;
+        // Before the record says PUBLISHED: whoever sees that state (a waiting
+        // `view build --wait`, a test) finds the view folder as it will stay.
+        await cleanLeftovers();
         await catalog.finishBuild(b.view, b.version, { state: 'PUBLISHED', at: clock.now() });
         const keep = catalog.view(b.view)?.keep ?? DEFAULT_KEEP;
         await retire(b.view, keep).catch((err: unknown) => blog.warn({ err }, 'could not remove old versions'));
@@ -220,13 +233,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       await catalog.finishBuild(b.view, b.version, { state: 'FAILED', error, at: clock.now() });
       if ((await readCurrent(root, b.view).catch(() => undefined)) !== b.version) await removeVersion(root, b.view, b.version).catch(() => {});
     }
-    // What a crash during this build or its publish left (temporary files: the view's start-up
-    // cleanup skipped it while the build ran) goes now, while the view is still claimed by it.
-    const removed = await removeLeftovers(root, b.view).catch((err: unknown) => {
-      blog.warn({ err }, 'could not remove leftovers');
-      return [];
-    });
-    if (removed.length > 0) blog.info({ removed }, 'removed what a crash left');
+    if (!published) await cleanLeftovers();
     const ended = catalog.buildsOf(b.view).find((x) => x.version === b.version);
     return toBuild(ended ?? b);
   }
