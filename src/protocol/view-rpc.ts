@@ -65,6 +65,27 @@ function fromWireDeploy(r: W.DeployViewRequest): DeployViewRequest {
     ...(r.partitions > 0 ? { partitions: r.partitions } : {}),
     ...(r.everyMs > 0 ? { everyMs: r.everyMs } : {}),
     ...(r.keep > 0 ? { keep: r.keep } : {}),
+    ...(r.windowSizeMs > 0 ? { windowSizeMs: r.windowSizeMs } : {}),
+  };
+}
+
+/** A served view on the wire: no speed location, window 0 and the current cut's length when the handler gave none. */
+function toWireServed(v: ServedView): W.ServedView {
+  return {
+    view: v.view, merge: v.merge, current: v.current,
+    versions: v.versions.map((x) => ({ version: x.version, cut: [...x.cut], dir: x.dir })),
+    speed: (v.speed ?? []).map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: [...l.partitions] })),
+    windowSizeMs: v.windowSizeMs ?? 0,
+    sourcePartitions: v.sourcePartitions ?? v.versions[0]?.cut.length ?? 0,
+  };
+}
+
+function fromWireServed(w: W.ServedView): ServedView {
+  return {
+    view: w.view, merge: w.merge, current: w.current, versions: w.versions,
+    speed: w.speed.map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: l.partitions })),
+    windowSizeMs: w.windowSizeMs,
+    ...(w.sourcePartitions > 0 ? { sourcePartitions: w.sourcePartitions } : {}),
   };
 }
 
@@ -90,9 +111,7 @@ export function viewsService(handlers: ViewHandlers): ServiceRegistration {
         return { ...d, addedKeys: [...d.addedKeys], removedKeys: [...d.removedKeys], changedKeys: [...d.changedKeys] };
       }),
       servingHeartbeat: unaryHandler(async (r: W.ServingHeartbeatRequest): Promise<W.ServingAssignment> => ({
-        views: (await handlers.servingHeartbeat(r)).map((v) => ({
-          ...v, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })), speed: [], windowSizeMs: 0, sourcePartitions: v.versions[0]?.cut.length ?? 0,
-        })),
+        views: (await handlers.servingHeartbeat(r)).map(toWireServed),
       })),
       listServingNodes: unaryHandler((): W.ServingNodeList => ({
         nodes: handlers.listServingNodes().map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardMs: n.lastHeardAt, loaded: n.loaded.map((l) => ({ ...l })) })),
@@ -121,7 +140,7 @@ export class ViewsClient {
   async deployView(r: DeployViewRequest): Promise<ViewInfo> {
     const wire: W.DeployViewRequest = {
       name: r.name, bundle: r.bundle, source: r.source, definitionHash: r.definitionHash, merge: r.merge,
-      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0, windowSizeMs: 0,
+      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0, windowSizeMs: r.windowSizeMs ?? 0,
     };
     return fromWireInfo(await this.call<W.DeployViewRequest, W.ViewInfo>('deployView', wire));
   }
@@ -153,7 +172,7 @@ export class ViewsClient {
     const wire: W.ServingHeartbeatRequest = {
       nodeId: hb.nodeId, address: hb.address, loaded: hb.loaded.map((l) => ({ ...l })), refused: hb.refused.map((l) => ({ ...l })), refusalReason: hb.refusalReason,
     };
-    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views;
+    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views.map(fromWireServed);
   }
 
   async listServingNodes(): Promise<ServingNodeInfo[]> {
