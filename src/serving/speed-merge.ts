@@ -213,6 +213,29 @@ export function sortedSideKeys(side: SpeedSide, horizon: string | undefined): st
   return keys.sort(compareKeys);
 }
 
+/** The last keys of the replies that returned as many entries as `limit` (cut off by it); none without a limit. */
+export function limitedLasts(replies: readonly SpeedReply[], limit: number | undefined): string[] {
+  if (limit === undefined) return [];
+  const out: string[] = [];
+  for (const r of replies) {
+    if (!('answer' in r)) continue;
+    const n = r.answer.entries.length;
+    if (n > 0 && n >= limit) out.push(r.answer.entries[n - 1]!.key);
+  }
+  return out;
+}
+
+/**
+ * The 'plus' side of a scan's replies (each the speed side of the same
+ * bounds, at most `limit` keys, in key order): the side, its keys in order
+ * up to the horizon, and the horizon (absent: every key is known).
+ */
+export function plusScanSide(replies: readonly SpeedReply[], monoid: Plus, limit: number | undefined): { side: SpeedSide; keys: string[]; horizon?: string } {
+  const side = plusSide(replies, monoid);
+  const horizon = horizonOf(limitedLasts(replies, limit));
+  return { side, keys: sortedSideKeys(side, horizon), ...(horizon !== undefined ? { horizon } : {}) };
+}
+
 export interface ScanMergeOptions {
   /** At most this many entries. */
   readonly limit?: number;

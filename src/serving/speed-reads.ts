@@ -30,7 +30,7 @@ import { DEFAULT_WAIT_MS, type Coverage, type SpeedReadOptions } from '../common
 import type { SpeedAnswer, SpeedLocation } from '../common/speed-shapes.js';
 import { SpeedClient } from '../protocol/speed-rpc.js';
 import { monoidByName } from '../view/monoid-by-name.js';
-import { behind, coverageOf, horizonOf, plusSide, sortedSideKeys, type SpeedReply, type SpeedSide } from './speed-merge.js';
+import { behind, coverageOf, horizonOf, limitedLasts, plusScanSide, plusSide, sortedSideKeys, type SpeedReply, type SpeedSide } from './speed-merge.js';
 
 /** Where a view's speed side runs, and what its answers need to know of the view. */
 export interface SpeedPlacement {
@@ -135,11 +135,7 @@ export class SpeedReads {
         await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get({ view, cut, keys: [], atLeast: o.atLeast!, waitMs }, this.callTimeoutMs))));
       }
       const scans = await this.scanAll(placement, ask);
-      if (monoid !== undefined) {
-        const side = plusSide(scans, monoid);
-        const horizon = horizonOf(limitedLasts(scans, limit));
-        return { side, keys: sortedSideKeys(side, horizon), ...(horizon !== undefined ? { horizon } : {}), coverage: coverageOf(version, cut, scans, this.options.clock.now()) };
-      }
+      if (monoid !== undefined) return { ...plusScanSide(scans, monoid, limit), coverage: coverageOf(version, cut, scans, this.options.clock.now()) };
       return this.customScan(view, version, cut, placement, ask, limit, scans, readStored);
     });
   }
@@ -241,18 +237,6 @@ const EMPTY = new Uint8Array(0);
 function uncoveredText(c: Coverage): string {
   const u = c.uncovered ?? [];
   return u.length === 0 ? '' : ` (uncovered: ${u.map((x) => `partition ${x.partition}: ${x.reason}`).join('; ')})`;
-}
-
-/** The last keys of the replies that returned as many entries as the limit (cut off by it). */
-function limitedLasts(replies: readonly SpeedReply[], limit: number | undefined): string[] {
-  if (limit === undefined) return [];
-  const out: string[] = [];
-  for (const r of replies) {
-    if (!('answer' in r)) continue;
-    const n = r.answer.entries.length;
-    if (n > 0 && n >= limit) out.push(r.answer.entries[n - 1]!.key);
-  }
-  return out;
 }
 
 /**
