@@ -14,8 +14,9 @@
  * before those offsets (read your writes).
  *
  * A MultiGet of more keys than one request carries is split, and the parts
- * after the first are pinned to the first one's version (each part's speed
- * side is read when that part is: the coverage is the first part's). A
+ * after the first are pinned to the first one's version; when the first
+ * answer is merged with a speed side, all the keys are asked again in one
+ * request instead (up to 100,000), so they share one speed snapshot. A
  * batch-only scan cut off by a node going away goes on from the next key
  * on another node holding the same version, so it neither repeats nor
  * skips an entry; a merged scan fails instead (another node's speed side
@@ -31,6 +32,8 @@ export type { Coverage, UncoveredPartition } from '../common/serving-shapes.js';
 
 /** Keys per Get request when a MultiGet is split. */
 const KEYS_PER_REQUEST = 10_000;
+/** Most keys of a MultiGet merged with the speed side: a serving node's default most keys per Get (one request, one speed snapshot). */
+const MAX_MERGED_KEYS = 100_000;
 
 export interface QueryOptions {
   /** Read this version (one the serving layer keeps); default the current one. */
@@ -141,9 +144,22 @@ export class ViewQueries {
       const answer = await this.directory.withNode(view, pinned, (node) => node.get(view, part, pinned, speed));
       coverage ??= answer.coverage;
       pinned ??= answer.coverage.version;
+      if (answer.coverage.speed !== undefined && encoded.length > part.length) {
+        // Merged: each request reads the speed side at its own moment, so all keys go in one.
+        return this.mergedInOne(view, encoded, answer.coverage.version, speed);
+      }
       for (const e of answer.entries) results.push(resultOf(e));
     }
     return { view, coverage: coverage!, results };
+  }
+
+  /** A merged MultiGet of more keys than KEYS_PER_REQUEST: one request (one speed snapshot), up to MAX_MERGED_KEYS. */
+  private async mergedInOne(view: string, encoded: readonly string[], pinned: number, speed: SpeedReadOptions): Promise<MultiGetResult> {
+    if (encoded.length > MAX_MERGED_KEYS) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected at most ${MAX_MERGED_KEYS} keys in a MultiGet merged with the speed side (one snapshot of it), got ${encoded.length}: split it, or ask batchOnly`);
+    }
+    const answer = await this.directory.withNode(view, pinned, (node) => node.get(view, encoded, pinned, speed));
+    return { view, coverage: answer.coverage, results: answer.entries.map(resultOf) };
   }
 
   /**
