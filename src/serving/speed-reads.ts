@@ -73,6 +73,8 @@ const RETRY_PAUSE_MS = 50;
 
 export class SpeedReads {
   private readonly clients = new Map<string, SpeedClient>();
+  /** Speed processes whose last call failed, so that a failure is logged once (warn), and the recovery once (info). */
+  private readonly down = new Set<string>();
   private readonly log: Logger;
   private readonly callTimeoutMs: number;
   private readonly customScanAttempts: number;
@@ -199,9 +201,14 @@ export class SpeedReads {
   /** One process's answer, or its failure as a reply (its partitions become uncovered). */
   private async reply(location: SpeedLocation, call: (c: SpeedClient) => Promise<SpeedAnswer>): Promise<SpeedReply> {
     try {
-      return { location, answer: await call(this.client(location.address)) };
+      const answer = await call(this.client(location.address));
+      if (this.down.delete(location.address)) this.log.info({ nodeId: location.nodeId, address: location.address }, 'speed process answers again');
+      return { location, answer };
     } catch (err) {
-      this.log.debug({ nodeId: location.nodeId, address: location.address, err }, 'speed process did not answer: its partitions are uncovered');
+      if (!this.down.has(location.address)) {
+        this.down.add(location.address);
+        this.log.warn({ nodeId: location.nodeId, address: location.address, partitions: location.partitions, err }, 'speed process did not answer: its partitions are uncovered in answers until it does');
+      }
       return { location, error: errorMessage(err) };
     }
   }
