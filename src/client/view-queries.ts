@@ -106,6 +106,16 @@ function speedOptions(o: QueryOptions): SpeedReadOptions {
   };
 }
 
+/**
+ * Which errors move a read to another node: with atLeast, a TIMEOUT is the
+ * node's answer (the speed side did not get there in time; another node
+ * asks the same speed processes), not a node gone.
+ */
+function movableFor(o: SpeedReadOptions): (err: unknown) => boolean {
+  if (o.atLeast === undefined) return movableError;
+  return (err) => movableError(err) && !(err instanceof LaminateError && err.code === 'TIMEOUT');
+}
+
 function version(options: QueryOptions): number | undefined {
   const v = options.version;
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
@@ -141,7 +151,7 @@ export class ViewQueries {
     for (let i = 0; first || i < encoded.length; i += KEYS_PER_REQUEST) {
       first = false;
       const part = encoded.slice(i, i + KEYS_PER_REQUEST);
-      const answer = await this.directory.withNode(view, pinned, (node) => node.get(view, part, pinned, speed));
+      const answer = await this.directory.withNode(view, pinned, (node) => node.get(view, part, pinned, speed), movableFor(speed));
       coverage ??= answer.coverage;
       pinned ??= answer.coverage.version;
       if (answer.coverage.speed !== undefined && encoded.length > part.length) {
@@ -158,7 +168,7 @@ export class ViewQueries {
     if (encoded.length > MAX_MERGED_KEYS) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected at most ${MAX_MERGED_KEYS} keys in a MultiGet merged with the speed side (one snapshot of it), got ${encoded.length}: split it, or ask batchOnly`);
     }
-    const answer = await this.directory.withNode(view, pinned, (node) => node.get(view, encoded, pinned, speed));
+    const answer = await this.directory.withNode(view, pinned, (node) => node.get(view, encoded, pinned, speed), movableFor(speed));
     return { view, coverage: answer.coverage, results: answer.entries.map(resultOf) };
   }
 
@@ -235,7 +245,7 @@ export class ViewScan implements AsyncIterable<ScanEntry> {
         return;
       } catch (err) {
         // Going on elsewhere would merge another speed snapshot than the coverage given.
-        if (!movableError(err) || this.seen?.speed !== undefined) throw err;
+        if (!movableFor(this.query)(err) || this.seen?.speed !== undefined) throw err;
         this.directory.failed(node.address, err);
         lastErr = err;
       }

@@ -98,6 +98,24 @@ describe('ViewScan', () => {
   });
 });
 
+describe('read your writes', () => {
+  it('does not move a scan with atLeast to another node on TIMEOUT (the node\'s answer), but does without it', async () => {
+    const late = (): ReturnType<typeof fakeNode> => {
+      const n = fakeNode('a', 1);
+      n.scan = async function* () {
+        yield* [];
+        throw new LaminateError('TIMEOUT', 'the speed side did not reach 5 in time');
+      };
+      return n;
+    };
+    const other = fakeNode('b', 1);
+    await expect(drain(new ViewQueries(directory([late(), other])).scan('v', { atLeast: [5], waitMs: 10 }))).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(other.scans).toEqual([]);
+    expect((await drain(new ViewQueries(directory([late(), other])).scan('v'))).length).toBe(KEYS.length);
+    expect(other.scans.length).toBe(1);
+  });
+});
+
 describe('multiGet', () => {
   it('asks a large MultiGet merged with a speed side again in one request, so that every key comes from one speed snapshot', async () => {
     const sizes: number[] = [];
