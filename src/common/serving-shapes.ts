@@ -49,7 +49,11 @@ export interface SpeedReadOptions {
    * the speed side to get there, else fails with DEADLINE_EXCEEDED.
    */
   readonly atLeast?: readonly number[];
-  /** How long to wait for `atLeast`; absent: DEFAULT_WAIT_MS. */
+  /**
+   * How long to wait for `atLeast` (absent: DEFAULT_WAIT_MS); without
+   * `atLeast`, how long the speed side may wait for partitions that have not
+   * reached the version's cut yet (absent: no wait; those are uncovered).
+   */
   readonly waitMs?: number;
 }
 

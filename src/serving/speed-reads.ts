@@ -18,7 +18,10 @@
  *   silently partial answer.
  * - `atLeast` (read your writes): the read waits, up to `waitMs`, until
  *   every partition's A reaches it, else fails with TIMEOUT (gRPC
- *   DEADLINE_EXCEEDED) naming the partitions behind.
+ *   DEADLINE_EXCEEDED) naming the partitions behind. `waitMs` alone lets
+ *   the speed processes wait that long for partitions that have not
+ *   reached the cut yet (after a restart or a rollback); what is still
+ *   not there is uncovered. Neither: nothing waits.
  *
  * One SpeedClient per speed process address, kept until close().
  */
@@ -106,7 +109,7 @@ export class SpeedReads {
   async get(view: string, version: number, cut: readonly number[], merge: string, placement: SpeedPlacement, keys: readonly string[], stored: readonly (Buffer | undefined)[], o: SpeedReadOptions): Promise<SpeedRead> {
     const monoid = monoidByName(merge);
     return this.waitingFor(view, o, async (waitMs) => {
-      const ask = { view, cut, keys, ...(o.atLeast !== undefined ? { atLeast: o.atLeast, waitMs } : {}) };
+      const ask = { view, cut, keys, ...waitFor(o, cut, waitMs) };
       if (monoid !== undefined) {
         const replies = await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get(ask, this.callTimeoutMs))));
         return { side: plusSide(replies, monoid), coverage: coverageOf(version, cut, replies, this.options.clock.now()) };
@@ -132,9 +135,9 @@ export class SpeedReads {
     const monoid = monoidByName(merge);
     const ask = { view, cut, ...bounds, ...(limit !== undefined ? { limit } : {}) };
     return this.waitingFor(view, o, async (waitMs) => {
-      // Speed.Scan does not wait: a keyless Get waits for atLeast first.
-      if (o.atLeast !== undefined) {
-        await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get({ view, cut, keys: [], atLeast: o.atLeast!, waitMs }, this.callTimeoutMs))));
+      // Speed.Scan does not wait: a keyless Get waits first.
+      if (o.atLeast !== undefined || o.waitMs !== undefined) {
+        await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get({ view, cut, keys: [], ...waitFor(o, cut, waitMs) }, this.callTimeoutMs))));
       }
       const scans = await this.scanAll(placement, ask);
       if (monoid !== undefined) return { ...plusScanSide(scans, monoid, limit), coverage: coverageOf(version, cut, scans, this.options.clock.now()) };
@@ -240,6 +243,13 @@ export class SpeedReads {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** What a speed Get waits for: atLeast, or with waitMs alone the cut itself (partitions not there yet); nothing otherwise. */
+function waitFor(o: SpeedReadOptions, cut: readonly number[], waitMs: number): { atLeast?: readonly number[]; waitMs?: number } {
+  if (o.atLeast !== undefined) return { atLeast: o.atLeast, waitMs };
+  if (o.waitMs !== undefined) return { atLeast: cut, waitMs };
+  return {};
+}
 
 function uncoveredText(c: Coverage): string {
   const u = c.uncovered ?? [];

@@ -93,6 +93,11 @@ describe('SpeedReads', () => {
     a.onWait = () => a.advance({ 0: 11, 1: 21, 2: 31 });
     const r = await newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 21, 31], waitMs: 30_000 });
     expect(r.coverage.speed).toEqual([11, 21, 31]);
+    // waitMs alone: the speed process may wait that long for partitions not at the cut yet.
+    await newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { waitMs: 20_000 });
+    expect(a.queries.at(-1)).toMatchObject({ atLeast: CUT, waitMs: expect.any(Number) as unknown });
+    await newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], {});
+    expect((a.queries.at(-1) as SpeedGetQuery).atLeast).toBeUndefined();
     const late = newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 99, 31], waitMs: 300 });
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/partition 1 at 21 < 99/) as unknown });
   });
