@@ -24,6 +24,7 @@ describe('SpeedReads', () => {
   let reads: SpeedReads | undefined;
   afterEach(async () => {
     reads?.close();
+    reads = undefined;
     await Promise.all(fakes.splice(0).map((f) => f.stop()));
   });
 
@@ -33,7 +34,7 @@ describe('SpeedReads', () => {
     return f;
   }
   const placement = (...fs: FakeSpeed[]): SpeedPlacement => ({ speed: fs.map((f) => f.location), windowSizeMs: 0 });
-  const newReads = (): SpeedReads => (reads = new SpeedReads({ clock: systemClock, log, callTimeoutMs: 5000 }));
+  const newReads = (): SpeedReads => (reads ??= new SpeedReads({ clock: systemClock, log, callTimeoutMs: 5000 }));
 
   it('chains a custom monoid\'s Get through every speed process, each given the previous answer as base', async () => {
     const a = await start('speed-a', [0, 1]);
