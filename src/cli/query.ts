@@ -204,7 +204,7 @@ export function registerQuery(program: Command): void {
     .option('--version <n>', 'read version N (one the serving layer keeps) instead of the current one', positiveInt('--version'))
     .option('--batch-only', 'answer from the batch version alone, without the speed side')
     .option('--at-least <offsets>', 'wait until the answer counts every record before these offsets (one per source partition, comma-separated): read your writes')
-    .option('--wait <ms>', 'how long --at-least may wait (default 5000)', nonNegativeInt('--wait'))
+    .option('--wait <ms>', 'how long --at-least may wait (default 5000); alone, how long the speed side may wait for partitions not at the version\'s cut yet (default: no wait, they are uncovered)', nonNegativeInt('--wait'))
     .action(async (name: string, keys: string[], o: {
       master: string; json?: boolean; prefix?: string; from?: string; to?: string; limit?: number; version?: number; batchOnly?: boolean; atLeast?: string; wait?: number;
     }) => {
