@@ -23,7 +23,12 @@
  *   reached the cut yet (after a restart or a rollback); what is still
  *   not there is uncovered. Neither: nothing waits.
  *
- * One SpeedClient per speed process address, kept until close().
+ * One SpeedClient per speed process address, kept while it is used
+ * (closed after IDLE_CLIENT_MS without a call, and at close()).
+ *
+ * Memory: a Get holds the speed accumulators of its keys; a Scan those of
+ * its bounds (at most its limit per process): with no limit, the whole
+ * speed side within the bounds, which the speed layer's own state bounds.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../common/clock.js';
@@ -71,11 +76,17 @@ export interface SpeedScanRead extends SpeedRead {
   readonly horizon?: string;
 }
 
+/** A channel to a speed process not asked this long is closed (one is opened again when needed). */
+const IDLE_CLIENT_MS = 5 * 60_000;
+
 /** Pause between two tries of a read waiting for `atLeast` when the speed side answered at once (a partition not served). */
 const RETRY_PAUSE_MS = 50;
 
 export class SpeedReads {
   private readonly clients = new Map<string, SpeedClient>();
+  /** When each address was last asked (ms), for the sweep of idle channels. */
+  private readonly usedAt = new Map<string, number>();
+  private sweptAt = 0;
   /** Speed processes whose last call failed, so that a failure is logged once (warn), and the recovery once (info). */
   private readonly down = new Set<string>();
   private readonly log: Logger;
@@ -89,12 +100,32 @@ export class SpeedReads {
   }
 
   private client(address: string): SpeedClient {
+    const now = this.options.clock.now();
+    if (now - this.sweptAt >= IDLE_CLIENT_MS) this.sweep(now);
     let c = this.clients.get(address);
     if (c === undefined) {
       c = new SpeedClient(address);
       this.clients.set(address, c);
     }
+    this.usedAt.set(address, now);
     return c;
+  }
+
+  /** Channels open to speed processes now (for status and tests). */
+  get channels(): number {
+    return this.clients.size;
+  }
+
+  /** Closes the channels to addresses not asked for IDLE_CLIENT_MS (a speed process moved or gone): their number stays bounded. */
+  private sweep(now: number): void {
+    this.sweptAt = now;
+    for (const [address, at] of this.usedAt) {
+      if (now - at < IDLE_CLIENT_MS) continue;
+      this.clients.get(address)?.close();
+      this.clients.delete(address);
+      this.usedAt.delete(address);
+      this.down.delete(address);
+    }
   }
 
   /**
@@ -239,6 +270,7 @@ export class SpeedReads {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    this.usedAt.clear();
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pack, unpack } from 'msgpackr';
-import { systemClock } from '../../../src/common/clock.js';
+import { ManualClock, systemClock } from '../../../src/common/clock.js';
 import { createLogger } from '../../../src/common/logger.js';
 import type { SpeedGetQuery } from '../../../src/common/speed-shapes.js';
 import { SpeedReads, type SpeedPlacement } from '../../../src/serving/speed-reads.js';
@@ -101,5 +101,27 @@ describe('SpeedReads', () => {
     expect((a.queries.at(-1) as SpeedGetQuery).atLeast).toBeUndefined();
     const late = newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 99, 31], waitMs: 300 });
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/partition 1 at 21 < 99/) as unknown });
+  });
+
+  it('closes the channel to a speed process not asked for five minutes, and opens one again when asked', async () => {
+    const a = await start('speed-a', [0, 1, 2], false);
+    const b = await start('speed-b', [0, 1, 2], false);
+    const clock = new ManualClock(1_000_000);
+    const own = new SpeedReads({ clock, log });
+    try {
+      await own.get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], {});
+      await own.get('v', 1, CUT, 'sum', placement(b), ['k'], [undefined], {});
+      expect(own.channels).toBe(2);
+      clock.advance(4 * 60_000);
+      await own.get('v', 1, CUT, 'sum', placement(b), ['k'], [undefined], {});
+      clock.advance(2 * 60_000);
+      await own.get('v', 1, CUT, 'sum', placement(b), ['k'], [undefined], {});
+      expect(own.channels).toBe(1);
+      const again = await own.get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], {});
+      expect(again.coverage.uncovered).toEqual([]);
+      expect(own.channels).toBe(2);
+    } finally {
+      own.close();
+    }
   });
 });
