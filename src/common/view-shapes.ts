@@ -84,7 +84,7 @@ export interface DeployViewRequest {
   readonly partitions?: number;
   readonly everyMs?: number;
   readonly keep?: number;
-  /** The view's event-time window size in ms; absent: no window. */
+  /** The view's window size in ms (its key's last element is the window start); absent or 0: no window. */
   readonly windowSizeMs?: number;
 }
 
@@ -128,11 +128,11 @@ export interface ServedView {
   readonly merge: string;
   readonly current: number;
   readonly versions: readonly ServedVersion[];
-  /** The speed processes folding the view, and their partitions; absent or empty: none (answers are batch only). */
+  /** Where the view's speed side runs: one entry per speed process; absent or empty: none (answers are batch-only). */
   readonly speed?: readonly SpeedLocation[];
-  /** The view's event-time window size; absent or 0: no window. */
+  /** The view's window size in ms; absent or 0: no window. */
   readonly windowSizeMs?: number;
-  /** Partitions of the source dataset (the length of a cut). */
+  /** The source dataset's partitions (the length of every cut); absent: the current version's cut's. */
   readonly sourcePartitions?: number;
 }
 

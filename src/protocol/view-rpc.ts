@@ -125,6 +125,26 @@ function fromWireSpeedStatus(w: W.SpeedNodeList): SpeedStatus {
   };
 }
 
+/** A served view on the wire: no speed location, window 0 and the current cut's length when the handler gave none. */
+function toWireServed(v: ServedView): W.ServedView {
+  return {
+    view: v.view, merge: v.merge, current: v.current,
+    versions: v.versions.map((x) => ({ version: x.version, cut: [...x.cut], dir: x.dir })),
+    speed: (v.speed ?? []).map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: [...l.partitions] })),
+    windowSizeMs: v.windowSizeMs ?? 0,
+    sourcePartitions: v.sourcePartitions ?? v.versions[0]?.cut.length ?? 0,
+  };
+}
+
+function fromWireServed(w: W.ServedView): ServedView {
+  return {
+    view: w.view, merge: w.merge, current: w.current, versions: w.versions,
+    speed: w.speed.map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: l.partitions })),
+    windowSizeMs: w.windowSizeMs,
+    ...(w.sourcePartitions > 0 ? { sourcePartitions: w.sourcePartitions } : {}),
+  };
+}
+
 // ---- server --------------------------------------------------------------------
 
 /** The Views service, for serveMaster's `extra`. */
@@ -147,11 +167,7 @@ export function viewsService(handlers: ViewHandlers, speed: SpeedViewHandlers): 
         return { ...d, addedKeys: [...d.addedKeys], removedKeys: [...d.removedKeys], changedKeys: [...d.changedKeys] };
       }),
       servingHeartbeat: unaryHandler(async (r: W.ServingHeartbeatRequest): Promise<W.ServingAssignment> => ({
-        views: (await handlers.servingHeartbeat(r)).map((v) => ({
-          view: v.view, merge: v.merge, current: v.current, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })),
-          speed: (v.speed ?? []).map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: [...l.partitions] })),
-          windowSizeMs: v.windowSizeMs ?? 0, sourcePartitions: v.sourcePartitions ?? v.versions[0]?.cut.length ?? 0,
-        })),
+        views: (await handlers.servingHeartbeat(r)).map(toWireServed),
       })),
       listServingNodes: unaryHandler((): W.ServingNodeList => ({
         nodes: handlers.listServingNodes().map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardMs: n.lastHeardAt, loaded: n.loaded.map((l) => ({ ...l })) })),
@@ -224,7 +240,7 @@ export class ViewsClient {
       nodeId: hb.nodeId, address: hb.address, loaded: hb.loaded.map((l) => ({ ...l })), refused: hb.refused.map((l) => ({ ...l })), refusalReason: hb.refusalReason,
       current: (hb.current ?? []).map((l) => ({ ...l })), leaving: hb.leaving === true,
     };
-    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views;
+    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views.map(fromWireServed);
   }
 
   /** A speed process's heartbeat; `leaving` on its last one, before a graceful stop. */

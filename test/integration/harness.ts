@@ -41,8 +41,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function startProc(args: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+function startProc(args: string[], env: Record<string, string> = {}, script = CLI): Proc {
+  const proc = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, LAMINATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -79,6 +79,11 @@ function startProc(args: string[], env: Record<string, string> = {}): Proc {
       await exited;
     },
   };
+}
+
+/** Runs a compiled script of the project (under dist/, from `npm run build`) as a child process. */
+export function startScriptProc(script: string, args: string[]): Proc {
+  return startProc(args, {}, join(ROOT, 'dist', script));
 }
 
 export interface MasterProc extends Proc {

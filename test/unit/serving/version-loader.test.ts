@@ -26,9 +26,9 @@ describe('loading a version into a serving node', () => {
     const check = async (loaded: Awaited<ReturnType<typeof loadFromStore>>[]): Promise<void> => {
       const [v1, v2, v3] = loaded;
       expect(loaded.map((l) => l.presentation.merge)).toEqual(['topK(2)', 'sum', 'sum']);
-      expect(unpack(v1!.presentBytes(pack(counts), 'k'))).toEqual(topKAnswer);
-      expect(unpack(v2!.presentBytes(pack(9), 'k'))).toBe(9);
-      expect(unpack(v3!.presentBytes(pack(10), 'k'))).toBe(10);
+      expect(unpack(v1!.answer('k', Buffer.from(pack(counts))).value)).toEqual(topKAnswer);
+      expect(unpack(v2!.answer('k', Buffer.from(pack(9))).value)).toBe(9);
+      expect(unpack(v3!.answer('k', Buffer.from(pack(10))).value)).toBe(10);
       await Promise.all(loaded.map((l) => l.retire()));
     };
     await check(await Promise.all([1, 2, 3].map((v) => loadFromStore(src(v), { localRoot, cache }))));
