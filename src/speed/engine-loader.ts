@@ -1,14 +1,14 @@
 /**
  * Finds the speed engine's factory (`createSpeedEngine` of
  * src/speed/engine.ts) for the process wiring (cli/speed.ts, the embedded
- * cluster). The module is imported by URL so that the shell builds and is
- * tested before and apart from the engine; `override` (tests only: the
- * LAMINATE_SPEED_ENGINE environment variable) names another module with
- * the same export, e.g. a fake engine that records its assignments.
+ * cluster); `override` (tests only: the LAMINATE_SPEED_ENGINE environment
+ * variable) names another module with the same export, imported by URL,
+ * e.g. a fake engine that records its assignments.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errorMessage, LaminateError } from '../common/errors.js';
+import { createSpeedEngine } from './engine.js';
 import type { SpeedEngine, SpeedEngineOptions } from './speed-engine.js';
 
 export type SpeedEngineFactory = (options: SpeedEngineOptions) => SpeedEngine;
@@ -20,7 +20,8 @@ export type SpeedEngineFactory = (options: SpeedEngineOptions) => SpeedEngine;
  * @throws LaminateError FAILED_PRECONDITION when the module is missing or exports no such function.
  */
 export async function loadSpeedEngineFactory(override?: string): Promise<SpeedEngineFactory> {
-  const url = override !== undefined && override !== '' ? pathToFileURL(resolve(override)).href : new URL('./engine.js', import.meta.url).href;
+  if (override === undefined || override === '') return (options) => createSpeedEngine(options);
+  const url = pathToFileURL(resolve(override)).href;
   let mod: unknown;
   try {
     mod = await import(url);
