@@ -1,7 +1,11 @@
 /**
- * `laminate local`: runs a job (by default word count over the sample texts)
- * on an embedded cluster and prints the top of its output; with --serve, runs
- * no job and keeps the cluster up for `laminate submit` until SIGINT/SIGTERM.
+ * `laminate local`: on an embedded cluster, by default the Lambda
+ * Architecture demo (src/cli/demo/lambda-demo.ts: a clickstream, a view the
+ * batch layer rebuilds, the speed layer's part of every answer, each answer
+ * checked against the log at the end); with --job (or --input), runs that
+ * job (word count over the sample texts when only --input is given) and
+ * prints the top of its output; with --serve, runs nothing and keeps the
+ * cluster up for `laminate submit` until SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
@@ -14,14 +18,17 @@ import { formatCounters, formatFailure } from '../client/status-format.js';
 import { createLogger } from '../common/logger.js';
 import { packageRoot } from '../common/package-root.js';
 import { LocalCluster } from '../local/local-cluster.js';
+import { LaminateClient } from '../client/laminate-client.js';
+import { runLambdaDemo, type DemoResult } from './demo/lambda-demo.js';
+import { rm } from 'node:fs/promises';
 import { port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
 
 export function registerLocal(program: Command): void {
-  program.command('local').description('run a job on an embedded cluster (a master and workers in this process)')
+  program.command('local').description('run the Lambda demo, or a job, on an embedded cluster (master, workers, serving node and speed process in this process)')
     .option('--workers <n>', 'workers to start', positiveInt('--workers'), 2)
-    .option('--job <file>', 'job module (default: the word count example)')
-    .option('--input <path...>', 'input files or folders (default: the sample texts)')
+    .option('--job <file>', 'run this job module instead of the Lambda demo')
+    .option('--input <path...>', 'the job\'s input files or folders (default: the sample texts; with no --job, word count)')
     .option('--output <dir>', 'output folder (default: a new one under the data directory)')
     .option('--reducers <r>', 'reduce tasks', positiveInt('--reducers'), 2)
     .option('--data <dir>', 'data directory', '.laminate/local')
@@ -29,8 +36,11 @@ export function registerLocal(program: Command): void {
     .option('--serve', 'run no job: keep the cluster up for `laminate submit` until SIGINT/SIGTERM')
     .option('--port <port>', 'with --serve: the master\'s port (0 picks one)', port, 0)
     .option('--speed', 'with --serve: run a speed process too (queries merge its realtime views)')
+    .option('--seconds <s>', 'the demo: how long the clickstream runs', positiveInt('--seconds'), 60)
+    .option('--rate <n>', 'the demo: clicks appended per second', positiveInt('--rate'), 2000)
     .action(async (o: {
       workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number; serve?: boolean; port: number; speed?: boolean;
+      seconds: number; rate: number;
     }) => {
       const logger = createLogger({ level: process.env['LAMINATE_LOG_LEVEL'] ?? (o.serve ? 'info' : 'warn') });
       const root = packageRoot();
@@ -39,6 +49,10 @@ export function registerLocal(program: Command): void {
         const cluster = await LocalCluster.start({ workers: o.workers, dataDir, logger, port: o.port, speed: o.speed === true });
         process.stdout.write(`master listening on ${cluster.address} with ${o.workers} workers\n`);
         untilSignal(() => cluster.stop(), logger);
+        return;
+      }
+      if (o.job === undefined && o.input === undefined) {
+        process.exitCode = (await demo(dataDir, o.workers, o.seconds, o.rate)).exact ? 0 : 1;
         return;
       }
       const output = resolve(o.output ?? join(dataDir, 'output', `run-${new Date().toISOString().replace(/[:.]/g, '-')}`));
@@ -71,6 +85,29 @@ export function registerLocal(program: Command): void {
         await cluster.stop();
       }
     });
+}
+
+/**
+ * The Lambda demo on an embedded cluster of its own, in <data>/lambda-demo
+ * (emptied first: the demo's log and view start from nothing each run).
+ */
+async function demo(dataDir: string, workers: number, seconds: number, rate: number): Promise<DemoResult> {
+  const logger = createLogger({ level: process.env['LAMINATE_LOG_LEVEL'] ?? 'warn' });
+  const dir = join(dataDir, 'lambda-demo');
+  await rm(dir, { recursive: true, force: true });
+  const started = Date.now();
+  const cluster = await LocalCluster.start({ workers, dataDir: dir, logger, speed: true });
+  const client = new LaminateClient(cluster.address);
+  try {
+    process.stdout.write(`Embedded cluster: master ${cluster.address}, ${workers} workers, a serving node and a speed process (started in ${Date.now() - started} ms)\n`);
+    process.stdout.write(`Appending ${rate} clicks/s for ${seconds} s to dataset 'clicks'; view 'page-views-per-minute' rebuilt by the batch layer every 20 s.\n\n`);
+    return await runLambdaDemo({
+      client, viewFile: join(packageRoot(), 'examples', 'views', 'page-views-per-minute.ts'), seconds, rate, buildEvery: '20s', out: process.stdout,
+    });
+  } finally {
+    await client.close();
+    await cluster.stop();
+  }
 }
 
 /**

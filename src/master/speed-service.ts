@@ -96,7 +96,11 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
       heldLogged.set(d.name, held);
       if (held === '') log.info({ view: d.name, handoffCut: h.handoffCut, version: h.currentVersion }, 'speed handoff at the current version');
       else {
-        log.warn({ view: d.name, handoffCut: h.handoffCut, version: h.currentVersion, heldBy: h.heldBy },
+        // A live node still loading the new version holds the handoff for a
+        // moment after every publish: that is routine (info). A down node holds
+        // it until it returns or is forgotten: an operator should know (warn).
+        const level = h.heldBy.some((x) => !x.live) ? 'warn' : 'info';
+        log[level]({ view: d.name, handoffCut: h.handoffCut, version: h.currentVersion, heldBy: h.heldBy },
           `speed handoff held back by serving node(s) ${held}: speed state before their version's cut is kept`);
       }
     }
