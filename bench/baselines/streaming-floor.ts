@@ -13,10 +13,9 @@
  * times PASSES (default 3) passes over it and prints one JSON line:
  * { events, bytes, passes: [seconds...], bestSeconds, eventsPerS, cpuS, views, keys }.
  */
-import { CAMPAIGN_OF_AD } from '../streaming/ysb-campaigns.js';
+import { CAMPAIGN_OF_AD, YSB_WINDOW_MS } from '../streaming/ysb-campaigns.js';
 import { YsbGenerator } from '../streaming/ysb-generator.js';
 
-const WINDOW_MS = 10_000;
 const [eventsArg, seedArg, passesArg] = process.argv.slice(2);
 const events = Number(eventsArg);
 const seed = Number(seedArg ?? 20261202);
@@ -54,7 +53,7 @@ function pass(): Counted {
     if (e.event_type !== 'view') continue;
     const campaign = CAMPAIGN_OF_AD.get(e.ad_id);
     if (campaign === undefined) continue;
-    const w = e.event_time - (e.event_time % WINDOW_MS);
+    const w = e.event_time - (e.event_time % YSB_WINDOW_MS);
     let counts = windows.get(w);
     if (counts === undefined) windows.set(w, (counts = new Map()));
     counts.set(campaign, (counts.get(campaign) ?? 0) + 1);

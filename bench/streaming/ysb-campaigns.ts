@@ -9,6 +9,8 @@ import { Prng } from '../data-gen/prng.js';
 
 export const YSB_CAMPAIGNS = 100;
 export const YSB_ADS_PER_CAMPAIGN = 10;
+/** The query's tumbling window of event time, in ms. */
+export const YSB_WINDOW_MS = 10_000;
 /** The table's seed: fixed, so that every run and every process agrees. */
 const TABLE_SEED = 20261201;
 const HEX = '0123456789abcdef';

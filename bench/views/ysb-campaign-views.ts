@@ -6,11 +6,8 @@
  * [campaign_id, windowStart].
  */
 import { count, defineView } from '../../src/index.js';
-import { CAMPAIGN_OF_AD } from '../streaming/ysb-campaigns.js';
+import { CAMPAIGN_OF_AD, YSB_WINDOW_MS } from '../streaming/ysb-campaigns.js';
 import type { YsbEvent } from '../streaming/ysb-generator.js';
-
-/** The window's size, in ms (the benchmark and the reference use it too). */
-export const YSB_WINDOW_MS = 10_000;
 
 export default defineView<YsbEvent, string>({
   source: 'ysb',
