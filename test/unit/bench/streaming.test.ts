@@ -1,12 +1,17 @@
 /**
  * The streaming benchmark's pieces that need no cluster: the YSB generator
  * (deterministic, the schedule as event time, the campaign table, the event
- * size) and the open-loop appender, driven by a manual clock.
+ * size), the open-loop appender driven by a manual clock, and the judges of
+ * a run (backlog slope, window finality, percentiles).
  */
 import { describe, expect, it } from 'vitest';
 import { ADS, CAMPAIGN_OF_AD, CAMPAIGNS } from '../../../bench/streaming/ysb-campaigns.js';
 import { EVENT_TYPES, YsbGenerator, type YsbEvent } from '../../../bench/streaming/ysb-generator.js';
 import { runOpenLoop, type EventSink, type OpenLoopClock } from '../../../bench/streaming/open-loop.js';
+import { judgeBacklog, slope, type BacklogSample } from '../../../bench/streaming/backlog.js';
+import { shownFinal } from '../../../bench/streaming/window-poller.js';
+import type { MergedKeyResult } from '../../../bench/streaming/merged-answers.js';
+import { percentile } from '../../../bench/benchmarks/streaming.js';
 
 const START = 1_700_000_000_000;
 
@@ -136,5 +141,49 @@ describe('runOpenLoop', () => {
     expect(stats.sent).toBeLessThan(5000);
     expect(stats.keptRate).toBe(false);
     expect(sink.flushed).toBe(1);
+  });
+});
+
+describe('judgeBacklog', () => {
+  const at = (s: number, backlog: number): BacklogSample => ({ atMs: START + s * 1000, backlog });
+
+  it('measures the slope over the second half only', () => {
+    expect(slope([[0, 1], [1, 3], [2, 5]])).toBe(2);
+    expect(slope([[0, 4]])).toBe(0);
+    // Growing fast in the first half (warm-up), flat in the second: sustained.
+    const samples = [at(0, 0), at(2, 5000), at(4, 10_000), at(6, 800), at(7, 900), at(8, 700), at(9, 800), at(10, 800)];
+    const f = judgeBacklog(samples, START, START + 10_000, 10_000, 'test');
+    // Second half: x = 6..10 (mean 8), y = 800, 900, 700, 800, 800: slope = -100 / 10.
+    expect(f.slopePerS).toBeCloseTo(-10, 9);
+    expect(f.sustained).toBe(true);
+    expect(f.maxBacklog).toBe(10_000);
+    expect(f.lastBacklog).toBe(800);
+  });
+
+  it('calls a backlog growing by more than 1% of the rate a second not sustained', () => {
+    const growing = [5, 6, 7, 8, 9, 10].map((s) => at(s, (s - 5) * 150));
+    expect(judgeBacklog(growing, START, START + 10_000, 10_000, 'test')).toMatchObject({ slopePerS: 150, allowedSlopePerS: 100, sustained: false });
+    const slow = [5, 6, 7, 8, 9, 10].map((s) => at(s, (s - 5) * 50));
+    expect(judgeBacklog(slow, START, START + 10_000, 10_000, 'test').sustained).toBe(true);
+    expect(judgeBacklog(growing.slice(0, 3), START, START + 10_000, 10_000, 'test').sustained).toBeUndefined();
+  });
+});
+
+describe('window latency', () => {
+  it('calls a window final when something is found and every found entry is final', () => {
+    const r = (found: boolean, final?: boolean): MergedKeyResult => ({ key: ['c', 0], value: found ? 1 : undefined, found, ...(final === undefined ? {} : { final }) });
+    expect(shownFinal([r(true, true), r(false), r(true, true)])).toBe(true);
+    expect(shownFinal([r(true, true), r(true, false)])).toBe(false);
+    expect(shownFinal([r(true)])).toBe(false);
+    expect(shownFinal([r(false), r(false)])).toBe(false);
+  });
+
+  it('takes percentiles by nearest rank', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(xs, 50)).toBe(50);
+    expect(percentile(xs, 99)).toBe(99);
+    expect(percentile(xs, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
   });
 });
