@@ -85,6 +85,7 @@ function stepNotes(s: StepResult): string[] {
     ...(lat.length > 0 || s.windowsNeverFinal > 0 ? [`${f0(s.rate)}/s: window latency over ${lat.length} windows: p50 ${f0(percentile(lat, 50))} ms, p90 ${f0(percentile(lat, 90))} ms, p99 ${f0(percentile(lat, 99))} ms, max ${f0(percentile(lat, 100))} ms; ${s.windowsNeverFinal} never shown final`] : []),
     `${f0(s.rate)}/s: answers checked ${s.answers.checked} (${s.answers.withSpeed} with a speed side, ${s.answers.withUncovered} with uncovered partitions): ${s.answers.detail}`,
     `${f0(s.rate)}/s: CPU s during ingest: ${cpu}; peak RSS of the cluster ${f0(s.peakMb)} MB`,
+    ...(s.queryErrors > 0 ? [`${f0(s.rate)}/s: ${s.queryErrors} sampling queries failed (last: ${s.lastQueryError})`] : []),
   ];
 }
 

@@ -64,18 +64,22 @@ export class BacklogSampler {
   private readonly samples: BacklogSample[] = [];
   private viaLag = 0;
 
-  constructor(private readonly client: LaminateClient, private readonly dataset: string, private readonly view: string, private readonly probeKey: KeyElement[]) {}
+  /** `guard` runs each sample, counting a failed query instead of ending the run. */
+  constructor(private readonly client: LaminateClient, private readonly dataset: string, private readonly view: string, private readonly probeKey: KeyElement[],
+    private readonly guard: (what: string, q: () => Promise<void>) => Promise<void> = (_w, q) => q()) {}
 
   /** Samples every 500 ms until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const ends = (await this.client.describeDataset(this.dataset)).partitions.map((p) => p.endOffset);
-      const c = (await this.client.get(this.view, this.probeKey)).coverage as MergedCoverage;
-      if (c.speed !== undefined) {
-        const computed = ends.reduce((sum, end, p) => sum + Math.max(0, end - (c.speed![p] ?? 0)), 0);
-        if (c.lag !== undefined) this.viaLag++;
-        this.samples.push({ atMs: Date.now(), backlog: c.lag ?? computed });
-      }
+      await this.guard('a backlog sample', async () => {
+        const ends = (await this.client.describeDataset(this.dataset)).partitions.map((p) => p.endOffset);
+        const c = (await this.client.get(this.view, this.probeKey)).coverage as MergedCoverage;
+        if (c.speed !== undefined) {
+          const computed = ends.reduce((sum, end, p) => sum + Math.max(0, end - (c.speed![p] ?? 0)), 0);
+          if (c.lag !== undefined) this.viaLag++;
+          this.samples.push({ atMs: Date.now(), backlog: c.lag ?? computed });
+        }
+      });
       await sleep(500, signal);
     }
   }

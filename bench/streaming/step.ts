@@ -9,7 +9,7 @@
  * last build served), scans again, and checks every answer it kept against
  * the reference fold of the log up to the answer's coverage.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LaminateClient } from '../../src/client/laminate-client.js';
@@ -72,6 +72,9 @@ export interface StepResult {
   readonly finalWindowsChanged: number;
   readonly answers: { readonly checked: number; readonly withSpeed: number; readonly withUncovered: number; readonly mismatched: number; readonly detail: string };
   readonly drainS: number | undefined;
+  /** Queries of the pollers and samplers that failed (the run goes on without them), and the last one's error. */
+  readonly queryErrors: number;
+  readonly lastQueryError: string;
   readonly cpuS: Record<string, number>;
   readonly peakMb: number;
 }
@@ -104,11 +107,12 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   const started: StartedProcess[] = [];
   const stop = new AbortController();
   try {
-    const serve = await startProcess('laminate serve', [CLI, 'serve', '--master', cluster.address, '--port', '0', '--data', join(o.dir, 'serve')],
+    const prof = (name: string): string[] => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, name)}`] : []);
+    const serve = await startProcess('laminate serve', [...prof('serve'), CLI, 'serve', '--master', cluster.address, '--port', '0', '--data', join(o.dir, 'serve')],
       join(o.dir, 'serve.log'), /listening on (\S+)/);
     started.push(serve.p);
     if (o.speed) {
-      const speed = await startProcess('laminate speed', [CLI, 'speed', '--master', cluster.address, '--port', '0', '--data', join(o.dir, 'speed'),
+      const speed = await startProcess('laminate speed', [...prof('speed'), CLI, 'speed', '--master', cluster.address, '--port', '0', '--data', join(o.dir, 'speed'),
         '--checkpoints', join(o.dir, 'speed', 'checkpoints')], join(o.dir, 'speed.log'), /listening on (\S+)/);
       started.push(speed.p);
     }
@@ -134,8 +138,27 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     const kept: KeptAnswer[] = [];
     const builds: Array<{ version: number; wallS: number; records: number }> = [];
     const loops: Array<Promise<void>> = [];
+    // A loop's failure ends the run at once (and is rethrown below); a
+    // rejection must never wait unhandled until the appender is done.
+    let failure: unknown;
+    const track = (p: Promise<void>): Promise<void> => p.catch((err: unknown) => {
+      failure ??= err;
+      stop.abort();
+      appender.p.proc.kill('SIGTERM');
+    });
+    let queryErrors = 0;
+    let lastQueryError = '';
+    const tolerate = async (what: string, q: () => Promise<void>): Promise<void> => {
+      try {
+        await q();
+      } catch (err) {
+        // A query that fails is counted and reported; the run goes on.
+        queryErrors++;
+        lastQueryError = `${what}: ${(err as Error).message}`;
+      }
+    };
     // Batch builds every so often while events arrive.
-    loops.push((async () => {
+    loops.push(track((async () => {
       await sleep(Math.max(0, startMs - Date.now()), stop.signal);
       while (!stop.signal.aborted) {
         await sleep(o.buildEverySeconds * 1000, stop.signal);
@@ -146,31 +169,33 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
         builds.push({ version: b.version, wallS: (performance.now() - t0) / 1000, records: b.cut.reduce((a, x) => a + x, 0) });
         o.log(`built version ${b.version} over ${builds[builds.length - 1]!.records} records in ${builds[builds.length - 1]!.wallS.toFixed(1)} s`);
       }
-    })());
+    })()));
     // Whole-view scans at random moments (exponential gaps, about 8 a run).
     const prng = new Prng(o.seed + 1);
-    loops.push((async () => {
+    loops.push(track((async () => {
       await sleep(Math.max(0, startMs - Date.now()), stop.signal);
       while (!stop.signal.aborted) {
         await sleep(-Math.log(1 - prng.float()) * (o.seconds * 1000) / 8, stop.signal);
         if (stop.signal.aborted) break;
-        kept.push(await scanAll(client, 'random scan'));
+        await tolerate('a random scan', async () => { kept.push(await scanAll(client, 'random scan')); });
       }
-    })());
-    const backlog = o.speed ? new BacklogSampler(client, DATASET, VIEW, [CAMPAIGNS[0]!, 0]) : undefined;
-    if (backlog) loops.push(backlog.run(stop.signal));
+    })()));
+    const backlog = o.speed ? new BacklogSampler(client, DATASET, VIEW, [CAMPAIGNS[0]!, 0], tolerate) : undefined;
+    if (backlog) loops.push(track(backlog.run(stop.signal)));
     const lastEnd = startMs + o.seconds * 1000;
-    const poller = o.speed ? new WindowPoller(client, VIEW, startMs - (startMs % YSB_WINDOW_MS), lastEnd) : undefined;
+    const poller = o.speed ? new WindowPoller(client, VIEW, startMs - (startMs % YSB_WINDOW_MS), lastEnd, tolerate) : undefined;
     const pollerStop = new AbortController();
-    const pollerDone = poller?.run(pollerStop.signal, (a) => kept.push({ kind: 'final window', ...a, complete: false }));
+    const pollerDone = poller === undefined ? Promise.resolve() : track(poller.run(pollerStop.signal, (a) => kept.push({ kind: 'final window', ...a, complete: false })));
 
     // The appender's end: every event durable.
     const code = await appender.p.exited;
+    if (failure !== undefined) throw failure;
     const statsLine = appender.p.lines.find((l) => l.startsWith('{"stats"'));
     if (code !== 0 || statsLine === undefined) throw new Error(`the appender failed (exit ${code}); see ${appender.p.logFile}`);
     const { stats: generator, cpuS: appenderCpuS } = JSON.parse(statsLine) as { stats: OpenLoopStats; cpuS: number };
     stop.abort();
     await Promise.all(loops);
+    if (failure !== undefined) throw failure;
     const ingestWallS = (generator.durableMs - startMs) / 1000;
     // The appender has exited: its CPU is what it reported.
     const cpuS = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === appender.p.pid ? appenderCpuS : processCpuSeconds(pid) - cpu0[k]!]));
@@ -181,7 +206,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     let drainS: number | undefined;
     if (o.speed) {
       const d0 = performance.now();
-      await until('the speed side to apply every record', 120_000, async () => {
+      await until(`the speed side to apply every record up to [${endOffsets.join(',')}] (its log: ${join(o.dir, 'speed.log')})`, 120_000, async () => {
         const r = await client.get(VIEW, [CAMPAIGNS[0]!, 0]);
         const c = r.coverage as MergedCoverage;
         return c.speed !== undefined && isDeepStrictEqual([...c.speed], endOffsets) ? true : undefined;
@@ -192,6 +217,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     }
     pollerStop.abort();
     await pollerDone;
+    if (failure !== undefined) throw failure;
     // A last build over everything, served: batch alone now counts every record.
     const last = await client.buildView(VIEW, { wait: true });
     if (last.state !== 'PUBLISHED') throw new Error(`the last build failed: ${last.error}`);
@@ -209,13 +235,15 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       backlog: backlog?.figures(startMs, lastEnd, o.rate),
       windowLatenciesMs: poller?.latencies() ?? [], windowsNeverFinal: poller?.pending() ?? 0,
       finalWindowsChanged: answers.finalWindowsChanged,
-      answers: answers.summary, drainS, cpuS, peakMb,
+      answers: answers.summary, drainS, cpuS, peakMb, queryErrors, lastQueryError,
     };
   } finally {
     stop.abort();
     for (const p of started.reverse()) await stopProcess(p);
     await client.close();
     await cluster.stop();
+    // The data (gigabytes at the top rates) goes; the logs stay with the work folder.
+    for (const d of ['master', 'serve', 'speed', ...cluster.workers.map((_, i) => `worker-${i + 1}`)]) rmSync(join(o.dir, d), { recursive: true, force: true });
   }
 }
 

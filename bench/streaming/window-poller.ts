@@ -32,7 +32,9 @@ export class WindowPoller {
   private readonly latency = new Map<number, number>();
 
   /** Windows [w, w + 10 s) from the one holding `firstMs` to the last ending by `lastEndMs`. */
-  constructor(private readonly client: LaminateClient, private readonly view: string, firstMs: number, lastEndMs: number) {
+  /** `guard` runs each query, counting a failed one instead of ending the run. */
+  constructor(private readonly client: LaminateClient, private readonly view: string, firstMs: number, lastEndMs: number,
+    private readonly guard: (what: string, q: () => Promise<void>) => Promise<void> = (_w, q) => q()) {
     for (let w = firstMs - (firstMs % YSB_WINDOW_MS); w + YSB_WINDOW_MS <= lastEndMs; w += YSB_WINDOW_MS) this.waiting.push(w);
   }
 
@@ -41,13 +43,15 @@ export class WindowPoller {
     while (!signal.aborted && this.waiting.length > 0) {
       const ended = this.waiting.filter((w) => w + YSB_WINDOW_MS <= Date.now()).slice(0, PER_POLL);
       for (const w of ended) {
-        const answer = await this.client.multiGet(this.view, CAMPAIGNS.map((c) => [c, w]));
-        const atMs = Date.now();
-        const results = answer.results as readonly MergedKeyResult[];
-        if (!shownFinal(results)) continue;
-        this.latency.set(w, atMs - (w + YSB_WINDOW_MS));
-        this.waiting.splice(this.waiting.indexOf(w), 1);
-        onFinal({ atMs, coverage: answer.coverage as MergedCoverage, entries: results.map((r) => [ysbKey(r.key), r.found ? (r.value as number) : undefined] as const) });
+        await this.guard('a window poll', async () => {
+          const answer = await this.client.multiGet(this.view, CAMPAIGNS.map((c) => [c, w]));
+          const atMs = Date.now();
+          const results = answer.results as readonly MergedKeyResult[];
+          if (!shownFinal(results)) return;
+          this.latency.set(w, atMs - (w + YSB_WINDOW_MS));
+          this.waiting.splice(this.waiting.indexOf(w), 1);
+          onFinal({ atMs, coverage: answer.coverage as MergedCoverage, entries: results.map((r) => [ysbKey(r.key), r.found ? (r.value as number) : undefined] as const) });
+        });
       }
       await sleep(POLL_MS, signal);
     }
