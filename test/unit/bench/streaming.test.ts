@@ -115,7 +115,7 @@ describe('runOpenLoop', () => {
     expect(stats.achievedRate).toBeCloseTo(2000, -1);
   });
 
-  it('says when it fell behind, and sends the late events rather than fewer', async () => {
+  it('reports a stall it recovers from, and sends the late events rather than fewer', async () => {
     const clock = manualClock();
     const gen = new YsbGenerator(1, { startMs: START, rate: 2000 });
     // The sink blocks for 3 s at its first check for room (after 1,024 events).
@@ -123,9 +123,25 @@ describe('runOpenLoop', () => {
     const stats = await runOpenLoop(gen, sink, clock, { rate: 2000, events: 10_000, startMs: START, toleranceMs: 1000 });
     expect(stats.sent).toBe(10_000);
     expect(stats.maxBehindMs).toBeGreaterThanOrEqual(3000);
-    expect(stats.keptRate).toBe(false);
+    // One stall, then back on schedule: the rate was kept.
+    expect(stats.endBehindMs).toBeLessThanOrEqual(1);
+    expect(stats.keptRate).toBe(true);
     // Event times stay the schedule's: lateness is visible, not hidden in a slower clock.
     expect(sink.writes.map(({ e }) => e.event_time)).toEqual(Array.from({ length: 10_000 }, (_, i) => Math.floor(START + i / 2)));
+  });
+
+  it('says when it cannot keep the rate: each write costing more than the gap between events', async () => {
+    const clock = manualClock();
+    const gen = new YsbGenerator(1, { startMs: START, rate: 2000 });
+    const sink = recordingSink(clock);
+    const write = sink.write.bind(sink);
+    // 1 ms a write where the schedule leaves 0.5 ms: it falls further behind all along.
+    sink.write = (e) => { write(e); clock.t += 1; };
+    const stats = await runOpenLoop(gen, sink, clock, { rate: 2000, events: 6000, startMs: START, toleranceMs: 1000 });
+    expect(stats.sent).toBe(6000);
+    expect(stats.endBehindMs).toBeGreaterThan(2900);
+    expect(stats.achievedRate).toBeLessThan(1100);
+    expect(stats.keptRate).toBe(false);
   });
 
   it('stops at the signal and reports what it sent', async () => {
