@@ -26,6 +26,8 @@ export interface BacklogFigures {
   readonly maxBacklog: number;
   readonly lastBacklog: number;
   readonly source: string;
+  /** Every sample, as [seconds since the start, backlog], for the JSON. */
+  readonly series: Array<[number, number]>;
 }
 
 /** Least-squares slope of y over x. */
@@ -57,6 +59,7 @@ export function judgeBacklog(samples: readonly BacklogSample[], startMs: number,
     maxBacklog: Math.max(0, ...samples.map((s) => s.backlog)),
     lastBacklog: half[half.length - 1]?.backlog ?? 0,
     source,
+    series: samples.map((x) => [Math.round(x.atMs - startMs) / 1000, x.backlog]),
   };
 }
 
