@@ -9,12 +9,14 @@
  *   node dist/bench/baselines/streaming-floor.js EVENTS [SEED] [PASSES]
  *
  * Generates EVENTS events (bench/streaming/ysb-generator.ts, seed SEED,
- * spaced at 100,000/s) as JSON lines into one buffer before timing, then
+ * FLOOR_SCHEDULE: 100,000/s) as JSON lines into one buffer before timing, then
  * times PASSES (default 3) passes over it and prints one JSON line:
- * { events, bytes, passes: [seconds...], bestSeconds, eventsPerS, cpuS, views, keys }.
+ * { events, bytes, passes: [seconds...], bestSeconds, eventsPerS, cpuS, views, keys, digest }
+ * (digest: countsDigest of its counts, for the benchmark to check against the reference).
  */
 import { CAMPAIGN_OF_AD, YSB_WINDOW_MS } from '../streaming/ysb-campaigns.js';
-import { YsbGenerator } from '../streaming/ysb-generator.js';
+import { countsDigest } from '../streaming/counts-digest.js';
+import { FLOOR_SCHEDULE, YsbGenerator } from '../streaming/ysb-generator.js';
 
 const [eventsArg, seedArg, passesArg] = process.argv.slice(2);
 const events = Number(eventsArg);
@@ -24,7 +26,7 @@ if (!Number.isSafeInteger(events) || events <= 0) throw new Error(`Expected EVEN
 if (!Number.isSafeInteger(passes) || passes <= 0) throw new Error(`Expected PASSES to be a positive integer, got '${passesArg}'`);
 
 // The input, as a consumer would get it from a log: JSON lines in a buffer.
-const gen = new YsbGenerator(seed, { startMs: 1_700_000_000_000, rate: 100_000 });
+const gen = new YsbGenerator(seed, FLOOR_SCHEDULE);
 const parts: Buffer[] = [];
 let pending: string[] = [];
 for (let i = 0; i < events; i++) {
@@ -38,7 +40,7 @@ if (pending.length > 0) parts.push(Buffer.from(`${pending.join('\n')}\n`));
 const input = Buffer.concat(parts);
 parts.length = 0;
 
-interface Counted { views: number; keys: number }
+interface Counted { views: number; windows: Map<number, Map<string, number>> }
 
 /** One pass: parse, filter, join, count. */
 function pass(): Counted {
@@ -59,13 +61,11 @@ function pass(): Counted {
     counts.set(campaign, (counts.get(campaign) ?? 0) + 1);
     views++;
   }
-  let keys = 0;
-  for (const m of windows.values()) keys += m.size;
-  return { views, keys };
+  return { views, windows };
 }
 
 const times: number[] = [];
-let counted: Counted = { views: 0, keys: 0 };
+let counted: Counted = { views: 0, windows: new Map() };
 const cpu0 = process.cpuUsage();
 for (let i = 0; i < passes; i++) {
   const t0 = performance.now();
@@ -74,7 +74,9 @@ for (let i = 0; i < passes; i++) {
 }
 const cpu = process.cpuUsage(cpu0);
 const bestSeconds = Math.min(...times);
+const counts = new Map<string, number>();
+for (const [w, m] of counted.windows) for (const [campaign, n] of m) counts.set(`${campaign}|${w}`, n);
 process.stdout.write(`${JSON.stringify({
   events, bytes: input.length, passes: times, bestSeconds, eventsPerS: events / bestSeconds,
-  cpuS: (cpu.user + cpu.system) / 1e6 / passes, views: counted.views, keys: counted.keys,
+  cpuS: (cpu.user + cpu.system) / 1e6 / passes, views: counted.views, keys: counts.size, digest: countsDigest(counts),
 })}\n`);

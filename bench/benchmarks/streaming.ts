@@ -37,6 +37,9 @@ import { flagNumber, type BenchContext, type Benchmark } from '../context.js';
 import { target, type BenchResult, type Check, type Contender } from '../report.js';
 import { speedCommandAvailable } from '../streaming/processes.js';
 import { runStep, type StepResult } from '../streaming/step.js';
+import { countsDigest } from '../streaming/counts-digest.js';
+import { ysbReferenceFold } from '../streaming/merged-answers.js';
+import { FLOOR_SCHEDULE, YsbGenerator } from '../streaming/ysb-generator.js';
 
 const run = promisify(execFile);
 const SEED = 20261203;
@@ -54,6 +57,15 @@ interface FloorFigures {
   readonly cpuS: number;
   readonly views: number;
   readonly keys: number;
+  readonly digest: string;
+}
+
+/** The reference's counts of the floor's events (regenerated here, folded without JSON): their digest. */
+function floorReferenceDigest(events: number): string {
+  const gen = new YsbGenerator(SEED, FLOOR_SCHEDULE);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < events; i++) ysbReferenceFold.add(counts, gen.next());
+  return countsDigest(counts);
 }
 
 /** The p-th percentile (nearest rank) of `xs`; NaN for none. */
@@ -127,7 +139,9 @@ export const streaming: Benchmark = {
     const best = sustainedSteps.reduce<StepResult | undefined>((a, s) => (a === undefined || s.rate > a.rate ? s : a), undefined);
     const latencyStep = best ?? steps[steps.length - 1];
     const p99 = percentile(latencyStep?.windowLatenciesMs ?? [], 99);
+    const floorDigest = floorReferenceDigest(floor.events);
     const checks: Check[] = [
+      { name: "the floor's counts equal the reference fold of its events", ok: floor.digest === floorDigest, detail: `${f0(floor.views)} view events in ${floor.keys} keys; digest ${floor.digest.slice(0, 12)} (reference ${floorDigest.slice(0, 12)})` },
       { name: 'laminate speed is in this build', ok: speed.available, detail: speed.available ? speed.detail : `${speed.detail}: the sustained rate, the window latencies and the merged answers need the speed layer (issue 9); what ran without it is below` },
       ...steps.map((s) => ({ name: `answers at ${f0(s.rate)}/s equal the reference fold up to their coverage`, ok: s.answers.mismatched === 0 && s.answers.checked > 0, detail: s.answers.detail })),
       ...steps.map((s) => ({ name: `the last build at ${f0(s.rate)}/s covers every record appended`, ok: s.lastBuildCovers, detail: `log end [${s.endOffsets.join(',')}]` })),

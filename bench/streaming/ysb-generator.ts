@@ -35,6 +35,9 @@ export interface YsbScheduleOptions {
   readonly rate: number;
 }
 
+/** The schedule of the floor's events (baselines/streaming-floor.ts), which the benchmark regenerates to check its counts. */
+export const FLOOR_SCHEDULE: YsbScheduleOptions = { startMs: 1_700_000_000_000, rate: 100_000 };
+
 export class YsbGenerator {
   private readonly prng: Prng;
   private readonly users: string[];
