@@ -106,6 +106,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
   const client = new LaminateClient(cluster.address);
   const started: StartedProcess[] = [];
   const stop = new AbortController();
+  let rss: ReturnType<typeof sampleRss> | undefined;
   try {
     const prof = (name: string): string[] => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, name)}`] : []);
     const serve = await startProcess('laminate serve', [...prof('serve'), CLI, 'serve', '--master', cluster.address, '--port', '0', '--data', join(o.dir, 'serve')],
@@ -125,14 +126,15 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
       (await client.viewVersions(VIEW)).versions.some((v) => v.version === first.version && v.servedBy.length > 0) ? true : undefined);
 
     const events = Math.round(o.rate * o.seconds);
-    const startMs = Date.now() + 1500;
+    // Time for the appender to start and connect (a second or two on a busy machine) before event 0 is due.
+    const startMs = Date.now() + 3000;
     const appender = await startProcess('appender', [APPENDER, '--master', cluster.address, '--dataset', DATASET, '--rate', String(o.rate),
       '--events', String(events), '--start-ms', String(startMs), '--seed', String(o.seed)], join(o.dir, 'appender.log'), /^\{/, 30_000);
     started.push(appender.p);
     const pids: Record<string, number> = { master: cluster.master.pid, ...Object.fromEntries(cluster.workers.map((w, i) => [`worker-${i + 1}`, w.pid])),
       ...Object.fromEntries(started.map((p) => [p.name.replace('laminate ', ''), p.pid])) };
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid)]));
-    const rss = sampleRss(Object.values(pids).filter((pid) => pid !== appender.p.pid));
+    rss = sampleRss(Object.values(pids).filter((pid) => pid !== appender.p.pid));
     o.log(`${o.rate} events/s for ${o.seconds} s (${events} events), builds every ${o.buildEverySeconds} s${o.speed ? '' : ', no speed process'}`);
 
     const kept: KeptAnswer[] = [];
@@ -227,6 +229,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     kept.push(await scanAll(client, 'served scan'));
     kept.push(await scanAll(client, 'served batch-only scan', { batchOnly: true }));
     const peakMb = rss.stop().sumMb;
+    rss = undefined;
 
     o.log(`checking ${kept.length} answers against the reference fold of the log`);
     const answers = await checkAnswers(client, kept, endOffsets);
@@ -239,6 +242,7 @@ export async function runStep(o: StepOptions): Promise<StepResult> {
     };
   } finally {
     stop.abort();
+    rss?.stop();
     for (const p of started.reverse()) await stopProcess(p);
     await client.close();
     await cluster.stop();
