@@ -15,7 +15,14 @@
  * generator in this process on the same 2 cores: Gets in open loop with
  * zipfian keys (YCSB C), the highest rate whose p99 stays within 5 ms;
  * MultiGets of 100 keys; a Scan of the whole view (serving-reads.ts).
- * Reads during swaps: bench/serving-swaps.ts.
+ *
+ * Last, reads during swaps (bench/swaps-under-reads.ts, the scenario of
+ * bench/serving-swaps.ts): 4 loops of MultiGets of 100 keys against a
+ * `laminate serve` process while 100 versions are published one after
+ * another, each acknowledged by the node before the next; the p99 of those
+ * reads, and a check that none failed and none mixed two versions. Its view
+ * has 100,000 keys at scale 1 (100 versions of the 1,000,000-key view would
+ * write and copy some 11 GB): what is measured is reads across swaps.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,11 +38,17 @@ import { bestOf, CLUSTER_SHAPE, runFigures, warmPageCache, type BenchContext, ty
 import { kvKey, kvRecords } from '../data-gen/kv-records.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
+import { swapsUnderReads } from '../swaps-under-reads.js';
 
 const FULL_KEYS = 1_000_000;
 const PER_KEY = 2;
 const SEED = 20261201;
 const VIEW_PARTITIONS = 4;
+/** The swap scenario: versions published under reads (the issue's 100, at every scale), and its view's keys at scale 1. */
+const SWAPS = 100;
+const SWAP_KEYS = 100_000;
+const SWAP_READERS = 4;
+const SWAP_BATCH = 100;
 
 interface ReadFigures {
   /** Highest open-loop Get rate (req/s) with p99 within 5 ms; 0 when even the lowest missed. */
@@ -202,7 +215,16 @@ export const serving: Benchmark = {
     const best = build.best;
     const reads = build.all[0]?.serve;
     const rpcFloor = build.all[0]?.floor;
-    const checks: Check[] = [{ name: 'the view has one key per distinct key', ok: best.keys === keys, detail: `${best.keys} keys for ${keys}` }];
+    const swapKeys = Math.max(1000, Math.round(SWAP_KEYS * ctx.scale));
+    ctx.log(`reads during ${SWAPS} swaps of a view of ${swapKeys} keys`);
+    const swaps = await swapsUnderReads({ work: join(ctx.work, 'swaps'), keys: swapKeys, swaps: SWAPS, readers: SWAP_READERS, batch: SWAP_BATCH, heartbeatMs: 100 });
+    const checks: Check[] = [
+      { name: 'the view has one key per distinct key', ok: best.keys === keys, detail: `${best.keys} keys for ${keys}` },
+      {
+        name: `${SWAPS} swaps under reads: no failed read, no answer mixing versions`, ok: swaps.failed === 0 && swaps.mixed === 0 && swaps.reads > 0,
+        detail: `${swaps.reads} MultiGets, ${swaps.failed} failed, ${swaps.mixed} values of another version than their answer's`,
+      },
+    ];
     return {
       name: 'serving',
       description: `a view of ${keys} keys (~100-byte values, ${PER_KEY} records per key, merge max) built on ${CLUSTER_SHAPE.workers} one-slot workers`,
@@ -225,8 +247,11 @@ export const serving: Benchmark = {
         `view: ${best.keys} keys, ${(best.bytes / 1e6).toFixed(1)} MB in ${VIEW_PARTITIONS} files; load and verify ${best.verifyMsPerMillion.toFixed(1)} ms per million keys`,
         ...[['laminate serve', reads], ['RPC floor (Map)', rpcFloor]].filter((x): x is [string, ReadFigures] => x[1] !== undefined).map(([who, r]) =>
           `${who}: Get ${r.getRate}/s with p99 ${r.getP99Ms.toFixed(2)} ms (${r.steps}); MultiGet ${Math.round(r.multiGetKeysPerS)} keys/s; Scan ${Math.round(r.scanPerS)} entries/s`),
+        `reads during ${SWAPS} swaps (view of ${swapKeys} keys, ${SWAP_READERS} closed loops of MultiGets of ${SWAP_BATCH} keys, ${swaps.elapsedS.toFixed(1)} s): `
+          + `p99 ${swaps.p99Ms.toFixed(2)} ms (p50 ${swaps.p50Ms.toFixed(2)}, p99.9 ${swaps.p999Ms.toFixed(2)}, max ${swaps.maxMs.toFixed(2)}); ${Math.round(swaps.keysPerS)} keys/s; `
+          + `${swaps.failed} failed, ${swaps.mixed} mixed; swap turnaround median ${swaps.turnaroundMedianMs} ms, max ${swaps.turnaroundMaxMs} ms`,
       ],
-      params: { keys, perKey: PER_KEY, seed: SEED, viewPartitions: VIEW_PARTITIONS },
+      params: { keys, perKey: PER_KEY, seed: SEED, viewPartitions: VIEW_PARTITIONS, swaps: SWAPS, swapKeys, swapP99Ms: swaps.p99Ms, swapFailed: swaps.failed, swapMixed: swaps.mixed },
     };
   },
 };

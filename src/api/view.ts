@@ -31,6 +31,16 @@ export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
 export interface ViewWindow<R> {
   readonly size: Duration;
   readonly slide?: Duration;
+  /**
+   * Allowed lateness: how far behind the largest event time seen a record
+   * may still arrive and be counted in a window the speed layer shows as
+   * final. A window [start, start + size) is final once start + size <=
+   * watermark, the watermark being the least recent largest event time over
+   * the source's active partitions minus this. Default 0. Late records are
+   * counted anyway (the batch layer counts them too); lateness only delays
+   * the `final` flag so that fewer final answers change afterwards.
+   */
+  readonly lateness?: Duration;
   /** The record's event time: milliseconds since the epoch, or a Date. */
   time(record: R): number | Date;
 }
@@ -72,6 +82,8 @@ export interface ResolvedWindow {
   readonly sizeMs: number;
   /** sizeMs for a tumbling window. */
   readonly slideMs: number;
+  /** The allowed lateness (window.lateness), 0 when not given. */
+  readonly latenessMs: number;
 }
 
 /** A view as the engine runs it. */
@@ -94,6 +106,15 @@ export interface CompiledView<A = unknown, P = unknown> {
    * event time, a map that returns a promise, or an emit after map returned.
    */
   mapRecord(record: unknown, emit: (key: string, acc: A) => void): void;
+  /**
+   * The record's event time in ms since the epoch (window.time, a Date made
+   * a number), for the speed layer's watermark; undefined for a view without
+   * a window. Called by the speed layer once per record that emitted
+   * something (a record the map filters out may have no time). Throws
+   * INVALID_ARGUMENT for a time that is not a finite number or valid Date,
+   * and what window.time throws.
+   */
+  eventTime(record: unknown): number | undefined;
 }
 
 /** Most windows one record may fall in (size / slide): a guard against a slide given in the wrong unit. */
@@ -106,7 +127,7 @@ export const MAX_WINDOWS_PER_RECORD = 1000;
 export const SOURCE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const DEFINITION_MEMBERS = new Set(['source', 'map', 'merge', 'window']);
-const WINDOW_MEMBERS = new Set(['size', 'slide', 'time']);
+const WINDOW_MEMBERS = new Set(['size', 'slide', 'lateness', 'time']);
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
@@ -164,7 +185,8 @@ export function compileView<A = unknown, P = unknown>(definition: ViewDefinition
     }
   };
 
-  return { source: def.source, monoid, window, definition: definition as ViewDefinition, mapRecord };
+  const eventTimeOf = (record: unknown): number | undefined => (time === undefined ? undefined : eventTime(time, record));
+  return { source: def.source, monoid, window, definition: definition as ViewDefinition, mapRecord, eventTime: eventTimeOf };
 }
 
 /**
@@ -219,18 +241,20 @@ export function checkViewLaws(view: CompiledView, records: readonly unknown[], o
 
 function resolveWindow(window: unknown): ResolvedWindow {
   if (window === null || typeof window !== 'object') {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected the view's window to be { size, slide?, time }, got ${describe(window)}`);
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the view's window to be { size, slide?, lateness?, time }, got ${describe(window)}`);
   }
   const w = window as Record<string, unknown>;
   const unknown = Object.keys(w).filter((k) => !WINDOW_MEMBERS.has(k));
   if (unknown.length > 0) {
-    throw new LaminateError('INVALID_ARGUMENT', `Expected the view's window to have only size, slide and time, got ${unknown.map((k) => `'${k}'`).join(', ')}`);
+    throw new LaminateError('INVALID_ARGUMENT', `Expected the view's window to have only size, slide, lateness and time, got ${unknown.map((k) => `'${k}'`).join(', ')}`);
   }
   if (typeof w.time !== 'function') {
     throw new LaminateError('INVALID_ARGUMENT', `Expected window.time to be a function (record) => milliseconds since the epoch, got ${describe(w.time)}`);
   }
   const sizeMs = parseDuration(w.size, 'window.size');
-  if (w.slide === undefined) return { kind: 'tumbling', sizeMs, slideMs: sizeMs };
+  // Zero is a lateness (the default), not a size: 0 and '0s' are accepted here only.
+  const latenessMs = w.lateness === undefined || w.lateness === 0 || (typeof w.lateness === 'string' && /^0+(\.0+)?(ms|s|m|h|d)$/.test(w.lateness)) ? 0 : parseDuration(w.lateness, 'window.lateness');
+  if (w.slide === undefined) return { kind: 'tumbling', sizeMs, slideMs: sizeMs, latenessMs };
   const slideMs = parseDuration(w.slide, 'window.slide');
   if (slideMs > sizeMs) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected window.slide to be at most window.size (${sizeMs} ms), got ${slideMs} ms: windows would leave gaps`);
@@ -238,7 +262,7 @@ function resolveWindow(window: unknown): ResolvedWindow {
   if (Math.ceil(sizeMs / slideMs) > MAX_WINDOWS_PER_RECORD) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected window.size / window.slide to be at most ${MAX_WINDOWS_PER_RECORD} (windows per record), got ${sizeMs} ms / ${slideMs} ms = ${Math.ceil(sizeMs / slideMs)}`);
   }
-  return { kind: slideMs === sizeMs ? 'tumbling' : 'sliding', sizeMs, slideMs };
+  return { kind: slideMs === sizeMs ? 'tumbling' : 'sliding', sizeMs, slideMs, latenessMs };
 }
 
 /** Milliseconds of a Duration; throws INVALID_ARGUMENT unless a positive whole number of them. */

@@ -28,12 +28,15 @@ export function registerLocal(program: Command): void {
     .option('--top <n>', 'print the n largest values of the output', positiveInt('--top'), 10)
     .option('--serve', 'run no job: keep the cluster up for `laminate submit` until SIGINT/SIGTERM')
     .option('--port <port>', 'with --serve: the master\'s port (0 picks one)', port, 0)
-    .action(async (o: { workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number; serve?: boolean; port: number }) => {
+    .option('--speed', 'with --serve: run a speed process too (queries merge its realtime views)')
+    .action(async (o: {
+      workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number; serve?: boolean; port: number; speed?: boolean;
+    }) => {
       const logger = createLogger({ level: process.env['LAMINATE_LOG_LEVEL'] ?? (o.serve ? 'info' : 'warn') });
       const root = packageRoot();
       const dataDir = resolve(o.data);
       if (o.serve) {
-        const cluster = await LocalCluster.start({ workers: o.workers, dataDir, logger, port: o.port });
+        const cluster = await LocalCluster.start({ workers: o.workers, dataDir, logger, port: o.port, speed: o.speed === true });
         process.stdout.write(`master listening on ${cluster.address} with ${o.workers} workers\n`);
         untilSignal(() => cluster.stop(), logger);
         return;

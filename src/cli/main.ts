@@ -15,6 +15,8 @@ import { registerQuery } from './query.js';
 import { registerRead } from './read.js';
 import { registerServe } from './serve.js';
 import { registerShuffleService } from './shuffle-service.js';
+import { registerSpeed } from './speed.js';
+import { registerSpeedStatus } from './speed-status.js';
 import { registerStatus } from './status.js';
 import { registerSubmit } from './submit.js';
 import { registerView } from './view.js';
@@ -23,7 +25,7 @@ import { registerWorker } from './worker.js';
 const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
-for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView, registerServe, registerQuery]) register(program);
+for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView, registerServe, registerSpeed, registerSpeedStatus, registerQuery]) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { Master } from '../master/master.js';
-import { port, positiveInt } from './arguments.js';
+import { DEFAULT_SPEED_START_GRACE_MS } from '../master/speed-service.js';
+import { SPEED_NODE_TIMEOUT_MS } from '../master/speed-registry.js';
+import { nonNegativeInt, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
 
 export function registerMaster(program: Command): void {
@@ -15,14 +17,19 @@ export function registerMaster(program: Command): void {
     .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt('--heartbeat-timeout'), 10_000)
     .option('--heartbeat-interval <ms>', 'how often workers heartbeat', positiveInt('--heartbeat-interval'), 1000)
     .option('--retain-jobs <n>', 'finished jobs kept for status', positiveInt('--retain-jobs'), 100)
-    .action(async (o: { host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number }) => {
+    .option('--speed-node-timeout <ms>', 'a speed process silent this long loses its partitions to others', positiveInt('--speed-node-timeout'), SPEED_NODE_TIMEOUT_MS)
+    .option('--speed-start-grace <ms>', 'after a start, how long speed processes wait while serving nodes report what they serve',
+      nonNegativeInt('--speed-start-grace'), DEFAULT_SPEED_START_GRACE_MS)
+    .action(async (o: {
+      host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
+    }) => {
       const logger = createLogger();
       // A crash-test hook (like Hadoop's fault injection): SIGKILL this process right after the named
       // step of a view publish, e.g. LAMINATE_FAULT_KILL_AT=current:renamed. Unset in normal runs.
       const killAt = process.env.LAMINATE_FAULT_KILL_AT;
       const master = new Master({
         host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
-        scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout },
+        scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout }, speedNodeTimeoutMs: o.speedNodeTimeout, speedStartGraceMs: o.speedStartGrace,
         ...(killAt ? { onViewPublishStep: (step: string) => { if (step === killAt) process.kill(process.pid, 'SIGKILL'); } } : {}),
       });
       await master.start();

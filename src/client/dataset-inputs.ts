@@ -30,12 +30,16 @@ export class SamplingDatasets {
 
   /**
    * The cut to sample of a dataset input: its ends now, or the given cut
-   * kept within them. NOT_FOUND for an unknown dataset, as the master says.
+   * kept within them; for a range input (`@FROM..CUT`) its start too, so
+   * that only the records the job reads are sampled. NOT_FOUND for an
+   * unknown dataset, as the master says.
    */
   async cutOf(input: string): Promise<DatasetCut> {
-    const { dataset, cut } = parseDatasetInput(input);
+    const { dataset, cut, from } = parseDatasetInput(input);
     const ends = (await this.describe(dataset)).partitions.map((p) => p.endOffset);
-    return { dataset, offsets: cut === undefined ? ends : ends.map((end, p) => Math.min(end, cut[p] ?? 0)) };
+    const offsets = cut === undefined ? ends : ends.map((end, p) => Math.min(end, cut[p] ?? 0));
+    if (from === undefined) return { dataset, offsets };
+    return { dataset, offsets, from: offsets.map((end, p) => Math.min(end, from[p] ?? 0)) };
   }
 
   /**

@@ -4,7 +4,7 @@ export type { AppendOptions, CreateDatasetOptions, LaminateClientOptions, ReadOp
 export type { AppendedRange } from './appended-ranges.js';
 export { Producer } from './producer.js';
 export type { ViewScan } from './view-queries.js';
-export type { Coverage, GetResult, KeyResult, MultiGetResult, QueryOptions, ScanEntry, ScanOptions } from './view-queries.js';
+export type { Coverage, GetResult, KeyResult, MultiGetResult, QueryOptions, ScanEntry, ScanOptions, UncoveredPartition } from './view-queries.js';
 export type { ViewKey, KeyElement } from '../common/view-key.js';
 export type { RecordAck } from './producer.js';
 export type { PartitionKey, ProducerOptions } from './producer-options.js';

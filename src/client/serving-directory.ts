@@ -34,9 +34,11 @@ export class ServingDirectory {
   /**
    * Runs `fn` on a node holding the view (its `version` when given), moving
    * to another on UNAVAILABLE, TIMEOUT or NOT_FOUND (a node that let the
-   * version go since the list was made). Any other error is thrown at once.
+   * version go since the list was made). Any other error is thrown at once,
+   * and so is any error `movable` says stays (a read-your-writes TIMEOUT:
+   * the node answered that the speed side did not get there in time).
    */
-  async withNode<T>(view: string, version: number | undefined, fn: (node: ServingClient) => Promise<T>): Promise<T> {
+  async withNode<T>(view: string, version: number | undefined, fn: (node: ServingClient) => Promise<T>, movable: (err: unknown) => boolean = movableError): Promise<T> {
     const tried = new Set<string>();
     let lastErr: unknown;
     for (;;) {
@@ -45,7 +47,7 @@ export class ServingDirectory {
       try {
         return await fn(node);
       } catch (err) {
-        if (!movableError(err)) throw err;
+        if (!movable(err)) throw err;
         this.failed(node.address, err);
         lastErr = err;
       }

@@ -114,6 +114,7 @@ export class ViewAdmin {
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
       ...(options.every === undefined ? {} : { everyMs: parseDuration(options.every, 'every') }),
       ...(options.keep === undefined ? {} : { keep: options.keep }),
+      windowSizeMs: view.window?.sizeMs ?? 0,
     });
     return { view: info, lawCheck, sampled: sample.length };
   }

@@ -7,14 +7,61 @@
  * src/protocol/serving-rpc.ts.
  */
 
-/** Which records an answer counts: the batch version read and its cut (every source record before it). */
+/** A source partition whose records after the cut an answer does not count, and why. */
+export interface UncoveredPartition {
+  readonly partition: number;
+  readonly reason: string;
+}
+
+/**
+ * Which records an answer counts: the batch version read and its cut (every
+ * source record before it), and, when a speed side was merged, the records
+ * [cut_p, speed_p) of each partition p besides. The `speed` fields are all
+ * absent for a batch-only answer (asked so, or no speed process runs for the
+ * view); they are all present when a speed side was asked.
+ */
 export interface Coverage {
   readonly version: number;
   readonly cut: readonly number[];
+  /** A: per source partition, the offset before which the answer counts every record (speed_p >= cut_p; = cut_p where uncovered). */
+  readonly speed?: readonly number[];
+  /** Records durable but not counted (end - A), summed over the partitions the speed side reported. */
+  readonly lag?: number;
+  /**
+   * Every record durable this long ago is counted: now minus the oldest time a
+   * covered partition had caught up with its end. Absent when no partition is
+   * covered, or one never caught up.
+   */
+  readonly freshnessMs?: number;
+  /** Partitions whose records after the cut are not counted (their speed_p = cut_p), and why; empty when every one is. */
+  readonly uncovered?: readonly UncoveredPartition[];
+  /** Windowed views: the speed side's watermark (ms since the epoch); a window ending at or before it is final. */
+  readonly watermark?: number;
 }
 
+/** What a caller may ask of the speed side of a read. */
+export interface SpeedReadOptions {
+  /** Answer from the batch version alone, even when a speed side runs. */
+  readonly batchOnly?: boolean;
+  /**
+   * Read your writes: per source partition, offsets the answer must count
+   * records before (speed_p >= atLeast_p); the node waits up to `waitMs` for
+   * the speed side to get there, else fails with DEADLINE_EXCEEDED.
+   */
+  readonly atLeast?: readonly number[];
+  /**
+   * How long to wait for `atLeast` (absent: DEFAULT_WAIT_MS); without
+   * `atLeast`, how long the speed side may wait for partitions that have not
+   * reached the version's cut yet (absent: no wait; those are uncovered).
+   */
+  readonly waitMs?: number;
+}
+
+/** How long a read waits for `atLeast` unless told. */
+export const DEFAULT_WAIT_MS = 5000;
+
 /** Get / MultiGet: every key is read from one version. */
-export interface GetQuery {
+export interface GetQuery extends SpeedReadOptions {
   readonly view: string;
   readonly keys: readonly string[];
   /** Absent: the node's current version of the view. */
@@ -27,6 +74,12 @@ export interface ServedEntry {
   /** msgpack of the presented value; empty when not found. */
   readonly value: Uint8Array;
   readonly found: boolean;
+  /**
+   * Windowed views, when a speed side was asked and the entry is found:
+   * whether the watermark has passed the end of the key's window (its last
+   * element is the window start), so no record can change it any more.
+   */
+  readonly final?: boolean;
 }
 
 /** The answer of a Get: one entry per key asked, in the order asked. */
@@ -37,7 +90,7 @@ export interface GetAnswer {
 }
 
 /** Scan: keys in order from one version, within the intersection of the bounds. */
-export interface ScanQuery {
+export interface ScanQuery extends SpeedReadOptions {
   readonly view: string;
   /** Absent: the node's current version. */
   readonly version?: number;

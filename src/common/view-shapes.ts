@@ -3,6 +3,7 @@
  * clients see them: deployments, builds, versions, and what serving nodes
  * report and are told. Wire mapping in src/protocol/view-rpc.ts.
  */
+import type { SpeedLocation } from './speed-shapes.js';
 
 /** A view's deployed settings. */
 export interface ViewSettings {
@@ -83,6 +84,8 @@ export interface DeployViewRequest {
   readonly partitions?: number;
   readonly everyMs?: number;
   readonly keep?: number;
+  /** The view's window size in ms (its key's last element is the window start); absent or 0: no window. */
+  readonly windowSizeMs?: number;
 }
 
 export interface BuildViewRequest {
@@ -106,6 +109,10 @@ export interface ServingHeartbeat {
   readonly loaded: readonly LoadedVersion[];
   readonly refused: readonly LoadedVersion[];
   readonly refusalReason: string;
+  /** The version it serves as current, one per view it serves (the speed layer's handoff waits for these). */
+  readonly current?: readonly LoadedVersion[];
+  /** Its last heartbeat before a graceful stop: the master forgets it at once. */
+  readonly leaving?: boolean;
 }
 
 export interface ServedVersion {
@@ -121,6 +128,12 @@ export interface ServedView {
   readonly merge: string;
   readonly current: number;
   readonly versions: readonly ServedVersion[];
+  /** Where the view's speed side runs: one entry per speed process; absent or empty: none (answers are batch-only). */
+  readonly speed?: readonly SpeedLocation[];
+  /** The view's window size in ms; absent or 0: no window. */
+  readonly windowSizeMs?: number;
+  /** The source dataset's partitions (the length of every cut); absent: the current version's cut's. */
+  readonly sourcePartitions?: number;
 }
 
 export interface ServingNodeInfo {

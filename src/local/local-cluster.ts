@@ -5,7 +5,9 @@
  * with an empty master journal: an embedded cluster does not resume the jobs
  * of an earlier run. Its datasets (<dataDir>/datasets) and published views
  * (<dataDir>/views, with their catalog) do stay. A serving node (<dataDir>/serve)
- * serves the views, so `laminate query` works against it.
+ * serves the views, so `laminate query` works against it. With `speed`, a speed
+ * process (<dataDir>/speed, checkpoints in <dataDir>/speed/checkpoints) folds
+ * the records after the served versions.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,8 @@ import type { Logger } from '../common/logger.js';
 import { Master, type MasterOptions } from '../master/master.js';
 import { WorkerNode } from '../worker/worker.js';
 import { ServingNode } from '../serving/serving-node.js';
+import { loadSpeedEngineFactory, type SpeedEngineFactory } from '../speed/engine-loader.js';
+import { SpeedNode } from '../speed/speed-node.js';
 
 export interface LocalClusterOptions {
   /** Workers to start. Default 2. */
@@ -27,10 +31,18 @@ export interface LocalClusterOptions {
   heartbeatIntervalMs?: number;
   /** Start a serving node too (`laminate serve`), so views are queryable. Default true. */
   serving?: boolean;
+  /**
+   * Start a speed process too (`laminate speed`): true runs the speed engine
+   * (src/speed/engine.ts), a factory runs that engine (tests). Default false:
+   * the embedded cluster answers batch only.
+   */
+  speed?: boolean | SpeedEngineFactory;
 }
 
 export class LocalCluster {
-  private constructor(readonly master: Master, readonly workers: WorkerNode[], readonly serving: ServingNode | undefined) {}
+  private constructor(
+    readonly master: Master, readonly workers: WorkerNode[], readonly serving: ServingNode | undefined, readonly speed: SpeedNode | undefined,
+  ) {}
 
   get address(): string {
     return this.master.address;
@@ -72,10 +84,28 @@ export class LocalCluster {
         throw err;
       }
     }
-    return new LocalCluster(master, workers, serving);
+    let speed: SpeedNode | undefined;
+    if (o.speed !== undefined && o.speed !== false) {
+      try {
+        const engineFactory = o.speed === true ? await loadSpeedEngineFactory() : o.speed;
+        speed = new SpeedNode({
+          master: master.address, dataDir: join(o.dataDir, 'speed'), port: 0, logger: o.logger, engineFactory,
+          ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+        });
+        await speed.start();
+      } catch (err) {
+        await serving?.stop();
+        await Promise.all(workers.map((w) => w.stop()));
+        await master.stop();
+        throw err;
+      }
+    }
+    return new LocalCluster(master, workers, serving, speed);
   }
 
   async stop(): Promise<void> {
+    // The speed process first: its last checkpoints, then its leave, while the master still answers.
+    await this.speed?.stop();
     await this.serving?.stop();
     await Promise.all(this.workers.map((w) => w.stop()));
     await this.master.stop();

@@ -34,6 +34,8 @@ import { recoverJobs } from './recovery.js';
 import { ShuffleCleanup } from './shuffle-cleanup.js';
 import { WorkerChannels } from './worker-channels.js';
 import { ServingRegistry } from './serving-registry.js';
+import { createSpeedService } from './speed-service.js';
+import { SPEED_NODE_TIMEOUT_MS, SpeedRegistry } from './speed-registry.js';
 import { ViewCatalog } from './view-catalog.js';
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
@@ -56,6 +58,10 @@ export interface MasterOptions {
   viewDir?: string;
   /** Crash tests only: called after each durable step of a view publish (see ViewServiceDeps.onPublishStep). */
   onViewPublishStep?: (step: string) => void;
+  /** A speed process not heard from this long loses its partitions. Default 3000 ms (SPEED_NODE_TIMEOUT_MS). */
+  speedNodeTimeoutMs?: number;
+  /** How long after its start the master waits for serving nodes before naming a speed handoff. Default 2500 ms. */
+  speedStartGraceMs?: number;
   logger: Logger;
   clock?: Clock;
 }
@@ -115,14 +121,20 @@ export class Master {
     const store = this.store = await LogDatasetStore.open({ dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger });
     const datasets = this.datasets = createDatasetService(store, this.options.logger);
     const viewDir = this.options.viewDir ?? join(this.options.dataDir, 'views');
+    const catalog = await ViewCatalog.open(join(viewDir, '_catalog'));
+    const servingRegistry = new ServingRegistry();
+    const speed = createSpeedService({
+      catalog, root: viewDir, datasets: store, serving: servingRegistry, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
+      clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
+    });
     const views = this.views = createViewService({
-      catalog: await ViewCatalog.open(join(viewDir, '_catalog')), root: viewDir, datasets: store, bundles: this.bundles,
+      catalog, root: viewDir, datasets: store, bundles: this.bundles, speedLocations: (view) => speed.locations(view),
       jobs: {
         submit: async (r) => (await this.submitJob(r)).jobId,
         ended: (jobId) => this.jobEnded(jobId),
         byOutput: (dir) => [...this.jobs.values()].find((p) => p.spec.outputDir === dir)?.jobId,
       },
-      registry: new ServingRegistry(), clock: this.clock, log: this.log,
+      registry: servingRegistry, clock: this.clock, log: this.log,
       ...(this.options.onViewPublishStep ? { onPublishStep: this.options.onViewPublishStep } : {}),
     });
     // Before any request: a build asked for now must see the builds the catalog says are running.
@@ -140,7 +152,7 @@ export class Master {
       listJobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)),
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => this.channels.statuses(),
-    }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
     this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');

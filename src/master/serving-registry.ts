@@ -1,14 +1,20 @@
 /**
- * The serving nodes the master hears from: each node's address and the view
- * versions it reports loaded (its acknowledgements), kept while its
- * heartbeats keep coming. Pure: the caller passes the time.
+ * The serving nodes the master hears from: each node's address, the view
+ * versions it reports loaded (its acknowledgements) and the one it serves
+ * as current per view. Pure: the caller passes the time.
  *
- * The speed layer will drop state before a cut only once every live node
- * has acknowledged the version with that cut; `servedBy` answers that.
+ * Two lists, for two uses:
+ * - `live`: nodes heard from within the timeout, for clients looking for a
+ *   node to ask and for status (as before);
+ * - `registered`: every node that registered and did not leave gracefully
+ *   or get forgotten by an operator, down or not. The speed layer drops
+ *   state before a cut only once every one of them serves a version at or
+ *   after it (DESIGN rule 3): a node that crashed keeps its last report
+ *   and so holds the handoff until it returns, leaves, or is forgotten.
  */
 import type { LoadedVersion, ServingHeartbeat, ServingNodeInfo } from '../common/view-shapes.js';
 
-/** A node not heard from this long is forgotten (several missed heartbeats). */
+/** A node not heard from this long is not listed as live (several missed heartbeats). */
 export const SERVING_NODE_TIMEOUT_MS = 10_000;
 
 interface NodeState {
@@ -18,6 +24,19 @@ interface NodeState {
   loaded: LoadedVersion[];
   refused: LoadedVersion[];
   refusalReason: string;
+  current: LoadedVersion[];
+}
+
+/** A registered node's last report, for the speed handoff. */
+export interface RegisteredServingNode {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly lastHeardAt: number;
+  /** Heard from within the timeout. */
+  readonly live: boolean;
+  readonly loaded: readonly LoadedVersion[];
+  /** The version it serves (served, when down) as current, per view. */
+  readonly current: readonly LoadedVersion[];
 }
 
 export class ServingRegistry {
@@ -25,19 +44,39 @@ export class ServingRegistry {
 
   constructor(private readonly timeoutMs = SERVING_NODE_TIMEOUT_MS) {}
 
-  /** Records a heartbeat. Safe to repeat: the latest report replaces the node's earlier one. */
+  /**
+   * Records a heartbeat. Safe to repeat: the latest report replaces the
+   * node's earlier one. A leaving heartbeat forgets the node at once.
+   */
   heard(hb: ServingHeartbeat, now: number): void {
+    if (hb.leaving === true) {
+      this.nodes.delete(hb.nodeId);
+      return;
+    }
     const n = this.nodes.get(hb.nodeId);
-    const state = { address: hb.address, lastHeardAt: now, loaded: [...hb.loaded], refused: [...hb.refused], refusalReason: hb.refusalReason };
+    const state = {
+      address: hb.address, lastHeardAt: now, loaded: [...hb.loaded], refused: [...hb.refused], refusalReason: hb.refusalReason, current: [...(hb.current ?? [])],
+    };
     if (n) Object.assign(n, state);
     else this.nodes.set(hb.nodeId, { nodeId: hb.nodeId, ...state });
   }
 
-  /** Live nodes, by id. Forgets those not heard from within the timeout. */
+  /** Forgets a node (an operator says it is gone for good). Returns whether it was registered. */
+  forget(nodeId: string): boolean {
+    return this.nodes.delete(nodeId);
+  }
+
+  /** Live nodes, by id: those heard from within the timeout. */
   live(now: number): ServingNodeInfo[] {
-    for (const [id, n] of this.nodes) if (now - n.lastHeardAt > this.timeoutMs) this.nodes.delete(id);
-    return [...this.nodes.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
+    return this.sorted().filter((n) => this.isLive(n, now))
       .map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardAt: n.lastHeardAt, loaded: n.loaded }));
+  }
+
+  /** Every node that registered and neither left nor was forgotten, live or down, by id. */
+  registered(now: number): RegisteredServingNode[] {
+    return this.sorted().map((n) => ({
+      nodeId: n.nodeId, address: n.address, lastHeardAt: n.lastHeardAt, live: this.isLive(n, now), loaded: n.loaded, current: n.current,
+    }));
   }
 
   /** Ids of the live nodes that acknowledged `version` of `view`. */
@@ -47,9 +86,16 @@ export class ServingRegistry {
 
   /** Live nodes that refused `version` of `view` (a damaged file), with their reason. */
   refusals(view: string, version: number, now: number): Array<{ nodeId: string; reason: string }> {
-    this.live(now);
-    return [...this.nodes.values()]
-      .filter((n) => n.refused.some((l) => l.view === view && l.version === version))
+    return this.sorted()
+      .filter((n) => this.isLive(n, now) && n.refused.some((l) => l.view === view && l.version === version))
       .map((n) => ({ nodeId: n.nodeId, reason: n.refusalReason }));
+  }
+
+  private isLive(n: NodeState, now: number): boolean {
+    return now - n.lastHeardAt <= this.timeoutMs;
+  }
+
+  private sorted(): NodeState[] {
+    return [...this.nodes.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   }
 }

@@ -18,6 +18,8 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 /** A deployment: the view's settings and its bundle in the master's bundle store. */
 export interface ViewDeployment extends ViewSettings {
   readonly bundleHash: string;
+  /** The view's event-time window size, for the serving nodes' finality; 0 or absent (catalogs before the speed layer): no window. */
+  readonly windowSizeMs?: number;
 }
 
 export interface ViewBuildRecord {
@@ -39,6 +41,8 @@ export interface ViewBuildRecord {
   /** Incremental only: the version merged with (0 otherwise). */
   readonly baseVersion: number;
   readonly definitionHash: string;
+  /** The monoid's name the build ran with (recorded in its manifest). Absent in records written before it was kept. */
+  readonly merge?: string;
 }
 
 export interface ViewHistoryEvent {

@@ -37,7 +37,10 @@ import {
   listVersions, listViews, prepareVersionDir, publishVersion, readCurrent, readManifest, removeLeftovers, removeVersion, versionDir, writeManifest,
 } from '../view/view-version-dir.js';
 import { diffVersions } from '../view/view-diff.js';
+import { verifyVersionFiles } from '../view/verify-version.js';
+import type { SpeedLocation } from '../common/speed-shapes.js';
 import type { BundleStore } from './bundle-store.js';
+import { servedVersions } from './served-versions.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
 
@@ -76,6 +79,8 @@ export interface ViewServiceDeps {
    * there when LAMINATE_FAULT_KILL_AT names the step (see cli/master.ts).
    */
   readonly onPublishStep?: (step: string) => void;
+  /** Where the speed side of a view is (speed-service.ts); absent: no speed layer, answers are batch only. */
+  readonly speedLocations?: (view: string) => SpeedLocation[];
 }
 
 export interface ViewService {
@@ -136,6 +141,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     const bundleHash = await bundles.put(req.bundle);
     const d: ViewDeployment = {
       name, source: req.source, definitionHash: req.definitionHash, merge: req.merge || 'custom', partitions, everyMs, keep, bundleHash, deployedAt: clock.now(),
+      windowSizeMs: req.windowSizeMs ?? 0,
     };
     await catalog.deploy(d);
     log.info({ view: name, source: d.source, merge: d.merge, partitions, everyMs, keep, definition: d.definitionHash.slice(0, 12) }, 'view deployed');
@@ -157,9 +163,12 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         await reader.close();
       }
     }
+    // The merge the version was built with; a build recorded before records kept it ran with the deployment of its definition.
+    const deployed = catalog.view(b.view);
+    const merge = b.merge ?? (deployed?.definitionHash === b.definitionHash ? deployed.merge : undefined);
     return makeManifest({
       view: b.view, version: b.version, dataset: b.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
-      builtAt: new Date(clock.now()).toISOString(), files,
+      ...(merge === undefined ? {} : { merge }), builtAt: new Date(clock.now()).toISOString(), files,
     });
   }
 
@@ -179,6 +188,16 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     const blog = log.child({ view: b.view, version: b.version, jobId: b.jobId });
     let error: string | undefined;
     let published = false;
+    // What a crash during this build or its publish left (temporary files: the view's start-up
+    // cleanup skipped it while the build ran) goes when the build ends, while the view is still
+    // claimed by it. Never throws: a failure is logged.
+    const cleanLeftovers = async (): Promise<void> => {
+      const removed = await removeLeftovers(root, b.view).catch((err: unknown) => {
+        blog.warn({ err }, 'could not remove leftovers');
+        return [];
+      });
+      if (removed.length > 0) blog.info({ removed }, 'removed what a crash left');
+    };
     try {
       let status: JobStatus | undefined;
       try {
@@ -198,6 +217,9 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
           blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
         }
         published = true;
+        // Before the record says PUBLISHED: whoever sees that state (a waiting
+        // `view build --wait`, a test) finds the view folder as it will stay.
+        await cleanLeftovers();
         await catalog.finishBuild(b.view, b.version, { state: 'PUBLISHED', at: clock.now() });
         const keep = catalog.view(b.view)?.keep ?? DEFAULT_KEEP;
         await retire(b.view, keep).catch((err: unknown) => blog.warn({ err }, 'could not remove old versions'));
@@ -211,13 +233,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       await catalog.finishBuild(b.view, b.version, { state: 'FAILED', error, at: clock.now() });
       if ((await readCurrent(root, b.view).catch(() => undefined)) !== b.version) await removeVersion(root, b.view, b.version).catch(() => {});
     }
-    // What a crash during this build or its publish left (temporary files: the view's start-up
-    // cleanup skipped it while the build ran) goes now, while the view is still claimed by it.
-    const removed = await removeLeftovers(root, b.view).catch((err: unknown) => {
-      blog.warn({ err }, 'could not remove leftovers');
-      return [];
-    });
-    if (removed.length > 0) blog.info({ removed }, 'removed what a crash left');
+    if (!published) await cleanLeftovers();
     const ended = catalog.buildsOf(b.view).find((x) => x.version === b.version);
     return toBuild(ended ?? b);
   }
@@ -272,15 +288,25 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     // Incremental (Summingbird's and ElephantDB's way): the current version merged with a fold of
     // only the records between its cut and the new one. Only from a version of the same
     // definition, source and file count; --full, or any doubt, recomputes from scratch.
-    const base = !req.full && current !== undefined && current.definitionHash === d.definitionHash && current.dataset === d.source
+    let base = !req.full && current !== undefined && current.definitionHash === d.definitionHash && current.dataset === d.source
       && current.files.length === d.partitions ? current : undefined;
+    if (base !== undefined) {
+      // A damaged base would fail every incremental build until a --full one: check it first, and if
+      // it fails, recompute from scratch (the damaged version stays as it is, for the operator).
+      try {
+        await verifyVersionFiles(versionDir(root, d.name, base.version), base);
+      } catch (err) {
+        log.warn({ view: d.name, version: base.version, err }, `version ${base.version} fails its check (${errorMessage(err)}): building in full instead of merging with it`);
+        base = undefined;
+      }
+    }
     const range = base === undefined ? formatCut(cut) : `${formatCut(base.cut)}..${formatCut(cut)}`;
     const dir = await prepareVersionDir(root, d.name, version);
     // The build is recorded before its job exists, reserving its version: a master that crashes
     // in between finds the job by its output folder at restart (see start()).
     let record: ViewBuildRecord = {
       view: d.name, version, source: d.source, partitions: d.partitions, cut, jobId: '', state: 'RUNNING', startedAt: clock.now(),
-      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash,
+      incremental: base !== undefined, baseVersion: base?.version ?? 0, definitionHash: d.definitionHash, merge: d.merge,
     };
     await catalog.startBuild(record);
     let jobId: string;
@@ -340,26 +366,27 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     return info(d);
   }
 
+  /** The source's partition count; `fallback` (a version's cut length) when the source cannot be read. */
+  function sourcePartitions(source: string, fallback: number): number {
+    try {
+      return datasets.currentCut(source).length;
+    } catch {
+      return fallback;
+    }
+  }
+
   async function servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> {
     registry.heard(hb, clock.now());
     const out: ServedView[] = [];
     for (const d of catalog.list()) {
       // One view's damaged CURRENT, or a version retired meanwhile, must not fail the others' heartbeat.
       try {
-        const current = await readCurrent(root, d.name);
-        if (current === undefined) continue;
-        const older = (await listVersions(root, d.name)).filter((v) => v < current);
-        const versions = [];
-        for (const v of [current, ...older.slice(Math.max(0, older.length - d.keep)).reverse()]) {
-          // A version whose manifest cannot be read now is still listed (cut unknown): a node that
-          // holds a verified copy keeps serving it, one that does not refuses to load it and says so.
-          const m = await readManifest(root, d.name, v).catch((err: unknown) => {
-            log.warn({ view: d.name, version: v, err }, 'a served version\'s manifest cannot be read');
-            return undefined;
-          });
-          versions.push({ version: v, cut: m?.cut ?? [], dir: versionDir(root, d.name, v) });
-        }
-        out.push({ view: d.name, merge: d.merge, current, versions });
+        const served = await servedVersions(root, d.name, d.keep, log);
+        if (served === undefined) continue;
+        out.push({
+          view: d.name, merge: d.merge, current: served.current, versions: served.versions,
+          speed: deps.speedLocations?.(d.name) ?? [], windowSizeMs: d.windowSizeMs ?? 0, sourcePartitions: sourcePartitions(d.source, served.versions[0]?.cut.length ?? 0),
+        });
       } catch (err) {
         log.warn({ view: d.name, err }, 'a view left out of the serving assignment');
       }

@@ -6,12 +6,14 @@
  * Keys travel as the UTF-8 bytes of engine keys; a key that is not UTF-8
  * is refused here (INVALID_ARGUMENT), since decoding would silently turn it
  * into another key. Wire defaults become absent values here and nowhere
- * else: version 0 means the current one, an empty prefix none, limit 0 none.
+ * else: version 0 means the current one, an empty prefix none, limit 0 none,
+ * an empty at_least none, wait_ms 0 the default; a coverage with has_speed
+ * false has no speed fields, and freshness_ms -1 is an absent freshnessMs.
  */
 import { isUtf8 } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../common/errors.js';
-import type { Coverage, GetAnswer, GetQuery, ScanChunkAnswer, ScanQuery, ServedEntry } from '../common/serving-shapes.js';
+import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type ScanChunkAnswer, type ScanQuery, type ServedEntry, type SpeedReadOptions } from '../common/serving-shapes.js';
 import { CLIENT_WINDOW_OPTIONS, newServer } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } from './master-rpc.js';
@@ -38,12 +40,37 @@ function versionOf(v: number): { version?: number } {
 }
 
 function toWireCoverage(c: Coverage): W.Coverage {
-  return { version: c.version, cut: [...c.cut], hasSpeed: false, speed: [], lag: 0, freshnessMs: 0, uncovered: [] };
+  if (c.speed === undefined) return { version: c.version, cut: [...c.cut], hasSpeed: false, speed: [], lag: 0, freshnessMs: 0, uncovered: [] };
+  return {
+    version: c.version, cut: [...c.cut], hasSpeed: true, speed: [...c.speed], lag: c.lag ?? 0, freshnessMs: c.freshnessMs ?? -1,
+    uncovered: (c.uncovered ?? []).map((u) => ({ partition: u.partition, reason: u.reason })),
+    ...(c.watermark !== undefined ? { watermark: c.watermark } : {}),
+  };
 }
 
 function fromWireCoverage(c: W.Coverage | null, what: string): Coverage {
   if (c === null) throw new LaminateError('INTERNAL', `${what}: the answer carries no coverage`);
-  return { version: c.version, cut: c.cut };
+  if (!c.hasSpeed) return { version: c.version, cut: c.cut };
+  return {
+    version: c.version, cut: c.cut, speed: c.speed, lag: c.lag,
+    ...(c.freshnessMs >= 0 ? { freshnessMs: c.freshnessMs } : {}),
+    uncovered: c.uncovered.map((u) => ({ partition: u.partition, reason: u.reason })),
+    ...(c.watermark !== undefined && c.watermark !== null ? { watermark: c.watermark } : {}),
+  };
+}
+
+/** The speed-side options of a request, wire defaults made absent. */
+function fromWireSpeedOptions(r: { batchOnly: boolean; atLeast: number[]; waitMs: number }): SpeedReadOptions {
+  if (!Number.isSafeInteger(r.waitMs) || r.waitMs < 0) throw new LaminateError('INVALID_ARGUMENT', `Expected wait_ms to be 0 or more, got ${r.waitMs}`);
+  return {
+    ...(r.batchOnly ? { batchOnly: true } : {}),
+    ...(r.atLeast.length > 0 ? { atLeast: r.atLeast } : {}),
+    ...(r.waitMs > 0 ? { waitMs: r.waitMs } : {}),
+  };
+}
+
+function toWireSpeedOptions(o: SpeedReadOptions): { batchOnly: boolean; atLeast: number[]; waitMs: number } {
+  return { batchOnly: o.batchOnly === true, atLeast: [...(o.atLeast ?? [])], waitMs: o.waitMs ?? 0 };
 }
 
 function toWireEntries(entries: readonly ServedEntry[]): W.ViewEntry[] {
@@ -51,13 +78,18 @@ function toWireEntries(entries: readonly ServedEntry[]): W.ViewEntry[] {
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const v = e.value;
-    out[i] = { key: Buffer.from(e.key, 'utf8'), value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength), found: e.found };
+    out[i] = {
+      key: Buffer.from(e.key, 'utf8'), value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength), found: e.found,
+      ...(e.final !== undefined ? { final: e.final } : {}),
+    };
   }
   return out;
 }
 
 function fromWireEntries(entries: readonly W.ViewEntry[]): ServedEntry[] {
-  return entries.map((e) => ({ key: e.key.toString('utf8'), value: e.value, found: e.found }));
+  return entries.map((e) => ({
+    key: e.key.toString('utf8'), value: e.value, found: e.found, ...(e.final !== undefined && e.final !== null ? { final: e.final } : {}),
+  }));
 }
 
 function fromWireScan(r: W.ScanRequest): ScanQuery {
@@ -68,6 +100,7 @@ function fromWireScan(r: W.ScanRequest): ScanQuery {
     ...(r.from !== undefined && r.from !== null ? { from: keyOf(r.from, 'the scan start (from)') } : {}),
     ...(r.to !== undefined && r.to !== null ? { to: keyOf(r.to, 'the scan end (to)') } : {}),
     ...(r.limit > 0 ? { limit: r.limit } : {}),
+    ...fromWireSpeedOptions(r),
   };
 }
 
@@ -79,7 +112,7 @@ export function servingService(handlers: ServingHandlers): ServiceRegistration {
     server.addService(services().serving, {
       get: unaryHandler(async (r: W.GetRequest): Promise<W.GetResponse> => {
         const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
-        const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version) });
+        const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
         return { view: a.view, coverage: toWireCoverage(a.coverage), entries: toWireEntries(a.entries) };
       }),
       scan: messageStreamHandler(async function* (r: W.ScanRequest, signal: AbortSignal): AsyncGenerator<W.ScanChunk> {
@@ -102,6 +135,11 @@ export async function serveServing(handlers: ServingHandlers, host: string, port
 
 const DEFAULT_GET_TIMEOUT_MS = 10_000;
 
+/** How long a request may wait on the node for the speed side (added to its deadline). */
+function waitOf(o: SpeedReadOptions): number {
+  return o.waitMs ?? (o.atLeast !== undefined ? DEFAULT_WAIT_MS : 0);
+}
+
 /** One channel to one serving node; safe to use concurrently. */
 export class ServingClient {
   private readonly client: grpc.Client;
@@ -113,16 +151,19 @@ export class ServingClient {
 
   /**
    * Get (one key) or MultiGet (several), all from one version: `version`,
-   * or the node's current one. Keys are engine keys.
+   * or the node's current one, merged with the view's speed side unless
+   * `speed.batchOnly`. Keys are engine keys. The deadline is `timeoutMs`
+   * plus the wait asked for (`speed.waitMs`, or its default with `atLeast`).
    *
    * @throws LaminateError NOT_FOUND for a view or version the node does
    *   not serve (a key it does not hold is an entry with found: false);
-   *   DATA_LOSS for a damaged block; UNAVAILABLE when the node is gone.
+   *   DATA_LOSS for a damaged block; UNAVAILABLE when the node is gone;
+   *   DEADLINE_EXCEEDED when `atLeast` was not reached in time.
    */
-  async get(view: string, keys: readonly string[], version?: number, timeoutMs = DEFAULT_GET_TIMEOUT_MS): Promise<GetAnswer> {
+  async get(view: string, keys: readonly string[], version?: number, speed: SpeedReadOptions = {}, timeoutMs = DEFAULT_GET_TIMEOUT_MS): Promise<GetAnswer> {
     const what = `serving node ${this.address} get of view '${view}'`;
-    const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0, batchOnly: false, atLeast: [], waitMs: 0 };
-    const r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, timeoutMs, what);
+    const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0, ...toWireSpeedOptions(speed) };
+    const r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, timeoutMs + waitOf(speed), what);
     return { view: r.view, coverage: fromWireCoverage(r.coverage, what), entries: fromWireEntries(r.entries) };
   }
 
@@ -134,7 +175,7 @@ export class ServingClient {
   async *scan(query: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer> {
     const what = `serving node ${this.address} scan of view '${query.view}'`;
     const wire: Partial<W.ScanRequest> & { view: string } = {
-      view: query.view, version: query.version ?? 0, prefix: Buffer.from(query.prefix ?? '', 'utf8'), limit: query.limit ?? 0,
+      view: query.view, version: query.version ?? 0, prefix: Buffer.from(query.prefix ?? '', 'utf8'), limit: query.limit ?? 0, ...toWireSpeedOptions(query),
       ...(query.from !== undefined ? { from: Buffer.from(query.from, 'utf8') } : {}),
       ...(query.to !== undefined ? { to: Buffer.from(query.to, 'utf8') } : {}),
     };

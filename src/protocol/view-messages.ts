@@ -24,7 +24,9 @@ export interface ViewVersionInfo {
 }
 export interface ViewVersionList { view: string; versions: ViewVersionInfo[]; builds: ViewBuild[] }
 export interface LoadedVersion { view: string; version: number }
-export interface ServingHeartbeatRequest { nodeId: string; address: string; loaded: LoadedVersion[]; refused: LoadedVersion[]; refusalReason: string }
+export interface ServingHeartbeatRequest {
+  nodeId: string; address: string; loaded: LoadedVersion[]; refused: LoadedVersion[]; refusalReason: string; current: LoadedVersion[]; leaving: boolean;
+}
 export interface ServedVersion { version: number; cut: number[]; dir: string }
 export interface SpeedLocation { nodeId: string; address: string; partitions: number[] }
 export interface ServedView {
@@ -59,14 +61,19 @@ export interface SpeedPartitionReport {
   partition: number; applied: number; start: number; end: number; caughtUpAtMs: number; stopped: SpeedStopped | null; busy: string;
 }
 export interface SpeedViewReport { view: string; definitionHash: string; partitions: SpeedPartitionReport[]; watermark?: number }
-export interface SpeedHeartbeatRequest { nodeId: string; address: string; views: SpeedViewReport[] }
+export interface SpeedHeartbeatRequest { nodeId: string; address: string; views: SpeedViewReport[]; leaving: boolean }
 export interface SpeedCut { offsets: number[] }
 export interface SpeedViewAssignment {
   view: string; source: string; bundleHash: string; definitionHash: string; merge: string; partitions: number[]; cuts: SpeedCut[]; handoffCut: number[];
 }
 export interface SpeedAssignment { views: SpeedViewAssignment[] }
-export interface SpeedNodeInfo { nodeId: string; address: string; lastHeardMs: number; views: SpeedViewReport[] }
-export interface SpeedNodeList { nodes: SpeedNodeInfo[] }
+export interface SpeedViewPartitions { view: string; partitions: number[] }
+export interface SpeedNodeInfo { nodeId: string; address: string; lastHeardMs: number; views: SpeedViewReport[]; assigned: SpeedViewPartitions[] }
+export interface HandoffHolder { nodeId: string; version: number; live: boolean; lastHeardMs: number }
+export interface SpeedHandoff { view: string; handoffCut: number[]; cuts: SpeedCut[]; currentVersion: number; heldBy: HandoffHolder[] }
+export interface SpeedNodeList { nodes: SpeedNodeInfo[]; handoffs: SpeedHandoff[] }
+export interface ForgetServingNodeRequest { nodeId: string }
+export interface ForgetServingNodeResponse { forgotten: boolean }
 export interface SpeedGetRequest { view: string; cut: number[]; keys: Buffer[]; base: Buffer[]; atLeast: number[]; waitMs: number }
 export interface SpeedScanRequest { view: string; cut: number[]; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number }
 export interface SpeedPartitionCoverage { partition: number; applied: number; lag: number; caughtUpAtMs: number; uncovered: string }

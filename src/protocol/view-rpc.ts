@@ -9,6 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import type {
   BuildViewRequest, DeployViewRequest, ServedView, ViewDiff, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewBuildState, ViewInfo, ViewVersionInfo, ViewVersionList,
 } from '../common/view-shapes.js';
+import type { SpeedAssignment, SpeedHeartbeat, SpeedViewReport } from '../common/speed-shapes.js';
+import type { SpeedStatus } from '../common/speed-status.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
 import { callUnary, unaryHandler } from './rpc.js';
@@ -24,6 +26,15 @@ export interface ViewHandlers {
   diffView(name: string, a: number, b: number, examples: number | undefined): Promise<ViewDiff>;
   servingHeartbeat(hb: ServingHeartbeat): Promise<ServedView[]> | ServedView[];
   listServingNodes(): ServingNodeInfo[];
+}
+
+/** The speed layer's handlers of the Views service; see src/master/speed-service.ts. */
+export interface SpeedViewHandlers {
+  /** A speed process's heartbeat (`leaving`: its last, before a graceful stop); answers what it should fold now. */
+  speedHeartbeat(hb: SpeedHeartbeat, leaving: boolean): Promise<SpeedAssignment>;
+  listSpeedNodes(): Promise<SpeedStatus>;
+  /** Forgets a serving node gone for good; false when it was not registered. */
+  forgetServingNode(nodeId: string): boolean;
 }
 
 // ---- wire <-> domain -----------------------------------------------------------
@@ -65,13 +76,79 @@ function fromWireDeploy(r: W.DeployViewRequest): DeployViewRequest {
     ...(r.partitions > 0 ? { partitions: r.partitions } : {}),
     ...(r.everyMs > 0 ? { everyMs: r.everyMs } : {}),
     ...(r.keep > 0 ? { keep: r.keep } : {}),
+    ...(r.windowSizeMs > 0 ? { windowSizeMs: r.windowSizeMs } : {}),
+  };
+}
+
+function toWireSpeedView(v: SpeedViewReport): W.SpeedViewReport {
+  return {
+    view: v.view, definitionHash: v.definitionHash,
+    partitions: v.partitions.map((p) => ({
+      partition: p.partition, applied: p.applied, start: p.start, end: p.end, caughtUpAtMs: p.caughtUpAt, stopped: p.stopped ? { ...p.stopped } : null, busy: p.busy ?? '',
+    })),
+    ...(v.watermark !== undefined ? { watermark: v.watermark } : {}),
+  };
+}
+
+function fromWireSpeedView(w: W.SpeedViewReport): SpeedViewReport {
+  return {
+    view: w.view, definitionHash: w.definitionHash,
+    partitions: w.partitions.map((p) => ({
+      partition: p.partition, applied: p.applied, start: p.start, end: p.end, caughtUpAt: p.caughtUpAtMs,
+      ...(p.stopped ? { stopped: { offset: p.stopped.offset, message: p.stopped.message } } : {}),
+      ...(p.busy !== '' ? { busy: p.busy } : {}),
+    })),
+    ...(w.watermark !== undefined && w.watermark !== null ? { watermark: w.watermark } : {}),
+  };
+}
+
+function toWireSpeedStatus(s: SpeedStatus): W.SpeedNodeList {
+  return {
+    nodes: s.nodes.map((n) => ({
+      nodeId: n.nodeId, address: n.address, lastHeardMs: n.lastHeardAt, views: n.views.map(toWireSpeedView),
+      assigned: n.assigned.map((a) => ({ view: a.view, partitions: [...a.partitions] })),
+    })),
+    handoffs: s.handoffs.map((h) => ({
+      view: h.view, handoffCut: [...h.handoffCut], cuts: h.cuts.map((c) => ({ offsets: [...c] })), currentVersion: h.currentVersion,
+      heldBy: h.heldBy.map((x) => ({ nodeId: x.nodeId, version: x.version, live: x.live, lastHeardMs: x.lastHeardAt })),
+    })),
+  };
+}
+
+function fromWireSpeedStatus(w: W.SpeedNodeList): SpeedStatus {
+  return {
+    nodes: w.nodes.map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardAt: n.lastHeardMs, views: n.views.map(fromWireSpeedView), assigned: n.assigned })),
+    handoffs: w.handoffs.map((h) => ({
+      view: h.view, handoffCut: h.handoffCut, cuts: h.cuts.map((c) => c.offsets), currentVersion: h.currentVersion,
+      heldBy: h.heldBy.map((x) => ({ nodeId: x.nodeId, version: x.version, live: x.live, lastHeardAt: x.lastHeardMs })),
+    })),
+  };
+}
+
+/** A served view on the wire: no speed location, window 0 and the current cut's length when the handler gave none. */
+function toWireServed(v: ServedView): W.ServedView {
+  return {
+    view: v.view, merge: v.merge, current: v.current,
+    versions: v.versions.map((x) => ({ version: x.version, cut: [...x.cut], dir: x.dir })),
+    speed: (v.speed ?? []).map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: [...l.partitions] })),
+    windowSizeMs: v.windowSizeMs ?? 0,
+    sourcePartitions: v.sourcePartitions ?? v.versions[0]?.cut.length ?? 0,
+  };
+}
+
+function fromWireServed(w: W.ServedView): ServedView {
+  return {
+    view: w.view, merge: w.merge, current: w.current, versions: w.versions,
+    speed: w.speed.map((l) => ({ nodeId: l.nodeId, address: l.address, partitions: l.partitions })),
+    windowSizeMs: w.windowSizeMs,
+    ...(w.sourcePartitions > 0 ? { sourcePartitions: w.sourcePartitions } : {}),
   };
 }
 
 // ---- server --------------------------------------------------------------------
 
 /** The Views service, for serveMaster's `extra`. */
-export function viewsService(handlers: ViewHandlers): ServiceRegistration {
+export function viewsService(handlers: ViewHandlers, speed: SpeedViewHandlers): ServiceRegistration {
   return (server) => {
     server.addService(services().views, {
       deployView: unaryHandler(async (r: W.DeployViewRequest) => toWireInfo(await handlers.deployView(fromWireDeploy(r)))),
@@ -90,13 +167,22 @@ export function viewsService(handlers: ViewHandlers): ServiceRegistration {
         return { ...d, addedKeys: [...d.addedKeys], removedKeys: [...d.removedKeys], changedKeys: [...d.changedKeys] };
       }),
       servingHeartbeat: unaryHandler(async (r: W.ServingHeartbeatRequest): Promise<W.ServingAssignment> => ({
-        views: (await handlers.servingHeartbeat(r)).map((v) => ({
-          ...v, versions: v.versions.map((x) => ({ ...x, cut: [...x.cut] })), speed: [], windowSizeMs: 0, sourcePartitions: v.versions[0]?.cut.length ?? 0,
-        })),
+        views: (await handlers.servingHeartbeat(r)).map(toWireServed),
       })),
       listServingNodes: unaryHandler((): W.ServingNodeList => ({
         nodes: handlers.listServingNodes().map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardMs: n.lastHeardAt, loaded: n.loaded.map((l) => ({ ...l })) })),
       })),
+      speedHeartbeat: unaryHandler(async (r: W.SpeedHeartbeatRequest): Promise<W.SpeedAssignment> => {
+        const a = await speed.speedHeartbeat({ nodeId: r.nodeId, address: r.address, views: r.views.map(fromWireSpeedView) }, r.leaving);
+        return {
+          views: a.views.map((v) => ({
+            view: v.view, source: v.source, bundleHash: v.bundleHash, definitionHash: v.definitionHash, merge: v.merge,
+            partitions: [...v.partitions], cuts: v.cuts.map((c) => ({ offsets: [...c] })), handoffCut: [...v.handoffCut],
+          })),
+        };
+      }),
+      listSpeedNodes: unaryHandler(async (): Promise<W.SpeedNodeList> => toWireSpeedStatus(await speed.listSpeedNodes())),
+      forgetServingNode: unaryHandler((r: W.ForgetServingNodeRequest): W.ForgetServingNodeResponse => ({ forgotten: speed.forgetServingNode(r.nodeId) })),
     });
   };
 }
@@ -121,7 +207,7 @@ export class ViewsClient {
   async deployView(r: DeployViewRequest): Promise<ViewInfo> {
     const wire: W.DeployViewRequest = {
       name: r.name, bundle: r.bundle, source: r.source, definitionHash: r.definitionHash, merge: r.merge,
-      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0, windowSizeMs: 0,
+      partitions: r.partitions ?? 0, everyMs: r.everyMs ?? 0, keep: r.keep ?? 0, windowSizeMs: r.windowSizeMs ?? 0,
     };
     return fromWireInfo(await this.call<W.DeployViewRequest, W.ViewInfo>('deployView', wire));
   }
@@ -152,8 +238,31 @@ export class ViewsClient {
   async servingHeartbeat(hb: ServingHeartbeat, timeoutMs = 10_000): Promise<ServedView[]> {
     const wire: W.ServingHeartbeatRequest = {
       nodeId: hb.nodeId, address: hb.address, loaded: hb.loaded.map((l) => ({ ...l })), refused: hb.refused.map((l) => ({ ...l })), refusalReason: hb.refusalReason,
+      current: (hb.current ?? []).map((l) => ({ ...l })), leaving: hb.leaving === true,
     };
-    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views;
+    return (await this.call<W.ServingHeartbeatRequest, W.ServingAssignment>('servingHeartbeat', wire, timeoutMs)).views.map(fromWireServed);
+  }
+
+  /** A speed process's heartbeat; `leaving` on its last one, before a graceful stop. */
+  async speedHeartbeat(hb: SpeedHeartbeat, leaving = false, timeoutMs = 10_000): Promise<SpeedAssignment> {
+    const wire: W.SpeedHeartbeatRequest = { nodeId: hb.nodeId, address: hb.address, views: hb.views.map(toWireSpeedView), leaving };
+    const a = await this.call<W.SpeedHeartbeatRequest, W.SpeedAssignment>('speedHeartbeat', wire, timeoutMs);
+    return {
+      views: a.views.map((v) => ({
+        view: v.view, source: v.source, bundleHash: v.bundleHash, definitionHash: v.definitionHash, merge: v.merge,
+        partitions: v.partitions, cuts: v.cuts.map((c) => c.offsets), handoffCut: v.handoffCut,
+      })),
+    };
+  }
+
+  /** The speed processes, and per view the handoff cut and who holds it. */
+  async listSpeedNodes(): Promise<SpeedStatus> {
+    return fromWireSpeedStatus(await this.call<object, W.SpeedNodeList>('listSpeedNodes', {}));
+  }
+
+  /** Forgets a serving node gone for good: its last report stops holding the speed handoff. */
+  async forgetServingNode(nodeId: string): Promise<boolean> {
+    return (await this.call<W.ForgetServingNodeRequest, W.ForgetServingNodeResponse>('forgetServingNode', { nodeId })).forgotten;
   }
 
   async listServingNodes(): Promise<ServingNodeInfo[]> {

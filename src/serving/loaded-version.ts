@@ -7,12 +7,12 @@
  * holding it has ended, so a request reads one version from start to end
  * and never a closed file.
  */
-import { pack, unpack } from 'msgpackr';
 import type { Coverage } from '../common/serving-shapes.js';
-import { errorMessage, LaminateError } from '../common/errors.js';
+import { LaminateError } from '../common/errors.js';
 import type { Presentation } from '../view/monoid-by-name.js';
 import type { ViewFileReader } from '../view/view-file-reader.js';
 import type { ViewManifest } from '../view/view-manifest.js';
+import { mergedValue, type SpeedSide } from './speed-merge.js';
 
 export class LoadedVersion {
   readonly coverage: Coverage;
@@ -64,22 +64,20 @@ export class LoadedVersion {
   }
 
   /**
-   * The answer bytes of a stored value: the bytes themselves when answers
-   * are accumulators as stored, else msgpack of `present(accumulator)`.
+   * A key's answer from its stored accumulator (undefined: the batch has
+   * none) and the speed side of the read, if any (speed-merge.ts
+   * mergedValue): found, and the msgpack of the presented value.
    *
-   * @throws LaminateError FAILED_PRECONDITION when `present` refuses the
-   *   accumulator (a custom monoid deployed under a built-in's name).
+   * @throws LaminateError FAILED_PRECONDITION naming the view, version and
+   *   key when an accumulator is refused (a custom monoid deployed under a
+   *   built-in's name).
    */
-  presentBytes(stored: Buffer, key: string): Buffer {
-    if (this.presentation.identity) return stored;
+  answer(key: string, stored: Buffer | undefined, side?: SpeedSide): { found: boolean; value: Buffer } {
     try {
-      return pack(this.presentation.present(unpack(stored)));
+      return mergedValue(key, stored, side, this.presentation);
     } catch (err) {
-      throw new LaminateError(
-        'FAILED_PRECONDITION',
-        `View '${this.view}' version ${this.version}: the value of key ${JSON.stringify(key)} is not an accumulator of merge '${this.presentation.merge}' (${errorMessage(err)})`,
-        { cause: err, ids: { view: this.view, version: this.version } },
-      );
+      if (!(err instanceof LaminateError)) throw err;
+      throw new LaminateError(err.code, `View '${this.view}' version ${this.version}: ${err.message}`, { cause: err, ids: { view: this.view, version: this.version } });
     }
   }
 

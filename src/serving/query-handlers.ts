@@ -10,17 +10,27 @@
  * files whose ranges meet its bounds in key order (mergeScanBatches) and
  * answers in chunks of about `scanChunkBytes`, never a message per entry.
  *
- * Values are answered as msgpack of the presented value (LoadedVersion.presentBytes).
+ * On a view with speed processes (and unless asked batch-only), each read
+ * also asks the speed side from exactly the held version's cut
+ * (speed-reads.ts), merges accumulators per key (batch ⊕ speed), and
+ * answers with the coverage of both (the speed offsets A, lag, freshness,
+ * uncovered partitions, watermark) and, for a windowed view, whether each
+ * key's window is final. A scan merge-joins the batch's key order with the
+ * speed side's sorted keys (speed-merge.ts mergeScanEntries).
+ *
+ * Values are answered as msgpack of the presented value (LoadedVersion.answer).
  * A block that fails its checksum fails the request with DATA_LOSS naming
  * the view, version and file; nothing is answered from it.
  */
 import { describe, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { GetAnswer, GetQuery, ScanChunkAnswer, ScanQuery, ServedEntry } from '../common/serving-shapes.js';
+import type { Coverage, GetAnswer, GetQuery, ScanChunkAnswer, ScanQuery, ServedEntry, SpeedReadOptions } from '../common/serving-shapes.js';
 import type { ViewEntry } from '../view/view-file-reader.js';
 import { fileForKey, filesForScan } from '../view/view-manifest.js';
 import { mergeScanBatches } from '../view/view-merge.js';
 import type { LoadedVersion } from './loaded-version.js';
+import { behind, isFinal, mergeScanEntries } from './speed-merge.js';
+import type { SpeedPlacement, SpeedReads, SpeedScanRead } from './speed-reads.js';
 import type { VersionSet } from './version-set.js';
 
 /** Default bytes of keys and values per Scan message: tens of KB, where gRPC streams fastest per byte. */
@@ -34,14 +44,16 @@ export interface QueryHandlerOptions {
   readonly scanChunkBytes?: number;
   /** Default DEFAULT_MAX_GET_KEYS. */
   readonly maxGetKeys?: number;
+  /** The speed side; absent: every answer is batch-only. */
+  readonly speed?: SpeedReads;
+  /** Where a view's speed side runs (what the master last said); undefined or no location: batch-only. */
+  readonly placement?: (view: string) => SpeedPlacement | undefined;
 }
 
 export interface QueryHandlers {
   get(query: GetQuery): Promise<GetAnswer>;
   scan(query: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer, void, undefined>;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** Per-entry bytes counted besides key and value when sizing a chunk (framing of the message's fields). */
 const ENTRY_OVERHEAD_BYTES = 8;
@@ -58,6 +70,46 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     return e;
   };
 
+  /** The speed placement a read uses, or undefined for a batch-only read. */
+  const placementFor = (view: string, o: SpeedReadOptions): SpeedPlacement | undefined => {
+    if (o.batchOnly === true || options.speed === undefined) return undefined;
+    const p = options.placement?.(view);
+    return p === undefined || p.speed.length === 0 ? undefined : p;
+  };
+
+  /** A batch-only read asked for atLeast: the cut alone must reach it (nothing to wait for). */
+  const checkBatchOnly = (v: LoadedVersion, o: SpeedReadOptions): void => {
+    if (o.atLeast === undefined) return;
+    const late = behind(v.coverage, o.atLeast);
+    if (late.length > 0) {
+      throw new LaminateError('TIMEOUT', `View '${v.view}': a batch-only answer from version ${v.version} does not reach the offsets asked (at least ${o.atLeast.join(',')}): ${late.join('; ')}`, { ids: { view: v.view } });
+    }
+  };
+
+  /** The stored accumulators of `keys` in version v (undefined: not there), each file read once. */
+  async function readBatch(v: LoadedVersion, keys: readonly string[]): Promise<(Buffer | undefined)[]> {
+    const out = new Array<Buffer | undefined>(keys.length);
+    const byPartition = new Map<number, number[]>();
+    for (let i = 0; i < keys.length; i++) {
+      const file = fileForKey(v.manifest, keys[i]!);
+      if (file === undefined) continue;
+      const group = byPartition.get(file.partition);
+      if (group === undefined) byPartition.set(file.partition, [i]);
+      else group.push(i);
+    }
+    await Promise.all([...byPartition].map(async ([partition, indexes]) => {
+      const reader = v.reader(partition);
+      let values: (Buffer | undefined)[];
+      try {
+        values = indexes.length === 1 ? [await reader.get(keys[indexes[0]!]!)] : await reader.multiGet(indexes.map((i) => keys[i]!));
+      } catch (err) {
+        throw failed(v, err, partition);
+      }
+      for (let j = 0; j < indexes.length; j++) out[indexes[j]!] = values[j];
+    }));
+    return out;
+  }
+
   async function get(q: GetQuery): Promise<GetAnswer> {
     if (q.keys.length > maxKeys) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected at most ${maxKeys} keys in one Get, got ${q.keys.length}`);
@@ -65,35 +117,20 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     const lease = versions.acquire(q.view, q.version);
     const v = lease.version;
     try {
-      const entries = new Array<ServedEntry>(q.keys.length);
-      const byPartition = new Map<number, number[]>();
-      for (let i = 0; i < q.keys.length; i++) {
-        const key = q.keys[i]!;
-        const file = fileForKey(v.manifest, key);
-        if (file === undefined) {
-          entries[i] = { key, value: EMPTY, found: false };
-          continue;
-        }
-        const group = byPartition.get(file.partition);
-        if (group === undefined) byPartition.set(file.partition, [i]);
-        else group.push(i);
+      const stored = await readBatch(v, q.keys);
+      const placement = placementFor(v.view, q);
+      if (placement === undefined) {
+        checkBatchOnly(v, q);
+        const entries = q.keys.map((key, i): ServedEntry => ({ key, ...v.answer(key, stored[i]) }));
+        return { view: v.view, coverage: v.coverage, entries };
       }
-      await Promise.all([...byPartition].map(async ([partition, indexes]) => {
-        const reader = v.reader(partition);
-        let values: (Buffer | undefined)[];
-        try {
-          values = indexes.length === 1 ? [await reader.get(q.keys[indexes[0]!]!)] : await reader.multiGet(indexes.map((i) => q.keys[i]!));
-        } catch (err) {
-          throw failed(v, err, partition);
-        }
-        for (let j = 0; j < indexes.length; j++) {
-          const i = indexes[j]!;
-          const key = q.keys[i]!;
-          const stored = values[j];
-          entries[i] = stored === undefined ? { key, value: EMPTY, found: false } : { key, value: v.presentBytes(stored, key), found: true };
-        }
-      }));
-      return { view: v.view, coverage: v.coverage, entries };
+      const r = await options.speed!.get(v.view, v.version, v.manifest.cut, v.presentation.merge, placement, q.keys, stored, q);
+      const windowed = placement.windowSizeMs > 0;
+      const entries = q.keys.map((key, i): ServedEntry => {
+        const a = v.answer(key, stored[i], r.side);
+        return windowed && a.found ? { key, ...a, final: isFinal(key, placement.windowSizeMs, r.coverage.watermark) } : { key, ...a };
+      });
+      return { view: v.view, coverage: r.coverage, entries };
     } finally {
       lease.release();
     }
@@ -112,20 +149,32 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     const lease = versions.acquire(q.view, q.version);
     const v = lease.version;
     try {
+      const placement = placementFor(v.view, q);
+      let speed: SpeedScanRead | undefined;
+      if (placement === undefined) checkBatchOnly(v, q);
+      else speed = await options.speed!.scan(v.view, v.version, v.manifest.cut, v.presentation.merge, placement, bounds, limit, q, (keys) => readBatch(v, keys));
+      const coverage: Coverage = speed?.coverage ?? v.coverage;
       const files = filesForScan(v.manifest, bounds);
       const sources: AsyncIterable<ViewEntry[]>[] = files.map((f) => v.reader(f.partition).scanBatches({ ...bounds, ...(limit !== undefined ? { limit } : {}) }));
+      const batch = mergeScanBatches(sources, { batchSize: 512, ...(limit !== undefined ? { limit } : {}) });
+      const merged = mergeScanEntries(batch, speed?.keys ?? [], speed?.side, v.presentation, {
+        ...(limit !== undefined ? { limit } : {}),
+        ...(speed?.horizon !== undefined ? { horizon: speed.horizon } : {}),
+        ...(speed !== undefined && placement!.windowSizeMs > 0
+          ? { flagFinal: true, windowSizeMs: placement!.windowSizeMs, ...(coverage.watermark !== undefined ? { watermark: coverage.watermark } : {}) }
+          : {}),
+      });
       let entries: ServedEntry[] = [];
       let bytes = 0;
       let sent = false;
       try {
-        for await (const batch of mergeScanBatches(sources, { batchSize: 512, ...(limit !== undefined ? { limit } : {}) })) {
-          for (const e of batch) {
-            const value = v.presentBytes(e.value, e.key);
-            entries.push({ key: e.key, value, found: true });
+        for await (const out of merged) {
+          for (const e of out) {
+            entries.push(e);
             // key.length counts UTF-16 units: close enough to bytes for sizing a chunk.
-            bytes += e.key.length + value.length + ENTRY_OVERHEAD_BYTES;
+            bytes += e.key.length + e.value.length + ENTRY_OVERHEAD_BYTES;
             if (bytes >= chunkBytes) {
-              yield { view: v.view, coverage: v.coverage, entries };
+              yield { view: v.view, coverage, entries };
               sent = true;
               entries = [];
               bytes = 0;
@@ -134,9 +183,12 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
           if (signal?.aborted === true) return;
         }
       } catch (err) {
+        if (err instanceof LaminateError && err.code === 'FAILED_PRECONDITION') {
+          throw new LaminateError(err.code, `View '${v.view}' version ${v.version}: ${err.message}`, { cause: err, ids: { view: v.view, version: v.version } });
+        }
         throw failed(v, err);
       }
-      if (entries.length > 0 || !sent) yield { view: v.view, coverage: v.coverage, entries };
+      if (entries.length > 0 || !sent) yield { view: v.view, coverage, entries };
     } finally {
       lease.release();
     }

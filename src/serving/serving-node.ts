@@ -21,6 +21,7 @@ import { BlockCache } from '../view/block-cache.js';
 import { localViewsDir, lockFolder, nodeIdOf } from './node-folder.js';
 import { createQueryHandlers, DEFAULT_MAX_GET_KEYS, DEFAULT_SCAN_CHUNK_BYTES } from './query-handlers.js';
 import { DEFAULT_REFUSAL_RETRY_MS, ServingSync } from './serving-sync.js';
+import { SpeedReads, type SpeedPlacement } from './speed-reads.js';
 import { VersionSet } from './version-set.js';
 
 /** The port a serving node listens on unless told otherwise. */
@@ -47,6 +48,13 @@ export interface ServingNodeOptions {
   /** Default 100,000. */
   readonly maxGetKeys?: number;
   readonly clock?: Clock;
+  /**
+   * Tests: where a view's speed side runs, in place of what the master says
+   * (consulted first; undefined falls back to the master's word). A seam
+   * for tests that run a fake speed process before the master lists speed
+   * processes in its assignments.
+   */
+  readonly speedPlacement?: (view: string) => SpeedPlacement | undefined;
 }
 
 /** ServingNodeOptions with every default filled and checked. */
@@ -92,6 +100,8 @@ export class ServingNode {
   private readonly versions = new VersionSet();
   private readonly cache: BlockCache;
   private readonly views: ViewsClient;
+  private readonly speed: SpeedReads;
+  private readonly speedPlacement: ((view: string) => SpeedPlacement | undefined) | undefined;
   private sync: ServingSync | undefined;
   private server: BoundServer | undefined;
   private unlock: (() => Promise<void>) | undefined;
@@ -110,6 +120,8 @@ export class ServingNode {
     this.clock = options.clock ?? systemClock;
     this.cache = new BlockCache(this.options.cacheBytes);
     this.views = new ViewsClient(this.options.master);
+    this.speed = new SpeedReads({ clock: this.clock, log: this.root });
+    this.speedPlacement = options.speedPlacement;
   }
 
   /** The node's id (stable across restarts on one folder); valid after start(). */
@@ -147,7 +159,11 @@ export class ServingNode {
         onChange: () => this.heartbeatSoon(),
       });
       await this.sync.restore();
-      const handlers = createQueryHandlers(this.versions, { log: this.root, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys });
+      const sync = this.sync;
+      const handlers = createQueryHandlers(this.versions, {
+        log: this.root, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys, speed: this.speed,
+        placement: (view) => this.speedPlacement?.(view) ?? sync.placement(view),
+      });
       this.server = await serveServing(handlers, o.host, o.port);
     } catch (err) {
       await this.versions.closeAll();
@@ -169,9 +185,11 @@ export class ServingNode {
     if (this.timer) clearTimeout(this.timer);
     await this.sync?.stop();
     await this.beating;
+    await this.leave();
     await this.server?.close(1000);
     await this.versions.closeAll();
     this.views.close();
+    this.speed.close();
     await this.unlock?.();
     this.log.info({ nodeId: this.id }, 'serving node stopped');
   }
@@ -197,12 +215,34 @@ export class ServingNode {
     });
   }
 
+  /** The version served as current per view: the speed layer keeps state for its cut until every node has moved past it. */
+  private currentVersions(): Array<{ view: string; version: number }> {
+    return this.versions.viewNames().flatMap((view) => {
+      const c = this.versions.current(view);
+      return c === undefined ? [] : [{ view, version: c.manifest.version }];
+    });
+  }
+
+  /**
+   * Tells the master this node leaves (a graceful stop), so that it stops
+   * holding the speed handoff back at once. Best effort: a master away
+   * keeps the node's last report until it is forgotten or returns.
+   */
+  private async leave(): Promise<void> {
+    if (this.server === undefined || this.id === '') return;
+    try {
+      await this.views.servingHeartbeat({ nodeId: this.id, address: this.address, loaded: [], refused: [], refusalReason: '', current: [], leaving: true }, 2000);
+    } catch (err) {
+      this.log.warn({ master: this.options.master, err }, 'could not tell the master this node leaves: its last report holds the speed handoff until it returns or is forgotten');
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     const sync = this.sync!;
     const { refused, reason } = sync.refusals();
     try {
       const assignment = await this.views.servingHeartbeat({
-        nodeId: this.id, address: this.address, loaded: this.versions.loaded(), refused, refusalReason: reason,
+        nodeId: this.id, address: this.address, loaded: this.versions.loaded(), refused, refusalReason: reason, current: this.currentVersions(),
       }, Math.max(2000, this.options.heartbeatIntervalMs * 5));
       if (this.masterAway) this.log.info({ master: this.options.master }, 'master answers again');
       this.masterAway = false;

@@ -30,6 +30,7 @@ import type { BlockCache } from '../view/block-cache.js';
 import { writeFileAtomic } from '../view/durable-files.js';
 import { CURRENT_FILE, listVersions, listViews, readCurrent, removeLeftovers, versionDir, versionDirName, viewDir } from '../view/view-version-dir.js';
 import type { LoadedVersion } from './loaded-version.js';
+import type { SpeedPlacement } from './speed-reads.js';
 import { loadFromStore, openLocal, type VersionSource } from './version-loader.js';
 import type { VersionSet } from './version-set.js';
 
@@ -65,6 +66,8 @@ export class ServingSync {
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private readonly removals = new Set<Promise<void>>();
+  /** Per view, where its speed side runs, as the master last said (taken at once, before any load). */
+  private readonly placements = new Map<string, SpeedPlacement>();
 
   constructor(private readonly deps: ServingSyncDeps) {
     this.log = deps.log.child({ component: 'serving-sync' });
@@ -104,10 +107,22 @@ export class ServingSync {
    */
   offer(assignment: readonly ServedView[]): void {
     if (this.abort.signal.aborted) return;
+    // Speed locations change as speed processes come and go: taken now, not after a pass of loads.
+    this.placements.clear();
+    for (const sv of assignment) this.placements.set(sv.view, { speed: sv.speed ?? [], windowSizeMs: sv.windowSizeMs ?? 0 });
     this.pending = assignment;
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /**
+   * Where the speed side of `view` runs, as the master last said; undefined
+   * before the first word on it (a restarted node answers batch-only until
+   * its first heartbeat is answered). Called once per read.
+   */
+  placement(view: string): SpeedPlacement | undefined {
+    return this.placements.get(view);
   }
 
   /** Resolves once no pass is running (tests wait on it). */

@@ -8,7 +8,9 @@
  *
  *   <local>/<view>/CURRENT                "v7\n": what the node served last
  *   <local>/<view>/v7/part-00000 ...      copies of the version's files
- *   <local>/<view>/v7/SERVED.json         {"merge":"topK(10)"}: how to present its values
+ *   <local>/<view>/v7/SERVED.json         {"merge":"topK(10)"}: how to present its values (the
+ *                                          manifest's merge, or for a manifest without one the
+ *                                          view's merge when the copy was made)
  *   <local>/<view>/v7/MANIFEST.json       copied last: a folder without it is incomplete
  *
  * Copies are not fsync'd: a copy is trusted only after verify(), at load
@@ -41,7 +43,11 @@ export interface VersionSource {
   readonly version: number;
   /** The version's folder in the view store. */
   readonly dir: string;
-  /** The view's monoid name (built-ins are presented, custom ones not). */
+  /**
+   * The view's monoid name now (built-ins are presented, custom ones not):
+   * used only for a version whose manifest does not name the merge it was
+   * built with (written before manifests recorded it).
+   */
   readonly merge: string;
 }
 
@@ -96,14 +102,16 @@ export async function loadFromStore(src: VersionSource, options: LoadOptions): P
   try {
     for (const f of manifest.files) await copyFile(join(src.dir, f.name), join(local, f.name), f.bytes, options.signal);
     const readers = await openVerified(manifest, local, options.cache);
+    // A version is presented as it was built: a view redeployed with another monoid keeps its older versions' answers.
+    const merge = manifest.merge ?? src.merge;
     try {
-      await writeFileAtomic(join(local, SERVED_FILE), Buffer.from(`${JSON.stringify({ merge: src.merge })}\n`));
+      await writeFileAtomic(join(local, SERVED_FILE), Buffer.from(`${JSON.stringify({ merge })}\n`));
       await writeFileAtomic(join(local, MANIFEST_FILE), manifestBytes);
     } catch (err) {
       await Promise.all(readers.map((r) => r.close({ force: true })));
       throw err;
     }
-    return new LoadedVersion(manifest, readers, presentationOf(src.merge), local);
+    return new LoadedVersion(manifest, readers, presentationOf(merge), local);
   } catch (err) {
     await rm(local, { recursive: true, force: true });
     throw err;
@@ -121,7 +129,7 @@ export async function loadFromStore(src: VersionSource, options: LoadOptions): P
 export async function openLocal(localRoot: string, view: string, version: number, cache: BlockCache): Promise<LoadedVersion> {
   const manifest = await readManifest(localRoot, view, version);
   const local = versionDir(localRoot, view, version);
-  const merge = await readServedMerge(join(local, SERVED_FILE));
+  const merge = manifest.merge ?? await readServedMerge(join(local, SERVED_FILE));
   const readers = await openVerified(manifest, local, cache);
   return new LoadedVersion(manifest, readers, presentationOf(merge), local);
 }

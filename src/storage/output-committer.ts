@@ -78,11 +78,32 @@ export class FileOutputCommitter {
   }
 
   /**
-   * Creates the attempt's temporary folder. Called by the reduce runner
-   * before opening its part file; safe to call twice.
+   * Creates the attempt's temporary folder inside the job's `_temporary`,
+   * never `_temporary` itself: once the job has committed (or aborted)
+   * and removed it, a late attempt (a speculative loser, a zombie on a
+   * worker cut off from the master) cannot bring it back into the output
+   * folder, where it would stay beside the committed parts (in a published
+   * view version, say). A late attempt that made its folder before then
+   * loses it with `_temporary`, and its later writes fail (ENOENT).
+   * Called by the reduce runner before opening its part file; safe to
+   * call twice.
+   *
+   * @throws LaminateError FAILED_PRECONDITION when `outDir/_temporary` is
+   *   gone: the job has ended, and this attempt must write nothing.
    */
   static async setupTask(outDir: string, attemptId: string): Promise<void> {
-    await mkdir(FileOutputCommitter.taskAttemptDir(outDir, attemptId), { recursive: true });
+    try {
+      await mkdir(FileOutputCommitter.taskAttemptDir(outDir, attemptId));
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return;
+      if (errnoOf(err) === 'ENOENT') {
+        throw new LaminateError('FAILED_PRECONDITION', `Expected the job's '${join(outDir, TEMPORARY_DIR)}' for attempt ${attemptId}'s output, got none: the job has ended (committed or aborted), so this late attempt writes nothing`, {
+          cause: err,
+          ids: { attemptId },
+        });
+      }
+      throw err;
+    }
   }
 
   /**
@@ -128,7 +149,7 @@ export class FileOutputCommitter {
    * has committed; safe to call twice.
    */
   static async commitJob(outDir: string): Promise<void> {
-    await rm(join(outDir, TEMPORARY_DIR), { recursive: true, force: true });
+    await removeTemporary(outDir);
     await writeFile(join(outDir, SUCCESS_FILE), '');
   }
 
@@ -138,6 +159,16 @@ export class FileOutputCommitter {
    * to call twice.
    */
   static async abortJob(outDir: string): Promise<void> {
-    await rm(join(outDir, TEMPORARY_DIR), { recursive: true, force: true });
+    await removeTemporary(outDir);
   }
+}
+
+/**
+ * Removes `outDir/_temporary`. A late attempt may add a file to its folder
+ * while the removal walks it (the folder is then not empty when removed):
+ * the removal is retried, and finds it; once `_temporary` is gone no
+ * attempt can create anything under it again (setupTask).
+ */
+async function removeTemporary(outDir: string): Promise<void> {
+  await rm(join(outDir, TEMPORARY_DIR), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
 }

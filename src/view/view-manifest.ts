@@ -41,6 +41,8 @@ export const VIEW_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /** A file's name within its version folder. */
 const FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 const HASH_RE = /^[0-9a-f]{8,128}$/;
+/** Characters of a monoid's name at most. */
+const MAX_MERGE_NAME = 256;
 
 /** One view file of a version: what ViewFileWriter.finish() reported, and its partition. */
 export interface ViewManifestFile {
@@ -71,6 +73,13 @@ export interface ViewManifest {
   readonly jobId: string;
   /** Hash of the view definition (lowercase hex): equal hashes allow incremental builds. */
   readonly definitionHash: string;
+  /**
+   * The monoid's name the version was built with (sum, topK(10), a custom
+   * one's...): how a serving node presents its values, whatever the view's
+   * definition is now. Absent in manifests written before it was recorded:
+   * readers then take the view's deployed merge.
+   */
+  readonly merge?: string;
   /** ISO-8601 UTC time the build finished, as Date.prototype.toISOString writes it. */
   readonly builtAt: string;
   readonly partitioner: typeof VIEW_PARTITIONER;
@@ -161,6 +170,10 @@ function checkManifest(value: unknown, bad: (what: string) => LaminateError): Vi
     throw bad(`expected jobId to be a job id like job-0007, got ${describe(jobId)}`);
   }
   const definitionHash = str(o['definitionHash'], 'definitionHash', HASH_RE, '8 to 128 lowercase hex digits');
+  const merge = o['merge'];
+  if (merge !== undefined && (typeof merge !== 'string' || merge === '' || merge.length > MAX_MERGE_NAME)) {
+    throw bad(`expected merge to be a monoid's name of 1 to ${MAX_MERGE_NAME} characters, got ${describe(merge)}`);
+  }
   const builtAt = o['builtAt'];
   if (typeof builtAt !== 'string' || Number.isNaN(Date.parse(builtAt)) || new Date(builtAt).toISOString() !== builtAt) {
     throw bad(`expected builtAt to be an ISO-8601 UTC time like 2024-06-01T12:00:00.000Z, got ${describe(builtAt)}`);
@@ -207,7 +220,10 @@ function checkManifest(value: unknown, bad: (what: string) => LaminateError): Vi
   if (records !== sumCut) throw bad(`records ${records} is not the sum of the cut, ${sumCut}`);
   if (keys !== sumRecords) throw bad(`keys ${keys} is not the sum of the files' records, ${sumRecords}`);
   if (bytes !== sumBytes) throw bad(`bytes ${bytes} is not the sum of the files' bytes, ${sumBytes}`);
-  return { formatVersion, view, version, dataset, cut, jobId: jobId as string, definitionHash, builtAt, partitioner: VIEW_PARTITIONER, files, records, keys, bytes };
+  return {
+    formatVersion, view, version, dataset, cut, jobId: jobId as string, definitionHash, ...(merge === undefined ? {} : { merge }),
+    builtAt, partitioner: VIEW_PARTITIONER, files, records, keys, bytes,
+  };
 }
 
 /**

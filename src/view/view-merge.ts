@@ -12,6 +12,9 @@ import { LaminateError } from '../common/errors.js';
 import { compareKeys } from '../storage/key-order.js';
 import type { ViewEntry } from './view-file-reader.js';
 
+/** The one key order (src/storage/key-order.ts), for the serving layer, which reads storage only through view/. */
+export { compareKeys } from '../storage/key-order.js';
+
 /** Options of mergeScanBatches. */
 export interface MergeOptions {
   /** At most this many entries in all. Default: no limit. */

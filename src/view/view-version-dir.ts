@@ -20,6 +20,7 @@ import { describe, LaminateError } from '../common/errors.js';
 import { type AtomicWriteStep, syncFolder, writeFileAtomic } from '../storage/atomic-file.js';
 import { cutIsBehind, decodeManifest, encodeManifest, validateViewName, VIEW_NAME_RE, type ViewManifest } from './view-manifest.js';
 import { errnoOf, exists } from '../storage/file-checks.js';
+import { TEMPORARY_DIR } from '../storage/output-committer.js';
 
 export const CURRENT_FILE = 'CURRENT';
 export const MANIFEST_FILE = 'MANIFEST.json';
@@ -236,8 +237,9 @@ async function namesIn(dir: string): Promise<string[]> {
 
 /**
  * Removes what crashed builds and publishes left: `.tmp` files in the
- * view's folder and its version folders, and version folders without a
- * manifest (never the one CURRENT names). Returns the paths removed.
+ * view's folder and its version folders, a build job's `_temporary` in a
+ * version folder, and version folders without a manifest (never the one
+ * CURRENT names). Returns the paths removed.
  * Called at startup by the process that owns the view folders, before any
  * build starts (a build in progress would lose its folder); safe to repeat
  * while nothing writes.
@@ -267,8 +269,10 @@ export async function removeLeftovers(root: string, view: string): Promise<strin
       continue;
     }
     for (const inner of await namesIn(path)) {
-      if (inner.endsWith('.tmp')) {
-        await rm(join(path, inner), { force: true });
+      // The build job's `_temporary` of attempts that wrote late (the batch layer no longer lets
+      // them recreate it: FileOutputCommitter.setupTask) or of a commit a crash cut short.
+      if (inner.endsWith('.tmp') || inner === TEMPORARY_DIR) {
+        await rm(join(path, inner), { force: true, recursive: true });
         removed.push(join(path, inner));
       }
     }

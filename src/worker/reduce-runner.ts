@@ -4,8 +4,7 @@
  * key order, and writes the part file to the attempt's temporary path. The
  * master commits it (or not) when the attempt reports success.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Job } from '../api/job.js';
 import { describe, LaminateError, NonRetryableError } from '../common/errors.js';
 import { formatAttemptDir, formatPartFile } from '../common/ids.js';
@@ -47,8 +46,10 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
     filePrefix: launch.attemptId,
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
   });
-  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, formatAttemptDir(launch.attemptId, launch.workerId), launch.index);
-  await mkdir(dirname(outPath), { recursive: true });
+  const attemptDir = formatAttemptDir(launch.attemptId, launch.workerId);
+  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, attemptDir, launch.index);
+  // Never creates the job's _temporary (nor the output folder): an attempt that starts after its job ended writes nothing.
+  await FileOutputCommitter.setupTask(launch.outputDir, attemptDir);
   const writer = await openReduceOutput(job.output ?? 'text', outPath, mergeBaseOf(job, launch));
   let outputRecords = 0;
   const emit = (key: string, value: unknown): void => {

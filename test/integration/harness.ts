@@ -41,8 +41,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function startProc(args: string[], env: Record<string, string> = {}): Proc {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+function startProc(args: string[], env: Record<string, string> = {}, script = CLI): Proc {
+  const proc = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, LAMINATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -81,14 +81,21 @@ function startProc(args: string[], env: Record<string, string> = {}): Proc {
   };
 }
 
+/** Runs a compiled script of the project (under dist/, from `npm run build`) as a child process. */
+export function startScriptProc(script: string, args: string[]): Proc {
+  return startProc(args, {}, join(ROOT, 'dist', script));
+}
+
 export interface MasterProc extends Proc {
   readonly address: string;
 }
 
 /** A master process on a free port, with a fast heartbeat so that lost workers are found quickly. */
-export async function startMasterProc(dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number; port?: number; env?: Record<string, string> } = {}): Promise<MasterProc> {
+export async function startMasterProc(
+  dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number; port?: number; env?: Record<string, string>; args?: string[] } = {},
+): Promise<MasterProc> {
   const p = startProc(['master', '--port', String(o.port ?? 0), '--data', join(dataDir, 'master'),
-    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250)], o.env);
+    '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250), ...(o.args ?? [])], o.env);
   const line = await p.waitFor(/master listening on (\S+)/);
   return { ...p, address: line.replace('master listening on ', '') };
 }
@@ -124,6 +131,24 @@ export async function startServeProc(master: string, dataDir: string, name: stri
   const p = startProc(['serve', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200)]);
   const line = await p.waitFor(/serving node (\S+) listening on (\S+)/);
   const [, nodeId, address] = /serving node (\S+) listening on (\S+)/.exec(line)!;
+  return { ...p, address: address!, nodeId: nodeId!, dir };
+}
+
+/** The fake speed engine (test/support/fake-speed-engine.ts) as compiled to dist/, for `laminate speed` processes. */
+export const FAKE_SPEED_ENGINE = join(ROOT, 'dist', 'test', 'support', 'fake-speed-engine.js');
+
+/**
+ * A speed process (`laminate speed`) on a free port, its folder `<dataDir>/<name>`, once it listens.
+ * `engine`: the module of its engine (default: the fake one).
+ */
+export async function startSpeedProc(
+  master: string, dataDir: string, name: string, o: { heartbeatIntervalMs?: number; engine?: string; checkpoints?: string } = {},
+): Promise<Proc & { address: string; nodeId: string; dir: string }> {
+  const dir = join(dataDir, name);
+  const p = startProc(['speed', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200),
+    ...(o.checkpoints ? ['--checkpoints', o.checkpoints] : [])], { LAMINATE_SPEED_ENGINE: o.engine ?? FAKE_SPEED_ENGINE });
+  const line = await p.waitFor(/speed process (\S+) listening on (\S+)/);
+  const [, nodeId, address] = /speed process (\S+) listening on (\S+)/.exec(line)!;
   return { ...p, address: address!, nodeId: nodeId!, dir };
 }
 

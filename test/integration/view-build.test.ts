@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,9 @@ import { ViewFileReader } from '../../src/view/view-file-reader.js';
 import { readManifest } from '../../src/view/view-version-dir.js';
 import { viewBuild, viewList, viewVersions } from '../../src/cli/view.js';
 import { seededRandom } from '../support/seeded-random.js';
-import { EXAMPLES, removeDir, startLocal, tempDir } from './harness.js';
+import { encodeViewKey } from '../../src/common/view-key.js';
+import { ServingClient } from '../../src/protocol/serving-rpc.js';
+import { EXAMPLES, removeDir, startLocal, startServeProc, tempDir } from './harness.js';
 
 interface Click { readonly page_id: string; readonly event_type: string; readonly user_id: string; readonly event_time: number }
 
@@ -215,5 +217,93 @@ export default defineView({ source: 'clicks', map(e, emit) { emit(e.page_id, 1);
     await writeFile(join(views, 'nomap.ts'), `import { defineView, sum } from ${JSON.stringify(src)};\nexport default defineView({ source: 'clicks', merge: sum } as never);\n`);
     await expect(client.deployView(join(views, 'nomap.ts'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/map function/) as unknown });
     expect((await client.listViews()).map((v) => v.name)).toEqual(['page-views']);
+  });
+
+  it('builds in full when the current version fails its check, instead of failing every incremental build on it', async () => {
+    await client.deployView(join(EXAMPLES, 'views', 'page-views.ts'), { name: 'page-damaged', partitions: 2 });
+    const b1 = await client.buildView('page-damaged', { wait: true });
+    expect(b1).toMatchObject({ version: 1, state: 'PUBLISHED' });
+    const root = join(dir, 'views');
+    // A flipped byte in a data block of version 1's first file.
+    const fh = await open(join(root, 'page-damaged', 'v1', 'part-00000'), 'r+');
+    const byte = Buffer.alloc(1);
+    await fh.read(byte, 0, 1, 40);
+    await fh.write(Buffer.from([byte[0]! ^ 0x20]), 0, 1, 40);
+    await fh.close();
+    await client.append('clicks', Array.from({ length: 200 }, click));
+    const b2 = await client.buildView('page-damaged', { wait: true });
+    expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', incremental: false, baseVersion: 0, error: '' });
+    expect(Object.fromEntries(await versionEntries(root, 'page-damaged', 2))).toEqual(Object.fromEntries(pageViews(await before(b2.cut))));
+    // From a sound base, builds are incremental again.
+    await client.append('clicks', Array.from({ length: 50 }, click));
+    const b3 = await client.buildView('page-damaged', { wait: true });
+    expect(b3).toMatchObject({ version: 3, state: 'PUBLISHED', incremental: true, baseVersion: 2 });
+    expect(Object.fromEntries(await versionEntries(root, 'page-damaged', 3))).toEqual(Object.fromEntries(pageViews(await before(b3.cut))));
+  });
+
+  it('builds a view redeployed with another definition in full, and serves its older version as it was built', async () => {
+    const views = join(dir, 'redeployed-views');
+    await mkdir(views, { recursive: true });
+    const src = JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'index.js'));
+    // The same view name twice: first the two users who viewed each page most (topK), then a count of views (sum).
+    await writeFile(join(views, 'top.ts'), `import { defineView, topK } from ${src};
+export default defineView({ source: 'clicks', map(e, emit) { if (e.event_type === 'view') emit(e.page_id, e.user_id); }, merge: topK(2) });\n`);
+    await writeFile(join(views, 'count.ts'), `import { defineView, sum } from ${src};
+export default defineView({ source: 'clicks', map(e, emit) { if (e.event_type === 'view') emit(e.page_id, 1); }, merge: sum });\n`);
+    await client.append('clicks', Array.from({ length: 500 }, click));
+    const top = await client.deployView(join(views, 'top.ts'), { name: 'page-fans', partitions: 2 });
+    expect(top.view.merge).toBe('topK(2)');
+    const b1 = await client.buildView('page-fans', { wait: true });
+    expect(b1).toMatchObject({ version: 1, state: 'PUBLISHED', incremental: false });
+    const root = join(dir, 'views');
+    expect((await readManifest(root, 'page-fans', 1)).merge).toBe('topK(2)');
+
+    await client.append('clicks', Array.from({ length: 300 }, click));
+    const counted = await client.deployView(join(views, 'count.ts'), { name: 'page-fans' });
+    expect(counted.view).toMatchObject({ merge: 'sum', currentVersion: 1 });
+    expect(counted.view.definitionHash).not.toBe(top.view.definitionHash);
+    // Not asked for --full: version 1 was built by another definition, so it is no base to merge with.
+    const b2 = await client.buildView('page-fans', { wait: true });
+    expect(b2).toMatchObject({ version: 2, state: 'PUBLISHED', incremental: false, baseVersion: 0 });
+    expect((await readManifest(root, 'page-fans', 2)).merge).toBe('sum');
+    expect(Object.fromEntries(await versionEntries(root, 'page-fans', 2))).toEqual(Object.fromEntries(pageViews(await before(b2.cut))));
+
+    // Independently: per page, the two users with most views (ties by user id), over version 1's cut.
+    const fans = new Map<string, Map<string, number>>();
+    for (const r of await before(b1.cut)) {
+      if (r.event_type !== 'view') continue;
+      const m = fans.get(r.page_id) ?? new Map<string, number>();
+      m.set(r.user_id, (m.get(r.user_id) ?? 0) + 1);
+      fans.set(r.page_id, m);
+    }
+    const topOf = (page: string): Array<{ item: string; count: number }> => [...fans.get(page)!]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, 2).map(([item, count]) => ({ item, count }));
+    await waitFor(async () => {
+      const v = (await client.viewVersions('page-fans')).versions;
+      return v.length === 2 && v.every((x) => x.servedBy.length > 0) ? v : undefined;
+    });
+    const pages = [...fans.keys()].sort().slice(0, 5);
+    const pinned = await client.multiGet('page-fans', pages, { version: 1 });
+    expect(pinned.coverage.version).toBe(1);
+    expect(pinned.results.map((r) => r.value)).toEqual(pages.map(topOf));
+    const now = await client.multiGet('page-fans', pages);
+    const counts = pageViews(await before(b2.cut));
+    expect(now.results.map((r) => r.value)).toEqual(pages.map((p) => counts.get(p)));
+
+    // A serving node that first copies version 1 after the redeploy presents it as it was built too.
+    const late = await startServeProc(cluster.address, dir, 'late-node');
+    const node = new ServingClient(late.address);
+    try {
+      await waitFor(async () => {
+        const v = (await client.viewVersions('page-fans')).versions;
+        return v.length === 2 && v.every((x) => x.servedBy.includes(late.nodeId)) ? v : undefined;
+      });
+      const answer = await node.get('page-fans', pages.map((p) => encodeViewKey(p)), 1);
+      expect(answer.coverage.version).toBe(1);
+      expect(answer.entries.map((e) => unpack(e.value) as unknown)).toEqual(pages.map(topOf));
+    } finally {
+      node.close();
+      await late.kill();
+    }
   });
 });

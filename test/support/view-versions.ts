@@ -26,6 +26,8 @@ export interface VersionSpec {
   readonly dataset?: string;
   /** Publish it (make it CURRENT). Default true. */
   readonly publish?: boolean;
+  /** The merge recorded in the manifest; none when absent (a manifest written before merges were recorded). */
+  readonly merge?: string;
   /** Target block size; small blocks make many blocks of few keys. Default 4 KiB. */
   readonly blockBytes?: number;
 }
@@ -48,7 +50,8 @@ export async function writeVersion(root: string, spec: VersionSpec): Promise<Vie
   }
   const manifest = makeManifest({
     view: spec.view, version: spec.version, dataset: spec.dataset ?? 'clicks', cut: [...spec.cut],
-    jobId: `job-${String(spec.version).padStart(4, '0')}`, definitionHash: 'ab'.repeat(32), builtAt: new Date(0).toISOString(), files,
+    jobId: `job-${String(spec.version).padStart(4, '0')}`, definitionHash: 'ab'.repeat(32),
+    ...(spec.merge === undefined ? {} : { merge: spec.merge }), builtAt: new Date(0).toISOString(), files,
   });
   await writeManifest(root, manifest);
   if (spec.publish ?? true) await publishVersion(root, spec.view, spec.version);

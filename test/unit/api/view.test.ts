@@ -68,7 +68,7 @@ describe('defineView', () => {
   it('refuses a bad window: size, slide, time, members', () => {
     const w = (window: unknown): string => invalid(() => defineView({ ...base, window } as never));
     const time = (e: Click): number => e.event_time;
-    expect(w(5)).toBe("Expected the view's window to be { size, slide?, time }, got 5");
+    expect(w(5)).toBe("Expected the view's window to be { size, slide?, lateness?, time }, got 5");
     expect(w({ size: '1m' })).toBe('Expected window.time to be a function (record) => milliseconds since the epoch, got undefined');
     for (const size of ['1x', '1 m', 0, -5, 1.5, '0s', '0.0001s', 'm', undefined, NaN]) {
       expect(w({ size, time }), String(size)).toMatch(/^Expected window\.size to be a positive whole number of milliseconds or a duration such as '500ms', '30s', '1m', '1h', '1d', got /);
@@ -76,20 +76,32 @@ describe('defineView', () => {
     expect(w({ size: '1m', slide: '2m', time })).toBe('Expected window.slide to be at most window.size (60000 ms), got 120000 ms: windows would leave gaps');
     expect(w({ size: '1m', slide: 0, time })).toContain('Expected window.slide to be a positive whole number');
     expect(w({ size: '1d', slide: '1m', time })).toBe(`Expected window.size / window.slide to be at most ${MAX_WINDOWS_PER_RECORD} (windows per record), got 86400000 ms / 60000 ms = 1440`);
-    expect(w({ size: '1m', time, tz: 'UTC' })).toBe("Expected the view's window to have only size, slide and time, got 'tz'");
+    expect(w({ size: '1m', time, tz: 'UTC' })).toBe("Expected the view's window to have only size, slide, lateness and time, got 'tz'");
+    expect(w({ size: '1m', lateness: -5, time })).toContain('Expected window.lateness to be a positive whole number');
+    expect(w({ size: '1m', lateness: '5 minutes', time })).toContain("Expected window.lateness to be a positive whole number of milliseconds or a duration such as '500ms', '30s', '1m', '1h', '1d', got '5 minutes'");
   });
 
   it('resolves durations and window kinds', () => {
     const time = (e: Click): number => e.event_time;
     const kinds = [
-      [{ size: '1m', time }, { kind: 'tumbling', sizeMs: 60_000, slideMs: 60_000 }],
-      [{ size: '1.5h', slide: '30m', time }, { kind: 'sliding', sizeMs: 5_400_000, slideMs: 1_800_000 }],
-      [{ size: 10, slide: 3, time }, { kind: 'sliding', sizeMs: 10, slideMs: 3 }],
-      [{ size: '1d', slide: '1d', time }, { kind: 'tumbling', sizeMs: 86_400_000, slideMs: 86_400_000 }],
-      [{ size: '500ms', slide: '0.1s', time }, { kind: 'sliding', sizeMs: 500, slideMs: 100 }],
+      [{ size: '1m', time }, { kind: 'tumbling', sizeMs: 60_000, slideMs: 60_000, latenessMs: 0 }],
+      [{ size: '1.5h', slide: '30m', time }, { kind: 'sliding', sizeMs: 5_400_000, slideMs: 1_800_000, latenessMs: 0 }],
+      [{ size: 10, slide: 3, time }, { kind: 'sliding', sizeMs: 10, slideMs: 3, latenessMs: 0 }],
+      [{ size: '1d', slide: '1d', time }, { kind: 'tumbling', sizeMs: 86_400_000, slideMs: 86_400_000, latenessMs: 0 }],
+      [{ size: '500ms', slide: '0.1s', time }, { kind: 'sliding', sizeMs: 500, slideMs: 100, latenessMs: 0 }],
+      [{ size: '1m', lateness: '30s', time }, { kind: 'tumbling', sizeMs: 60_000, slideMs: 60_000, latenessMs: 30_000 }],
+      [{ size: '1m', lateness: 0, time }, { kind: 'tumbling', sizeMs: 60_000, slideMs: 60_000, latenessMs: 0 }],
+      [{ size: '1m', lateness: '0s', time }, { kind: 'tumbling', sizeMs: 60_000, slideMs: 60_000, latenessMs: 0 }],
     ] as const;
     for (const [window, expected] of kinds) expect(compileView({ ...base, window } as never).window).toEqual(expected);
     expect(compileView(base).window).toBeUndefined();
+  });
+
+  it('exposes the event time of a record for a windowed view only', () => {
+    const windowed = compileView({ ...base, window: { size: '1m', time: (e: Click) => new Date(e.event_time) } } as never);
+    expect(windowed.eventTime({ event_time: 1_700_000_000_123 })).toBe(1_700_000_000_123);
+    expect(compileView(base).eventTime({ event_time: 5 })).toBeUndefined();
+    expect(() => windowed.eventTime({ event_time: Number.NaN })).toThrow(/Expected window.time\(record\) to return milliseconds/);
   });
 });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { sampleShares } from '../../../src/client/view-admin.js';
+import { join } from 'node:path';
+import { sampleShares, ViewAdmin } from '../../../src/client/view-admin.js';
+import type { DeployViewRequest } from '../../../src/common/view-shapes.js';
+import type { DatasetClient } from '../../../src/protocol/dataset-rpc.js';
+import type { ViewsClient } from '../../../src/protocol/view-rpc.js';
+
+const EXAMPLES = join(import.meta.dirname, '..', '..', '..', 'examples', 'views');
 
 describe('the deploy sample', () => {
   it('spreads the records asked for over the partitions, small ones giving what they have', () => {
@@ -15,4 +21,25 @@ describe('the deploy sample', () => {
       s.forEach((x, i) => expect(x).toBeLessThanOrEqual(sizes[i]!));
     }
   });
+});
+
+describe('deployView', () => {
+  async function deployed(file: string): Promise<DeployViewRequest> {
+    let sent: DeployViewRequest | undefined;
+    const views = {
+      deployView(r: DeployViewRequest) {
+        sent = r;
+        return Promise.resolve({ name: r.name });
+      },
+    } as unknown as ViewsClient;
+    // An empty source: the law check runs on generated values.
+    const datasets = { describeDataset: () => Promise.resolve({ partitions: [] }) } as unknown as DatasetClient;
+    await new ViewAdmin(views, datasets).deployView(file);
+    return sent!;
+  }
+
+  it('sends the window size of a windowed view, and 0 for a view without a window', async () => {
+    expect((await deployed(join(EXAMPLES, 'page-views-per-minute.ts'))).windowSizeMs).toBe(60_000);
+    expect((await deployed(join(EXAMPLES, 'page-views.ts'))).windowSizeMs).toBe(0);
+  }, 60_000);
 });

@@ -98,7 +98,53 @@ describe('ViewScan', () => {
   });
 });
 
+describe('read your writes', () => {
+  it('does not move a scan with atLeast to another node on TIMEOUT (the node\'s answer), but does without it', async () => {
+    const late = (): ReturnType<typeof fakeNode> => {
+      const n = fakeNode('a', 1);
+      n.scan = async function* () {
+        yield* [];
+        throw new LaminateError('TIMEOUT', 'the speed side did not reach 5 in time');
+      };
+      return n;
+    };
+    const other = fakeNode('b', 1);
+    await expect(drain(new ViewQueries(directory([late(), other])).scan('v', { atLeast: [5], waitMs: 10 }))).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(other.scans).toEqual([]);
+    expect((await drain(new ViewQueries(directory([late(), other])).scan('v'))).length).toBe(KEYS.length);
+    expect(other.scans.length).toBe(1);
+  });
+});
+
 describe('multiGet', () => {
+  it('asks a large MultiGet merged with a speed side again in one request, so that every key comes from one speed snapshot', async () => {
+    const sizes: number[] = [];
+    const node = fakeNode('a', 5);
+    const get = node.get;
+    let snapshot = 0;
+    node.get = async (view, keys, version) => {
+      sizes.push(keys.length);
+      const r = await get(view, keys, version);
+      return { ...r, coverage: { ...r.coverage, speed: [100 + snapshot++], lag: 0, uncovered: [] } };
+    };
+    const keys = Array.from({ length: 25_000 }, (_, i) => KEYS[i % 1000]!);
+    const r = await new ViewQueries(directory([node])).multiGet('v', keys, { atLeast: [100], waitMs: 10 });
+    expect(sizes).toEqual([10_000, 25_000]);
+    expect(r.coverage.speed).toEqual([101]);
+    expect(r.results.map((x) => x.value)).toEqual(keys.map((_, i) => valueOf(5, i % 1000)));
+    // A batch-only answer (no speed fields) keeps its parts.
+    const plain = fakeNode('a', 5);
+    const plainGet = plain.get;
+    const plainSizes: number[] = [];
+    plain.get = async (view, ks, version) => {
+      plainSizes.push(ks.length);
+      return plainGet(view, ks, version);
+    };
+    await new ViewQueries(directory([plain])).multiGet('v', keys, { batchOnly: true });
+    expect(plainSizes).toEqual([10_000, 10_000, 5000]);
+    await expect(new ViewQueries(directory([node])).multiGet('v', keys, { atLeast: [-1] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('pins the parts of a large MultiGet to the version of the first part', async () => {
     const calls: Array<number | undefined> = [];
     const node = fakeNode('a', 5);

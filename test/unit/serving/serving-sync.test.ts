@@ -66,6 +66,21 @@ async function flipByte(path: string, at: number): Promise<void> {
 }
 
 describe('ServingSync', () => {
+  it('tells where each view\'s speed side runs, as the latest assignment says, at once', async () => {
+    const store = await tempDir();
+    const n = node(await tempDir());
+    expect(n.sync.placement(VIEW)).toBeUndefined();
+    const speed = [{ nodeId: 'speed-a', address: '127.0.0.1:9', partitions: [0] }];
+    // Taken before any load: the store has no version yet.
+    n.sync.offer(assignment(store, 1).map((v) => ({ ...v, speed, windowSizeMs: 60_000 })));
+    expect(n.sync.placement(VIEW)).toEqual({ speed, windowSizeMs: 60_000 });
+    n.sync.offer(assignment(store, 1));
+    expect(n.sync.placement(VIEW)).toEqual({ speed: [], windowSizeMs: 0 });
+    n.sync.offer([]);
+    expect(n.sync.placement(VIEW)).toBeUndefined();
+    await n.sync.idle();
+  });
+
   it('copies the version it is told to serve into its own folder, verifies it, serves it, and acknowledges it', async () => {
     const store = await tempDir();
     const n = node(await tempDir());

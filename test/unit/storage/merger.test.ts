@@ -41,9 +41,14 @@ function expectedGroups(runs: readonly Rec[][]): [string, unknown[]][] {
   return groups;
 }
 
+/** Reads a run to its end; closes it also when a read throws (a file run would otherwise leave its file open until GC). */
 async function drain(sorted: SortedRun): Promise<Rec[]> {
   const out: Rec[] = [];
-  while (await sorted.next()) out.push({ key: sorted.key(), value: sorted.value() });
+  try {
+    while (await sorted.next()) out.push({ key: sorted.key(), value: sorted.value() });
+  } finally {
+    await sorted.close();
+  }
   return out;
 }
 

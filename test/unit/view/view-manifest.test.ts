@@ -128,6 +128,8 @@ describe('view manifest', () => {
       [mutate((o) => (o['records'] = 6)), /records 6 is not the sum of the cut, 5/],
       [mutate((o) => (o['keys'] = 3)), /keys 3 is not the sum of the files' records, 2/],
       [mutate((o) => (o['bytes'] = 301)), /bytes 301 is not the sum/],
+      [mutate((o) => (o['merge'] = '')), /expected merge to be a monoid's name/],
+      [mutate((o) => (o['merge'] = 7)), /expected merge to be a monoid's name of 1 to 256 characters, got 7/],
     ];
     for (const [bytes, message] of cases) {
       const err = decodeError(bytes);
@@ -136,6 +138,18 @@ describe('view manifest', () => {
       expect(err.message).toMatch(message);
     }
     expect(decodeManifest(envelope(body), 'x')).toEqual(BASE);
+  });
+
+  it('keeps the merge a version was built with, and reads a manifest written without one as naming none', () => {
+    const topK = makeManifest({ ...BASE, merge: 'topK(3)' });
+    expect(topK.merge).toBe('topK(3)');
+    expect(decodeManifest(encodeManifest(topK), 'm')).toEqual(topK);
+    expect(encodeManifest(topK).toString()).toMatch(/"merge": "topK\(3\)"/);
+    // BASE has none (as manifests before merges were recorded): decoded without the field.
+    expect(encodeManifest(BASE).toString()).not.toMatch(/"merge"/);
+    const old = decodeManifest(encodeManifest(BASE), 'm');
+    expect(old.merge).toBeUndefined();
+    expect('merge' in old).toBe(false);
   });
 
   it('refuses every single flipped byte of an encoded manifest, never crashing', () => {

@@ -148,7 +148,7 @@ describe('view version folders', () => {
     });
   }
 
-  it('removes at restart what a build stopped midway left: writers\' temporary files and a folder without manifest', async () => {
+  it('removes at restart what a build stopped midway left: writers\' temporary files, a job\'s _temporary and a folder without manifest', async () => {
     const root = await tempDir();
     await buildAndPublish(root, 1, [10, 20]);
     const dir = await prepareVersionDir(root, VIEW, 2);
@@ -157,8 +157,13 @@ describe('view version folders', () => {
     await w.flush(); // the build "crashes" here: never finished nor aborted
     await writeFile(join(root, VIEW, 'CURRENT.tmp'), 'v2\n');
     await writeFile(join(root, VIEW, 'v1', 'part-00002.view.0123456789ab.tmp'), 'partial');
+    // An attempt's folder left in a published version (a commit of the build job cut short).
+    await mkdir(join(root, VIEW, 'v1', '_temporary', 'job-0001-r-00000-a2.worker-0001'), { recursive: true });
+    await writeFile(join(root, VIEW, 'v1', '_temporary', 'job-0001-r-00000-a2.worker-0001', 'part-00000'), 'late');
     const removed = await removeLeftovers(root, VIEW);
-    expect(removed.sort()).toEqual([join(root, VIEW, 'CURRENT.tmp'), join(root, VIEW, 'v1', 'part-00002.view.0123456789ab.tmp'), join(root, VIEW, 'v2')]);
+    expect(removed.sort()).toEqual([
+      join(root, VIEW, 'CURRENT.tmp'), join(root, VIEW, 'v1', '_temporary'), join(root, VIEW, 'v1', 'part-00002.view.0123456789ab.tmp'), join(root, VIEW, 'v2'),
+    ]);
     expect(await tree(root)).toEqual(['CURRENT', 'v1', 'v1/MANIFEST.json', 'v1/part-00000.view', 'v1/part-00001.view']);
     expect(await removeLeftovers(root, VIEW)).toEqual([]);
     await w.abort();

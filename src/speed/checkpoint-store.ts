@@ -1,0 +1,76 @@
+/**
+ * Checkpoint files on disk: `<checkpointDir>/<view>/<definitionHash>/p<N>.ckpt`,
+ * in a folder every speed process that may take the partition over sees.
+ * Written atomically (temp file, fsync, rename, folder fsync), so a reader
+ * finds the old checkpoint or the new one, never a mix; read back with
+ * damaged and foreign files ignored (the log is the truth: the caller
+ * refolds from the handoff cut).
+ */
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '../common/errors.js';
+import { writeFileAtomic } from '../view/durable-files.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from './checkpoint-codec.js';
+
+/** Temporary files a crashed write left behind are removed once older than this. */
+const STALE_TEMP_MS = 60_000;
+
+/** Where load warnings go (a pino logger, or a view thread's forwarder). */
+export interface WarnLog {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
+
+export function checkpointFolder(dir: string, id: Omit<CheckpointIdentity, 'partition'>): string {
+  return join(dir, id.view, id.definitionHash);
+}
+
+export function checkpointPath(dir: string, id: CheckpointIdentity): string {
+  return join(checkpointFolder(dir, id), `p${id.partition}.ckpt`);
+}
+
+/**
+ * Saves `c` atomically. Called by the view thread every checkpoint interval
+ * for a partition whose state changed, and at stop; never twice at once for
+ * one partition (the caller waits for the previous write). Safe to repeat.
+ */
+export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>): Promise<void> {
+  const bytes = encodeCheckpoint(c);
+  await mkdir(checkpointFolder(dir, c), { recursive: true });
+  await writeFileAtomic(checkpointPath(dir, c), bytes);
+}
+
+/**
+ * The checkpoint of `id`, or undefined when there is none, or it is damaged
+ * or foreign (a warning says which and why). Removes stale temporary files
+ * of the partition that a crash during a write left. Called once when a
+ * partition starts on a process.
+ */
+export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log: WarnLog): Promise<Checkpoint<A> | undefined> {
+  const path = checkpointPath(dir, id);
+  await removeStaleTemps(dir, id).catch(() => {});
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    log.warn({ err: errorMessage(err), path }, 'checkpoint unreadable: ignored, refolding from the handoff cut');
+    return undefined;
+  }
+  try {
+    return decodeCheckpoint<A>(bytes, id);
+  } catch (err) {
+    log.warn({ path, reason: errorMessage(err) }, 'checkpoint damaged or foreign: ignored, refolding from the handoff cut');
+    return undefined;
+  }
+}
+
+async function removeStaleTemps(dir: string, id: CheckpointIdentity): Promise<void> {
+  const folder = checkpointFolder(dir, id);
+  const prefix = `p${id.partition}.ckpt.`;
+  for (const name of await readdir(folder)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const path = join(folder, name);
+    const s = await stat(path).catch(() => undefined);
+    if (s !== undefined && Date.now() - s.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The master's speed service with a manual clock, a real catalog and view
+ * store in a temporary folder: the start grace (speed heartbeats refused
+ * while serving nodes report, yet recorded), the cuts of running builds
+ * and of kept versions in the assignment, the handoff held by a serving
+ * node, and partitions moving when a process falls silent.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/common/clock.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import type { SpeedHeartbeat } from '../../../src/common/speed-shapes.js';
+import { ServingRegistry } from '../../../src/master/serving-registry.js';
+import { SpeedRegistry } from '../../../src/master/speed-registry.js';
+import { createSpeedService } from '../../../src/master/speed-service.js';
+import { ViewCatalog } from '../../../src/master/view-catalog.js';
+import { writeVersion } from '../../support/view-versions.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+
+const tempDir = useTempDirs('laminate-speed-service-');
+const hb = (nodeId: string): SpeedHeartbeat => ({ nodeId, address: `127.0.0.1:${nodeId.length}`, views: [] });
+
+async function setUp(graceMs: number): Promise<{ clock: ManualClock; service: ReturnType<typeof createSpeedService>; catalog: ViewCatalog; root: string; serving: ServingRegistry }> {
+  const root = await tempDir();
+  const catalog = await ViewCatalog.open(join(root, '_catalog'));
+  await catalog.deploy({
+    name: 'pages', source: 'clicks', definitionHash: 'd'.repeat(64), merge: 'sum', partitions: 1, everyMs: 0, keep: 1, bundleHash: 'b'.repeat(64), deployedAt: 0,
+  });
+  const clock = new ManualClock(1000);
+  const serving = new ServingRegistry(10_000);
+  const service = createSpeedService({
+    catalog, root, datasets: { currentCut: () => [0, 0] }, serving, speed: new SpeedRegistry(3000), clock, log: silentLogger(), startGraceMs: graceMs,
+  });
+  return { clock, service, catalog, root, serving };
+}
+
+describe('the master\'s speed service', () => {
+  it('refuses speed heartbeats during the start grace, yet splits the partitions between every process heard meanwhile', async () => {
+    const { clock, service } = await setUp(2500);
+    await expect(service.handlers.speedHeartbeat(hb('speed-b'), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    clock.advance(1000);
+    await expect(service.handlers.speedHeartbeat(hb('speed-a'), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    clock.advance(1500);
+    const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    expect(a.views.map((v) => [v.view, v.partitions])).toEqual([['pages', [0]]]);
+    expect(service.locations('pages').map((l) => [l.nodeId, l.partitions])).toEqual([['speed-a', [0]], ['speed-b', [1]]]);
+  });
+
+  it('names the cuts of kept versions and running builds, the handoff where serving nodes are, and moves partitions of a silent process', async () => {
+    const { clock, service, catalog, root, serving } = await setUp(0);
+    for (const [version, cut] of [[1, [1, 1]], [2, [5, 2]], [3, [9, 4]]] as const) {
+      await writeVersion(root, { view: 'pages', version, entries: new Map([['k', version]]), partitions: 1, cut });
+    }
+    await catalog.startBuild({
+      view: 'pages', version: 4, source: 'clicks', partitions: 1, cut: [12, 7], jobId: '', state: 'RUNNING', startedAt: 0, incremental: false, baseVersion: 0, definitionHash: 'd'.repeat(64),
+    });
+    serving.heard({ nodeId: 'serving-a', address: 'x', loaded: [], refused: [], refusalReason: '', current: [{ view: 'pages', version: 2 }] }, clock.now());
+    await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    const b = await service.handlers.speedHeartbeat(hb('speed-b'), false);
+    // a was alone at its first heartbeat: it owns both; b owns nothing, so it is told nothing.
+    expect(b.views).toEqual([]);
+    clock.advance(2000);
+    const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    expect(a.views).toEqual([{
+      view: 'pages', source: 'clicks', bundleHash: 'b'.repeat(64), definitionHash: 'd'.repeat(64), merge: 'sum', partitions: [0, 1],
+      // keep 1: versions 3 and 2 listed; 1 retired from the list. The build's cut kept too.
+      cuts: [[5, 2], [9, 4], [12, 7]], handoffCut: [5, 2],
+    }]);
+    const status = await service.handlers.listSpeedNodes();
+    expect(status.handoffs).toEqual([{
+      view: 'pages', handoffCut: [5, 2], cuts: [[5, 2], [9, 4], [12, 7]], currentVersion: 3,
+      heldBy: [{ nodeId: 'serving-a', version: 2, live: true, lastHeardAt: 1000 }],
+    }]);
+    // a falls silent past the timeout; b heartbeats and takes both.
+    clock.advance(1500);
+    await service.handlers.speedHeartbeat(hb('speed-b'), false);
+    clock.advance(1501);
+    const moved = await service.handlers.speedHeartbeat(hb('speed-b'), false);
+    expect(moved.views.map((v) => v.partitions)).toEqual([[0, 1]]);
+    expect((await service.handlers.listSpeedNodes()).nodes.map((n) => n.nodeId)).toEqual(['speed-b']);
+  });
+});
