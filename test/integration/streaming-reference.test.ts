@@ -2,10 +2,11 @@
  * The speed reference (speed-reference.ts) against a real cluster, and the
  * streaming benchmark's view with it: YSB events appended to a dataset, the
  * campaign view (bench/views/ysb-campaign-views.ts) built at a cut inside
- * the log and at its end, and every answer of the serving node (batch-only
- * until the speed layer lands) equal to the reference fold up to its
- * coverage; the reference over the whole log equal to a count of the events
- * as generated, in memory.
+ * the log and at its end, and every answer of the serving node equal to the
+ * reference fold up to its coverage; the reference over the whole log equal
+ * to a count of the events as generated, in memory. Then with a speed
+ * process: a merged answer (read your writes) counts exactly the records
+ * before its speed vector, a batch-only one those before its cut.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +104,60 @@ describe('the speed reference over a real log, and the YSB campaign view', () =>
       expect(got.results.filter((r) => r.found).length).toBeGreaterThan(90);
       expect(diffAnswer(expected, got.results.map((r) => [ysbKey(r.key), r.found ? (r.value as number) : undefined] as const), { complete: false })).toEqual([]);
     }
+  });
+});
+
+describe('merged answers of the YSB campaign view against the speed reference', () => {
+  let dir: string;
+  let cluster: LocalCluster;
+  let client: LaminateClient;
+
+  beforeAll(async () => {
+    dir = await tempDir('laminate-streaming-merged-');
+    cluster = await startLocal({ dataDir: dir, workers: 2, speed: true });
+    client = new LaminateClient(cluster.address);
+    await client.createDataset('ysb', { partitions: 3 });
+  });
+  afterAll(async () => {
+    await client.close();
+    await cluster.stop();
+    await removeDir(dir);
+  });
+
+  it('counts exactly the records before the coverage speed vector: batch up to the cut, speed after it', async () => {
+    const gen = new YsbGenerator(12, { startMs: START + 4000, rate: 1000 });
+    const batch = (n: number): YsbEvent[] => Array.from({ length: n }, () => gen.next());
+    await client.append('ysb', batch(3000), { key: 'user_id' });
+    await client.deployView(VIEW_FILE, { name: 'campaigns', partitions: 2 });
+    const b = await client.buildView('campaigns', { wait: true });
+    expect(b.state).toBe('PUBLISHED');
+    const deadline = Date.now() + 30_000;
+    while ((await client.viewVersions('campaigns')).versions.find((v) => v.version === b.version)?.servedBy.length !== 1) {
+      if (Date.now() > deadline) throw new Error(`version ${b.version} was not served`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Records after the version's cut: only the speed side has them.
+    await client.append('ysb', batch(3000), { key: 'user_id' });
+    const ends = (await client.describeDataset('ysb')).partitions.map((p) => p.endOffset);
+    expect(ends.reduce((x, y) => x + y, 0)).toBe(6000);
+
+    // Read your writes: the answer counts at least every record appended.
+    const scan = client.scan('campaigns', { atLeast: ends, waitMs: 20_000 });
+    const entries: Array<[string, number]> = [];
+    for await (const e of scan) entries.push([ysbKey(e.key), e.value as number]);
+    const coverage = scan.coverage!;
+    expect(coverage.version).toBe(b.version);
+    expect(coverage.cut).toEqual(b.cut);
+    expect(coverage.speed).toEqual(ends);
+    expect(describeMismatches(diffAnswer(await foldLog(client, 'ysb', answerOffsets(coverage), ysbReferenceFold), entries, { complete: true }))).toBe('no mismatch');
+
+    // Batch only: the records before the cut, no speed side in the coverage.
+    const batchOnly = client.scan('campaigns', { batchOnly: true });
+    const batchEntries: Array<[string, number]> = [];
+    for await (const e of batchOnly) batchEntries.push([ysbKey(e.key), e.value as number]);
+    expect(batchOnly.coverage!.speed).toBeUndefined();
+    expect(answerOffsets(batchOnly.coverage!)).toEqual(b.cut);
+    expect(describeMismatches(diffAnswer(await foldLog(client, 'ysb', b.cut, ysbReferenceFold), batchEntries, { complete: true }))).toBe('no mismatch');
+    expect(diffAnswer(new Map(entries), batchEntries, { complete: true }).length).toBeGreaterThan(0);
   });
 });
