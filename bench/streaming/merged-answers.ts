@@ -2,10 +2,10 @@
  * Merged answers as issue 9 describes them, seen from the client: a
  * coverage that gains the speed side (`speed`: per-partition applied offsets
  * A; `lag`; `freshnessMs`; `uncovered`; `watermark`), entries of windowed
- * views with `final`, and the `batchOnly` / `atLeast` query options. Until
- * the speed layer lands on main these fields are absent (answers are
- * batch-only) and the options are ignored; these types let the benchmark
- * read them either way without changing src/.
+ * views with `final`, and the `batchOnly` / `atLeast` query options. They
+ * were written before the client's own types had these fields (main has them
+ * since 5c748ad) and agree with them; a build without a speed process
+ * answers without them (batch-only), which the benchmark handles too.
  */
 import type { Coverage, KeyResult, QueryOptions, ScanEntry } from '../../src/client/index.js';
 import type { KeyElement } from '../../src/common/view-key.js';
