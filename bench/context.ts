@@ -11,12 +11,27 @@ export interface BenchContext {
   readonly repeat: number;
   /** Set by --profile: the cluster's processes write CPU profiles here. */
   readonly profileDir: string | undefined;
+  /** Values of the benchmark's own flags (Benchmark.flags) given on the command line, by name without the dashes. */
+  readonly flags: ReadonlyMap<string, string>;
   log(message: string): void;
 }
 
 export interface Benchmark {
   readonly name: string;
+  /** Flags of this benchmark alone (`--name VALUE`), with what each means: run.ts accepts them. */
+  readonly flags?: Readonly<Record<string, string>>;
   run(ctx: BenchContext): Promise<BenchResult>;
+}
+
+/** A benchmark flag's value as a positive number (an integer with `integer`), or `dflt` when absent. */
+export function flagNumber(ctx: BenchContext, name: string, dflt: number, integer = false): number {
+  const raw = ctx.flags.get(name);
+  if (raw === undefined) return dflt;
+  const v = Number(raw);
+  if (!(integer ? Number.isSafeInteger(v) : Number.isFinite(v)) || v <= 0) {
+    throw new Error(`Expected --${name} to be a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
+  }
+  return v;
 }
 
 /** The cluster every benchmark runs on: a master and 2 workers of one slot each. */

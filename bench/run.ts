@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [--scale F] [--keep]`.
  *
- *   NAME      wordcount, sort, tasks, latency, failover, ingest, serving (default: all, in that order)
+ *   NAME      wordcount, sort, tasks, latency, failover, ingest, serving, streaming (default: all, in that order)
  *   --scale F multiply input sizes and counts by F (e.g. 0.05 for a quick run)
  *   --keep    keep each benchmark's work folder (outputs, cluster logs)
  *   --repeat N run each contender N times and report the fastest (default 1;
@@ -9,6 +9,8 @@
  *   --profile run the master and workers with --cpu-prof and print where
  *             their time went (self time per function; timings then include
  *             the profiler's overhead)
+ *   --NAME V  a flag of one benchmark (streaming: --seconds, --rate, --rates,
+ *             --build-every, --floor-events; see its file)
  *
  * Prints a table per benchmark and writes every result as JSON under
  * bench/results/. Exits 1 if a benchmark failed or an output check did not
@@ -22,16 +24,21 @@ import { ingest } from './benchmarks/ingest.js';
 import { serving } from './benchmarks/serving.js';
 import { latency } from './benchmarks/latency.js';
 import { sort } from './benchmarks/sort.js';
+import { streaming } from './benchmarks/streaming.js';
 import { tasks } from './benchmarks/tasks.js';
 import { wordcount } from './benchmarks/wordcount.js';
 import type { Benchmark } from './context.js';
 import { formatProfile, summarizeProfiles } from './profile.js';
 import { formatResult, writeResults, type BenchResult } from './report.js';
 
-const ALL: readonly Benchmark[] = [wordcount, sort, tasks, latency, failover, ingest, serving];
+const ALL: readonly Benchmark[] = [wordcount, sort, tasks, latency, failover, ingest, serving, streaming];
 
-function parseArgs(argv: string[]): { names: string[]; scale: number; keep: boolean; profile: boolean; repeat: number } {
+/** Every benchmark's own flags, by name. */
+const FLAGS = new Map(ALL.flatMap((b) => Object.keys(b.flags ?? {}).map((f) => [f, b.name] as const)));
+
+function parseArgs(argv: string[]): { names: string[]; scale: number; keep: boolean; profile: boolean; repeat: number; flags: Map<string, string> } {
   const names: string[] = [];
+  const flags = new Map<string, string>();
   let scale = 1;
   let keep = false;
   let profile = false;
@@ -51,14 +58,20 @@ function parseArgs(argv: string[]): { names: string[]; scale: number; keep: bool
       if (!Number.isSafeInteger(repeat) || repeat < 1) throw new Error(`Expected --repeat to be a positive integer, got '${argv[i]}'`);
     }
     else if (ALL.some((b) => b.name === a)) names.push(a);
-    else throw new Error(`Unknown argument '${a}': expected ${ALL.map((b) => b.name).join(', ')}, --scale F, --repeat N, --keep or --profile`);
+    else if (a.startsWith('--') && FLAGS.has(a.slice(2).split('=')[0]!)) {
+      const eq = a.indexOf('=');
+      const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new Error(`Expected a value after ${a} (a flag of ${FLAGS.get(a.slice(2))})`);
+      flags.set(eq >= 0 ? a.slice(2, eq) : a.slice(2), value);
+    }
+    else throw new Error(`Unknown argument '${a}': expected ${ALL.map((b) => b.name).join(', ')}, --scale F, --repeat N, --keep, --profile${FLAGS.size > 0 ? ` or a benchmark's flag (${[...FLAGS].map(([f, b]) => `--${f} of ${b}`).join(', ')})` : ''}`);
   }
-  return { names: names.length > 0 ? names : ALL.map((b) => b.name), scale, keep, profile, repeat };
+  return { names: names.length > 0 ? names : ALL.map((b) => b.name), scale, keep, profile, repeat, flags };
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const { names, scale, keep, profile, repeat } = parseArgs(argv);
+  const { names, scale, keep, profile, repeat, flags } = parseArgs(argv);
   const startedAt = new Date();
   const results: BenchResult[] = [];
   let failed = false;
@@ -70,7 +83,7 @@ async function main(): Promise<void> {
     };
     try {
       const profileDir = profile ? join(work, 'profiles') : undefined;
-      const r = await bench.run({ scale, work, log, profileDir, repeat });
+      const r = await bench.run({ scale, work, log, profileDir, repeat, flags });
       results.push(r);
       if (r.checks.some((c) => !c.ok)) failed = true;
       process.stdout.write(`${formatResult(r)}\n\n`);
