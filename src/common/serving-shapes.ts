@@ -77,7 +77,8 @@ export interface ServedEntry {
   /**
    * Windowed views, when a speed side was asked and the entry is found:
    * whether the watermark has passed the end of the key's window (its last
-   * element is the window start), so no record can change it any more.
+   * element is the window start): only a record later than the view's
+   * allowed lateness can still change it (it is counted, not dropped).
    */
   readonly final?: boolean;
 }
