@@ -68,8 +68,13 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
     }
   });
 
+  const inGrace = (now: number): boolean => now - startedAt < graceMs && catalog.list().length > 0;
+
   function refresh(): void {
-    const changes = speed.refresh(specs(), clock.now());
+    const now = clock.now();
+    // During the grace a serving heartbeat (locations) refreshes too: only claims then, or the
+    // first speed process heard would get every partition of those not heard yet, for good.
+    const changes = speed.refresh(specs(), now, inGrace(now));
     for (const id of changes.expired) log.warn({ nodeId: id }, 'speed process not heard from: its partitions go to others');
     const byTo = new Map<string, string[]>();
     for (const m of changes.moved) byTo.set(m.to, [...(byTo.get(m.to) ?? []), `${m.view}/p${m.partition}`]);
@@ -111,7 +116,7 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
       refresh();
       return { views: [] };
     }
-    if (now - startedAt < graceMs && catalog.list().length > 0) {
+    if (inGrace(now)) {
       // Heard (so that the assignment after the grace knows every process and what each folds), not answered.
       speed.heard(hb, now);
       throw new LaminateError('UNAVAILABLE', `The master started ${now - startedAt} ms ago and is still hearing from the serving nodes (${graceMs} ms): keep folding what you have`);

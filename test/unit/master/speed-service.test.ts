@@ -46,6 +46,23 @@ describe('the master\'s speed service', () => {
     expect(service.locations('pages').map((l) => [l.nodeId, l.partitions])).toEqual([['speed-a', [0]], ['speed-b', [1]]]);
   });
 
+  it('keeps, after a master restart, each process\'s partitions when a serving heartbeat asks for locations during the grace', async () => {
+    const { clock, service } = await setUp(2500);
+    const folding = (nodeId: string, partition: number): SpeedHeartbeat => ({
+      ...hb(nodeId), views: [{ view: 'pages', definitionHash: 'd'.repeat(64), partitions: [{ partition, applied: 3, start: 0, end: 3, caughtUpAt: 0 }] }],
+    });
+    await expect(service.handlers.speedHeartbeat(folding('speed-a', 0), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // A serving node's heartbeat before speed-b is heard: partition 1 must not go to speed-a.
+    expect(service.locations('pages').map((l) => [l.nodeId, l.partitions])).toEqual([['speed-a', [0]]]);
+    clock.advance(500);
+    await expect(service.handlers.speedHeartbeat(folding('speed-b', 1), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    clock.advance(2000);
+    const a = await service.handlers.speedHeartbeat(folding('speed-a', 0), false);
+    const b = await service.handlers.speedHeartbeat(folding('speed-b', 1), false);
+    expect(a.views.map((v) => v.partitions)).toEqual([[0]]);
+    expect(b.views.map((v) => v.partitions)).toEqual([[1]]);
+  });
+
   it('names the cuts of kept versions and running builds, the handoff where serving nodes are, and moves partitions of a silent process', async () => {
     const { clock, service, catalog, root, serving } = await setUp(0);
     for (const [version, cut] of [[1, [1, 1]], [2, [5, 2]], [3, [9, 4]]] as const) {
