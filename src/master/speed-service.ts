@@ -88,8 +88,10 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
     const current = withCut.find((v) => v.version === served?.current);
     const building = catalog.running().filter((b) => b.view === d.name).map((b) => b.cut);
     if (served !== undefined && current === undefined) {
-      // CURRENT names a version whose manifest cannot be read: its cut is unknown, so nothing may be dropped.
-      return { view: d.name, sourcePartitions: partitions, current: { version: served.current, cut: new Array<number>(partitions).fill(0) }, served: withCut, building };
+      // CURRENT names a version whose manifest cannot be read (often for a moment): its cut is unknown.
+      // A handoff of zeros would not just keep state: every speed process would reset to offset 0 and
+      // refold the whole log. Failing the heartbeat instead keeps each process folding what it has.
+      throw new LaminateError('UNAVAILABLE', `The manifest of version ${served.current} of view '${d.name}' (current) cannot be read: its cut, and so the speed handoff, is unknown`, { ids: { view: d.name, version: served.current } });
     }
     return { view: d.name, sourcePartitions: partitions, ...(current ? { current } : {}), served: withCut, building };
   }

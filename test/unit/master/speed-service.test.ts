@@ -5,6 +5,7 @@
  * and of kept versions in the assignment, the handoff held by a serving
  * node, and partitions moving when a process falls silent.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/common/clock.js';
@@ -14,6 +15,7 @@ import { ServingRegistry } from '../../../src/master/serving-registry.js';
 import { SpeedRegistry } from '../../../src/master/speed-registry.js';
 import { createSpeedService } from '../../../src/master/speed-service.js';
 import { ViewCatalog } from '../../../src/master/view-catalog.js';
+import { MANIFEST_FILE, versionDir } from '../../../src/view/view-version-dir.js';
 import { writeVersion } from '../../support/view-versions.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
@@ -61,6 +63,19 @@ describe('the master\'s speed service', () => {
     const b = await service.handlers.speedHeartbeat(folding('speed-b', 1), false);
     expect(a.views.map((v) => v.partitions)).toEqual([[0]]);
     expect(b.views.map((v) => v.partitions)).toEqual([[1]]);
+  });
+
+  it('refuses the heartbeat, rather than naming a handoff of zeros (a refold of the whole log), while the current version\'s manifest cannot be read', async () => {
+    const { service, root } = await setUp(0);
+    await writeVersion(root, { view: 'pages', version: 1, entries: new Map([['k', 1]]), partitions: 1, cut: [5, 2] });
+    await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    const manifest = join(versionDir(root, 'pages', 1), MANIFEST_FILE);
+    const good = await readFile(manifest);
+    await writeFile(manifest, 'not json');
+    await expect(service.handlers.speedHeartbeat(hb('speed-a'), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await writeFile(manifest, good);
+    const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    expect(a.views.map((v) => v.handoffCut)).toEqual([[5, 2]]);
   });
 
   it('names the cuts of kept versions and running builds, the handoff where serving nodes are, and moves partitions of a silent process', async () => {
