@@ -67,9 +67,13 @@ export class SpeedRegistry {
    * partition without a live owner to a live process (see the file's
    * comment). `views` is every deployed view; others are forgotten. Called
    * before answering each heartbeat and each serving assignment; cheap when
-   * nothing changed.
+   * nothing changed. `claimsOnly` (a master's start grace): partitions go
+   * only to processes that report folding them, the rest stay unowned, so
+   * that the first process heard after a master restart does not take the
+   * partitions of processes not heard yet (live owners are never moved
+   * back, so it would keep them all).
    */
-  refresh(views: readonly SpeedViewSpec[], now: number): SpeedRegistryChanges {
+  refresh(views: readonly SpeedViewSpec[], now: number, claimsOnly = false): SpeedRegistryChanges {
     const expired: string[] = [];
     for (const [id, n] of this.nodes) {
       if (now - n.lastHeardAt > this.timeoutMs) {
@@ -102,6 +106,7 @@ export class SpeedRegistry {
         }
       }
     }
+    if (claimsOnly) return { expired, moved };
     for (const { view, t } of tables) {
       for (let p = 0; p < t.length; p++) {
         if (t[p] !== undefined) continue;

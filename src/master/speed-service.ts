@@ -68,8 +68,13 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
     }
   });
 
+  const inGrace = (now: number): boolean => now - startedAt < graceMs && catalog.list().length > 0;
+
   function refresh(): void {
-    const changes = speed.refresh(specs(), clock.now());
+    const now = clock.now();
+    // During the grace a serving heartbeat (locations) refreshes too: only claims then, or the
+    // first speed process heard would get every partition of those not heard yet, for good.
+    const changes = speed.refresh(specs(), now, inGrace(now));
     for (const id of changes.expired) log.warn({ nodeId: id }, 'speed process not heard from: its partitions go to others');
     const byTo = new Map<string, string[]>();
     for (const m of changes.moved) byTo.set(m.to, [...(byTo.get(m.to) ?? []), `${m.view}/p${m.partition}`]);
@@ -83,8 +88,10 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
     const current = withCut.find((v) => v.version === served?.current);
     const building = catalog.running().filter((b) => b.view === d.name).map((b) => b.cut);
     if (served !== undefined && current === undefined) {
-      // CURRENT names a version whose manifest cannot be read: its cut is unknown, so nothing may be dropped.
-      return { view: d.name, sourcePartitions: partitions, current: { version: served.current, cut: new Array<number>(partitions).fill(0) }, served: withCut, building };
+      // CURRENT names a version whose manifest cannot be read (often for a moment): its cut is unknown.
+      // A handoff of zeros would not just keep state: every speed process would reset to offset 0 and
+      // refold the whole log. Failing the heartbeat instead keeps each process folding what it has.
+      throw new LaminateError('UNAVAILABLE', `The manifest of version ${served.current} of view '${d.name}' (current) cannot be read: its cut, and so the speed handoff, is unknown`, { ids: { view: d.name, version: served.current } });
     }
     return { view: d.name, sourcePartitions: partitions, ...(current ? { current } : {}), served: withCut, building };
   }
@@ -115,7 +122,7 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
       refresh();
       return { views: [] };
     }
-    if (now - startedAt < graceMs && catalog.list().length > 0) {
+    if (inGrace(now)) {
       // Heard (so that the assignment after the grace knows every process and what each folds), not answered.
       speed.heard(hb, now);
       throw new LaminateError('UNAVAILABLE', `The master started ${now - startedAt} ms ago and is still hearing from the serving nodes (${graceMs} ms): keep folding what you have`);

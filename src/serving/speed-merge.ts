@@ -6,7 +6,8 @@
  *
  * - coverageOf: A per source partition from the replies (A_p = cut_p where
  *   a partition is uncovered: its process failed, said why, or no process
- *   folds it), the lag, the freshness and the watermark. A partition two
+ *   folds it), the lag, the freshness and the watermark (only when every
+ *   partition was answered for). A partition two
  *   replies both count would be counted twice: refused (UNAVAILABLE),
  *   never answered.
  * - SpeedSide: the speed accumulators of a read, by key, in one of two
@@ -55,6 +56,8 @@ export function coverageOf(version: number, cut: readonly number[], replies: rea
   let lag = 0;
   let oldestCaughtUp = Number.POSITIVE_INFINITY;
   let watermark: number | undefined;
+  /** Partitions some answer speaks for (covered or not): only their event times are in its watermark. */
+  const answered = new Array<boolean>(cut.length).fill(false);
   for (const r of replies) {
     const who = `speed process ${r.location.nodeId} (${r.location.address})`;
     if ('error' in r) {
@@ -65,6 +68,7 @@ export function coverageOf(version: number, cut: readonly number[], replies: rea
     for (const pc of r.answer.partitions) {
       const p = pc.partition;
       if (!Number.isSafeInteger(p) || p < 0 || p >= cut.length) continue;
+      answered[p] = true;
       lag += pc.lag;
       if (pc.uncovered !== undefined) {
         reasons[p] ??= `${who}: ${pc.uncovered}`;
@@ -88,6 +92,10 @@ export function coverageOf(version: number, cut: readonly number[], replies: rea
   }
   // A partition counted twice was refused above; one whose reply listed it uncovered after another counted it is covered.
   const freshness = Number.isFinite(oldestCaughtUp) ? { freshnessMs: Math.max(0, now - oldestCaughtUp) } : {};
+  // The view's watermark is the least over all its partitions: a partition no answer speaks for (its
+  // process down, or none folds it) may still bring records of a window the others passed, so the
+  // others' watermark alone would flag that window final too early. No watermark then (nothing final).
+  if (answered.some((a) => !a)) watermark = undefined;
   return { version, cut, speed, lag, ...freshness, uncovered, ...(watermark !== undefined ? { watermark } : {}) };
 }
 

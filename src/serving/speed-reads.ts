@@ -214,12 +214,22 @@ export class SpeedReads {
     placement: SpeedPlacement, ask: { view: string; cut: readonly number[]; keys: readonly string[]; atLeast?: readonly number[]; waitMs?: number },
     stored: readonly (Buffer | undefined)[],
   ): Promise<{ replies: SpeedReply[]; accs: Map<string, Uint8Array> }> {
-    const base: Uint8Array[] = ask.keys.map((_, i) => stored[i] ?? EMPTY);
-    const index = new Map(ask.keys.map((k, i) => [k, i]));
+    // Each key asked once: a speed process answers a repeated key once, with the base of its first
+    // occurrence, so a later occurrence's base (updated below) would never reach the next process,
+    // and the chain would drop the previous processes' part of that key.
+    const keys: string[] = [];
+    const base: Uint8Array[] = [];
+    const index = new Map<string, number>();
+    ask.keys.forEach((k, i) => {
+      if (index.has(k)) return;
+      index.set(k, keys.length);
+      keys.push(k);
+      base.push(stored[i] ?? EMPTY);
+    });
     const accs = new Map<string, Uint8Array>();
     const replies: SpeedReply[] = [];
     for (const l of placement.speed) {
-      const r = await this.reply(l, (c) => c.get({ ...ask, base: [...base] }, this.callTimeoutMs));
+      const r = await this.reply(l, (c) => c.get({ ...ask, keys, base: [...base] }, this.callTimeoutMs));
       replies.push(r);
       if (!('answer' in r)) continue;
       for (const e of r.answer.entries) {

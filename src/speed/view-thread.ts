@@ -141,7 +141,16 @@ export class ViewThread {
     }
     this.down = reason;
     this.log.error({ reason, restartInMs: this.restartMs }, 'view thread down: every partition uncovered until it restarts from its checkpoints');
-    for (const r of this.pending.values()) r.resolve(r.down());
+    for (const r of this.pending.values()) {
+      // down() throws for a cut that does not name an assigned partition (bad input, or a partition
+      // assigned since the read was posted): thrown here, out of the thread's event handler, it would
+      // end the speed process and leave the other reads unanswered.
+      try {
+        r.resolve(r.down());
+      } catch (err) {
+        r.reject(err);
+      }
+    }
     this.pending.clear();
     if (Date.now() - this.startedAt > HEALTHY_MS) this.restartMs = MIN_RESTART_MS;
     this.restartTimer = setTimeout(() => {

@@ -99,8 +99,11 @@ export class FakeSpeed {
     }
     this.beforeAnswer?.(q);
     const entries: SpeedEntry[] = [];
+    const seen = new Set<string>();
     q.keys.forEach((key, i) => {
-      if (!this.accs.has(key)) return;
+      // As the engine (speed-read.ts readKeys): a repeated key answered once, with its first occurrence's base.
+      if (!this.accs.has(key) || seen.has(key)) return;
+      seen.add(key);
       const acc = this.accs.get(key);
       const base = q.base?.[i];
       const merged = this.options.plus !== undefined && base !== undefined && base.length > 0 ? this.options.plus(unpack(base), acc) : acc;

@@ -5,6 +5,7 @@
  * and of kept versions in the assignment, the handoff held by a serving
  * node, and partitions moving when a process falls silent.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/common/clock.js';
@@ -14,6 +15,7 @@ import { ServingRegistry } from '../../../src/master/serving-registry.js';
 import { SpeedRegistry } from '../../../src/master/speed-registry.js';
 import { createSpeedService } from '../../../src/master/speed-service.js';
 import { ViewCatalog } from '../../../src/master/view-catalog.js';
+import { MANIFEST_FILE, versionDir } from '../../../src/view/view-version-dir.js';
 import { writeVersion } from '../../support/view-versions.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
@@ -44,6 +46,36 @@ describe('the master\'s speed service', () => {
     const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
     expect(a.views.map((v) => [v.view, v.partitions])).toEqual([['pages', [0]]]);
     expect(service.locations('pages').map((l) => [l.nodeId, l.partitions])).toEqual([['speed-a', [0]], ['speed-b', [1]]]);
+  });
+
+  it('keeps, after a master restart, each process\'s partitions when a serving heartbeat asks for locations during the grace', async () => {
+    const { clock, service } = await setUp(2500);
+    const folding = (nodeId: string, partition: number): SpeedHeartbeat => ({
+      ...hb(nodeId), views: [{ view: 'pages', definitionHash: 'd'.repeat(64), partitions: [{ partition, applied: 3, start: 0, end: 3, caughtUpAt: 0 }] }],
+    });
+    await expect(service.handlers.speedHeartbeat(folding('speed-a', 0), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // A serving node's heartbeat before speed-b is heard: partition 1 must not go to speed-a.
+    expect(service.locations('pages').map((l) => [l.nodeId, l.partitions])).toEqual([['speed-a', [0]]]);
+    clock.advance(500);
+    await expect(service.handlers.speedHeartbeat(folding('speed-b', 1), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    clock.advance(2000);
+    const a = await service.handlers.speedHeartbeat(folding('speed-a', 0), false);
+    const b = await service.handlers.speedHeartbeat(folding('speed-b', 1), false);
+    expect(a.views.map((v) => v.partitions)).toEqual([[0]]);
+    expect(b.views.map((v) => v.partitions)).toEqual([[1]]);
+  });
+
+  it('refuses the heartbeat, rather than naming a handoff of zeros (a refold of the whole log), while the current version\'s manifest cannot be read', async () => {
+    const { service, root } = await setUp(0);
+    await writeVersion(root, { view: 'pages', version: 1, entries: new Map([['k', 1]]), partitions: 1, cut: [5, 2] });
+    await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    const manifest = join(versionDir(root, 'pages', 1), MANIFEST_FILE);
+    const good = await readFile(manifest);
+    await writeFile(manifest, 'not json');
+    await expect(service.handlers.speedHeartbeat(hb('speed-a'), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await writeFile(manifest, good);
+    const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    expect(a.views.map((v) => v.handoffCut)).toEqual([[5, 2]]);
   });
 
   it('names the cuts of kept versions and running builds, the handoff where serving nodes are, and moves partitions of a silent process', async () => {

@@ -38,7 +38,8 @@ describe('coverageOf', () => {
     expect(c.lag).toBe(3 + 4 + 1);
     // Covered partitions 0 and 4 caught up at 9000 and 9500: everything durable 1000 ms ago is counted.
     expect(c.freshnessMs).toBe(1000);
-    expect(c.watermark).toBe(65_000);
+    // Partitions 2 (its process failed) and 3 (no process) are answered for by nobody: no watermark.
+    expect(c.watermark).toBeUndefined();
     expect(c.uncovered).toEqual([
       { partition: 1, reason: expect.stringMatching(/speed-a.*not reached/) as unknown },
       { partition: 2, reason: expect.stringMatching(/speed-b.*connection refused/) as unknown },
@@ -46,6 +47,21 @@ describe('coverageOf', () => {
     ]);
     expect(behind(c, [15, 20, 30, 40, 57])).toEqual([]);
     expect(behind(c, [16, 21])).toEqual(['partition 0 at 15 < 16', 'partition 1 at 20 < 21']);
+  });
+
+  it('gives the least watermark of the answers only when every partition is answered for, covered or not', () => {
+    const cut = [10, 20, 30];
+    const a: SpeedReply = { location: loc('speed-a', [0, 1]), answer: answer([
+      { partition: 0, applied: 15, lag: 0, caughtUpAt: 1 },
+      { partition: 1, applied: 20, lag: 4, caughtUpAt: 0, uncovered: 'not reached' },
+    ], [], 70_000) };
+    const b: SpeedReply = { location: loc('speed-b', [2]), answer: answer([{ partition: 2, applied: 31, lag: 0, caughtUpAt: 1 }], [], 65_000) };
+    expect(coverageOf(1, cut, [a, b], 10).watermark).toBe(65_000);
+    // speed-b down: partition 2 may still bring events before 70 000; a window ending there is not final.
+    expect(coverageOf(1, cut, [a, { location: loc('speed-b', [2]), error: 'connection refused' }], 10).watermark).toBeUndefined();
+    // speed-b no longer lists partition 2 (moved) and no one else does.
+    const moved: SpeedReply = { location: loc('speed-b', [2]), answer: answer([], [], 65_000) };
+    expect(coverageOf(1, cut, [a, moved], 10).watermark).toBeUndefined();
   });
 
   it('has no freshness when no partition is covered, or a covered one never caught up', () => {

@@ -59,6 +59,19 @@ describe('SpeedReads', () => {
     expect(a.queries.map((q) => q.cut)).toEqual([CUT]);
   });
 
+  it('chains a custom monoid\'s Get with a repeated key: every process\'s part is in its answer once', async () => {
+    const a = await start('speed-a', [0, 1]);
+    const b = await start('speed-b', [2]);
+    a.accs.set('k', acc(2, 'a'));
+    b.accs.set('k', acc(5, 'b'));
+    a.advance({ 0: 15, 1: 22 });
+    b.advance({ 2: 31 });
+    const batch = pack(acc(100, 'batch'));
+    const r = await newReads().get('v', 3, CUT, 'custom', placement(a, b), ['k', 'x', 'k'], [batch, undefined, batch], {});
+    expect(unpack(r.side.accs.get('k') as Buffer)).toEqual({ n: 107, from: ['a', 'b', 'batch'] });
+    expect(r.coverage.speed).toEqual([15, 22, 31]);
+  });
+
   it('asks again when a custom monoid\'s speed side gains a key between the scan and the Get, so the answer is one snapshot', async () => {
     const a = await start('speed-a', [0, 1, 2]);
     a.accs.set('b', acc(1, 'a')).set('d', acc(2, 'a'));
