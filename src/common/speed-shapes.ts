@@ -98,6 +98,12 @@ export interface SpeedGetQuery {
   readonly view: string;
   /** The batch version's cut; each partition's fold must start exactly there. */
   readonly cut: readonly number[];
+  /**
+   * The definition the batch version was built with: a speed side running
+   * another (the view was redeployed) answers every partition uncovered,
+   * since the two halves would fold different maps. Absent: not checked.
+   */
+  readonly definitionHash?: string;
   readonly keys: readonly string[];
   /**
    * Optional: msgpack of the batch accumulator of each key (empty: none), for
@@ -114,6 +120,8 @@ export interface SpeedGetQuery {
 export interface SpeedScanQuery {
   readonly view: string;
   readonly cut: readonly number[];
+  /** As SpeedGetQuery's. */
+  readonly definitionHash?: string;
   readonly prefix?: string;
   readonly from?: string;
   readonly to?: string;

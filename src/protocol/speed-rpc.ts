@@ -40,6 +40,7 @@ function bufferOf(b: Uint8Array): Buffer {
 function fromWireGet(r: W.SpeedGetRequest): SpeedGetQuery {
   return {
     view: r.view, cut: r.cut, keys: r.keys.map((k, i) => keyOf(k, `key ${i}`)),
+    ...(r.definitionHash !== '' ? { definitionHash: r.definitionHash } : {}),
     ...(r.base.length > 0 ? { base: r.base } : {}),
     ...(r.atLeast.length > 0 ? { atLeast: r.atLeast } : {}),
     ...(r.waitMs > 0 ? { waitMs: r.waitMs } : {}),
@@ -49,6 +50,7 @@ function fromWireGet(r: W.SpeedGetRequest): SpeedGetQuery {
 function fromWireScan(r: W.SpeedScanRequest): SpeedScanQuery {
   return {
     view: r.view, cut: r.cut,
+    ...(r.definitionHash !== '' ? { definitionHash: r.definitionHash } : {}),
     ...(r.prefix.length > 0 ? { prefix: keyOf(r.prefix, 'the scan prefix') } : {}),
     ...(r.from !== undefined && r.from !== null ? { from: keyOf(r.from, 'the scan start (from)') } : {}),
     ...(r.to !== undefined && r.to !== null ? { to: keyOf(r.to, 'the scan end (to)') } : {}),
@@ -119,7 +121,7 @@ export class SpeedClient {
   async get(q: SpeedGetQuery, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SpeedAnswer> {
     const wire: W.SpeedGetRequest = {
       view: q.view, cut: [...q.cut], keys: q.keys.map((k) => Buffer.from(k, 'utf8')),
-      base: (q.base ?? []).map(bufferOf), atLeast: [...(q.atLeast ?? [])], waitMs: q.waitMs ?? 0,
+      base: (q.base ?? []).map(bufferOf), atLeast: [...(q.atLeast ?? [])], waitMs: q.waitMs ?? 0, definitionHash: q.definitionHash ?? '',
     };
     const what = `speed process ${this.address} get of view '${q.view}'`;
     return fromWireAnswer(await callUnary<W.SpeedGetRequest, W.SpeedAnswer>(this.client, 'get', wire, timeoutMs + (q.waitMs ?? 0), what));
@@ -128,7 +130,7 @@ export class SpeedClient {
   /** The speed side of the keys within the bounds, in key order; throws what get() throws. */
   async scan(q: SpeedScanQuery, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SpeedAnswer> {
     const wire: Partial<W.SpeedScanRequest> & { view: string } = {
-      view: q.view, cut: [...q.cut], prefix: Buffer.from(q.prefix ?? '', 'utf8'), limit: q.limit ?? 0,
+      view: q.view, cut: [...q.cut], prefix: Buffer.from(q.prefix ?? '', 'utf8'), limit: q.limit ?? 0, definitionHash: q.definitionHash ?? '',
       ...(q.from !== undefined ? { from: Buffer.from(q.from, 'utf8') } : {}),
       ...(q.to !== undefined ? { to: Buffer.from(q.to, 'utf8') } : {}),
     };

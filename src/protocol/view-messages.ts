@@ -74,8 +74,8 @@ export interface SpeedHandoff { view: string; handoffCut: number[]; cuts: SpeedC
 export interface SpeedNodeList { nodes: SpeedNodeInfo[]; handoffs: SpeedHandoff[] }
 export interface ForgetServingNodeRequest { nodeId: string }
 export interface ForgetServingNodeResponse { forgotten: boolean }
-export interface SpeedGetRequest { view: string; cut: number[]; keys: Buffer[]; base: Buffer[]; atLeast: number[]; waitMs: number }
-export interface SpeedScanRequest { view: string; cut: number[]; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number }
+export interface SpeedGetRequest { view: string; cut: number[]; keys: Buffer[]; base: Buffer[]; atLeast: number[]; waitMs: number; definitionHash: string }
+export interface SpeedScanRequest { view: string; cut: number[]; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number; definitionHash: string }
 export interface SpeedPartitionCoverage { partition: number; applied: number; lag: number; caughtUpAtMs: number; uncovered: string }
 export interface SpeedEntry { key: Buffer; acc: Buffer }
 export interface SpeedAnswer { view: string; partitions: SpeedPartitionCoverage[]; entries: SpeedEntry[]; watermark?: number }

@@ -124,7 +124,7 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
         const entries = q.keys.map((key, i): ServedEntry => ({ key, ...v.answer(key, stored[i]) }));
         return { view: v.view, coverage: v.coverage, entries };
       }
-      const r = await options.speed!.get(v.view, v.version, v.manifest.cut, v.presentation.merge, placement, q.keys, stored, q);
+      const r = await options.speed!.get(v.view, v.version, { cut: v.manifest.cut, definitionHash: v.manifest.definitionHash }, v.presentation.merge, placement, q.keys, stored, q);
       const windowed = placement.windowSizeMs > 0;
       const entries = q.keys.map((key, i): ServedEntry => {
         const a = v.answer(key, stored[i], r.side);
@@ -152,7 +152,7 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       const placement = placementFor(v.view, q);
       let speed: SpeedScanRead | undefined;
       if (placement === undefined) checkBatchOnly(v, q);
-      else speed = await options.speed!.scan(v.view, v.version, v.manifest.cut, v.presentation.merge, placement, bounds, limit, q, (keys) => readBatch(v, keys));
+      else speed = await options.speed!.scan(v.view, v.version, { cut: v.manifest.cut, definitionHash: v.manifest.definitionHash }, v.presentation.merge, placement, bounds, limit, q, (keys) => readBatch(v, keys));
       const coverage: Coverage = speed?.coverage ?? v.coverage;
       const files = filesForScan(v.manifest, bounds);
       const sources: AsyncIterable<ViewEntry[]>[] = files.map((f) => v.reader(f.partition).scanBatches({ ...bounds, ...(limit !== undefined ? { limit } : {}) }));

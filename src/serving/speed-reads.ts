@@ -58,6 +58,12 @@ export interface SpeedReadsOptions {
 }
 
 /** Bounds of a scan, as ScanQuery's. */
+/** The batch version a read merges with: its cut, and the definition it was built with (src/view/view-manifest.ts). */
+export interface BatchSide {
+  readonly cut: readonly number[];
+  readonly definitionHash: string;
+}
+
 export interface ScanBounds {
   readonly prefix?: string;
   readonly from?: string;
@@ -137,10 +143,11 @@ export class SpeedReads {
    * @throws LaminateError TIMEOUT when `atLeast` is not reached in time;
    *   UNAVAILABLE when two processes both count a partition.
    */
-  async get(view: string, version: number, cut: readonly number[], merge: string, placement: SpeedPlacement, keys: readonly string[], stored: readonly (Buffer | undefined)[], o: SpeedReadOptions): Promise<SpeedRead> {
+  async get(view: string, version: number, at: BatchSide, merge: string, placement: SpeedPlacement, keys: readonly string[], stored: readonly (Buffer | undefined)[], o: SpeedReadOptions): Promise<SpeedRead> {
     const monoid = monoidByName(merge);
+    const { cut, definitionHash } = at;
     return this.waitingFor(view, o, async (waitMs) => {
-      const ask = { view, cut, keys, ...waitFor(o, cut, waitMs) };
+      const ask = { view, cut, definitionHash, keys, ...waitFor(o, cut, waitMs) };
       if (monoid !== undefined) {
         const replies = await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get(ask, this.callTimeoutMs))));
         return { side: plusSide(replies, monoid), coverage: coverageOf(version, cut, replies, this.options.clock.now()) };
@@ -160,15 +167,16 @@ export class SpeedReads {
    *   side kept gaining keys over every attempt.
    */
   async scan(
-    view: string, version: number, cut: readonly number[], merge: string, placement: SpeedPlacement, bounds: ScanBounds, limit: number | undefined,
+    view: string, version: number, at: BatchSide, merge: string, placement: SpeedPlacement, bounds: ScanBounds, limit: number | undefined,
     o: SpeedReadOptions, readStored: (keys: readonly string[]) => Promise<(Buffer | undefined)[]>,
   ): Promise<SpeedScanRead> {
     const monoid = monoidByName(merge);
-    const ask = { view, cut, ...bounds, ...(limit !== undefined ? { limit } : {}) };
+    const { cut, definitionHash } = at;
+    const ask = { view, cut, definitionHash, ...bounds, ...(limit !== undefined ? { limit } : {}) };
     return this.waitingFor(view, o, async (waitMs) => {
       // Speed.Scan does not wait: a keyless Get waits first.
       if (o.atLeast !== undefined || o.waitMs !== undefined) {
-        await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get({ view, cut, keys: [], ...waitFor(o, cut, waitMs) }, this.callTimeoutMs))));
+        await Promise.all(placement.speed.map((l) => this.reply(l, (c) => c.get({ view, cut, definitionHash, keys: [], ...waitFor(o, cut, waitMs) }, this.callTimeoutMs))));
       }
       const scans = await this.scanAll(placement, ask);
       if (monoid !== undefined) return { ...plusScanSide(scans, monoid, limit), coverage: coverageOf(version, cut, scans, this.options.clock.now()) };
@@ -178,7 +186,7 @@ export class SpeedReads {
 
   /** A custom monoid's scan (see the module comment): keys from a scan, values from a chained Get, checked by another scan. */
   private async customScan(
-    view: string, version: number, cut: readonly number[], placement: SpeedPlacement, ask: { view: string; cut: readonly number[]; limit?: number } & ScanBounds,
+    view: string, version: number, cut: readonly number[], placement: SpeedPlacement, ask: { view: string; cut: readonly number[]; definitionHash: string; limit?: number } & ScanBounds,
     limit: number | undefined, first: SpeedReply[], readStored: (keys: readonly string[]) => Promise<(Buffer | undefined)[]>,
   ): Promise<SpeedScanRead> {
     const keys = new Set<string>();
@@ -188,7 +196,7 @@ export class SpeedReads {
       for (const r of scans) if ('answer' in r) for (const e of r.answer.entries) keys.add(e.key);
       lasts.push(...limitedLasts(scans, limit));
       const asked = [...keys];
-      const { replies, accs } = await this.chain(placement, { view, cut, keys: asked }, await readStored(asked));
+      const { replies, accs } = await this.chain(placement, { view, cut, definitionHash: ask.definitionHash, keys: asked }, await readStored(asked));
       const check = await this.scanAll(placement, ask);
       const horizon = horizonOf([...lasts, ...limitedLasts(check, limit)]);
       if (sameKeys(replies, check, horizon)) {
@@ -211,7 +219,7 @@ export class SpeedReads {
    * reply and the final accumulator of each key some process answered.
    */
   private async chain(
-    placement: SpeedPlacement, ask: { view: string; cut: readonly number[]; keys: readonly string[]; atLeast?: readonly number[]; waitMs?: number },
+    placement: SpeedPlacement, ask: { view: string; cut: readonly number[]; definitionHash: string; keys: readonly string[]; atLeast?: readonly number[]; waitMs?: number },
     stored: readonly (Buffer | undefined)[],
   ): Promise<{ replies: SpeedReply[]; accs: Map<string, Uint8Array> }> {
     // Each key asked once: a speed process answers a repeated key once, with the base of its first

@@ -88,14 +88,16 @@ export function createSpeedEngine(options: SpeedEngineOptions, tuning: SpeedEngi
     },
     get(q: SpeedGetQuery): Promise<SpeedAnswer> {
       try {
-        return threadOf(q.view).get(q);
+        const t = threadOf(q.view);
+        return Promise.resolve(otherDefinition(t, q) ?? t.get(q));
       } catch (err) {
         return Promise.reject(err);
       }
     },
     scan(q: SpeedScanQuery): Promise<SpeedAnswer> {
       try {
-        return threadOf(q.view).scan(q);
+        const t = threadOf(q.view);
+        return Promise.resolve(otherDefinition(t, q) ?? t.scan(q));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -109,5 +111,23 @@ export function createSpeedEngine(options: SpeedEngineOptions, tuning: SpeedEngi
       })();
       return closed;
     },
+  };
+}
+
+/**
+ * The answer to a read merging with a batch version built from another
+ * definition than the one this process folds (the view was redeployed and
+ * the new definition's first version is not current yet, or a read pinned
+ * to an older version): every partition uncovered, since a fold of another
+ * map would be merged with it (DESIGN rule 2: refused, never answered).
+ * Undefined when the definitions agree or the read does not say.
+ */
+function otherDefinition(t: ViewThread, q: SpeedGetQuery | SpeedScanQuery): SpeedAnswer | undefined {
+  if (q.definitionHash === undefined || q.definitionHash === t.definitionHash) return undefined;
+  const reason = `another definition: the batch version was built with ${q.definitionHash.slice(0, 12)}, this speed process folds ${t.definitionHash.slice(0, 12)}`;
+  return {
+    view: q.view,
+    partitions: t.report().partitions.map((p) => ({ partition: p.partition, applied: q.cut[p.partition] ?? 0, lag: 0, caughtUpAt: 0, uncovered: reason })),
+    entries: [],
   };
 }

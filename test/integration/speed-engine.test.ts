@@ -236,6 +236,16 @@ describe('the speed engine', () => {
     const withBase = await engine.get({ view: 'pages', cut: mid, keys: [key], base: [pack(1000)] });
     expect(entriesOf(withBase).get(key)).toBe(1000 + (entriesOf(atMid).get(key) ?? Number.NaN));
 
+    // A batch version built from another definition is never merged with this one's fold.
+    const sameDefinition = await engine.get({ view: 'pages', cut: mid, definitionHash, keys: [key] });
+    expect(entriesOf(sameDefinition).get(key)).toBe(entriesOf(atMid).get(key));
+    const other = await engine.get({ view: 'pages', cut: mid, definitionHash: 'f'.repeat(64), keys: [key] });
+    expect(other.entries).toEqual([]);
+    expect(other.partitions.map((c) => [c.partition, c.applied])).toEqual(mid.map((m, p) => [p, m]));
+    for (const c of other.partitions) expect(c.uncovered).toMatch(/^another definition/);
+    const otherScan = await engine.scan({ view: 'pages', cut: mid, definitionHash: 'f'.repeat(64) });
+    expect(otherScan.entries).toEqual([]);
+
     await expect(engine.get({ view: 'nope', cut: zero, keys: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(engine.get({ view: 'pages', cut: [0], keys: [] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const report = engine.report();

@@ -42,8 +42,8 @@ describe('Speed service wire mapping', () => {
   });
 
   it('carries a get with its keys, cut, base and wait, and the answer with its coverage', async () => {
-    const a = await client.get({ view: 'v', cut: [10, 20], keys: ['x', '["é",3]'], base: [pack(5), new Uint8Array()], atLeast: [11, 21], waitMs: 50 });
-    expect(seen.at(-1)).toEqual({ view: 'v', cut: [10, 20], keys: ['x', '["é",3]'], base: [Buffer.from(pack(5)), Buffer.alloc(0)], atLeast: [11, 21], waitMs: 50 });
+    const a = await client.get({ view: 'v', cut: [10, 20], definitionHash: 'abc123', keys: ['x', '["é",3]'], base: [pack(5), new Uint8Array()], atLeast: [11, 21], waitMs: 50 });
+    expect(seen.at(-1)).toEqual({ view: 'v', cut: [10, 20], definitionHash: 'abc123', keys: ['x', '["é",3]'], base: [Buffer.from(pack(5)), Buffer.alloc(0)], atLeast: [11, 21], waitMs: 50 });
     expect(a.partitions).toEqual([
       { partition: 0, applied: 15, lag: 2, caughtUpAt: 1234 },
       { partition: 1, applied: 20, lag: 7, caughtUpAt: 0, uncovered: 'not reached' },
@@ -56,8 +56,8 @@ describe('Speed service wire mapping', () => {
     const a = await client.get({ view: 'v', cut: [0, 0], keys: ['k'] });
     expect(seen.at(-1)).toEqual({ view: 'v', cut: [0, 0], keys: ['k'] });
     expect(a.entries).toHaveLength(1);
-    await client.scan({ view: 'w', cut: [3], from: 'a', limit: 9 });
-    expect(seen.at(-1)).toEqual({ view: 'w', cut: [3], from: 'a', limit: 9 });
+    await client.scan({ view: 'w', cut: [3], from: 'a', limit: 9, definitionHash: 'def456' });
+    expect(seen.at(-1)).toEqual({ view: 'w', cut: [3], from: 'a', limit: 9, definitionHash: 'def456' });
     const s = await client.scan({ view: 'w', cut: [3], prefix: 'p' });
     expect(seen.at(-1)).toEqual({ view: 'w', cut: [3], prefix: 'p' });
     expect(s.watermark).toBeUndefined();

@@ -17,6 +17,7 @@ const plus = (a: unknown, b: unknown): Acc => {
 const acc = (n: number, from: string): Acc => ({ n, from: [from] });
 
 const CUT = [10, 20, 30];
+const AT = { cut: CUT, definitionHash: '0123456789abcdef' };
 const log = createLogger({ level: 'silent' });
 
 describe('SpeedReads', () => {
@@ -45,7 +46,7 @@ describe('SpeedReads', () => {
     b.advance({ 2: 31 });
     const keys = ['k', 'only-speed', 'nowhere'];
     const stored = [pack(acc(100, 'batch')), undefined, undefined];
-    const r = await newReads().get('v', 3, CUT, 'custom', placement(a, b), keys, stored, {});
+    const r = await newReads().get('v', 3, AT, 'custom', placement(a, b), keys, stored, {});
     expect(r.side.mode).toBe('replace');
     const value = (k: string): unknown => (r.side.accs.has(k) ? unpack(r.side.accs.get(k) as Buffer) : undefined);
     expect(value('k')).toEqual({ n: 107, from: ['a', 'b', 'batch'] });
@@ -67,7 +68,7 @@ describe('SpeedReads', () => {
     a.advance({ 0: 15, 1: 22 });
     b.advance({ 2: 31 });
     const batch = pack(acc(100, 'batch'));
-    const r = await newReads().get('v', 3, CUT, 'custom', placement(a, b), ['k', 'x', 'k'], [batch, undefined, batch], {});
+    const r = await newReads().get('v', 3, AT, 'custom', placement(a, b), ['k', 'x', 'k'], [batch, undefined, batch], {});
     expect(unpack(r.side.accs.get('k') as Buffer)).toEqual({ n: 107, from: ['a', 'b', 'batch'] });
     expect(r.coverage.speed).toEqual([15, 22, 31]);
   });
@@ -80,7 +81,7 @@ describe('SpeedReads', () => {
       if ('keys' in q && ++gets === 1) a.accs.set('c', acc(3, 'a'));
     };
     const batch = new Map([['a', acc(10, 'batch')], ['c', acc(20, 'batch')]]);
-    const r = await newReads().scan('v', 1, CUT, 'custom', placement(a), {}, undefined, {}, (keys) => Promise.resolve(keys.map((k) => (batch.has(k) ? pack(batch.get(k)) : undefined))));
+    const r = await newReads().scan('v', 1, AT, 'custom', placement(a), {}, undefined, {}, (keys) => Promise.resolve(keys.map((k) => (batch.has(k) ? pack(batch.get(k)) : undefined))));
     expect(gets).toBe(2);
     expect(r.keys).toEqual(['b', 'c', 'd']);
     expect(unpack(r.side.accs.get('c') as Buffer)).toEqual({ n: 23, from: ['a', 'batch'] });
@@ -94,7 +95,7 @@ describe('SpeedReads', () => {
     a.advance({ 0: 12, 1: 25 });
     b.advance({ 2: 40 });
     await b.stop();
-    const r = await newReads().get('v', 1, CUT, 'sum', placement(a, b), ['k'], [pack(1)], {});
+    const r = await newReads().get('v', 1, AT, 'sum', placement(a, b), ['k'], [pack(1)], {});
     expect(r.side.mode).toBe('plus');
     expect(r.side.accs.get('k')).toBe(4);
     expect(r.coverage.speed).toEqual([12, 25, 30]);
@@ -105,14 +106,14 @@ describe('SpeedReads', () => {
     const a = await start('speed-a', [0, 1, 2], false);
     a.accs.set('k', 1);
     a.onWait = () => a.advance({ 0: 11, 1: 21, 2: 31 });
-    const r = await newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 21, 31], waitMs: 30_000 });
+    const r = await newReads().get('v', 1, AT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 21, 31], waitMs: 30_000 });
     expect(r.coverage.speed).toEqual([11, 21, 31]);
     // waitMs alone: the speed process may wait that long for partitions not at the cut yet.
-    await newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { waitMs: 20_000 });
+    await newReads().get('v', 1, AT, 'sum', placement(a), ['k'], [undefined], { waitMs: 20_000 });
     expect(a.queries.at(-1)).toMatchObject({ atLeast: CUT, waitMs: expect.any(Number) as unknown });
-    await newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], {});
+    await newReads().get('v', 1, AT, 'sum', placement(a), ['k'], [undefined], {});
     expect((a.queries.at(-1) as SpeedGetQuery).atLeast).toBeUndefined();
-    const late = newReads().get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 99, 31], waitMs: 300 });
+    const late = newReads().get('v', 1, AT, 'sum', placement(a), ['k'], [undefined], { atLeast: [11, 99, 31], waitMs: 300 });
     await expect(late).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/partition 1 at 21 < 99/) as unknown });
   });
 
@@ -122,15 +123,15 @@ describe('SpeedReads', () => {
     const clock = new ManualClock(1_000_000);
     const own = new SpeedReads({ clock, log });
     try {
-      await own.get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], {});
-      await own.get('v', 1, CUT, 'sum', placement(b), ['k'], [undefined], {});
+      await own.get('v', 1, AT, 'sum', placement(a), ['k'], [undefined], {});
+      await own.get('v', 1, AT, 'sum', placement(b), ['k'], [undefined], {});
       expect(own.channels).toBe(2);
       clock.advance(4 * 60_000);
-      await own.get('v', 1, CUT, 'sum', placement(b), ['k'], [undefined], {});
+      await own.get('v', 1, AT, 'sum', placement(b), ['k'], [undefined], {});
       clock.advance(2 * 60_000);
-      await own.get('v', 1, CUT, 'sum', placement(b), ['k'], [undefined], {});
+      await own.get('v', 1, AT, 'sum', placement(b), ['k'], [undefined], {});
       expect(own.channels).toBe(1);
-      const again = await own.get('v', 1, CUT, 'sum', placement(a), ['k'], [undefined], {});
+      const again = await own.get('v', 1, AT, 'sum', placement(a), ['k'], [undefined], {});
       expect(again.coverage.uncovered).toEqual([]);
       expect(own.channels).toBe(2);
     } finally {
