@@ -338,7 +338,7 @@ export class ViewRuntime {
         ...(part === undefined || part.busy !== undefined ? { busy: part?.busy ?? 'busy: starting' } : {}),
       };
     });
-    const watermark = this.view.window === undefined ? undefined : this.watermark.watermark(Date.now());
+    const watermark = this.currentWatermark();
     return { view: this.init.view, definitionHash: this.init.definitionHash, partitions, ...(watermark !== undefined ? { watermark } : {}) };
   }
 
@@ -392,8 +392,20 @@ export class ViewRuntime {
     return this.withWatermark({ view: this.init.view, partitions: r.partitions, entries: r.entries.map(([key, acc]) => ({ key, acc: packed(acc) })) });
   }
 
+  /**
+   * The view's watermark, or none while a partition is still being restored
+   * (just started, or moved here): the tracker does not know it yet, so the
+   * others' watermark alone would mark final windows it may still add to,
+   * and a watermark once given never goes back.
+   */
+  private currentWatermark(): number | undefined {
+    if (this.view.window === undefined) return undefined;
+    for (const part of this.parts.values()) if (part.state === undefined) return undefined;
+    return this.watermark.watermark(Date.now());
+  }
+
   private withWatermark(a: SpeedAnswer): SpeedAnswer {
-    const w = this.view.window === undefined ? undefined : this.watermark.watermark(Date.now());
+    const w = this.currentWatermark();
     return w === undefined ? a : { ...a, watermark: w };
   }
 
