@@ -16,8 +16,8 @@ export interface YsbEvent {
   readonly ip_address: string;
 }
 
-const AD_TYPES = ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'];
-const EVENT_TYPES = ['view', 'click', 'purchase'];
+export const AD_TYPES: readonly string[] = ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'];
+export const EVENT_TYPES: readonly string[] = ['view', 'click', 'purchase'];
 /** YSB uses 100 campaigns of 10 ads each. */
 const ADS = 1000;
 const HEX = '0123456789abcdef';

@@ -11,21 +11,11 @@
  * fly, so millions never sit in memory.
  */
 import { Prng } from '../data-gen/prng.js';
+import { AD_TYPES, EVENT_TYPES, type YsbEvent } from '../data-gen/ysb-events.js';
 import { ADS, uuidOf } from './ysb-campaigns.js';
 
-export interface YsbEvent {
-  readonly user_id: string;
-  readonly page_id: string;
-  readonly ad_id: string;
-  readonly ad_type: string;
-  readonly event_type: string;
-  /** Milliseconds since the epoch: the event's scheduled send time. */
-  readonly event_time: number;
-  readonly ip_address: string;
-}
+export { AD_TYPES, EVENT_TYPES, type YsbEvent };
 
-export const AD_TYPES: readonly string[] = ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'];
-export const EVENT_TYPES: readonly string[] = ['view', 'click', 'purchase'];
 const POOL = 100;
 
 export interface YsbScheduleOptions {

@@ -25,7 +25,7 @@ import { MasterClient, type BoundServer } from '../protocol/master-rpc.js';
 import { serveSpeed } from '../protocol/speed-rpc.js';
 import { ViewsClient } from '../protocol/view-rpc.js';
 import { lockNodeFolder, nodeIdIn, type NodeRole } from '../view/node-folder.js';
-import { BundleFetcher } from './bundle-fetcher.js';
+import { BundleCache } from '../protocol/bundle-cache.js';
 import type { SpeedEngineFactory } from './engine-loader.js';
 import type { SpeedEngine } from './speed-engine.js';
 
@@ -143,7 +143,7 @@ export class SpeedNode {
     this.unlock = await lockNodeFolder(o.dataDir, SPEED);
     try {
       this.id = await nodeIdIn(o.dataDir, SPEED);
-      const bundles = new BundleFetcher(join(o.dataDir, 'bundles'), this.master);
+      const bundles = new BundleCache(join(o.dataDir, 'bundles'), () => this.master);
       this.engine = this.given.engineFactory({
         masterAddress: o.master, checkpointDir: o.checkpointDir, viewMemoryMb: o.viewMemoryMb, checkpointIntervalMs: o.checkpointIntervalMs,
         idleTimeoutMs: o.idleTimeoutMs, bundlePath: (hash) => bundles.path(hash), log: this.root.child({ component: 'speed-engine', nodeId: this.id }),

@@ -23,7 +23,7 @@ import { readPartitionChunks } from '../storage/map-output-file.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
 import type { AttemptLaunch, WorkerCommand } from '../common/task-attempt.js';
 import { requirePositiveInt } from '../common/validate.js';
-import { BundleCache } from './bundle-cache.js';
+import { BundleCache } from '../protocol/bundle-cache.js';
 import type { ContainerOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
 import { MapOutputRegistry, removeAttemptFiles, removeDir } from './map-output-registry.js';
