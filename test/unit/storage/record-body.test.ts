@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countRecords, decodeBody, encodeBody, encodeRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
+import { pack, unpack } from 'msgpackr';
+import { countRecords, decodeBody, encodeBody, encodeRecord, packRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
 import { throwsWith } from './helpers.js';
 
 describe('record body', () => {
@@ -70,5 +71,20 @@ describe('record body', () => {
     expect(() => decodeBody(cut)).toThrow();
     expect(() => decodeBody(Buffer.concat([Buffer.from([0, 0, 0, 0]), encodeRecord(1)]))).toThrow();
     expect(() => decodeBody(Buffer.from([2, 0, 0, 0, 1, 2]))).toThrow();
+  });
+
+  it('packs records in place of the last one without touching what other code packed and kept', () => {
+    // Other modules keep views from msgpackr's default pack(): packing records must never overwrite them.
+    const kept = Array.from({ length: 100 }, (_, i) => ({ i, v: pack({ kept: i, s: 'k'.repeat(i) }) }));
+    const builder = new RecordBodyBuilder();
+    const records = Array.from({ length: 300 }, (_, i) => ({ r: i, s: 'r'.repeat(i % 50) }));
+    for (const r of records) {
+      const bytes = packRecord(r);
+      expect(unpack(bytes)).toEqual(r);
+      builder.add(r);
+      kept.push({ i: 1000 + r.r, v: pack({ kept: 1000 + r.r, s: '' }) });
+    }
+    for (const k of kept) expect(unpack(k.v)).toEqual({ kept: k.i, s: k.i < 100 ? 'k'.repeat(k.i) : '' });
+    expect(decodeBody(builder.take())).toEqual(records);
   });
 });
