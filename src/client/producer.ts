@@ -23,6 +23,7 @@ import { LaminateError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { KeyPartitioner } from '../common/key-partitioner.js';
 import { encodeRecord, packRecordInPlace, RECORD_HEADER_BYTES, requireJsonValue, type DatasetRecord } from '../storage/record-body.js';
+import { allocateAppendBuffer } from '../protocol/append-encoding.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
 import { recordKey, REPLAY_RUN_RECORDS, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 
@@ -379,8 +380,9 @@ export class Producer {
   /** A buffer for a new batch: a spare one, or a fresh one (larger than maxBatchBytes for a record that is). */
   private batchBuffer(firstRecordBytes: number): Buffer {
     const size = this.options.maxBatchBytes;
-    if (firstRecordBytes > size) return Buffer.allocUnsafe(firstRecordBytes);
-    return this.spare.pop() ?? Buffer.allocUnsafe(size);
+    // With room before them for the Append request's header, so that the body goes out uncopied.
+    if (firstRecordBytes > size) return allocateAppendBuffer(firstRecordBytes);
+    return this.spare.pop() ?? allocateAppendBuffer(size);
   }
 
   /** Keeps a batch buffer no one reads any more for a later batch (up to SPARE_BATCH_BUFFERS). */
@@ -401,7 +403,8 @@ export class Producer {
     // batches, and its buffer goes to the next batch. A full one keeps its
     // buffer until it is acknowledged (released then).
     if (b.bytes * 2 < b.buf.length) {
-      b.body = Buffer.from(b.buf.subarray(0, b.bytes));
+      b.body = allocateAppendBuffer(b.bytes);
+      b.buf.copy(b.body, 0, 0, b.bytes);
       this.release(b.buf);
       b.buf = EMPTY;
     } else {
