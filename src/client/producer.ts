@@ -22,7 +22,8 @@
 import { LaminateError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { KeyPartitioner } from '../common/key-partitioner.js';
-import { encodeRecord, frameRecord, packRecord, RECORD_HEADER_BYTES, type DatasetRecord } from '../storage/record-body.js';
+import { encodeRecord, packRecordInPlace, RECORD_HEADER_BYTES, requireJsonValue, type DatasetRecord } from '../storage/record-body.js';
+import { allocateAppendBuffer } from '../protocol/append-encoding.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
 import { recordKey, REPLAY_RUN_RECORDS, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 
@@ -122,6 +123,23 @@ interface PartitionState {
 
 const EMPTY = Buffer.alloc(0);
 
+/** A record framed (length prefix, then src[start, end)) in a buffer of its own: for the send queue. */
+function framedCopy(src: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + end - start);
+  out.writeUInt32LE(end - start, 0);
+  src.copy(out, RECORD_HEADER_BYTES, start, end);
+  return out;
+}
+
+/**
+ * Batch buffers of maxBatchBytes kept for the next batches once theirs are
+ * acknowledged (or copied out when sealed small). A fresh 256 KiB buffer per
+ * batch is memory outside the JS heap that V8 answers with full
+ * collections; a few spares cover a producer's steady state (it fills one
+ * batch at a time, sticky partitioning) and bound what is kept.
+ */
+const SPARE_BATCH_BUFFERS = 8;
+
 export class Producer {
   readonly options: ResolvedProducerOptions;
   private readonly queue: Array<QueuedRecord | FlushMarker> = [];
@@ -138,6 +156,8 @@ export class Producer {
   private failure: LaminateError | undefined;
   private closing: Promise<void> | undefined;
   private readonly roomWaiters: Array<Settler<void>> = [];
+  /** Free batch buffers of exactly maxBatchBytes (see SPARE_BATCH_BUFFERS). */
+  private readonly spare: Buffer[] = [];
   private readonly log: Logger;
 
   /** Use LaminateClient.producer(). Nothing is sent before the first record. */
@@ -242,22 +262,36 @@ export class Producer {
   private add(record: DatasetRecord, prepared: PreparedRecord | undefined, waiter: Settler<RecordAck> | undefined): void {
     if (this.closing) throw new LaminateError('FAILED_PRECONDITION', `The producer ${this.producerId} of '${this.dataset}' is closed`);
     if (this.failure) throw this.failure;
-    let payload: Uint8Array;
+    // The record's payload is src[start, end).
+    let src: Buffer;
+    let start: number;
+    let end: number;
     let key: string | undefined;
     if (prepared) {
-      payload = prepared.bytes.subarray(RECORD_HEADER_BYTES);
+      src = prepared.bytes;
+      start = RECORD_HEADER_BYTES;
+      end = src.length;
       key = prepared.key;
     } else {
-      // packRecord's view is valid until the next pack: copied below before any other record is packed.
-      payload = packRecord(record, this.options.maxRecordBytes);
-      key = this.keyOf(record);
+      // A key function is user code, which may pack with msgpackr and so
+      // reuse the bytes of a record packed before it: it runs first.
+      if (typeof this.options.key === 'function') {
+        requireJsonValue(record);
+        key = this.keyOf(record);
+      }
+      // Valid until the next pack: copied below before any other record is packed.
+      const packed = packRecordInPlace(record, this.options.maxRecordBytes);
+      src = packed;
+      start = packed.start;
+      end = packed.end;
+      if (typeof this.options.key !== 'function') key = this.keyOf(record);
     }
-    const size = RECORD_HEADER_BYTES + payload.length;
+    const size = RECORD_HEADER_BYTES + end - start;
     if (this.partitions && this.queue.length === 0 && !(this.buffered > 0 && this.buffered + size > this.options.bufferBytes)) {
-      this.addToBatch(this.partitioner!.place(key), payload, waiter);
+      this.addToBatch(this.partitioner!.place(key), src, start, end, waiter);
       return;
     }
-    this.queue.push({ kind: 'record', bytes: prepared ? prepared.bytes : frameRecord(payload), key, waiter });
+    this.queue.push({ kind: 'record', bytes: prepared ? prepared.bytes : framedCopy(src, start, end), key, waiter });
     this.queuedRecords++;
     this.startInit();
     this.drain();
@@ -292,23 +326,23 @@ export class Producer {
       this.queue.shift();
       this.queuedRecords--;
       const p = this.partitioner!.place(head.key);
-      this.addToBatch(p, head.bytes.subarray(RECORD_HEADER_BYTES), head.waiter);
+      this.addToBatch(p, head.bytes, RECORD_HEADER_BYTES, head.bytes.length, head.waiter);
     }
     if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w.resolve();
   }
 
-  /** Frames `payload` into partition p's open batch; sends what may go if that sealed a batch. */
-  private addToBatch(p: number, payload: Uint8Array, waiter: Settler<RecordAck> | undefined): void {
+  /** Frames the payload src[start, end) into partition p's open batch; sends what may go if that sealed a batch. */
+  private addToBatch(p: number, src: Buffer, start: number, end: number, waiter: Settler<RecordAck> | undefined): void {
     const s = this.partitions![p]!;
-    const size = RECORD_HEADER_BYTES + payload.length;
+    const size = RECORD_HEADER_BYTES + end - start;
     let sealed = false;
     if (s.open && s.open.bytes + size > s.open.buf.length) {
       this.seal(p);
       sealed = true;
     }
     const b = s.open ?? this.openBatch(p, size);
-    b.buf.writeUInt32LE(payload.length, b.bytes);
-    b.buf.set(payload, b.bytes + RECORD_HEADER_BYTES);
+    b.buf.writeUInt32LE(end - start, b.bytes);
+    src.copy(b.buf, b.bytes + RECORD_HEADER_BYTES, start, end);
     b.bytes += size;
     if (waiter) {
       b.waiters.push(waiter);
@@ -329,7 +363,7 @@ export class Producer {
     let settle!: () => void;
     const settled = new Promise<void>((r) => { settle = r; });
     const b: Batch = {
-      partition: p, buf: Buffer.allocUnsafe(Math.max(this.options.maxBatchBytes, firstRecordBytes)), bytes: 0, count: 0,
+      partition: p, buf: this.batchBuffer(firstRecordBytes), bytes: 0, count: 0,
       waiters: [], waiterAt: [], deadline: this.now() + this.options.deliveryTimeoutMs,
       ready: false, sequence: -1, index: -1, inFlight: false, settled, settle,
     };
@@ -343,6 +377,19 @@ export class Producer {
     return b;
   }
 
+  /** A buffer for a new batch: a spare one, or a fresh one (larger than maxBatchBytes for a record that is). */
+  private batchBuffer(firstRecordBytes: number): Buffer {
+    const size = this.options.maxBatchBytes;
+    // With room before them for the Append request's header, so that the body goes out uncopied.
+    if (firstRecordBytes > size) return allocateAppendBuffer(firstRecordBytes);
+    return this.spare.pop() ?? allocateAppendBuffer(size);
+  }
+
+  /** Keeps a batch buffer no one reads any more for a later batch (up to SPARE_BATCH_BUFFERS). */
+  private release(buf: Buffer): void {
+    if (buf.length === this.options.maxBatchBytes && this.spare.length < SPARE_BATCH_BUFFERS) this.spare.push(buf);
+  }
+
   /** Closes the open batch: it gets its sequence and joins the partition's send queue. */
   private seal(p: number): void {
     const s = this.partitions![p]!;
@@ -351,9 +398,18 @@ export class Producer {
     delete s.open;
     if (s.lingerTimer) clearTimeout(s.lingerTimer);
     delete s.lingerTimer;
-    // A batch sent by linger time holds little of its buffer: keep only what it uses.
-    b.body = b.bytes * 2 < b.buf.length ? Buffer.from(b.buf.subarray(0, b.bytes)) : b.buf.subarray(0, b.bytes);
-    b.buf = EMPTY;
+    // A batch sent by linger time holds little of its buffer: it keeps only
+    // what it uses, so that memory held stays within bufferBytes plus the open
+    // batches, and its buffer goes to the next batch. A full one keeps its
+    // buffer until it is acknowledged (released then).
+    if (b.bytes * 2 < b.buf.length) {
+      b.body = allocateAppendBuffer(b.bytes);
+      b.buf.copy(b.body, 0, 0, b.bytes);
+      this.release(b.buf);
+      b.buf = EMPTY;
+    } else {
+      b.body = b.buf.subarray(0, b.bytes);
+    }
     b.sequence = s.nextSequence;
     s.nextSequence += b.count;
     b.index = s.nextIndex++;
@@ -451,6 +507,10 @@ export class Producer {
       b.waiters[i]!.resolve(at < before ? { partition: b.partition, offset, alreadyStored: true } : { partition: b.partition, offset });
     }
     b.settle();
+    // Acknowledged: nothing sends its body again (a retry would be of an unacknowledged batch).
+    this.release(b.buf);
+    b.buf = EMPTY;
+    delete b.body;
     this.pump(b.partition);
     this.drain();
   }

@@ -14,9 +14,11 @@ import { CLIENT_WINDOW_OPTIONS } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import type * as W from './dataset-messages.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
-import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
+import { encodeAppendRequest } from './append-encoding.js';
+import { callUnary, callUnaryWith, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
 
 export type { AppendBatch, AppendResult, DatasetDescription, PartitionDescription, ReadChunk } from '../common/dataset-shapes.js';
+export { allocateAppendBuffer } from './append-encoding.js';
 
 /** Where a producer left off on one partition. */
 export interface ProducerSequence {
@@ -165,9 +167,15 @@ export class DatasetClient {
     return res.partitions.map((p) => ({ partition: p.partition, nextSequence: p.nextSequence }));
   }
 
-  /** Resolves once every batch is durable, with one result per batch, in order. */
+  /**
+   * Resolves once every batch is durable, with one result per batch, in
+   * order. A body from allocateAppendBuffer is sent without a copy (its
+   * headroom holds the request's header: see append-encoding.ts).
+   */
   async append(batches: readonly AppendBatch[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<AppendResult[]> {
-    const res = await this.call<W.AppendRequest, W.AppendResponse>('append', { batches: batches.map(toWireBatch) }, timeoutMs);
+    const method = services().dataset.Append as grpc.MethodDefinition<W.AppendRequest, W.AppendResponse>;
+    const serialize = (r: W.AppendRequest): Buffer => encodeAppendRequest(r) ?? method.requestSerialize(r);
+    const res = await callUnaryWith(this.client, method, serialize, { batches: batches.map(toWireBatch) }, timeoutMs, `dataset service ${this.address} append`);
     return res.results.map((x) => ({ partition: x.partition, firstOffset: x.firstOffset, count: x.count, duplicate: x.duplicate, skipped: x.skipped }));
   }
 

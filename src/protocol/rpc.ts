@@ -78,6 +78,26 @@ export function callUnary<Req, Res>(
   });
 }
 
+/**
+ * callUnary with a serializer of the caller's own in place of the method's
+ * protobufjs one (see append-encoding.ts); the answer is decoded as usual.
+ */
+export function callUnaryWith<Req, Res>(
+  client: grpc.Client,
+  method: grpc.MethodDefinition<Req, Res>,
+  serialize: (req: Req) => Buffer,
+  req: Req,
+  timeoutMs: number,
+  what: string,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(method.path, serialize, method.responseDeserialize, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(fromServiceError(err, what));
+      else resolve(res!);
+    });
+  });
+}
+
 /** Reads a server stream of chunks as an async iterable of buffers. */
 export async function* readChunks(stream: grpc.ClientReadableStream<{ data: Buffer }>, what: string): AsyncGenerator<Buffer> {
   for await (const msg of readMessages(stream, what)) yield msg.data;

@@ -1,3 +1,4 @@
+import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import { silentLogger } from '../../../src/common/logger.js';
@@ -153,6 +154,41 @@ describe('the idempotent producer', () => {
     acks.forEach((a, i) => expect(a.partition).toBe(fnv1a(typeof records[i]!.user === 'string' ? records[i]!.user as string : JSON.stringify(records[i]!.user)) % 5));
     for (let p = 0; p < 5; p++) {
       expect(await partitionRecords(store, 'orders', p)).toEqual(records.filter((_, i) => acks[i]!.partition === p));
+    }
+  });
+
+  it('stores each record intact when the key function itself packs with msgpackr (the producer packs in place of the last record)', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('orders', { partitions: 3 });
+    // A key function that packs values of its own between the producer's packs.
+    const key = (r: unknown): string => pack({ noise: 'z'.repeat(50), r }).toString('hex').slice(-8);
+    const producer = new Producer(new FaultyTransport(store, { random: seededRandom(3), lostCall: 0, lostAnswer: 0, jitter: false }), 'orders', { ...FAST, key }, silentLogger());
+    const records = Array.from({ length: 300 }, (_, i) => ({ n: i, s: 's'.repeat(i % 40) }));
+    const acks = await Promise.all(records.map((r) => producer.send(r)));
+    await producer.close();
+    for (let p = 0; p < 3; p++) {
+      expect(await partitionRecords(store, 'orders', p)).toEqual(records.filter((_, i) => acks[i]!.partition === p));
+    }
+  });
+
+  it('reuses batch buffers once acknowledged without changing what was stored, through lost answers and retries', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('logs', { partitions: 2 });
+    // Small batches, many of them: full ones keep their buffer until acknowledged, linger-sealed ones are copied out.
+    const transport = new FaultyTransport(store, { random: seededRandom(11), lostCall: 0.1, lostAnswer: 0.1, jitter: true });
+    const producer = new Producer(transport, 'logs', { ...FAST, maxBatchBytes: 600 }, silentLogger());
+    const records = Array.from({ length: 3000 }, (_, i) => ({ i, pad: 'p'.repeat(i % 90) }));
+    const acks: Array<Promise<RecordAck>> = [];
+    for (let i = 0; i < records.length; i++) {
+      acks.push(producer.send(records[i]));
+      // Pauses now and then, so that some batches go by linger time half full.
+      if (i % 97 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    const got = await Promise.all(acks);
+    await producer.close();
+    expect(transport.calls).toBeGreaterThan(100);
+    for (let p = 0; p < 2; p++) {
+      expect(await partitionRecords(store, 'logs', p)).toEqual(records.filter((_, i) => got[i]!.partition === p));
     }
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countRecords, decodeBody, encodeBody, encodeRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
+import { pack, unpack } from 'msgpackr';
+import { countRecords, decodeBody, encodeBody, encodeRecord, packRecord, RecordBodyBuilder, recordSpans } from '../../../src/storage/record-body.js';
 import { throwsWith } from './helpers.js';
 
 describe('record body', () => {
@@ -51,5 +52,39 @@ describe('record body', () => {
     }
     // A length with the top bit set is read as unsigned: far over any limit, not negative.
     throwsWith(() => countRecords(Buffer.from([0, 0, 0, 0x80, 1])), 'INVALID_ARGUMENT', /got 2147483648 bytes/);
+  });
+
+  it('decodes a body that is a view into a larger buffer, each record from exactly its own bytes, and refuses a record that is not one value', () => {
+    const records = [{ a: 1 }, 'x', [1, 2, 3], null, 7];
+    const body = encodeBody(records);
+    // Bytes around the body must not be read: a view at an offset, and a plain Uint8Array.
+    const host = Buffer.concat([Buffer.from([0x92, 1, 2]), body, Buffer.from([0xc0])]);
+    expect(decodeBody(host.subarray(3, 3 + body.length))).toEqual(records);
+    expect(decodeBody(new Uint8Array(body))).toEqual(records);
+    expect(decodeBody(Buffer.alloc(0))).toEqual([]);
+    // A length prefix cut short, or a length past the end: the body walk's errors.
+    throwsWith(() => decodeBody(body.subarray(0, body.length - 1)), 'INVALID_ARGUMENT', /for record 4 of the body, got/);
+    // A record whose length leaves out its last byte (the next prefix would start inside it), an empty record,
+    // and one with a byte more than its value: each refused, never read across into its neighbour.
+    const map = encodeRecord({ a: 1 });
+    const cut = Buffer.concat([Buffer.from([map.length - 5, 0, 0, 0]), map.subarray(4, map.length - 1), encodeRecord(2)]);
+    expect(() => decodeBody(cut)).toThrow();
+    expect(() => decodeBody(Buffer.concat([Buffer.from([0, 0, 0, 0]), encodeRecord(1)]))).toThrow();
+    expect(() => decodeBody(Buffer.from([2, 0, 0, 0, 1, 2]))).toThrow();
+  });
+
+  it('packs records in place of the last one without touching what other code packed and kept', () => {
+    // Other modules keep views from msgpackr's default pack(): packing records must never overwrite them.
+    const kept = Array.from({ length: 100 }, (_, i) => ({ i, v: pack({ kept: i, s: 'k'.repeat(i) }) }));
+    const builder = new RecordBodyBuilder();
+    const records = Array.from({ length: 300 }, (_, i) => ({ r: i, s: 'r'.repeat(i % 50) }));
+    for (const r of records) {
+      const bytes = packRecord(r);
+      expect(unpack(bytes)).toEqual(r);
+      builder.add(r);
+      kept.push({ i: 1000 + r.r, v: pack({ kept: 1000 + r.r, s: '' }) });
+    }
+    for (const k of kept) expect(unpack(k.v)).toEqual({ kept: k.i, s: k.i < 100 ? 'k'.repeat(k.i) : '' });
+    expect(decodeBody(builder.take())).toEqual(records);
   });
 });
