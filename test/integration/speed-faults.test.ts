@@ -1,0 +1,220 @@
+/**
+ * Faults of the speed layer with real processes (issue 9, "Faults"): one
+ * cluster spawned from dist/ (master, worker, `laminate serve`, `laminate
+ * speed` with the real engine) shared by the scenarios below, which run in
+ * order on it while records are appended. Every answer is compared with an
+ * independent sequential fold of the log up to the offsets its coverage
+ * names (coverage.speed for a merged answer, the cut for a batch-only one),
+ * with zero tolerance. Needs `npm run build` first.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import type { Coverage } from '../../src/common/serving-shapes.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { Teardown } from './fault-support.js';
+import { CLI, removeDir, startServeProc, tempDir } from './harness.js';
+import {
+  Appender, clicks, countedUpTo, foldSums, LogMirror, logEnd, PAGES, scanView, startSpeedCluster, SUMS_MODULE, SUMS_VIEW, until,
+  type SpeedCluster, type SpeedProc,
+} from './speed-fault-support.js';
+
+const run = promisify(execFile);
+const PARTITIONS = 3;
+const teardown = new Teardown();
+let c: SpeedCluster;
+let log: LogMirror;
+let speed: SpeedProc;
+const nextId = { value: 0 };
+const ALL_PAGES = [...Array.from({ length: PAGES }, (_, i) => `page-${i}`), 'never-viewed'];
+
+beforeAll(async () => {
+  const dir = await tempDir('laminate-speed-faults-');
+  teardown.add(() => removeDir(dir));
+  c = await startSpeedCluster(dir, teardown);
+  log = new LogMirror(c.client, 'clicks', PARTITIONS);
+  await c.client.createDataset('clicks', { partitions: PARTITIONS });
+  await c.client.append('clicks', clicks(seededRandom(1), nextId.value, 1500));
+  nextId.value += 1500;
+  await c.client.deployView(SUMS_MODULE, { partitions: 2 });
+  await c.client.buildView(SUMS_VIEW, { wait: true });
+  speed = await c.startSpeed('speed-1');
+}, 60_000);
+afterAll(() => teardown.run());
+
+/**
+ * One answer checked: a whole scan and a multiGet of every page, each equal
+ * to the fold of the records before its coverage's offsets. Returns the scan's coverage.
+ */
+async function checkAnswer(o: { atLeast?: readonly number[]; waitMs?: number; batchOnly?: boolean } = {}): Promise<Coverage> {
+  const scan = await scanView(c.client, SUMS_VIEW, o);
+  checkCoverage(scan.coverage);
+  expect(scan.entries).toEqual(foldSums(await log.upTo(countedUpTo(scan.coverage))));
+  const got = await c.client.multiGet(SUMS_VIEW, ALL_PAGES, o);
+  checkCoverage(got.coverage);
+  const expected = foldSums(await log.upTo(countedUpTo(got.coverage)));
+  expect(got.results.map((r) => r.value)).toEqual(ALL_PAGES.map((p) => expected.get(JSON.stringify(p))));
+  expect(got.results.map((r) => r.found)).toEqual(ALL_PAGES.map((p) => expected.has(JSON.stringify(p))));
+  return scan.coverage;
+}
+
+/** A coverage is consistent: A >= cut, and A = cut on every uncovered partition. */
+function checkCoverage(cov: Coverage): void {
+  if (cov.speed === undefined) return;
+  cov.speed.forEach((a, p) => expect(a).toBeGreaterThanOrEqual(cov.cut[p]!));
+  for (const u of cov.uncovered ?? []) expect(cov.speed[u.partition]).toBe(cov.cut[u.partition]);
+}
+
+/** Appenders and samplers of the running test, stopped after it even when it fails. */
+const running: Array<{ stop(): Promise<unknown> }> = [];
+
+function appender(): Appender {
+  const a = new Appender(c.client, 'clicks', nextId).start();
+  running.push(a);
+  return a;
+}
+
+/** Checks answers one after another until stopped; stop() resolves with their coverages, or rejects with the first mismatch. */
+function sampler(o: { batchOnly?: boolean } = {}): { stop(): Promise<Coverage[]>; readonly seen: Coverage[] } {
+  let stopping = false;
+  const seen: Coverage[] = [];
+  const loop = (async () => {
+    while (!stopping) seen.push(await checkAnswer(o));
+  })();
+  const s = { seen, async stop() { stopping = true; await loop; return seen; } };
+  running.push(s);
+  return s;
+}
+
+/** Drained: no appends running, an answer that must count up to the log's end, checked. */
+async function checkDrained(): Promise<Coverage> {
+  const end = await logEnd(c.client, 'clicks');
+  // Every answer is checked; until the serving node has heard where the speed
+  // processes are (and they cover every partition), they may be batch-only or partial.
+  const cov = await until(async () => {
+    const x = await checkAnswer({ atLeast: end, waitMs: 30_000 });
+    return x.speed !== undefined && x.uncovered!.length === 0 ? x : undefined;
+  }, 30_000, 'a merged answer covering every partition');
+  expect(cov.speed).toEqual(end);
+  return cov;
+}
+
+async function handoffOf(view: string): Promise<{ handoffCut: readonly number[]; heldBy: readonly { nodeId: string; live: boolean }[]; starts: number[] }> {
+  const s = await c.status();
+  const h = s.handoffs.find((x) => x.view === view)!;
+  const starts = new Array<number>(PARTITIONS).fill(-1);
+  for (const n of s.nodes) for (const v of n.views) if (v.view === view) for (const p of v.partitions) starts[p.partition] = p.start;
+  return { handoffCut: h.handoffCut, heldBy: h.heldBy, starts };
+}
+
+/** Waits until the speed processes report their state starting exactly at `cut` (the handoff drop happened). */
+async function waitForStarts(cut: readonly number[], what: string): Promise<void> {
+  await until(async () => {
+    const h = await handoffOf(SUMS_VIEW);
+    return JSON.stringify(h.handoffCut) === JSON.stringify(cut) && JSON.stringify(h.starts) === JSON.stringify(cut) ? h : undefined;
+  }, 30_000, what);
+}
+
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.stop().catch(() => {});
+});
+
+describe('the speed layer under faults (real processes)', () => {
+  beforeEach(() => {
+    onTestFailed(() => console.error(`speed log:\n${speed.stderr().slice(-4000)}\nmaster log:\n${c.master.stderr().slice(-3000)}`));
+  });
+
+  it('merges exactly once the speed process has caught up', async () => {
+    const cov = await checkDrained();
+    expect(cov.version).toBe(1);
+    // Nothing appended since the build: the speed side is empty, A = cut.
+    expect(cov.speed).toEqual(cov.cut);
+    const batch = await checkAnswer({ batchOnly: true });
+    expect(batch.speed).toBeUndefined();
+  });
+
+  it('a speed process SIGKILLed during ingest and restarted: exact before, while down, after; nothing counted twice', async () => {
+    const ingest = appender();
+    // Answers with the speed side counting records past the cut, before the kill.
+    const before = sampler();
+    await until(() => (before.seen.filter((x) => x.speed!.some((a, p) => a > x.cut[p]!)).length >= 3 ? true : undefined), 30_000, 'merged answers');
+    await before.stop();
+    await speed.kill('SIGKILL');
+    // While it is down: exact, its partitions named uncovered.
+    const down = await checkAnswer();
+    // Merged with the process's partitions uncovered, or batch-only once the master has let it go.
+    if (down.speed !== undefined) expect(down.uncovered!.map((u) => u.partition)).toEqual([0, 1, 2]);
+    speed = await c.startSpeed('speed-1');
+    const after = sampler();
+    await until(() => (after.seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed!.some((a, p) => a > x.cut[p]!)) ? true : undefined), 30_000, 'merged answers after the restart');
+    await after.stop();
+    await ingest.stop();
+    expect(ingest.appended).toBeGreaterThan(0);
+    await checkDrained();
+  });
+
+  it('a batch publish during ingest: every answer before, during and after it and its handoff is exact; the speed state then starts at the new cut', async () => {
+    const ingest = appender();
+    const s = sampler();
+    await until(() => (s.seen.length >= 3 ? true : undefined), 30_000, 'answers before the build');
+    const build = await c.client.buildView(SUMS_VIEW, { wait: true });
+    expect(build).toMatchObject({ version: 2, state: 'PUBLISHED' });
+    await until(() => (s.seen.some((x) => x.version === 2) ? true : undefined), 30_000, 'answers from version 2');
+    await waitForStarts(build.cut, 'the handoff drop to version 2\'s cut');
+    const seen = await s.stop();
+    await ingest.stop();
+    expect(new Set(seen.map((x) => x.version))).toEqual(new Set([1, 2]));
+    await checkDrained();
+  });
+
+  it('a serving node that never acknowledges (SIGKILLed): nothing dropped, answers exact, speed-status names it until it is forgotten', async () => {
+    const serve2 = await startServeProc(c.master.address, c.dir, 'serve-2');
+    teardown.add(() => serve2.kill());
+    await until(async () => ((await c.views.listServingNodes()).find((n) => n.nodeId === serve2.nodeId)?.loaded.some((l) => l.view === SUMS_VIEW && l.version === 2) ? true : undefined),
+      30_000, 'serve-2 to report version 2');
+    await serve2.kill('SIGKILL');
+    const v2cut = (await c.client.viewVersions(SUMS_VIEW)).versions.find((v) => v.version === 2)!.cut;
+
+    const ingest = appender();
+    const s = sampler();
+    const build = await c.client.buildView(SUMS_VIEW, { wait: true });
+    expect(build.version).toBe(3);
+    await until(() => (s.seen.some((x) => x.version === 3) ? true : undefined), 30_000, 'answers from version 3');
+    await ingest.stop();
+    await s.stop();
+    const held = await handoffOf(SUMS_VIEW);
+    expect(held.handoffCut).toEqual(v2cut);
+    expect(held.heldBy.map((x) => x.nodeId)).toEqual([serve2.nodeId]);
+    // Nothing was dropped: the state still starts at version 2's cut.
+    expect(held.starts).toEqual(v2cut);
+    const { stdout } = await run(process.execPath, [CLI, 'speed-status', '--master', c.master.address]);
+    expect(stdout).toContain(`held back by ${serve2.nodeId} (serving v2`);
+    await checkDrained();
+
+    await run(process.execPath, [CLI, 'forget-serving-node', serve2.nodeId, '--master', c.master.address]);
+    await waitForStarts(build.cut, 'the handoff drop to version 3\'s cut once serve-2 is forgotten');
+    await checkDrained();
+  });
+
+  it('a speed process far behind (SIGSTOPped) while a build passes its applied offsets: it skips ahead, exact', async () => {
+    const appliedBefore = (await handoffOf(SUMS_VIEW)).starts;
+    const ingest = appender();
+    await until(async () => ((await logEnd(c.client, 'clicks')).every((e, p) => e > appliedBefore[p]!) ? true : undefined), 30_000, 'records in every partition');
+    speed.proc.kill('SIGSTOP');
+    let stopped = true;
+    teardown.add(() => { if (stopped) speed.proc.kill('SIGCONT'); });
+    const endAtStop = await logEnd(c.client, 'clicks');
+    // The build's cut is past every offset the stopped process may have applied.
+    await until(async () => ((await logEnd(c.client, 'clicks')).every((e, p) => e > endAtStop[p]!) ? true : undefined), 30_000, 'records after the stop');
+    const build = await c.client.buildView(SUMS_VIEW, { wait: true });
+    expect(build.version).toBe(4);
+    expect(build.cut.every((x, p) => x > endAtStop[p]!)).toBe(true);
+    // Batch-only answers need no speed process.
+    await until(async () => ((await checkAnswer({ batchOnly: true })).version === 4 ? true : undefined), 30_000, 'version 4 served');
+    await ingest.stop();
+    speed.proc.kill('SIGCONT');
+    stopped = false;
+    await waitForStarts(build.cut, 'the state to start at version 4\'s cut');
+    await checkDrained();
+  });
+});
