@@ -9,7 +9,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
-import { writeFileAtomic } from '../view/durable-files.js';
+import { writeFileAtomic, type AtomicWriteStep } from '../view/durable-files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from './checkpoint-codec.js';
 
 /** Temporary files a crashed write left behind are removed once older than this. */
@@ -32,11 +32,12 @@ export function checkpointPath(dir: string, id: CheckpointIdentity): string {
  * Saves `c` atomically. Called by the view thread every checkpoint interval
  * for a partition whose state changed, and at stop; never twice at once for
  * one partition (the caller waits for the previous write). Safe to repeat.
+ * `onStep` runs after each step of the atomic write (crash tests).
  */
-export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>): Promise<void> {
+export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>, onStep?: (step: AtomicWriteStep) => void): Promise<void> {
   const bytes = encodeCheckpoint(c);
   await mkdir(checkpointFolder(dir, c), { recursive: true });
-  await writeFileAtomic(checkpointPath(dir, c), bytes);
+  await writeFileAtomic(checkpointPath(dir, c), bytes, onStep);
 }
 
 /**
