@@ -8,6 +8,7 @@
  * with zero tolerance. Needs `npm run build` first.
  */
 import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { Coverage } from '../../src/common/serving-shapes.js';
@@ -217,4 +218,68 @@ describe('the speed layer under faults (real processes)', () => {
     await waitForStarts(build.cut, 'the state to start at version 4\'s cut');
     await checkDrained();
   });
+
+  it('a speed process SIGKILLed while writing a checkpoint (temp file written, not renamed): restarted, exact, no temp file left', async () => {
+    await speed.kill('SIGKILL');
+    const ingest = appender();
+    // The hook kills the process at its first checkpoint write after a change.
+    const crashing = await c.startSpeed('speed-1', { LAMINATE_FAULT_KILL_AT: 'checkpoint:temp-written' });
+    const signal = await new Promise<NodeJS.Signals | null>((r) => {
+      if (crashing.proc.exitCode !== null || crashing.proc.signalCode !== null) r(crashing.proc.signalCode);
+      else crashing.proc.once('exit', (_code, sig) => r(sig));
+    });
+    expect(signal).toBe('SIGKILL');
+    expect((await checkpointFiles()).some((f) => f.endsWith('.tmp'))).toBe(true);
+    speed = await c.startSpeed('speed-1');
+    const s = sampler();
+    await until(() => (s.seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0) ? true : undefined), 30_000, 'merged answers after the restart');
+    await s.stop();
+    await ingest.stop();
+    await checkDrained();
+    // Restored and checkpointed again: the crashed write's temp file is gone.
+    expect((await checkpointFiles()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('two speed processes sharing a checkpoint folder, one SIGKILLed: the other takes its partitions over; answers exact or naming uncovered partitions', async () => {
+    const second = await c.startSpeed('speed-2');
+    // A new process gets only unowned partitions: speed-1 keeps all three.
+    const ingest = appender();
+    const s = sampler();
+    await until(() => (s.seen.length >= 2 ? true : undefined), 30_000, 'answers before the kill');
+    await speed.kill('SIGKILL');
+    await until(async () => {
+      const st = await c.status();
+      const owned = st.nodes.find((n) => n.nodeId === second.nodeId)?.assigned.find((a) => a.view === SUMS_VIEW)?.partitions ?? [];
+      return [...owned].sort().join(',') === '0,1,2' ? true : undefined;
+    }, 30_000, 'speed-2 to be assigned every partition');
+    await until(() => (s.seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!) && x === s.seen[s.seen.length - 1]) ? true : undefined),
+      30_000, 'merged answers from speed-2');
+    const seen = await s.stop();
+    await ingest.stop();
+    expect(seen.length).toBeGreaterThan(2);
+    await checkDrained();
+    speed = second;
+  });
+
+  it('duplicate appends from a retrying producer (same producer id, replayed): stored and counted once', async () => {
+    const records = clicks(seededRandom(9), 1_000_000, 500);
+    const send = async (): Promise<number> => {
+      const producer = c.client.producer('clicks', { producerId: 'retrying-producer', replay: true });
+      const acks = await Promise.all(records.map((r) => producer.send(r)));
+      await producer.close();
+      return acks.filter((a) => a.alreadyStored === true).length;
+    };
+    expect(await send()).toBe(0);
+    const cov = await checkDrained();
+    expect(await send()).toBe(records.length);
+    const again = await checkDrained();
+    expect(again.speed).toEqual(cov.speed);
+    const ids = (await log.upTo(again.speed!)).flat().map((r) => r.id).filter((id) => id >= 1_000_000);
+    expect(ids.sort((a, b) => a - b)).toEqual(records.map((r) => r.id));
+  });
 });
+
+/** The names of the files under the shared checkpoint folder. */
+async function checkpointFiles(): Promise<string[]> {
+  return (await readdir(c.checkpoints, { recursive: true })).map(String);
+}
