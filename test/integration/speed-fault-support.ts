@@ -186,7 +186,7 @@ export interface SpeedCluster {
  * A master (speed processes silent 1.5 s lose their partitions), one worker
  * with two slots, a serving node, and one speed process with the real
  * engine (checkpoints every 100 ms, into a folder all speed processes
- * share). Everything is registered on `teardown`.
+ * share; a partition idle 1 s does not hold a watermark back). Everything is registered on `teardown`.
  */
 export async function startSpeedCluster(dir: string, teardown: Teardown): Promise<SpeedCluster> {
   const master = await startMasterProc(dir, { args: ['--speed-node-timeout', '1500', '--speed-start-grace', '500'] });
@@ -204,7 +204,7 @@ export async function startSpeedCluster(dir: string, teardown: Teardown): Promis
     dir, master, client, views, serve, checkpoints, speeds: [],
     async startSpeed(name, env = {}) {
       const s = await startSpeedProc(master.address, dir, name, {
-        engine: REAL_SPEED_ENGINE, checkpoints, args: ['--checkpoint-interval', '100', '--view-memory', '64'], env,
+        engine: REAL_SPEED_ENGINE, checkpoints, args: ['--checkpoint-interval', '100', '--view-memory', '64', '--idle-timeout', '1000'], env,
       });
       teardown.add(() => s.kill());
       cluster.speeds.push(s);
