@@ -175,7 +175,7 @@ export interface SpeedCluster {
   readonly master: MasterProc;
   readonly client: LaminateClient;
   readonly views: ViewsClient;
-  readonly serve: ServeProc;
+  serve: ServeProc;
   readonly checkpoints: string;
   speeds: SpeedProc[];
   startSpeed(name: string, env?: Record<string, string>): Promise<SpeedProc>;

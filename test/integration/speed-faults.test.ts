@@ -320,6 +320,33 @@ describe('the speed layer under faults (real processes)', () => {
     expect(starts).toContain(`${first}:true`);
     expect(starts).toContain(`${second}:false`);
   });
+
+  it('crashes between a publish and its acknowledgement, and between the acknowledgement and the drop: exact throughout and after', async () => {
+    const ingest = appender();
+    await until(() => (ingest.appended > 200 ? true : undefined), 30_000, 'records appended');
+    // Published, and at once the serving node and the speed process SIGKILLed: the node has likely not
+    // loaded (acknowledged) the version yet; whatever it had, both restart from their folders.
+    const build = await c.client.buildView(SUMS_VIEW, { wait: true });
+    await Promise.all([c.serve.kill('SIGKILL'), speed.kill('SIGKILL')]);
+    c.serve = await startServeProc(c.master.address, c.dir, 'serve-1');
+    teardown.add(() => c.serve.kill());
+    speed = await c.startSpeed('speed-2');
+    const s = sampler();
+    await waitForStarts(build.cut, 'the handoff to the new cut after the restarts');
+    await until(() => (s.seen.some((x) => x.version === build.version && x.speed !== undefined && x.uncovered!.length === 0) ? true : undefined), 30_000, 'merged answers from the new version');
+
+    // The next publish: the speed process SIGKILLed as soon as the master has the acknowledgement
+    // (the handoff cut moves), before or just after it dropped; restarted, it restores and drops.
+    const next = await c.client.buildView(SUMS_VIEW, { wait: true });
+    await until(async () => (JSON.stringify((await handoffOf(SUMS_VIEW)).handoffCut) === JSON.stringify(next.cut) ? true : undefined), 30_000, 'the acknowledgement');
+    await speed.kill('SIGKILL');
+    speed = await c.startSpeed('speed-2');
+    await waitForStarts(next.cut, 'the drop after the restart');
+    await until(() => (s.seen.some((x) => x.version === next.version && x.speed !== undefined && x.uncovered!.length === 0) ? true : undefined), 30_000, 'merged answers after the restart');
+    await s.stop();
+    await ingest.stop();
+    await checkDrained();
+  });
 });
 
 /** The names of the files under the shared checkpoint folder. */
