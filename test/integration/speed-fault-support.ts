@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { LaminateClient } from '../../src/client/laminate-client.js';
+import { LaminateError } from '../../src/common/errors.js';
 import type { Coverage } from '../../src/common/serving-shapes.js';
 import type { SpeedStatus } from '../../src/common/speed-status.js';
 import { ViewsClient } from '../../src/protocol/view-rpc.js';
@@ -37,7 +38,12 @@ export const WINDOWS_MODULE = join(FIXTURES, 'views', 'speed-page-windows.ts');
 export type SpeedProc = Proc & { address: string; nodeId: string; dir: string };
 export type ServeProc = Proc & { address: string; nodeId: string; dir: string };
 
-/** Polls `get` until it returns something other than undefined (errors count as not yet), or fails after timeoutMs. */
+/**
+ * Polls `get` until it returns something other than undefined, or fails
+ * after timeoutMs. An RPC error (a LaminateError: a process restarting)
+ * counts as not yet; any other error, a failed assertion above all, is
+ * thrown at once, so that an inexact answer is never retried away.
+ */
 export async function until<T>(get: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -46,6 +52,7 @@ export async function until<T>(get: () => Promise<T | undefined> | T | undefined
       const v = await get();
       if (v !== undefined) return v;
     } catch (err) {
+      if (!(err instanceof LaminateError)) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== undefined ? ` (last error: ${String(last)})` : ''}`);

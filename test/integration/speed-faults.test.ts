@@ -79,14 +79,35 @@ function appender(): Appender {
   return a;
 }
 
-/** Checks answers one after another until stopped; stop() resolves with their coverages, or rejects with the first mismatch. */
-function sampler(o: { batchOnly?: boolean } = {}): { stop(): Promise<Coverage[]>; readonly seen: Coverage[] } {
+interface Sampler {
+  readonly seen: Coverage[];
+  /** Waits until `pred` holds for the answers seen so far; rejects at once with the sampler's failure, if any. */
+  until(pred: (seen: readonly Coverage[]) => boolean, what: string): Promise<void>;
+  /** Stops; resolves with the coverages of every answer checked, or rejects with the first failure. */
+  stop(): Promise<Coverage[]>;
+}
+
+/** Checks answers one after another until stopped. */
+function sampler(o: { batchOnly?: boolean } = {}): Sampler {
   let stopping = false;
+  let failure: unknown;
   const seen: Coverage[] = [];
   const loop = (async () => {
     while (!stopping) seen.push(await checkAnswer(o));
-  })();
-  const s = { seen, async stop() { stopping = true; await loop; return seen; } };
+  })().catch((err: unknown) => { failure = err; });
+  const s: Sampler = {
+    seen,
+    until: (pred, what) => until(() => {
+      if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
+      return pred(seen) ? true : undefined;
+    }, 30_000, what).then(() => undefined),
+    async stop() {
+      stopping = true;
+      await loop;
+      if (failure !== undefined) throw failure;
+      return seen;
+    },
+  };
   running.push(s);
   return s;
 }
@@ -142,7 +163,7 @@ describe('the speed layer under faults (real processes)', () => {
     const ingest = appender();
     // Answers with the speed side counting records past the cut, before the kill.
     const before = sampler();
-    await until(() => (before.seen.filter((x) => x.speed!.some((a, p) => a > x.cut[p]!)).length >= 3 ? true : undefined), 30_000, 'merged answers');
+    await before.until((seen) => seen.filter((x) => x.speed !== undefined && x.speed.some((a, p) => a > x.cut[p]!)).length >= 3, 'merged answers');
     await before.stop();
     await speed.kill('SIGKILL');
     // While it is down: exact, its partitions named uncovered.
@@ -151,7 +172,7 @@ describe('the speed layer under faults (real processes)', () => {
     if (down.speed !== undefined) expect(down.uncovered!.map((u) => u.partition)).toEqual([0, 1, 2]);
     speed = await c.startSpeed('speed-1');
     const after = sampler();
-    await until(() => (after.seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed!.some((a, p) => a > x.cut[p]!)) ? true : undefined), 30_000, 'merged answers after the restart');
+    await after.until((seen) => seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!)), 'merged answers after the restart');
     await after.stop();
     await ingest.stop();
     expect(ingest.appended).toBeGreaterThan(0);
@@ -161,10 +182,10 @@ describe('the speed layer under faults (real processes)', () => {
   it('a batch publish during ingest: every answer before, during and after it and its handoff is exact; the speed state then starts at the new cut', async () => {
     const ingest = appender();
     const s = sampler();
-    await until(() => (s.seen.length >= 3 ? true : undefined), 30_000, 'answers before the build');
+    await s.until((seen) => seen.length >= 3, 'answers before the build');
     const build = await c.client.buildView(SUMS_VIEW, { wait: true });
     expect(build).toMatchObject({ version: 2, state: 'PUBLISHED' });
-    await until(() => (s.seen.some((x) => x.version === 2) ? true : undefined), 30_000, 'answers from version 2');
+    await s.until((seen) => seen.some((x) => x.version === 2), 'answers from version 2');
     await waitForStarts(build.cut, 'the handoff drop to version 2\'s cut');
     const seen = await s.stop();
     await ingest.stop();
@@ -184,7 +205,7 @@ describe('the speed layer under faults (real processes)', () => {
     const s = sampler();
     const build = await c.client.buildView(SUMS_VIEW, { wait: true });
     expect(build.version).toBe(3);
-    await until(() => (s.seen.some((x) => x.version === 3) ? true : undefined), 30_000, 'answers from version 3');
+    await s.until((seen) => seen.some((x) => x.version === 3), 'answers from version 3');
     await ingest.stop();
     await s.stop();
     // Once serve-1's report of version 3 has reached the master, serve-2 alone holds the handoff back.
@@ -242,7 +263,7 @@ describe('the speed layer under faults (real processes)', () => {
     expect(leftByCrash.length).toBeGreaterThan(0);
     speed = await c.startSpeed('speed-1');
     const s = sampler();
-    await until(() => (s.seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0) ? true : undefined), 30_000, 'merged answers after the restart');
+    await s.until((seen) => seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0), 'merged answers after the restart');
     await s.stop();
     await ingest.stop();
     await checkDrained();
@@ -256,15 +277,14 @@ describe('the speed layer under faults (real processes)', () => {
     // A new process gets only unowned partitions: speed-1 keeps all three.
     const ingest = appender();
     const s = sampler();
-    await until(() => (s.seen.length >= 2 ? true : undefined), 30_000, 'answers before the kill');
+    await s.until((seen) => seen.length >= 2, 'answers before the kill');
     await speed.kill('SIGKILL');
     await until(async () => {
       const st = await c.status();
       const owned = st.nodes.find((n) => n.nodeId === second.nodeId)?.assigned.find((a) => a.view === SUMS_VIEW)?.partitions ?? [];
       return [...owned].sort().join(',') === '0,1,2' ? true : undefined;
     }, 30_000, 'speed-2 to be assigned every partition');
-    await until(() => (s.seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!) && x === s.seen[s.seen.length - 1]) ? true : undefined),
-      30_000, 'merged answers from speed-2');
+    await s.until((seen) => seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!) && x === s.seen[s.seen.length - 1]), 'merged answers from speed-2');
     const seen = await s.stop();
     await ingest.stop();
     expect(seen.length).toBeGreaterThan(2);
@@ -339,7 +359,7 @@ describe('the speed layer under faults (real processes)', () => {
     speed = await c.startSpeed('speed-2');
     const s = sampler();
     await waitForStarts(build.cut, 'the handoff to the new cut after the restarts');
-    await until(() => (s.seen.some((x) => x.version === build.version && x.speed !== undefined && x.uncovered!.length === 0) ? true : undefined), 30_000, 'merged answers from the new version');
+    await s.until((seen) => seen.some((x) => x.version === build.version && x.speed !== undefined && x.uncovered!.length === 0), 'merged answers from the new version');
 
     // The next publish: the speed process SIGKILLed as soon as the master has the acknowledgement
     // (the handoff cut moves), before or just after it dropped; restarted, it restores and drops.
@@ -348,7 +368,7 @@ describe('the speed layer under faults (real processes)', () => {
     await speed.kill('SIGKILL');
     speed = await c.startSpeed('speed-2');
     await waitForStarts(next.cut, 'the drop after the restart');
-    await until(() => (s.seen.some((x) => x.version === next.version && x.speed !== undefined && x.uncovered!.length === 0) ? true : undefined), 30_000, 'merged answers after the restart');
+    await s.until((seen) => seen.some((x) => x.version === next.version && x.speed !== undefined && x.uncovered!.length === 0), 'merged answers after the restart');
     await s.stop();
     await ingest.stop();
     await checkDrained();
