@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { loadSpeedEngineFactory } from '../speed/engine-loader.js';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_VIEW_MEMORY_MB, SpeedNode } from '../speed/speed-node.js';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_VIEW_MEMORY_MB, SpeedNode } from '../speed/speed-node.js';
 import { address, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
 
@@ -19,16 +19,23 @@ export function registerSpeed(program: Command): void {
     .option('--checkpoints <dir>', 'checkpoint folder, shared by every speed process that may take a partition over (default <data>/checkpoints)')
     .option('--view-memory <mb>', 'heap limit of each view\'s thread, in MB', positiveInt('--view-memory'), DEFAULT_VIEW_MEMORY_MB)
     .option('--checkpoint-interval <ms>', 'how often changed state is checkpointed', positiveInt('--checkpoint-interval'), DEFAULT_CHECKPOINT_INTERVAL_MS)
+    .option('--idle-timeout <ms>', 'a partition without a record for this long does not hold a windowed view\'s watermark back',
+      positiveInt('--idle-timeout'), DEFAULT_IDLE_TIMEOUT_MS)
     .option('--heartbeat-interval <ms>', 'how often it heartbeats the master (which moves its partitions after 3 s of silence)', positiveInt('--heartbeat-interval'), 1000)
     .action(async (o: {
-      master: string; host: string; port: number; data: string; checkpoints?: string; viewMemory: number; checkpointInterval: number; heartbeatInterval: number;
+      master: string; host: string; port: number; data: string; checkpoints?: string; viewMemory: number; checkpointInterval: number; idleTimeout: number;
+      heartbeatInterval: number;
     }) => {
       const logger = createLogger();
+      // A crash-test hook (as the master's): SIGKILL this process right after the named step of a
+      // checkpoint write, e.g. LAMINATE_FAULT_KILL_AT=checkpoint:temp-written. Unset in normal runs.
+      const killAt = process.env.LAMINATE_FAULT_KILL_AT;
       // LAMINATE_SPEED_ENGINE: tests only, a module exporting a fake createSpeedEngine.
       const engineFactory = await loadSpeedEngineFactory(process.env.LAMINATE_SPEED_ENGINE);
       const node = new SpeedNode({
         master: o.master, host: o.host, port: o.port, dataDir: resolve(o.data), viewMemoryMb: o.viewMemory, checkpointIntervalMs: o.checkpointInterval,
-        heartbeatIntervalMs: o.heartbeatInterval, engineFactory, logger,
+        heartbeatIntervalMs: o.heartbeatInterval, idleTimeoutMs: o.idleTimeout, engineFactory, logger,
+        ...(killAt ? { faultKillAt: killAt } : {}),
         ...(o.checkpoints === undefined ? {} : { checkpointDir: resolve(o.checkpoints) }),
       });
       await node.start();

@@ -6,14 +6,11 @@
  * damaged and foreign files ignored (the log is the truth: the caller
  * refolds from the handoff cut).
  */
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
-import { writeFileAtomic } from '../view/durable-files.js';
+import { writeFileAtomic, type AtomicWriteStep } from '../view/durable-files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from './checkpoint-codec.js';
-
-/** Temporary files a crashed write left behind are removed once older than this. */
-const STALE_TEMP_MS = 60_000;
 
 /** Where load warnings go (a pino logger, or a view thread's forwarder). */
 export interface WarnLog {
@@ -32,17 +29,18 @@ export function checkpointPath(dir: string, id: CheckpointIdentity): string {
  * Saves `c` atomically. Called by the view thread every checkpoint interval
  * for a partition whose state changed, and at stop; never twice at once for
  * one partition (the caller waits for the previous write). Safe to repeat.
+ * `onStep` runs after each step of the atomic write (crash tests).
  */
-export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>): Promise<void> {
+export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>, onStep?: (step: AtomicWriteStep) => void): Promise<void> {
   const bytes = encodeCheckpoint(c);
   await mkdir(checkpointFolder(dir, c), { recursive: true });
-  await writeFileAtomic(checkpointPath(dir, c), bytes);
+  await writeFileAtomic(checkpointPath(dir, c), bytes, onStep);
 }
 
 /**
  * The checkpoint of `id`, or undefined when there is none, or it is damaged
- * or foreign (a warning says which and why). Removes stale temporary files
- * of the partition that a crash during a write left. Called once when a
+ * or foreign (a warning says which and why). Removes the temporary files
+ * of the partition that a crash during a write left, of any age. Called once when a
  * partition starts on a process.
  */
 export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log: WarnLog): Promise<Checkpoint<A> | undefined> {
@@ -64,13 +62,19 @@ export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log
   }
 }
 
+/**
+ * Removes every temporary file of the partition. Any age: the loader is
+ * taking the partition over, so a temp file is a dead or displaced
+ * writer's. (Removing only those older than a minute left the temp files of
+ * a crash that was restarted at once in the folder for good: the partition
+ * is loaded again only when it moves.) A displaced writer still running
+ * then fails its rename, logs it and writes again at its next interval,
+ * the double-owner case the spec already allows.
+ */
 async function removeStaleTemps(dir: string, id: CheckpointIdentity): Promise<void> {
   const folder = checkpointFolder(dir, id);
   const prefix = `p${id.partition}.ckpt.`;
   for (const name of await readdir(folder)) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-    const path = join(folder, name);
-    const s = await stat(path).catch(() => undefined);
-    if (s !== undefined && Date.now() - s.mtimeMs > STALE_TEMP_MS) await rm(path, { force: true });
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(folder, name), { force: true });
   }
 }

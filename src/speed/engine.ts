@@ -67,6 +67,7 @@ export function createSpeedEngine(options: SpeedEngineOptions, tuning: SpeedEngi
         checkpointIntervalMs: options.checkpointIntervalMs, idleTimeoutMs: options.idleTimeoutMs,
         ...(tuning.paneMs !== undefined ? { paneMs: tuning.paneMs } : {}),
         ...(tuning.settleMs !== undefined ? { settleMs: tuning.settleMs } : {}),
+        ...(options.faultKillAt !== undefined ? { faultKillAt: options.faultKillAt } : {}),
       }, threadAssignment(a), options.viewMemoryMb, options.log));
     }
   }

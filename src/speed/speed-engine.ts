@@ -24,6 +24,13 @@ export interface SpeedEngineOptions {
   readonly checkpointIntervalMs: number;
   /** A partition with no new record for this long does not hold a view's watermark back. */
   readonly idleTimeoutMs: number;
+  /**
+   * Crash tests only (LAMINATE_FAULT_KILL_AT, read by cli/speed.ts): the
+   * process SIGKILLs itself right after this step of a checkpoint write,
+   * `checkpoint:temp-written` | `checkpoint:renamed` | `checkpoint:folder-synced`.
+   * A step name rather than a callback, since checkpoints are written in the view threads.
+   */
+  readonly faultKillAt?: string;
   /** The local path of a deployed bundle, fetched from the master once per hash. */
   bundlePath(hash: string): Promise<string>;
   readonly log: Logger;

@@ -54,6 +54,8 @@ export interface SpeedNodeOptions {
   readonly idleTimeoutMs?: number;
   /** Default 1000 ms (the master forgets a process after 3 s of silence). */
   readonly heartbeatIntervalMs?: number;
+  /** Crash tests only: see SpeedEngineOptions.faultKillAt. */
+  readonly faultKillAt?: string;
   /** Makes the engine (engine-loader.ts finds the real one; tests pass a fake). */
   readonly engineFactory: SpeedEngineFactory;
   readonly logger: Logger;
@@ -147,6 +149,7 @@ export class SpeedNode {
       this.engine = this.given.engineFactory({
         masterAddress: o.master, checkpointDir: o.checkpointDir, viewMemoryMb: o.viewMemoryMb, checkpointIntervalMs: o.checkpointIntervalMs,
         idleTimeoutMs: o.idleTimeoutMs, bundlePath: (hash) => bundles.path(hash), log: this.root.child({ component: 'speed-engine', nodeId: this.id }),
+        ...(this.given.faultKillAt !== undefined ? { faultKillAt: this.given.faultKillAt } : {}),
       });
       const engine = this.engine;
       this.server = await serveSpeed({ get: (q) => engine.get(q), scan: (q) => engine.scan(q) }, o.host, o.port);

@@ -299,7 +299,12 @@ export class ViewRuntime {
       start: state.start, applied: state.applied, segments, watermark: this.watermark.state(part.partition),
     };
     // writeCheckpoint encodes before its first await: the live maps are read in this tick only.
-    part.saving = writeCheckpoint(this.init.checkpointDir, c).then(
+    const killAt = this.init.faultKillAt;
+    const onStep = killAt === undefined ? undefined : (step: string): void => {
+      // The crash-test hook: the whole process dies here, as in a power cut.
+      if (`checkpoint:${step}` === killAt) process.kill(process.pid, 'SIGKILL');
+    };
+    part.saving = writeCheckpoint(this.init.checkpointDir, c, onStep).then(
       () => { part.saved = version; },
       (err: unknown) => { this.log.error({ partition: part.partition, err: errorMessage(err) }, 'checkpoint write failed: retried at the next interval'); },
     ).finally(() => { part.saving = undefined; });

@@ -20,6 +20,8 @@ export interface ViewThreadInit {
   readonly paneMs?: number;
   /** Closed segments compact after this long (default 5000 ms). */
   readonly settleMs?: number;
+  /** Crash tests only: SpeedEngineOptions.faultKillAt. */
+  readonly faultKillAt?: string;
 }
 
 /** The view's part of an assignment, as the thread needs it. */

@@ -137,16 +137,20 @@ export async function startServeProc(master: string, dataDir: string, name: stri
 /** The fake speed engine (test/support/fake-speed-engine.ts) as compiled to dist/, for `laminate speed` processes. */
 export const FAKE_SPEED_ENGINE = join(ROOT, 'dist', 'test', 'support', 'fake-speed-engine.js');
 
+/** For startSpeedProc's `engine`: the real engine (an empty LAMINATE_SPEED_ENGINE loads the default). */
+export const REAL_SPEED_ENGINE = '';
+
 /**
  * A speed process (`laminate speed`) on a free port, its folder `<dataDir>/<name>`, once it listens.
- * `engine`: the module of its engine (default: the fake one).
+ * `engine`: the module of its engine (default: the fake one; REAL_SPEED_ENGINE for the engine on main).
  */
 export async function startSpeedProc(
-  master: string, dataDir: string, name: string, o: { heartbeatIntervalMs?: number; engine?: string; checkpoints?: string } = {},
+  master: string, dataDir: string, name: string,
+  o: { heartbeatIntervalMs?: number; engine?: string; checkpoints?: string; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<Proc & { address: string; nodeId: string; dir: string }> {
   const dir = join(dataDir, name);
   const p = startProc(['speed', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200),
-    ...(o.checkpoints ? ['--checkpoints', o.checkpoints] : [])], { LAMINATE_SPEED_ENGINE: o.engine ?? FAKE_SPEED_ENGINE });
+    ...(o.checkpoints ? ['--checkpoints', o.checkpoints] : []), ...(o.args ?? [])], { LAMINATE_SPEED_ENGINE: o.engine ?? FAKE_SPEED_ENGINE, ...o.env });
   const line = await p.waitFor(/speed process (\S+) listening on (\S+)/);
   const [, nodeId, address] = /speed process (\S+) listening on (\S+)/.exec(line)!;
   return { ...p, address: address!, nodeId: nodeId!, dir };
