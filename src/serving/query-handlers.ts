@@ -24,7 +24,7 @@
  */
 import { describe, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { Coverage, GetAnswer, GetQuery, ScanChunkAnswer, ScanQuery, ServedEntry, SpeedReadOptions } from '../common/serving-shapes.js';
+import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type ScanChunkAnswer, type ScanQuery, type ServedEntry, type SpeedReadOptions } from '../common/serving-shapes.js';
 import type { ViewEntry } from '../view/view-file-reader.js';
 import { fileForKey, filesForScan } from '../view/view-manifest.js';
 import { mergeScanBatches } from '../view/view-merge.js';
@@ -58,6 +58,9 @@ export interface QueryHandlers {
 /** Per-entry bytes counted besides key and value when sizing a chunk (framing of the message's fields). */
 const ENTRY_OVERHEAD_BYTES = 8;
 
+/** How often a read waiting for a speed process to be placed looks again. */
+const PLACEMENT_POLL_MS = 50;
+
 export function createQueryHandlers(versions: VersionSet, options: QueryHandlerOptions): QueryHandlers {
   const log = options.log.child({ component: 'queries' });
   const chunkBytes = options.scanChunkBytes ?? DEFAULT_SCAN_CHUNK_BYTES;
@@ -70,11 +73,26 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     return e;
   };
 
-  /** The speed placement a read uses, or undefined for a batch-only read. */
-  const placementFor = (view: string, o: SpeedReadOptions): SpeedPlacement | undefined => {
-    if (o.batchOnly === true || options.speed === undefined) return undefined;
+  /** Where the view's speed processes are now, as the node's last heartbeat told; undefined: none. */
+  const placed = (view: string): SpeedPlacement | undefined => {
     const p = options.placement?.(view);
     return p === undefined || p.speed.length === 0 ? undefined : p;
+  };
+
+  /** The speed placement a read uses, or undefined for a batch-only read. */
+  const placementFor = async (v: LoadedVersion, o: SpeedReadOptions): Promise<SpeedPlacement | undefined> => {
+    if (o.batchOnly === true || options.speed === undefined) return undefined;
+    let p = placed(v.view);
+    if (p !== undefined || o.atLeast === undefined || behind(v.coverage, o.atLeast).length === 0) return p;
+    // Read your writes asked before this node has heard of a speed process for the
+    // view (just deployed, or the node just started): it learns of one at its next
+    // heartbeat, so wait for it as long as the read may wait rather than fail at once.
+    const deadline = Date.now() + (o.waitMs ?? DEFAULT_WAIT_MS);
+    while (p === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, PLACEMENT_POLL_MS));
+      p = placed(v.view);
+    }
+    return p;
   };
 
   /** A batch-only read asked for atLeast: the cut alone must reach it (nothing to wait for). */
@@ -118,7 +136,7 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     const v = lease.version;
     try {
       const stored = await readBatch(v, q.keys);
-      const placement = placementFor(v.view, q);
+      const placement = await placementFor(v, q);
       if (placement === undefined) {
         checkBatchOnly(v, q);
         const entries = q.keys.map((key, i): ServedEntry => ({ key, ...v.answer(key, stored[i]) }));
@@ -149,7 +167,7 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     const lease = versions.acquire(q.view, q.version);
     const v = lease.version;
     try {
-      const placement = placementFor(v.view, q);
+      const placement = await placementFor(v, q);
       let speed: SpeedScanRead | undefined;
       if (placement === undefined) checkBatchOnly(v, q);
       else speed = await options.speed!.scan(v.view, v.version, { cut: v.manifest.cut, definitionHash: v.manifest.definitionHash }, v.presentation.merge, placement, bounds, limit, q, (keys) => readBatch(v, keys));

@@ -71,4 +71,32 @@ describe('query handlers merging a custom monoid\'s batch with its speed side', 
     expect(pages).toEqual(sorted);
     await set.closeAll();
   });
+
+  it('waits for a speed process to be placed when a read asks for offsets past the cut, then merges; fails in time when none comes', async () => {
+    const root = await tempDir();
+    await writeVersion(root, { view: 'v', version: 4, entries: new Map([['k', ['b']]]), partitions: 1, cut: CUT });
+    const set = new VersionSet();
+    set.add(await openVersion(root, 'v', 4, { merge: 'custom' }));
+    set.setCurrent('v', 4);
+    const f = await new FakeSpeed({ nodeId: 'speed-0', partitions: [0, 1, 2], cut: CUT, plus }).start();
+    fakes.push(f);
+    f.accs.set('k', ['s']);
+    f.advance({ 0: 6, 1: 7, 2: 8 });
+    reads = new SpeedReads({ clock: systemClock, log });
+    // The node hears of the speed process only at a later heartbeat.
+    let placed = false;
+    const q = createQueryHandlers(set, { log, speed: reads, placement: () => (placed ? { speed: [f.location], windowSizeMs: 0 } : undefined) });
+    const timer = setTimeout(() => { placed = true; }, 300);
+    const got = await q.get({ view: 'v', keys: ['k'], atLeast: [6, 7, 8], waitMs: 5000 });
+    clearTimeout(timer);
+    expect(got.coverage.speed).toEqual([6, 7, 8]);
+    expect(unpack(got.entries[0]!.value as Buffer)).toEqual(['b', 's']);
+    // Without a speed process in time: the batch-only answer cannot reach the offsets, and says so.
+    placed = false;
+    await expect(q.get({ view: 'v', keys: ['k'], atLeast: [6, 7, 8], waitMs: 200 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    // Offsets the cut already reaches need no speed process.
+    const atCut = await q.get({ view: 'v', keys: ['k'], atLeast: CUT, waitMs: 200 });
+    expect(atCut.coverage.speed).toBeUndefined();
+    await set.closeAll();
+  });
 });
