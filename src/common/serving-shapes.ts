@@ -28,8 +28,12 @@ export interface Coverage {
   /** Records durable but not counted (end - A), summed over the partitions the speed side reported. */
   readonly lag?: number;
   /**
-   * Every record durable this long ago is counted: now minus the oldest time a
-   * covered partition had caught up with its end. Absent when no partition is
+   * Now minus the oldest time a covered partition's speed side had folded
+   * every record up to the partition's end as its tailer last saw it: roughly,
+   * every record durable this long ago is counted. It can understate by the
+   * time a chunk of records spends between the store and the fold (the end
+   * is stamped when the fold reaches it, not when the store reported it):
+   * milliseconds when the speed side keeps up. Absent when no partition is
    * covered, or one never caught up.
    */
   readonly freshnessMs?: number;
