@@ -37,6 +37,7 @@ import { ServingRegistry } from './serving-registry.js';
 import { createSpeedService } from './speed-service.js';
 import { SPEED_NODE_TIMEOUT_MS, SpeedRegistry } from './speed-registry.js';
 import { ViewCatalog } from './view-catalog.js';
+import { loadServingNodes, saveServingNodes } from './serving-registry-store.js';
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
 
@@ -85,6 +86,9 @@ export class Master {
   private store?: LogDatasetStore;
   private views?: ViewService;
   private timer?: NodeJS.Timeout;
+  /** Saves the registered serving nodes when they changed (serving-registry-store.ts). */
+  private servingSaver?: NodeJS.Timeout;
+  private saveServing?: () => Promise<void>;
   readonly heartbeatIntervalMs: number;
 
   constructor(private readonly options: MasterOptions) {
@@ -121,8 +125,20 @@ export class Master {
     const store = this.store = await LogDatasetStore.open({ dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger });
     const datasets = this.datasets = createDatasetService(store, this.options.logger);
     const viewDir = this.options.viewDir ?? join(this.options.dataDir, 'views');
-    const catalog = await ViewCatalog.open(join(viewDir, '_catalog'));
+    const catalogDir = join(viewDir, '_catalog');
+    const catalog = await ViewCatalog.open(catalogDir);
     const servingRegistry = new ServingRegistry();
+    // Nodes registered before a restart, down until they heartbeat: a crashed one keeps holding the speed handoff.
+    servingRegistry.restore(await loadServingNodes(catalogDir));
+    let saving = Promise.resolve();
+    this.saveServing = () => {
+      const nodes = servingRegistry.takeChanges();
+      if (nodes === undefined) return saving;
+      saving = saving.then(() => saveServingNodes(catalogDir, nodes)).catch((err: unknown) => {
+        this.log.error({ err }, 'could not save the registered serving nodes');
+      });
+      return saving;
+    };
     const speed = createSpeedService({
       catalog, root: viewDir, datasets: store, serving: servingRegistry, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
       clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
@@ -155,12 +171,17 @@ export class Master {
     }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
+    const save = this.saveServing;
+    this.servingSaver = setInterval(() => void save(), 1000);
+    this.servingSaver.unref();
     this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');
   }
 
   /** Stops the timer, ends the workers' streams and the server. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.servingSaver) clearInterval(this.servingSaver);
+    await this.saveServing?.();
     this.views?.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();

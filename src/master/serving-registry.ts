@@ -39,8 +39,27 @@ export interface RegisteredServingNode {
   readonly current: readonly LoadedVersion[];
 }
 
+/**
+ * What survives a master restart of a registered node: its id, address and
+ * the versions it served as current (src/master/serving-registry-store.ts).
+ * A node restored from it is down until it heartbeats again, and holds the
+ * speed handoff meanwhile, as it did before the restart.
+ */
+export interface PersistedServingNode {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly lastHeardAt: number;
+  readonly current: readonly LoadedVersion[];
+}
+
+function sameVersions(a: readonly LoadedVersion[], b: readonly LoadedVersion[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.view === b[i]!.view && x.version === b[i]!.version);
+}
+
 export class ServingRegistry {
   private readonly nodes = new Map<string, NodeState>();
+  /** Set when membership or a node's current versions changed since the last `takeChanges`. */
+  private changed = false;
 
   constructor(private readonly timeoutMs = SERVING_NODE_TIMEOUT_MS) {}
 
@@ -50,20 +69,41 @@ export class ServingRegistry {
    */
   heard(hb: ServingHeartbeat, now: number): void {
     if (hb.leaving === true) {
-      this.nodes.delete(hb.nodeId);
+      if (this.nodes.delete(hb.nodeId)) this.changed = true;
       return;
     }
     const n = this.nodes.get(hb.nodeId);
     const state = {
       address: hb.address, lastHeardAt: now, loaded: [...hb.loaded], refused: [...hb.refused], refusalReason: hb.refusalReason, current: [...(hb.current ?? [])],
     };
+    if (n === undefined || n.address !== state.address || !sameVersions(n.current, state.current)) this.changed = true;
     if (n) Object.assign(n, state);
     else this.nodes.set(hb.nodeId, { nodeId: hb.nodeId, ...state });
   }
 
   /** Forgets a node (an operator says it is gone for good). Returns whether it was registered. */
   forget(nodeId: string): boolean {
-    return this.nodes.delete(nodeId);
+    const had = this.nodes.delete(nodeId);
+    if (had) this.changed = true;
+    return had;
+  }
+
+  /**
+   * Registers nodes known before a master restart, as down (their last
+   * heartbeat is old), unless heard from since. Called once at start.
+   */
+  restore(nodes: readonly PersistedServingNode[]): void {
+    for (const p of nodes) {
+      if (this.nodes.has(p.nodeId)) continue;
+      this.nodes.set(p.nodeId, { nodeId: p.nodeId, address: p.address, lastHeardAt: p.lastHeardAt, loaded: [], refused: [], refusalReason: '', current: [...p.current] });
+    }
+  }
+
+  /** The registered nodes to persist when something changed since the last call, else undefined. */
+  takeChanges(): PersistedServingNode[] | undefined {
+    if (!this.changed) return undefined;
+    this.changed = false;
+    return this.sorted().map((n) => ({ nodeId: n.nodeId, address: n.address, lastHeardAt: n.lastHeardAt, current: n.current }));
   }
 
   /** Live nodes, by id: those heard from within the timeout. */

@@ -180,6 +180,35 @@ describe('the master\'s speed layer', () => {
   });
 });
 
+describe('a restarted master', () => {
+  it('remembers a serving node that fell silent before the restart: it still holds the handoff until forgotten', async () => {
+    await deploy();
+    const store = join(dir, 'master', 'views');
+    const publish = (version: number, cut: number[]): Promise<unknown> => writeVersion(store, { view: VIEW, version, entries: new Map([['k', version]]), partitions: 1, cut });
+    const A = 'serving-00000000000a';
+    const B = 'serving-00000000000b';
+    await publish(1, [10, 5, 0, 2]);
+    await views.servingHeartbeat(servingHb(A, 1));
+    await views.servingHeartbeat(servingHb(B, 1));
+    await publish(2, [20, 8, 3, 2]);
+    await views.servingHeartbeat(servingHb(A, 2, [2, 1]));
+    // B falls silent at version 1; the master restarts.
+    await master.stop();
+    master = new Master({ dataDir: join(dir, 'master'), port: 0, logger: silentLogger(), speedStartGraceMs: 0, speedNodeTimeoutMs: 60_000 });
+    await master.start();
+    teardown.add(() => master.stop());
+    views.close();
+    views = new ViewsClient(master.address);
+    teardown.add(() => views.close());
+    await views.servingHeartbeat(servingHb(A, 2, [2, 1]));
+    const held = (await views.listSpeedNodes()).handoffs.find((x) => x.view === VIEW)!;
+    expect(held.handoffCut).toEqual([10, 5, 0, 2]);
+    expect(held.heldBy.map((x) => [x.nodeId, x.version])).toEqual([[B, 1]]);
+    expect(await views.forgetServingNode(B)).toBe(true);
+    expect((await views.listSpeedNodes()).handoffs.find((x) => x.view === VIEW)!.handoffCut).toEqual([20, 8, 3, 2]);
+  });
+});
+
 describe('the embedded cluster', () => {
   it('runs a speed process when asked, which is assigned every partition of a deployed view and leaves on stop', async () => {
     let engine: FakeSpeedEngine | undefined;
