@@ -195,13 +195,19 @@ export class ViewRuntime {
       const records = decodeBody(chunk.body);
       const now = Date.now();
       const windowed = this.view.window !== undefined && typeof this.view.eventTime === 'function';
+      // One record's emits, kept until its map has returned (a map that throws half way folds
+      // nothing of that record); the array and the callback are reused across the chunk.
+      const emits: Array<readonly [string, unknown]> = [];
+      const emit = (key: string, acc: unknown): void => {
+        emits.push([key, acc]);
+      };
       for (let i = 0; i < records.length; i++) {
         const offset = chunk.firstOffset + i;
         const record = records[i];
-        const emits: Array<readonly [string, unknown]> = [];
+        emits.length = 0;
         let t: number | undefined;
         try {
-          this.view.mapRecord(record, (key, acc) => emits.push([key, acc]));
+          this.view.mapRecord(record, emit);
           if (windowed && emits.length > 0) t = this.view.eventTime(record);
         } catch (err) {
           state.stop(offset, errorMessage(err));

@@ -121,10 +121,17 @@ export async function runLambdaDemo(o: DemoOptions): Promise<DemoResult> {
   let appended = 0;
   const started = Date.now();
   const tickMs = 50;
+  // write(): no promise per record. It throws once the producer has failed: kept, and thrown by the loop below.
+  let appendFailure: unknown;
   const appender = setInterval(() => {
     const due = Math.floor(((Date.now() - started) * o.rate) / 1000) - appended;
     const now = Date.now();
-    for (let i = 0; i < due; i++) void producer.send(next(now));
+    try {
+      for (let i = 0; i < due; i++) producer.write(next(now));
+    } catch (err) {
+      appendFailure = err;
+      clearInterval(appender);
+    }
     appended += Math.max(0, due);
   }, tickMs);
 
@@ -141,6 +148,7 @@ export async function runLambdaDemo(o: DemoOptions): Promise<DemoResult> {
     let lastPrinted = 0;
     while (Date.now() - started < o.seconds * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
+      if (appendFailure !== undefined) throw appendFailure;
       const merged = await snapshot(client, false);
       // The same version read batch-only: the batch part of each count.
       const batch = await snapshot(client, true, merged.coverage.version);
