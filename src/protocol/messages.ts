@@ -7,7 +7,7 @@ export interface Chunk { data: Buffer }
 export interface WireFailure { code: string; message: string; attemptId: string; workerId: string }
 export interface RegisterWorkerRequest { shuffleAddress: string; slots: number; memoryMb: number; name: string; externalShuffle: boolean }
 export interface RegisterWorkerResponse { workerId: string; heartbeatIntervalMs: number }
-export interface HeartbeatRequest { workerId: string; runningAttemptIds: string[] }
+export interface HeartbeatRequest { workerId: string; runningAttemptIds: string[]; functionContainerIds: string[] }
 export interface HeartbeatResponse { reregister: boolean }
 export interface AttachRequest { workerId: string }
 export interface LeaveRequest { workerId: string }
@@ -26,10 +26,23 @@ export interface LaunchAttempt {
 }
 export interface KillAttempt { attemptId: string; reason: string }
 export interface CleanupJob { jobId: string }
+export interface InvokeFunction {
+  requestId: string; eventId: string; function: string; version: number; codeSha256: string; containerId: string;
+  memoryMb: number; timeoutMs: number; payload: Buffer; env: Record<string, string>; deadline: number;
+}
+export interface StopFunctionContainer { containerId: string; reason: string }
 export interface WorkerCommand {
   launch?: LaunchAttempt | null; kill?: KillAttempt | null; cleanup?: CleanupJob | null;
-  command?: 'launch' | 'kill' | 'cleanup';
+  invoke?: InvokeFunction | null; stopContainer?: StopFunctionContainer | null;
+  command?: 'launch' | 'kill' | 'cleanup' | 'invoke' | 'stopContainer';
 }
+export interface WireFunctionLogLine { at: number; level: string; message: string }
+export interface InvocationReport {
+  requestId: string; workerId: string; containerId: string; ok: boolean; result: Buffer; errorCode: string; errorMessage: string;
+  durationMs: number; coldStart: boolean; initMs: number; containerGone: boolean; logs: WireFunctionLogLine[]; maxMemoryUsedMb: number;
+}
+export interface GetFunctionCodeRequest { function: string; version: number; workerId: string }
+export interface FunctionCode { ciphertext: Buffer; iv: Buffer; authTag: Buffer; dataKey: Buffer; codeSha256: string }
 export interface WireCounter { name: string; value: number }
 export interface AttemptReport {
   attemptId: string; workerId: string; outcome: string; failure: WireFailure | null;

@@ -252,7 +252,7 @@ export class WorkerNode {
 
   private async heartbeat(gen: number): Promise<void> {
     try {
-      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active.keys()] }, 5_000);
+      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active.keys()], functionContainerIds: [] }, 5_000);
       if (res.reregister && gen === this.generation && !this.stopped) {
         this.log.warn({ workerId: this.workerId }, 'the master does not know this worker: registering again');
         await this.reregister();

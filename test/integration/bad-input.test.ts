@@ -122,7 +122,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect((await rejection(m.reportAttempt({ attemptId: 'job-0999-m-00000-a1', workerId: 'worker-0001', result: { outcome: 'SUCCEEDED', counters: {} } }))).code).toBe('NOT_FOUND');
     expect((await rejection(m.reportAttempt({ attemptId: 'not an id', workerId: 'x', result: { outcome: 'SUCCEEDED', counters: {} } }))).code).toBe('INVALID_ARGUMENT');
     expect((await rejection(m.registerWorker({ shuffleAddress: 'nowhere', slots: -1, memoryMb: 0, name: '', externalShuffle: false }))).code).toBe('INVALID_ARGUMENT');
-    expect((await m.heartbeat({ workerId: 'worker-9999', runningAttemptIds: [] }, 5000)).reregister).toBe(true);
+    expect((await m.heartbeat({ workerId: 'worker-9999', runningAttemptIds: [], functionContainerIds: [] }, 5000)).reregister).toBe(true);
     expect((await rejection(m.getJob('job-4242'))).code).toBe('NOT_FOUND');
     m.close();
     const shuffle = new ShuffleClient(cluster.workers[0]!.shuffleAddress);
