@@ -18,6 +18,7 @@ import { registerShuffleService } from './shuffle-service.js';
 import { registerSpeed } from './speed.js';
 import { registerSpeedStatus } from './speed-status.js';
 import { registerStatus } from './status.js';
+import { addSecurityOptions } from './security-options.js';
 import { registerSubmit } from './submit.js';
 import { registerView } from './view.js';
 import { registerWorker } from './worker.js';
@@ -26,6 +27,8 @@ const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
 for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView, registerServe, registerSpeed, registerSpeedStatus, registerQuery]) register(program);
+// Last, so that every command registered above takes the access-control flags.
+addSecurityOptions(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);

@@ -25,6 +25,12 @@ export function registerWorker(program: Command): void {
         ...(o.shuffleService !== undefined ? { shuffleService: o.shuffleService } : {}),
       });
       untilSignal(() => worker.stop(), logger);
-      await worker.start();
+      try {
+        await worker.start();
+      } catch (err) {
+        // Its shuffle server is open by now: close it, or the process would stay up doing nothing.
+        await worker.stop();
+        throw err;
+      }
     });
 }

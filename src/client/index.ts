@@ -15,3 +15,8 @@ export type { ErrorCode } from '../common/errors.js';
 export { JobClient, FINISHED_STATES } from './job-client.js';
 export type { SubmitOptions } from './job-client.js';
 export type { JobStatus, TaskStatus, AttemptStatus, TaskCounts, WorkerStatus, JobState, TaskState, AttemptState } from '../common/job-status.js';
+/** Access control: call `configureSecurity(await loadSecurity({ tokenFile, tlsCa }).then((s) => s.config))` once, before creating clients. */
+export { configureSecurity } from '../protocol/security.js';
+export type { SecurityConfig } from '../protocol/security.js';
+export { loadSecurity } from '../protocol/security-files.js';
+export type { SecurityFlags } from '../protocol/security-files.js';

@@ -16,6 +16,7 @@ import type * as W from './dataset-messages.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
 import { encodeAppendRequest } from './append-encoding.js';
 import { callUnary, callUnaryWith, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
+import { channelCredentials, clientOptions } from './security.js';
 
 export type { AppendBatch, AppendResult, DatasetDescription, PartitionDescription, ReadChunk } from '../common/dataset-shapes.js';
 export { allocateAppendBuffer } from './append-encoding.js';
@@ -143,7 +144,7 @@ export class DatasetClient {
   constructor(readonly address: string) {
     parseAddress(address);
     const Ctor = services().datasetCtor;
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS, ...RECONNECT_OPTIONS });
+    this.client = new Ctor(address, channelCredentials(), clientOptions({ ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS, ...RECONNECT_OPTIONS }));
   }
 
   private call<Req, Res>(method: string, req: Req, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Res> {

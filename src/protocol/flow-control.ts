@@ -17,6 +17,7 @@
 import type * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from './load.js';
+import { serverOptions } from './security.js';
 
 /** Per-stream and per-connection receive window, both ways. */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
@@ -39,7 +40,8 @@ interface ServerInternals {
  * server works with the default windows, only slower.
  */
 export function newServer(options: grpc.ServerOptions = CHANNEL_OPTIONS): grpc.Server {
-  const server = new grpc.Server(options);
+  // The cluster token's check, when the process has one (security.ts), runs before every handler.
+  const server = new grpc.Server(serverOptions(options));
   const internals = server as unknown as ServerInternals;
   const common = internals.commonServerOptions;
   if (common) common.settings = { ...common.settings, initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };

@@ -14,6 +14,7 @@ import { fromServiceError, toServiceError } from './status-codes.js';
 import {
   fromWireCommand, fromWireJobStatus, fromWireReport, fromWireWorkerStatus, toWireCommand, toWireJobStatus, toWireReport, toWireWorkerStatus,
 } from './wire-mapping.js';
+import { channelCredentials, clientOptions, serverCredentials } from './security.js';
 
 /** The master side of an Attach stream: commands go down it until either end closes. */
 export interface CommandChannel {
@@ -47,7 +48,7 @@ export interface BoundServer {
 
 export async function bindServer(server: grpc.Server, host: string, port: number): Promise<BoundServer> {
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+    server.bindAsync(`${host}:${port}`, serverCredentials(), (err, p) => {
       if (err) reject(new LaminateError('UNAVAILABLE', `Could not listen on ${host}:${port}: ${err.message}`, { cause: err }));
       else resolve(p);
     });
@@ -135,7 +136,7 @@ export class MasterClient {
   constructor(readonly address: string) {
     parseAddress(address);
     const Ctor = services().masterCtor;
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new Ctor(address, channelCredentials(), clientOptions(CHANNEL_OPTIONS));
   }
 
   private call<Req, Res>(method: string, req: Req, timeoutMs = 30_000): Promise<Res> {

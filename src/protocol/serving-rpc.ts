@@ -19,6 +19,7 @@ import { CHANNEL_OPTIONS, services } from './load.js';
 import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } from './master-rpc.js';
 import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
+import { channelCredentials, clientOptions } from './security.js';
 
 /** What the server side calls; see src/serving/query-handlers.ts. */
 export interface ServingHandlers {
@@ -146,7 +147,7 @@ export class ServingClient {
 
   constructor(readonly address: string) {
     parseAddress(address, 'a serving node address');
-    this.client = new (services().servingCtor)(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS });
+    this.client = new (services().servingCtor)(address, channelCredentials(), clientOptions({ ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS }));
   }
 
   /**

@@ -11,13 +11,14 @@ import { bindServer, type BoundServer } from './master-rpc.js';
 import type * as M from './messages.js';
 import { callUnary, messageStreamHandler, readChunks, streamHandler, unaryHandler } from './rpc.js';
 import { fromServiceError } from './status-codes.js';
+import { channelCredentials, clientOptions, serverOptions } from './security.js';
 
 export interface ShuffleHandlers {
   fetchPartition(req: M.FetchPartitionRequest, signal: AbortSignal): AsyncIterable<Buffer>;
 }
 
 export async function serveShuffle(handlers: ShuffleHandlers, host: string, port: number): Promise<BoundServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server(serverOptions(CHANNEL_OPTIONS));
   server.addService(services().shuffle, { fetchPartition: streamHandler(handlers.fetchPartition) });
   return bindServer(server, host, port);
 }
@@ -34,7 +35,7 @@ export interface ShuffleHostHandlers {
 
 /** Serves Shuffle and ShuffleHost on one port: a node's shuffle service. */
 export async function serveShuffleService(handlers: ShuffleHandlers & ShuffleHostHandlers, host: string, port: number): Promise<BoundServer> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server(serverOptions(CHANNEL_OPTIONS));
   server.addService(services().shuffle, { fetchPartition: streamHandler(handlers.fetchPartition) });
   server.addService(services().shuffleHost, {
     attachWorker: messageStreamHandler(handlers.attachWorker),
@@ -49,7 +50,7 @@ export class ShuffleClient {
 
   constructor(readonly address: string) {
     const Ctor = services().shuffleCtor;
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new Ctor(address, channelCredentials(), clientOptions(CHANNEL_OPTIONS));
   }
 
   /** Streams one partition of a map output; throws a LaminateError if the fetch fails. */
@@ -71,7 +72,7 @@ export class ShuffleHostClient {
 
   constructor(readonly address: string) {
     const Ctor = services().shuffleHostCtor;
-    this.client = new Ctor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new Ctor(address, channelCredentials(), clientOptions(CHANNEL_OPTIONS));
   }
 
   /**

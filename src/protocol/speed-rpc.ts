@@ -19,6 +19,7 @@ import { CHANNEL_OPTIONS, services } from './load.js';
 import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } from './master-rpc.js';
 import { callUnary, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
+import { channelCredentials, clientOptions } from './security.js';
 
 /** What the server side calls: the speed engine (src/speed/speed-engine.ts). */
 export interface SpeedHandlers {
@@ -108,7 +109,7 @@ export class SpeedClient {
 
   constructor(readonly address: string) {
     parseAddress(address, 'a speed process address');
-    this.client = new (services().speedCtor)(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS });
+    this.client = new (services().speedCtor)(address, channelCredentials(), clientOptions({ ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS }));
   }
 
   /**

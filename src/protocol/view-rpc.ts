@@ -15,6 +15,7 @@ import { CHANNEL_OPTIONS, services } from './load.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
 import { callUnary, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
+import { channelCredentials, clientOptions } from './security.js';
 
 /** What the server side calls; see src/master/view-service.ts. */
 export interface ViewHandlers {
@@ -197,7 +198,7 @@ export class ViewsClient {
 
   constructor(readonly address: string) {
     parseAddress(address);
-    this.client = new (services().viewsCtor)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new (services().viewsCtor)(address, channelCredentials(), clientOptions(CHANNEL_OPTIONS));
   }
 
   private call<Req, Res>(method: string, req: Req, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Res> {

@@ -7,14 +7,18 @@
  * changed, at most every REPORT_MS.
  */
 import { pathToFileURL } from 'node:url';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { CompiledView } from '../api/view.js';
 import { describe, errorMessage, LaminateError } from '../common/errors.js';
 import { DatasetClient } from '../protocol/dataset-rpc.js';
 import { ViewRuntime, type RuntimeLog } from './view-runtime.js';
 import type { FromViewThread, ToViewThread, ViewThreadInit } from './view-thread-messages.js';
+import { configureSecurity, type SecurityConfig } from '../protocol/security.js';
 
 const REPORT_MS = 100;
+
+// Calls from this thread carry its process's token and TLS settings.
+configureSecurity((workerData as { security?: SecurityConfig } | null)?.security ?? {});
 
 const port = parentPort;
 if (!port) throw new Error('view-thread-main must run in a worker thread');

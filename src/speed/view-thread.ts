@@ -21,6 +21,7 @@ import { packageRoot } from '../common/package-root.js';
 import type { SpeedAnswer, SpeedGetQuery, SpeedScanQuery, SpeedViewReport } from '../common/speed-shapes.js';
 import { cutOffset } from './speed-read.js';
 import type { FromViewThread, ToViewThread, ViewThreadAssignment, ViewThreadInit } from './view-thread-messages.js';
+import { threadSecurity } from '../protocol/security.js';
 
 /**
  * The thread entry, compiled: beside this file under dist/, and taken from
@@ -68,6 +69,8 @@ export class ViewThread {
     this.down = undefined;
     this.startedAt = Date.now();
     const thread = new Worker(entry(), {
+      // The thread's gRPC clients call with the process's token and TLS (security.ts).
+      workerData: { security: threadSecurity() },
       resourceLimits: {
         maxOldGenerationSizeMb: this.memoryMb,
         maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(this.memoryMb / 8))),

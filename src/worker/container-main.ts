@@ -4,13 +4,14 @@
  * failures with a cause; nothing thrown here reaches the worker process.
  */
 import { mkdirSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
 import { FetchFailure } from './fetch-failure.js';
 import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
 import { runReduce } from './reduce-runner.js';
+import { configureSecurity, type SecurityConfig } from '../protocol/security.js';
 
 /**
  * The outcome of an attempt that threw `err`. `kind` is the task's kind
@@ -47,6 +48,9 @@ async function run(task: ContainerTask): Promise<ContainerOutcome> {
     return outcomeOf(err, task.launch.kind);
   }
 }
+
+// Calls from this thread carry its process's token and TLS settings.
+configureSecurity((workerData as { security?: SecurityConfig } | null)?.security ?? {});
 
 const port = parentPort;
 if (!port) throw new Error('container-main must run in a worker thread');

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../common/package-root.js';
+import { threadSecurity } from '../protocol/security.js';
 
 /**
  * The thread entry, compiled: beside this file under dist/, and taken from
@@ -38,6 +39,8 @@ export class Container {
     this.jobId = jobId;
     this.memoryMb = memoryMb;
     this.thread = new Worker(ENTRY, {
+      // The thread's gRPC clients call with the process's token and TLS (security.ts).
+      workerData: { security: threadSecurity() },
       resourceLimits: {
         maxOldGenerationSizeMb: memoryMb,
         maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(memoryMb / 8))),

@@ -181,6 +181,10 @@ export class WorkerNode {
         this.heartbeatTimer.unref();
         return;
       } catch (err) {
+        // A refused token does not pass with time: say so and stop, rather than knock forever.
+        if (err instanceof LaminateError && err.code === 'UNAUTHENTICATED') {
+          throw new LaminateError('UNAUTHENTICATED', `The master at ${this.options.master} refused this worker's registration: ${err.message}`, { cause: err });
+        }
         this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'could not register with the master');
         await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 5_000);

@@ -1,0 +1,148 @@
+/**
+ * Access control for every gRPC channel and server of a process: a shared
+ * secret (the cluster token, `--token-file`) carried on every call as
+ * `authorization: Bearer <token>`, and optionally TLS (`--tls-cert`,
+ * `--tls-key`, `--tls-ca`).
+ *
+ * One setting per process (and per worker thread, which is given it at
+ * start): a process of the cluster serves and calls with the same token, as
+ * Hadoop's RPC does with its cluster-wide service secret. The CLI sets it
+ * before any command runs (src/cli/main.ts); library users call
+ * `configureSecurity` from `laminate/client` before creating a client.
+ *
+ * Servers check the token in a server interceptor, before any handler runs,
+ * and compare it in constant time. A refused call is logged with its method
+ * and peer, never with what it carried.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/logger.js';
+
+export interface SecurityConfig {
+  /** The shared secret every call must carry; none: calls are not checked (loopback only). */
+  readonly token?: string;
+  /** PEM certificate chain and key this process serves with (TLS on its servers). */
+  readonly tlsCert?: Buffer;
+  readonly tlsKey?: Buffer;
+  /** PEM roots this process trusts when it connects; set (or tlsCert set): its channels use TLS. */
+  readonly tlsCa?: Buffer;
+  /** Where refused calls are logged. */
+  readonly log?: Logger;
+}
+
+let current: SecurityConfig = {};
+
+/**
+ * Sets this process's (or thread's) security. Call once, before creating
+ * servers or clients: channels already open keep what they were made with.
+ */
+export function configureSecurity(config: SecurityConfig): void {
+  // A worker thread receives Buffers as plain Uint8Arrays (structured clone); grpc-js insists on Buffers.
+  const buf = (b: Uint8Array | undefined): Buffer | undefined => (b === undefined || Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const tlsCert = buf(config.tlsCert);
+  const tlsKey = buf(config.tlsKey);
+  const tlsCa = buf(config.tlsCa);
+  current = {
+    ...config,
+    ...(tlsCert !== undefined ? { tlsCert } : {}),
+    ...(tlsKey !== undefined ? { tlsKey } : {}),
+    ...(tlsCa !== undefined ? { tlsCa } : {}),
+  };
+}
+
+/** This process's security, as configureSecurity left it. */
+export function securityConfig(): SecurityConfig {
+  return current;
+}
+
+/** What a worker thread is given so that it calls with its process's security (no logger: threads have none of their own). */
+export function threadSecurity(): SecurityConfig {
+  const { log: _log, ...rest } = current;
+  return rest;
+}
+
+/** Whether this process's channels use TLS. */
+export function usesTls(config: SecurityConfig = current): boolean {
+  return config.tlsCa !== undefined || config.tlsCert !== undefined;
+}
+
+/**
+ * Credentials for a client channel: TLS trusting `tlsCa` (or, without one,
+ * the process's own certificate: a self-signed cluster certificate) when TLS
+ * is on, else plaintext.
+ */
+export function channelCredentials(config: SecurityConfig = current): grpc.ChannelCredentials {
+  if (!usesTls(config)) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(config.tlsCa ?? config.tlsCert ?? null);
+}
+
+/**
+ * Options for a client: `base` plus an interceptor that adds the token to
+ * every call. (grpc-js refuses call credentials on a plaintext channel, so
+ * the token travels as metadata added here, with or without TLS.)
+ */
+export function clientOptions(base: grpc.ClientOptions, config: SecurityConfig = current): grpc.ClientOptions {
+  const token = config.token;
+  if (token === undefined) return base;
+  const header = `Bearer ${token}`;
+  const addToken: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set('authorization', header);
+      next(metadata, listener);
+    },
+  });
+  return { ...base, interceptors: [...(base.interceptors ?? []), addToken] };
+}
+
+/** Credentials a server binds with: TLS with the process's certificate and key when it has them. */
+export function serverCredentials(config: SecurityConfig = current): grpc.ServerCredentials {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tlsCert, private_key: config.tlsKey }], false);
+}
+
+/** Server options: `base` plus the token check when the process has a token. */
+export function serverOptions(base: grpc.ServerOptions, config: SecurityConfig = current): grpc.ServerOptions {
+  const token = config.token;
+  if (token === undefined) return base;
+  const check: grpc.ServerInterceptor = (method, call) => new grpc.ServerInterceptingCall(call, {
+    start(next) {
+      next({
+        onReceiveMetadata(metadata, mdNext) {
+          const given = metadata.get('authorization')[0];
+          if (typeof given === 'string' && bearerMatches(given, token)) {
+            mdNext(metadata);
+            return;
+          }
+          config.log?.warn({ method: method.path, peer: call.getPeer(), token: given === undefined ? 'missing' : 'wrong' },
+            'refused a call without the cluster token');
+          call.sendStatus({
+            code: grpc.status.UNAUTHENTICATED,
+            details: given === undefined
+              ? 'this call carries no token, and the cluster requires one (--token-file)'
+              : 'this call carries a token that is not the cluster\'s (--token-file)',
+          });
+        },
+      });
+    },
+  });
+  return { ...base, interceptors: [...(base.interceptors ?? []), check] };
+}
+
+/**
+ * Whether an `Authorization` header value is `Bearer <token>` for this
+ * token, compared in constant time (over digests, so that the length of the
+ * token does not leak either). For HTTP servers too.
+ */
+export function bearerMatches(header: string, token: string): boolean {
+  const prefix = 'Bearer ';
+  if (!header.startsWith(prefix)) return false;
+  const a = createHash('sha256').update(header.slice(prefix.length)).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Whether an HTTP request's Authorization header passes this process's check (true when it has no token). */
+export function httpAuthorized(header: string | undefined, config: SecurityConfig = current): boolean {
+  if (config.token === undefined) return true;
+  return header !== undefined && bearerMatches(header, config.token);
+}
