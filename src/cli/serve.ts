@@ -6,9 +6,10 @@ import { createLogger } from '../common/logger.js';
 import { DEFAULT_CACHE_BYTES, SERVING_PORT, ServingNode } from '../serving/serving-node.js';
 import { address, nonNegativeInt, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
+import { addMetricsOption, startMetrics } from './metrics-option.js';
 
 export function registerServe(program: Command): void {
-  program.command('serve')
+  const cmd = program.command('serve')
     .description('run a serving node: it loads the published versions of every view, verifies them, and answers queries (laminate query)')
     .requiredOption('--master <host:port>', 'the master', address)
     .option('--host <host>', 'address to bind and to be known by (loopback unless told otherwise)', '127.0.0.1')
@@ -16,8 +17,9 @@ export function registerServe(program: Command): void {
     .option('--data <dir>', 'its folder: its id and local copies of the versions it serves (one folder per serving node)',
       join(tmpdir(), 'laminate', 'serve'))
     .option('--heartbeat-interval <ms>', 'how often it heartbeats the master (and so hears of new versions)', positiveInt('--heartbeat-interval'), 1000)
-    .option('--cache-mb <mb>', 'memory for cached blocks of every view, in MB', nonNegativeInt('--cache-mb'), DEFAULT_CACHE_BYTES / (1024 * 1024))
-    .action(async (o: { master: string; host: string; port: number; data: string; heartbeatInterval: number; cacheMb: number }) => {
+    .option('--cache-mb <mb>', 'memory for cached blocks of every view, in MB', nonNegativeInt('--cache-mb'), DEFAULT_CACHE_BYTES / (1024 * 1024));
+  addMetricsOption(cmd)
+    .action(async (o: { master: string; host: string; port: number; data: string; heartbeatInterval: number; cacheMb: number; metricsPort: number }) => {
       const logger = createLogger();
       const node = new ServingNode({
         master: o.master, host: o.host, port: o.port, dataDir: resolve(o.data), cacheBytes: o.cacheMb * 1024 * 1024,
@@ -26,6 +28,7 @@ export function registerServe(program: Command): void {
       await node.start();
       // The bound address on stdout, for scripts that start a node on port 0.
       process.stdout.write(`serving node ${node.nodeId} listening on ${node.address}\n`);
-      untilSignal(() => node.stop(), logger);
+      const metrics = await startMetrics(o.host, o.metricsPort, logger);
+      untilSignal(() => node.stop().then(() => metrics.close()), logger);
     });
 }

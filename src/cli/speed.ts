@@ -7,9 +7,10 @@ import { loadSpeedEngineFactory } from '../speed/engine-loader.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_VIEW_MEMORY_MB, SpeedNode } from '../speed/speed-node.js';
 import { address, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
+import { addMetricsOption, startMetrics } from './metrics-option.js';
 
 export function registerSpeed(program: Command): void {
-  program.command('speed')
+  const cmd = program.command('speed')
     .description('run a speed process: it folds the records after the served batch version of every view, for queries to merge (the master splits partitions between speed processes)')
     .requiredOption('--master <host:port>', 'the master', address)
     .option('--host <host>', 'address to bind and to be known by (loopback unless told otherwise)', '127.0.0.1')
@@ -21,10 +22,11 @@ export function registerSpeed(program: Command): void {
     .option('--checkpoint-interval <ms>', 'how often changed state is checkpointed', positiveInt('--checkpoint-interval'), DEFAULT_CHECKPOINT_INTERVAL_MS)
     .option('--idle-timeout <ms>', 'a partition without a record for this long does not hold a windowed view\'s watermark back',
       positiveInt('--idle-timeout'), DEFAULT_IDLE_TIMEOUT_MS)
-    .option('--heartbeat-interval <ms>', 'how often it heartbeats the master (which moves its partitions after 3 s of silence)', positiveInt('--heartbeat-interval'), 1000)
+    .option('--heartbeat-interval <ms>', 'how often it heartbeats the master (which moves its partitions after 3 s of silence)', positiveInt('--heartbeat-interval'), 1000);
+  addMetricsOption(cmd)
     .action(async (o: {
       master: string; host: string; port: number; data: string; checkpoints?: string; viewMemory: number; checkpointInterval: number; idleTimeout: number;
-      heartbeatInterval: number;
+      heartbeatInterval: number; metricsPort: number;
     }) => {
       const logger = createLogger();
       // A crash-test hook (as the master's): SIGKILL this process right after the named step of a
@@ -41,6 +43,7 @@ export function registerSpeed(program: Command): void {
       await node.start();
       // The bound address on stdout, for scripts that start a process on port 0.
       process.stdout.write(`speed process ${node.nodeId} listening on ${node.address}\n`);
-      untilSignal(() => node.stop(), logger);
+      const metrics = await startMetrics(o.host, o.metricsPort, logger);
+      untilSignal(() => node.stop().then(() => metrics.close()), logger);
     });
 }

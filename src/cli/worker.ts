@@ -6,9 +6,10 @@ import { createLogger } from '../common/logger.js';
 import { WORKER_DEFAULTS, WorkerNode } from '../worker/worker.js';
 import { address, port, positiveInt, shuffleServiceAddress } from './arguments.js';
 import { untilSignal } from './signals.js';
+import { addMetricsOption, startMetrics } from './metrics-option.js';
 
 export function registerWorker(program: Command): void {
-  program.command('worker').description('run a worker that registers with a master')
+  const cmd = program.command('worker').description('run a worker that registers with a master')
     .requiredOption('--master <host:port>', 'the master', address)
     .option('--slots <n>', 'task attempts run at once', positiveInt('--slots'), WORKER_DEFAULTS.slots)
     .option('--memory <mb>', 'memory for containers, in MB', positiveInt('--memory'), WORKER_DEFAULTS.memoryMb)
@@ -16,20 +17,23 @@ export function registerWorker(program: Command): void {
     .option('--host <host>', 'address the shuffle server binds and advertises', '127.0.0.1')
     .option('--shuffle-port <port>', 'shuffle server port (0 picks one)', port, 0)
     .option('--shuffle-service <host:port>', 'the shuffle service of this node: map outputs are written to it and served by it, and outlive this worker',
-      shuffleServiceAddress)
-    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string }) => {
+      shuffleServiceAddress);
+  addMetricsOption(cmd)
+    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string; metricsPort: number }) => {
       const logger = createLogger();
       const worker = new WorkerNode({
         master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, logger,
         dataDir: resolve(o.data ?? join(tmpdir(), 'laminate', `worker-${process.pid}`)),
         ...(o.shuffleService !== undefined ? { shuffleService: o.shuffleService } : {}),
       });
-      untilSignal(() => worker.stop(), logger);
+      const metrics = await startMetrics(o.host, o.metricsPort, logger);
+      const stop = (): Promise<void> => worker.stop().then(() => metrics.close());
+      untilSignal(stop, logger);
       try {
         await worker.start();
       } catch (err) {
         // Its shuffle server is open by now: close it, or the process would stay up doing nothing.
-        await worker.stop();
+        await stop();
         throw err;
       }
     });

@@ -16,6 +16,7 @@ import { IndexCache } from './segment.js';
 import { splitRanges, type OffsetRange } from './split-ranges.js';
 import { resolveDatasetStoreOptions, type DatasetStoreOptions, type ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, ReadChunk, ReadOptions } from './types.js';
+import { appendedBytes, appendedRecords } from './dataset-metrics.js';
 
 interface OpenDataset {
   readonly entry: CatalogEntry;
@@ -163,7 +164,9 @@ export class LogDatasetStore implements DatasetStore {
       const settled = await Promise.allSettled(batches.map((b, i) => logs[i]!.append(b)));
       const failed = settled.find((s) => s.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      return settled.map((s) => (s as PromiseFulfilledResult<AppendResult>).value);
+      const results = settled.map((s) => (s as PromiseFulfilledResult<AppendResult>).value);
+      countAppended(batches, results);
+      return results;
     } finally {
       this.budget.release(bytes);
     }
@@ -273,4 +276,16 @@ function requireOffset(name: string, value: unknown, ids: { dataset: string; par
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected ${name} to be a non-negative integer, got ${describe(value)}`, { ids });
   }
+}
+
+/** Counts what a call appended for the metrics: batches stored anew, not duplicates. */
+function countAppended(batches: readonly AppendBatch[], results: readonly AppendResult[]): void {
+  const records = appendedRecords();
+  const bytes = appendedBytes();
+  results.forEach((r, i) => {
+    if (r.duplicate || r.count === 0) return;
+    const b = batches[i]!;
+    records.inc({ dataset: b.dataset }, r.count);
+    bytes.inc({ dataset: b.dataset }, b.body.byteLength);
+  });
 }

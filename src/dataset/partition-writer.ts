@@ -34,6 +34,7 @@ import { Segment, type IndexCache } from './segment.js';
 import type { ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult } from './types.js';
 import { skipRecords } from '../storage/record-body.js';
+import { fsyncSeconds } from './dataset-metrics.js';
 
 /** Snapshots kept per partition: the newest, and one before it in case it is unreadable. */
 const SNAPSHOTS_KEPT = 2;
@@ -232,7 +233,11 @@ export class PartitionWriter {
       const last = groups[groups.length - 1]!;
       try {
         // A group of duplicates only (no new bytes) needs no fsync of its own.
-        if (last.endOffset > this.durable || last.endBytes > this.segments[this.segments.length - 1]!.durableBytes) await this.activeFile.datasync();
+        if (last.endOffset > this.durable || last.endBytes > this.segments[this.segments.length - 1]!.durableBytes) {
+          const t0 = performance.now();
+          await this.activeFile.datasync();
+          fsyncSeconds().observe((performance.now() - t0) / 1000);
+        }
       } catch (err) {
         this.failWith(err, groups.flatMap((g) => g.done.map((d) => d.p)));
         break;

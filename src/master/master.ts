@@ -40,6 +40,7 @@ import { ViewCatalog } from './view-catalog.js';
 import { loadServingNodes, saveServingNodes } from './serving-registry-store.js';
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
+import { addMasterMetrics, attemptDurations } from './master-metrics.js';
 
 export interface MasterOptions {
   host?: string;
@@ -76,6 +77,7 @@ export class Master {
   private readonly channels: WorkerChannels;
   /** The nodes' shuffle services, told at each job's end which jobs live. */
   private readonly shuffleCleanup: ShuffleCleanup;
+  private removeMetrics?: () => void;
   private readonly jobs = new Map<string, JobPlan>();
   private forgotten = 0;
   private readonly retainJobs: number;
@@ -174,11 +176,13 @@ export class Master {
     const save = this.saveServing;
     this.servingSaver = setInterval(() => void save(), 1000);
     this.servingSaver.unref();
+    this.removeMetrics = addMasterMetrics({ jobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)), workers: () => this.channels.statuses() });
     this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');
   }
 
   /** Stops the timer, ends the workers' streams and the server. Safe to call twice. */
   async stop(): Promise<void> {
+    this.removeMetrics?.();
     if (this.timer) clearInterval(this.timer);
     if (this.servingSaver) clearInterval(this.servingSaver);
     await this.saveServing?.();
@@ -217,6 +221,7 @@ export class Master {
     }
     const log = plan.log.child({ attemptId, workerId });
     const now = this.clock.now();
+    attemptDurations().observe({ kind: ref.kind, outcome: result.outcome }, Math.max(0, now - attempt.start) / 1000);
     switch (result.outcome) {
       case 'SUCCEEDED': {
         const counters = { ...result.counters };

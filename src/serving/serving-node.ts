@@ -23,6 +23,7 @@ import { createQueryHandlers, DEFAULT_MAX_GET_KEYS, DEFAULT_SCAN_CHUNK_BYTES } f
 import { DEFAULT_REFUSAL_RETRY_MS, ServingSync } from './serving-sync.js';
 import { SpeedReads, type SpeedPlacement } from './speed-reads.js';
 import { VersionSet } from './version-set.js';
+import { addServingMetrics, measuredHandlers } from './serving-metrics.js';
 
 /** The port a serving node listens on unless told otherwise. */
 export const SERVING_PORT = 7071;
@@ -98,6 +99,7 @@ export class ServingNode {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly versions = new VersionSet();
+  private removeMetrics?: () => void;
   private readonly cache: BlockCache;
   private readonly views: ViewsClient;
   private readonly speed: SpeedReads;
@@ -164,7 +166,8 @@ export class ServingNode {
         log: this.root, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys, speed: this.speed,
         placement: (view) => this.speedPlacement?.(view) ?? sync.placement(view),
       });
-      this.server = await serveServing(handlers, o.host, o.port);
+      this.server = await serveServing(measuredHandlers(handlers), o.host, o.port);
+      this.removeMetrics = addServingMetrics(() => this.id, () => this.versions.loaded().length);
     } catch (err) {
       await this.versions.closeAll();
       await this.unlock();
@@ -182,6 +185,7 @@ export class ServingNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.removeMetrics?.();
     if (this.timer) clearTimeout(this.timer);
     await this.sync?.stop();
     await this.beating;

@@ -28,6 +28,7 @@ import { lockNodeFolder, nodeIdIn, type NodeRole } from '../view/node-folder.js'
 import { BundleCache } from '../protocol/bundle-cache.js';
 import type { SpeedEngineFactory } from './engine-loader.js';
 import type { SpeedEngine } from './speed-engine.js';
+import { addSpeedMetrics } from './speed-metrics.js';
 
 const SPEED: NodeRole = { prefix: 'speed', name: 'speed process', flag: '--data' };
 
@@ -93,6 +94,7 @@ export function resolveSpeedNodeOptions(o: Omit<SpeedNodeOptions, 'engineFactory
 }
 
 export class SpeedNode {
+  private removeMetrics?: () => void;
   private readonly options: ResolvedSpeedNodeOptions;
   private readonly root: Logger;
   private readonly log: Logger;
@@ -153,6 +155,7 @@ export class SpeedNode {
       });
       const engine = this.engine;
       this.server = await serveSpeed({ get: (q) => engine.get(q), scan: (q) => engine.scan(q) }, o.host, o.port);
+      this.removeMetrics = addSpeedMetrics(() => this.id, () => engine.report());
     } catch (err) {
       await this.engine?.close().catch(() => undefined);
       await this.unlock();
@@ -172,6 +175,7 @@ export class SpeedNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.removeMetrics?.();
     if (this.timer) clearTimeout(this.timer);
     this.pending = undefined;
     await this.beating;

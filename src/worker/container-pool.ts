@@ -12,6 +12,7 @@
 import type { Logger } from '../common/logger.js';
 import { Container } from './container.js';
 import type { ContainerOutcome, ContainerTask } from './container-messages.js';
+import { attemptsRun, containerStarts, type ContainerStartKind } from './worker-metrics.js';
 
 export interface ContainerPoolOptions {
   /**
@@ -96,22 +97,27 @@ export class ContainerPool {
     if (this.closed) return { outcome: 'FAILED', code: 'KILLED', message: 'the worker is stopping' };
     const { attemptId, jobId, memoryMb } = task.launch;
     let c = this.idle.find((x) => x.jobId === jobId && x.memoryMb === memoryMb && x.alive);
+    let kind: ContainerStartKind = 'reused';
     if (c) this.idle.splice(this.idle.indexOf(c), 1);
     else {
       c = this.blank.find((x) => x.memoryMb === memoryMb && x.alive);
       if (c) {
         this.blank.splice(this.blank.indexOf(c), 1);
         c.jobId = jobId;
+        kind = 'prestarted';
       } else {
         this.makeRoom(memoryMb);
         c = new Container(jobId, memoryMb, this.log);
         this.started++;
+        kind = 'cold';
       }
     }
+    containerStarts().inc({ kind });
     this.running.set(attemptId, c);
     this.topUp();
     const result = await c.run(task);
     this.running.delete(attemptId);
+    attemptsRun().inc({ kind: task.launch.kind, outcome: result.outcome });
     if (result.outcome === 'SUCCEEDED' && c.alive) {
       this.idle.push(c);
     } else {

@@ -36,6 +36,7 @@ import { serveShuffleService } from '../protocol/shuffle-rpc.js';
 import { readIndex, readPartitionChunks } from '../storage/map-output-file.js';
 import { partitionOf } from './map-output-registry.js';
 import { jobNumberOf, mapOutputPath } from './shuffle-layout.js';
+import { countShuffleBytes } from './worker-metrics.js';
 
 /** The port a shuffle service listens on unless told otherwise (Spark's spark.shuffle.service.port). */
 export const SHUFFLE_SERVICE_PORT = 7337;
@@ -135,6 +136,6 @@ export class ShuffleService {
   private async *fetchPartition(req: M.FetchPartitionRequest): AsyncGenerator<Buffer> {
     const path = mapOutputPath(this.jobsDir, req.workerId, req.mapAttemptId);
     const info = partitionOf(req.mapAttemptId, await readIndex(path), req.partition, req.offset, req.length);
-    yield* readPartitionChunks(path, info);
+    yield* countShuffleBytes(readPartitionChunks(path, info));
   }
 }

@@ -29,6 +29,7 @@ import { ContainerPool } from './container-pool.js';
 import { MapOutputRegistry, removeAttemptFiles, removeDir } from './map-output-registry.js';
 import { mapOutputDir } from './shuffle-layout.js';
 import { ShuffleServiceLink } from './shuffle-service-link.js';
+import { countShuffleBytes } from './worker-metrics.js';
 
 export interface WorkerOptions {
   /** The master's HOST:PORT. */
@@ -368,6 +369,6 @@ export class WorkerNode {
 
   private serveFetch(req: FetchPartitionRequest): AsyncIterable<Buffer> {
     const { dataPath, info } = this.outputs.locate(req.mapAttemptId, req.partition, req.offset, req.length);
-    return readPartitionChunks(dataPath, info);
+    return countShuffleBytes(readPartitionChunks(dataPath, info));
   }
 }

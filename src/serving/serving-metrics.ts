@@ -1,0 +1,59 @@
+/**
+ * A serving node's metrics: requests by method (get: Get and MultiGet; scan)
+ * and outcome code, their latency, and the versions it holds loaded. The
+ * handlers are wrapped, so the wire and the query code stay as they are.
+ */
+import { LaminateError } from '../common/errors.js';
+import { addMetricsSource, counter, gauge, histogram, LATENCY_BUCKETS } from '../common/metrics.js';
+import type { ServingHandlers } from '../protocol/serving-rpc.js';
+
+const requests = () => counter({ name: 'laminate_serving_requests_total', help: 'Requests a serving node answered, by method and code (OK or the error\'s code)', labelNames: ['method', 'code'] as const });
+const latency = () => histogram({
+  name: 'laminate_serving_request_duration_seconds', help: 'Serving requests from arrival to answer (a scan: to its last chunk), by method',
+  labelNames: ['method'] as const, buckets: LATENCY_BUCKETS,
+});
+const loadedVersions = () => gauge({ name: 'laminate_serving_loaded_versions', help: 'View versions a serving node holds loaded and verified', labelNames: ['node'] as const });
+
+function codeOf(err: unknown): string {
+  return err instanceof LaminateError ? err.code : 'INTERNAL';
+}
+
+/** `handlers`, counted and timed. */
+export function measuredHandlers(handlers: ServingHandlers): ServingHandlers {
+  const req = requests();
+  const lat = latency();
+  return {
+    async get(query) {
+      const t0 = performance.now();
+      try {
+        const a = await handlers.get(query);
+        req.inc({ method: 'get', code: 'OK' });
+        return a;
+      } catch (err) {
+        req.inc({ method: 'get', code: codeOf(err) });
+        throw err;
+      } finally {
+        lat.observe({ method: 'get' }, (performance.now() - t0) / 1000);
+      }
+    },
+    async *scan(query, signal) {
+      const t0 = performance.now();
+      let code = 'OK';
+      try {
+        yield* handlers.scan(query, signal);
+      } catch (err) {
+        code = codeOf(err);
+        throw err;
+      } finally {
+        req.inc({ method: 'scan', code });
+        lat.observe({ method: 'scan' }, (performance.now() - t0) / 1000);
+      }
+    },
+  };
+}
+
+/** Registers the node's loaded-versions gauge; returns the removal, for its stop. */
+export function addServingMetrics(node: () => string, loaded: () => number): () => void {
+  const g = loadedVersions();
+  return addMetricsSource(() => g.set({ node: node() }, loaded()));
+}
