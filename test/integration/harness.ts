@@ -81,6 +81,19 @@ function startProc(args: string[], env: Record<string, string> = {}, script = CL
   };
 }
 
+/**
+ * Resolves with the line that says `p` is up; if it never comes (a slow
+ * machine, a crash), kills `p` before failing, since no teardown knows of it yet.
+ */
+async function startedOrKilled(p: Proc, re: RegExp): Promise<string> {
+  try {
+    return await p.waitFor(re);
+  } catch (err) {
+    await p.kill();
+    throw err;
+  }
+}
+
 /** Runs a compiled script of the project (under dist/, from `npm run build`) as a child process. */
 export function startScriptProc(script: string, args: string[]): Proc {
   return startProc(args, {}, join(ROOT, 'dist', script));
@@ -96,7 +109,7 @@ export async function startMasterProc(
 ): Promise<MasterProc> {
   const p = startProc(['master', '--port', String(o.port ?? 0), '--data', join(dataDir, 'master'),
     '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250), ...(o.args ?? [])], o.env);
-  const line = await p.waitFor(/master listening on (\S+)/);
+  const line = await startedOrKilled(p, /master listening on (\S+)/);
   return { ...p, address: line.replace('master listening on ', '') };
 }
 
@@ -112,7 +125,7 @@ export async function startWorkerProc(
 ): Promise<Proc & { id: string }> {
   const p = startProc(['worker', '--master', master, '--slots', String(o.slots ?? 1), '--memory', String(o.memoryMb ?? 1024),
     '--data', join(dataDir, `worker-proc-${++workerSeq}`), ...(o.shuffleService ? ['--shuffle-service', o.shuffleService] : [])], o.env);
-  const line = await p.waitFor(/"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
+  const line = await startedOrKilled(p, /"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
   const id = /worker-\d+/.exec(line)![0];
   return { ...p, id };
 }
@@ -121,7 +134,7 @@ export async function startWorkerProc(
 export async function startShuffleServiceProc(dataDir: string, name: string): Promise<Proc & { address: string; dir: string }> {
   const dir = join(dataDir, name);
   const p = startProc(['shuffle-service', '--port', '0', '--data', dir]);
-  const line = await p.waitFor(/shuffle service listening on (\S+)/);
+  const line = await startedOrKilled(p, /shuffle service listening on (\S+)/);
   return { ...p, address: line.replace('shuffle service listening on ', ''), dir };
 }
 
@@ -131,7 +144,7 @@ export async function startServeProc(
 ): Promise<Proc & { address: string; nodeId: string; dir: string }> {
   const dir = join(dataDir, name);
   const p = startProc(['serve', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200)], o.env);
-  const line = await p.waitFor(/serving node (\S+) listening on (\S+)/);
+  const line = await startedOrKilled(p, /serving node (\S+) listening on (\S+)/);
   const [, nodeId, address] = /serving node (\S+) listening on (\S+)/.exec(line)!;
   return { ...p, address: address!, nodeId: nodeId!, dir };
 }
@@ -153,7 +166,7 @@ export async function startSpeedProc(
   const dir = join(dataDir, name);
   const p = startProc(['speed', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200),
     ...(o.checkpoints ? ['--checkpoints', o.checkpoints] : []), ...(o.args ?? [])], { LAMINATE_SPEED_ENGINE: o.engine ?? FAKE_SPEED_ENGINE, ...o.env });
-  const line = await p.waitFor(/speed process (\S+) listening on (\S+)/);
+  const line = await startedOrKilled(p, /speed process (\S+) listening on (\S+)/);
   const [, nodeId, address] = /speed process (\S+) listening on (\S+)/.exec(line)!;
   return { ...p, address: address!, nodeId: nodeId!, dir };
 }
