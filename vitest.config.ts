@@ -8,7 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const RESULTS_ONLY = [
   'bad-input', 'cli', 'dataset-bad-input', 'dataset-commands', 'dataset-jobs', 'datasets',
-  'entries', 'parallel', 'streaming-reference', 'view-build', 'view-output', 'wordcount',
+  'entries', 'parallel', 'streaming-reference', 'view-build', 'view-output', 'wordcount', 'access-control', 'metrics',
 ].map((name) => `test/integration/${name}.test.ts`);
 
 /**
