@@ -15,3 +15,7 @@ export type { ErrorCode } from '../common/errors.js';
 export { JobClient, FINISHED_STATES } from './job-client.js';
 export type { SubmitOptions } from './job-client.js';
 export type { JobStatus, TaskStatus, AttemptStatus, TaskCounts, WorkerStatus, JobState, TaskState, AttemptState } from '../common/job-status.js';
+export type { DeployFunctionOptions } from './function-admin.js';
+export type {
+  FunctionConfig, FunctionLogLine, FunctionMetrics, FunctionSummary, FunctionVersionInfo, InvocationErrorCode, InvocationOutcome, TriggerSpec,
+} from '../common/function-shapes.js';
