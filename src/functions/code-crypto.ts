@@ -40,12 +40,31 @@ function gcmDecrypt(key: Buffer, iv: Buffer, tag: Buffer, data: Buffer): Buffer 
   return Buffer.concat([decipher.update(data), decipher.final()]);
 }
 
-/** Encrypts `plain` under a new data key, wrapped by `masterKey`. */
-export function sealCode(masterKey: Buffer, plain: Buffer): SealedCode {
+/**
+ * Encrypts `plain` under a new data key, wrapped by `masterKey`. The data key
+ * is returned too, for the caller to seal the version's other secrets (its
+ * environment) with; it must not be stored.
+ */
+export function sealCode(masterKey: Buffer, plain: Buffer): SealedCode & { readonly dataKey: Buffer } {
   const dataKey = randomBytes(KEY_BYTES);
   const code = gcmEncrypt(dataKey, plain);
   const wrapped = gcmEncrypt(masterKey, dataKey);
-  return { ciphertext: code.data, iv: code.iv, authTag: code.tag, wrappedKey: Buffer.concat([wrapped.iv, wrapped.tag, wrapped.data]) };
+  return { ciphertext: code.data, iv: code.iv, authTag: code.tag, wrappedKey: Buffer.concat([wrapped.iv, wrapped.tag, wrapped.data]), dataKey };
+}
+
+/** AES-256-GCM of a small secret under `key`, as one blob: iv (12) + tag (16) + ciphertext. */
+export function sealBlob(key: Buffer, plain: Buffer): Buffer {
+  const e = gcmEncrypt(key, plain);
+  return Buffer.concat([e.iv, e.tag, e.data]);
+}
+
+/** Opens a sealBlob. @throws LaminateError DATA_LOSS when it does not authenticate. */
+export function openBlob(key: Buffer, blob: Buffer): Buffer {
+  try {
+    return gcmDecrypt(key, blob.subarray(0, IV_BYTES), blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), blob.subarray(IV_BYTES + TAG_BYTES));
+  } catch (err) {
+    throw new LaminateError('DATA_LOSS', `A sealed function setting does not authenticate: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 /**

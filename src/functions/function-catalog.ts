@@ -4,7 +4,9 @@
  * version. Kept under `<data>/functions/`:
  *
  *   master.key              the generated master key (mode 0600), unless --key-file
- *   catalog.json            every function's versions (settings, code hash, wrapped data key), replaced atomically
+ *   catalog.json            every function's versions (settings, code hash, wrapped data key), replaced atomically;
+ *                           a version's environment is in it sealed with the version's data key (Lambda encrypts
+ *                           environment variables at rest too), opened in memory at load
  *   code/<name>.v<N>.bin    a version's code, AES-256-GCM encrypted (code-crypto.ts)
  *
  * A deploy writes the code file first and then the catalog, whose rename is
@@ -21,15 +23,17 @@ import { join } from 'node:path';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { FunctionConfig, FunctionVersionInfo } from '../common/function-shapes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
-import { sealCode, unwrapDataKey } from './code-crypto.js';
+import { openBlob, sealBlob, sealCode, unwrapDataKey } from './code-crypto.js';
 import { validateFunctionConfig, validateFunctionName, type FunctionConfigInput } from './function-config.js';
 import type { DeployedFunction, FunctionChange, FunctionDirectory } from './invoker.js';
 
-/** A version as the catalog file keeps it: its info and the sealed code's parameters (hex). */
+/** A version as the catalog file keeps it: its info (env empty) and the sealed code's parameters and env (hex). */
 interface StoredVersion extends FunctionVersionInfo {
   readonly iv: string;
   readonly authTag: string;
   readonly wrappedKey: string;
+  /** The environment as JSON, sealBlob'd with the version's data key. */
+  readonly sealedEnv: string;
 }
 
 interface StoredFunction {
@@ -78,6 +82,7 @@ export class FunctionCatalog implements FunctionDirectory {
    * version names (a deploy cut short). Called once at the master's start.
    */
   static async open(dir: string, masterKey: Buffer): Promise<FunctionCatalog> {
+    const key = masterKey;
     await mkdir(join(dir, 'code'), { recursive: true });
     const catalog = new FunctionCatalog(dir, masterKey);
     let text: string | undefined;
@@ -93,7 +98,7 @@ export class FunctionCatalog implements FunctionDirectory {
       } catch (err) {
         throw new LaminateError('DATA_LOSS', `The function catalog ${join(dir, 'catalog.json')} is not JSON: ${errorMessage(err)}`, { cause: err });
       }
-      for (const f of file.functions) catalog.functions.set(f.name, f);
+      for (const f of file.functions) catalog.functions.set(f.name, { ...f, versions: f.versions.map((v) => withEnv(v, key)) });
     }
     const named = new Set([...catalog.functions.values()].flatMap((f) => f.versions.map((v) => codeFileName(v.name, v.version))));
     for (const name of await readdir(join(dir, 'code'))) {
@@ -180,6 +185,7 @@ export class FunctionCatalog implements FunctionDirectory {
       const stored: StoredVersion = {
         name, version, codeSha256: createHash('sha256').update(req.code).digest('hex'), codeBytes: req.code.length, config, createdAt: now,
         iv: sealed.iv.toString('hex'), authTag: sealed.authTag.toString('hex'), wrappedKey: sealed.wrappedKey.toString('hex'),
+        sealedEnv: sealBlob(sealed.dataKey, Buffer.from(JSON.stringify(config.env))).toString('hex'),
       };
       const dropped = f.versions.length >= VERSIONS_KEPT ? f.versions.slice(0, f.versions.length - VERSIONS_KEPT + 1) : [];
       const next: StoredFunction = { name, versions: [...f.versions.slice(dropped.length), stored], lastVersion: version };
@@ -214,7 +220,8 @@ export class FunctionCatalog implements FunctionDirectory {
   }
 
   private async save(functions: Map<string, StoredFunction>): Promise<void> {
-    const file: CatalogFile = { format: 1, functions: [...functions.values()] };
+    // The environment leaves memory sealed only.
+    const file: CatalogFile = { format: 1, functions: [...functions.values()].map((f) => ({ ...f, versions: f.versions.map((v) => ({ ...v, config: { ...v.config, env: {} } })) })) };
     await writeFileAtomic(join(this.dir, 'catalog.json'), JSON.stringify(file));
   }
 
@@ -227,6 +234,13 @@ export class FunctionCatalog implements FunctionDirectory {
       }
     }
   }
+}
+
+/** A stored version with its environment opened (at load). */
+function withEnv(v: StoredVersion, masterKey: Buffer): StoredVersion {
+  const dataKey = unwrapDataKey(masterKey, Buffer.from(v.wrappedKey, 'hex'));
+  const env = JSON.parse(openBlob(dataKey, Buffer.from(v.sealedEnv, 'hex')).toString('utf8')) as Record<string, string>;
+  return { ...v, config: { ...v.config, env } };
 }
 
 function codeFileName(name: string, version: number): string {

@@ -61,11 +61,12 @@ describe('laminate function commands against a master process', () => {
     expect(blueprint).toContain("from 'laminate'");
 
     // The blueprint as generated deploys (its `laminate` import resolves to this installation).
-    const v1 = await cli('function', 'deploy', join(fnDir, 'index.ts'), '--master', master.address, '--trigger', 'http', '--memory', '256', '--timeout', '5s', '--json');
+    const v1 = await cli('function', 'deploy', join(fnDir, 'index.ts'), '--master', master.address, '--trigger', 'http', '--memory', '256', '--timeout', '5s',
+      '--env', `GREETING=${marker}`, '--json');
     expect(v1.code, v1.stderr).toBe(0);
-    expect(JSON.parse(v1.stdout)).toMatchObject({ name: 'greeter', version: 1, config: { memoryMb: 256, timeoutMs: 5000, retries: 2, triggers: [{ kind: 'http' }] } });
+    expect(JSON.parse(v1.stdout)).toMatchObject({ name: 'greeter', version: 1, config: { memoryMb: 256, timeoutMs: 5000, retries: 2, triggers: [{ kind: 'http' }], env: { GREETING: marker } } });
 
-    // A second version, with a marker string in its code.
+    // A second version, with the marker string in its code (the first has it in its environment).
     await writeFile(join(fnDir, 'index.ts'), `${blueprint}\nexport const MARK = '${marker}';\n`);
     let client = new LaminateClient(master.address);
     try {
@@ -86,7 +87,7 @@ describe('laminate function commands against a master process', () => {
     expect(listed.stdout).toMatch(/^greeter version 2: 128 MB, timeout 3s, concurrency 3, retries 1, dead letters to dataset:greeter-dlq, dataset:logs\n {2}invocations 0, errors 0, throttles 0, cold starts 0/);
     client = new LaminateClient(master.address);
     try {
-      expect((await client.functionVersions('greeter')).map((v) => [v.version, v.config.memoryMb])).toEqual([[1, 256], [2, 128]]);
+      expect((await client.functionVersions('greeter')).map((v) => [v.version, v.config.memoryMb, v.config.env])).toEqual([[1, 256, { GREETING: marker }], [2, 128, {}]]);
       expect((await client.listFunctions()).map((f) => [f.live.name, f.live.version, f.metrics.invocations])).toEqual([['greeter', 2, 0]]);
       await client.deleteFunction('greeter');
       expect(await client.listFunctions()).toEqual([]);

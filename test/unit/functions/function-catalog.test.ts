@@ -82,13 +82,13 @@ describe('the function catalog', () => {
   const tempDir = useTempDirs();
   const key = Buffer.alloc(32, 3);
 
-  it('makes immutable versions, live = newest, kept across a reopen, code encrypted on disk', async () => {
+  it('makes immutable versions, live = newest, kept across a reopen, code and environment encrypted on disk', async () => {
     const dir = await tempDir();
     const c = await FunctionCatalog.open(dir, key);
     const changes: FunctionChange[] = [];
     c.subscribe((ch) => changes.push(ch));
     const v1 = await c.deploy({ name: 'alerts', code: code(1), config: { memoryMb: 256, triggers: [{ kind: 'http' }] } }, 10);
-    const v2 = await c.deploy({ name: 'alerts', code: code(2), config: { timeoutMs: 5000 } }, 20);
+    const v2 = await c.deploy({ name: 'alerts', code: code(2), config: { timeoutMs: 5000, env: { SECRET: `${MARKER}-env` } } }, 20);
     await c.deploy({ name: 'other', code: code(3), config: {} }, 30);
     expect([v1.version, v2.version]).toEqual([1, 2]);
     expect(changes.map((ch) => (ch.type === 'deployed' ? `${ch.fn.name}@${ch.fn.version}` : ch.name))).toEqual(['alerts@1', 'alerts@2', 'other@1']);
@@ -96,7 +96,7 @@ describe('the function catalog', () => {
     const again = await FunctionCatalog.open(dir, key);
     expect(again.list().map((f) => `${f.name}@${f.version}`)).toEqual(['alerts@2', 'other@1']);
     expect(again.version('alerts', 1).config.memoryMb).toBe(256);
-    expect(again.version('alerts').config).toMatchObject({ memoryMb: 128, timeoutMs: 5000 });
+    expect(again.version('alerts').config).toMatchObject({ memoryMb: 128, timeoutMs: 5000, env: { SECRET: `${MARKER}-env` } });
     const fetched = await again.code('alerts', 1);
     expect(openCode(fetched.dataKey, fetched).equals(code(1))).toBe(true);
     expect(fetched.codeSha256).toBe(v1.codeSha256);
@@ -105,8 +105,8 @@ describe('the function catalog', () => {
       const p = join(dir, name);
       if ((await stat(p)).isFile()) expect((await readFile(p)).includes(MARKER), p).toBe(false);
     }
-    // Opened with another master key, the code does not open.
-    await rejectsWith((await FunctionCatalog.open(dir, Buffer.alloc(32, 9))).code('alerts', 1), 'DATA_LOSS');
+    // With another master key, the catalog does not open (its environments are sealed): the master says so at start.
+    await rejectsWith(FunctionCatalog.open(dir, Buffer.alloc(32, 9)), 'DATA_LOSS', /--key-file/);
   });
 
   it('deletes every version, never reuses a version number, and refuses what it does not know', async () => {
