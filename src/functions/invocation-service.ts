@@ -293,6 +293,14 @@ export class InvocationService implements FunctionInvoker, FunctionDirectory, Fu
     }
   }
 
+  /**
+   * Whether `workerId` holds a container of version `version` of `name`: only
+   * such a worker is given the version's code (GetFunctionCode).
+   */
+  runsVersion(workerId: string, name: string, version: number): boolean {
+    return this.pool.onWorker(workerId).some((c) => c.function === name && c.version === version);
+  }
+
   /** Moves time on: backoffs end, queue waits give up, overdue attempts end, idle containers stop; then places what waits. */
   tick(): void {
     const now = this.d.clock.now();

@@ -78,7 +78,13 @@ export async function startFunctions(d: FunctionsHostDeps): Promise<FunctionsHos
   return {
     catalog, service, registration: functionsService(handlers),
     reportInvocation: (r) => service.report(r),
-    getFunctionCode: (r) => catalog.code(r.function, r.version),
+    getFunctionCode: (r) => {
+      // The code and its key go only to a worker the master sent an invocation of that version to.
+      if (!service.runsVersion(r.workerId, r.function, r.version)) {
+        throw new LaminateError('FAILED_PRECONDITION', `Worker '${r.workerId}' runs no container of version ${r.version} of function '${r.function}': its code is not given out`);
+      }
+      return catalog.code(r.function, r.version);
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InvocationOutcome } from '../../../src/common/function-shapes.js';
+import { FunctionLogs } from '../../../src/functions/function-logs.js';
 import type { DeliveryOutcome } from '../../../src/functions/invoker.js';
 import { useTempDirs } from '../storage/helpers.js';
 import { Fleet, settle, until } from './fleet.js';
@@ -233,5 +234,41 @@ describe('the invocation service', () => {
     expect(h.journal!.unsettled()).toEqual([]);
     await expect(h.service.invokeAsync('fn', 'x'.repeat(300 * 1024))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(h.service.invokeAsync('nope', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('function logs and code', () => {
+  const tempDir = useTempDirs();
+
+  it('keep the newest lines per function within a count and a byte budget, and tell followers', () => {
+    const logs = new FunctionLogs({ linesKept: 3, bytesKept: 10 });
+    const heard: string[] = [];
+    const stop = logs.follow('a', (l) => heard.push(l.message));
+    const line = (fn: string, message: string, at: number) => ({ at, function: fn, version: 1, requestId: 'r', eventId: 'e', level: 'info' as const, message });
+    for (const [i, m] of ['1', '2', '3', '4'].entries()) logs.add(line('a', m, i));
+    logs.add(line('b', 'other', 0));
+    expect(logs.lines('a').map((l) => l.message)).toEqual(['2', '3', '4']);
+    logs.add(line('a', 'x'.repeat(9), 10));
+    // 9 + '4' = 10 bytes: fits; anything older goes.
+    expect(logs.lines('a').map((l) => l.message)).toEqual(['4', 'x'.repeat(9)]);
+    expect(logs.lines('a', { sinceMs: 5 }).map((l) => l.at)).toEqual([10]);
+    expect(logs.lines('a', { limit: 1 }).map((l) => l.at)).toEqual([10]);
+    stop();
+    logs.add(line('a', 'after', 11));
+    expect(heard).toEqual(['1', '2', '3', '4', 'x'.repeat(9)]);
+    expect(logs.lines('b').map((l) => l.message)).toEqual(['other']);
+  });
+
+  it('gives a version\'s code only to a worker holding a container of it', async () => {
+    const f = await Fleet.start(await tempDir());
+    f.addWorker('w1');
+    f.addWorker('w2');
+    await f.deploy('fn');
+    void f.service.invoke('fn', 1, { source: 'api' });
+    const at = f.open()[0]!.workerId;
+    const other = at === 'w1' ? 'w2' : 'w1';
+    expect(f.service.runsVersion(at, 'fn', 1)).toBe(true);
+    expect(f.service.runsVersion(other, 'fn', 1)).toBe(false);
+    expect(f.service.runsVersion(at, 'fn', 2)).toBe(false);
   });
 });
