@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import { registerAppend } from './append.js';
 import { registerDataset } from './dataset.js';
+import { InvocationFailed, registerFunction } from './function.js';
 import { registerKill } from './kill.js';
 import { registerLocal } from './local.js';
 import { registerMaster } from './master.js';
@@ -26,12 +27,12 @@ import { registerWorker } from './worker.js';
 const program = new Command();
 program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
   .showHelpAfterError();
-for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView, registerServe, registerSpeed, registerSpeedStatus, registerQuery]) register(program);
+for (const register of [registerMaster, registerWorker, registerShuffleService, registerSubmit, registerStatus, registerKill, registerLocal, registerDataset, registerAppend, registerRead, registerView, registerServe, registerSpeed, registerSpeedStatus, registerQuery, registerFunction]) register(program);
 // Last, so that every command registered above takes the access-control flags.
 addSecurityOptions(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const msg = err instanceof LaminateError ? `${err.code}: ${err.message}` : errorMessage(err);
+  const msg = err instanceof LaminateError || err instanceof InvocationFailed ? `${err.code}: ${err.message}` : errorMessage(err);
   process.stderr.write(`laminate: ${msg}\n`);
   process.exitCode = 2;
 });

@@ -20,8 +20,12 @@ export function registerMaster(program: Command): void {
     .option('--speed-node-timeout <ms>', 'a speed process silent this long loses its partitions to others', positiveInt('--speed-node-timeout'), SPEED_NODE_TIMEOUT_MS)
     .option('--speed-start-grace <ms>', 'after a start, how long speed processes wait while serving nodes report what they serve',
       nonNegativeInt('--speed-start-grace'), DEFAULT_SPEED_START_GRACE_MS)
+    .option('--key-file <file>', 'the 256-bit key (32 bytes, 64 hex digits or base64) that encrypts function code at rest (default: one generated in <data>/functions/master.key, mode 0600)')
+    .option('--function-idle-stop <ms>', 'a function container idle this long is stopped', positiveInt('--function-idle-stop'), 300_000)
+    .option('--function-retry-backoff <ms>', 'first retry backoff of an asynchronous function event (doubled each retry)', positiveInt('--function-retry-backoff'), 1000)
     .action(async (o: {
       host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
+      keyFile?: string; functionIdleStop: number; functionRetryBackoff: number;
     }) => {
       const logger = createLogger();
       // A crash-test hook (like Hadoop's fault injection): SIGKILL this process right after the named
@@ -30,6 +34,8 @@ export function registerMaster(program: Command): void {
       const master = new Master({
         host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
         scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout }, speedNodeTimeoutMs: o.speedNodeTimeout, speedStartGraceMs: o.speedStartGrace,
+        ...(o.keyFile === undefined ? {} : { functionKeyFile: resolve(o.keyFile) }),
+        functions: { idleStopMs: o.functionIdleStop, retryBackoffMs: o.functionRetryBackoff },
         ...(killAt ? { onViewPublishStep: (step: string) => { if (step === killAt) process.kill(process.pid, 'SIGKILL'); } } : {}),
       });
       await master.start();

@@ -48,7 +48,7 @@ export async function checkModulePath(file: string, flag: string, what: string):
  * everything it imports; INVALID_ARGUMENT naming `what` and the first
  * errors when it does not build.
  */
-export async function buildBundle(entry: Pick<BuildOptions, 'entryPoints' | 'stdin'>, what: string): Promise<Buffer> {
+export async function buildBundle(entry: Pick<BuildOptions, 'entryPoints' | 'stdin' | 'alias'>, what: string): Promise<Buffer> {
   try {
     const out = await build({
       ...entry, bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false,

@@ -20,3 +20,7 @@ export { configureSecurity } from '../protocol/security.js';
 export type { SecurityConfig } from '../protocol/security.js';
 export { loadSecurity } from '../protocol/security-files.js';
 export type { SecurityFlags } from '../protocol/security-files.js';
+export type { DeployFunctionOptions } from './function-admin.js';
+export type {
+  FunctionConfig, FunctionLogLine, FunctionMetrics, FunctionSummary, FunctionVersionInfo, InvocationErrorCode, InvocationOutcome, TriggerSpec,
+} from '../common/function-shapes.js';

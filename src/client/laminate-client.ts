@@ -23,6 +23,9 @@ import type { PartitionKey, ProducerOptions } from './producer-options.js';
 import type { ViewBuild, ViewInfo, ViewVersionList } from '../common/view-shapes.js';
 import { ViewAdmin, type BuildViewOptions, type DeployedView, type DeployViewOptions, type ViewDiffResult } from './view-admin.js';
 import { ServingDirectory } from './serving-directory.js';
+import type { FunctionLogLine, FunctionSummary, FunctionVersionInfo, InvocationOutcome } from '../common/function-shapes.js';
+import { FunctionsClient, type FunctionLogsQuery } from '../protocol/functions-rpc.js';
+import { deployFunction, type DeployFunctionOptions } from './function-admin.js';
 import { ViewQueries, type GetResult, type MultiGetResult, type QueryOptions, type ScanOptions, type ViewScan } from './view-queries.js';
 
 export interface LaminateClientOptions {
@@ -88,6 +91,8 @@ export class LaminateClient {
   /** One channel to the master's Views service, for the view commands and for finding serving nodes. */
   private viewsClient: ViewsClient | undefined;
   private viewAdmin: ViewAdmin | undefined;
+  /** One channel to the master's Functions service, made on first use. */
+  private functionsClient: FunctionsClient | undefined;
   private viewQueries: { directory: ServingDirectory; queries: ViewQueries } | undefined;
   private closed = false;
 
@@ -145,6 +150,61 @@ export class LaminateClient {
   /** A view's published versions (newest first) and recent builds. */
   viewVersions(name: string): Promise<ViewVersionList> {
     return this.admin.viewVersions(name);
+  }
+
+  private get fns(): FunctionsClient {
+    if (this.closed) throw new LaminateError('FAILED_PRECONDITION', 'The client is closed');
+    this.functionsClient ??= new FunctionsClient(this.address);
+    return this.functionsClient;
+  }
+
+  /**
+   * Deploys the function module `file` (default export a defineFunction) as a
+   * new immutable version, which becomes the live one. The module is bundled
+   * and loaded here first: one without a handler is refused (INVALID_ARGUMENT,
+   * NO_HANDLER); settings out of range are refused by the master with the range.
+   */
+  deployFunction(file: string, options: DeployFunctionOptions = {}): Promise<FunctionVersionInfo> {
+    return deployFunction(this.fns, file, options);
+  }
+
+  /**
+   * Invokes a function. Synchronous (default): one attempt, resolving with
+   * its outcome (`ok` and the handler's result, or the error's code and
+   * message; never rejected for the handler's errors). With `async: true`:
+   * resolves with the event id once the master has journaled the event,
+   * which then runs with retries and the dead-letter dataset.
+   * @throws LaminateError NOT_FOUND for an unknown function, INVALID_ARGUMENT for a payload JSON cannot hold or (async) over 256 KB.
+   */
+  invoke(name: string, payload: unknown, options: { readonly async: true }): Promise<{ eventId: string }>;
+  invoke(name: string, payload: unknown, options?: { readonly async?: false; readonly version?: number }): Promise<InvocationOutcome>;
+  invoke(name: string, payload: unknown, options: { readonly async?: boolean; readonly version?: number } = {}): Promise<InvocationOutcome | { eventId: string }> {
+    return options.async ? this.fns.invokeAsync(name, payload) : this.fns.invoke(name, payload, options.version);
+  }
+
+  /** Every deployed function: its live version and its metrics (invocations, errors, throttles, p50/p99, cold starts). */
+  listFunctions(): Promise<FunctionSummary[]> {
+    return this.fns.list();
+  }
+
+  /** A function's kept versions, oldest first (the last is live). */
+  functionVersions(name: string): Promise<FunctionVersionInfo[]> {
+    return this.fns.versions(name);
+  }
+
+  /** Deletes a function and every version's code. NOT_FOUND for an unknown one. */
+  deleteFunction(name: string): Promise<void> {
+    return this.fns.delete(name);
+  }
+
+  /**
+   * What a function's handlers wrote (kept by the master, the newest lines
+   * only), each with its request id; with `follow`, then each new line until
+   * `signal` aborts or the loop is left.
+   */
+  functionLogs(name: string, options: FunctionLogsQuery & { readonly signal?: AbortSignal } = {}): AsyncGenerator<FunctionLogLine> {
+    const { signal, ...query } = options;
+    return this.fns.logs(name, query, signal);
   }
 
   /** Creates a dataset; repeating with equal settings is a no-op, other settings are ALREADY_EXISTS. */
@@ -332,6 +392,7 @@ export class LaminateClient {
     this.jobClient?.close();
     this.viewQueries?.directory.close();
     this.viewsClient?.close();
+    this.functionsClient?.close();
   }
 }
 

@@ -115,3 +115,94 @@ export interface FunctionLogLine {
 
 /** What an invocation was started by, for logs and metrics. */
 export type InvocationSource = 'api' | 'http' | 'dataset' | 'view' | 'files' | 'schedule';
+
+/**
+ * The master's command to run one attempt of an invocation in a container
+ * (the InvokeFunction message in domain terms): the worker cold-starts the
+ * container when it has none by that id.
+ */
+export interface InvokeCommand {
+  readonly requestId: string;
+  readonly eventId: string;
+  readonly function: string;
+  readonly version: number;
+  readonly codeSha256: string;
+  readonly containerId: string;
+  readonly memoryMb: number;
+  readonly timeoutMs: number;
+  /** The event, msgpack. */
+  readonly payload: Buffer;
+  readonly env: Readonly<Record<string, string>>;
+  /** ms since the epoch: the timeout's end as the master counts it. */
+  readonly deadline: number;
+}
+
+/** One line a handler wrote, as its worker reports it. */
+export interface ReportedLogLine {
+  readonly at: number;
+  readonly level: FunctionLogLine['level'];
+  readonly message: string;
+}
+
+/** A worker's report of one invocation attempt (ReportInvocation), in domain terms. */
+export interface InvocationReport {
+  readonly requestId: string;
+  readonly workerId: string;
+  readonly containerId: string;
+  readonly outcome:
+    | { readonly ok: true; /** msgpack of the handler's result; empty: undefined. */ readonly result: Buffer }
+    | { readonly ok: false; readonly code: InvocationErrorCode; readonly message: string };
+  readonly durationMs: number;
+  readonly coldStart: boolean;
+  /** Cold starts only: process start and module load, ms. */
+  readonly initMs: number;
+  /** The container ended with this attempt (timeout, out of memory, exit): its reservation is released. */
+  readonly containerGone: boolean;
+  readonly logs: readonly ReportedLogLine[];
+  readonly maxMemoryUsedMb: number;
+}
+
+/** A version's code as GetFunctionCode gives it: encrypted, with its data key. */
+export interface FunctionCode {
+  readonly ciphertext: Buffer;
+  readonly iv: Buffer;
+  readonly authTag: Buffer;
+  readonly dataKey: Buffer;
+  readonly codeSha256: string;
+}
+
+export const INVOCATION_ERROR_CODES: readonly InvocationErrorCode[] = [
+  'HANDLER_ERROR', 'TIMEOUT', 'OUT_OF_MEMORY', 'PROCESS_EXITED', 'RESULT_NOT_SERIALIZABLE', 'NO_HANDLER', 'WORKER_LOST', 'PAYLOAD_TOO_LARGE', 'THROTTLED',
+];
+
+/** One function's metrics since the master started. */
+export interface FunctionMetrics {
+  readonly name: string;
+  /** Attempts that ended (a retry is another invocation, as Lambda counts them). */
+  readonly invocations: number;
+  /** Attempts that ended in an error (any code but success). */
+  readonly errors: number;
+  /** Invocations that had to wait for the function's concurrency or the cluster's capacity. */
+  readonly throttles: number;
+  readonly coldStarts: number;
+  /** Mean process start and module load time of the cold starts, ms (0: none yet). */
+  readonly initMsMean: number;
+  /** Over the newest attempts (see durationsKept), ms; 0 before the first. */
+  readonly durationP50Ms: number;
+  readonly durationP99Ms: number;
+  /** Events that failed every attempt and went to the dead-letter dataset (or were dropped without one). */
+  readonly deadLetters: number;
+  /** Attempts running now, and waiting for room. */
+  readonly running: number;
+  readonly queued: number;
+  /** Containers of this function alive now (idle or busy). */
+  readonly containers: number;
+  /** Dataset triggers: how far behind the log end the slowest partition is, ms (as the trigger reports it); absent for others. */
+  readonly iteratorAgeMs?: number;
+}
+
+/** A function as `function list` shows it: its live version and its metrics. */
+export interface FunctionSummary {
+  readonly live: FunctionVersionInfo;
+  readonly metrics: FunctionMetrics;
+}

@@ -5,6 +5,7 @@
  * from the wire messages; nothing else sees those.
  */
 import type { ErrorCode } from './errors.js';
+import type { InvokeCommand } from './function-shapes.js';
 import type { TaskKind } from './ids.js';
 import type { InputFormat } from './input-format.js';
 import type { InputSplit } from './input-split.js';
@@ -60,7 +61,11 @@ export type WorkerCommand =
   | { readonly type: 'launch'; readonly launch: AttemptLaunch }
   | { readonly type: 'kill'; readonly attemptId: string; readonly reason: string }
   /** The job has ended: drop its map outputs, containers and files. */
-  | { readonly type: 'cleanup'; readonly jobId: string };
+  | { readonly type: 'cleanup'; readonly jobId: string }
+  /** Run one attempt of a function invocation (issue 10), cold-starting its container if need be. */
+  | { readonly type: 'invoke'; readonly invoke: InvokeCommand }
+  /** Stop a function container (idle, its function deleted, or unknown to the master). Safe to repeat. */
+  | { readonly type: 'stopContainer'; readonly containerId: string; readonly reason: string };
 
 /** How an attempt ended, as its worker reports it. */
 export type AttemptOutcome =

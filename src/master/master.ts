@@ -41,6 +41,8 @@ import { loadServingNodes, saveServingNodes } from './serving-registry-store.js'
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
 import { addMasterMetrics, attemptDurations } from './master-metrics.js';
+import type { InvocationOptions } from '../functions/invocation-service.js';
+import { startFunctions, type FunctionsHost } from './functions-host.js';
 
 export interface MasterOptions {
   host?: string;
@@ -64,6 +66,10 @@ export interface MasterOptions {
   speedNodeTimeoutMs?: number;
   /** How long after its start the master waits for serving nodes before naming a speed handoff. Default 2500 ms. */
   speedStartGraceMs?: number;
+  /** Functions: the file holding the key that encrypts their code at rest; default one generated in <dataDir>/functions/master.key. */
+  functionKeyFile?: string;
+  /** Functions: idle time before a container stops, async retry backoff, and the like (tests make them small). */
+  functions?: InvocationOptions;
   logger: Logger;
   clock?: Clock;
 }
@@ -87,6 +93,8 @@ export class Master {
   /** The dataset store, set by start(): the service serves it, job submission plans splits over it. */
   private store?: LogDatasetStore;
   private views?: ViewService;
+  /** Functions (issue 10): catalog, code store, invocations; set by start(). */
+  private functions?: FunctionsHost;
   private timer?: NodeJS.Timeout;
   /** Saves the registered serving nodes when they changed (serving-registry-store.ts). */
   private servingSaver?: NodeJS.Timeout;
@@ -157,9 +165,18 @@ export class Master {
     });
     // Before any request: a build asked for now must see the builds the catalog says are running.
     await views.start();
+    const functions = this.functions = await startFunctions({
+      dir: join(this.options.dataDir, 'functions'), ...(this.options.functionKeyFile === undefined ? {} : { keyFile: this.options.functionKeyFile }),
+      scheduler: this.scheduler, run: (ds) => this.run(ds), send: (workerId, cmd) => this.channels.send(workerId, cmd), store,
+      clock: this.clock, log: this.log, ...(this.options.functions ? { options: this.options.functions } : {}),
+    });
     this.server = await serveMaster({
       registerWorker: (r) => this.channels.register(r),
-      heartbeat: (r) => this.channels.heartbeat(r),
+      heartbeat: (r) => {
+        const res = this.channels.heartbeat(r);
+        if (!res.reregister) functions.service.heartbeat(r.workerId, r.functionContainerIds);
+        return res;
+      },
       leave: (r) => this.channels.leave(r),
       attach: (r, ch) => this.channels.attach(r, ch),
       reportAttempt: (r) => this.reportAttempt(r),
@@ -170,8 +187,13 @@ export class Master {
       listJobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)),
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => this.channels.statuses(),
-    }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
-    this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
+      reportInvocation: (r) => functions.reportInvocation(r),
+      getFunctionCode: (r) => functions.getFunctionCode(r),
+    }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers), functions.registration]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    this.timer = setInterval(() => {
+      this.run(this.scheduler.tick(this.clock.now()));
+      functions.service.tick();
+    }, this.options.tickMs ?? 100);
     this.timer.unref();
     const save = this.saveServing;
     this.servingSaver = setInterval(() => void save(), 1000);
@@ -187,6 +209,7 @@ export class Master {
     if (this.servingSaver) clearInterval(this.servingSaver);
     await this.saveServing?.();
     this.views?.stop();
+    this.functions?.service.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
     await this.datasets?.close();
@@ -396,6 +419,7 @@ export class Master {
         if (d.left) this.log.info({ workerId: d.workerId }, 'worker left');
         else this.log.warn({ workerId: d.workerId, reason: d.reason }, 'worker lost');
         this.channels.forget(d.workerId);
+        this.functions?.service.workerLost(d.workerId);
         return;
       }
     }

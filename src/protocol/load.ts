@@ -7,10 +7,10 @@ const PROTO_PATH = fileURLToPath(new URL('../../proto/laminate.proto', import.me
 
 let loaded: {
   master: grpc.ServiceDefinition; shuffle: grpc.ServiceDefinition; shuffleHost: grpc.ServiceDefinition; dataset: grpc.ServiceDefinition;
-  views: grpc.ServiceDefinition; serving: grpc.ServiceDefinition; speed: grpc.ServiceDefinition;
+  views: grpc.ServiceDefinition; serving: grpc.ServiceDefinition; speed: grpc.ServiceDefinition; functions: grpc.ServiceDefinition;
   masterCtor: grpc.ServiceClientConstructor; shuffleCtor: grpc.ServiceClientConstructor; shuffleHostCtor: grpc.ServiceClientConstructor;
   datasetCtor: grpc.ServiceClientConstructor; viewsCtor: grpc.ServiceClientConstructor; servingCtor: grpc.ServiceClientConstructor;
-  speedCtor: grpc.ServiceClientConstructor;
+  speedCtor: grpc.ServiceClientConstructor; functionsCtor: grpc.ServiceClientConstructor;
 } | undefined;
 
 /** Loads the service definitions once per process (and once per worker thread). */
@@ -20,12 +20,12 @@ export function services(): NonNullable<typeof loaded> {
     keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    laminate: { v1: Record<'Master' | 'Shuffle' | 'ShuffleHost' | 'Dataset' | 'Views' | 'Serving' | 'Speed', grpc.ServiceClientConstructor> };
+    laminate: { v1: Record<'Master' | 'Shuffle' | 'ShuffleHost' | 'Dataset' | 'Views' | 'Serving' | 'Speed' | 'Functions', grpc.ServiceClientConstructor> };
   };
-  const { Master, Shuffle, ShuffleHost, Dataset, Views, Serving, Speed } = pkg.laminate.v1;
+  const { Master, Shuffle, ShuffleHost, Dataset, Views, Serving, Speed, Functions } = pkg.laminate.v1;
   loaded = {
-    master: Master.service, shuffle: Shuffle.service, shuffleHost: ShuffleHost.service, dataset: Dataset.service, views: Views.service, serving: Serving.service, speed: Speed.service,
-    masterCtor: Master, shuffleCtor: Shuffle, shuffleHostCtor: ShuffleHost, datasetCtor: Dataset, viewsCtor: Views, servingCtor: Serving, speedCtor: Speed,
+    master: Master.service, shuffle: Shuffle.service, shuffleHost: ShuffleHost.service, dataset: Dataset.service, views: Views.service, serving: Serving.service, speed: Speed.service, functions: Functions.service,
+    masterCtor: Master, shuffleCtor: Shuffle, shuffleHostCtor: ShuffleHost, datasetCtor: Dataset, viewsCtor: Views, servingCtor: Serving, speedCtor: Speed, functionsCtor: Functions,
   };
   return loaded;
 }

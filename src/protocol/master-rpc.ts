@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../common/errors.js';
+import type { FunctionCode, InvocationReport } from '../common/function-shapes.js';
 import type { JobStatus, WorkerStatus } from '../common/job-status.js';
 import type { AttemptReport, WorkerCommand } from '../common/task-attempt.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
@@ -12,7 +13,8 @@ import type * as M from './messages.js';
 import { callUnary, readChunks, streamHandler, unaryHandler } from './rpc.js';
 import { fromServiceError, toServiceError } from './status-codes.js';
 import {
-  fromWireCommand, fromWireJobStatus, fromWireReport, fromWireWorkerStatus, toWireCommand, toWireJobStatus, toWireReport, toWireWorkerStatus,
+  fromWireCommand, fromWireInvocationReport, fromWireJobStatus, fromWireReport, fromWireWorkerStatus, toWireCommand, toWireInvocationReport, toWireJobStatus,
+  toWireReport, toWireWorkerStatus,
 } from './wire-mapping.js';
 import { channelCredentials, clientOptions, serverCredentials } from './security.js';
 
@@ -37,6 +39,10 @@ export interface MasterHandlers {
   listJobs(): JobStatus[];
   killJob(req: M.KillJobRequest): Promise<M.KillJobResponse> | M.KillJobResponse;
   listWorkers(): WorkerStatus[];
+  /** A worker's report of a function invocation attempt (functions, issue 10). */
+  reportInvocation(report: InvocationReport): Promise<void> | void;
+  /** A function version's code, encrypted, with its data key, for the worker that runs it. */
+  getFunctionCode(req: M.GetFunctionCodeRequest): Promise<FunctionCode> | FunctionCode;
 }
 
 export interface BoundServer {
@@ -116,6 +122,8 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
     listJobs: unaryHandler((): M.JobList => ({ jobs: handlers.listJobs().map(toWireJobStatus) })),
     killJob: unaryHandler(handlers.killJob),
     listWorkers: unaryHandler((): M.WorkerList => ({ workers: handlers.listWorkers().map(toWireWorkerStatus) })),
+    reportInvocation: unaryHandler(async (req: M.InvocationReport) => { await handlers.reportInvocation(fromWireInvocationReport(req)); return {}; }),
+    getFunctionCode: unaryHandler(async (req: M.GetFunctionCodeRequest): Promise<M.FunctionCode> => ({ ...(await handlers.getFunctionCode(req)) })),
   });
   return bindServer(server, host, port);
 }
@@ -173,6 +181,15 @@ export class MasterClient {
   }
   async listWorkers(): Promise<WorkerStatus[]> {
     return (await this.call<object, M.WorkerList>('listWorkers', {})).workers.map(fromWireWorkerStatus);
+  }
+
+  /** Reports how a function invocation attempt ended (the worker side of InvokeFunction). */
+  reportInvocation(report: InvocationReport): Promise<void> {
+    return this.call('reportInvocation', toWireInvocationReport(report));
+  }
+  /** A function version's code, still encrypted, with its data key: fetched once per version, decrypted in memory only. */
+  getFunctionCode(fn: string, version: number, workerId: string): Promise<FunctionCode> {
+    return this.call<M.GetFunctionCodeRequest, M.FunctionCode>('getFunctionCode', { function: fn, version, workerId });
   }
 
   /** Streams a bundle; gives up after timeoutMs so a stalled stream cannot hold an attempt forever. */

@@ -12,6 +12,7 @@ import type { InputSplit } from '../common/input-split.js';
 import {
   ATTEMPT_STATES, JOB_STATES, TASK_STATES, type AttemptStatus, type JobStatus, type StatusFailure, type TaskStatus, type WorkerStatus,
 } from '../common/job-status.js';
+import { INVOCATION_ERROR_CODES, type InvocationErrorCode, type InvocationReport, type ReportedLogLine } from '../common/function-shapes.js';
 import type { AttemptLaunch, AttemptOutcome, AttemptReport, WorkerCommand } from '../common/task-attempt.js';
 import type * as M from './messages.js';
 
@@ -96,6 +97,8 @@ export function toWireCommand(c: WorkerCommand): M.WorkerCommand {
     case 'launch': return { launch: toWireLaunch(c.launch) };
     case 'kill': return { kill: { attemptId: c.attemptId, reason: c.reason } };
     case 'cleanup': return { cleanup: { jobId: c.jobId } };
+    case 'invoke': return { invoke: { ...c.invoke, env: { ...c.invoke.env } } };
+    case 'stopContainer': return { stopContainer: { containerId: c.containerId, reason: c.reason } };
   }
 }
 
@@ -108,6 +111,17 @@ export function fromWireCommand(w: M.WorkerCommand): WorkerCommand | undefined {
   if (w.launch) return { type: 'launch', launch: fromWireLaunch(w.launch) };
   if (w.kill) return { type: 'kill', attemptId: w.kill.attemptId, reason: w.kill.reason };
   if (w.cleanup) return { type: 'cleanup', jobId: w.cleanup.jobId };
+  if (w.invoke) {
+    const i = w.invoke;
+    return {
+      type: 'invoke',
+      invoke: {
+        requestId: i.requestId, eventId: i.eventId, function: i.function, version: i.version, codeSha256: i.codeSha256, containerId: i.containerId,
+        memoryMb: i.memoryMb, timeoutMs: i.timeoutMs, payload: Buffer.from(i.payload ?? []), env: { ...(i.env ?? {}) }, deadline: i.deadline,
+      },
+    };
+  }
+  if (w.stopContainer) return { type: 'stopContainer', containerId: w.stopContainer.containerId, reason: w.stopContainer.reason };
   return undefined;
 }
 
@@ -159,6 +173,38 @@ export function fromWireOutcome(w: M.AttemptReport): AttemptOutcome {
 
 export function fromWireReport(w: M.AttemptReport): AttemptReport {
   return { attemptId: w.attemptId, workerId: w.workerId, result: fromWireOutcome(w) };
+}
+
+// ---- function invocations: worker -> master -----------------------------------
+
+const LOG_LEVELS: readonly ReportedLogLine['level'][] = ['info', 'warn', 'error'];
+
+export function toWireInvocationReport(r: InvocationReport): M.InvocationReport {
+  return {
+    requestId: r.requestId, workerId: r.workerId, containerId: r.containerId, ok: r.outcome.ok,
+    result: r.outcome.ok ? r.outcome.result : Buffer.alloc(0),
+    errorCode: r.outcome.ok ? '' : r.outcome.code, errorMessage: r.outcome.ok ? '' : r.outcome.message,
+    durationMs: r.durationMs, coldStart: r.coldStart, initMs: r.initMs, containerGone: r.containerGone,
+    logs: r.logs.map((l) => ({ at: l.at, level: l.level, message: l.message })), maxMemoryUsedMb: r.maxMemoryUsedMb,
+  };
+}
+
+/**
+ * A report in domain terms. An error code Laminate does not know becomes
+ * HANDLER_ERROR (with the code in the message), a log level it does not
+ * know becomes info: a newer worker's report still lands.
+ */
+export function fromWireInvocationReport(w: M.InvocationReport): InvocationReport {
+  const known = (INVOCATION_ERROR_CODES as readonly string[]).includes(w.errorCode);
+  return {
+    requestId: w.requestId, workerId: w.workerId, containerId: w.containerId,
+    outcome: w.ok
+      ? { ok: true, result: Buffer.from(w.result ?? []) }
+      : { ok: false, code: known ? w.errorCode as InvocationErrorCode : 'HANDLER_ERROR', message: known ? w.errorMessage : `${w.errorCode || 'no code'}: ${w.errorMessage}` },
+    durationMs: w.durationMs, coldStart: w.coldStart, initMs: w.initMs, containerGone: w.containerGone,
+    logs: (w.logs ?? []).map((l) => ({ at: l.at, level: (LOG_LEVELS as readonly string[]).includes(l.level) ? l.level as ReportedLogLine['level'] : 'info', message: l.message })),
+    maxMemoryUsedMb: w.maxMemoryUsedMb,
+  };
 }
 
 // ---- status: master -> clients -----------------------------------------------

@@ -21,6 +21,8 @@ export interface WorkerRecord {
   heartbeatGap: number;
   alive: boolean;
   readonly running: Set<string>;
+  /** Function containers reserved on it (containers.ts): each holds a slot and its memory. */
+  readonly containers: Set<string>;
   /**
    * Set when the worker writes its map outputs to its node's shuffle service
    * (that service's address): they outlive the worker (map-outputs.ts).

@@ -13,6 +13,7 @@ import { LaminateError } from '../common/errors.js';
 import { END_CAUSES, causeOfLoss, causeOfReport, type EndCause } from './attempt-end.js';
 import { isLive, transition, type AttemptEvent } from './attempt-transitions.js';
 import { outputsLostOnFetchFailure, outputsLostWithWorker } from './map-outputs.js';
+import { chooseContainerWorker, freeContainer, holdContainer, type ContainerReservation } from './containers.js';
 import { couldEverFit } from './placement.js';
 import { isJobFinished, liveAttempts, newJobRecord, type AttemptRecord, type JobRecord, type TaskRecord, type WorkerRecord } from './records.js';
 import { schedule, speculate, type SchedulerState } from './scheduling-pass.js';
@@ -34,6 +35,8 @@ export class Scheduler {
   private readonly workers = new Map<string, WorkerRecord>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly attempts = new Map<string, AttemptRecord>();
+  /** Function containers reserved (containers.ts), by id. */
+  private readonly containers = new Map<string, ContainerReservation>();
   /** The records, as the scheduling pass (scheduling-pass.ts) reads and fills them. */
   private readonly state: SchedulerState;
   private onIgnored: IgnoredListener = () => {};
@@ -83,7 +86,7 @@ export class Scheduler {
       throw new LaminateError('ALREADY_EXISTS', `Worker ${workerId} is already registered`, { ids: { workerId } });
     }
     this.workers.set(workerId, {
-      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, heartbeatGap: 0, alive: true, running: new Set(),
+      id: workerId, capacity, usedSlots: 0, usedMemoryMb: 0, lastHeartbeat: now, heartbeatGap: 0, alive: true, running: new Set(), containers: new Set(),
       ...(shuffleService !== undefined ? { shuffleService } : {}),
     });
     return this.schedule(now);
@@ -150,6 +153,42 @@ export class Scheduler {
     if (!w || !w.alive) return [];
     const out = this.loseWorker(w, reason, now, true);
     return out.concat(this.schedule(now));
+  }
+
+  // ---- function containers ----------------------------------------------------
+
+  /**
+   * Reserves one slot and `memoryMb` for function container `containerId` on
+   * a worker with room now (the one with the most free slots, avoiding those
+   * in `avoid` unless none other fits), as a task attempt's container holds
+   * them. Undefined when no worker has room now: the invocation service
+   * waits and asks again (after a release, or at its next tick). Called by
+   * the invocation service for each cold start.
+   * @throws LaminateError ALREADY_EXISTS for an id already reserved.
+   */
+  reserveContainer(containerId: string, memoryMb: number, avoid?: ReadonlySet<string>): ContainerReservation | undefined {
+    const w = chooseContainerWorker(this.workers.values(), memoryMb, avoid);
+    return w && holdContainer(this.containers, w, containerId, memoryMb);
+  }
+
+  /**
+   * Gives back a container's slot and memory (it stopped, timed out, ran out
+   * of memory, or its worker was lost), and places the tasks that fit now.
+   * Safe to call twice and for unknown ids (no decision).
+   */
+  releaseContainer(containerId: string, now: number): Decision[] {
+    return freeContainer(this.containers, this.workers, containerId) ? this.schedule(now) : [];
+  }
+
+  /** A reserved container, or undefined. */
+  container(containerId: string): ContainerReservation | undefined {
+    return this.containers.get(containerId);
+  }
+
+  /** Whether a live worker could ever hold a container of `memoryMb` (when idle); true when none is registered yet. */
+  couldEverHostContainer(memoryMb: number): boolean {
+    const alive = [...this.workers.values()].filter((w) => w.alive);
+    return alive.length === 0 || alive.some((w) => couldEverFit(w, memoryMb));
   }
 
   // ---- jobs -----------------------------------------------------------------
@@ -464,7 +503,10 @@ export class Scheduler {
     // Lost workers stay listed for operators, the most recent LOST_WORKERS_KEPT of them.
     const lost = [...this.workers.values()].filter((x) => !x.alive);
     for (const old of lost.slice(0, Math.max(0, lost.length - LOST_WORKERS_KEPT))) this.workers.delete(old.id);
-    const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason, left }];
+    // Its function containers go with it; the invocation service hears of them in the decision.
+    const containers = [...w.containers];
+    for (const id of containers) freeContainer(this.containers, this.workers, id);
+    const out: Decision[] = [{ type: 'workerLost', workerId: w.id, reason, left, ...(containers.length > 0 ? { containers } : {}) }];
     // Outputs first, so that no reduce relaunched below is sent to them. Those
     // the worker left on its node's shuffle service stay (map-outputs.ts).
     for (const job of this.jobs.values()) {

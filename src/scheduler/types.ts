@@ -100,6 +100,8 @@ export interface WorkerLostDecision {
   readonly reason: string;
   /** The worker left on its own (shutdown), rather than falling silent. */
   readonly left: boolean;
+  /** Function containers it held, released with it (the invocation service's to handle). */
+  readonly containers?: readonly string[];
 }
 
 export type Decision = LaunchDecision | KillDecision | CommitJobDecision | JobFinishedDecision | WorkerLostDecision;

@@ -21,7 +21,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   storage: ['common'],
   dataset: ['common', 'storage'],
   view: ['common', 'api', 'storage'],
-  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view'],
+  // The master wires the functions' catalog and invocation service (issue 10).
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],
