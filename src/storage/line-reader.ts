@@ -4,10 +4,22 @@
  * every line of a file is read by exactly one split.
  */
 import { isAscii } from 'node:buffer';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
 import type { FileSplit } from '../common/input-split.js';
+import { isS3Path, type RangeReader } from './object-store.js';
+import { locate } from './store-path.js';
+
+/**
+ * Random access to an input file: the file itself for a local path, ranged
+ * GETs for an s3:// one (only the bytes a split needs are fetched).
+ */
+async function openInput(path: string): Promise<RangeReader> {
+  if (!isS3Path(path)) return open(path, 'r');
+  const { store, key } = await locate(path);
+  return store.openRange(key);
+}
 
 /** The part of a file split a line reader needs. */
 export type FileRange = Pick<FileSplit, 'path' | 'start' | 'length'>;
@@ -36,7 +48,7 @@ const CR = 13;
  * start of the file, else just after the first '\n' at or after start - 1;
  * `-1` when the file has no such '\n'.
  */
-async function firstLineStart(fh: FileHandle, start: number, buf: Buffer): Promise<number> {
+async function firstLineStart(fh: RangeReader, start: number, buf: Buffer): Promise<number> {
   if (start === 0) return 0;
   let at = start - 1;
   for (;;) {
@@ -70,7 +82,7 @@ export async function readSplitLines(
     throw new LaminateError('INVALID_ARGUMENT', `Expected chunkSize to be a positive integer, got ${describe(chunkSize)}`);
   }
   const end = split.start + split.length;
-  const fh = await open(split.path, 'r');
+  const fh = await openInput(split.path);
   try {
     // A small split needs no big buffer: it grows if a line is longer.
     let buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(64 * 1024, split.length + 1)));
@@ -237,7 +249,9 @@ async function resumeLines(
  * the map runner; reads only.
  */
 export async function readWholeFile(path: string): Promise<string> {
-  return readFile(path, 'utf8');
+  if (!isS3Path(path)) return readFile(path, 'utf8');
+  const { store, key } = await locate(path);
+  return (await store.read(key)).toString('utf8');
 }
 
 /**
@@ -247,7 +261,7 @@ export async function readWholeFile(path: string): Promise<string> {
  * "malformed JSON at /x/y.jsonl line 17"; reads only.
  */
 export async function fileLineNumber(split: FileRange, lineIndex: number): Promise<number> {
-  const fh = await open(split.path, 'r');
+  const fh = await openInput(split.path);
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);
     const first = await firstLineStart(fh, split.start, buf);

@@ -10,8 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { localObjectStore } from './local-object-store.js';
 import { isS3Path, type ObjectStore } from './object-store.js';
-import { s3Client } from './s3-client.js';
-import { S3ObjectStore } from './s3-object-store.js';
+import type { S3ObjectStore } from './s3-object-store.js';
 
 /** A store and a key in it. */
 export interface StoreLocation {
@@ -39,16 +38,27 @@ const buckets = new Map<string, S3ObjectStore>();
 /**
  * The store of `path` and its key there. Local paths are made absolute
  * (against the working folder). Cheap: stores are cached per bucket, and
- * nothing is asked of the store. Called wherever a path is used.
+ * nothing is asked of the store; the AWS SDK is loaded on the first s3://
+ * path only, so a process (a map container) with local paths never pays
+ * for it. Called wherever a path is used.
  */
-export function locate(path: string): StoreLocation {
+export async function locate(path: string): Promise<StoreLocation> {
   if (isS3Path(path)) {
     const { bucket, key } = parseS3Path(path);
     let store = buckets.get(bucket);
-    if (store === undefined) buckets.set(bucket, (store = new S3ObjectStore(s3Client(), bucket)));
+    if (store === undefined) {
+      const [{ S3ObjectStore }, { s3Client }] = await Promise.all([import('./s3-object-store.js'), import('./s3-client.js')]);
+      store = buckets.get(bucket) ?? new S3ObjectStore(s3Client(), bucket);
+      buckets.set(bucket, store);
+    }
     return { store, key };
   }
   return { store: localObjectStore, key: resolve(path) };
+}
+
+/** `key` of `store` as a path again (the inverse of locate). Pure. */
+export function pathOf(store: ObjectStore, key: string): string {
+  return store.describe(key);
 }
 
 /** `path` as the master stores it: absolute for a local path, as given for an s3:// one. Pure apart from the working folder. */
