@@ -97,7 +97,7 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
   const format = inputFormat(req);
   for (const p of format === 'dataset' ? [req.outputDir] : [...req.inputs, req.outputDir]) {
     if (typeof p !== 'string' || !isStorePath(p)) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected absolute (or s3://) input and output paths, got ${describe(p)}`);
+      throw new LaminateError('INVALID_ARGUMENT', `Expected absolute input and output paths (or s3:// URLs), got ${describe(p)}`);
     }
   }
   const reducers = positiveInt('--reducers', req.reducers, undefined, MAX_REDUCERS);

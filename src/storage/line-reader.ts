@@ -40,6 +40,8 @@ const DEFAULT_CHUNK = 1024 * 1024;
  * looks): either costs five to ten times as much per byte, measured.
  */
 const PIECE_BYTES = 64 * 1024;
+/** What a read asks for once it nears the split's end (see readSplitLines). */
+const TAIL_READ = 64 * 1024;
 const NL = 10;
 const CR = 13;
 
@@ -100,7 +102,11 @@ export async function readSplitLines(
         buf.copy(bigger, 0, 0, filled);
         buf = bigger;
       }
-      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, bufAt + filled);
+      // Past the split's end only the rest of its last line is wanted: read on
+      // in small steps there, so a ranged GET on S3 fetches little beyond the split.
+      const readAt = bufAt + filled;
+      const want = readAt + TAIL_READ >= end ? Math.min(buf.length - filled, TAIL_READ) : buf.length - filled;
+      const { bytesRead } = await fh.read(buf, filled, want, readAt);
       if (bytesRead === 0) {
         // End of file: what is left is a last line without '\n'.
         if (filled > 0) {

@@ -22,7 +22,7 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export interface S3ObjectStoreOptions {
   /** Bytes per uploaded part (all but the last). Default 8 MiB; at least 5 MiB (S3's rule). Memory of an upload is one part. */
   readonly partBytes?: number;
-  /** The least a ranged read fetches, so a reader asking small pieces does not pay a request each. Default 256 KiB. */
+  /** The least a ranged read fetches, so a reader asking small pieces does not pay a request each. Default 64 KiB. */
   readonly readBlockBytes?: number;
   readonly retry?: RetryPolicy;
 }
@@ -110,7 +110,7 @@ export class S3ObjectStore implements ObjectStore {
     if (!Number.isSafeInteger(this.partBytes) || this.partBytes < MIN_PART_BYTES) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected partBytes to be an integer >= ${MIN_PART_BYTES} (S3's least part), got ${this.partBytes}`);
     }
-    this.readBlock = options.readBlockBytes ?? 256 * 1024;
+    this.readBlock = options.readBlockBytes ?? 64 * 1024;
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 

@@ -69,7 +69,7 @@ async function readS3Output(prefix: string): Promise<{ keys: string[]; parts: st
 describe('jobs on S3', () => {
   it('counts words read from S3 with ranged reads and commits the parts to S3, as a sequential run does', async () => {
     const jobId = await client.submit({
-      job: WORDCOUNT, inputs: ['s3://lake/gutenberg/'], output: 's3://results/wc/', reducers: 3, splitSize: 256 * 1024, speculation: false,
+      job: WORDCOUNT, inputs: ['s3://lake/gutenberg/'], output: 's3://results/wc/', reducers: 3, splitSize: 512 * 1024, speculation: false,
     });
     const s = await client.wait(jobId, undefined, 100);
     expect(s.state).toBe('SUCCEEDED');
