@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { absoluteStorePath } from '../storage/store-path.js';
 import { createLogger } from '../common/logger.js';
 import { loadSpeedEngineFactory } from '../speed/engine-loader.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_VIEW_MEMORY_MB, SpeedNode } from '../speed/speed-node.js';
@@ -36,7 +37,7 @@ export function registerSpeed(program: Command): void {
         master: o.master, host: o.host, port: o.port, dataDir: resolve(o.data), viewMemoryMb: o.viewMemory, checkpointIntervalMs: o.checkpointInterval,
         heartbeatIntervalMs: o.heartbeatInterval, idleTimeoutMs: o.idleTimeout, engineFactory, logger,
         ...(killAt ? { faultKillAt: killAt } : {}),
-        ...(o.checkpoints === undefined ? {} : { checkpointDir: resolve(o.checkpoints) }),
+        ...(o.checkpoints === undefined ? {} : { checkpointDir: absoluteStorePath(o.checkpoints) }),
       });
       await node.start();
       // The bound address on stdout, for scripts that start a process on port 0.
