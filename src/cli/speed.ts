@@ -17,7 +17,7 @@ export function registerSpeed(program: Command): void {
     .option('--port <port>', 'port to bind (0 picks one)', port, 0)
     .option('--data <dir>', 'its folder: its id, fetched view bundles and, by default, checkpoints (one folder per speed process)',
       join(tmpdir(), 'laminate', 'speed'))
-    .option('--checkpoints <dir>', 'checkpoint folder, shared by every speed process that may take a partition over (default <data>/checkpoints)')
+    .option('--checkpoints <dir>', 'checkpoint folder, a local path or s3://BUCKET/PREFIX, shared by every speed process that may take a partition over (default <data>/checkpoints)')
     .option('--view-memory <mb>', 'heap limit of each view\'s thread, in MB', positiveInt('--view-memory'), DEFAULT_VIEW_MEMORY_MB)
     .option('--checkpoint-interval <ms>', 'how often changed state is checkpointed', positiveInt('--checkpoint-interval'), DEFAULT_CHECKPOINT_INTERVAL_MS)
     .option('--idle-timeout <ms>', 'a partition without a record for this long does not hold a windowed view\'s watermark back',
