@@ -9,8 +9,8 @@
  *   --profile run the master and workers with --cpu-prof and print where
  *             their time went (self time per function; timings then include
  *             the profiler's overhead)
- *   --NAME V  a flag of one benchmark (streaming: --seconds, --rate, --rates,
- *             --build-every, --floor-events; see its file)
+ *   --NAME V  a flag of one benchmark (wordcount: --storage s3; streaming:
+ *             --seconds, --rate, --rates, --build-every, --floor-events; see its file)
  *
  * Prints a table per benchmark and writes every result as JSON under
  * bench/results/. Exits 1 if a benchmark failed or an output check did not

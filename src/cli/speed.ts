@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { absoluteStorePath } from '../storage/store-path.js';
 import { createLogger } from '../common/logger.js';
 import { loadSpeedEngineFactory } from '../speed/engine-loader.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_VIEW_MEMORY_MB, SpeedNode } from '../speed/speed-node.js';
@@ -17,7 +18,7 @@ export function registerSpeed(program: Command): void {
     .option('--port <port>', 'port to bind (0 picks one)', port, 0)
     .option('--data <dir>', 'its folder: its id, fetched view bundles and, by default, checkpoints (one folder per speed process)',
       join(tmpdir(), 'laminate', 'speed'))
-    .option('--checkpoints <dir>', 'checkpoint folder, shared by every speed process that may take a partition over (default <data>/checkpoints)')
+    .option('--checkpoints <dir>', 'checkpoint folder, a local path or s3://BUCKET/PREFIX, shared by every speed process that may take a partition over (default <data>/checkpoints)')
     .option('--view-memory <mb>', 'heap limit of each view\'s thread, in MB', positiveInt('--view-memory'), DEFAULT_VIEW_MEMORY_MB)
     .option('--checkpoint-interval <ms>', 'how often changed state is checkpointed', positiveInt('--checkpoint-interval'), DEFAULT_CHECKPOINT_INTERVAL_MS)
     .option('--idle-timeout <ms>', 'a partition without a record for this long does not hold a windowed view\'s watermark back',
@@ -38,7 +39,7 @@ export function registerSpeed(program: Command): void {
         master: o.master, host: o.host, port: o.port, dataDir: resolve(o.data), viewMemoryMb: o.viewMemory, checkpointIntervalMs: o.checkpointInterval,
         heartbeatIntervalMs: o.heartbeatInterval, idleTimeoutMs: o.idleTimeout, engineFactory, logger,
         ...(killAt ? { faultKillAt: killAt } : {}),
-        ...(o.checkpoints === undefined ? {} : { checkpointDir: resolve(o.checkpoints) }),
+        ...(o.checkpoints === undefined ? {} : { checkpointDir: absoluteStorePath(o.checkpoints) }),
       });
       await node.start();
       // The bound address on stdout, for scripts that start a process on port 0.

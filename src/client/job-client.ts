@@ -2,7 +2,7 @@
  * The library API for submitting and watching jobs: what `laminate submit`
  * and `laminate status` use, and what a Node.js program calls directly.
  */
-import { resolve } from 'node:path';
+import { absoluteStorePath } from '../storage/store-path.js';
 import { isDatasetInput } from '../common/dataset-input.js';
 import type { InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
@@ -100,7 +100,7 @@ export class JobClient {
     checkPositive('--reduce-memory', o.reduceMemoryMb);
     checkPositive('--task-timeout', o.taskTimeoutMs);
     if (o.inputs.length === 0) throw new LaminateError('INVALID_ARGUMENT', 'Expected at least one --input path, got none');
-    const inputs = o.inputs.map((p) => (isDatasetInput(p) ? p : resolve(p)));
+    const inputs = o.inputs.map((p) => (isDatasetInput(p) ? p : absoluteStorePath(p)));
     const format = jobFormat(inputs, o.format);
     const { code, job } = await bundleJob(o.job);
     const totalOrder = o.totalOrder ?? job.totalOrder === true;
@@ -119,7 +119,7 @@ export class JobClient {
       name: o.name ?? o.job.replace(/^.*\//, '').replace(/\.[^.]+$/, ''),
       bundle: code,
       inputs,
-      outputDir: resolve(o.output),
+      outputDir: absoluteStorePath(o.output),
       reducers,
       format,
       splitSize: o.splitSize ?? 0,

@@ -4,6 +4,7 @@
  * means "not given".
  */
 import { isAbsolute } from 'node:path';
+import { isStorePath } from '../storage/store-path.js';
 import { isDatasetInput, parseDatasetInput, type DatasetCut } from '../common/dataset-input.js';
 import { FILE_INPUT_FORMATS, isFileInputFormat, type InputFormat } from '../common/input-format.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
@@ -95,8 +96,8 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
   }
   const format = inputFormat(req);
   for (const p of format === 'dataset' ? [req.outputDir] : [...req.inputs, req.outputDir]) {
-    if (typeof p !== 'string' || !isAbsolute(p)) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected absolute input and output paths, got ${describe(p)}`);
+    if (typeof p !== 'string' || !isStorePath(p)) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected absolute input and output paths (or s3:// URLs), got ${describe(p)}`);
     }
   }
   const reducers = positiveInt('--reducers', req.reducers, undefined, MAX_REDUCERS);

@@ -21,7 +21,7 @@ import { Scheduler, type SchedulerOptions } from '../scheduler/scheduler.js';
 import type { Decision, JobFinishedDecision } from '../scheduler/types.js';
 import { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { compareKeys } from '../storage/key-order.js';
-import { FileOutputCommitter } from '../storage/output-committer.js';
+import { outputCommitter } from '../storage/job-output.js';
 import { attemptLaunch } from './attempt-launch.js';
 import { BundleStore } from './bundle-store.js';
 import { createDatasetService, type DatasetService } from './dataset-service.js';
@@ -224,6 +224,13 @@ export class Master {
     this.channels.skipIdsBelow(r.nextWorker);
     this.nextJob = Math.max(this.nextJob, r.nextJob);
     for (const plan of r.plans) this.jobs.set(plan.jobId, plan);
+    // Before any attempt runs again: uploads of attempts from before the restart would never be committed, nor seen.
+    for (const plan of r.plans) {
+      if (plan.finalStatus !== undefined) continue;
+      const dropped = await outputCommitter(plan.spec.outputDir).recoverJob()
+        .catch((err: unknown) => { plan.log.warn({ err }, 'could not drop the uncommitted output of attempts before the restart'); return 0; });
+      if (dropped > 0) plan.log.info({ dropped }, 'dropped uncommitted uploads of attempts before the restart');
+    }
     this.run(r.decisions);
   }
 
@@ -268,7 +275,7 @@ export class Master {
         const failure = { code: result.code, message: result.message };
         log.warn({ failure }, 'attempt failed');
         this.run(this.scheduler.attemptFailed(attemptId, failure, now));
-        if (ref.kind === 'reduce') await FileOutputCommitter.abortTask(plan.spec.outputDir, formatAttemptDir(attemptId, workerId)).catch(() => {});
+        if (ref.kind === 'reduce') await outputCommitter(plan.spec.outputDir).abortTask(formatAttemptDir(attemptId, workerId), ref.index).catch(() => {});
         return;
       }
     }
@@ -280,11 +287,11 @@ export class Master {
     if (!this.scheduler.requestCommit(attemptId)) {
       log.info('commit denied: another attempt owns the task');
       this.run(this.scheduler.attemptFailed(attemptId, { code: 'KILLED', message: 'commit denied: another attempt of the task committed' }, this.clock.now()));
-      await FileOutputCommitter.abortTask(plan.spec.outputDir, dir).catch(() => {});
+      await outputCommitter(plan.spec.outputDir).abortTask(dir, partition).catch(() => {});
       return;
     }
     try {
-      await FileOutputCommitter.commitTask(plan.spec.outputDir, dir, partition);
+      await outputCommitter(plan.spec.outputDir).commitTask(dir, partition);
     } catch (err) {
       log.error({ err }, 'task commit failed');
       this.run(this.scheduler.attemptFailed(attemptId, { code: 'INTERNAL', message: `commit failed: ${errorMessage(err)}` }, this.clock.now()));
@@ -306,7 +313,7 @@ export class Master {
     // Dataset inputs get their cut here: every record durable now, or the one asked for.
     const { spec, splits } = await planJobInputs(requested, this.store);
     const bundleHash = await this.bundles.put(req.bundle);
-    await FileOutputCommitter.setupJob(spec.outputDir);
+    await outputCommitter(spec.outputDir).setupJob();
     const jobId = formatJobId(this.nextJob++);
     const log = this.log.child({ jobId });
     const submitTime = this.clock.now();
@@ -319,7 +326,7 @@ export class Master {
         reduceMemoryMb: spec.reduceMemoryMb, speculation: spec.speculation,
       }, submitTime);
     } catch (err) {
-      await FileOutputCommitter.abortJob(spec.outputDir).catch(() => {});
+      await outputCommitter(spec.outputDir).abortJob().catch(() => {});
       throw err;
     }
     const plan: JobPlan = { jobId, spec, bundleHash, splits, log, waiters: new Set(), journaled: false, ended: false };
@@ -439,7 +446,7 @@ export class Master {
     }
     plan.ended = true;
     if (d.state !== 'SUCCEEDED') {
-      await FileOutputCommitter.abortJob(plan.spec.outputDir).catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
+      await outputCommitter(plan.spec.outputDir).abortJob().catch((err: unknown) => plan.log.warn({ err }, 'could not clean up output'));
     }
     this.channels.broadcast({ type: 'cleanup', jobId: d.jobId });
     // Map outputs on the nodes' shuffle services go too (shuffle-cleanup.ts).
@@ -468,7 +475,7 @@ export class Master {
   private async commitJob(jobId: string): Promise<void> {
     const plan = this.jobs.get(jobId)!;
     try {
-      await FileOutputCommitter.commitJob(plan.spec.outputDir);
+      await outputCommitter(plan.spec.outputDir).commitJob();
       this.run(this.scheduler.jobCommitted(jobId, this.clock.now()));
     } catch (err) {
       this.run(this.scheduler.jobCommitFailed(jobId, { code: 'INTERNAL', message: errorMessage(err) }, this.clock.now()));

@@ -5,10 +5,17 @@
  * finds the old checkpoint or the new one, never a mix; read back with
  * damaged and foreign files ignored (the log is the truth: the caller
  * refolds from the handoff cut).
+ *
+ * A checkpoint folder on an object store (`s3://bucket/prefix`) holds the
+ * same keys, written through the storage port with one PutObject each,
+ * which S3 makes visible whole or not at all: no temporary object, so
+ * nothing for a crash to leave behind.
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage } from '../common/errors.js';
+import { errorMessage, LaminateError } from '../common/errors.js';
+import { isS3Path } from '../storage/object-store.js';
+import { locate } from '../storage/store-path.js';
 import { writeFileAtomic, type AtomicWriteStep } from '../view/durable-files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from './checkpoint-codec.js';
 
@@ -22,6 +29,8 @@ export function checkpointFolder(dir: string, id: Omit<CheckpointIdentity, 'part
 }
 
 export function checkpointPath(dir: string, id: CheckpointIdentity): string {
+  // path.join would fold the '//' of s3:// away.
+  if (isS3Path(dir)) return `${dir.replace(/\/+$/, '')}/${id.view}/${id.definitionHash}/p${id.partition}.ckpt`;
   return join(checkpointFolder(dir, id), `p${id.partition}.ckpt`);
 }
 
@@ -33,6 +42,11 @@ export function checkpointPath(dir: string, id: CheckpointIdentity): string {
  */
 export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>, onStep?: (step: AtomicWriteStep) => void): Promise<void> {
   const bytes = encodeCheckpoint(c);
+  if (isS3Path(dir)) {
+    const { store, key } = await locate(checkpointPath(dir, c));
+    await store.put(key, bytes);
+    return;
+  }
   await mkdir(checkpointFolder(dir, c), { recursive: true });
   await writeFileAtomic(checkpointPath(dir, c), bytes, onStep);
 }
@@ -45,12 +59,12 @@ export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>, onStep?:
  */
 export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log: WarnLog): Promise<Checkpoint<A> | undefined> {
   const path = checkpointPath(dir, id);
-  await removeStaleTemps(dir, id).catch(() => {});
+  if (!isS3Path(dir)) await removeStaleTemps(dir, id).catch(() => {});
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readBytes(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof LaminateError && err.code === 'NOT_FOUND')) return undefined;
     log.warn({ err: errorMessage(err), path }, 'checkpoint unreadable: ignored, refolding from the handoff cut');
     return undefined;
   }
@@ -60,6 +74,13 @@ export async function loadCheckpoint<A>(dir: string, id: CheckpointIdentity, log
     log.warn({ path, reason: errorMessage(err) }, 'checkpoint damaged or foreign: ignored, refolding from the handoff cut');
     return undefined;
   }
+}
+
+/** A checkpoint's bytes, from disk or from an object store. */
+async function readBytes(path: string): Promise<Buffer> {
+  if (!isS3Path(path)) return readFile(path);
+  const { store, key } = await locate(path);
+  return store.read(key);
 }
 
 /**

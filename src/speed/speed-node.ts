@@ -17,6 +17,7 @@
  * answers again.
  */
 import { join, resolve } from 'node:path';
+import { absoluteStorePath } from '../storage/store-path.js';
 import { LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { SpeedAssignment, SpeedViewReport } from '../common/speed-shapes.js';
@@ -83,7 +84,7 @@ export function resolveSpeedNodeOptions(o: Omit<SpeedNodeOptions, 'engineFactory
   return {
     master: o.master,
     dataDir,
-    checkpointDir: resolve(o.checkpointDir ?? join(dataDir, 'checkpoints')),
+    checkpointDir: absoluteStorePath(o.checkpointDir ?? join(dataDir, 'checkpoints')),
     host: o.host ?? '127.0.0.1',
     port,
     viewMemoryMb: requirePositiveInt('--view-memory', o.viewMemoryMb ?? DEFAULT_VIEW_MEMORY_MB),

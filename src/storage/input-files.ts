@@ -6,6 +6,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LaminateError } from '../common/errors.js';
 import { compareKeys } from './key-order.js';
+import { isS3Path } from './object-store.js';
+import { locate } from './store-path.js';
 
 /** One input file: an absolute path and its size in bytes when listed. */
 export interface InputFile {
@@ -33,6 +35,10 @@ export async function listInputFiles(paths: readonly string[]): Promise<InputFil
   }
   const byPath = new Map<string, number>();
   for (const p of paths) {
+    if (isS3Path(p)) {
+      for (const f of await listObjectInputs(p)) byPath.set(f.path, f.size);
+      continue;
+    }
     const abs = resolve(p);
     const st = await statOrNull(abs);
     if (st === null) throw new LaminateError('NOT_FOUND', `Input path '${p}' does not exist`);
@@ -53,6 +59,31 @@ export async function listInputFiles(paths: readonly string[]): Promise<InputFil
     throw new LaminateError('INVALID_ARGUMENT', `Expected the input paths to hold at least one file, got none in ${paths.map((p) => `'${p}'`).join(', ')}`);
   }
   return [...byPath.keys()].sort(compareKeys).map((path) => ({ path, size: byPath.get(path) ?? 0 }));
+}
+
+/** Whether a listed name is skipped as Hadoop skips it: hidden ('.') or a marker ('_SUCCESS', '_temporary'). */
+function skipped(key: string): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return name.startsWith('.') || name.startsWith('_');
+}
+
+/**
+ * The objects an `s3://bucket/key` input names, as listInputFiles does for
+ * a local path: the object itself, or the objects directly under the prefix
+ * (a key ending in '/', or one with no object of its name). The bucket is
+ * checked first, so a missing bucket or denied access is named as such.
+ */
+async function listObjectInputs(path: string): Promise<InputFile[]> {
+  const { store, key } = await locate(path);
+  await store.check();
+  if (key !== '' && !key.endsWith('/')) {
+    const object = await store.stat(key);
+    if (object !== undefined) return [{ path: store.describe(key), size: object.size }];
+  }
+  const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+  const { objects, prefixes } = await store.list(prefix);
+  if (objects.length === 0 && prefixes.length === 0) throw new LaminateError('NOT_FOUND', `Input path '${path}' does not exist (no object of that key, and none under '${store.describe(prefix)}')`);
+  return objects.filter((o) => !skipped(o.key)).map((o) => ({ path: store.describe(o.key), size: o.size }));
 }
 
 async function statOrNull(path: string): Promise<import('node:fs').Stats | null> {

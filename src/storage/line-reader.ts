@@ -4,10 +4,22 @@
  * every line of a file is read by exactly one split.
  */
 import { isAscii } from 'node:buffer';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { describe, LaminateError } from '../common/errors.js';
 import { isThenable } from '../common/thenable.js';
 import type { FileSplit } from '../common/input-split.js';
+import { isS3Path, type RangeReader } from './object-store.js';
+import { locate } from './store-path.js';
+
+/**
+ * Random access to an input file: the file itself for a local path, ranged
+ * GETs for an s3:// one (only the bytes a split needs are fetched).
+ */
+async function openInput(path: string): Promise<RangeReader> {
+  if (!isS3Path(path)) return open(path, 'r');
+  const { store, key } = await locate(path);
+  return store.openRange(key);
+}
 
 /** The part of a file split a line reader needs. */
 export type FileRange = Pick<FileSplit, 'path' | 'start' | 'length'>;
@@ -28,6 +40,8 @@ const DEFAULT_CHUNK = 1024 * 1024;
  * looks): either costs five to ten times as much per byte, measured.
  */
 const PIECE_BYTES = 64 * 1024;
+/** What a read asks for once it nears the split's end (see readSplitLines). */
+const TAIL_READ = 64 * 1024;
 const NL = 10;
 const CR = 13;
 
@@ -36,7 +50,7 @@ const CR = 13;
  * start of the file, else just after the first '\n' at or after start - 1;
  * `-1` when the file has no such '\n'.
  */
-async function firstLineStart(fh: FileHandle, start: number, buf: Buffer): Promise<number> {
+async function firstLineStart(fh: RangeReader, start: number, buf: Buffer): Promise<number> {
   if (start === 0) return 0;
   let at = start - 1;
   for (;;) {
@@ -70,7 +84,7 @@ export async function readSplitLines(
     throw new LaminateError('INVALID_ARGUMENT', `Expected chunkSize to be a positive integer, got ${describe(chunkSize)}`);
   }
   const end = split.start + split.length;
-  const fh = await open(split.path, 'r');
+  const fh = await openInput(split.path);
   try {
     // A small split needs no big buffer: it grows if a line is longer.
     let buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(64 * 1024, split.length + 1)));
@@ -88,7 +102,11 @@ export async function readSplitLines(
         buf.copy(bigger, 0, 0, filled);
         buf = bigger;
       }
-      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, bufAt + filled);
+      // Past the split's end only the rest of its last line is wanted: read on
+      // in small steps there, so a ranged GET on S3 fetches little beyond the split.
+      const readAt = bufAt + filled;
+      const want = readAt + TAIL_READ >= end ? Math.min(buf.length - filled, TAIL_READ) : buf.length - filled;
+      const { bytesRead } = await fh.read(buf, filled, want, readAt);
       if (bytesRead === 0) {
         // End of file: what is left is a last line without '\n'.
         if (filled > 0) {
@@ -237,7 +255,9 @@ async function resumeLines(
  * the map runner; reads only.
  */
 export async function readWholeFile(path: string): Promise<string> {
-  return readFile(path, 'utf8');
+  if (!isS3Path(path)) return readFile(path, 'utf8');
+  const { store, key } = await locate(path);
+  return (await store.read(key)).toString('utf8');
 }
 
 /**
@@ -247,7 +267,7 @@ export async function readWholeFile(path: string): Promise<string> {
  * "malformed JSON at /x/y.jsonl line 17"; reads only.
  */
 export async function fileLineNumber(split: FileRange, lineIndex: number): Promise<number> {
-  const fh = await open(split.path, 'r');
+  const fh = await openInput(split.path);
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);
     const first = await firstLineStart(fh, split.start, buf);

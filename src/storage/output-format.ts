@@ -3,7 +3,20 @@
  * file of each reducer, written through a big buffer.
  */
 import { BufferedFileWriter } from './buffered-file-writer.js';
-import { writeUtf8 } from './byte-sink.js';
+import { writeUtf8, type ByteSink } from './byte-sink.js';
+
+/**
+ * Where an OutputWriter's bytes go: a file (BufferedFileWriter), or an
+ * upload to an object store (object-output-committer.ts).
+ */
+export interface OutputSink extends ByteSink {
+  needsFlush(): boolean;
+  flush(): Promise<void>;
+  /** Writes the rest and ends the output; returns the bytes written. */
+  close(options?: { fsync?: boolean }): Promise<number>;
+  /** Ends without writing the rest, dropping what it can. */
+  abandon(): Promise<void>;
+}
 
 /** Whether `s` holds a tab, '\n' or '\r'. Called for every key and string value written. */
 function needsQuoting(s: string): boolean {
@@ -49,11 +62,16 @@ export function formatOutputLine(key: string, value: unknown): string {
 export class OutputWriter {
   private records = 0;
 
-  private constructor(private readonly w: BufferedFileWriter) {}
+  private constructor(private readonly w: OutputSink) {}
 
   /** Creates (or truncates) the part file at `path`. Called once per reduce attempt. */
   static async open(path: string): Promise<OutputWriter> {
     return new OutputWriter(await BufferedFileWriter.open(path));
+  }
+
+  /** Writes into `sink` (an upload, say). Called once per reduce attempt. */
+  static over(sink: OutputSink): OutputWriter {
+    return new OutputWriter(sink);
   }
 
   /** Appends one record (formatOutputLine). Sync; may grow the buffer. */

@@ -11,10 +11,12 @@ import { formatAttemptDir, formatPartFile } from '../common/ids.js';
 import type { AttemptLaunch } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
 import { mergeGroups } from '../storage/merger.js';
+import { ObjectOutputCommitter } from '../storage/object-output-committer.js';
+import { isS3Path } from '../storage/object-store.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
 import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
-import { openReduceOutput, type MergeBase } from './reduce-output.js';
+import { openReduceOutput, type MergeBase, type ReduceOutput } from './reduce-output.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
 const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0 });
@@ -32,6 +34,23 @@ function mergeBaseOf(job: Job, launch: AttemptLaunch): MergeBase | undefined {
   return { path: join(launch.mergeBase, formatPartFile(launch.index)), merge: (key, base, fresh) => merge(key, base, fresh) };
 }
 
+/**
+ * The attempt's output under its committer: a file under the output
+ * folder's `_temporary/` (renamed at commit), or an upload to an object
+ * store (completed at commit: object-output-committer.ts).
+ */
+async function openTaskOutput(job: Job, launch: AttemptLaunch, attemptDir: string): Promise<ReduceOutput> {
+  const kind = job.output ?? 'text';
+  if (isS3Path(launch.outputDir)) {
+    if (kind !== 'text') throw new NonRetryableError(`Expected text output for an object-store output ('${launch.outputDir}'), got ${describe(kind)}: view files are written to a local view store for now`);
+    return ObjectOutputCommitter.openTaskOutput(launch.outputDir, attemptDir, launch.index);
+  }
+  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, attemptDir, launch.index);
+  // Never creates the job's _temporary (nor the output folder): an attempt that starts after its job ended writes nothing.
+  await FileOutputCommitter.setupTask(launch.outputDir, attemptDir);
+  return openReduceOutput(kind, outPath, mergeBaseOf(job, launch));
+}
+
 /** Called by the container thread once per reduce attempt. */
 export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
   const counters = new AttemptCounters();
@@ -47,10 +66,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
   });
   const attemptDir = formatAttemptDir(launch.attemptId, launch.workerId);
-  const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, attemptDir, launch.index);
-  // Never creates the job's _temporary (nor the output folder): an attempt that starts after its job ended writes nothing.
-  await FileOutputCommitter.setupTask(launch.outputDir, attemptDir);
-  const writer = await openReduceOutput(job.output ?? 'text', outPath, mergeBaseOf(job, launch));
+  const writer = await openTaskOutput(job, launch, attemptDir);
   let outputRecords = 0;
   const emit = (key: string, value: unknown): void => {
     if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected reduce's emitted key to be a string, got ${describe(key)}`);

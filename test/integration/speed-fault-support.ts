@@ -193,9 +193,10 @@ export interface SpeedCluster {
  * A master (speed processes silent 1.5 s lose their partitions), one worker
  * with two slots, a serving node, and one speed process with the real
  * engine (checkpoints every 100 ms, into a folder all speed processes
- * share; a partition idle 1 s does not hold a watermark back). Everything is registered on `teardown`.
+ * share, `o.checkpoints` or `<dir>/checkpoints`; a partition idle 1 s does not hold a watermark back).
+ * Everything is registered on `teardown`.
  */
-export async function startSpeedCluster(dir: string, teardown: Teardown): Promise<SpeedCluster> {
+export async function startSpeedCluster(dir: string, teardown: Teardown, o: { checkpoints?: string } = {}): Promise<SpeedCluster> {
   const master = await startMasterProc(dir, { args: ['--speed-node-timeout', '1500', '--speed-start-grace', '500'] });
   teardown.add(() => master.kill());
   const worker = await startWorkerProc(master.address, dir, { slots: 2 });
@@ -206,7 +207,7 @@ export async function startSpeedCluster(dir: string, teardown: Teardown): Promis
   teardown.add(() => views.close());
   const serve = await startServeProc(master.address, dir, 'serve-1');
   teardown.add(() => serve.kill());
-  const checkpoints = join(dir, 'checkpoints');
+  const checkpoints = o.checkpoints ?? join(dir, 'checkpoints');
   const cluster: SpeedCluster = {
     dir, master, client, views, serve, checkpoints, speeds: [],
     async startSpeed(name, env = {}) {

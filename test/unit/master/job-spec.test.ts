@@ -52,6 +52,6 @@ describe('resolveJobSpec', () => {
     throwsWith(() => resolveJobSpec(request({ format: 'dataset' }), compare), 'INVALID_ARGUMENT', /Expected --format to be text, whole, jsonl, got 'dataset' \(the dataset format is for dataset inputs/);
     throwsWith(() => resolveJobSpec(request({ inputs: ['dataset:a@1', 'dataset:a@2'] }), compare), 'INVALID_ARGUMENT', /^Expected each dataset once among the inputs, got 'a' twice$/);
     throwsWith(() => resolveJobSpec(request({ inputs: ['dataset:a@x'] }), compare), 'INVALID_ARGUMENT', /Expected offset 0 of the cut in --input 'dataset:a@x'/);
-    throwsWith(() => resolveJobSpec(request({ inputs: ['relative/path'] }), compare), 'INVALID_ARGUMENT', /Expected absolute input and output paths, got 'relative\/path'/);
+    throwsWith(() => resolveJobSpec(request({ inputs: ['relative/path'] }), compare), 'INVALID_ARGUMENT', /Expected absolute input and output paths \(or s3:\/\/ URLs\), got 'relative\/path'/);
   });
 });
