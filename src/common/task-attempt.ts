@@ -5,6 +5,7 @@
  * from the wire messages; nothing else sees those.
  */
 import type { ErrorCode } from './errors.js';
+import type { FunctionInvocation } from './function-invocation.js';
 import type { TaskKind } from './ids.js';
 import type { InputFormat } from './input-format.js';
 import type { InputSplit } from './input-split.js';
@@ -60,7 +61,11 @@ export type WorkerCommand =
   | { readonly type: 'launch'; readonly launch: AttemptLaunch }
   | { readonly type: 'kill'; readonly attemptId: string; readonly reason: string }
   /** The job has ended: drop its map outputs, containers and files. */
-  | { readonly type: 'cleanup'; readonly jobId: string };
+  | { readonly type: 'cleanup'; readonly jobId: string }
+  /** Run one attempt of a function invocation (src/worker/function-host.ts). */
+  | { readonly type: 'invoke'; readonly invocation: FunctionInvocation }
+  /** Stop a function container; an unknown id is ignored. */
+  | { readonly type: 'stopContainer'; readonly containerId: string; readonly reason: string };
 
 /** How an attempt ended, as its worker reports it. */
 export type AttemptOutcome =

@@ -96,6 +96,11 @@ export function toWireCommand(c: WorkerCommand): M.WorkerCommand {
     case 'launch': return { launch: toWireLaunch(c.launch) };
     case 'kill': return { kill: { attemptId: c.attemptId, reason: c.reason } };
     case 'cleanup': return { cleanup: { jobId: c.jobId } };
+    case 'invoke': {
+      const i = c.invocation;
+      return { invoke: { ...i, payload: Buffer.from(i.payload.buffer, i.payload.byteOffset, i.payload.byteLength), env: { ...i.env } } };
+    }
+    case 'stopContainer': return { stopContainer: { containerId: c.containerId, reason: c.reason } };
   }
 }
 
@@ -108,6 +113,8 @@ export function fromWireCommand(w: M.WorkerCommand): WorkerCommand | undefined {
   if (w.launch) return { type: 'launch', launch: fromWireLaunch(w.launch) };
   if (w.kill) return { type: 'kill', attemptId: w.kill.attemptId, reason: w.kill.reason };
   if (w.cleanup) return { type: 'cleanup', jobId: w.cleanup.jobId };
+  if (w.invoke) return { type: 'invoke', invocation: { ...w.invoke, env: w.invoke.env ?? {} } };
+  if (w.stopContainer) return { type: 'stopContainer', containerId: w.stopContainer.containerId, reason: w.stopContainer.reason };
   return undefined;
 }
 
