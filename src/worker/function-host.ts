@@ -24,6 +24,12 @@ export interface FunctionMasterLink {
   appendToDataset(dataset: string, record: unknown): Promise<void>;
 }
 
+/** The master as the worker's wiring sees it for functions: the host's needs, and where reports go. */
+export interface WorkerFunctionLink extends FunctionMasterLink {
+  /** Sends an attempt's report (the master's ReportInvocation); the worker retries it while the master is unreachable. */
+  reportInvocation(report: FunctionInvocationReport): Promise<void>;
+}
+
 export interface FunctionHostOptions {
   readonly link: FunctionMasterLink;
   readonly logger: Logger;
