@@ -115,14 +115,7 @@ export class FunctionContainer {
       cwd: options.cwd ?? tmpdir(),
       // Not detached: a new session would be a new scheduler autogroup, where nice values no longer compare (cpu-share.ts).
     });
-    let nice = 0;
-    try {
-      nice = niceForMemory(memoryMb, getPriority());
-      if (this.child.pid !== undefined) setPriority(this.child.pid, nice);
-    } catch (err) {
-      this.log.warn({ err, containerId: options.containerId }, 'could not set the container\'s nice value: its CPU share is not proportional to its memory');
-    }
-    this.nice = nice;
+    this.nice = niceForMemory(memoryMb, getPriority());
     // The handler's console is captured inside the child; only raw writes to fd 1 and 2 (and crashes) arrive here.
     this.child.stdout?.resume();
     this.child.stderr?.on('data', (chunk: Buffer) => {
@@ -214,6 +207,19 @@ export class FunctionContainer {
     this.child.kill('SIGKILL');
   }
 
+  /**
+   * Sets the child's nice value from its memory (cpu-share.ts) once its
+   * module has loaded: the cold start itself runs at the worker's priority,
+   * as Lambda lets a function's init phase burst above its memory's share.
+   */
+  private lowerPriority(): void {
+    try {
+      if (this.child.pid !== undefined) setPriority(this.child.pid, this.nice);
+    } catch (err) {
+      this.log.warn({ err, containerId: this.id }, 'could not set the container\'s nice value: its CPU share is not proportional to its memory');
+    }
+  }
+
   private send(msg: ToFunctionContainer): void {
     if (!this.child.connected) return;
     // The callback form: a channel closed under us is an 'exit' to come, not an 'error' to throw.
@@ -229,6 +235,7 @@ export class FunctionContainer {
   private onMessage(msg: FromFunctionContainer): void {
     switch (msg.type) {
       case 'loaded':
+        this.lowerPriority();
         this.starting?.({ ok: true, initMs: this.sinceSpawn() });
         return;
       case 'loadFailed':
