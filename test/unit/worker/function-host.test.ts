@@ -47,6 +47,7 @@ const ops = {
     return { refused };
   },
   exit: () => { console.log('leaving'); process.exit(3); },
+  crash: () => { setImmediate(() => { throw new Error('stray crash'); }); return new Promise(() => {}); },
   hang: () => { console.log('about to hang'); for (;;) {} },
   heap: () => { const keep = []; for (;;) keep.push(new Array(1 << 17).fill(1.5)); },
   buffers: () => { const keep = []; for (;;) keep.push(Buffer.alloc(8 << 20, 1)); },
@@ -197,13 +198,17 @@ describe('function host', () => {
     expect(resultOf(await host.invoke(invocation(main, 'c-main', { op: 'count' })))).toBeGreaterThan(3);
   });
 
-  it('reports process.exit as PROCESS_EXITED with the lines written before it; the container is gone and the next invocation starts cold', async () => {
+  it('reports process.exit and an uncaught exception as PROCESS_EXITED; the container is gone and the next invocation starts cold', async () => {
     const r = await host.invoke(invocation(main, 'c-exit', { op: 'exit' }));
     expect(r).toMatchObject({ ok: false, errorCode: 'PROCESS_EXITED', containerGone: true });
     expect(r.errorMessage).toMatch(/exited with code 3/);
+    expect(r.logs.map((l) => l.message)).toContain('leaving');
     expect(host.containerIds()).not.toContain('c-exit');
     expect(await host.invoke(invocation(main, 'c-exit', { op: 'count' }))).toMatchObject({ ok: true, coldStart: true });
-    host.stop('c-exit', 'test done');
+    // An exception thrown outside the handler's promise ends the process too, and its message says why.
+    const crash = await host.invoke(invocation(main, 'c-exit', { op: 'crash' }));
+    expect(crash).toMatchObject({ ok: false, errorCode: 'PROCESS_EXITED', containerGone: true });
+    expect(crash.errorMessage).toMatch(/stray crash/);
   });
 
   it('kills a handler that blocks its event loop at the timeout (TIMEOUT), keeping the lines it wrote', async () => {
