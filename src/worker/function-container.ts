@@ -36,6 +36,8 @@ const ENTRY = entry();
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 /** Bytes of the child's stderr kept, to tell a heap overflow or a crash's message. */
 const STDERR_TAIL_BYTES = 8 * 1024;
+/** How long the end of stderr is awaited after the process exits, ms. */
+const STDERR_GRACE_MS = 200;
 const OOM_PATTERN = /heap out of memory|Allocation failed|Reached heap limit|memory limit exceeded/i;
 
 export interface FunctionContainerOptions {
@@ -88,6 +90,8 @@ export class FunctionContainer {
   private running: Running | undefined;
   private starting: ((r: ContainerStartResult) => void) | undefined;
   private exited = false;
+  /** The process has exited; its end is being told (afterExit). */
+  private exitSeen = false;
   /** Why this side killed the child, if it did. */
   private killCause: 'TIMEOUT' | 'OUT_OF_MEMORY' | 'STOPPED' | undefined;
   private stopReason = '';
@@ -126,7 +130,7 @@ export class FunctionContainer {
       this.stderrTail += `\n${err.message}`;
       this.onExit(null, null);
     });
-    this.child.on('exit', (code, signal) => this.onExit(code, signal));
+    this.child.on('exit', (code, signal) => this.afterExit(code, signal));
     this.poller = setInterval(() => this.checkMemory(), options.memoryPollMs);
     this.poller.unref();
   }
@@ -141,11 +145,12 @@ export class FunctionContainer {
 
   /** False once the process has exited or is being killed. */
   get alive(): boolean {
-    return !this.exited && this.killCause === undefined;
+    return !this.exited && !this.exitSeen && this.killCause === undefined;
   }
 
+  /** Starting (its module loading) or running an invocation. */
   get busy(): boolean {
-    return this.running !== undefined;
+    return this.running !== undefined || this.starting !== undefined;
   }
 
   /** Peak resident size of the process so far, MB (read from /proc). */
@@ -284,6 +289,27 @@ export class FunctionContainer {
     this.lastUsed = Date.now();
     // An invocation that ended with its process keeps the lines that had arrived.
     run.resolve(result.ok || result.logs.length > 0 ? result : { ...result, logs: run.logs });
+  }
+
+  /**
+   * The process has exited, but its last stderr (V8's "heap out of memory",
+   * a crash's message) may still be in the pipe: wait for the pipe's end,
+   * though not for long, since a process the handler spawned may hold it open.
+   */
+  private afterExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitSeen = true;
+    const stderr = this.child.stderr;
+    if (!stderr || stderr.readableEnded || stderr.destroyed) {
+      this.onExit(code, signal);
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      this.onExit(code, signal);
+    };
+    const timer = setTimeout(done, STDERR_GRACE_MS);
+    stderr.once('end', done);
+    stderr.once('close', done);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {

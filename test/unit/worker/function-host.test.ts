@@ -143,6 +143,11 @@ describe('function host', () => {
       .toMatchObject({ pid: echo.pid });
     expect(host.containerIds()).toContain('c-main');
     expect(link.fetches).toEqual(['main@1']);
+    // One invocation at a time: a second one sent while a container starts is refused, not queued.
+    const [a, b] = await Promise.all([host.invoke(invocation(main, 'c-twice', { op: 'count' })), host.invoke(invocation(main, 'c-twice', { op: 'count' }))]);
+    expect(resultOf(a)).toBe(1);
+    expect(b).toMatchObject({ ok: false, errorCode: 'THROTTLED', containerGone: false });
+    host.stop('c-twice', 'test done');
   });
 
   it('gives the handler only its function\'s environment, never the worker\'s', async () => {
