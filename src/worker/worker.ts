@@ -26,10 +26,14 @@ import { requirePositiveInt } from '../common/validate.js';
 import { BundleCache } from '../protocol/bundle-cache.js';
 import type { ContainerOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
+import { FunctionHost, type WorkerFunctionLink } from './function-host.js';
+import type { FunctionInvocation } from '../common/function-invocation.js';
 import { MapOutputRegistry, removeAttemptFiles, removeDir } from './map-output-registry.js';
 import { mapOutputDir } from './shuffle-layout.js';
 import { ShuffleServiceLink } from './shuffle-service-link.js';
 import { countShuffleBytes } from './worker-metrics.js';
+import { DatasetClient } from '../protocol/dataset-rpc.js';
+import { masterFunctionLink } from './master-function-link.js';
 
 export interface WorkerOptions {
   /** The master's HOST:PORT. */
@@ -50,6 +54,12 @@ export interface WorkerOptions {
    */
   shuffleService?: string;
   name?: string;
+  /**
+   * The master's function calls (code, dataset appends, invocation reports).
+   * Absent: `invoke` commands are refused (logged), as a worker without
+   * functions would.
+   */
+  functionLink?: WorkerFunctionLink;
   logger: Logger;
 }
 
@@ -79,6 +89,11 @@ export class WorkerNode {
   private readonly link?: ShuffleServiceLink;
   /** The link's epoch the current registration was made under (shuffle-service-link.ts). */
   private registeredEpoch = 0;
+  /** Function containers (child processes); set with options.functionLink. */
+  private readonly functions: FunctionHost;
+  private readonly functionLink: WorkerFunctionLink;
+  /** For functions' ctx.emit, made at the first. */
+  private datasets?: DatasetClient;
 
   constructor(private readonly options: WorkerOptions) {
     this.slots = options.slots ?? WORKER_DEFAULTS.slots;
@@ -93,6 +108,9 @@ export class WorkerNode {
     this.client = new MasterClient(options.master);
     this.pool = this.newPool();
     this.bundles = new BundleCache(join(options.dataDir, 'bundles'), () => this.client);
+    // Functions reach the master through its own services unless a test gives another link.
+    this.functionLink = options.functionLink ?? masterFunctionLink(() => this.client, () => (this.datasets ??= new DatasetClient(options.master)), () => this.workerId);
+    this.functions = new FunctionHost({ link: this.functionLink, logger: this.log, workerId: () => this.workerId });
   }
 
   private newPool(): ContainerPool {
@@ -143,7 +161,9 @@ export class WorkerNode {
     if (this.workerId && !this.paused) await this.client.leave(this.workerId, 1_000).catch(() => {});
     this.detach?.();
     this.pool.close();
+    this.functions?.close();
     this.client.close();
+    this.datasets?.close();
     this.link?.close();
     await this.shuffle?.close(200);
     this.log.info({ workerId: this.workerId }, 'worker stopped');
@@ -208,6 +228,9 @@ export class WorkerNode {
       this.detach?.();
       this.pool.close();
       this.pool = this.newPool();
+      // The master released this registration's containers with it.
+      this.functions?.close('worker registering again');
+      this.functions?.reopen();
       this.outputs.clear();
       this.active.clear();
       this.killed.clear();
@@ -257,7 +280,7 @@ export class WorkerNode {
 
   private async heartbeat(gen: number): Promise<void> {
     try {
-      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active.keys()], functionContainerIds: [] }, 5_000);
+      const res = await this.client.heartbeat({ workerId: this.workerId, runningAttemptIds: [...this.active.keys()], functionContainerIds: this.functions?.containerIds() ?? [] }, 5_000);
       if (res.reregister && gen === this.generation && !this.stopped) {
         this.log.warn({ workerId: this.workerId }, 'the master does not know this worker: registering again');
         await this.reregister();
@@ -281,6 +304,12 @@ export class WorkerNode {
       }
       case 'cleanup':
         void this.cleanup(cmd.jobId);
+        return;
+      case 'invoke':
+        void this.invokeFunction(cmd.invoke, gen);
+        return;
+      case 'stopContainer':
+        this.functions?.stop(cmd.containerId, cmd.reason);
         return;
     }
   }
@@ -335,19 +364,29 @@ export class WorkerNode {
       await removeAttemptFiles(workDir, launch.attemptId).catch(() => {});
     }
     log.info({ outcome: result.outcome, ...(result.outcome === 'FAILED' ? { code: result.code, cause: result.message } : {}) }, 'attempt finished');
-    await this.report(launch.attemptId, result, log, gen);
+    const report = { attemptId: launch.attemptId, workerId: this.workerId, result };
+    await this.report(() => this.client.reportAttempt(report), log, gen);
+  }
+
+  /** Runs one function invocation in its container (function-host.ts) and reports it. */
+  private async invokeFunction(inv: FunctionInvocation, gen: number): Promise<void> {
+    const log = this.log.child({ function: inv.function, requestId: inv.requestId, containerId: inv.containerId });
+    const link = this.functionLink;
+    const report = await this.functions.invoke(inv);
+    if (gen !== this.generation || this.stopped) return;
+    log.debug({ ok: report.ok, code: report.errorCode, coldStart: report.coldStart, durationMs: report.durationMs }, 'invocation finished');
+    await this.report(() => link.reportInvocation(report), log, gen);
   }
 
   /**
-   * Reports an attempt's outcome, retrying with backoff while the master is
-   * unreachable, for as long as this registration lasts: an outcome is never
-   * dropped for a passing outage.
+   * Reports an attempt's outcome (`send`), retrying with backoff while the
+   * master is unreachable, for as long as this registration lasts: an
+   * outcome is never dropped for a passing outage.
    */
-  private async report(attemptId: string, result: ContainerOutcome, log: Logger, gen: number): Promise<void> {
-    const report = { attemptId, workerId: this.workerId, result };
+  private async report(send: () => Promise<void>, log: Logger, gen: number): Promise<void> {
     for (let delay = 200; gen === this.generation && !this.stopped; delay = Math.min(delay * 2, 5_000)) {
       try {
-        await this.client.reportAttempt(report);
+        await send();
         return;
       } catch (err) {
         const code = err instanceof LaminateError ? err.code : 'INTERNAL';
