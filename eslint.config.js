@@ -20,7 +20,7 @@ const LAYERS = {
   // View definitions are built from api's types (defineView, monoids); api
   // itself stays common-only, so this adds no cycle.
   view: ['common', 'api', 'storage'],
-  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view'],
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { Master } from '../master/master.js';
 import { DEFAULT_SPEED_START_GRACE_MS } from '../master/speed-service.js';
+import { DEFAULT_HTTP_PORT } from '../master/http-server.js';
 import { SPEED_NODE_TIMEOUT_MS } from '../master/speed-registry.js';
 import { nonNegativeInt, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
@@ -13,6 +14,7 @@ export function registerMaster(program: Command): void {
   program.command('master').description('run a master until SIGINT/SIGTERM')
     .option('--host <host>', 'address to bind (loopback unless told otherwise)', '127.0.0.1')
     .option('--port <port>', 'port to bind (0 picks one)', port, 7070)
+    .option('--http-port <port>', `HTTP port, on the same host (functions: POST /functions/NAME/invoke; 0 picks one) (default: ${DEFAULT_HTTP_PORT}, or 0 with --port 0)`, port)
     .option('--data <dir>', 'data directory (bundles)', join(tmpdir(), 'laminate', 'master'))
     .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt('--heartbeat-timeout'), 10_000)
     .option('--heartbeat-interval <ms>', 'how often workers heartbeat', positiveInt('--heartbeat-interval'), 1000)
@@ -21,20 +23,21 @@ export function registerMaster(program: Command): void {
     .option('--speed-start-grace <ms>', 'after a start, how long speed processes wait while serving nodes report what they serve',
       nonNegativeInt('--speed-start-grace'), DEFAULT_SPEED_START_GRACE_MS)
     .action(async (o: {
-      host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
+      host: string; port: number; httpPort?: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
     }) => {
       const logger = createLogger();
       // A crash-test hook (like Hadoop's fault injection): SIGKILL this process right after the named
       // step of a view publish, e.g. LAMINATE_FAULT_KILL_AT=current:renamed. Unset in normal runs.
       const killAt = process.env.LAMINATE_FAULT_KILL_AT;
       const master = new Master({
-        host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
+        host: o.host, port: o.port, ...(o.httpPort === undefined ? {} : { httpPort: o.httpPort }), dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
         scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout }, speedNodeTimeoutMs: o.speedNodeTimeout, speedStartGraceMs: o.speedStartGrace,
         ...(killAt ? { onViewPublishStep: (step: string) => { if (step === killAt) process.kill(process.pid, 'SIGKILL'); } } : {}),
       });
       await master.start();
       // The bound address on stdout, for scripts that start a master on port 0.
       process.stdout.write(`master listening on ${master.address}\n`);
+      process.stdout.write(`master http on ${master.httpAddress}\n`);
       untilSignal(() => master.stop(), logger);
     });
 }

@@ -40,6 +40,10 @@ import { ViewCatalog } from './view-catalog.js';
 import { loadServingNodes, saveServingNodes } from './serving-registry-store.js';
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
+import type { FunctionDirectory, FunctionInvoker } from '../functions/invoker.js';
+import { startFunctionFront, type FunctionFront } from './function-front.js';
+import { DEFAULT_HTTP_PORT } from './http-server.js';
+import { ViewPublishes } from './view-publish-feed.js';
 
 export interface MasterOptions {
   host?: string;
@@ -63,6 +67,15 @@ export interface MasterOptions {
   speedNodeTimeoutMs?: number;
   /** How long after its start the master waits for serving nodes before naming a speed handoff. Default 2500 ms. */
   speedStartGraceMs?: number;
+  /**
+   * The HTTP port (functions' POST /functions/NAME/invoke), on `host`; 0 picks a free one. Default 7080, or 0 when `port`
+   * is 0 (a master on a picked port, as tests and benchmarks start, must not collide on a fixed HTTP port).
+   */
+  httpPort?: number;
+  /** The function service (catalog + invocations) the triggers and the HTTP port use; none: functions answer 503, no trigger runs. */
+  functions?: FunctionDirectory & FunctionInvoker;
+  /** files: triggers' listing interval. Default 1000 ms. */
+  filesPollMs?: number;
   logger: Logger;
   clock?: Clock;
 }
@@ -85,6 +98,8 @@ export class Master {
   /** The dataset store, set by start(): the service serves it, job submission plans splits over it. */
   private store?: LogDatasetStore;
   private views?: ViewService;
+  /** The HTTP port and the function triggers (function-front.ts), set by start(). */
+  private functionFront?: FunctionFront;
   private timer?: NodeJS.Timeout;
   /** Saves the registered serving nodes when they changed (serving-registry-store.ts). */
   private servingSaver?: NodeJS.Timeout;
@@ -117,6 +132,17 @@ export class Master {
     return `${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
+  /** host:port of the HTTP server; valid after start(). */
+  get httpAddress(): string {
+    if (!this.functionFront) throw new LaminateError('FAILED_PRECONDITION', 'Master is not started');
+    return this.functionFront.http.address;
+  }
+
+  /** The function triggers (for metrics: iterator ages); undefined before start() or without a function service. */
+  get functionTriggers(): FunctionFront['triggers'] {
+    return this.functionFront?.triggers;
+  }
+
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.recover();
@@ -143,6 +169,7 @@ export class Master {
       catalog, root: viewDir, datasets: store, serving: servingRegistry, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
       clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
     });
+    const publishes = new ViewPublishes(viewDir, this.options.logger);
     const views = this.views = createViewService({
       catalog, root: viewDir, datasets: store, bundles: this.bundles, speedLocations: (view) => speed.locations(view),
       jobs: {
@@ -150,7 +177,7 @@ export class Master {
         ended: (jobId) => this.jobEnded(jobId),
         byOutput: (dir) => [...this.jobs.values()].find((p) => p.spec.outputDir === dir)?.jobId,
       },
-      registry: servingRegistry, clock: this.clock, log: this.log,
+      registry: servingRegistry, clock: this.clock, log: this.log, onVersionPublished: (p) => publishes.published(p),
       ...(this.options.onViewPublishStep ? { onPublishStep: this.options.onViewPublishStep } : {}),
     });
     // Before any request: a build asked for now must see the builds the catalog says are running.
@@ -169,12 +196,17 @@ export class Master {
       killJob: (r) => this.killJob(r.jobId),
       listWorkers: () => this.channels.statuses(),
     }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers)]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    this.functionFront = await startFunctionFront({
+      host, httpPort: this.options.httpPort ?? (this.options.port === 0 ? 0 : DEFAULT_HTTP_PORT), functions: this.options.functions, datasets: store, views: publishes,
+      dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
+      ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),
+    }).catch(async (err: unknown) => { views.stop(); await datasets.close(); await this.server?.close(); throw err; });
     this.timer = setInterval(() => this.run(this.scheduler.tick(this.clock.now())), this.options.tickMs ?? 100);
     this.timer.unref();
     const save = this.saveServing;
     this.servingSaver = setInterval(() => void save(), 1000);
     this.servingSaver.unref();
-    this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');
+    this.log.info({ address: this.address, http: this.httpAddress, dataDir: this.options.dataDir }, 'master listening');
   }
 
   /** Stops the timer, ends the workers' streams and the server. Safe to call twice. */
@@ -182,6 +214,8 @@ export class Master {
     if (this.timer) clearInterval(this.timer);
     if (this.servingSaver) clearInterval(this.servingSaver);
     await this.saveServing?.();
+    // Triggers first: they read the dataset store, closed below.
+    await this.functionFront?.stop();
     this.views?.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();

@@ -21,7 +21,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   storage: ['common'],
   dataset: ['common', 'storage'],
   view: ['common', 'api', 'storage'],
-  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view'],
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],
