@@ -30,7 +30,7 @@ import { FUNCTION_LIMITS } from '../../common/function-shapes.js';
 import type { ReadChunk } from '../../common/dataset-shapes.js';
 import { LaminateError } from '../../common/errors.js';
 import { decodeBody } from '../../storage/record-body.js';
-import { sleep, type Trigger, type TriggerDeps } from './trigger.js';
+import { sleep, unlessAborted, type Trigger, type TriggerDeps } from './trigger.js';
 
 /** What the trigger reads of the dataset store (the master's LogDatasetStore is one). */
 export interface DatasetLog {
@@ -177,8 +177,8 @@ export class DatasetTrigger implements Trigger {
       }
       const eventId = `${this.deps.functionName}:dataset:${dataset}:${p}:${next}`;
       try {
-        const outcome = await this.deps.invoker.deliver(this.deps.functionName, { dataset, partition: p, firstOffset: next, records }, { eventId, source: 'dataset' });
-        if (signal.aborted) return;
+        const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, { dataset, partition: p, firstOffset: next, records }, { eventId, source: 'dataset' }), signal);
+        if (outcome === undefined || signal.aborted) return;
         if (outcome.status === 'function-deleted') return;
         if (outcome.status === 'dead-lettered') log.warn({ eventId, firstOffset: next, count: records.length, attempts: outcome.attempts }, 'batch dead-lettered: the partition moves on');
       } catch (err) {

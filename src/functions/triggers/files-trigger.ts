@@ -26,7 +26,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { sleep, type Trigger, type TriggerDeps } from './trigger.js';
+import { sleep, unlessAborted, type Trigger, type TriggerDeps } from './trigger.js';
 
 /** How often the folder is listed when the deployment does not say. */
 export const DEFAULT_FILES_POLL_MS = 1000;
@@ -65,6 +65,7 @@ export class FilesTrigger implements Trigger {
   /** The previous listing (not saved: after a restart, a file must be seen unchanged twice again). */
   private seen = new Map<string, FileStamp>();
   private loop: Promise<void> | undefined;
+  private polling: Promise<void> = Promise.resolve();
   private missingLogged = false;
   private readonly pollMs: number;
 
@@ -91,6 +92,7 @@ export class FilesTrigger implements Trigger {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    await this.polling;
   }
 
   /** The folder's regular files now; an absent folder is empty. */
@@ -140,28 +142,46 @@ export class FilesTrigger implements Trigger {
     return events;
   }
 
-  private async run(): Promise<void> {
+  /**
+   * One listing, and the delivery of every event pending after it. The loop
+   * calls it every pollMs; a test calls it to step the trigger one listing at
+   * a time. Calls are serialised. Never rejects: a failure is logged and
+   * the next listing tries again.
+   */
+  pollOnce(): Promise<void> {
+    const p = this.polling.then(() => this.cycle());
+    this.polling = p;
+    return p;
+  }
+
+  private async cycle(): Promise<void> {
     const signal = this.abort.signal;
     const state = this.state!;
-    while (!signal.aborted) {
-      try {
-        const events = this.changes(await this.list());
-        if (events.length > 0) {
-          for (const event of events) state.pending.push({ id: `${this.deps.functionName}:files:${state.epoch}:${state.seq++}`, event });
-          await this.deps.state.save(state);
-        }
-        while (state.pending.length > 0 && !signal.aborted) {
-          const { id, event } = state.pending[0]!;
-          const outcome = await this.deps.invoker.deliver(this.deps.functionName, event, { eventId: id, source: 'files' });
-          if (signal.aborted || outcome.status === 'function-deleted') return;
-          if (outcome.status === 'dead-lettered') this.deps.log.warn({ eventId: id, event, attempts: outcome.attempts }, 'file event dead-lettered');
-          state.pending.shift();
-          await this.deps.state.save(state);
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.deps.log.warn({ err, dir: this.dir }, 'files trigger: listing, saving or delivery failed; trying again at the next poll');
+    if (signal.aborted) return;
+    try {
+      const events = this.changes(await this.list());
+      if (events.length > 0) {
+        for (const event of events) state.pending.push({ id: `${this.deps.functionName}:files:${state.epoch}:${state.seq++}`, event });
+        await this.deps.state.save(state);
       }
+      while (state.pending.length > 0 && !signal.aborted) {
+        const { id, event } = state.pending[0]!;
+        const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, event, { eventId: id, source: 'files' }), signal);
+        if (outcome === undefined || signal.aborted || outcome.status === 'function-deleted') return;
+        if (outcome.status === 'dead-lettered') this.deps.log.warn({ eventId: id, event, attempts: outcome.attempts }, 'file event dead-lettered');
+        state.pending.shift();
+        await this.deps.state.save(state);
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      this.deps.log.warn({ err, dir: this.dir }, 'files trigger: listing, saving or delivery failed; trying again at the next poll');
+    }
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      await this.pollOnce();
       if (!(await sleep(this.pollMs, signal))) return;
     }
   }

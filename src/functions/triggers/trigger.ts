@@ -119,3 +119,23 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     signal.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * `p`, or undefined as soon as `signal` aborts: how a stopping trigger lets
+ * go of a delivery in flight without waiting for it (a rejection of `p`
+ * after the abort is dropped).
+ */
+export function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); if (signal.aborted) resolve(undefined); else reject(err as Error); },
+    );
+  });
+}

@@ -13,7 +13,7 @@
  * delivery, are not lost, though several missed ones make one event. A new
  * function starts at the view's current version (no event for it).
  */
-import type { Trigger, TriggerDeps } from './trigger.js';
+import { unlessAborted, type Trigger, type TriggerDeps } from './trigger.js';
 
 /** A published version, as the view trigger's event carries it. */
 export interface ViewPublished {
@@ -86,11 +86,11 @@ export class ViewTrigger implements Trigger {
       const s = this.state;
       if (this.abort.signal.aborted || s === undefined) return;
       try {
-        const p = await event();
-        if (p.version <= s.lastVersion) return;
+        const p = await unlessAborted(event(), this.abort.signal);
+        if (p === undefined || p.version <= s.lastVersion) return;
         const eventId = `${this.deps.functionName}:view:${this.view}:${p.version}`;
-        const outcome = await this.deps.invoker.deliver(this.deps.functionName, p, { eventId, source: 'view' });
-        if (this.abort.signal.aborted || outcome.status === 'function-deleted') return;
+        const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, p, { eventId, source: 'view' }), this.abort.signal);
+        if (outcome === undefined || this.abort.signal.aborted || outcome.status === 'function-deleted') return;
         if (outcome.status === 'dead-lettered') this.deps.log.warn({ eventId, attempts: outcome.attempts }, 'view event dead-lettered');
         s.lastVersion = p.version;
         await this.deps.state.save(s);
