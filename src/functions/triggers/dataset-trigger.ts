@@ -178,7 +178,8 @@ export class DatasetTrigger implements Trigger {
       const eventId = `${this.deps.functionName}:dataset:${dataset}:${p}:${next}`;
       try {
         const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, { dataset, partition: p, firstOffset: next, records }, { eventId, source: 'dataset' }), signal);
-        if (outcome === undefined || signal.aborted) return;
+        // Settled, even if the trigger is stopping: recorded below, so that it is not delivered again.
+        if (outcome === undefined) return;
         if (outcome.status === 'function-deleted') return;
         if (outcome.status === 'dead-lettered') log.warn({ eventId, firstOffset: next, count: records.length, attempts: outcome.attempts }, 'batch dead-lettered: the partition moves on');
       } catch (err) {

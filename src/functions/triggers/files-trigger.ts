@@ -167,7 +167,7 @@ export class FilesTrigger implements Trigger {
       while (state.pending.length > 0 && !signal.aborted) {
         const { id, event } = state.pending[0]!;
         const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, event, { eventId: id, source: 'files' }), signal);
-        if (outcome === undefined || signal.aborted || outcome.status === 'function-deleted') return;
+        if (outcome === undefined || outcome.status === 'function-deleted') return;
         if (outcome.status === 'dead-lettered') this.deps.log.warn({ eventId: id, event, attempts: outcome.attempts }, 'file event dead-lettered');
         state.pending.shift();
         await this.deps.state.save(state);

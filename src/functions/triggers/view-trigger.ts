@@ -81,6 +81,15 @@ export class ViewTrigger implements Trigger {
     await this.queue;
   }
 
+  /** Resolves once every event heard so far has settled and been recorded (tests wait on it). */
+  async idle(): Promise<void> {
+    let seen: Promise<void>;
+    do {
+      seen = this.queue;
+      await seen;
+    } while (seen !== this.queue);
+  }
+
   private enqueue(event: () => Promise<ViewPublished>): void {
     this.queue = this.queue.then(async () => {
       const s = this.state;
@@ -90,7 +99,7 @@ export class ViewTrigger implements Trigger {
         if (p === undefined || p.version <= s.lastVersion) return;
         const eventId = `${this.deps.functionName}:view:${this.view}:${p.version}`;
         const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, p, { eventId, source: 'view' }), this.abort.signal);
-        if (outcome === undefined || this.abort.signal.aborted || outcome.status === 'function-deleted') return;
+        if (outcome === undefined || outcome.status === 'function-deleted') return;
         if (outcome.status === 'dead-lettered') this.deps.log.warn({ eventId, attempts: outcome.attempts }, 'view event dead-lettered');
         s.lastVersion = p.version;
         await this.deps.state.save(s);
