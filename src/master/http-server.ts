@@ -16,6 +16,9 @@ import { LaminateError } from '../common/errors.js';
 /** The master's HTTP port when `--http-port` is not given. */
 export const DEFAULT_HTTP_PORT = 7080;
 
+/** How long a stopping server lets requests in flight finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Adds routes to the server (a fastify plugin: its hooks, parsers and error handler stay inside it). */
 export type HttpRoutes = (app: FastifyInstance) => Promise<void>;
 
@@ -24,7 +27,7 @@ export interface HttpServer {
   readonly port: number;
   /** host:port, as printed at start. */
   readonly address: string;
-  /** Stops accepting, ends idle keep-alive connections, waits for requests in flight. Safe to call twice. */
+  /** Stops accepting, ends idle keep-alive connections, waits for requests in flight up to 2 s, then cuts them. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -63,7 +66,16 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     port,
     address: `${o.host}:${port}`,
     close() {
-      closed ??= app.close();
+      closed ??= (async () => {
+        // Requests in flight get a grace to finish; a synchronous invocation may run for minutes, and must not hold the master's stop.
+        const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+        cut.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(cut);
+        }
+      })();
       return closed;
     },
   };

@@ -10,8 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LaminateClient } from '../../src/client/index.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { Master } from '../../src/master/master.js';
+import { WorkerNode } from '../../src/worker/worker.js';
 import { FakeFunctions } from '../support/fake-functions.js';
-import { removeDir, startMasterProc, tempDir, type MasterProc } from './harness.js';
+import { EXAMPLES, removeDir, startMasterProc, tempDir, type MasterProc } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -54,6 +55,36 @@ describe('function triggers in the master', () => {
     const [resumed] = await again.waitForDeliveries(1);
     // From the checkpoint: the settled batch is not delivered again, and the new record is not skipped.
     expect(resumed!.event).toEqual({ dataset: 'logs', partition: 0, firstOffset: 2, records: [{ status: 503 }] } satisfies DatasetEvent);
+  });
+
+  it('tells a view trigger of each version a build publishes, with the keys added and changed against the version before', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => removeDir(dir));
+    const fns = new FakeFunctions();
+    const master = new Master({ port: 0, dataDir: join(dir, 'master'), logger: silentLogger(), functions: fns });
+    await master.start();
+    cleanups.push(() => master.stop());
+    const worker = new WorkerNode({ master: master.address, dataDir: join(dir, 'worker'), logger: silentLogger(), name: 'w1', slots: 2 });
+    await worker.start();
+    cleanups.push(() => worker.stop());
+    const client = new LaminateClient(master.address);
+    cleanups.push(() => client.close());
+    await client.createDataset('clicks', { partitions: 2 });
+    const views = (from: number, to: number, each: number): { page_id: string; event_type: string }[] =>
+      Array.from({ length: (to - from) * each }, (_, i) => ({ page_id: `p${from + (i % (to - from))}`, event_type: 'view' }));
+    await client.append('clicks', views(0, 20, 3));
+    await client.deployView(join(EXAMPLES, 'views', 'page-views.ts'), { partitions: 2 });
+    fns.deploy('on-views', [{ kind: 'view', view: 'page-views' }]);
+    await master.functionTriggers!.settled();
+    const v1 = await client.buildView('page-views', { wait: true });
+    const [e1] = await fns.waitForDeliveries(1);
+    expect(e1!.event).toEqual({ view: 'page-views', version: v1.version, cut: v1.cut, added: 20, removed: 0, changed: 0, previousVersion: 0 });
+    // p10-p19 seen again (changed), p20-p29 new (added).
+    await client.append('clicks', views(10, 30, 1));
+    const v2 = await client.buildView('page-views', { wait: true });
+    const [, e2] = await fns.waitForDeliveries(2);
+    expect(e2!.event).toEqual({ view: 'page-views', version: v2.version, cut: v2.cut, added: 10, removed: 0, changed: 10, previousVersion: v1.version });
+    expect(e2!.eventId).toBe(`on-views:view:page-views:${v2.version}`);
   });
 
   it('a `laminate master` process prints its HTTP address and serves on it', async () => {
