@@ -87,7 +87,9 @@ export class DatasetTrigger implements Trigger {
       await this.deps.state.save(this.state);
       this.deps.log.info({ dataset: this.options.dataset, next: this.state.next }, ends ? 'dataset trigger starts at the log end' : 'dataset trigger waits for its dataset to be created');
     }
-    this.loops = [this.run()];
+    this.loops = [this.run().catch((err: unknown) => {
+      this.deps.log.error({ err, dataset: this.options.dataset }, 'dataset trigger stopped by an error: it resumes from its checkpoints at the next start');
+    })];
   }
 
   async stop(): Promise<void> {
@@ -173,7 +175,12 @@ export class DatasetTrigger implements Trigger {
       if (records.length < this.options.batchSize && pendingEnd === null) {
         // Short: record where it ends, so that a restart forms this same batch again.
         state.pendingEnd[p] = next + records.length;
-        await this.deps.state.save(state);
+        try {
+          await this.deps.state.save(state);
+        } catch (err) {
+          // Delivered all the same; a restart may then form this batch with more records (same first offset and event id).
+          log.error({ err }, 'could not record the end of a short batch');
+        }
       }
       const eventId = `${this.deps.functionName}:dataset:${dataset}:${p}:${next}`;
       try {
