@@ -27,7 +27,11 @@ export interface ClusterProcess {
 }
 
 export class BenchCluster {
-  private constructor(readonly address: string, readonly master: ClusterProcess, readonly workers: ClusterProcess[], readonly options: ClusterOptions) {}
+  private constructor(
+    readonly address: string, readonly master: ClusterProcess, readonly workers: ClusterProcess[], readonly options: ClusterOptions,
+    /** The master's HTTP port (host:port), picked at start. */
+    readonly httpAddress: string,
+  ) {}
 
   get processes(): ClusterProcess[] {
     return [this.master, ...this.workers];
@@ -39,13 +43,14 @@ export class BenchCluster {
     const master = launch('master', [...prof('master'), CLI, 'master', '--port', '0', '--data', join(o.dir, 'master')], join(o.dir, 'master.log'), true);
     const started: ClusterProcess[] = [master];
     try {
-      const address = await new Promise<string>((resolveAddr, reject) => {
+      const [address, httpAddress] = await new Promise<[string, string]>((resolveAddr, reject) => {
         let out = '';
         const t = setTimeout(() => reject(new Error(`the master did not start: ${tail(master.logFile)}`)), 20_000);
         master.proc.stdout!.on('data', (d: Buffer) => {
           out += d.toString();
           const m = /master listening on (\S+)/.exec(out);
-          if (m) { clearTimeout(t); resolveAddr(m[1]!); }
+          const h = /master http on (\S+)/.exec(out);
+          if (m && h) { clearTimeout(t); resolveAddr([m[1]!, h[1]!]); }
         });
         master.proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`the master exited (${c}): ${tail(master.logFile)}`)); });
       });
@@ -57,7 +62,7 @@ export class BenchCluster {
         started.push(w);
       }
       await Promise.all(workers.map((w) => waitForLog(w, /"msg":"registered"/, 20_000)));
-      return new BenchCluster(address, master, workers, o);
+      return new BenchCluster(address, master, workers, o, httpAddress);
     } catch (err) {
       for (const p of started) p.proc.kill('SIGKILL');
       throw err;

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite: `npm run bench [-- NAME... ] [--scale F] [--keep]`.
  *
- *   NAME      wordcount, sort, tasks, latency, failover, ingest, serving, streaming (default: all, in that order)
+ *   NAME      wordcount, sort, tasks, latency, failover, ingest, serving, streaming, functions (default: all, in that order)
  *   --scale F multiply input sizes and counts by F (e.g. 0.05 for a quick run)
  *   --keep    keep each benchmark's work folder (outputs, cluster logs)
  *   --repeat N run each contender N times and report the fastest (default 1;
@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failover } from './benchmarks/failover.js';
+import { functions } from './benchmarks/functions.js';
 import { ingest } from './benchmarks/ingest.js';
 import { serving } from './benchmarks/serving.js';
 import { latency } from './benchmarks/latency.js';
@@ -31,7 +32,7 @@ import type { Benchmark } from './context.js';
 import { formatProfile, summarizeProfiles } from './profile.js';
 import { formatResult, writeResults, type BenchResult } from './report.js';
 
-const ALL: readonly Benchmark[] = [wordcount, sort, tasks, latency, failover, ingest, serving, streaming];
+const ALL: readonly Benchmark[] = [wordcount, sort, tasks, latency, failover, ingest, serving, streaming, functions];
 
 /** Every benchmark's own flags, by name. */
 const FLAGS = new Map(ALL.flatMap((b) => Object.keys(b.flags ?? {}).map((f) => [f, b.name] as const)));

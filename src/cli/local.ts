@@ -35,19 +35,21 @@ export function registerLocal(program: Command): void {
     .option('--top <n>', 'print the n largest values of the output', positiveInt('--top'), 10)
     .option('--serve', 'run no job: keep the cluster up for `laminate submit` until SIGINT/SIGTERM')
     .option('--port <port>', 'with --serve: the master\'s port (0 picks one)', port, 0)
+    .option('--http-port <port>', 'with --serve: the master\'s HTTP port (0 picks one)', port, 0)
     .option('--speed', 'with --serve: run a speed process too (queries merge its realtime views)')
     .option('--seconds <s>', 'the demo: how long the clickstream runs', positiveInt('--seconds'), 60)
     .option('--rate <n>', 'the demo: clicks appended per second', positiveInt('--rate'), 2000)
     .action(async (o: {
-      workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number; serve?: boolean; port: number; speed?: boolean;
+      workers: number; job?: string; input?: string[]; output?: string; reducers: number; data: string; top: number; serve?: boolean; port: number; httpPort: number; speed?: boolean;
       seconds: number; rate: number;
     }) => {
       const logger = createLogger({ level: process.env['LAMINATE_LOG_LEVEL'] ?? (o.serve ? 'info' : 'warn') });
       const root = packageRoot();
       const dataDir = resolve(o.data);
       if (o.serve) {
-        const cluster = await LocalCluster.start({ workers: o.workers, dataDir, logger, port: o.port, speed: o.speed === true });
+        const cluster = await LocalCluster.start({ workers: o.workers, dataDir, logger, port: o.port, httpPort: o.httpPort, speed: o.speed === true });
         process.stdout.write(`master listening on ${cluster.address} with ${o.workers} workers\n`);
+        process.stdout.write(`master http on ${cluster.master.httpAddress}\n`);
         untilSignal(() => cluster.stop(), logger);
         return;
       }

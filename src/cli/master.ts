@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { Master } from '../master/master.js';
 import { DEFAULT_SPEED_START_GRACE_MS } from '../master/speed-service.js';
+import { DEFAULT_HTTP_PORT } from '../master/http-server.js';
 import { SPEED_NODE_TIMEOUT_MS } from '../master/speed-registry.js';
 import { nonNegativeInt, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
@@ -13,6 +14,7 @@ export function registerMaster(program: Command): void {
   program.command('master').description('run a master until SIGINT/SIGTERM')
     .option('--host <host>', 'address to bind (loopback unless told otherwise)', '127.0.0.1')
     .option('--port <port>', 'port to bind (0 picks one)', port, 7070)
+    .option('--http-port <port>', `HTTP port, on the same host (functions: POST /functions/NAME/invoke; 0 picks one) (default: ${DEFAULT_HTTP_PORT}, or 0 with --port 0)`, port)
     .option('--data <dir>', 'data directory (bundles)', join(tmpdir(), 'laminate', 'master'))
     .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt('--heartbeat-timeout'), 10_000)
     .option('--heartbeat-interval <ms>', 'how often workers heartbeat', positiveInt('--heartbeat-interval'), 1000)
@@ -24,7 +26,7 @@ export function registerMaster(program: Command): void {
     .option('--function-idle-stop <ms>', 'a function container idle this long is stopped', positiveInt('--function-idle-stop'), 300_000)
     .option('--function-retry-backoff <ms>', 'first retry backoff of an asynchronous function event (doubled each retry)', positiveInt('--function-retry-backoff'), 1000)
     .action(async (o: {
-      host: string; port: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
+      host: string; port: number; httpPort?: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
       keyFile?: string; functionIdleStop: number; functionRetryBackoff: number;
     }) => {
       const logger = createLogger();
@@ -32,7 +34,7 @@ export function registerMaster(program: Command): void {
       // step of a view publish, e.g. LAMINATE_FAULT_KILL_AT=current:renamed. Unset in normal runs.
       const killAt = process.env.LAMINATE_FAULT_KILL_AT;
       const master = new Master({
-        host: o.host, port: o.port, dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
+        host: o.host, port: o.port, ...(o.httpPort === undefined ? {} : { httpPort: o.httpPort }), dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
         scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout }, speedNodeTimeoutMs: o.speedNodeTimeout, speedStartGraceMs: o.speedStartGrace,
         ...(o.keyFile === undefined ? {} : { functionKeyFile: resolve(o.keyFile) }),
         functions: { idleStopMs: o.functionIdleStop, retryBackoffMs: o.functionRetryBackoff },
@@ -41,6 +43,7 @@ export function registerMaster(program: Command): void {
       await master.start();
       // The bound address on stdout, for scripts that start a master on port 0.
       process.stdout.write(`master listening on ${master.address}\n`);
+      process.stdout.write(`master http on ${master.httpAddress}\n`);
       untilSignal(() => master.stop(), logger);
     });
 }

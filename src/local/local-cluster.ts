@@ -26,6 +26,8 @@ export interface LocalClusterOptions {
   dataDir: string;
   /** The master's port; 0 (the default) picks a free one. */
   port?: number;
+  /** The master's HTTP port; 0 (the default) picks a free one. */
+  httpPort?: number;
   logger: Logger;
   scheduler?: MasterOptions['scheduler'];
   heartbeatIntervalMs?: number;
@@ -54,7 +56,7 @@ export class LocalCluster {
     const masterDir = join(o.dataDir, 'master');
     await rm(masterDir, { recursive: true, force: true });
     const master = new Master({
-      port: o.port ?? 0, dataDir: masterDir, datasetDir: join(o.dataDir, 'datasets'), viewDir: join(o.dataDir, 'views'), logger: o.logger,
+      port: o.port ?? 0, httpPort: o.httpPort ?? 0, dataDir: masterDir, datasetDir: join(o.dataDir, 'datasets'), viewDir: join(o.dataDir, 'views'), logger: o.logger,
       ...(o.scheduler ? { scheduler: o.scheduler } : {}),
       ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
     });

@@ -41,8 +41,13 @@ import { loadServingNodes, saveServingNodes } from './serving-registry-store.js'
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
 import { addMasterMetrics, attemptDurations } from './master-metrics.js';
+import { addFunctionMetrics } from './function-metrics-export.js';
 import type { InvocationOptions } from '../functions/invocation-service.js';
 import { startFunctions, type FunctionsHost } from './functions-host.js';
+import type { FunctionDirectory, FunctionInvoker } from '../functions/invoker.js';
+import { startFunctionFront, type FunctionFront } from './function-front.js';
+import { DEFAULT_HTTP_PORT } from './http-server.js';
+import { ViewPublishes } from './view-publish-feed.js';
 
 export interface MasterOptions {
   host?: string;
@@ -70,6 +75,15 @@ export interface MasterOptions {
   functionKeyFile?: string;
   /** Functions: idle time before a container stops, async retry backoff, and the like (tests make them small). */
   functions?: InvocationOptions;
+  /**
+   * The HTTP port (functions' POST /functions/NAME/invoke, /metrics), on `host`; 0 picks a free one. Default 7080, or 0 when `port`
+   * is 0 (a master on a picked port, as tests and benchmarks start, must not collide on a fixed HTTP port).
+   */
+  httpPort?: number;
+  /** files: triggers' listing interval. Default 1000 ms. */
+  filesPollMs?: number;
+  /** Tests of the triggers alone: the function service the triggers and the HTTP port use instead of the master's own. */
+  triggerFunctions?: FunctionDirectory & FunctionInvoker;
   logger: Logger;
   clock?: Clock;
 }
@@ -95,6 +109,8 @@ export class Master {
   private views?: ViewService;
   /** Functions (issue 10): catalog, code store, invocations; set by start(). */
   private functions?: FunctionsHost;
+  /** The HTTP port and the function triggers (function-front.ts), set by start(). */
+  private functionFront?: FunctionFront;
   private timer?: NodeJS.Timeout;
   /** Saves the registered serving nodes when they changed (serving-registry-store.ts). */
   private servingSaver?: NodeJS.Timeout;
@@ -127,6 +143,17 @@ export class Master {
     return `${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
+  /** host:port of the HTTP server; valid after start(). */
+  get httpAddress(): string {
+    if (!this.functionFront) throw new LaminateError('FAILED_PRECONDITION', 'Master is not started');
+    return this.functionFront.http.address;
+  }
+
+  /** The function triggers (for metrics: iterator ages); undefined before start() or without a function service. */
+  get functionTriggers(): FunctionFront['triggers'] {
+    return this.functionFront?.triggers;
+  }
+
   async start(): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true });
     await this.recover();
@@ -153,6 +180,7 @@ export class Master {
       catalog, root: viewDir, datasets: store, serving: servingRegistry, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
       clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
     });
+    const publishes = new ViewPublishes(viewDir, this.options.logger);
     const views = this.views = createViewService({
       catalog, root: viewDir, datasets: store, bundles: this.bundles, speedLocations: (view) => speed.locations(view),
       jobs: {
@@ -160,7 +188,7 @@ export class Master {
         ended: (jobId) => this.jobEnded(jobId),
         byOutput: (dir) => [...this.jobs.values()].find((p) => p.spec.outputDir === dir)?.jobId,
       },
-      registry: servingRegistry, clock: this.clock, log: this.log,
+      registry: servingRegistry, clock: this.clock, log: this.log, onVersionPublished: (p) => publishes.published(p),
       ...(this.options.onViewPublishStep ? { onPublishStep: this.options.onViewPublishStep } : {}),
     });
     // Before any request: a build asked for now must see the builds the catalog says are running.
@@ -190,6 +218,11 @@ export class Master {
       reportInvocation: (r) => functions.reportInvocation(r),
       getFunctionCode: (r) => functions.getFunctionCode(r),
     }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers), functions.registration]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    this.functionFront = await startFunctionFront({
+      host, httpPort: this.options.httpPort ?? (this.options.port === 0 ? 0 : DEFAULT_HTTP_PORT), functions: this.options.triggerFunctions ?? functions.service, datasets: store, views: publishes,
+      dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
+      ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),
+    }).catch(async (err: unknown) => { views.stop(); await datasets.close(); await this.server?.close(); throw err; });
     this.timer = setInterval(() => {
       this.run(this.scheduler.tick(this.clock.now()));
       functions.service.tick();
@@ -198,8 +231,10 @@ export class Master {
     const save = this.saveServing;
     this.servingSaver = setInterval(() => void save(), 1000);
     this.servingSaver.unref();
-    this.removeMetrics = addMasterMetrics({ jobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)), workers: () => this.channels.statuses() });
-    this.log.info({ address: this.address, dataDir: this.options.dataDir }, 'master listening');
+    const removeMaster = addMasterMetrics({ jobs: () => [...this.jobs.keys()].map((id) => this.status(id, false)), workers: () => this.channels.statuses() });
+    const removeFunctions = addFunctionMetrics(functions.service, () => this.functionFront?.triggers?.iteratorAges() ?? []);
+    this.removeMetrics = () => { removeMaster(); removeFunctions(); };
+    this.log.info({ address: this.address, http: this.httpAddress, dataDir: this.options.dataDir }, 'master listening');
   }
 
   /** Stops the timer, ends the workers' streams and the server. Safe to call twice. */
@@ -208,6 +243,8 @@ export class Master {
     if (this.timer) clearInterval(this.timer);
     if (this.servingSaver) clearInterval(this.servingSaver);
     await this.saveServing?.();
+    // Triggers first: they read the dataset store, closed below.
+    await this.functionFront?.stop();
     this.views?.stop();
     this.functions?.service.stop();
     this.channels.close();

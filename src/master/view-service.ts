@@ -81,6 +81,14 @@ export interface ViewServiceDeps {
   readonly onPublishStep?: (step: string) => void;
   /** Where the speed side of a view is (speed-service.ts); absent: no speed layer, answers are batch only. */
   readonly speedLocations?: (view: string) => SpeedLocation[];
+  /**
+   * Told once a build's version is published (the view triggers of functions
+   * listen here), with the version it replaced (undefined: none, or not known
+   * after a restart mid-publish). Awaited before older versions are retired,
+   * so that the listener can still read the one replaced; its failure is
+   * logged, the build stays published.
+   */
+  readonly onVersionPublished?: (p: { readonly view: string; readonly version: number; readonly previous: number | undefined }) => Promise<void>;
 }
 
 export interface ViewService {
@@ -209,7 +217,10 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         error = `build job ${b.jobId} ${status.state.toLowerCase()}: ${status.message || 'no message'}`;
       } else if (status !== undefined) {
         // A master restarted after the publish finds CURRENT naming this version already: only the record is left to write.
-        if ((await readCurrent(root, b.view)) !== b.version) {
+        const before = await readCurrent(root, b.view);
+        let replaced: { previous: number | undefined } | undefined;
+        if (before !== b.version) {
+          replaced = { previous: before };
           const manifest = await manifestOf(b);
           const at = deps.onPublishStep;
           await writeManifest(root, manifest, at ? { onStep: (s) => at(`manifest:${s}`) } : {});
@@ -221,6 +232,10 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         // `view build --wait`, a test) finds the view folder as it will stay.
         await cleanLeftovers();
         await catalog.finishBuild(b.view, b.version, { state: 'PUBLISHED', at: clock.now() });
+        if (replaced !== undefined && deps.onVersionPublished) {
+          await deps.onVersionPublished({ view: b.view, version: b.version, previous: replaced.previous })
+            .catch((err: unknown) => blog.warn({ err }, 'a listener of view publishes failed'));
+        }
         const keep = catalog.view(b.view)?.keep ?? DEFAULT_KEEP;
         await retire(b.view, keep).catch((err: unknown) => blog.warn({ err }, 'could not remove old versions'));
       }

@@ -107,7 +107,7 @@ export interface MasterProc extends Proc {
 export async function startMasterProc(
   dataDir: string, o: { heartbeatTimeoutMs?: number; heartbeatIntervalMs?: number; port?: number; env?: Record<string, string>; args?: string[] } = {},
 ): Promise<MasterProc> {
-  const p = startProc(['master', '--port', String(o.port ?? 0), '--data', join(dataDir, 'master'),
+  const p = startProc(['master', '--port', String(o.port ?? 0), ...((o.args ?? []).includes('--http-port') ? [] : ['--http-port', '0']), '--data', join(dataDir, 'master'),
     '--heartbeat-timeout', String(o.heartbeatTimeoutMs ?? 2000), '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 250), ...(o.args ?? [])], o.env);
   const line = await startedOrKilled(p, /master listening on (\S+)/);
   return { ...p, address: line.replace('master listening on ', '') };
