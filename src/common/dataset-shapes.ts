@@ -84,6 +84,13 @@ export interface ReadChunk {
   readonly nextOffset: number;
   /** The partition's durable end when the chunk was read. */
   readonly endOffset: number;
+  /**
+   * When (ms since the epoch, the dataset store's clock) the store read
+   * `endOffset` as the durable end: set by the Dataset service on every
+   * chunk it streams, absent from the store's own reads. A reader that has
+   * applied up to endOffset counts every record durable at that time.
+   */
+  readonly readAtMs?: number;
 }
 
 /** A cut: per partition, "every record before this offset". */

@@ -28,12 +28,12 @@ export interface Coverage {
   /** Records durable but not counted (end - A), summed over the partitions the speed side reported. */
   readonly lag?: number;
   /**
-   * Now minus the oldest time a covered partition's speed side had folded
-   * every record up to the partition's end as its tailer last saw it: roughly,
-   * every record durable this long ago is counted. It can understate by the
-   * time a chunk of records spends between the store and the fold (the end
-   * is stamped when the fold reaches it, not when the store reported it):
-   * milliseconds when the speed side keeps up. Absent when no partition is
+   * Now minus the oldest time, over the covered partitions, at which the
+   * dataset store reported the partition's end that the speed side has since
+   * folded up to (ReadChunk.readAtMs, the store's clock): every record
+   * durable this long ago is counted. A follower at the end hears from the
+   * store every second while idle, so an idle partition stays fresh. Across
+   * hosts it carries the clocks' skew. Absent when no partition is
    * covered, or one never caught up.
    */
   readonly freshnessMs?: number;

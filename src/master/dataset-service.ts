@@ -10,6 +10,7 @@
  * store it opened) and once at stop (close). Nothing here knows jobs or the scheduler, so that a dataset
  * role of its own can host the same handlers later.
  */
+import { systemClock, type Clock } from '../common/clock.js';
 import { LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { datasetService, type DatasetHandlers, type ReadChunk, type ReadRequest } from '../protocol/dataset-rpc.js';
@@ -32,8 +33,25 @@ export interface DatasetService {
   close(): Promise<void>;
 }
 
+/**
+ * A follower at the end of a partition gets an empty chunk this often while
+ * nothing is appended, stamped with the time the store read its end: a
+ * speed process caught up then knows it still counts everything durable
+ * (its freshness does not age on an idle partition).
+ */
+export const DEFAULT_FOLLOW_IDLE_MS = 1000;
+
+export interface DatasetServiceOptions {
+  /** The store's clock, for `readAtMs`. Default the system clock. */
+  readonly clock?: Clock;
+  /** Default DEFAULT_FOLLOW_IDLE_MS. */
+  readonly followIdleMs?: number;
+}
+
 /** Wires the Dataset service to `store`. The service owns the store from here on: close() closes it. */
-export function createDatasetService(store: DatasetStore, logger: Logger): DatasetService {
+export function createDatasetService(store: DatasetStore, logger: Logger, o: DatasetServiceOptions = {}): DatasetService {
+  const clock = o.clock ?? systemClock;
+  const followIdleMs = o.followIdleMs ?? DEFAULT_FOLLOW_IDLE_MS;
   const log = logger.child({ component: 'datasets' });
   const closing = new AbortController();
   let closed: Promise<void> | undefined;
@@ -48,30 +66,51 @@ export function createDatasetService(store: DatasetStore, logger: Logger): Datas
     const signal = AbortSignal.any([callSignal, closing.signal]);
     const options = req.maxBytes === undefined ? {} : { maxBytes: req.maxBytes };
     let from = req.from;
+    /** Set when a follower waited followIdleMs at the end: the next (empty) chunk goes out with its time. */
+    let idle = false;
     for (let first = true; ; first = false) {
       // The store checks the dataset, partition, offsets and chunk size on
       // every read (NOT_FOUND, INVALID_ARGUMENT, OUT_OF_RANGE past the end),
       // and stops a chunk at the durable end.
-      const chunk = await store.read(dataset, partition, from, req.endOffset === undefined ? options : { ...options, endOffset: req.endOffset });
+      const read = await store.read(dataset, partition, from, req.endOffset === undefined ? options : { ...options, endOffset: req.endOffset });
+      const chunk: ReadChunk = { ...read, readAtMs: clock.now() };
       if (first && !req.follow && req.endOffset !== undefined && req.endOffset > chunk.endOffset) {
         throw new LaminateError('OUT_OF_RANGE', `Expected an end offset of at most the end of ${dataset}/${partition} (${chunk.endOffset}), got ${req.endOffset}`, { ids: { dataset, partition, offset: req.endOffset } });
       }
       // A follower at the end gets the empty chunk too: it tells the reader
       // that its read is open (so a reconnecting client knows it is back).
-      if (chunk.count > 0 || (first && req.follow)) {
+      // So does an idle one, every followIdleMs (see DEFAULT_FOLLOW_IDLE_MS).
+      if (chunk.count > 0 || (first && req.follow) || idle) {
         yield chunk;
         from = chunk.nextOffset;
       }
+      idle = false;
       if (req.endOffset !== undefined && from >= req.endOffset) return;
       if (chunk.count > 0) continue;
       if (!req.follow) return;
+      // Waits for records, or followIdleMs (then an empty chunk says the end is still there).
+      const waited = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        waited.abort();
+      }, followIdleMs);
+      const onAbort = (): void => waited.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
       try {
-        await store.waitForRecords(dataset, partition, from, signal);
+        await store.waitForRecords(dataset, partition, from, waited.signal);
       } catch (err) {
+        if (timedOut && !signal.aborted) {
+          idle = true;
+          continue;
+        }
         // The master stopping ends a follower with UNAVAILABLE so that it
         // reconnects; a follower that cancelled is gone and hears nothing.
         if (closing.signal.aborted && !callSignal.aborted) throw new LaminateError('UNAVAILABLE', 'The dataset service is shutting down', { cause: err });
         throw err;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
       }
     }
   }

@@ -38,6 +38,7 @@ import { createSpeedService } from './speed-service.js';
 import { SPEED_NODE_TIMEOUT_MS, SpeedRegistry } from './speed-registry.js';
 import { ViewCatalog } from './view-catalog.js';
 import { loadServingNodes, saveServingNodes } from './serving-registry-store.js';
+import { loadVersionCuts, saveVersionCuts } from './version-cuts-store.js';
 import { createViewService, type ViewService } from './view-service.js';
 import { viewsService } from '../protocol/view-rpc.js';
 import { addMasterMetrics, attemptDurations } from './master-metrics.js';
@@ -168,18 +169,24 @@ export class Master {
     // Nodes registered before a restart, down until they heartbeat: a crashed one keeps holding the speed handoff.
     servingRegistry.restore(await loadServingNodes(catalogDir));
     let saving = Promise.resolve();
+    const seenCuts = await loadVersionCuts(catalogDir);
+    const speed = createSpeedService({
+      catalog, root: viewDir, datasets: store, serving: servingRegistry, seenCuts, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
+      clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
+    });
     this.saveServing = () => {
       const nodes = servingRegistry.takeChanges();
-      if (nodes === undefined) return saving;
-      saving = saving.then(() => saveServingNodes(catalogDir, nodes)).catch((err: unknown) => {
-        this.log.error({ err }, 'could not save the registered serving nodes');
+      // The cuts first: a node saved as serving a version is then never without its cut.
+      const cuts = speed.takeCutChanges();
+      if (nodes === undefined && cuts === undefined) return saving;
+      saving = saving.then(async () => {
+        if (cuts !== undefined) await saveVersionCuts(catalogDir, cuts);
+        if (nodes !== undefined) await saveServingNodes(catalogDir, nodes);
+      }).catch((err: unknown) => {
+        this.log.error({ err }, 'could not save the registered serving nodes or the cuts of their versions');
       });
       return saving;
     };
-    const speed = createSpeedService({
-      catalog, root: viewDir, datasets: store, serving: servingRegistry, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
-      clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
-    });
     const publishes = new ViewPublishes(viewDir, this.options.logger);
     const views = this.views = createViewService({
       catalog, root: viewDir, datasets: store, bundles: this.bundles, speedLocations: (view) => speed.locations(view),

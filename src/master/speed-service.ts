@@ -24,6 +24,7 @@ import type { SpeedViewHandlers } from '../protocol/view-rpc.js';
 import { servedVersions } from './served-versions.js';
 import { viewHandoff, type ViewCuts } from './speed-handoff.js';
 import type { SpeedRegistry, SpeedViewSpec } from './speed-registry.js';
+import type { SeenCut } from './version-cuts-store.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewCatalog, ViewDeployment } from './view-catalog.js';
 
@@ -41,12 +42,20 @@ export interface SpeedServiceDeps {
   readonly log: Logger;
   /** Default DEFAULT_SPEED_START_GRACE_MS; 0 in tests that feed heartbeats by hand. */
   readonly startGraceMs?: number;
+  /** Cuts of versions seen before a restart (version-cuts-store.ts). */
+  readonly seenCuts?: readonly SeenCut[];
 }
 
 export interface SpeedService {
   readonly handlers: SpeedViewHandlers;
   /** Where the speed side of a view is, for the serving assignment. Cheap; no I/O. */
   locations(view: string): SpeedLocation[];
+  /**
+   * The cuts to persist (those of versions some registered serving node
+   * serves as current, when known) if they changed since the last call,
+   * else undefined. Called by the master's save timer.
+   */
+  takeCutChanges(): SeenCut[] | undefined;
 }
 
 export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
@@ -55,7 +64,9 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
   const startedAt = clock.now();
   const graceMs = deps.startGraceMs ?? DEFAULT_SPEED_START_GRACE_MS;
   /** Cuts of versions seen, by `view/version`: a node down since may still serve a version retired meanwhile. */
-  const cutsSeen = new Map<string, readonly number[]>();
+  const cutsSeen = new Map<string, readonly number[]>((deps.seenCuts ?? []).map((c) => [`${c.view}/${c.version}`, c.cut]));
+  /** What takeCutChanges returned last, as JSON, to tell a change. */
+  let cutsSaved = JSON.stringify(deps.seenCuts ?? []);
   /** The last logged holders per view, so that a change is logged once. */
   const heldLogged = new Map<string, string>();
 
@@ -173,6 +184,20 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
     locations(view) {
       refresh();
       return speed.locations(view);
+    },
+    takeCutChanges() {
+      const keep = new Map<string, SeenCut>();
+      for (const n of serving.registered(clock.now())) {
+        for (const v of n.current) {
+          const cut = cutsSeen.get(`${v.view}/${v.version}`);
+          if (cut !== undefined) keep.set(`${v.view}/${v.version}`, { view: v.view, version: v.version, cut });
+        }
+      }
+      const cuts = [...keep.values()].sort((a, b) => (a.view < b.view ? -1 : a.view > b.view ? 1 : a.version - b.version));
+      const json = JSON.stringify(cuts);
+      if (json === cutsSaved) return undefined;
+      cutsSaved = json;
+      return cuts;
     },
   };
 }

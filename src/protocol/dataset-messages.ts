@@ -19,4 +19,4 @@ export interface AppendResponse { results: WireAppendResult[] }
 export interface ReadRequest {
   dataset: string; partition: number; from: number; endOffset?: number; follow: boolean; maxBytes: number;
 }
-export interface ReadChunk { partition: number; firstOffset: number; count: number; body: Buffer; nextOffset: number; endOffset: number }
+export interface ReadChunk { partition: number; firstOffset: number; count: number; body: Buffer; nextOffset: number; endOffset: number; readAtMs: number }

@@ -92,7 +92,7 @@ function fromWireRead(r: W.ReadRequest): ReadRequest {
 
 function toWireChunk(c: ReadChunk): W.ReadChunk {
   return {
-    partition: c.partition, firstOffset: c.firstOffset, count: c.count, nextOffset: c.nextOffset, endOffset: c.endOffset,
+    partition: c.partition, firstOffset: c.firstOffset, count: c.count, nextOffset: c.nextOffset, endOffset: c.endOffset, readAtMs: c.readAtMs ?? 0,
     body: Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength),
   };
 }
@@ -196,7 +196,10 @@ export class DatasetClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const c of readMessages(stream, `dataset service ${this.address} read of ${req.dataset}/${req.partition}`)) {
-        yield { partition: c.partition, firstOffset: c.firstOffset, count: c.count, body: c.body, nextOffset: c.nextOffset, endOffset: c.endOffset };
+        yield {
+          partition: c.partition, firstOffset: c.firstOffset, count: c.count, body: c.body, nextOffset: c.nextOffset, endOffset: c.endOffset,
+          ...(c.readAtMs > 0 ? { readAtMs: c.readAtMs } : {}),
+        };
       }
     } catch (err) {
       if (signal?.aborted) return;

@@ -20,6 +20,7 @@ import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } 
 import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
 import { channelCredentials, clientOptions } from './security.js';
+import { wireScanLimit } from './scan-limit.js';
 
 /** What the server side calls; see src/serving/query-handlers.ts. */
 export interface ServingHandlers {
@@ -176,7 +177,7 @@ export class ServingClient {
   async *scan(query: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer> {
     const what = `serving node ${this.address} scan of view '${query.view}'`;
     const wire: Partial<W.ScanRequest> & { view: string } = {
-      view: query.view, version: query.version ?? 0, prefix: Buffer.from(query.prefix ?? '', 'utf8'), limit: query.limit ?? 0, ...toWireSpeedOptions(query),
+      view: query.view, version: query.version ?? 0, prefix: Buffer.from(query.prefix ?? '', 'utf8'), limit: wireScanLimit(query.limit), ...toWireSpeedOptions(query),
       ...(query.from !== undefined ? { from: Buffer.from(query.from, 'utf8') } : {}),
       ...(query.to !== undefined ? { to: Buffer.from(query.to, 'utf8') } : {}),
     };

@@ -20,6 +20,7 @@ import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } 
 import { callUnary, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
 import { channelCredentials, clientOptions } from './security.js';
+import { wireScanLimit } from './scan-limit.js';
 
 /** What the server side calls: the speed engine (src/speed/speed-engine.ts). */
 export interface SpeedHandlers {
@@ -131,7 +132,7 @@ export class SpeedClient {
   /** The speed side of the keys within the bounds, in key order; throws what get() throws. */
   async scan(q: SpeedScanQuery, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SpeedAnswer> {
     const wire: Partial<W.SpeedScanRequest> & { view: string } = {
-      view: q.view, cut: [...q.cut], prefix: Buffer.from(q.prefix ?? '', 'utf8'), limit: q.limit ?? 0, definitionHash: q.definitionHash ?? '',
+      view: q.view, cut: [...q.cut], prefix: Buffer.from(q.prefix ?? '', 'utf8'), limit: wireScanLimit(q.limit), definitionHash: q.definitionHash ?? '',
       ...(q.from !== undefined ? { from: Buffer.from(q.from, 'utf8') } : {}),
       ...(q.to !== undefined ? { to: Buffer.from(q.to, 'utf8') } : {}),
     };

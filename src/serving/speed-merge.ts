@@ -41,6 +41,13 @@ export type SpeedReply =
 export const NO_SPEED_PROCESS = 'no speed process';
 
 /**
+ * The reason given for a partition the master placed on a process whose
+ * answer does not list it: the process no longer holds it (it moved, and
+ * the serving node has not heard where yet) or does not hold it yet.
+ */
+export const NOT_ASSIGNED_HERE = 'not assigned here (moving between speed processes)';
+
+/**
  * The coverage of an answer merged from batch version `version` (cut `cut`)
  * and the speed replies. `now` is the serving node's clock (ms since the
  * epoch), for the freshness.
@@ -63,6 +70,9 @@ export function coverageOf(version: number, cut: readonly number[], replies: rea
     if ('error' in r) {
       for (const p of r.location.partitions) if (p < cut.length) reasons[p] ??= `${who}: ${r.error}`;
       continue;
+    }
+    for (const p of r.location.partitions) {
+      if (p < cut.length && !r.answer.partitions.some((pc) => pc.partition === p)) reasons[p] ??= `${who}: ${NOT_ASSIGNED_HERE}`;
     }
     if (r.answer.watermark !== undefined) watermark = watermark === undefined ? r.answer.watermark : Math.min(watermark, r.answer.watermark);
     for (const pc of r.answer.partitions) {

@@ -172,7 +172,8 @@ export class SpeedReads {
   ): Promise<SpeedScanRead> {
     const monoid = monoidByName(merge);
     const { cut, definitionHash } = at;
-    const ask = { view, cut, definitionHash, ...bounds, ...(limit !== undefined ? { limit } : {}) };
+    // A limit of 0 cannot be sent (0 means none on the wire): the speed side is asked for one key, and the merge keeps none.
+    const ask = { view, cut, definitionHash, ...bounds, ...(limit !== undefined ? { limit: Math.max(1, limit) } : {}) };
     return this.waitingFor(view, o, async (waitMs) => {
       // Speed.Scan does not wait: a keyless Get waits first.
       if (o.atLeast !== undefined || o.waitMs !== undefined) {

@@ -99,3 +99,34 @@ async function removeStaleTemps(dir: string, id: CheckpointIdentity): Promise<vo
     if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(join(folder, name), { force: true });
   }
 }
+
+/** A definition hash as checkpoint folders are named (the deployment's lowercase hex). */
+const DEFINITION_DIR_RE = /^[0-9a-f]{8,128}$/;
+
+/**
+ * Removes the checkpoint folders of `view` under `dir` for definitions other
+ * than `keep`: a redeployed view's old state is never read again (a read of
+ * an older definition is answered uncovered, and a redeploy back to it would
+ * refold from the handoff cut if its checkpoint were gone: the log is the
+ * truth). Called by the engine each time it starts a view's thread, after
+ * any thread of the old definition in this process has written its last
+ * checkpoint; a process elsewhere still on the old definition writes again
+ * until it hears of the redeploy, and removes the folder itself when it
+ * starts the new one. Returns the names removed. Safe to repeat.
+ */
+export async function removeOtherDefinitions(dir: string, view: string, keep: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(dir, view));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (name === keep || !DEFINITION_DIR_RE.test(name)) continue;
+    await rm(join(dir, view, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}

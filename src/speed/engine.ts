@@ -12,6 +12,7 @@
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { SpeedAnswer, SpeedAssignment, SpeedGetQuery, SpeedScanQuery, SpeedViewAssignment, SpeedViewReport } from '../common/speed-shapes.js';
 import type { SpeedEngine, SpeedEngineOptions } from './speed-engine.js';
+import { removeOtherDefinitions } from './checkpoint-store.js';
 import { ViewThread } from './view-thread.js';
 import type { ViewThreadAssignment } from './view-thread-messages.js';
 
@@ -69,6 +70,11 @@ export function createSpeedEngine(options: SpeedEngineOptions, tuning: SpeedEngi
         ...(tuning.settleMs !== undefined ? { settleMs: tuning.settleMs } : {}),
         ...(options.faultKillAt !== undefined ? { faultKillAt: options.faultKillAt } : {}),
       }, threadAssignment(a), options.viewMemoryMb, options.log));
+      // Checkpoints of the view's earlier definitions are never read again (checkpoint-store.ts).
+      void removeOtherDefinitions(options.checkpointDir, a.view, a.definitionHash).then(
+        (removed) => { if (removed.length > 0) log.info({ view: a.view, definitions: removed }, "removed the checkpoints of the view's earlier definitions"); },
+        (err: unknown) => { log.warn({ view: a.view, err: errorMessage(err) }, "could not remove the checkpoints of the view's earlier definitions"); },
+      );
     }
   }
 

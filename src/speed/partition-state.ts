@@ -105,7 +105,6 @@ export const UNCOVERED = {
   stopped: (offset: number, message: string): string => `stopped at offset ${offset}: ${message}`,
   busySplit: 'busy: splitting a segment at this cut',
   noBoundary: 'busy: no boundary at this cut (not a cut the assignment keeps)',
-  notAssigned: 'not assigned here',
 } as const;
 
 export class PartitionState<A> {

@@ -118,6 +118,36 @@ export function inBounds(key: string, b: ScanBounds): boolean {
   return true;
 }
 
+/**
+ * Each segment map's keys in key order, sorted once: a segment's map only
+ * ever gains keys (folds and compaction add, nothing deletes), so a sorted
+ * copy is valid while the map's size is unchanged. Closed panes are sorted
+ * once; the open one again only when it has new keys. Kept beside the maps
+ * (weakly), so it goes when they do.
+ */
+const sortedKeys = new WeakMap<Map<string, unknown>, string[]>();
+
+function keysInOrder(entries: Map<string, unknown>): string[] {
+  let keys = sortedKeys.get(entries);
+  if (keys === undefined || keys.length !== entries.size) {
+    keys = [...entries.keys()].sort(compareKeys);
+    sortedKeys.set(entries, keys);
+  }
+  return keys;
+}
+
+/** The first index of `keys` (in key order) not before `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The speed side of the keys within `bounds` from `cut`, in key order, at most `limit` of them. */
 export function readScan<A>(sources: readonly PartitionSource<A>[], cut: readonly number[], bounds: ScanBounds, plus: (a: A, b: A) => A): ReadResult<A> {
   const limit = bounds.limit;
@@ -125,11 +155,81 @@ export function readScan<A>(sources: readonly PartitionSource<A>[], cut: readonl
     throw new LaminateError('INVALID_ARGUMENT', `Expected a scan limit that is a non-negative integer, got ${describe(limit)}`);
   }
   const { partitions, segments } = covering(sources, cut);
-  const keys = new Set<string>();
-  for (const s of segments) for (const key of s.entries.keys()) if (inBounds(key, bounds)) keys.add(key);
-  const sorted = [...keys].sort(compareKeys);
-  const chosen = limit === undefined ? sorted : sorted.slice(0, limit);
-  return { partitions, entries: chosen.map((key) => [key, foldKey(key, segments, plus)!] as const) };
+  if (limit === undefined) {
+    // Every key in bounds: one sort of their union costs less than merging the segments' runs.
+    const keys = new Set<string>();
+    for (const seg of segments) for (const key of seg.entries.keys()) if (inBounds(key, bounds)) keys.add(key);
+    return { partitions, entries: [...keys].sort(compareKeys).map((key) => [key, foldKey(key, segments, plus)!] as const) };
+  }
+  // Where the bounds start: the later of `from` and the prefix (keys with a prefix are contiguous in key order).
+  const first = bounds.prefix !== undefined && (bounds.from === undefined || compareKeys(bounds.prefix, bounds.from) > 0) ? bounds.prefix : bounds.from;
+  // A merge of the segments' sorted keys from there (a heap of cursors by their key), repeats folded once.
+  const cursors: Array<{ keys: string[]; at: number }> = [];
+  for (const seg of segments) {
+    const keys = keysInOrder(seg.entries);
+    const at = first === undefined ? 0 : lowerBound(keys, first);
+    if (at < keys.length) cursors.push({ keys, at });
+  }
+  const heap = new CursorHeap(cursors);
+  const entries: Array<readonly [string, A]> = [];
+  let last: string | undefined;
+  while (heap.size > 0 && entries.length < limit) {
+    const key = heap.popKey();
+    if (key === last) continue;
+    last = key;
+    // Past the bounds' end: every key after this one is too.
+    if (bounds.to !== undefined && compareKeys(key, bounds.to) >= 0) break;
+    if (bounds.prefix !== undefined && !key.startsWith(bounds.prefix)) break;
+    entries.push([key, foldKey(key, segments, plus)!]);
+  }
+  return { partitions, entries };
+}
+
+/** A min-heap of cursors over sorted key arrays, by each cursor's current key. */
+class CursorHeap {
+  private readonly h: Array<{ keys: string[]; at: number }>;
+
+  constructor(cursors: Array<{ keys: string[]; at: number }>) {
+    this.h = cursors;
+    for (let i = (this.h.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  get size(): number {
+    return this.h.length;
+  }
+
+  /** The least current key; its cursor moves on (and leaves the heap at its end). */
+  popKey(): string {
+    const top = this.h[0]!;
+    const key = top.keys[top.at++]!;
+    if (top.at >= top.keys.length) {
+      const lastCursor = this.h.pop()!;
+      if (this.h.length > 0 && lastCursor !== top) this.h[0] = lastCursor;
+    }
+    if (this.h.length > 0) this.down(0);
+    return key;
+  }
+
+  private key(i: number): string {
+    const c = this.h[i]!;
+    return c.keys[c.at]!;
+  }
+
+  private down(i: number): void {
+    const n = this.h.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && compareKeys(this.key(l), this.key(m)) < 0) m = l;
+      if (r < n && compareKeys(this.key(r), this.key(m)) < 0) m = r;
+      if (m === i) return;
+      const t = this.h[i]!;
+      this.h[i] = this.h[m]!;
+      this.h[m] = t;
+      i = m;
+    }
+  }
 }
 
 /**

@@ -220,7 +220,9 @@ export class ViewRuntime {
         if (t !== undefined) this.watermark.observe(p, t, now);
       }
     }
-    if (state.applied >= part.end) part.caughtUpAt = Date.now();
+    // Caught up with the end the store reported: every record durable when it read that end is
+    // counted, so freshness is measured from the store's time (a chunk's transit is not hidden).
+    if (state.applied >= part.end) part.caughtUpAt = chunk.readAtMs ?? Date.now();
     this.reportDue = true;
     this.wake();
     return true;

@@ -72,8 +72,17 @@ export class LogMirror {
     this.parts = Array.from({ length: partitions }, () => []);
   }
 
-  /** The records [0, offsets[p]) of every partition p (read from the log as needed). */
-  async upTo(offsets: readonly number[]): Promise<Click[][]> {
+  /** The reads in progress, one after another (two concurrent reads would both append to the arrays). */
+  private reading: Promise<unknown> = Promise.resolve();
+
+  /** The records [0, offsets[p]) of every partition p (read from the log as needed). Safe to call concurrently. */
+  upTo(offsets: readonly number[]): Promise<Click[][]> {
+    const next = this.reading.then(() => this.read(offsets));
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async read(offsets: readonly number[]): Promise<Click[][]> {
     expect(offsets.length).toBe(this.parts.length);
     const out: Click[][] = [];
     for (let p = 0; p < this.parts.length; p++) {
@@ -148,7 +157,15 @@ export class Appender {
   private readonly random = seededRandom(4242);
   appended = 0;
 
-  constructor(private readonly client: LaminateClient, private readonly dataset: string, private nextId: { value: number }, private readonly batch = 40) {}
+  /** Appends that failed with an RPC error and were given up (only with `tolerant`). */
+  failed = 0;
+
+  /**
+   * `tolerant`: an append failing with an RPC error (the master down) is
+   * given up and the loop goes on: it may or may not have been stored,
+   * which the reference, reading the log back, does not mind.
+   */
+  constructor(private readonly client: LaminateClient, private readonly dataset: string, private nextId: { value: number }, private readonly batch = 40, private readonly tolerant = false) {}
 
   start(): this {
     this.stopping = false;
@@ -156,8 +173,15 @@ export class Appender {
       while (!this.stopping) {
         const records = clicks(this.random, this.nextId.value, this.batch);
         this.nextId.value += records.length;
-        await this.client.append(this.dataset, records);
-        this.appended += records.length;
+        try {
+          await this.client.append(this.dataset, records);
+          this.appended += records.length;
+        } catch (err) {
+          if (!this.tolerant || !(err instanceof LaminateError)) throw err;
+          this.failed++;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
         // Yield a little so the queries of the test get their share of the loop.
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -179,13 +203,15 @@ export async function logEnd(client: LaminateClient, dataset: string): Promise<n
 
 export interface SpeedCluster {
   readonly dir: string;
-  readonly master: MasterProc;
+  master: MasterProc;
   readonly client: LaminateClient;
   readonly views: ViewsClient;
   serve: ServeProc;
   readonly checkpoints: string;
   speeds: SpeedProc[];
   startSpeed(name: string, env?: Record<string, string>): Promise<SpeedProc>;
+  /** SIGKILLs the master and starts it again on the same port and folder (the others reconnect to the same address). */
+  restartMaster(): Promise<void>;
   status(): Promise<SpeedStatus>;
 }
 
@@ -197,8 +223,9 @@ export interface SpeedCluster {
  * Everything is registered on `teardown`.
  */
 export async function startSpeedCluster(dir: string, teardown: Teardown, o: { checkpoints?: string } = {}): Promise<SpeedCluster> {
-  const master = await startMasterProc(dir, { args: ['--speed-node-timeout', '1500', '--speed-start-grace', '500'] });
-  teardown.add(() => master.kill());
+  const masterArgs = ['--speed-node-timeout', '1500', '--speed-start-grace', '500'];
+  const master = await startMasterProc(dir, { args: masterArgs });
+  teardown.add(() => cluster.master.kill());
   const worker = await startWorkerProc(master.address, dir, { slots: 2 });
   teardown.add(() => worker.kill());
   const client = new LaminateClient(master.address);
@@ -217,6 +244,11 @@ export async function startSpeedCluster(dir: string, teardown: Teardown, o: { ch
       teardown.add(() => s.kill());
       cluster.speeds.push(s);
       return s;
+    },
+    async restartMaster() {
+      await cluster.master.kill('SIGKILL');
+      const port = Number(/:(\d+)$/.exec(cluster.master.address)![1]);
+      cluster.master = await startMasterProc(dir, { port, args: masterArgs });
     },
     status: () => views.listSpeedNodes(),
   };

@@ -8,7 +8,8 @@
  * with zero tolerance. Needs `npm run build` first.
  */
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { Coverage } from '../../src/common/serving-shapes.js';
@@ -73,8 +74,8 @@ function checkCoverage(cov: Coverage): void {
 /** Appenders and samplers of the running test, stopped after it even when it fails. */
 const running: Array<{ stop(): Promise<unknown> }> = [];
 
-function appender(): Appender {
-  const a = new Appender(c.client, 'clicks', nextId).start();
+function appender(o: { tolerant?: boolean } = {}): Appender {
+  const a = new Appender(c.client, 'clicks', nextId, 40, o.tolerant === true).start();
   running.push(a);
   return a;
 }
@@ -147,7 +148,7 @@ afterEach(async () => {
 
 describe('the speed layer under faults (real processes)', () => {
   beforeEach(() => {
-    onTestFailed(() => console.error(`speed log:\n${speed.stderr().slice(-4000)}\nmaster log:\n${c.master.stderr().slice(-3000)}`));
+    onTestFailed(() => console.error(`speed log:\n${speed.stderr().slice(-4000)}\nmaster log:\n${c.master.stderr().slice(-3000)}\nserve log:\n${c.serve.stderr().slice(-3000)}`));
   });
 
   it('merges exactly once the speed process has caught up', async () => {
@@ -172,7 +173,8 @@ describe('the speed layer under faults (real processes)', () => {
     if (down.speed !== undefined) expect(down.uncovered!.map((u) => u.partition)).toEqual([0, 1, 2]);
     speed = await c.startSpeed('speed-1');
     const after = sampler();
-    await after.until((seen) => seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!)), 'merged answers after the restart');
+    await after.until((seen) => seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!)), 'merged answers after the restart')
+      .catch(async (err: unknown) => { console.error(JSON.stringify(await c.views.listServingNodes())); throw err; });
     await after.stop();
     await ingest.stop();
     expect(ingest.appended).toBeGreaterThan(0);
@@ -373,7 +375,124 @@ describe('the speed layer under faults (real processes)', () => {
     await ingest.stop();
     await checkDrained();
   });
+  it('a rollback to a version with an earlier cut during ingest: the speed side folds again from that cut; answers exact, batch-only where not caught up, or waiting when asked', async () => {
+    // A version with records past the one before it, to roll back from.
+    await c.client.append('clicks', clicks(seededRandom(11), nextId.value, 300));
+    nextId.value += 300;
+    await c.client.buildView(SUMS_VIEW, { wait: true });
+    const info = await c.client.viewVersions(SUMS_VIEW);
+    const current = info.versions.find((v) => v.current)!;
+    const target = info.versions.filter((v) => v.version < current.version).sort((a, b) => b.version - a.version)[0]!;
+    expect(target.cut.some((x, p) => x < current.cut[p]!)).toBe(true);
+    await waitForStarts(current.cut, 'the state to start at the current cut');
+    const ingest = appender();
+    const s = sampler();
+    await s.until((seen) => seen.some((x) => x.version === current.version && x.speed !== undefined && x.uncovered!.length === 0), 'merged answers before the rollback');
+    await c.client.rollbackView(SUMS_VIEW, target.version);
+    const endAtRollback = await logEnd(c.client, 'clicks');
+    // Read your writes across the rollback: waits until the refold from the older cut has reached the log end seen.
+    const waited = await until(async () => {
+      const x = await checkAnswer({ atLeast: endAtRollback, waitMs: 30_000 });
+      return x.version === target.version ? x : undefined;
+    }, 30_000, 'an answer from the rolled-back version covering the log end at the rollback');
+    expect(waited.speed!.every((a, p) => a >= endAtRollback[p]!)).toBe(true);
+    // The speed side went back to the older cut (the log is immutable, so it can fold it again).
+    await waitForStarts(target.cut, 'the state to start again at the rolled-back version\'s cut');
+    await s.until((seen) => seen.some((x) => x.version === target.version && x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > current.cut[p]!)), 'merged answers from the rolled-back version');
+    const seen = await s.stop();
+    await ingest.stop();
+    // Until caught up, a partition is not merged: uncovered with its reason, never a partial fold.
+    for (const x of seen.filter((y) => y.version === target.version)) {
+      for (const u of x.uncovered ?? []) expect(u.reason).toMatch(/dropped|not reached|busy|no speed process|moving/);
+    }
+    await checkDrained();
+  });
+
+  it('a serving node that refuses a damaged version (checksums): it never acknowledges, the handoff is held, nothing dropped, answers exact, speed-status names it', async () => {
+    const before = (await c.client.viewVersions(SUMS_VIEW)).versions.find((v) => v.current)!;
+    await waitForStarts(before.cut, 'the state to start at the current cut');
+    // Records past the current cut, so that the new version's cut is ahead of it.
+    await c.client.append('clicks', clicks(seededRandom(12), nextId.value, 300));
+    nextId.value += 300;
+    // Stopped, the node cannot load the new version before its file is damaged.
+    c.serve.proc.kill('SIGSTOP');
+    let stopped = true;
+    teardown.add(() => { if (stopped) c.serve.proc.kill('SIGCONT'); });
+    const build = await c.client.buildView(SUMS_VIEW, { wait: true });
+    const dir = join(c.dir, 'master', 'views', SUMS_VIEW, `v${build.version}`);
+    try {
+      // The largest of the version's files (a partition with no key has an empty one).
+      const files = (await readdir(dir, { withFileTypes: true })).filter((f) => f.isFile() && f.name.startsWith('part-'));
+      const sizes = await Promise.all(files.map(async (f) => ({ path: join(dir, f.name), size: (await stat(join(dir, f.name))).size })));
+      expect(sizes.length).toBeGreaterThan(0);
+      await flipByte(sizes.sort((a, b) => b.size - a.size)[0]!.path);
+    } finally {
+      c.serve.proc.kill('SIGCONT');
+      stopped = false;
+    }
+    const ingest = appender();
+    const refused = await until(async () => {
+      const v = (await c.client.viewVersions(SUMS_VIEW)).versions.find((x) => x.version === build.version)!;
+      return v.refusedBy.some((r) => r.startsWith(`${c.serve.nodeId}:`)) ? v : undefined;
+    }, 30_000, 'serve-1 to refuse the damaged version');
+    expect(refused.servedBy).toEqual([]);
+    const s = sampler();
+    await s.until((seen) => seen.filter((x) => x.speed !== undefined && x.uncovered!.length === 0).length >= 3, 'merged answers while the version is refused');
+    const seen = await s.stop();
+    await ingest.stop();
+    // The node keeps serving what it served; the handoff stays at that version's cut, and nothing before it was dropped.
+    expect(new Set(seen.map((x) => x.version))).toEqual(new Set([before.version]));
+    const held = await handoffOf(SUMS_VIEW);
+    expect(held.handoffCut).toEqual(before.cut);
+    expect(held.starts).toEqual(before.cut);
+    expect(held.heldBy.map((x) => [x.nodeId, x.version, x.live])).toEqual([[c.serve.nodeId, before.version, true]]);
+    const { stdout } = await run(process.execPath, [CLI, 'speed-status', '--master', c.master.address]);
+    expect(stdout).toContain(`held back by ${c.serve.nodeId} (serving v${before.version}`);
+    await checkDrained();
+    // A sound version after it is loaded, and the handoff moves on.
+    const next = await c.client.buildView(SUMS_VIEW, { wait: true });
+    await waitForStarts(next.cut, 'the handoff to the next sound version');
+    await checkDrained();
+  });
+
+  it('the master SIGKILLed during speed ingest and restarted: speed processes and serving nodes reconnect; answers exact, nothing counted twice', async () => {
+    const ingest = appender({ tolerant: true });
+    const s = sampler();
+    await s.until((seen) => seen.filter((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!)).length >= 2, 'merged answers before the kill');
+    await s.stop();
+    const appendedBefore = ingest.appended;
+    await c.restartMaster();
+    // Appends go on against the restarted master; the speed process and the serving node heartbeat it again.
+    await until(() => (ingest.appended > appendedBefore + 200 ? true : undefined), 30_000, 'appends to the restarted master');
+    await until(async () => {
+      const st = await c.status();
+      const owned = st.nodes.find((n) => n.nodeId === speed.nodeId)?.assigned.find((a) => a.view === SUMS_VIEW)?.partitions ?? [];
+      return [...owned].sort().join(',') === '0,1,2' ? true : undefined;
+    }, 30_000, 'the speed process to be assigned its partitions again');
+    await until(async () => ((await c.views.listServingNodes()).some((n) => n.nodeId === c.serve.nodeId) ? true : undefined), 30_000, 'the serving node to heartbeat again');
+    const after = sampler();
+    await after.until((seen) => seen.some((x) => x.speed !== undefined && x.uncovered!.length === 0 && x.speed.some((a, p) => a > x.cut[p]!)), 'merged answers after the restart')
+      .catch(async (err: unknown) => { console.error(JSON.stringify(await c.views.listServingNodes())); throw err; });
+    await after.stop();
+    await ingest.stop();
+    await checkDrained();
+  });
 });
+
+/** Flips one byte in the middle of a file (a damaged view file: its checksums no longer match). */
+async function flipByte(path: string): Promise<void> {
+  const f = await open(path, 'r+');
+  try {
+    const { size } = await f.stat();
+    const at = Math.floor(size / 2);
+    const b = Buffer.alloc(1);
+    await f.read(b, 0, 1, at);
+    b[0] = b[0]! ^ 0xff;
+    await f.write(b, 0, 1, at);
+  } finally {
+    await f.close();
+  }
+}
 
 /** The names of the files under the shared checkpoint folder. */
 async function checkpointFiles(): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { LaminateClient } from '../../../src/client/index.js';
+import { ManualClock } from '../../../src/common/clock.js';
 import { LaminateError } from '../../../src/common/errors.js';
 import { silentLogger } from '../../../src/common/logger.js';
 import { decodeBody, encodeBody } from '../../../src/storage/record-body.js';
@@ -19,6 +20,29 @@ const batch = (records: unknown[], partition = 0): { dataset: string; partition:
   ({ dataset: 'd', partition, body: encodeBody(records), count: records.length });
 
 describe('the dataset service', () => {
+  it('stamps every chunk with the store\'s time of its end, and sends a follower at the end an empty chunk each idle interval', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    const clock = new ManualClock(5000);
+    const service = createDatasetService(store, silentLogger(), { clock, followIdleMs: 20 });
+    await service.handlers.append([batch([{ n: 0 }, { n: 1 }])]);
+    const abort = new AbortController();
+    const it = service.handlers.read({ dataset: 'd', partition: 0, from: 0, follow: true }, abort.signal)[Symbol.asyncIterator]();
+    const first = (await it.next()).value as ReadChunk;
+    expect([first.count, first.endOffset, first.readAtMs]).toEqual([2, 2, 5000]);
+    clock.advance(2000);
+    // Nothing appended: after the idle interval, an empty chunk saying the end (2) is still the end at 7000.
+    const idle = (await it.next()).value as ReadChunk;
+    expect([idle.count, idle.firstOffset, idle.endOffset, idle.readAtMs]).toEqual([0, 2, 2, 7000]);
+    clock.advance(500);
+    await service.handlers.append([batch([{ n: 2 }])]);
+    const next = (await it.next()).value as ReadChunk;
+    expect([next.count, next.firstOffset, next.endOffset, next.readAtMs]).toEqual([1, 2, 3, 7500]);
+    abort.abort();
+    await it.return?.(undefined);
+    await service.close();
+  });
+
   it('follows a partition: waits at the end, streams what is appended, and stops at the end offset asked for', async () => {
     const { service } = await setup();
     await service.handlers.append([batch([{ n: 0 }, { n: 1 }])]);

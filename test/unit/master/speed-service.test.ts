@@ -5,7 +5,7 @@
  * and of kept versions in the assignment, the handoff held by a serving
  * node, and partitions moving when a process falls silent.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/common/clock.js';
@@ -16,22 +16,24 @@ import { SpeedRegistry } from '../../../src/master/speed-registry.js';
 import { createSpeedService } from '../../../src/master/speed-service.js';
 import { ViewCatalog } from '../../../src/master/view-catalog.js';
 import { MANIFEST_FILE, versionDir } from '../../../src/view/view-version-dir.js';
+import { loadVersionCuts, saveVersionCuts, type SeenCut } from '../../../src/master/version-cuts-store.js';
 import { writeVersion } from '../../support/view-versions.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('laminate-speed-service-');
 const hb = (nodeId: string): SpeedHeartbeat => ({ nodeId, address: `127.0.0.1:${nodeId.length}`, views: [] });
 
-async function setUp(graceMs: number): Promise<{ clock: ManualClock; service: ReturnType<typeof createSpeedService>; catalog: ViewCatalog; root: string; serving: ServingRegistry }> {
-  const root = await tempDir();
+async function setUp(graceMs: number, o: { root?: string; seenCuts?: readonly SeenCut[] } = {}): Promise<{ clock: ManualClock; service: ReturnType<typeof createSpeedService>; catalog: ViewCatalog; root: string; serving: ServingRegistry }> {
+  const root = o.root ?? await tempDir();
   const catalog = await ViewCatalog.open(join(root, '_catalog'));
-  await catalog.deploy({
+  if (catalog.list().length === 0) await catalog.deploy({
     name: 'pages', source: 'clicks', definitionHash: 'd'.repeat(64), merge: 'sum', partitions: 1, everyMs: 0, keep: 1, bundleHash: 'b'.repeat(64), deployedAt: 0,
   });
   const clock = new ManualClock(1000);
   const serving = new ServingRegistry(10_000);
   const service = createSpeedService({
     catalog, root, datasets: { currentCut: () => [0, 0] }, serving, speed: new SpeedRegistry(3000), clock, log: silentLogger(), startGraceMs: graceMs,
+    ...(o.seenCuts === undefined ? {} : { seenCuts: o.seenCuts }),
   });
   return { clock, service, catalog, root, serving };
 }
@@ -110,5 +112,29 @@ describe('the master\'s speed service', () => {
     const moved = await service.handlers.speedHeartbeat(hb('speed-b'), false);
     expect(moved.views.map((v) => v.partitions)).toEqual([[0, 1]]);
     expect((await service.handlers.listSpeedNodes()).nodes.map((n) => n.nodeId)).toEqual(['speed-b']);
+  });
+
+  it('remembers across a restart the cut of a version a down serving node serves after it was retired: the handoff stays there, not at zeros', async () => {
+    const first = await setUp(0);
+    await writeVersion(first.root, { view: 'pages', version: 1, entries: new Map([['k', 1]]), partitions: 1, cut: [5, 2] });
+    const node = { nodeId: 'serving-a', address: 'x', loaded: [], refused: [], refusalReason: '', current: [{ view: 'pages', version: 1 }] };
+    first.serving.heard(node, first.clock.now());
+    await first.service.handlers.speedHeartbeat(hb('speed-a'), false);
+    const saved = first.service.takeCutChanges();
+    expect(saved).toEqual([{ view: 'pages', version: 1, cut: [5, 2] }]);
+    expect(first.service.takeCutChanges()).toBeUndefined();
+    const catalogDir = join(first.root, '_catalog');
+    await saveVersionCuts(catalogDir, saved!);
+    // Versions 2 and 3 published, version 1 retired (keep 1): its manifest is gone while the node, down, still serves it.
+    await writeVersion(first.root, { view: 'pages', version: 2, entries: new Map([['k', 2]]), partitions: 1, cut: [8, 4] });
+    await writeVersion(first.root, { view: 'pages', version: 3, entries: new Map([['k', 3]]), partitions: 1, cut: [10, 6] });
+    await rm(versionDir(first.root, 'pages', 1), { recursive: true });
+    for (const seenCuts of [[], await loadVersionCuts(catalogDir)]) {
+      const restarted = await setUp(0, { root: first.root, seenCuts });
+      restarted.serving.restore([{ nodeId: node.nodeId, address: node.address, lastHeardAt: 0, current: node.current }]);
+      const a = await restarted.service.handlers.speedHeartbeat(hb('speed-a'), false);
+      // Without the cuts remembered, zeros: every speed process would refold from offset 0.
+      expect(a.views.map((v) => v.handoffCut)).toEqual([seenCuts.length === 0 ? [0, 0] : [5, 2]]);
+    }
   });
 });

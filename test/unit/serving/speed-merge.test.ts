@@ -49,6 +49,19 @@ describe('coverageOf', () => {
     expect(behind(c, [16, 21])).toEqual(['partition 0 at 15 < 16', 'partition 1 at 20 < 21']);
   });
 
+  it('names a partition placed on a process whose answer does not list it (moved away) as moving, not as having no speed process', () => {
+    const cut = [10, 20, 30];
+    // The serving node's placement still lists partition 1 on speed-a, which no longer folds it; partition 2 is on nobody.
+    const replies: SpeedReply[] = [{ location: loc('speed-a', [0, 1]), answer: answer([{ partition: 0, applied: 12, lag: 0, caughtUpAt: 5 }], []) }];
+    expect(coverageOf(3, cut, replies, 10).uncovered).toEqual([
+      { partition: 1, reason: expect.stringMatching(/speed-a.*not assigned here \(moving/) as unknown },
+      { partition: 2, reason: NO_SPEED_PROCESS },
+    ]);
+    // Once the new owner answers for it, it is covered.
+    const moved: SpeedReply = { location: loc('speed-b', [1]), answer: answer([{ partition: 1, applied: 25, lag: 0, caughtUpAt: 5 }], []) };
+    expect(coverageOf(3, cut, [...replies, moved], 10).uncovered).toEqual([{ partition: 2, reason: NO_SPEED_PROCESS }]);
+  });
+
   it('gives the least watermark of the answers only when every partition is answered for, covered or not', () => {
     const cut = [10, 20, 30];
     const a: SpeedReply = { location: loc('speed-a', [0, 1]), answer: answer([

@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../../../src/speed/checkpoint-codec.js';
-import { checkpointPath, loadCheckpoint, writeCheckpoint } from '../../../src/speed/checkpoint-store.js';
+import { checkpointPath, loadCheckpoint, removeOtherDefinitions, writeCheckpoint } from '../../../src/speed/checkpoint-store.js';
 import { useTempDirs as useTempDirsWithPrefix } from '../../support/temp-dirs.js';
 import { seededRandom } from '../../support/seeded-random.js';
 
@@ -30,6 +30,21 @@ function memoryLog(): { log: pino.Logger; lines: () => Array<Record<string, unkn
 }
 
 describe('checkpoints', () => {
+  it('of a view\'s earlier definitions are removed, and only those (the current one, other views and foreign names stay)', async () => {
+    const dir = await tempDir();
+    const current = 'cd'.repeat(32);
+    await writeCheckpoint(dir, sample());
+    await writeCheckpoint(dir, { ...sample(), definitionHash: current });
+    await writeCheckpoint(dir, { ...sample(), view: 'other' });
+    await writeFile(`${dir}/pages/notes.txt`, 'an operator\'s file');
+    expect(await removeOtherDefinitions(dir, 'pages', current)).toEqual(['ab'.repeat(32)]);
+    expect((await readdir(`${dir}/pages`)).sort()).toEqual([current, 'notes.txt']);
+    expect(await readdir(`${dir}/other`)).toEqual(['ab'.repeat(32)]);
+    expect(await loadCheckpoint(dir, { ...id, definitionHash: current }, memoryLog().log)).toBeDefined();
+    expect(await removeOtherDefinitions(dir, 'pages', current)).toEqual([]);
+    expect(await removeOtherDefinitions(dir, 'never-deployed', current)).toEqual([]);
+  });
+
   it('round-trip state, applied and watermark exactly', () => {
     const c = sample();
     const back = decodeCheckpoint(encodeCheckpoint(c), id);

@@ -45,7 +45,7 @@ describe('reads of the speed state from a cut', () => {
       if (round % 2 === 1 && !covered[2]) expect(got.partitions[2]!.uncovered).toBe('dropped');
 
       const ordered = [...expected.keys()].sort(compareKeys);
-      const bounds = [{}, { prefix: 'a' }, { from: 'ab', to: 'z' }, { prefix: 'b', limit: 1 }, { limit: 3 }, { from: 'zz' }, { prefix: '\u0000' }];
+      const bounds = [{}, { prefix: 'a' }, { from: 'ab', to: 'z' }, { prefix: 'b', limit: 1 }, { limit: 3 }, { from: 'zz' }, { prefix: '\u0000' }, { prefix: 'b', from: 'b/2' }, { prefix: 'b', from: 'a', limit: 2 }, { from: 'b', to: 'b' }];
       for (const b of bounds) {
         const scan = readScan(sources, cut, b, plus);
         const want = ordered.filter((k) => (!('prefix' in b) || k.startsWith(b.prefix)) && (!('from' in b) || compareKeys(k, b.from) >= 0) && (!('to' in b) || compareKeys(k, b.to) < 0));
@@ -53,6 +53,22 @@ describe('reads of the speed state from a cut', () => {
         expect(scan.entries).toEqual(limited.map((k) => [k, expected.get(k)]));
       }
     }
+  });
+
+  it('a scan sees the keys folded since the previous scan (the sorted keys of a segment are kept only while it has no new key)', () => {
+    const s = new PartitionState<number>(0, plus, 0, 0, { paneMs: 10, settleMs: 0 });
+    const src: PartitionSource<number>[] = [{ partition: 0, state: s, end: 100, caughtUpAt: 1 }];
+    let o = 0;
+    for (const k of ['m', 'c', 'x']) s.apply(o++, [[k, 1]], 0);
+    expect(readScan(src, [0], {}, plus).entries).toEqual([['c', 1], ['m', 1], ['x', 1]]);
+    // Into the same open pane, then into a new pane that compaction merges into the first.
+    for (const k of ['a', 'm']) s.apply(o++, [[k, 2]], 5);
+    expect(readScan(src, [0], {}, plus).entries).toEqual([['a', 2], ['c', 1], ['m', 3], ['x', 1]]);
+    for (const k of ['d', 'z']) s.apply(o++, [[k, 4]], 20);
+    s.apply(o++, [['e', 8]], 40);
+    s.compact(100);
+    expect(readScan(src, [0], { limit: 4 }, plus).entries).toEqual([['a', 2], ['c', 1], ['d', 4], ['e', 8]]);
+    expect(readScan(src, [0], { from: 'm' }, plus).entries).toEqual([['m', 3], ['x', 1], ['z', 4]]);
   });
 
   it('lists an uncovered partition with applied at the cut and folds nothing of it', () => {
