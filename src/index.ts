@@ -9,7 +9,7 @@ export { checkMonoidLaws } from './api/monoid-laws.js';
 export type { LawCheckOptions, LawCheckResult, LawViolation, MonoidLaw } from './api/monoid-laws.js';
 export { NonRetryableError, LaminateError } from './common/errors.js';
 export type { ErrorCode } from './common/errors.js';
-export { defineFunction, isFunctionDefinition } from './api/function.js';
+export { defineFunction } from './api/function.js';
 export type {
   FunctionContext, FunctionLogger, FunctionHandler, FunctionDefinition, DatasetEvent, ViewPublishedEvent, FileEvent, ScheduledEvent, HttpEvent,
 } from './api/function.js';

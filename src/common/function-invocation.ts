@@ -5,27 +5,13 @@
  * the wire's (proto/laminate.proto InvokeFunction, InvocationReport), one for
  * one, so that src/protocol/wire-mapping.ts maps them without thought.
  */
-import type { InvocationErrorCode } from './function-shapes.js';
+import type { InvocationErrorCode, InvokeCommand } from './function-shapes.js';
 
-/** Run one attempt in container `containerId` (started first, a cold start, if the worker has none by that id). */
-export interface FunctionInvocation {
-  /** This attempt. */
-  readonly requestId: string;
-  /** The same on every attempt of one event. */
-  readonly eventId: string;
-  readonly function: string;
-  readonly version: number;
-  /** SHA-256 of the plain code, hex: the worker caches code by it. */
-  readonly codeSha256: string;
-  readonly containerId: string;
-  readonly memoryMb: number;
-  readonly timeoutMs: number;
-  /** The event, msgpack. */
-  readonly payload: Uint8Array;
-  readonly env: Readonly<Record<string, string>>;
-  /** ms since the epoch: the timeout's end as the master counts it (0: unknown). */
-  readonly deadline: number;
-}
+/**
+ * Run one attempt in container `containerId` (started first, a cold start,
+ * if the worker has none by that id): the master's `invoke` command as is.
+ */
+export type FunctionInvocation = InvokeCommand;
 
 /** One line a handler wrote during an attempt. */
 export interface InvocationLogLine {

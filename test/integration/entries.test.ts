@@ -35,14 +35,14 @@ describe('the package entries', () => {
   it('laminate holds what job and view modules use, and loads only api and common', async () => {
     const { exports, modules } = await load('laminate');
     expect(exports).toEqual([
-      'LaminateError', 'NonRetryableError', 'checkMonoidLaws', 'count', 'defineJob', 'defineView', 'hll', 'max', 'min', 'setUnion', 'sum', 'topK',
+      'LaminateError', 'NonRetryableError', 'checkMonoidLaws', 'count', 'defineFunction', 'defineJob', 'defineView', 'hll', 'max', 'min', 'setUnion', 'sum', 'topK',
     ]);
     expect(new Set(modules.filter((m) => m !== 'index.js').map(folderOf))).toEqual(new Set(['api', 'common']));
   });
 
   it('laminate/client holds the job and dataset clients and does not load the master, the worker, the store or the embedded cluster', async () => {
     const { exports, modules } = await load('laminate/client');
-    expect(exports).toEqual(['FINISHED_STATES', 'JobClient', 'LaminateClient', 'LaminateError', 'Producer']);
+    expect(exports).toEqual(['FINISHED_STATES', 'JobClient', 'LaminateClient', 'LaminateError', 'Producer', 'configureSecurity', 'loadSecurity']);
     expect(modules).toContain('client/job-client.js');
     expect(modules).toContain('client/laminate-client.js');
     expect(modules.filter((m) => ['master', 'worker', 'local', 'scheduler', 'dataset'].includes(folderOf(m)))).toEqual([]);
