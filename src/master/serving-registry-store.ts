@@ -10,10 +10,9 @@
  * second before a master crash is lost, which a live node repairs at its
  * next heartbeat.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { PersistedServingNode } from './serving-registry.js';
 
 const FILE = 'serving-nodes.json';
@@ -36,19 +35,8 @@ function isVersions(v: unknown): v is PersistedServingNode['current'] {
  */
 export async function loadServingNodes(catalogDir: string): Promise<PersistedServingNode[]> {
   const path = servingNodesPath(catalogDir);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new LaminateError('DATA_LOSS', `Malformed '${path}': expected JSON, got ${describe(text.slice(0, 40))} (${(err as Error).message})`);
-  }
+  const parsed = await readJsonFile(path);
+  if (parsed === undefined) return [];
   const nodes = (parsed as { nodes?: unknown } | null)?.nodes;
   if (!Array.isArray(nodes) || !nodes.every((n: unknown) => typeof n === 'object' && n !== null
     && typeof (n as PersistedServingNode).nodeId === 'string' && typeof (n as PersistedServingNode).address === 'string'

@@ -12,10 +12,9 @@
  * stays as small as the serving registry's. Saved by the master's timer
  * with the serving nodes, when that set changed.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../storage/atomic-file.js';
 
 const FILE = 'version-cuts.json';
 
@@ -46,19 +45,8 @@ function isSeenCut(x: unknown): x is SeenCut {
  */
 export async function loadVersionCuts(catalogDir: string): Promise<SeenCut[]> {
   const path = versionCutsPath(catalogDir);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new LaminateError('DATA_LOSS', `Malformed '${path}': expected JSON, got ${describe(text.slice(0, 40))} (${(err as Error).message})`);
-  }
+  const parsed = await readJsonFile(path);
+  if (parsed === undefined) return [];
   const cuts = (parsed as { cuts?: unknown } | null)?.cuts;
   if (!Array.isArray(cuts) || !cuts.every(isSeenCut)) {
     throw new LaminateError('DATA_LOSS', `Malformed '${path}': expected { cuts: [{ view, version, cut: [offsets] }] }, got ${describe(parsed)}`);

@@ -7,8 +7,9 @@
  * manifests) and the master's view catalog.
  */
 import { randomUUID } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { describe, LaminateError } from '../common/errors.js';
 
 /** fsyncs a folder, so names created, renamed or removed in it survive a crash. Safe to call any number of times. */
 export async function syncFolder(path: string): Promise<void> {
@@ -50,4 +51,25 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
   onStep?.('renamed');
   await syncFolder(dirname(path));
   onStep?.('folder-synced');
+}
+
+/**
+ * The JSON a file written with writeFileAtomic holds, or undefined when
+ * there is no file. A file that is there but not JSON is DATA_LOSS naming
+ * it: the callers' state files must not be silently taken as empty.
+ * Checking the shape is the caller's.
+ */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new LaminateError('DATA_LOSS', `Malformed '${path}': expected JSON, got ${describe(text.slice(0, 40))} (${(err as Error).message})`);
+  }
 }
