@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { LaminateError } from '../../src/common/errors.js';
 import { DatasetClient } from '../../src/protocol/dataset-rpc.js';
@@ -156,6 +157,26 @@ describe('a cluster with a token and TLS', () => {
     expect(r.err).not.toMatch(/FAILED|UNAUTHENTICATED|UNAVAILABLE/);
     expect(r.code).toBe(0);
     await expectWordCount(out);
+  });
+
+  it('the master\'s HTTP port wants the token too, over TLS: 401 without it or with a wrong one, its metrics with it', async () => {
+    const http = (await master.waitFor(/master http on (\S+)/)).replace('master http on ', '');
+    const get = (path: string, token?: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+      const req = httpsRequest(`https://${http}${path}`, { ca: tls.tlsCa, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/health', WRONG)).status).toBe(401);
+    const ok = await get('/metrics', TOKEN);
+    expect(ok.status).toBe(200);
+    // The one alive worker of this cluster, as the master's status has it.
+    expect(ok.body).toMatch(/^laminate_workers\{state="alive"\} 1$/m);
+    expect(master.stderr()).not.toContain(WRONG);
   });
 
   it('refuses the CLI without the token or with a wrong one: exit 2 and UNAUTHENTICATED', async () => {
