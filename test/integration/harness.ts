@@ -25,7 +25,9 @@ export async function tempDir(prefix = 'laminate-test-'): Promise<string> {
 }
 
 export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  // Retried: a stopped master may still finish a view publish into its folder (views.stop() does not
+  // wait for one in flight; seen once as ENOTEMPTY after the Lambda demo), which rm alone would fail on.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
 export async function startLocal(o: Partial<LocalClusterOptions> & { dataDir: string }): Promise<LocalCluster> {
