@@ -214,9 +214,12 @@ describe('functions end to end on real processes', () => {
     await client.deployFunction(file('slow'), { timeoutMs: 20_000 });
     const { eventId } = await client.invoke('slow', { dir: marks }, { async: true });
     // Waits for the first attempt to start, then kills the worker running it (its containers die with it).
+    // A marker counts once its content is written too (the handler's writeFile creates it empty first).
     let started: string[] = [];
     for (const until = Date.now() + 30_000; started.length === 0 && Date.now() < until;) {
-      started = await readdir(marks);
+      const names = await readdir(marks);
+      const written = await Promise.all(names.map(async (n) => (await readFile(join(marks, n), 'utf8')).length > 0));
+      started = names.filter((_, i) => written[i]);
       if (started.length === 0) await new Promise((r) => setTimeout(r, 20));
     }
     expect(started).toHaveLength(1);
