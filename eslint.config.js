@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  * (its own files always). A folder missing here is a lint error of its own
  * (see the catch-all below), so a new folder gets its row before its code.
  */
-const ALL = ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'local', 'cli'];
+const ALL = ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'console', 'local', 'cli'];
 const LAYERS = {
   common: [],
   api: ['common'],
@@ -21,7 +21,7 @@ const LAYERS = {
   // itself stays common-only, so this adds no cycle.
   view: ['common', 'api', 'storage'],
   // The master wires the functions' catalog and invocation service (issue 10), as it wires the scheduler.
-  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions'],
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions', 'console'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],
@@ -29,6 +29,8 @@ const LAYERS = {
   // dataset records it decodes (storage's record bodies).
   speed: ['common', 'api', 'protocol', 'storage', 'view'],
   functions: ['common', 'protocol', 'storage'],
+  // The web console (issue 11): its HTTP routes over a ConsoleSource the master builds; the token check is protocol's.
+  console: ['common', 'protocol'],
   // The embedded cluster composes the roles, and so may import what they do.
   local: ALL.filter((f) => f !== 'local' && f !== 'cli'),
   // Everything; and nothing imports the CLI (it is in no list).
