@@ -51,9 +51,11 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
  * archiver, one segment at a time per partition, in offset order; safe to
  * repeat for a segment already (wholly or partly) copied.
  *
- * @throws LaminateError DATA_LOSS when the local segment is damaged or the
- *   object read back differs; a store error (UNAVAILABLE after the store's
- *   retries, NOT_FOUND, UNAUTHENTICATED) as the store raised it.
+ * @throws LaminateError DATA_LOSS when the local segment is damaged (no
+ *   copy will mend that); UNAVAILABLE when the object read back differs
+ *   from the file (a later pass copies it again); a store error
+ *   (UNAVAILABLE after the store's retries, NOT_FOUND, UNAUTHENTICATED) as
+ *   the store raised it.
  */
 export async function copySegment(ctx: SegmentCopyContext, segment: SealedSegmentInfo): Promise<ArchivedSegment> {
   const ids = { dataset: ctx.dataset, partition: ctx.partition, offset: segment.baseOffset };
@@ -67,12 +69,12 @@ export async function copySegment(ctx: SegmentCopyContext, segment: SealedSegmen
   // Read back: the object must be the file, byte for byte, before the manifest may name it.
   const info = await ctx.archive.stat(key);
   if (info?.size !== segment.bytes) {
-    throw new LaminateError('DATA_LOSS', `Expected the archived copy ${ctx.archive.describe(key)} of ${where} to hold ${segment.bytes} bytes, got ${info === undefined ? 'no object' : `${info.size}`}`, { ids });
+    throw new LaminateError('UNAVAILABLE', `Expected the archived copy ${ctx.archive.describe(key)} of ${where} to hold ${segment.bytes} bytes, got ${info === undefined ? 'no object' : `${info.size}`}; it will be copied again`, { ids });
   }
   let readCrc = 0;
   for await (const chunk of ctx.archive.readStream(key)) readCrc = crc32(chunk, readCrc);
   if (readCrc !== crc) {
-    throw new LaminateError('DATA_LOSS', `Expected the archived copy ${ctx.archive.describe(key)} of ${where} to have CRC-32 ${crc}, got ${readCrc} when read back`, { ids });
+    throw new LaminateError('UNAVAILABLE', `Expected the archived copy ${ctx.archive.describe(key)} of ${where} to have CRC-32 ${crc}, got ${readCrc} when read back; it will be copied again`, { ids });
   }
   return { baseOffset: segment.baseOffset, endOffset: segment.endOffset, bytes: segment.bytes, crc32: crc };
 }

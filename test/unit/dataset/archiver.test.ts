@@ -3,7 +3,8 @@
  * backend of the storage port: sealed segments copied whole and recorded,
  * the active one left alone; a cut read from the archive and the store
  * together equal to the store's own reads; a copy cut short resumed; a
- * damaged segment never archived; a failing store retried by the next pass.
+ * damaged segment never archived; a copy that reads back wrong never
+ * recorded; a failing store retried by the next pass.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -151,6 +152,34 @@ describe('SegmentArchiver', () => {
     await archiver(store, archive, archiveDir).runPass();
     expect((await manifestOf(archive, archiveDir, 0)).segments.map((s) => s.baseOffset)).toEqual(store.sealedSegments(DATASET, 0).slice(0, 2).map((s) => s.baseOffset));
     expect((await manifestOf(archive, archiveDir, 1)).segments).toHaveLength(store.sealedSegments(DATASET, 1).length);
+  });
+
+  it('records nothing whose read-back differs from the file, and copies it again on the next pass', async () => {
+    const { store, archiveDir } = await setup();
+    const local = new LocalObjectStore();
+    let spoil = true;
+    const lying: ObjectStore = Object.assign(Object.create(local) as ObjectStore, {
+      async *readStream(key: string, start?: number, end?: number): AsyncIterable<Buffer> {
+        for await (const chunk of local.readStream(key, start, end)) {
+          // The first read-back sees one flipped bit, as a store that damaged the copy would show.
+          if (spoil) {
+            spoil = false;
+            const copy = Buffer.from(chunk);
+            copy.writeUInt8(copy.readUInt8(0) ^ 1, 0);
+            yield copy;
+          } else {
+            yield chunk;
+          }
+        }
+      },
+    });
+    const a = archiver(store, lying, archiveDir);
+    await expect(a.runPass()).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/to have CRC-32 \d+, got \d+ when read back; it will be copied again/) as unknown });
+    expect(await local.stat(archiveManifestKey(archiveDir, DATASET, 0))).toBeUndefined();
+    await a.runPass();
+    const m = await manifestOf(local, archiveDir, 0);
+    expect(m.segments).toHaveLength(store.sealedSegments(DATASET, 0).length);
+    await expectArchiveWhole(store, local, archiveDir, 0, m);
   });
 
   it('ends a pass on a store error, and the next pass goes on where it stopped', async () => {
