@@ -25,6 +25,7 @@ import { outputCommitter } from '../storage/job-output.js';
 import { attemptLaunch } from './attempt-launch.js';
 import { BundleStore } from './bundle-store.js';
 import { createDatasetService, type DatasetService } from './dataset-service.js';
+import { startDatasetArchive, type DatasetArchive, type DatasetArchiveOptions } from './dataset-archive.js';
 import { JobJournal } from './job-journal.js';
 import { planJobInputs } from './job-inputs.js';
 import type { JobPlan } from './job-plan.js';
@@ -67,6 +68,10 @@ export interface MasterOptions {
   retainJobs?: number;
   /** Where the dataset store keeps its datasets. Default <dataDir>/datasets. */
   datasetDir?: string;
+  /** A dataset segment rolls (is sealed) at this size. Default the store's (64 MiB). */
+  datasetSegmentBytes?: number;
+  /** Copy sealed dataset segments there, and let batch jobs read them from it (dataset-archive.ts). Default none. */
+  archive?: DatasetArchiveOptions;
   /** The view store: published view versions. Default <dataDir>/views. */
   viewDir?: string;
   /** Crash tests only: called after each durable step of a view publish (see ViewServiceDeps.onPublishStep). */
@@ -110,6 +115,8 @@ export class Master {
   private datasets?: DatasetService;
   /** The dataset store, set by start(): the service serves it, job submission plans splits over it. */
   private store?: LogDatasetStore;
+  /** Set by start() with options.archive. */
+  private archive?: DatasetArchive;
   private views?: ViewService;
   /** Functions (issue 10): catalog, code store, invocations; set by start(). */
   private functions?: FunctionsHost;
@@ -163,7 +170,11 @@ export class Master {
     await this.recover();
     const host = this.options.host ?? '127.0.0.1';
     // The service owns the store (it closes it); the master plans jobs over it.
-    const store = this.store = await LogDatasetStore.open({ dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger });
+    const store = this.store = await LogDatasetStore.open({
+      dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger,
+      ...(this.options.datasetSegmentBytes === undefined ? {} : { segmentBytes: this.options.datasetSegmentBytes }),
+    });
+    if (this.options.archive) this.archive = await startDatasetArchive(this.options.archive, store, this.options.logger).catch(async (err: unknown) => { await store.close(); throw err; });
     const datasets = this.datasets = createDatasetService(store, this.options.logger);
     const viewDir = this.options.viewDir ?? join(this.options.dataDir, 'views');
     const catalogDir = join(viewDir, '_catalog');
@@ -266,6 +277,7 @@ export class Master {
     this.functions?.service.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
+    await this.archive?.stop();
     await this.datasets?.close();
     await this.server?.close();
     this.shuffleCleanup.close();
@@ -365,7 +377,7 @@ export class Master {
     if (problem) throw new LaminateError('RESOURCE_EXHAUSTED', problem);
     if (!this.store) throw new LaminateError('UNAVAILABLE', 'The master is not started');
     // Dataset inputs get their cut here: every record durable now, or the one asked for.
-    const { spec, splits } = await planJobInputs(requested, this.store);
+    const { spec, splits } = await planJobInputs(requested, this.store, this.archive?.lookup);
     const bundleHash = await this.bundles.put(req.bundle);
     await outputCommitter(spec.outputDir).setupJob();
     const jobId = formatJobId(this.nextJob++);
