@@ -123,6 +123,27 @@ describe('view versions on S3', () => {
     expect(nodes.flatMap((n) => n.loaded).filter((l) => l.view === SUMS_VIEW).map((l) => l.version)).not.toContain(9);
     expect(await readdir(join(serveDir, 'views', SUMS_VIEW))).not.toContain('v9');
   }, 60_000);
+
+  it('a version damaged on S3 is refused by the serving node, which keeps serving the one it has', async () => {
+    const held = await servedVersions(ROOT, SUMS_VIEW, 3, silentLogger());
+    expect(held?.current).toBe(1);
+    const cut1 = held!.versions[0]!.cut;
+    // One byte of version 2 flipped on the store: same size, another CRC.
+    const key = `views/${SUMS_VIEW}/v2/part-00001`;
+    const bytes = Buffer.from(await store.read(key));
+    bytes[10] = bytes[10]! ^ 0xff;
+    await store.put(key, bytes);
+    await client.rollbackView(SUMS_VIEW, 2);
+    const refused = await until(async () => {
+      const v2 = (await client.viewVersions(SUMS_VIEW)).versions.find((v) => v.version === 2);
+      return v2 !== undefined && v2.refusedBy.length > 0 ? v2.refusedBy : undefined;
+    }, 30_000, 'the serving node to refuse version 2');
+    expect(refused.join('\n')).toMatch(/part-00001/);
+    const scan = await scanView(client, SUMS_VIEW);
+    expect(scan.coverage.version).toBe(1);
+    expect(scan.entries).toEqual(foldSums(await log.upTo(cut1)));
+    expect(await readdir(join(serveDir, 'views', SUMS_VIEW))).not.toContain('v2');
+  }, 60_000);
 });
 
 describe('function code on S3', () => {
