@@ -129,8 +129,13 @@ export async function writeManifest(root: string, manifest: ViewManifest, option
       throw new LaminateError('FAILED_PRECONDITION', `Expected view file '${joinStorePath(dir, f.name)}' of ${f.bytes} bytes for the manifest of version ${manifest.version} of view '${manifest.view}', got ${got}`);
     }
   }
-  if (isS3Path(root)) await objects.writeObject(joinStorePath(dir, MANIFEST_FILE), bytes);
-  else await writeFileAtomic(join(dir, MANIFEST_FILE), bytes, options.onStep);
+  if (isS3Path(root)) {
+    await objects.writeObject(joinStorePath(dir, MANIFEST_FILE), bytes);
+    // One PUT is both steps of a rename: crash tests stop after it as after 'renamed'.
+    options.onStep?.('renamed');
+  } else {
+    await writeFileAtomic(join(dir, MANIFEST_FILE), bytes, options.onStep);
+  }
 }
 
 /**
@@ -232,8 +237,13 @@ export async function publishVersion(root: string, view: string, version: number
   }
   const pointer = Buffer.from(`${versionDirName(version)}\n`);
   // The commit: one atomic replacement (a rename here, a PUT on an object store), after every file and the manifest.
-  if (isS3Path(root)) await objects.writeObject(joinStorePath(viewDir(root, view), CURRENT_FILE), pointer);
-  else await writeFileAtomic(join(viewDir(root, view), CURRENT_FILE), pointer, options.onStep);
+  if (isS3Path(root)) {
+    // S3 reads are strongly consistent after a PUT: the next reader of the pointer sees this version.
+    await objects.writeObject(joinStorePath(viewDir(root, view), CURRENT_FILE), pointer);
+    options.onStep?.('renamed');
+  } else {
+    await writeFileAtomic(join(viewDir(root, view), CURRENT_FILE), pointer, options.onStep);
+  }
   return manifest;
 }
 

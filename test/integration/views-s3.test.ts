@@ -4,7 +4,8 @@
  * endpoint and keys from the environment they inherit: a master with
  * `--views s3://lake/views/` (function code then beside them, by default),
  * one worker, one serving node (`laminate serve`). One cluster for every
- * case, in order.
+ * case, in order; one case SIGKILLs the master mid-publish (the
+ * LAMINATE_FAULT_KILL_AT hook of `laminate master`) and restarts it.
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { decodeManifest, encodeManifest } from '../../src/view/view-manifest.js'
 import { seededRandom } from '../support/seeded-random.js';
 import { startS3Server, type TestS3Server } from '../support/s3-server.js';
 import { Teardown } from './fault-support.js';
-import { removeDir, startMasterProc, startServeProc, startWorkerProc, tempDir } from './harness.js';
+import { removeDir, startMasterProc, startServeProc, startWorkerProc, tempDir, type MasterProc } from './harness.js';
 import { clicks, foldSums, LogMirror, logEnd, scanView, SUMS_MODULE, SUMS_VIEW, until } from './speed-fault-support.js';
 
 const PARTITIONS = 3;
@@ -28,6 +29,7 @@ const teardown = new Teardown();
 let s3: TestS3Server;
 let store: S3ObjectStore;
 let dir: string;
+let master: MasterProc;
 let client: LaminateClient;
 let views: ViewsClient;
 let serveDir: string;
@@ -41,7 +43,7 @@ beforeAll(async () => {
   store = new S3ObjectStore(s3.client, BUCKET);
   dir = await tempDir('laminate-views-s3-');
   teardown.add(() => removeDir(dir));
-  const master = await startMasterProc(dir, { args: ['--views', ROOT] });
+  master = await startMasterProc(dir, { args: ['--views', ROOT] });
   teardown.add(() => master.kill());
   const worker = await startWorkerProc(master.address, dir, { slots: 2 });
   teardown.add(() => worker.kill());
@@ -67,6 +69,13 @@ async function servesExactly(version: number, cut: readonly number[]): Promise<v
   }, 30_000, `the serving node answering from version ${version}`);
   expect(scan.coverage.cut).toEqual(cut);
   expect(scan.entries).toEqual(foldSums(await log.upTo(cut)));
+}
+
+/** SIGKILLs the master and starts it again on the same port and folders, with `env` (the others reconnect to the same address). */
+async function restartMaster(env: Record<string, string>): Promise<void> {
+  await master.kill('SIGKILL');
+  const port = Number(/:(\d+)$/.exec(master.address)![1]);
+  master = await startMasterProc(dir, { port, args: ['--views', ROOT], env });
 }
 
 async function text(key: string): Promise<string> {
@@ -104,16 +113,36 @@ describe('view versions on S3', () => {
     await servesExactly(2, cut2);
   }, 90_000);
 
+  it('a master SIGKILLed between a version\'s manifest and its pointer leaves the old version served; restarted, it finishes the publish', async () => {
+    const cut2 = (await servedVersions(ROOT, SUMS_VIEW, 3, silentLogger()))!.versions[0]!.cut;
+    await client.append('clicks', clicks(seededRandom(3), 1500, 300));
+    const cut3 = await logEnd(client, 'clicks');
+    await restartMaster({ LAMINATE_FAULT_KILL_AT: 'manifest:renamed' });
+    const died = new Promise<void>((resolve) => master.proc.once('exit', () => resolve()));
+    const b3 = await client.buildView(SUMS_VIEW, { wait: false });
+    expect(b3.version).toBe(3);
+    await died;
+    // The manifest is on the store, the pointer still names version 2: a reader following it serves 2, not 3.
+    expect(await store.stat(`views/${SUMS_VIEW}/v3/MANIFEST.json`)).toBeDefined();
+    expect(await text(`views/${SUMS_VIEW}/CURRENT`)).toBe('v2\n');
+    const served = await servedVersions(ROOT, SUMS_VIEW, 3, silentLogger());
+    expect([served?.current, served?.versions.map((v) => v.version)]).toEqual([2, [2, 1]]);
+    expect(served?.versions[0]?.cut).toEqual(cut2);
+    await restartMaster({});
+    await servesExactly(3, cut3);
+    expect(await text(`views/${SUMS_VIEW}/CURRENT`)).toBe('v3\n');
+  }, 90_000);
+
   it('a version whose files and manifest are on S3 but that no pointer names is not served', async () => {
     const before = await servedVersions(ROOT, SUMS_VIEW, 3, silentLogger());
-    expect(before?.current).toBe(2);
+    expect(before?.current).toBe(3);
     // Version 9 whole on the store, as a publish cut short before its pointer would leave it.
-    const m = decodeManifest(await store.read(`views/${SUMS_VIEW}/v2/MANIFEST.json`), 'v2');
-    for (const f of m.files) await store.put(`views/${SUMS_VIEW}/v9/${f.name}`, await store.read(`views/${SUMS_VIEW}/v2/${f.name}`));
+    const m = decodeManifest(await store.read(`views/${SUMS_VIEW}/v3/MANIFEST.json`), 'v3');
+    for (const f of m.files) await store.put(`views/${SUMS_VIEW}/v9/${f.name}`, await store.read(`views/${SUMS_VIEW}/v3/${f.name}`));
     await store.put(`views/${SUMS_VIEW}/v9/MANIFEST.json`, encodeManifest({ ...m, version: 9 }));
 
     const after = await servedVersions(ROOT, SUMS_VIEW, 3, silentLogger());
-    expect(after?.current).toBe(2);
+    expect(after?.current).toBe(3);
     expect(after?.versions.map((v) => v.version)).not.toContain(9);
     // A rollback the node then follows: the assignments it got after v9 appeared never named v9.
     const cut1 = before!.versions.find((v) => v.version === 1)!.cut;
