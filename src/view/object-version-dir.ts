@@ -12,9 +12,12 @@
  * The commit of a version is the PUT of CURRENT: files, then manifest,
  * then pointer, so a reader that sees the pointer finds a whole version
  * (versions are never rewritten in place: a build takes a new number). A
- * version prefix without a manifest, or with one the pointer never named,
- * is not served: serving follows the pointer only (served-versions.ts).
- * Rollback is a PUT of CURRENT naming an older kept version.
+ * version prefix without a manifest is never served, and one with a
+ * manifest but newer than the pointer is not either: serving takes the
+ * pointer's version and the kept ones before it (served-versions.ts). A
+ * master killed between manifest and pointer publishes at its restart,
+ * when it follows the build again. Rollback is a PUT of CURRENT naming
+ * another kept version.
  *
  * view-version-dir.ts calls these for an s3:// root and keeps the checks
  * (cuts, rollbacks) that do not depend on the store; the local layout
