@@ -22,14 +22,16 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   dataset: ['common', 'storage'],
   view: ['common', 'api', 'storage'],
   // The master wires the functions' catalog and invocation service (issue 10).
-  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions'],
+  master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions', 'console'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],
   speed: ['common', 'api', 'protocol', 'storage', 'view'],
   functions: ['common', 'protocol', 'storage'],
-  local: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions'],
-  cli: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'local'],
+  // The web console's routes (issue 11); the token check is protocol's.
+  console: ['common', 'protocol'],
+  local: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'console'],
+  cli: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'console', 'local'],
 };
 const FOLDERS = Object.keys(MAY_IMPORT);
 
