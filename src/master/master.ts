@@ -46,6 +46,7 @@ import { addFunctionMetrics } from './function-metrics-export.js';
 import type { InvocationOptions } from '../functions/invocation-service.js';
 import { startFunctions, type FunctionsHost } from './functions-host.js';
 import type { FunctionDirectory, FunctionInvoker } from '../functions/invoker.js';
+import { consolePages } from '../console/pages.js';
 import { startFunctionFront, type FunctionFront } from './function-front.js';
 import { DEFAULT_HTTP_PORT } from './http-server.js';
 import { ViewPublishes } from './view-publish-feed.js';
@@ -227,7 +228,7 @@ export class Master {
     }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers), functions.registration]).catch(async (err: unknown) => { await datasets.close(); throw err; });
     this.functionFront = await startFunctionFront({
       host, httpPort: this.options.httpPort ?? (this.options.port === 0 ? 0 : DEFAULT_HTTP_PORT), functions: this.options.triggerFunctions ?? functions.service, datasets: store, views: publishes,
-      dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
+      dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger, routes: [consolePages],
       ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),
     }).catch(async (err: unknown) => { views.stop(); await datasets.close(); await this.server?.close(); throw err; });
     this.timer = setInterval(() => {
