@@ -78,7 +78,7 @@ function start(): void {
   const title = { overview: 'Overview', cluster: 'Cluster', jobs: 'Jobs', datasets: 'Datasets', views: 'Views', functions: 'Functions' }[route.section as string] ?? '';
   document.title = `${route.id === '' ? title : route.id} · Laminate`;
 
-  openStream<unknown>(route.apiPath, {
+  const stream = openStream<unknown>(route.apiPath, {
     update(data) {
       last = data;
       setProblem('');
@@ -97,6 +97,13 @@ function start(): void {
       status.textContent = 'disconnected';
       status.className = 'lost';
     },
+  });
+  // A page left for another must give its stream's connection back at once: the browser holds
+  // six connections per host, and one kept open per page visited (the back-forward cache keeps
+  // pages alive) stalls the seventh page's loads. A page restored from that cache reloads.
+  window.addEventListener('pagehide', () => stream.close());
+  window.addEventListener('pageshow', (ev) => {
+    if (ev.persisted) window.location.reload();
   });
 }
 
