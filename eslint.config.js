@@ -30,9 +30,9 @@ const LAYERS = {
   // dataset records it decodes (storage's record bodies).
   speed: ['common', 'api', 'protocol', 'storage', 'view'],
   functions: ['common', 'protocol', 'storage'],
-  // The console's pages and API (the master registers them on its HTTP port); its browser code,
-  // src/console/ui/, has rules of its own below.
-  console: ['common'],
+  // The web console (issue 11): its HTTP routes over a ConsoleSource the master builds; the token check is protocol's.
+  // Its browser code, src/console/ui/, has rules of its own below.
+  console: ['common', 'protocol'],
   // The embedded cluster composes the roles, and so may import what they do.
   local: ALL.filter((f) => f !== 'local' && f !== 'cli'),
   // Everything; and nothing imports the CLI (it is in no list).

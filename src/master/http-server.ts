@@ -2,9 +2,9 @@
  * The master's HTTP port (`laminate master --http-port`, default 7080, on the
  * gRPC host): a fastify server that other modules add routes to. Today the
  * functions' `POST /functions/NAME/invoke` (src/functions/triggers/
- * http-trigger.ts) and `GET /health`; the console of issue 11 adds its
- * pages here the same way (a `HttpRoutes` plugin each, registered before the
- * server listens).
+ * http-trigger.ts), `GET /health`, `GET /metrics`, and the console's login,
+ * JSON API and pages (src/console/), a `HttpRoutes` plugin each, registered
+ * before the server listens.
  *
  * Who calls it: the master, once at start (after its gRPC server is up) and
  * once at stop. Nothing here knows functions.
@@ -13,7 +13,7 @@ import { fastify, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logger.js';
 import { LaminateError } from '../common/errors.js';
 import { metricsContentType, metricsText } from '../common/metrics.js';
-import { httpAuthorized, securityConfig } from '../protocol/security.js';
+import { httpAuthorized, securityConfig, sessionCookieMatches } from '../protocol/security.js';
 
 /** The master's HTTP port when `--http-port` is not given. */
 export const DEFAULT_HTTP_PORT = 7080;
@@ -48,9 +48,15 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   const https = sec.tlsCert !== undefined && sec.tlsKey !== undefined ? { https: { cert: sec.tlsCert, key: sec.tlsKey } } : {};
   const app = fastify({ logger: false, forceCloseConnections: 'idle', return503OnClosing: true, ...https });
   // The cluster token guards every request, as it guards every gRPC call (security.ts); refused without what it carried.
+  // A browser carries it as the console's session cookie instead (src/console/console-login.ts); /login itself is open.
   app.addHook('onRequest', async (req, reply) => {
-    if (httpAuthorized(req.headers.authorization)) return;
-    log.warn({ method: req.method, url: req.url.split('?')[0], peer: req.ip, token: req.headers.authorization === undefined ? 'missing' : 'wrong' },
+    if (httpAuthorized(req.headers.authorization) || sessionCookieMatches(req.headers.cookie)) return;
+    const path = req.url.split('?')[0] ?? '';
+    if (path === '/login') return;
+    if (req.method === 'GET' && !path.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html')) {
+      return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+    }
+    log.warn({ method: req.method, url: path, peer: req.ip, token: req.headers.authorization === undefined ? 'missing' : 'wrong' },
       'refused an HTTP request without the cluster token');
     await reply.code(401).header('www-authenticate', 'Bearer')
       .send({ code: 'UNAUTHENTICATED', message: 'this request carries no token or a wrong one; send Authorization: Bearer <token>' });

@@ -50,6 +50,9 @@ import { consolePages } from '../console/pages.js';
 import { startFunctionFront, type FunctionFront } from './function-front.js';
 import { DEFAULT_HTTP_PORT } from './http-server.js';
 import { ViewPublishes } from './view-publish-feed.js';
+import { consoleApi } from '../console/api-routes.js';
+import { consoleLogin } from '../console/console-login.js';
+import { consoleState } from './console-state.js';
 
 export interface MasterOptions {
   host?: string;
@@ -226,9 +229,15 @@ export class Master {
       reportInvocation: (r) => functions.reportInvocation(r),
       getFunctionCode: (r) => functions.getFunctionCode(r),
     }, host, this.options.port ?? 7070, [datasets.registration, viewsService(views.handlers, speed.handlers), functions.registration]).catch(async (err: unknown) => { await datasets.close(); throw err; });
+    const consoleSource = consoleState({
+      address: this.address, httpAddress: () => this.httpAddress, startedAt: this.clock.now(), jobIds: () => [...this.jobs.keys()],
+      status: (id, withTasks) => this.status(id, withTasks), killJob: (id) => this.killJob(id), workers: () => this.channels.statuses(),
+      views: views.handlers, speed: speed.handlers, store, functions, now: () => this.clock.now(),
+    });
     this.functionFront = await startFunctionFront({
+      routes: [consoleLogin(this.options.logger), consoleApi({ source: consoleSource, logger: this.options.logger, now: () => this.clock.now() }), consolePages],
       host, httpPort: this.options.httpPort ?? (this.options.port === 0 ? 0 : DEFAULT_HTTP_PORT), functions: this.options.triggerFunctions ?? functions.service, datasets: store, views: publishes,
-      dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger, routes: [consolePages],
+      dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
       ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),
     }).catch(async (err: unknown) => { views.stop(); await datasets.close(); await this.server?.close(); throw err; });
     this.timer = setInterval(() => {

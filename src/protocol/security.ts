@@ -14,7 +14,7 @@
  * and compare it in constant time. A refused call is logged with its method
  * and peer, never with what it carried.
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, createHmac } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger.js';
 
@@ -145,4 +145,31 @@ export function bearerMatches(header: string, token: string): boolean {
 export function httpAuthorized(header: string | undefined, config: SecurityConfig = current): boolean {
   if (config.token === undefined) return true;
   return header !== undefined && bearerMatches(header, config.token);
+}
+
+/** The cookie the console's login sets (HttpOnly, SameSite=Strict). */
+export const SESSION_COOKIE = 'laminate_session';
+
+/**
+ * The console's session cookie value for this process's token: an HMAC of
+ * the token, not the token, so that a cookie read off a browser does not
+ * open the gRPC port too; undefined without a token.
+ */
+export function sessionValue(config: SecurityConfig = current): string | undefined {
+  if (config.token === undefined) return undefined;
+  return createHmac('sha256', config.token).update('laminate console session').digest('base64url');
+}
+
+/** Whether a Cookie header carries the console's session for this process's token, compared in constant time. */
+export function sessionCookieMatches(cookieHeader: string | undefined, config: SecurityConfig = current): boolean {
+  const expected = sessionValue(config);
+  if (expected === undefined || cookieHeader === undefined) return false;
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    const a = createHash('sha256').update(part.slice(eq + 1).trim()).digest();
+    const b = createHash('sha256').update(expected).digest();
+    if (timingSafeEqual(a, b)) return true;
+  }
+  return false;
 }

@@ -38,17 +38,19 @@ export function checkpointPath(dir: string, id: CheckpointIdentity): string {
  * Saves `c` atomically. Called by the view thread every checkpoint interval
  * for a partition whose state changed, and at stop; never twice at once for
  * one partition (the caller waits for the previous write). Safe to repeat.
+ * Resolves with the checkpoint's size in bytes.
  * `onStep` runs after each step of the atomic write (crash tests).
  */
-export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>, onStep?: (step: AtomicWriteStep) => void): Promise<void> {
+export async function writeCheckpoint<A>(dir: string, c: Checkpoint<A>, onStep?: (step: AtomicWriteStep) => void): Promise<number> {
   const bytes = encodeCheckpoint(c);
   if (isS3Path(dir)) {
     const { store, key } = await locate(checkpointPath(dir, c));
     await store.put(key, bytes);
-    return;
+    return bytes.length;
   }
   await mkdir(checkpointFolder(dir, c), { recursive: true });
   await writeFileAtomic(checkpointPath(dir, c), bytes, onStep);
+  return bytes.length;
 }
 
 /**

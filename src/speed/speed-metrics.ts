@@ -3,8 +3,8 @@
  * (the same report its heartbeat carries, so `laminate speed-status` and
  * the metrics agree): per view and partition, the lag (records durable in
  * the log but not folded yet), the freshness (time since the fold last
- * reached the log end it had seen) and whether the partition stopped on a
- * record its map threw on.
+ * reached the log end it had seen), whether the partition stopped on a
+ * record its map threw on, and its last checkpoint's duration and size.
  */
 import type { SpeedViewReport } from '../common/speed-shapes.js';
 import { addMetricsSource, gauge } from '../common/metrics.js';
@@ -16,15 +16,25 @@ const freshness = () => gauge({
 });
 const stopped = () => gauge({ name: 'laminate_speed_partition_stopped', help: '1 when a partition\'s fold stopped at a record the view\'s map threw on', labelNames: ['node', 'view', 'partition'] as const });
 
+const checkpointDuration = () => gauge({
+  name: 'laminate_speed_last_checkpoint_duration_seconds', help: 'How long the last checkpoint of a partition took to write (encode and durable write), per view and partition',
+  labelNames: ['node', 'view', 'partition'] as const,
+});
+const checkpointSize = () => gauge({
+  name: 'laminate_speed_last_checkpoint_size_bytes', help: 'Size of the last checkpoint of a partition, per view and partition', labelNames: ['node', 'view', 'partition'] as const,
+});
+
 /** Registers the process's speed gauges; returns the removal, for its stop. */
 export function addSpeedMetrics(node: () => string, report: () => readonly SpeedViewReport[], now: () => number = Date.now): () => void {
   const l = lag();
   const f = freshness();
   const s = stopped();
+  const cd = checkpointDuration();
+  const cs = checkpointSize();
   type Labels = { node: string; view: string; partition: string };
   let shown: Labels[] = [];
   const remove = (labels: readonly Labels[]): void => {
-    for (const labelSet of labels) for (const g of [l, f, s]) g.remove(labelSet);
+    for (const labelSet of labels) for (const g of [l, f, s, cd, cs]) g.remove(labelSet);
   };
   const removeSource = addMetricsSource(() => {
     const id = node();
@@ -37,6 +47,14 @@ export function addSpeedMetrics(node: () => string, report: () => readonly Speed
         l.set(labels, Math.max(0, p.end - p.applied));
         f.set(labels, p.caughtUpAt > 0 ? Math.max(0, t - p.caughtUpAt) / 1000 : Number.NaN);
         s.set(labels, p.stopped ? 1 : 0);
+        // Before its first checkpoint here a partition has no figure: absent, not zero.
+        if (p.lastCheckpoint !== undefined) {
+          cd.set(labels, p.lastCheckpoint.durationMs / 1000);
+          cs.set(labels, p.lastCheckpoint.bytes);
+        } else {
+          cd.remove(labels);
+          cs.remove(labels);
+        }
       }
     }
     // A partition that moved to another process must not keep showing its last values here.

@@ -55,6 +55,7 @@ interface Part {
   saved: number;
   saving: Promise<void> | undefined;
   removed: boolean;
+  lastCheckpoint?: { at: number; durationMs: number; bytes: number };
 }
 
 interface Waiting {
@@ -312,8 +313,12 @@ export class ViewRuntime {
       // The crash-test hook: the whole process dies here, as in a power cut.
       if (`checkpoint:${step}` === killAt) process.kill(process.pid, 'SIGKILL');
     };
+    const started = performance.now();
     part.saving = writeCheckpoint(this.init.checkpointDir, c, onStep).then(
-      () => { part.saved = version; },
+      (bytes) => {
+        part.saved = version;
+        part.lastCheckpoint = { at: Date.now(), durationMs: performance.now() - started, bytes };
+      },
       (err: unknown) => { this.log.error({ partition: part.partition, err: errorMessage(err) }, 'checkpoint write failed: retried at the next interval'); },
     ).finally(() => { part.saving = undefined; });
     await part.saving;
@@ -349,6 +354,7 @@ export class ViewRuntime {
         caughtUpAt: part?.caughtUpAt ?? 0,
         ...(state?.stopped !== undefined ? { stopped: { ...state.stopped } } : {}),
         ...(part === undefined || part.busy !== undefined ? { busy: part?.busy ?? 'busy: starting' } : {}),
+        ...(part?.lastCheckpoint !== undefined ? { lastCheckpoint: { ...part.lastCheckpoint } } : {}),
       };
     });
     const watermark = this.currentWatermark();

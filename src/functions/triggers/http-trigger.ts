@@ -20,7 +20,8 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../common/logger.js';
-import { errorMessage, LaminateError, type ErrorCode } from '../../common/errors.js';
+import { errorMessage, LaminateError } from '../../common/errors.js';
+import { httpStatusOfCode } from '../../common/http-status.js';
 import { FUNCTION_LIMITS, type InvocationErrorCode } from '../../common/function-shapes.js';
 import type { FunctionDirectory, FunctionInvoker } from '../invoker.js';
 
@@ -37,16 +38,6 @@ export const ERROR_STATUS: Readonly<Record<InvocationErrorCode, number>> = {
   THROTTLED: 429,
 };
 
-/** HTTP status of an error the invoker throws. */
-const LAMINATE_STATUS: Partial<Record<ErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  FAILED_PRECONDITION: 409,
-  RESOURCE_EXHAUSTED: 429,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-  CANCELLED: 503,
-};
 
 export interface FunctionRoutesDeps {
   /** Undefined while the master has no function service: every call is 503. */
@@ -105,7 +96,7 @@ export function functionRoutes(deps: FunctionRoutesDeps): (app: FastifyInstance)
       try {
         outcome = await fns.invoke(name, payload, { source: 'http' });
       } catch (err) {
-        if (err instanceof LaminateError) return fail(reply, LAMINATE_STATUS[err.code] ?? 500, err.code, err.message);
+        if (err instanceof LaminateError) return fail(reply, httpStatusOfCode(err.code), err.code, err.message);
         throw err;
       }
       reply.header('x-laminate-duration-ms', String(outcome.durationMs)).header('x-laminate-cold-start', String(outcome.coldStart));

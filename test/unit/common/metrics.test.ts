@@ -72,11 +72,11 @@ describe('metrics read at each scrape', () => {
     }
   });
 
-  it('shows each speed partition\'s lag and freshness, and drops a partition that moved away', async () => {
+  it('shows each speed partition\'s lag, freshness and last checkpoint, and drops a partition that moved away', async () => {
     let now = 1_000_000;
     let report: SpeedViewReport[] = [{
       view: 'clicks', definitionHash: 'h', partitions: [
-        { partition: 0, applied: 90, start: 10, end: 100, caughtUpAt: now - 2_500 },
+        { partition: 0, applied: 90, start: 10, end: 100, caughtUpAt: now - 2_500, lastCheckpoint: { at: now - 100, durationMs: 1500, bytes: 4096 } },
         { partition: 1, applied: 50, start: 50, end: 50, caughtUpAt: 0, stopped: { offset: 50, message: 'boom' } },
       ],
     }];
@@ -87,6 +87,10 @@ describe('metrics read at each scrape', () => {
       expect(sample(text, 'laminate_speed_freshness_seconds', { node: 'speed-1', view: 'clicks', partition: '0' })).toBe(2.5);
       expect(sample(text, 'laminate_speed_freshness_seconds', { node: 'speed-1', view: 'clicks', partition: '1' })).toBeNaN();
       expect(sample(text, 'laminate_speed_partition_stopped', { node: 'speed-1', view: 'clicks', partition: '1' })).toBe(1);
+      expect(sample(text, 'laminate_speed_last_checkpoint_duration_seconds', { node: 'speed-1', view: 'clicks', partition: '0' })).toBe(1.5);
+      expect(sample(text, 'laminate_speed_last_checkpoint_size_bytes', { node: 'speed-1', view: 'clicks', partition: '0' })).toBe(4096);
+      // No checkpoint yet: no figure, rather than a zero that reads as a fast one.
+      expect(sample(text, 'laminate_speed_last_checkpoint_duration_seconds', { node: 'speed-1', view: 'clicks', partition: '1' })).toBeUndefined();
       now += 1_000;
       report = [{ view: 'clicks', definitionHash: 'h', partitions: [{ partition: 0, applied: 100, start: 10, end: 100, caughtUpAt: now }] }];
       text = await metricsText();
