@@ -3,8 +3,9 @@
  * puppeteer-core) against a live cluster of processes: every page loads
  * without console errors or failed requests and shows the live state; a
  * running job's progress moves without a reload and the Kill button kills
- * it; a SIGKILLed worker turns lost; a new view version appears; an unknown
- * job shows the API's not-found message. One cluster and one browser for
+ * it; a SIGKILLed worker turns lost; a new view version appears and the
+ * older one can be rolled back to; a function is redeployed and deleted; an
+ * unknown job shows the API's not-found message. One cluster and one browser for
  * all of it. On a failure the page's screenshot is saved and its path
  * printed.
  */
@@ -60,7 +61,11 @@ describe('the web console in chromium, against a cluster of processes', () => {
     dir = await tempDir('laminate-console-');
     master = await startMasterProc(dir, { heartbeatTimeoutMs: 2000, heartbeatIntervalMs: 250 });
     http = `http://${(await master.waitFor(/master http on (\S+)/)).replace('master http on ', '')}`;
-    for (let i = 0; i < 3; i++) workers.push(await startWorkerProc(master.address, dir, { slots: 1, memoryMb: 1024 }));
+    const started = await Promise.allSettled([0, 1, 2].map(() => startWorkerProc(master.address, dir, { slots: 1, memoryMb: 1024 })));
+    for (const r of started) if (r.status === 'fulfilled') workers.push(r.value);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    // Registration order is not start order: the one to kill is the last by id.
+    workers.sort((a, b) => a.id.localeCompare(b.id));
     client = new LaminateClient(master.address);
     jobs = new JobClient(master.address);
     // Something on every page: a dataset, a view with a version, a function.
@@ -161,12 +166,15 @@ describe('the web console in chromium, against a cluster of processes', () => {
     await visit(`/jobs/${jobId}`);
     // A marker on the window: gone if the page reloaded.
     await page.evaluate(() => { (globalThis as unknown as InPage).stayed = true; });
+    const killButton = (await page.$('#kill-job'))!;
     const first = await text('#job-progress .progress-label');
     expect(first).not.toBe('100%');
     await page.waitForFunction((p) => (globalThis as unknown as InPage).document.querySelector('#job-progress .progress-label')?.textContent !== p, { timeout: SHOWN_MS }, first);
     const moved = await text('#job-progress .progress-label');
     expect(Number.parseFloat(moved)).toBeGreaterThan(Number.parseFloat(first));
     expect(await page.evaluate(() => (globalThis as unknown as InPage).stayed)).toBe(true);
+    // Redrawn in place: the button under the operator's pointer is the same element after the update.
+    expect(await killButton.evaluate((b) => b.isConnected)).toBe(true);
     // The timeline draws the attempts that ran.
     expect(await page.$$eval('svg.timeline .bar', (bars) => bars.length)).toBeGreaterThan(0);
 
@@ -213,8 +221,33 @@ describe('the web console in chromium, against a cluster of processes', () => {
     await page.waitForFunction(() => (globalThis as unknown as InPage).document.querySelector('#current-version')?.textContent === 'v2', { timeout: SHOWN_MS });
     const versions = await page.$$eval('#versions tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
     expect(versions).toEqual(['v2 (current)', 'v1']);
-    // The older version offers a rollback; the current one does not.
+    // The older version offers a rollback; the current one does not. Rolled back, the page and the catalog agree.
     expect(await page.$$eval('[data-rollback]', (bs) => bs.map((b) => b.getAttribute('data-rollback')))).toEqual(['1']);
+    await page.click('[data-rollback="1"]');
+    await page.waitForSelector('dialog[open] [data-confirm]');
+    await page.click('dialog[open] [data-confirm]');
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.querySelector('#current-version')?.textContent === 'v1', { timeout: SHOWN_MS });
+    expect((await client.listViews()).find((v) => v.name === 'page-views')?.currentVersion).toBe(1);
+    expect(takeProblems()).toEqual([]);
+  });
+
+  it('redeploys and deletes a function from its page after a confirmation', async () => {
+    screenshotOnFailure('function');
+    const fn = 'greet';
+    await visit(`/functions/${fn}`);
+    await page.click('#redeploy-function');
+    await page.waitForSelector('dialog[open] [data-confirm]');
+    await page.click('dialog[open] [data-confirm]');
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.querySelector('#function-versions')?.textContent?.includes('v2 (live)') === true,
+      { timeout: SHOWN_MS });
+    expect((await client.functionVersions(fn)).map((v) => v.version).sort()).toEqual([1, 2]);
+    await page.click('#delete-function');
+    await page.waitForSelector('dialog[open] [data-confirm]');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('dialog[open] [data-confirm]')]);
+    expect(new URL(page.url()).pathname).toBe('/functions');
+    await page.waitForSelector('#live-status.live', { timeout: SHOWN_MS });
+    expect(await text('#functions')).toContain('No function has been deployed.');
+    expect(await client.listFunctions()).toEqual([]);
     expect(takeProblems()).toEqual([]);
   });
 

@@ -6,7 +6,7 @@
  */
 import { openStream } from './api.js';
 import type { ApiError, ClusterAnswer, DatasetAnswer, DatasetsAnswer, FunctionAnswer, FunctionsAnswer, JobAnswer, JobsAnswer, Overview, ViewAnswer, ViewsAnswer } from './api-types.js';
-import { h, type Child } from './dom.js';
+import { h, morphChildren, type Child } from './dom.js';
 import { formatTime } from './format.js';
 import { clusterPage, overviewPage } from './page-cluster.js';
 import { datasetPage, datasetsPage } from './page-datasets.js';
@@ -69,8 +69,7 @@ function start(): void {
   };
   function rerender(): void {
     if (last === undefined) return;
-    const content = h('div', {}, render(last));
-    main.replaceChildren(...content.childNodes);
+    morphChildren(main, h('div', {}, render(last)));
     const at = (last as { at?: unknown }).at;
     status.textContent = typeof at === 'number' ? `live · ${formatTime(at).slice(11)} UTC` : 'live';
     status.className = 'live';

@@ -16,12 +16,75 @@ function append(parent: Node, child: Child): void {
   parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
 }
 
+/**
+ * Event handlers ride on the element as a property, not as listeners: a
+ * redraw (morphChildren) keeps the elements on the page and hands them the
+ * new render's handlers, so a click always acts on the latest data; one
+ * listener on the document dispatches to them.
+ */
+const HANDLERS = Symbol('handlers');
+type WithHandlers = Node & { [HANDLERS]?: Readonly<Record<string, (ev: Event) => void>> };
+
 function setAttrs(el: Element, attrs: Attrs): void {
+  const handlers: Record<string, (ev: Event) => void> = {};
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
-    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
+    if (typeof v === 'function') handlers[k.replace(/^on/, '')] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
+  if (Object.keys(handlers).length > 0) (el as WithHandlers)[HANDLERS] = handlers;
+}
+
+function dispatch(ev: Event): void {
+  for (let n = ev.target as Node | null; n !== null; n = n.parentNode) {
+    const handler = (n as WithHandlers)[HANDLERS]?.[ev.type];
+    if (handler !== undefined) {
+      handler(ev);
+      return;
+    }
+  }
+}
+
+document.addEventListener('click', dispatch);
+
+/**
+ * Makes `target`'s children look like `next`'s, keeping every node that is
+ * the same element in the same place (only attributes and text change): a
+ * live update then leaves the page as the user holds it (a button under the
+ * pointer, a selection, the scroll), rather than swapping every node each
+ * second. `next` is consumed.
+ */
+export function morphChildren(target: Node, next: Node): void {
+  const old = [...target.childNodes];
+  const now = [...next.childNodes];
+  now.forEach((n, i) => {
+    const o = old[i];
+    if (o === undefined) target.appendChild(n);
+    else morphNode(o, n);
+  });
+  for (const o of old.slice(now.length)) target.removeChild(o);
+}
+
+function morphNode(o: Node, n: Node): void {
+  if (o.nodeType !== n.nodeType || o.nodeName !== n.nodeName) {
+    o.parentNode?.replaceChild(n, o);
+    return;
+  }
+  if (!(o instanceof Element) || !(n instanceof Element)) {
+    if (o.nodeValue !== n.nodeValue) o.nodeValue = n.nodeValue;
+    return;
+  }
+  for (const a of [...o.attributes]) if (!n.hasAttribute(a.name)) o.removeAttribute(a.name);
+  for (const a of [...n.attributes]) {
+    if (o.getAttribute(a.name) === a.value) continue;
+    // Styles through the CSSOM: the page's Content-Security-Policy refuses style attributes.
+    if (a.name === 'style' && o instanceof HTMLElement && n instanceof HTMLElement) o.style.cssText = n.style.cssText;
+    else o.setAttribute(a.name, a.value);
+  }
+  const handlers = (n as WithHandlers)[HANDLERS];
+  if (handlers === undefined) delete (o as WithHandlers)[HANDLERS];
+  else (o as WithHandlers)[HANDLERS] = handlers;
+  morphChildren(o, n);
 }
 
 /** An HTML element: h('a', { href }, 'text', child...). */
