@@ -47,7 +47,8 @@ describe('the web console in chromium, against a cluster of processes', () => {
   const workers: (Proc & { id: string })[] = [];
   let client: LaminateClient;
   let jobs: JobClient;
-  let browser: Browser;
+  /** Launched while the cluster starts (a few seconds each on 2 cores). */
+  let browserLaunch: Promise<Browser> | undefined;
   let page: Page;
   /** Console errors, uncaught exceptions, failed and refused requests of the page since the last check. */
   let problems: string[] = [];
@@ -58,6 +59,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   }));
 
   beforeAll(async () => {
+    browserLaunch = puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
     dir = await tempDir('laminate-console-');
     master = await startMasterProc(dir, { heartbeatTimeoutMs: 2000, heartbeatIntervalMs: 250 });
     http = `http://${(await master.waitFor(/master http on (\S+)/)).replace('master http on ', '')}`;
@@ -79,8 +81,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
     await writeFile(join(dir, 'fns', 'greet.ts'), "import { defineFunction } from 'laminate';\nexport default defineFunction(async (event: { name: string }) => `hello ${event.name}`);\n");
     await client.deployFunction(join(dir, 'fns', 'greet.ts'), { timeoutMs: 5000 });
 
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
-    page = await browser.newPage();
+    page = await (await browserLaunch).newPage();
     await page.setViewport({ width: 1280, height: 900 });
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warn') problems.push(`console ${m.type()}: ${m.text()}`);
@@ -93,7 +94,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await (await browserLaunch?.catch(() => undefined))?.close();
     jobs?.close();
     await client?.close();
     for (const w of workers) await w.kill();

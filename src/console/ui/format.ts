@@ -94,3 +94,24 @@ export function jobDuration(job: { readonly submitMs: number; readonly startMs: 
 export function isFinalJobState(state: string): boolean {
   return state === 'SUCCEEDED' || state === 'FAILED' || state === 'KILLED';
 }
+
+/** What the lag and freshness of a speed report are computed from: per partition, as a speed process reports it. */
+export interface SpeedPartitionProgress {
+  readonly applied: number;
+  readonly end: number;
+  /** When applied last reached the end the process saw; 0 if never. */
+  readonly caughtUpAt: number;
+}
+
+/**
+ * A speed process's lag on a view (records durable but not folded, summed
+ * over its partitions) and freshness (now minus the oldest catch-up over
+ * them: every record durable that long ago is folded), as `laminate
+ * speed-status` and the speed metrics count them per partition.
+ */
+export function speedLagFreshness(report: { readonly partitions: readonly SpeedPartitionProgress[] }, nowMs: number): { lag: number; freshness: string } {
+  const lag = report.partitions.reduce((sum, p) => sum + Math.max(0, p.end - p.applied), 0);
+  const caught = report.partitions.map((p) => p.caughtUpAt);
+  const freshness = caught.length === 0 || caught.some((t) => t <= 0) ? 'never caught up' : formatDuration(Math.max(0, nowMs - Math.min(...caught)));
+  return { lag, freshness };
+}

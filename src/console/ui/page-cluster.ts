@@ -3,9 +3,9 @@
  * slots, memory, health and running attempts; serving nodes with the
  * versions they hold; speed nodes with their lag and freshness.
  */
-import type { ClusterAnswer, Overview, SpeedViewReport } from './api-types.js';
+import type { ClusterAnswer, Overview } from './api-types.js';
 import { badge, facts, h, link, section, table, type Child } from './dom.js';
-import { formatAgo, formatCount, formatDuration, formatTime } from './format.js';
+import { formatAgo, formatCount, formatDuration, formatTime, speedLagFreshness } from './format.js';
 
 export function overviewPage(o: Overview): Child {
   const c = o.counts;
@@ -27,14 +27,6 @@ export function overviewPage(o: Overview): Child {
       ['Started', `${formatTime(o.master.startedAt)} (up ${formatDuration(o.at - o.master.startedAt)})`],
     ])),
   ];
-}
-
-/** A speed report's lag (records durable but not folded, over its partitions) and freshness (now minus the oldest catch-up). */
-export function speedLagFreshness(report: SpeedViewReport, now: number): { lag: number; freshness: string } {
-  const lag = report.partitions.reduce((sum, p) => sum + Math.max(0, p.end - p.applied), 0);
-  const caught = report.partitions.map((p) => p.caughtUpAt);
-  const freshness = caught.length === 0 || caught.some((t) => t <= 0) ? 'never caught up' : formatDuration(Math.max(0, now - Math.min(...caught)));
-  return { lag, freshness };
 }
 
 export function clusterPage(c: ClusterAnswer): Child {

@@ -8,8 +8,7 @@ import { callApi } from './api.js';
 import type { ViewAnswer, ViewsAnswer } from './api-types.js';
 import { confirmAction } from './confirm.js';
 import { badge, facts, h, link, section, table, type Child } from './dom.js';
-import { formatAgo, formatBytes, formatCount, formatCut, formatDuration, formatTime } from './format.js';
-import { speedLagFreshness } from './page-cluster.js';
+import { formatAgo, formatBytes, formatCount, formatCut, formatDuration, formatTime, speedLagFreshness } from './format.js';
 import { pageHref } from './routes.js';
 
 export function viewsPage(d: ViewsAnswer): Child {

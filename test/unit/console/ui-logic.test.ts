@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lineGeometry, MIN_BAR_PX, niceCeil, rateSeries, timelineLayout, timeTicks, type TimelineAttempt } from '../../../src/console/ui/chart-geometry.js';
-import { formatAgo, formatBytes, formatDuration, formatPercent, jobDuration, jobProgress } from '../../../src/console/ui/format.js';
+import { formatAgo, formatBytes, formatDuration, formatPercent, jobDuration, jobProgress, speedLagFreshness } from '../../../src/console/ui/format.js';
 import { pageHref, routeOf, streamUrl } from '../../../src/console/ui/routes.js';
 
 describe('console routes', () => {
@@ -45,6 +45,12 @@ describe('console formatting', () => {
     expect(formatAgo(1000, 4100)).toBe('3.1 s ago');
     expect(jobDuration({ submitMs: 100, startMs: 0, finishMs: 0 }, 1100)).toBe(1000);
     expect(jobDuration({ submitMs: 100, startMs: 200, finishMs: 700 }, 5000)).toBe(500);
+  });
+
+  it('sums a speed report\'s lag over its partitions and dates its freshness from the oldest catch-up', () => {
+    const report = { partitions: [{ applied: 90, end: 100, caughtUpAt: 7000 }, { applied: 5, end: 5, caughtUpAt: 9500 }] };
+    expect(speedLagFreshness(report, 10_000)).toEqual({ lag: 10, freshness: '3.0 s' });
+    expect(speedLagFreshness({ partitions: [...report.partitions, { applied: 0, end: 3, caughtUpAt: 0 }] }, 10_000)).toEqual({ lag: 13, freshness: 'never caught up' });
   });
 });
 
