@@ -102,8 +102,12 @@ describe('the web console in chromium, against a cluster of processes', () => {
     await removeDir(dir);
   });
 
-  /** On a failure, the page as it was: saved to the temporary folder, its path printed. */
-  function screenshotOnFailure(name: string): void {
+  /**
+   * Starts a case: forgets what an earlier case left in `problems`, and on a
+   * failure saves the page as it was to the temporary folder, its path printed.
+   */
+  function startCase(name: string): void {
+    problems = [];
     onTestFailed(async () => {
       const path = join(tmpdir(), `laminate-console-${name}-${Date.now()}.png`);
       try {
@@ -131,7 +135,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   }
 
   it('loads every page without console errors or failed requests, each showing the cluster\'s state', async () => {
-    screenshotOnFailure('pages');
+    startCase('pages');
     const fn = (await client.listFunctions())[0]!.live.name;
     const described = await client.describeDataset('clicks');
     const pages: [string, string, string][] = [
@@ -161,7 +165,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   });
 
   it('moves a running job\'s progress without a reload, and kills it from its page after a confirmation', async () => {
-    screenshotOnFailure('job');
+    startCase('job');
     const input = await writeCorpus(join(dir, 'slow-in'), Array.from({ length: 9 }, (_, i) => ({ name: `f${i}.txt`, lines: 150 })), { seed: 5 });
     const jobId = await jobs.submit({ job: SLOW_MAP, inputs: [input], output: join(dir, 'slow-out'), reducers: 2, speculation: false });
     await visit(`/jobs/${jobId}`);
@@ -198,7 +202,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   });
 
   it('shows a worker killed with SIGKILL as lost on the cluster page', async () => {
-    screenshotOnFailure('cluster');
+    startCase('cluster');
     const victim = workers[2]!;
     await visit('/cluster');
     const rowOf = (id: string): Promise<string> => page.$$eval('#workers tbody tr', (trs, wid) =>
@@ -213,7 +217,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   });
 
   it('shows a newly built view version on the view page without a reload', async () => {
-    screenshotOnFailure('view');
+    startCase('view');
     await visit('/views/page-views');
     expect(await text('#current-version')).toBe('v1');
     await client.append('clicks', clicks(200));
@@ -233,7 +237,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   });
 
   it('redeploys and deletes a function from its page after a confirmation', async () => {
-    screenshotOnFailure('function');
+    startCase('function');
     const fn = 'greet';
     await visit(`/functions/${fn}`);
     await page.click('#redeploy-function');
@@ -253,7 +257,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
   });
 
   it('shows the API\'s not-found message for an unknown job', async () => {
-    screenshotOnFailure('unknown');
+    startCase('unknown');
     const res = await fetch(`${http}/api/jobs/job-9999`);
     expect(res.status).toBe(404);
     const { message } = await res.json() as { message: string };
@@ -261,5 +265,28 @@ describe('the web console in chromium, against a cluster of processes', () => {
     await page.waitForSelector('#problem:not([hidden])', { timeout: SHOWN_MS });
     expect(await text('#problem')).toBe(message);
     expect(takeProblems()).toEqual([]);
+  });
+
+  it('asks for the token once on a cluster that has one, then serves the pages and their streams with the session cookie', async () => {
+    startCase('login');
+    const token = 'console-browser-token-0123456789';
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    const guarded = await startMasterProc(join(dir, 'guarded'), { args: ['--token-file', tokenFile] });
+    try {
+      const base = `http://${(await guarded.waitFor(/master http on (\S+)/)).replace('master http on ', '')}`;
+      await page.goto(`${base}/jobs`, { waitUntil: 'domcontentloaded' });
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.type('#token', token);
+      await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
+      expect(new URL(page.url()).pathname).toBe('/jobs');
+      await page.waitForSelector('#live-status.live', { timeout: SHOWN_MS });
+      expect(await text('#jobs')).toContain('No job has been submitted.');
+      expect(takeProblems()).toEqual([]);
+      // Off this master's pages before it stops (their stream would report the loss).
+      await page.goto('about:blank');
+    } finally {
+      await guarded.kill();
+    }
   });
 });
