@@ -267,7 +267,7 @@ describe('the web console in chromium, against a cluster of processes', () => {
     expect(takeProblems()).toEqual([]);
   });
 
-  it('asks for the token once on a cluster that has one, then serves the pages and their streams with the session cookie', async () => {
+  it('asks for the token once on a cluster that has one, serves the pages and their streams with the session cookie, and says when the master is gone', async () => {
     startCase('login');
     const token = 'console-browser-token-0123456789';
     const tokenFile = join(dir, 'token');
@@ -283,7 +283,11 @@ describe('the web console in chromium, against a cluster of processes', () => {
       await page.waitForSelector('#live-status.live', { timeout: SHOWN_MS });
       expect(await text('#jobs')).toContain('No job has been submitted.');
       expect(takeProblems()).toEqual([]);
-      // Off this master's pages before it stops (their stream would report the loss).
+      expect(await page.$eval('#connection', (e) => (e as unknown as { hidden: boolean }).hidden)).toBe(true);
+      // The master gone, the page says it lost the connection (the browser's retries fail meanwhile).
+      await guarded.kill('SIGKILL');
+      await page.waitForSelector('#connection:not([hidden])', { timeout: SHOWN_MS });
+      expect(await text('#live-status')).toBe('disconnected');
       await page.goto('about:blank');
     } finally {
       await guarded.kill();
