@@ -239,7 +239,7 @@ export class Master {
       host, httpPort: this.options.httpPort ?? (this.options.port === 0 ? 0 : DEFAULT_HTTP_PORT), functions: this.options.triggerFunctions ?? functions.service, datasets: store, views: publishes,
       dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
       ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),
-    }).catch(async (err: unknown) => { views.stop(); await datasets.close(); await this.server?.close(); throw err; });
+    }).catch(async (err: unknown) => { await views.stop(); await datasets.close(); await this.server?.close(); throw err; });
     this.timer = setInterval(() => {
       this.run(this.scheduler.tick(this.clock.now()));
       functions.service.tick();
@@ -262,7 +262,8 @@ export class Master {
     await this.saveServing?.();
     // Triggers first: they read the dataset store, closed below.
     await this.functionFront?.stop();
-    this.views?.stop();
+    // Before the dataset store closes and the folder is let go: a publish under way finishes (or, not begun, never starts).
+    await this.views?.stop();
     this.functions?.service.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();

@@ -95,7 +95,8 @@ export interface ViewService {
   readonly handlers: ViewHandlers;
   /** Removes leftovers of crashed builds and follows the builds that were running. Called once at the master's start. */
   start(): Promise<void>;
-  stop(): void;
+  /** No build is started or published after it; resolves once a publish under way has ended. Safe to call twice. */
+  stop(): Promise<void>;
 }
 
 export function createViewService(deps: ViewServiceDeps): ViewService {
@@ -103,6 +104,9 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   const log = deps.log.child({ component: 'views' });
   /** Builds being followed, by view: at most one runs per view. */
   const following = new Map<string, Promise<ViewBuild>>();
+  /** Publishes (or failure records) under way: stop() waits for them. */
+  const writing = new Set<Promise<ViewBuild>>();
+  let stopping = false;
   /** Views a build or rollback is being started on (see claim). */
   const claimed = new Set<string>();
   /** When --every last tried each view, so that a build that cannot start is retried once a period, not each tick. */
@@ -191,8 +195,33 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     }
   }
 
-  /** Waits for a build's job, then publishes its version or records its failure. Resolves with the build as it ended. */
+  /**
+   * Waits for a build's job, then publishes its version or records its
+   * failure. Resolves with the build as it ended. After stop() nothing is
+   * written: a build whose job ends then stays RUNNING in the catalog, and the
+   * next start follows it again (the publish is safe to repeat); a publish
+   * already under way is waited for by stop().
+   */
   async function follow(b: ViewBuildRecord): Promise<ViewBuild> {
+    let status: JobStatus | undefined;
+    let lost: unknown;
+    try {
+      status = await jobs.ended(b.jobId);
+    } catch (err) {
+      lost = err;
+    }
+    if (stopping) return toBuild(b);
+    const ending = settle(b, status, lost);
+    writing.add(ending);
+    try {
+      return await ending;
+    } finally {
+      writing.delete(ending);
+    }
+  }
+
+  /** Publishes a build whose job succeeded, or records why it failed; `lost`: the job is not known any more. */
+  async function settle(b: ViewBuildRecord, status: JobStatus | undefined, lost: unknown): Promise<ViewBuild> {
     const blog = log.child({ view: b.view, version: b.version, jobId: b.jobId });
     let error: string | undefined;
     let published = false;
@@ -207,12 +236,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       if (removed.length > 0) blog.info({ removed }, 'removed what a crash left');
     };
     try {
-      let status: JobStatus | undefined;
-      try {
-        status = await jobs.ended(b.jobId);
-      } catch (err) {
-        error = `build job ${b.jobId} is not known to the master any more: ${errorMessage(err)}`;
-      }
+      if (status === undefined) error = `build job ${b.jobId} is not known to the master any more: ${errorMessage(lost)}`;
       if (status !== undefined && status.state !== 'SUCCEEDED') {
         error = `build job ${b.jobId} ${status.state.toLowerCase()}: ${status.message || 'no message'}`;
       } else if (status !== undefined) {
@@ -468,8 +492,10 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       timer = setInterval(scheduleDue, deps.scheduleTickMs ?? 1000);
       timer.unref();
     },
-    stop() {
+    async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
+      await Promise.allSettled([...writing]);
     },
   };
 }
