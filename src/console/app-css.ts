@@ -39,7 +39,7 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px;
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; word-break: break-all; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; background: var(--idle); }
-.state-RUNNING, .state-ALIVE { background: var(--run); }
+.state-RUNNING { background: var(--run); }
 .state-ALIVE { background: var(--ok); }
 .state-COMMITTING { background: var(--commit); }
 .state-SUCCEEDED, .state-PUBLISHED { background: var(--ok); }

@@ -69,7 +69,14 @@ function start(): void {
   };
   function rerender(): void {
     if (last === undefined) return;
-    morphChildren(main, h('div', {}, render(last)));
+    try {
+      morphChildren(main, h('div', {}, render(last)));
+    } catch (err) {
+      // An answer the page cannot draw (a field it expects is missing): said on the page, and logged for whoever debugs it.
+      setProblem(`The console could not draw this page: ${(err as Error).message}`);
+      console.error(err);
+      return;
+    }
     const at = (last as { at?: unknown }).at;
     status.textContent = typeof at === 'number' ? `live · ${formatTime(at).slice(11)} UTC` : 'live';
     status.className = 'live';
