@@ -2,6 +2,8 @@
 import { InvalidArgumentError } from 'commander';
 import { errorMessage } from '../common/errors.js';
 import { parseAddress } from '../protocol/master-rpc.js';
+import { isS3Path } from '../storage/object-store.js';
+import { absoluteStorePath, parseS3Path } from '../storage/store-path.js';
 
 export function positiveInt(flag: string) {
   return (value: string): number => {
@@ -51,4 +53,18 @@ function hostPort(value: string, flag: string): string {
     throw new InvalidArgumentError(errorMessage(err));
   }
   return value;
+}
+
+/** A folder (made absolute against the working folder) or an s3:// URL, whose bucket name is checked here so that a typo fails at start. */
+export function storePath(flag: string) {
+  return (value: string): string => {
+    if (isS3Path(value)) {
+      try {
+        parseS3Path(value);
+      } catch (err) {
+        throw new InvalidArgumentError(`${flag}: ${errorMessage(err)}`);
+      }
+    }
+    return absoluteStorePath(value);
+  };
 }

@@ -29,6 +29,23 @@ export interface DatasetSplit {
   readonly partition: number;
   readonly startOffset: number;
   readonly endOffset: number;
+  /**
+   * Set when the split's records lie in one archived (sealed, copied)
+   * segment: the map reads them from the archive, not through the master.
+   */
+  readonly archive?: ArchivedRange;
+}
+
+/**
+ * Bytes [start, end) of an archived segment object holding a split's
+ * records: `start` is a batch start at or before the split's first record,
+ * `end` a batch start at or after its end (or the object's end).
+ */
+export interface ArchivedRange {
+  /** The object, as a user writes its path: `s3://bucket/key`, or an absolute local path. */
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
 }
 
 export type InputSplit = FileSplit | DatasetSplit;
@@ -37,7 +54,7 @@ export type InputSplit = FileSplit | DatasetSplit;
 export function describeSplit(split: InputSplit): string {
   return split.kind === 'file'
     ? `${split.path}@${split.start}+${split.length}`
-    : `dataset '${split.dataset}' partition ${split.partition} offsets [${split.startOffset}, ${split.endOffset})`;
+    : `dataset '${split.dataset}' partition ${split.partition} offsets [${split.startOffset}, ${split.endOffset})${split.archive ? ` from ${split.archive.path}` : ''}`;
 }
 
 /**

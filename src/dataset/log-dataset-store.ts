@@ -17,6 +17,7 @@ import { splitRanges, type OffsetRange } from './split-ranges.js';
 import { resolveDatasetStoreOptions, type DatasetStoreOptions, type ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, ReadChunk, ReadOptions } from './types.js';
 import { appendedBytes, appendedRecords } from './dataset-metrics.js';
+import type { SealedSegmentInfo } from './archive-manifest.js';
 
 interface OpenDataset {
   readonly entry: CatalogEntry;
@@ -212,6 +213,16 @@ export class LogDatasetStore implements DatasetStore {
     }
     const { marks, endPosition } = await log.batchMarks(endOffset);
     return splitRanges(marks, endOffset, endPosition, targetBytes);
+  }
+
+  /** A partition's sealed segments, oldest first (see PartitionLog.sealedSegments). NOT_FOUND for an unknown dataset or partition. */
+  sealedSegments(dataset: string, partition: number): SealedSegmentInfo[] {
+    return this.partition(dataset, partition).sealedSegments();
+  }
+
+  /** See PartitionLog.sealedByteRange. */
+  sealedByteRange(dataset: string, partition: number, baseOffset: number, from: number, end: number): Promise<{ start: number; end: number }> {
+    return this.partition(dataset, partition).sealedByteRange(baseOffset, from, end);
   }
 
   nextSequence(dataset: string, partition: number, producerId: string): number {

@@ -15,6 +15,7 @@ import { PartitionWriter } from './partition-writer.js';
 import { buildSegmentIndex, type IndexCache, type Segment } from './segment.js';
 import { readSegment } from './segment-reader.js';
 import type { BatchMark } from './split-ranges.js';
+import type { SealedSegmentInfo } from './archive-manifest.js';
 import type { ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, PartitionDescription, ReadChunk } from './types.js';
 
@@ -189,6 +190,44 @@ export class PartitionLog {
       base += segment.durableBytes;
     }
     return { marks, endPosition: base };
+  }
+
+  /**
+   * The sealed segments, oldest first: every segment but the active one.
+   * For the archiver (archiver.ts), once per pass; reads nothing.
+   */
+  sealedSegments(): SealedSegmentInfo[] {
+    const sealed: SealedSegmentInfo[] = [];
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const s = this.segments[i]!;
+      sealed.push({ baseOffset: s.baseOffset, endOffset: this.segments[i + 1]!.baseOffset, bytes: s.durableBytes, path: s.path });
+    }
+    return sealed;
+  }
+
+  /**
+   * Bytes of the sealed segment based at `baseOffset` that a reader of
+   * records [from, end) needs: from the batch start at or before `from` to
+   * the first batch start at or after `end` (or the segment's end), both
+   * from its offset index (built if not cached, as a read does). For planning
+   * splits over the archived copy of the segment.
+   */
+  async sealedByteRange(baseOffset: number, from: number, end: number): Promise<{ start: number; end: number }> {
+    const i = this.segments.findIndex((s) => s.baseOffset === baseOffset);
+    if (i < 0 || i === this.segments.length - 1) {
+      throw new LaminateError('INTERNAL', `Expected a sealed segment of dataset ${describe(this.ctx.dataset)} partition ${this.ctx.partition} at offset ${baseOffset}, got none`);
+    }
+    const segment = this.segments[i]!;
+    const index = await this.indexOf(segment, i);
+    const start = index.floor(from)?.position ?? 0;
+    let endPosition = segment.durableBytes;
+    for (const e of index.batchStarts()) {
+      if (e.offset >= end) {
+        endPosition = e.position;
+        break;
+      }
+    }
+    return { start, end: endPosition };
   }
 
   /** See DatasetStore.waitForRecords. */

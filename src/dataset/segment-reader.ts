@@ -124,7 +124,7 @@ export async function readSegment(fs: FileSystem, req: SegmentRead): Promise<Seg
  * `room` bytes (or at least one record when `mustTakeOne`). A batch taken
  * whole is its body, as is, with no walk over its records.
  */
-function takeRecords(
+export function takeRecords(
   buf: Buffer,
   rel: number,
   header: BatchHeader,

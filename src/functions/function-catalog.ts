@@ -7,7 +7,9 @@
  *   catalog.json            every function's versions (settings, code hash, wrapped data key), replaced atomically;
  *                           a version's environment is in it sealed with the version's data key (Lambda encrypts
  *                           environment variables at rest too), opened in memory at load
- *   code/<name>.v<N>.bin    a version's code, AES-256-GCM encrypted (code-crypto.ts)
+ *   code/<name>.v<N>.bin    a version's code, AES-256-GCM encrypted (code-crypto.ts); the code store can be
+ *                           elsewhere, an object store too (`laminate master --function-code s3://...`): the
+ *                           code is sealed before it leaves the master, the key and catalog never leave its disk
  *
  * A deploy writes the code file first and then the catalog, whose rename is
  * the commit: a crash between leaves a code file no catalog names, removed at
@@ -18,11 +20,13 @@
  * Implements FunctionDirectory for the triggers and the invocation service.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { FunctionConfig, FunctionVersionInfo } from '../common/function-shapes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { locate } from '../storage/store-path.js';
 import { openBlob, sealBlob, sealCode, unwrapDataKey } from './code-crypto.js';
 import { validateFunctionConfig, validateFunctionName, type FunctionConfigInput } from './function-config.js';
 import type { DeployedFunction, FunctionChange, FunctionDirectory } from './invoker.js';
@@ -75,16 +79,21 @@ export class FunctionCatalog implements FunctionDirectory {
   /** Deploys and deletes run one at a time, each saved before the next. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly dir: string, private readonly masterKey: Buffer) {}
+  private constructor(private readonly dir: string, private readonly masterKey: Buffer, private readonly codeStore: ObjectStore, private readonly codePrefix: string) {}
 
   /**
-   * Loads the catalog under `dir` (creating it), and removes code files no
-   * version names (a deploy cut short). Called once at the master's start.
+   * Loads the catalog under `dir` (creating it), and removes code objects
+   * no version names (a deploy cut short) from the code store, `codeDir`
+   * (a folder or `s3://bucket/prefix`; default `<dir>/code`). Called once
+   * at the master's start.
    */
-  static async open(dir: string, masterKey: Buffer): Promise<FunctionCatalog> {
+  static async open(dir: string, masterKey: Buffer, codeDir = join(dir, 'code')): Promise<FunctionCatalog> {
     const key = masterKey;
-    await mkdir(join(dir, 'code'), { recursive: true });
-    const catalog = new FunctionCatalog(dir, masterKey);
+    await mkdir(dir, { recursive: true });
+    const at = await locate(codeDir);
+    // A missing bucket or denied access is said at the master's start, not at the first deploy.
+    await at.store.check();
+    const catalog = new FunctionCatalog(dir, masterKey, at.store, at.key === '' || at.key.endsWith('/') ? at.key : `${at.key}/`);
     let text: string | undefined;
     try {
       text = await readFile(join(dir, 'catalog.json'), 'utf8');
@@ -101,8 +110,8 @@ export class FunctionCatalog implements FunctionDirectory {
       for (const f of file.functions) catalog.functions.set(f.name, { ...f, versions: f.versions.map((v) => withEnv(v, key)) });
     }
     const named = new Set([...catalog.functions.values()].flatMap((f) => f.versions.map((v) => codeFileName(v.name, v.version))));
-    for (const name of await readdir(join(dir, 'code'))) {
-      if (!named.has(name)) await rm(join(dir, 'code', name), { force: true });
+    for (const o of (await catalog.codeStore.list(catalog.codePrefix)).objects) {
+      if (!named.has(o.key.slice(catalog.codePrefix.length))) await catalog.codeStore.delete(o.key);
     }
     return catalog;
   }
@@ -157,7 +166,7 @@ export class FunctionCatalog implements FunctionDirectory {
   async code(name: string, version: number): Promise<FunctionCodeForWorker> {
     const v = this.functions.get(name)?.versions.find((x) => x.version === version);
     if (!v) throw new LaminateError('NOT_FOUND', `No version ${version} of function '${name}' (deleted, or never deployed)`);
-    const ciphertext = await readFile(join(this.dir, 'code', codeFileName(name, version)));
+    const ciphertext = await this.codeStore.read(this.codeKey(name, version));
     return {
       ciphertext, iv: Buffer.from(v.iv, 'hex'), authTag: Buffer.from(v.authTag, 'hex'),
       dataKey: unwrapDataKey(this.masterKey, Buffer.from(v.wrappedKey, 'hex')), codeSha256: v.codeSha256,
@@ -181,7 +190,8 @@ export class FunctionCatalog implements FunctionDirectory {
       const f = this.functions.get(name) ?? { name, versions: [], lastVersion: 0 };
       const version = f.lastVersion + 1;
       const sealed = sealCode(this.masterKey, req.code);
-      await writeFileAtomic(join(this.dir, 'code', codeFileName(name, version)), sealed.ciphertext);
+      // Sealed before it is stored: an object store holds only ciphertext (the data key is wrapped in the catalog).
+      await this.codeStore.put(this.codeKey(name, version), sealed.ciphertext);
       const stored: StoredVersion = {
         name, version, codeSha256: createHash('sha256').update(req.code).digest('hex'), codeBytes: req.code.length, config, createdAt: now,
         iv: sealed.iv.toString('hex'), authTag: sealed.authTag.toString('hex'), wrappedKey: sealed.wrappedKey.toString('hex'),
@@ -191,7 +201,7 @@ export class FunctionCatalog implements FunctionDirectory {
       const next: StoredFunction = { name, versions: [...f.versions.slice(dropped.length), stored], lastVersion: version };
       await this.save(new Map(this.functions).set(name, next));
       this.functions.set(name, next);
-      for (const d of dropped) await rm(join(this.dir, 'code', codeFileName(name, d.version)), { force: true });
+      for (const d of dropped) await this.codeStore.delete(this.codeKey(name, d.version));
       this.tell({ type: 'deployed', fn: { name, version, config } });
       return info(stored);
     });
@@ -208,9 +218,14 @@ export class FunctionCatalog implements FunctionDirectory {
       const next: StoredFunction = { name, versions: [], lastVersion: f.lastVersion };
       await this.save(new Map(this.functions).set(name, next));
       this.functions.set(name, next);
-      for (const v of f.versions) await rm(join(this.dir, 'code', codeFileName(name, v.version)), { force: true });
+      for (const v of f.versions) await this.codeStore.delete(this.codeKey(name, v.version));
       this.tell({ type: 'deleted', name });
     });
+  }
+
+  /** The key of a version's sealed code in the code store. */
+  private codeKey(name: string, version: number): string {
+    return `${this.codePrefix}${codeFileName(name, version)}`;
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {

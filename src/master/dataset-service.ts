@@ -16,6 +16,7 @@ import type { Logger } from '../common/logger.js';
 import { datasetService, type DatasetHandlers, type ReadChunk, type ReadRequest } from '../protocol/dataset-rpc.js';
 import type { ServiceRegistration } from '../protocol/master-rpc.js';
 import type { DatasetStore } from '../dataset/types.js';
+import { servedRecords } from '../dataset/dataset-metrics.js';
 
 /** Most batches in one Append request (a producer sends one; `laminate append` a few). */
 export const MAX_BATCHES_PER_APPEND = 4096;
@@ -81,6 +82,7 @@ export function createDatasetService(store: DatasetStore, logger: Logger, o: Dat
       // that its read is open (so a reconnecting client knows it is back).
       // So does an idle one, every followIdleMs (see DEFAULT_FOLLOW_IDLE_MS).
       if (chunk.count > 0 || (first && req.follow) || idle) {
+        if (chunk.count > 0) servedRecords().inc({ dataset }, chunk.count);
         yield chunk;
         from = chunk.nextOffset;
       }

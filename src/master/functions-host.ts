@@ -29,6 +29,8 @@ import { encodeBody } from '../storage/record-body.js';
 export interface FunctionsHostDeps {
   /** `<data>/functions`. */
   readonly dir: string;
+  /** `--function-code`: where the sealed code is kept, a folder or `s3://bucket/prefix`; absent: `<dir>/code`. */
+  readonly codeDir?: string;
   /** `--key-file`: the master key; absent: generated into `<dir>/master.key` (mode 0600). */
   readonly keyFile?: string;
   readonly scheduler: Scheduler;
@@ -54,7 +56,7 @@ export async function startFunctions(d: FunctionsHostDeps): Promise<FunctionsHos
   await mkdir(d.dir, { recursive: true, mode: 0o700 });
   const { key, generated } = await loadMasterKey(d.keyFile, join(d.dir, 'master.key'));
   if (generated) d.log.info({ path: join(d.dir, 'master.key') }, 'generated the key that encrypts function code at rest (keep it: without it the stored code cannot be opened)');
-  const catalog = await FunctionCatalog.open(d.dir, key);
+  const catalog = await FunctionCatalog.open(d.dir, key, ...(d.codeDir === undefined ? [] : [d.codeDir]));
   const journal = await EventJournal.open(join(d.dir, 'async-events.jsonl'));
   const service = new InvocationService({
     catalog, journal, clock: d.clock, log: d.log, send: d.send, ...(d.options ? { options: d.options } : {}),

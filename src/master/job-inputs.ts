@@ -3,10 +3,12 @@
  * files are listed and cut by bytes; dataset inputs first get their cut
  * (`dataset:NAME`: every record durable now; `dataset:NAME@CUT`: that cut,
  * checked against the dataset), recorded in the spec, then each partition
- * is cut into offset ranges at batch starts by the store.
+ * is cut into offset ranges at batch starts by the store, and those over
+ * archived segments are pointed at the archive.
  */
 import { parseDatasetInput, type DatasetCut } from '../common/dataset-input.js';
 import type { InputSplit } from '../common/input-split.js';
+import { withArchivedRanges, type ArchiveLookup } from '../dataset/archive-splits.js';
 import { validateCut } from '../dataset/cut.js';
 import { storeDatasetAccess } from '../dataset/input-access.js';
 import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
@@ -36,12 +38,14 @@ export function resolveCut(input: string, store: Pick<LogDatasetStore, 'currentC
  * per submission, before the job exists, so that a refusal leaves nothing
  * behind. Reads only.
  */
-export async function planJobInputs(spec: ResolvedJobSpec, store: PlanningStore): Promise<{ spec: ResolvedJobSpec; splits: InputSplit[] }> {
+export async function planJobInputs(spec: ResolvedJobSpec, store: PlanningStore, archive?: ArchiveLookup): Promise<{ spec: ResolvedJobSpec; splits: InputSplit[] }> {
   if (spec.format !== 'dataset') {
     const splits = await inputFormatFor(spec.format).listSplits({ kind: 'files', paths: spec.inputs }, spec.splitSize);
     return { spec, splits };
   }
   const cuts = spec.inputs.map((input) => resolveCut(input, store));
-  const splits = await inputFormatFor('dataset', { datasets: storeDatasetAccess(store) }).listSplits({ kind: 'datasets', cuts }, spec.splitSize);
+  const planned = await inputFormatFor('dataset', { datasets: storeDatasetAccess(store) }).listSplits({ kind: 'datasets', cuts }, spec.splitSize);
+  // With an archive, the maps read the archived part of each partition from it (archive-splits.ts).
+  const splits = archive === undefined ? planned : await withArchivedRanges(planned, archive);
   return { spec: { ...spec, cuts }, splits };
 }

@@ -3,7 +3,6 @@
  * with every default filled. Zero in a numeric field of the wire request
  * means "not given".
  */
-import { isAbsolute } from 'node:path';
 import { isStorePath } from '../storage/store-path.js';
 import { isDatasetInput, parseDatasetInput, type DatasetCut } from '../common/dataset-input.js';
 import { FILE_INPUT_FORMATS, isFileInputFormat, type InputFormat } from '../common/input-format.js';
@@ -136,6 +135,6 @@ export function resolveJobSpec(req: SubmitJobRequest, compareKeys: (a: string, b
 }
 
 function absolute(flag: string, path: string): string {
-  if (!isAbsolute(path)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be an absolute path, got ${describe(path)}`);
+  if (!isStorePath(path)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${flag} to be an absolute path or an s3:// URL, got ${describe(path)}`);
   return path;
 }

@@ -22,9 +22,12 @@ import type { Decision, JobFinishedDecision } from '../scheduler/types.js';
 import { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { compareKeys } from '../storage/key-order.js';
 import { outputCommitter } from '../storage/job-output.js';
+import { isS3Path } from '../storage/object-store.js';
+import { joinStorePath } from '../storage/store-path.js';
 import { attemptLaunch } from './attempt-launch.js';
 import { BundleStore } from './bundle-store.js';
 import { createDatasetService, type DatasetService } from './dataset-service.js';
+import { startDatasetArchive, type DatasetArchive, type DatasetArchiveOptions } from './dataset-archive.js';
 import { JobJournal } from './job-journal.js';
 import { planJobInputs } from './job-inputs.js';
 import type { JobPlan } from './job-plan.js';
@@ -68,7 +71,11 @@ export interface MasterOptions {
   retainJobs?: number;
   /** Where the dataset store keeps its datasets. Default <dataDir>/datasets. */
   datasetDir?: string;
-  /** The view store: published view versions. Default <dataDir>/views. */
+  /** A dataset segment rolls (is sealed) at this size. Default the store's (64 MiB). */
+  datasetSegmentBytes?: number;
+  /** Copy sealed dataset segments there, and let batch jobs read them from it (dataset-archive.ts). Default none. */
+  archive?: DatasetArchiveOptions;
+  /** The view store: published view versions, a folder or an object store (`s3://bucket/prefix`). Default <dataDir>/views. */
   viewDir?: string;
   /** Crash tests only: called after each durable step of a view publish (see ViewServiceDeps.onPublishStep). */
   onViewPublishStep?: (step: string) => void;
@@ -76,6 +83,11 @@ export interface MasterOptions {
   speedNodeTimeoutMs?: number;
   /** How long after its start the master waits for serving nodes before naming a speed handoff. Default 2500 ms. */
   speedStartGraceMs?: number;
+  /**
+   * Functions: where their sealed code is kept, a folder or `s3://bucket/prefix`. Default: beside the views
+   * (`<viewDir>/_function-code`) when those are on an object store, else `<dataDir>/functions/code`.
+   */
+  functionCodeDir?: string;
   /** Functions: the file holding the key that encrypts their code at rest; default one generated in <dataDir>/functions/master.key. */
   functionKeyFile?: string;
   /** Functions: idle time before a container stops, async retry backoff, and the like (tests make them small). */
@@ -111,6 +123,8 @@ export class Master {
   private datasets?: DatasetService;
   /** The dataset store, set by start(): the service serves it, job submission plans splits over it. */
   private store?: LogDatasetStore;
+  /** Set by start() with options.archive. */
+  private archive?: DatasetArchive;
   private views?: ViewService;
   /** Functions (issue 10): catalog, code store, invocations; set by start(). */
   private functions?: FunctionsHost;
@@ -164,10 +178,18 @@ export class Master {
     await this.recover();
     const host = this.options.host ?? '127.0.0.1';
     // The service owns the store (it closes it); the master plans jobs over it.
-    const store = this.store = await LogDatasetStore.open({ dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger });
+    const store = this.store = await LogDatasetStore.open({
+      dir: this.options.datasetDir ?? join(this.options.dataDir, 'datasets'), logger: this.options.logger,
+      ...(this.options.datasetSegmentBytes === undefined ? {} : { segmentBytes: this.options.datasetSegmentBytes }),
+    });
+    if (this.options.archive) this.archive = await startDatasetArchive(this.options.archive, store, this.options.logger).catch(async (err: unknown) => { await store.close(); throw err; });
     const datasets = this.datasets = createDatasetService(store, this.options.logger);
     const viewDir = this.options.viewDir ?? join(this.options.dataDir, 'views');
-    const catalogDir = join(viewDir, '_catalog');
+    // The catalog's small state (deployments, builds, serving nodes, cuts) stays with the master, on its
+    // disk, when the versions go to an object store: Druid keeps segment metadata with its coordinator and
+    // only segments in deep storage. The state is the master's alone, rewritten at each build and at each
+    // change of the serving nodes, and wants an fsync'd rename, not a PUT per change.
+    const catalogDir = isS3Path(viewDir) ? join(this.options.dataDir, 'views', '_catalog') : join(viewDir, '_catalog');
     const catalog = await ViewCatalog.open(catalogDir);
     const servingRegistry = new ServingRegistry();
     // Nodes registered before a restart, down until they heartbeat: a crashed one keeps holding the speed handoff.
@@ -204,8 +226,11 @@ export class Master {
     });
     // Before any request: a build asked for now must see the builds the catalog says are running.
     await views.start();
+    // Code beside the views when those are on an object store, so that no node needs the master's disk for either.
+    const functionCodeDir = this.options.functionCodeDir ?? (isS3Path(viewDir) ? joinStorePath(viewDir, '_function-code') : undefined);
     const functions = this.functions = await startFunctions({
       dir: join(this.options.dataDir, 'functions'), ...(this.options.functionKeyFile === undefined ? {} : { keyFile: this.options.functionKeyFile }),
+      ...(functionCodeDir === undefined ? {} : { codeDir: functionCodeDir }),
       scheduler: this.scheduler, run: (ds) => this.run(ds), send: (workerId, cmd) => this.channels.send(workerId, cmd), store,
       clock: this.clock, log: this.log, ...(this.options.functions ? { options: this.options.functions } : {}),
     });
@@ -267,6 +292,7 @@ export class Master {
     this.functions?.service.stop();
     this.channels.close();
     for (const plan of this.jobs.values()) for (const wake of plan.waiters) wake();
+    await this.archive?.stop();
     await this.datasets?.close();
     await this.server?.close();
     this.shuffleCleanup.close();
@@ -366,7 +392,7 @@ export class Master {
     if (problem) throw new LaminateError('RESOURCE_EXHAUSTED', problem);
     if (!this.store) throw new LaminateError('UNAVAILABLE', 'The master is not started');
     // Dataset inputs get their cut here: every record durable now, or the one asked for.
-    const { spec, splits } = await planJobInputs(requested, this.store);
+    const { spec, splits } = await planJobInputs(requested, this.store, this.archive?.lookup);
     const bundleHash = await this.bundles.put(req.bundle);
     await outputCommitter(spec.outputDir).setupJob();
     const jobId = formatJobId(this.nextJob++);

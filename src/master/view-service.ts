@@ -18,7 +18,6 @@
  * resumes from the journal); a failed build leaves the current version
  * serving, and says why in `laminate view versions`.
  */
-import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import type { Clock } from '../common/clock.js';
 import { errorMessage, LaminateError } from '../common/errors.js';
@@ -31,6 +30,7 @@ import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { formatCut, validateCut } from '../dataset/cut.js';
 import type { SubmitJobRequest } from '../protocol/messages.js';
 import type { ViewHandlers } from '../protocol/view-rpc.js';
+import { joinStorePath, locate } from '../storage/store-path.js';
 import { ViewFileReader } from '../view/view-file-reader.js';
 import { cutIsBehind, makeManifest, validateViewName, type ViewManifest, type ViewManifestFile } from '../view/view-manifest.js';
 import {
@@ -167,7 +167,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     for (let p = 0; p < b.partitions; p++) {
       // The part files the build job's reducers committed (FileOutputCommitter's names).
       const name = formatPartFile(p);
-      const reader = await ViewFileReader.open(join(dir, name));
+      const reader = await ViewFileReader.openStored(joinStorePath(dir, name));
       try {
         const check = await reader.verify();
         files.push({ name, partition: p, bytes: check.bytes, checksum: check.checksum, records: reader.records, firstKey: reader.firstKey ?? null, lastKey: reader.lastKey ?? null });
@@ -472,6 +472,8 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       listServingNodes: (): ServingNodeInfo[] => registry.live(clock.now()),
     },
     async start() {
+      // A missing bucket or denied access is said now, not at the first build.
+      await (await locate(root)).store.check();
       const running = new Set(catalog.running().map((b) => `${b.view}/${b.version}`));
       for (const view of await listViews(root)) {
         // A running build's folder has no manifest yet: it is not a leftover.

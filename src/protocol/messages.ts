@@ -16,7 +16,7 @@ export interface WireMapOutputSource {
   mapIndex: number; attemptId: string; workerId: string; shuffleAddress: string; partition: WirePartitionInfo | null;
 }
 export interface WireFileSplit { path: string; start: number; length: number }
-export interface WireDatasetSplit { dataset: string; partition: number; startOffset: number; endOffset: number }
+export interface WireDatasetSplit { dataset: string; partition: number; startOffset: number; endOffset: number; archivePath?: string; archiveStart?: number; archiveEnd?: number }
 export interface WireInputSplit { file?: WireFileSplit | null; dataset?: WireDatasetSplit | null; split?: 'file' | 'dataset' }
 export interface WireDatasetCut { dataset: string; offsets: number[]; from: number[] }
 export interface LaunchAttempt {

@@ -29,7 +29,12 @@ const TASK_KINDS: readonly TaskKind[] = ['map', 'reduce'];
 export function toWireSplit(s: InputSplit): M.WireInputSplit {
   return s.kind === 'file'
     ? { file: { path: s.path, start: s.start, length: s.length } }
-    : { dataset: { dataset: s.dataset, partition: s.partition, startOffset: s.startOffset, endOffset: s.endOffset } };
+    : {
+      dataset: {
+        dataset: s.dataset, partition: s.partition, startOffset: s.startOffset, endOffset: s.endOffset,
+        ...(s.archive ? { archivePath: s.archive.path, archiveStart: s.archive.start, archiveEnd: s.archive.end } : {}),
+      },
+    };
 }
 
 /** @throws LaminateError INVALID_ARGUMENT for a split of neither kind (a newer master's, say). */
@@ -37,7 +42,9 @@ export function fromWireSplit(w: M.WireInputSplit, attemptId: string): InputSpli
   if (w.file) return { kind: 'file', path: w.file.path, start: w.file.start, length: w.file.length };
   if (w.dataset) {
     const d = w.dataset;
-    return { kind: 'dataset', dataset: d.dataset, partition: d.partition, startOffset: d.startOffset, endOffset: d.endOffset };
+    const split = { kind: 'dataset' as const, dataset: d.dataset, partition: d.partition, startOffset: d.startOffset, endOffset: d.endOffset };
+    // An empty path is "not archived" (proto3 defaults).
+    return d.archivePath ? { ...split, archive: { path: d.archivePath, start: d.archiveStart ?? 0, end: d.archiveEnd ?? 0 } } : split;
   }
   throw new LaminateError('INVALID_ARGUMENT', `Expected the input split of ${attemptId} to be a file or a dataset split, got neither`);
 }

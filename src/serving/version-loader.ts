@@ -1,6 +1,7 @@
 /**
  * Loading a view version into a serving node: its files copied from the
- * view store into the node's own folder, each verified against the
+ * view store (a folder, or an object store: the storage port) into the
+ * node's own folder, each verified against the
  * manifest, opened; or, after a restart, the local copies opened and
  * verified again, without the store.
  *
@@ -18,23 +19,25 @@
  * copied again; the manifest (fsync'd, written last) only says the copy
  * was complete once.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, errorMessage, LaminateError } from '../common/errors.js';
 import type { BlockCache } from '../view/block-cache.js';
 import { writeFileAtomic } from '../view/durable-files.js';
+import { readStoredFile, streamStoredFile } from '../view/stored-files.js';
 import { presentationOf } from '../view/monoid-by-name.js';
 import { ViewFileReader } from '../view/view-file-reader.js';
 import { decodeManifest, type ViewManifest } from '../view/view-manifest.js';
-import { MANIFEST_FILE, readManifest, versionDir } from '../view/view-version-dir.js';
+import { MANIFEST_FILE, readManifest, versionDir, versionFile } from '../view/view-version-dir.js';
 import { LoadedVersion } from './loaded-version.js';
 
 /** The file beside a local copy's manifest that says how its values are presented. */
 export const SERVED_FILE = 'SERVED.json';
 
-/** Bytes per read while copying: large reads, a bounded buffer (two of them in the pipe). */
+/** Bytes buffered by the copy's writer: a bounded buffer whatever the store's chunks. */
 const COPY_CHUNK_BYTES = 1024 * 1024;
 
 /** Where a version is in the view store, as the master tells it (ServedVersion) with its view's merge. */
@@ -83,12 +86,12 @@ export async function loadFromStore(src: VersionSource, options: LoadOptions): P
     // No complete copy (NOT_FOUND), or a damaged one: copy again.
     if (!(err instanceof LaminateError) || (err.code !== 'NOT_FOUND' && err.code !== 'DATA_LOSS')) throw err;
   }
-  const manifestPath = join(src.dir, MANIFEST_FILE);
+  const manifestPath = versionFile(src.dir, MANIFEST_FILE);
   let manifestBytes: Buffer;
   try {
-    manifestBytes = await readFile(manifestPath);
+    manifestBytes = await readStoredFile(manifestPath);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') {
+    if (err instanceof LaminateError && err.code === 'NOT_FOUND') {
       throw new LaminateError('NOT_FOUND', `Version ${src.version} of view '${src.view}' is not in the view store (no ${manifestPath})`, { cause: err });
     }
     throw err;
@@ -100,7 +103,7 @@ export async function loadFromStore(src: VersionSource, options: LoadOptions): P
   await rm(local, { recursive: true, force: true });
   await mkdir(local, { recursive: true });
   try {
-    for (const f of manifest.files) await copyFile(join(src.dir, f.name), join(local, f.name), f.bytes, options.signal);
+    for (const f of manifest.files) await copyFile(versionFile(src.dir, f.name), join(local, f.name), f.bytes, options.signal);
     const readers = await openVerified(manifest, local, options.cache);
     // A version is presented as it was built: a view redeployed with another monoid keeps its older versions' answers.
     const merge = manifest.merge ?? src.merge;
@@ -152,13 +155,20 @@ async function readServedMerge(path: string): Promise<string> {
   return merge;
 }
 
-/** Streams `from` into `to` (through a .tmp), and checks its size against the manifest's. */
+/**
+ * Streams `from` (a file, or an object in a store: Druid's historicals
+ * load segments from deep storage the same way) into `to` through a .tmp,
+ * in the chunks the store yields, and checks its size against the
+ * manifest's. The CRCs are checked after, on the local copy (openVerified).
+ */
 async function copyFile(from: string, to: string, bytes: number, signal: AbortSignal | undefined): Promise<void> {
   const tmp = `${to}.tmp`;
   try {
-    await pipeline(createReadStream(from, { highWaterMark: COPY_CHUNK_BYTES }), createWriteStream(tmp), ...(signal ? [{ signal }] : []));
+    await pipeline(Readable.from(await streamStoredFile(from)), createWriteStream(tmp, { highWaterMark: COPY_CHUNK_BYTES }), ...(signal ? [{ signal }] : []));
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') throw new LaminateError('NOT_FOUND', `View file '${from}' is missing from the view store`, { cause: err });
+    if (errnoOf(err) === 'ENOENT' || (err instanceof LaminateError && err.code === 'NOT_FOUND')) {
+      throw new LaminateError('NOT_FOUND', `View file '${from}' is missing from the view store`, { cause: err });
+    }
     throw err;
   }
   const size = (await stat(tmp)).size;

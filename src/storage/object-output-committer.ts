@@ -111,6 +111,46 @@ async function abortPending(store: ObjectStore, prefix: string, keepMarker: bool
   return aborted;
 }
 
+/** An attempt's raw upload (openTaskUpload): write in order, then close or abandon. */
+export interface TaskUpload {
+  /** Stores the next bytes (the store joins them into parts); the caller's buffer is free once it resolves. */
+  write(bytes: Buffer): Promise<void>;
+  /** Finishes the upload and records its parts in the attempt's manifest; invisible until commitTask. */
+  close(): Promise<void>;
+  /** Drops the upload. Safe to call twice. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Starts an attempt's upload to `part-NNNNN` and records it in the
+ * attempt's manifest; `finished` records the finished upload's parts (or
+ * aborts it when the job ended meanwhile).
+ */
+async function startAttemptUpload(outputDir: string, attemptDir: string, partition: number): Promise<{ upload: UploadWriter; finished: (ticket: UploadTicket) => Promise<void> }> {
+  const { store, prefix } = await outputOf(outputDir);
+  const ended = (): LaminateError => new LaminateError('FAILED_PRECONDITION', `Expected the job's marker '${store.describe(`${prefix}${JOB_MARKER}`)}' for attempt ${attemptDir}'s output, got none: the job has ended, so this late attempt writes nothing`);
+  if ((await store.stat(`${prefix}${JOB_MARKER}`)) === undefined) throw ended();
+  const manifest = manifestKey(prefix, attemptDir, partition);
+  const upload = await store.startUpload(`${prefix}${formatPartFile(partition)}`);
+  try {
+    await store.put(manifest, JSON.stringify(upload.ticket));
+  } catch (err) {
+    await upload.abort().catch(() => {});
+    throw err;
+  }
+  return {
+    upload,
+    finished: async (ticket) => {
+      // A job that ended meanwhile swept its uploads already: this one would be left behind.
+      if ((await store.stat(`${prefix}${JOB_MARKER}`)) === undefined) {
+        await store.abortUpload(ticket);
+        throw ended();
+      }
+      await store.put(manifest, JSON.stringify(ticket));
+    },
+  };
+}
+
 export const ObjectOutputCommitter = {
   /**
    * Prepares the output prefix for a job: checks the bucket (a missing one
@@ -143,25 +183,25 @@ export const ObjectOutputCommitter = {
    *   marker is gone): a late attempt writes nothing.
    */
   async openTaskOutput(outputDir: string, attemptDir: string, partition: number): Promise<OutputWriter> {
-    const { store, prefix } = await outputOf(outputDir);
-    const ended = (): LaminateError => new LaminateError('FAILED_PRECONDITION', `Expected the job's marker '${store.describe(`${prefix}${JOB_MARKER}`)}' for attempt ${attemptDir}'s output, got none: the job has ended, so this late attempt writes nothing`);
-    if ((await store.stat(`${prefix}${JOB_MARKER}`)) === undefined) throw ended();
-    const manifest = manifestKey(prefix, attemptDir, partition);
-    const upload = await store.startUpload(`${prefix}${formatPartFile(partition)}`);
-    try {
-      await store.put(manifest, JSON.stringify(upload.ticket));
-    } catch (err) {
-      await upload.abort().catch(() => {});
-      throw err;
-    }
-    return OutputWriter.over(new UploadSink(upload, async (ticket) => {
-      // A job that ended meanwhile swept its uploads already: this one would be left behind.
-      if ((await store.stat(`${prefix}${JOB_MARKER}`)) === undefined) {
-        await store.abortUpload(ticket);
-        throw ended();
-      }
-      await store.put(manifest, JSON.stringify(ticket));
-    }));
+    const { upload, finished } = await startAttemptUpload(outputDir, attemptDir, partition);
+    return OutputWriter.over(new UploadSink(upload, finished));
+  },
+
+  /**
+   * As openTaskOutput, for bytes made elsewhere (a view file staged on the
+   * worker's disk): the caller writes them in chunks, then close() finishes
+   * the upload and records it, still invisible until commitTask; abandon()
+   * drops it. Called by the reduce runner once per attempt.
+   *
+   * @throws LaminateError FAILED_PRECONDITION when the job has ended.
+   */
+  async openTaskUpload(outputDir: string, attemptDir: string, partition: number): Promise<TaskUpload> {
+    const { upload, finished } = await startAttemptUpload(outputDir, attemptDir, partition);
+    return {
+      write: (bytes) => upload.write(bytes),
+      close: async () => { await finished(await upload.finish()); },
+      abandon: () => upload.abort(),
+    };
   },
 
   /**

@@ -6,7 +6,7 @@
  * function code and the dataset archive later) resolves it here, and works
  * on the pair.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { localObjectStore } from './local-object-store.js';
 import { isS3Path, type ObjectStore } from './object-store.js';
@@ -69,4 +69,16 @@ export function absoluteStorePath(path: string): string {
 /** Whether `path` is one the master can use as is (absolute, or s3://). Pure. */
 export function isStorePath(path: string): boolean {
   return isS3Path(path) || isAbsolute(path);
+}
+
+/**
+ * `base` and `names` joined as a path of the same kind: with '/' for an
+ * s3:// URL (node's path.join would fold its '//'), as path.join for a
+ * local path. Pure.
+ */
+export function joinStorePath(base: string, ...names: string[]): string {
+  if (!isS3Path(base)) return join(base, ...names);
+  let out = base;
+  for (const name of names) out = out.endsWith('/') ? out + name : `${out}/${name}`;
+  return out;
 }

@@ -5,13 +5,14 @@
  * size and its record count. The serving layer checks its local copies the
  * same way as it opens them (src/serving/version-loader.ts).
  */
-import { join } from 'node:path';
 import { LaminateError } from '../common/errors.js';
+import { joinStorePath } from '../storage/store-path.js';
 import { ViewFileReader } from './view-file-reader.js';
 import type { ViewManifest } from './view-manifest.js';
 
 /**
- * Reads every file of the version in `dir` once and checks it against
+ * Reads every file of the version in `dir` (a folder, or a prefix in an
+ * object store, read in place) once and checks it against
  * `manifest`. Read-only; safe to repeat. Costs one pass over the version's
  * bytes (what an incremental build's reducers read anyway).
  *
@@ -21,10 +22,10 @@ import type { ViewManifest } from './view-manifest.js';
  */
 export async function verifyVersionFiles(dir: string, manifest: ViewManifest): Promise<void> {
   for (const f of manifest.files) {
-    const path = join(dir, f.name);
+    const path = joinStorePath(dir, f.name);
     let reader: ViewFileReader;
     try {
-      reader = await ViewFileReader.open(path);
+      reader = await ViewFileReader.openStored(path);
     } catch (err) {
       if (err instanceof LaminateError && err.code === 'NOT_FOUND') {
         throw new LaminateError('DATA_LOSS', `View file '${path}' of version ${manifest.version} of view '${manifest.view}' is missing`, { cause: err });

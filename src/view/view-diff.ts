@@ -11,7 +11,7 @@ import type { ViewEntry } from './view-file-reader.js';
 import { mergeScanBatches } from './view-merge.js';
 import { readManifest, versionDir } from './view-version-dir.js';
 import { ViewFileReader } from './view-file-reader.js';
-import { join } from 'node:path';
+import { joinStorePath } from '../storage/store-path.js';
 
 /** Keys listed per kind when the caller does not say. */
 export const DEFAULT_DIFF_EXAMPLES = 5;
@@ -62,7 +62,7 @@ export async function openVersionScan(root: string, view: string, version: numbe
   const dir = versionDir(root, view, version);
   const readers: ViewFileReader[] = [];
   try {
-    for (const f of manifest.files) readers.push(await ViewFileReader.open(join(dir, f.name)));
+    for (const f of manifest.files) readers.push(await ViewFileReader.openStored(joinStorePath(dir, f.name)));
   } catch (err) {
     await Promise.all(readers.map((r) => r.close()));
     throw err;

@@ -4,15 +4,28 @@
  * file's end and checked, and the search for the block of a key.
  */
 import { readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { LaminateError } from '../common/errors.js';
 import { CRC32_RESIDUE } from './crc32-combine.js';
 import { Block, BlockCursor, compareRange } from './view-block.js';
 import { BLOCK_TRAILER_BYTES, decodeFooter, decodeTail, MAX_BLOCK_BYTES, TAIL_BYTES, type ViewFileFooter } from './view-file-format.js';
 
+/**
+ * What reading a view file needs of it: positioned reads, its size and a
+ * close. A local FileHandle is one; so is an object store's RangeReader
+ * with the object's size (stored-view-file.ts), for a file read in place
+ * on S3.
+ */
+export interface PositionalFile {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+  /** A local file's descriptor (blocking preads use it); absent for an object in a store. */
+  readonly fd?: number;
+}
+
 /** Reads `buf.length` bytes at `position`; returns how many there were (fewer only at the end of the file). */
-export async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
+export async function readFully(fh: PositionalFile, buf: Buffer, position: number): Promise<number> {
   let done = 0;
   while (done < buf.length) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
@@ -60,7 +73,7 @@ export class ViewFileIndex {
    *   or its footer or index is damaged; FAILED_PRECONDITION for a format
    *   version this code does not read.
    */
-  static async read(fh: FileHandle, path: string): Promise<ViewFileIndex> {
+  static async read(fh: PositionalFile, path: string): Promise<ViewFileIndex> {
     const size = (await fh.stat()).size;
     if (size < TAIL_BYTES) {
       throw new LaminateError('DATA_LOSS', `View file '${path}' is truncated: expected at least ${TAIL_BYTES} bytes (its tail), got ${size}`);

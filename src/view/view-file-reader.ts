@@ -25,7 +25,9 @@ import { BlockCache } from './block-cache.js';
 import { CRC32_RESIDUE } from './crc32-combine.js';
 import { Block, BlockCursor, compareRange } from './view-block.js';
 import { BLOCK_TRAILER_BYTES, keyBytes, type ViewFileFooter } from './view-file-format.js';
-import { readFully, readFullySync, shrank, ViewFileIndex } from './view-file-index.js';
+import { readFully, readFullySync, shrank, ViewFileIndex, type PositionalFile } from './view-file-index.js';
+import { isS3Path } from '../storage/object-store.js';
+import { locate } from '../storage/store-path.js';
 import { checkWholeFile } from './view-file-verify.js';
 
 /** Options of ViewFileReader.open. */
@@ -125,7 +127,7 @@ export class ViewFileReader {
   private readonly lengths: Uint32Array;
 
   private constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: PositionalFile,
     /** The path the file was opened at; errors name it. */
     readonly path: string,
     private readonly index: ViewFileIndex,
@@ -160,6 +162,34 @@ export class ViewFileReader {
       return new ViewFileReader(fh, path, await ViewFileIndex.read(fh, path), options.cache ?? new BlockCache(), options.syncReads ?? true);
     } catch (err) {
       await fh.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a view file wherever it is: a local path as open() does, an
+   * object in a store (`s3://...`) read in place with ranged reads (blocks
+   * through the thread of the event loop: no blocking preads). Called by
+   * the master (diffs of versions) and by reducers merging an earlier
+   * version (incremental builds) when the view store is an object store.
+   *
+   * @throws LaminateError as open() does; NOT_FOUND when the object is missing.
+   */
+  static async openStored(path: string, options: ViewFileReaderOptions = {}): Promise<ViewFileReader> {
+    if (!isS3Path(path)) return ViewFileReader.open(path, options);
+    const { store, key } = await locate(path);
+    const size = (await store.stat(key))?.size;
+    if (size === undefined) throw new LaminateError('NOT_FOUND', `View file '${path}' does not exist`);
+    const range = await store.openRange(key);
+    const file: PositionalFile = {
+      read: (buffer, offset, length, position) => range.read(buffer, offset, length, position),
+      stat: async () => ({ size }),
+      close: () => range.close(),
+    };
+    try {
+      return new ViewFileReader(file, path, await ViewFileIndex.read(file, path), options.cache ?? new BlockCache(), false);
+    } catch (err) {
+      await file.close();
       throw err;
     }
   }
@@ -427,7 +457,7 @@ export class ViewFileReader {
     if (this.syncReads) {
       this.checkOpen();
       const buf = Buffer.allocUnsafe(this.lengths[i]! + BLOCK_TRAILER_BYTES);
-      return this.checkBlock(i, buf, readFullySync(this.fh.fd, buf, this.offsets[i]!), fillCache);
+      return this.checkBlock(i, buf, readFullySync(this.fh.fd!, buf, this.offsets[i]!), fillCache);
     }
     let pending = this.inflight.get(i);
     if (pending === undefined) {

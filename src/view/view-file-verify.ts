@@ -3,12 +3,11 @@
  * bytes that checks every block (data and index) against its own CRC and
  * yields the file's CRC-32, compared with the manifest's by the caller.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { LaminateError } from '../common/errors.js';
 import { CRC32_RESIDUE, crc32Combine } from './crc32-combine.js';
 import { BLOCK_TRAILER_BYTES } from './view-file-format.js';
-import { readFully, shrank, type ViewFileIndex } from './view-file-index.js';
+import { readFully, shrank, type PositionalFile, type ViewFileIndex } from './view-file-index.js';
 
 /**
  * The file's CRC-32, checking each block on the way. Regions tile the
@@ -21,7 +20,7 @@ import { readFully, shrank, type ViewFileIndex } from './view-file-index.js';
  * @throws LaminateError DATA_LOSS naming the file and the first block
  *   that fails its checksum, or a file shorter than its index says.
  */
-export async function checkWholeFile(fh: FileHandle, path: string, index: ViewFileIndex, chunk: number): Promise<number> {
+export async function checkWholeFile(fh: PositionalFile, path: string, index: ViewFileIndex, chunk: number): Promise<number> {
   const { offsets, lengths, footer, size } = index;
   const blocks = offsets.length;
   const regionEnd = (r: number): number =>

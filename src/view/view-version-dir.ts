@@ -13,9 +13,16 @@
  * at any step leaves CURRENT naming the old version or the new one, both
  * complete; what the crash left half-written (`.tmp` files, version folders
  * without a manifest) is removed by removeLeftovers at the next start.
+ *
+ * A root that is an object store (`s3://bucket/prefix`) has the same
+ * layout as keys, and the same order of steps with a PUT for each atomic
+ * write (object-version-dir.ts): every function here takes either.
  */
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isS3Path } from '../storage/object-store.js';
+import { joinStorePath } from '../storage/store-path.js';
+import * as objects from './object-version-dir.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { type AtomicWriteStep, syncFolder, writeFileAtomic } from '../storage/atomic-file.js';
 import { cutIsBehind, decodeManifest, encodeManifest, validateViewName, VIEW_NAME_RE, type ViewManifest } from './view-manifest.js';
@@ -38,7 +45,7 @@ function requireVersion(version: unknown): number {
 
 /** `<root>/<view>`; refuses a view name that is not one (it would make another path). Pure. */
 export function viewDir(root: string, view: string): string {
-  return join(root, validateViewName(view));
+  return joinStorePath(root, validateViewName(view));
 }
 
 /** The folder name of a version: `v7`. Pure. */
@@ -56,7 +63,12 @@ export function parseVersionDirName(name: string): number | undefined {
 
 /** `<root>/<view>/v<N>`. Pure. */
 export function versionDir(root: string, view: string, version: number): string {
-  return join(viewDir(root, view), versionDirName(version));
+  return joinStorePath(viewDir(root, view), versionDirName(version));
+}
+
+/** A file of the version folder `dir` (a path or an s3:// URL, as versionDir made it). Pure. */
+export function versionFile(dir: string, name: string): string {
+  return joinStorePath(dir, name);
 }
 
 /** The name of a partition's view file within its version folder: `part-00003.view`. Pure. */
@@ -78,8 +90,14 @@ export function viewFileName(partition: number): string {
  */
 export async function prepareVersionDir(root: string, view: string, version: number): Promise<string> {
   const dir = versionDir(root, view, version);
-  if (await exists(join(dir, MANIFEST_FILE))) {
-    throw new LaminateError('ALREADY_EXISTS', `Version ${version} of view '${view}' already exists (${join(dir, MANIFEST_FILE)}); a build needs a new version number`);
+  const manifestPath = joinStorePath(dir, MANIFEST_FILE);
+  if (isS3Path(root) ? (await objects.objectSize(manifestPath)) !== undefined : await exists(manifestPath)) {
+    throw new LaminateError('ALREADY_EXISTS', `Version ${version} of view '${view}' already exists (${manifestPath}); a build needs a new version number`);
+  }
+  if (isS3Path(root)) {
+    // No folder to make: the build's committer writes the files, and wants the prefix empty.
+    await objects.removePrefix(dir);
+    return dir;
   }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -102,16 +120,22 @@ export async function writeManifest(root: string, manifest: ViewManifest, option
   for (const f of manifest.files) {
     let size: number | undefined;
     try {
-      size = (await stat(join(dir, f.name))).size;
+      size = isS3Path(root) ? await objects.objectSize(joinStorePath(dir, f.name)) : (await stat(join(dir, f.name))).size;
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') throw err;
     }
     if (size !== f.bytes) {
       const got = size === undefined ? 'no such file' : `${size} bytes`;
-      throw new LaminateError('FAILED_PRECONDITION', `Expected view file '${join(dir, f.name)}' of ${f.bytes} bytes for the manifest of version ${manifest.version} of view '${manifest.view}', got ${got}`);
+      throw new LaminateError('FAILED_PRECONDITION', `Expected view file '${joinStorePath(dir, f.name)}' of ${f.bytes} bytes for the manifest of version ${manifest.version} of view '${manifest.view}', got ${got}`);
     }
   }
-  await writeFileAtomic(join(dir, MANIFEST_FILE), bytes, options.onStep);
+  if (isS3Path(root)) {
+    await objects.writeObject(joinStorePath(dir, MANIFEST_FILE), bytes);
+    // One PUT is both steps of a rename: crash tests stop after it as after 'renamed'.
+    options.onStep?.('renamed');
+  } else {
+    await writeFileAtomic(join(dir, MANIFEST_FILE), bytes, options.onStep);
+  }
 }
 
 /**
@@ -123,10 +147,16 @@ export async function writeManifest(root: string, manifest: ViewManifest, option
  *   names another view or version than its folder.
  */
 export async function readManifest(root: string, view: string, version: number): Promise<ViewManifest> {
-  const path = join(versionDir(root, view, version), MANIFEST_FILE);
+  const path = joinStorePath(versionDir(root, view, version), MANIFEST_FILE);
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    if (isS3Path(root)) {
+      const got = await objects.readObject(path);
+      if (got === undefined) throw new LaminateError('NOT_FOUND', `View '${view}' has no version ${version} (no ${path})`);
+      bytes = got;
+    } else {
+      bytes = await readFile(path);
+    }
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') {
       throw new LaminateError('NOT_FOUND', `View '${view}' has no version ${version} (no ${path})`, { cause: err });
@@ -147,10 +177,16 @@ export async function readManifest(root: string, view: string, version: number):
  * @throws LaminateError DATA_LOSS when CURRENT is not `v<N>\n`.
  */
 export async function readCurrent(root: string, view: string): Promise<number | undefined> {
-  const path = join(viewDir(root, view), CURRENT_FILE);
+  const path = joinStorePath(viewDir(root, view), CURRENT_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    if (isS3Path(root)) {
+      const got = await objects.readObject(path);
+      if (got === undefined) return undefined;
+      text = got.toString('utf8');
+    } else {
+      text = await readFile(path, 'utf8');
+    }
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
@@ -199,7 +235,15 @@ export async function publishVersion(root: string, view: string, version: number
       );
     }
   }
-  await writeFileAtomic(join(viewDir(root, view), CURRENT_FILE), Buffer.from(`${versionDirName(version)}\n`), options.onStep);
+  const pointer = Buffer.from(`${versionDirName(version)}\n`);
+  // The commit: one atomic replacement (a rename here, a PUT on an object store), after every file and the manifest.
+  if (isS3Path(root)) {
+    // S3 reads are strongly consistent after a PUT: the next reader of the pointer sees this version.
+    await objects.writeObject(joinStorePath(viewDir(root, view), CURRENT_FILE), pointer);
+    options.onStep?.('renamed');
+  } else {
+    await writeFileAtomic(join(viewDir(root, view), CURRENT_FILE), pointer, options.onStep);
+  }
   return manifest;
 }
 
@@ -209,6 +253,7 @@ export async function publishVersion(root: string, view: string, version: number
  */
 export async function listVersions(root: string, view: string): Promise<number[]> {
   const dir = viewDir(root, view);
+  if (isS3Path(root)) return objects.versionsWithManifest(dir, MANIFEST_FILE);
   const versions: number[] = [];
   for (const name of await namesIn(dir)) {
     const v = parseVersionDirName(name);
@@ -219,6 +264,7 @@ export async function listVersions(root: string, view: string): Promise<number[]
 
 /** The views under `root` (folders with a view's name), sorted. Read-only. */
 export async function listViews(root: string): Promise<string[]> {
+  if (isS3Path(root)) return objects.viewsUnder(root);
   const views: string[] = [];
   for (const name of await namesIn(root)) {
     if (VIEW_NAME_RE.test(name) && (await stat(join(root, name))).isDirectory()) views.push(name);
@@ -254,6 +300,7 @@ export async function removeLeftovers(root: string, view: string): Promise<strin
     // A damaged CURRENT is not a leftover: keep every version folder for the operator.
     current = Number.NaN;
   }
+  if (isS3Path(root)) return removeObjectLeftovers(root, view, current);
   for (const name of await namesIn(dir)) {
     const path = join(dir, name);
     if (name.endsWith('.tmp')) {
@@ -295,7 +342,29 @@ export async function removeVersion(root: string, view: string, version: number)
     throw new LaminateError('FAILED_PRECONDITION', `Cannot remove version ${version} of view '${view}': it is current`);
   }
   const dir = versionDir(root, view, version);
+  if (isS3Path(root)) {
+    await objects.deleteObject(joinStorePath(dir, MANIFEST_FILE));
+    await objects.removePrefix(dir);
+    return;
+  }
   await rm(join(dir, MANIFEST_FILE), { force: true });
   if (await exists(dir)) await syncFolder(dir);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** removeLeftovers on an object store: no `.tmp` there, but version prefixes without a manifest and builds' `_temporary/`. */
+async function removeObjectLeftovers(root: string, view: string, current: number | undefined): Promise<string[]> {
+  const removed: string[] = [];
+  const complete = new Set(await listVersions(root, view));
+  for (const name of await objects.subPrefixes(viewDir(root, view))) {
+    const v = parseVersionDirName(name);
+    if (v === undefined) continue;
+    const dir = versionDir(root, view, v);
+    if (!complete.has(v) && v !== current && !Number.isNaN(current ?? 0)) {
+      if ((await objects.removePrefix(dir)) > 0) removed.push(dir);
+      continue;
+    }
+    removed.push(...await objects.removeTemporary(dir));
+  }
+  return removed;
 }

@@ -1,7 +1,8 @@
 /**
  * How a map attempt reads a dataset split: over gRPC from the Dataset
  * service of the master its worker registered with, in chunks (the store's
- * default of 256 KiB of records each), decoded a chunk at a time.
+ * default of 256 KiB of records each), decoded a chunk at a time; or, for a
+ * split in an archived segment, straight from the archive (archive-reader.ts).
  *
  * A container thread keeps one channel per master address for its life, so
  * that the attempts it runs share a connection.
@@ -10,6 +11,7 @@ import { LaminateError } from '../common/errors.js';
 import type { DatasetSplit } from '../common/input-split.js';
 import { decodeBody } from '../storage/record-body.js';
 import { DatasetClient } from '../protocol/dataset-rpc.js';
+import { readArchivedSplit } from '../dataset/archive-reader.js';
 import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
 
 const clients = new Map<string, DatasetClient>();
@@ -32,6 +34,11 @@ export function remoteDatasetAccess(masterAddress: string): DatasetAccess {
       return Promise.reject(new LaminateError('FAILED_PRECONDITION', 'Expected dataset splits to be planned by the master, got a request in a worker'));
     },
     async *readRange(split: DatasetSplit): AsyncGenerator<DatasetRecordChunk> {
+      // Records in an archived segment come from the archive, not through the master.
+      if (split.archive !== undefined) {
+        yield* readArchivedSplit(split);
+        return;
+      }
       const chunks = clientFor(masterAddress).read({
         dataset: split.dataset, partition: split.partition, from: split.startOffset, endOffset: split.endOffset, follow: false,
       });

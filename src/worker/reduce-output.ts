@@ -47,7 +47,7 @@ function refused(err: unknown): unknown {
 export async function openReduceOutput(kind: 'text' | 'view', path: string, base?: MergeBase): Promise<ReduceOutput> {
   if (kind === 'text') return OutputWriter.open(path);
   // The base first: a missing or damaged base then leaves no writer open behind it.
-  const reader = base === undefined ? undefined : await ViewFileReader.open(base.path);
+  const reader = base === undefined ? undefined : await ViewFileReader.openStored(base.path);
   let w: ViewFileWriter;
   try {
     w = await ViewFileWriter.create(path);

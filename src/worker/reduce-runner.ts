@@ -14,6 +14,8 @@ import { mergeGroups } from '../storage/merger.js';
 import { ObjectOutputCommitter } from '../storage/object-output-committer.js';
 import { isS3Path } from '../storage/object-store.js';
 import { FileOutputCommitter } from '../storage/output-committer.js';
+import { joinStorePath } from '../storage/store-path.js';
+import { openStagedViewOutput } from './staged-view-output.js';
 import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
 import { openReduceOutput, type MergeBase, type ReduceOutput } from './reduce-output.js';
@@ -31,19 +33,23 @@ function mergeBaseOf(job: Job, launch: AttemptLaunch): MergeBase | undefined {
   if (job.output !== 'view' || merge === undefined) {
     throw new NonRetryableError(`Expected a job with view output and a mergeOutput function to merge with '${launch.mergeBase}', got output ${describe(job.output ?? 'text')}`);
   }
-  return { path: join(launch.mergeBase, formatPartFile(launch.index)), merge: (key, base, fresh) => merge(key, base, fresh) };
+  return { path: joinStorePath(launch.mergeBase, formatPartFile(launch.index)), merge: (key, base, fresh) => merge(key, base, fresh) };
 }
 
 /**
  * The attempt's output under its committer: a file under the output
  * folder's `_temporary/` (renamed at commit), or an upload to an object
- * store (completed at commit: object-output-committer.ts).
+ * store (completed at commit: object-output-committer.ts); a view file for
+ * an object store is staged in `workDir` first (staged-view-output.ts).
  */
-async function openTaskOutput(job: Job, launch: AttemptLaunch, attemptDir: string): Promise<ReduceOutput> {
+async function openTaskOutput(job: Job, launch: AttemptLaunch, attemptDir: string, workDir: string): Promise<ReduceOutput> {
   const kind = job.output ?? 'text';
   if (isS3Path(launch.outputDir)) {
-    if (kind !== 'text') throw new NonRetryableError(`Expected text output for an object-store output ('${launch.outputDir}'), got ${describe(kind)}: view files are written to a local view store for now`);
-    return ObjectOutputCommitter.openTaskOutput(launch.outputDir, attemptDir, launch.index);
+    if (kind === 'text') return ObjectOutputCommitter.openTaskOutput(launch.outputDir, attemptDir, launch.index);
+    // The base first: a build that cannot merge fails before it uploads anything.
+    const base = mergeBaseOf(job, launch);
+    const upload = await ObjectOutputCommitter.openTaskUpload(launch.outputDir, attemptDir, launch.index);
+    return openStagedViewOutput(join(workDir, `${attemptDir}.${formatPartFile(launch.index)}.view`), upload, base);
   }
   const outPath = FileOutputCommitter.taskAttemptPath(launch.outputDir, attemptDir, launch.index);
   // Never creates the job's _temporary (nor the output folder): an attempt that starts after its job ended writes nothing.
@@ -66,7 +72,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
   });
   const attemptDir = formatAttemptDir(launch.attemptId, launch.workerId);
-  const writer = await openTaskOutput(job, launch, attemptDir);
+  const writer = await openTaskOutput(job, launch, attemptDir, workDir);
   let outputRecords = 0;
   const emit = (key: string, value: unknown): void => {
     if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected reduce's emitted key to be a string, got ${describe(key)}`);

@@ -40,6 +40,16 @@ describe('wire mapping', () => {
     expect(() => fromWireLaunch({ ...wire, split: { file: null, dataset: null } })).toThrow(/Expected the input split of job-0001-m-00000-a1 to be a file or a dataset split, got neither/);
   });
 
+  it('carries an archived split\'s object and byte range, and reads proto defaults (an empty path) as a split not archived', () => {
+    const split = { kind: 'dataset' as const, dataset: 'clicks', partition: 1, startOffset: 100, endOffset: 900, archive: { path: 's3://lake/ds/clicks/p-0001/00000000000000000000.log', start: 4096, end: 65536 } };
+    const launch: AttemptLaunch = { ...mapLaunch, format: 'dataset', split };
+    const wire = toWireLaunch(launch);
+    expect(wire.split).toEqual({ dataset: { dataset: 'clicks', partition: 1, startOffset: 100, endOffset: 900, archivePath: split.archive.path, archiveStart: 4096, archiveEnd: 65536 } });
+    expect(fromWireLaunch(wire)).toEqual(launch);
+    const defaults = { dataset: { dataset: 'clicks', partition: 1, startOffset: 100, endOffset: 900, archivePath: '', archiveStart: 0, archiveEnd: 0 } };
+    expect(fromWireLaunch({ ...wire, split: defaults }).split).toEqual({ kind: 'dataset', dataset: 'clicks', partition: 1, startOffset: 100, endOffset: 900 });
+  });
+
   it('reads a job status without cuts (an older master\'s) as one with none', () => {
     const wire = toWireJobStatus({
       jobId: 'job-0002', name: 'wc', state: 'RUNNING', message: '', submitMs: 1, startMs: 2, finishMs: 0, outputDir: '/out',
