@@ -20,7 +20,8 @@ const LAYERS = {
   // View definitions are built from api's types (defineView, monoids); api
   // itself stays common-only, so this adds no cycle.
   view: ['common', 'api', 'storage'],
-  // The master wires the functions' catalog and invocation service (issue 10), as it wires the scheduler.
+  // The master wires the functions' catalog and invocation service (issue 10), as it wires the scheduler,
+  // and serves the console (issue 11).
   master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions', 'console'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
@@ -30,6 +31,7 @@ const LAYERS = {
   speed: ['common', 'api', 'protocol', 'storage', 'view'],
   functions: ['common', 'protocol', 'storage'],
   // The web console (issue 11): its HTTP routes over a ConsoleSource the master builds; the token check is protocol's.
+  // Its browser code, src/console/ui/, has rules of its own below.
   console: ['common', 'protocol'],
   // The embedded cluster composes the roles, and so may import what they do.
   local: ALL.filter((f) => f !== 'local' && f !== 'cli'),
@@ -45,6 +47,12 @@ const ROOT_LAYERS = ['common', 'api'];
  * process composes protocol, domain and storage (STYLE.md).
  */
 const GRPC_WIRING = ['src/master/master.ts', 'src/worker/worker.ts', 'src/client/job-client.ts'];
+
+/** What the console's browser code may use besides the language: the globals of a page (the DOM's own types cover the rest). */
+const BROWSER_GLOBALS = Object.fromEntries([
+  'window', 'document', 'location', 'history', 'navigator', 'console', 'fetch', 'EventSource', 'MessageEvent', 'Event', 'Node',
+  'Element', 'HTMLElement', 'SVGElement', 'HTMLDialogElement', 'Response', 'URL', 'URLSearchParams', 'setTimeout', 'clearTimeout',
+].map((g) => [g, 'readonly']));
 
 const alternatives = (folders) => folders.join('|');
 
@@ -98,6 +106,19 @@ const layerConfigs = [
     const folder = file.split('/')[1];
     return { files: [file], rules: layerRules(folder, LAYERS[folder], { grpc: true }) };
   }),
+  // The console's browser code runs in the page with no bundler: it may import only its own
+  // folder's modules (no package, nothing else of src/), and sees the browser's globals.
+  {
+    files: ['src/console/ui/**/*.ts'],
+    languageOptions: { globals: BROWSER_GLOBALS },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: String.raw`^\.\./`, message: 'src/console/ui/ is browser code loaded as it is: it imports only its own folder (./x.js).' },
+        { regex: String.raw`^[^.]`, message: 'src/console/ui/ has no bundler: a package cannot be imported in the browser; write it in the folder.' },
+      ] }],
+      'no-restricted-syntax': 'off',
+    },
+  },
 ];
 
 export default tseslint.config(

@@ -22,7 +22,7 @@ export function safeNext(next: unknown): string {
 
 function page(next: string, problem: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Laminate: sign in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>body{font:15px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1d2430}
 input{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}button{margin-top:.75rem;padding:.5rem 1rem;font:inherit}
 .problem{color:#a4161a}</style></head><body><h1>Laminate console</h1>

@@ -49,6 +49,7 @@ import { addFunctionMetrics } from './function-metrics-export.js';
 import type { InvocationOptions } from '../functions/invocation-service.js';
 import { startFunctions, type FunctionsHost } from './functions-host.js';
 import type { FunctionDirectory, FunctionInvoker } from '../functions/invoker.js';
+import { consolePages } from '../console/pages.js';
 import { startFunctionFront, type FunctionFront } from './function-front.js';
 import { DEFAULT_HTTP_PORT } from './http-server.js';
 import { ViewPublishes } from './view-publish-feed.js';
@@ -259,7 +260,7 @@ export class Master {
       views: views.handlers, speed: speed.handlers, store, functions, now: () => this.clock.now(),
     });
     this.functionFront = await startFunctionFront({
-      routes: [consoleLogin(this.options.logger), consoleApi({ source: consoleSource, logger: this.options.logger, now: () => this.clock.now() })],
+      routes: [consoleLogin(this.options.logger), consoleApi({ source: consoleSource, logger: this.options.logger, now: () => this.clock.now() }), consolePages],
       host, httpPort: this.options.httpPort ?? (this.options.port === 0 ? 0 : DEFAULT_HTTP_PORT), functions: this.options.triggerFunctions ?? functions.service, datasets: store, views: publishes,
       dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
       ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),

@@ -22,13 +22,14 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   dataset: ['common', 'storage'],
   view: ['common', 'api', 'storage'],
   // The master wires the functions' catalog and invocation service (issue 10).
+  // ... and serves the console (issue 11).
   master: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'functions', 'console'],
   worker: ['common', 'api', 'protocol', 'storage', 'dataset', 'view'],
   client: ['common', 'api', 'protocol', 'storage'],
   serving: ['common', 'protocol', 'view'],
   speed: ['common', 'api', 'protocol', 'storage', 'view'],
   functions: ['common', 'protocol', 'storage'],
-  // The web console's routes (issue 11); the token check is protocol's.
+  // The console's routes (its browser code, src/console/ui/, imports only its own folder: tested below).
   console: ['common', 'protocol'],
   local: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'console'],
   cli: ['common', 'api', 'protocol', 'scheduler', 'storage', 'dataset', 'view', 'master', 'worker', 'client', 'serving', 'speed', 'functions', 'console', 'local'],
@@ -92,6 +93,23 @@ describe('the import rules, with the config npm test lints with', () => {
   it('refuse a dynamic import across the layers too', async () => {
     const errors = layerErrors(await lint('storage', "export const m = await import('../master/master.js');\n"));
     expect(errors.map((e) => e.ruleId)).toEqual(['no-restricted-syntax']);
+  });
+
+  it('keep the console\'s browser code to its own folder: no other part of src/, no package', async () => {
+    const refused = [
+      "import { SHELL_HTML } from '../pages.js';\nexport const S = SHELL_HTML;\n",
+      "import { LaminateError } from '../../common/errors.js';\nexport const E = LaminateError;\n",
+      "import { fastify } from 'fastify';\nexport const F = fastify;\n",
+    ];
+    for (const code of refused) {
+      const errors = layerErrors(await lint('console/ui', code));
+      expect(errors, code).toHaveLength(1);
+      expect(errors[0]!.message).toMatch(/src\/console\/ui\/ (is browser code|has no bundler)/);
+    }
+    expect(layerErrors(await lint('console/ui', "import { h } from './dom.js';\nexport const H = h;\n"))).toEqual([]);
+    // The console's server side keeps its row: protocol yes, the master no.
+    expect(layerErrors(await lint('console', "import { securityConfig } from '../protocol/security.js';\nexport const S = securityConfig;\n"))).toEqual([]);
+    expect(layerErrors(await lint('console', "import { Master } from '../master/master.js';\nexport const M = Master;\n"))).toHaveLength(1);
   });
 
   it('refuse the client entry importing the embedded cluster, and anything importing the CLI', async () => {
