@@ -153,10 +153,20 @@ export class FunctionContainer {
     return this.running !== undefined || this.starting !== undefined;
   }
 
-  /** Peak resident size of the process so far, MB (read from /proc). */
+  /**
+   * Peak resident size of the process so far, MB: the larger of what the
+   * memory poller read from /proc and what the child said with its last
+   * result. Reads nothing itself, so that a warm invocation's return path
+   * holds no file read; readMaxMemoryUsedMb() reads /proc now.
+   */
   get maxMemoryUsedMb(): number {
-    this.readMemory();
     return Math.ceil(this.peakRssKb / 1024);
+  }
+
+  /** As maxMemoryUsedMb, reading /proc first (for an attempt that failed: the child told nothing). */
+  readMaxMemoryUsedMb(): number {
+    this.readMemory();
+    return this.maxMemoryUsedMb;
   }
 
   /**
@@ -254,6 +264,7 @@ export class FunctionContainer {
         return;
       case 'result': {
         if (this.running?.requestId !== msg.requestId) return;
+        this.peakRssKb = Math.max(this.peakRssKb, msg.maxRssKb);
         const { outcome, durationMs } = msg;
         const logs = [...this.running.logs, ...msg.logs];
         this.finish(outcome.ok ? { ok: true, result: outcome.result, durationMs, logs } : { ...outcome, durationMs, logs, gone: false });

@@ -164,7 +164,7 @@ export class FunctionHost {
     if (!started.ok) {
       this.containers.delete(inv.containerId);
       this.log.info({ containerId: inv.containerId, function: inv.function, code: started.code }, 'function container failed to start');
-      return { report: { ...this.failure(inv, started.code, started.message, true, true), initMs, maxMemoryUsedMb: container.maxMemoryUsedMb } };
+      return { report: { ...this.failure(inv, started.code, started.message, true, true), initMs, maxMemoryUsedMb: container.readMaxMemoryUsedMb() } };
     }
     this.log.info({ containerId: inv.containerId, function: inv.function, version: inv.version, initMs: Math.round(initMs), nice: container.nice }, 'function container started');
     return { container, initMs };
@@ -174,7 +174,9 @@ export class FunctionHost {
     return {
       requestId: inv.requestId, workerId: this.options.workerId(), containerId: inv.containerId,
       ok: r.ok, result: r.ok ? r.result : new Uint8Array(0), errorCode: r.ok ? '' : r.code, errorMessage: r.ok ? '' : r.message,
-      durationMs: r.durationMs, coldStart, initMs, containerGone: !r.ok && r.gone, logs: r.logs, maxMemoryUsedMb: container.maxMemoryUsedMb,
+      durationMs: r.durationMs, coldStart, initMs, containerGone: !r.ok && r.gone, logs: r.logs,
+      // An answered invocation brought the child's own peak; a failed one may not have: read /proc.
+      maxMemoryUsedMb: r.ok ? container.maxMemoryUsedMb : container.readMaxMemoryUsedMb(),
     };
   }
 

@@ -226,7 +226,7 @@ async function invoke(msg: Invoke): Promise<void> {
   }
   const durationMs = performance.now() - started;
   current = new LogCollector(msg.maxLogBytes);
-  send({ type: 'result', requestId: msg.requestId, durationMs, logs: logs.finish(), outcome });
+  send({ type: 'result', requestId: msg.requestId, durationMs, maxRssKb: process.resourceUsage().maxRSS, logs: logs.finish(), outcome });
 }
 
 process.on('message', (msg: ToFunctionContainer) => {

@@ -41,6 +41,12 @@ export type FromFunctionContainer =
     readonly type: 'result';
     readonly requestId: string;
     readonly durationMs: number;
+    /**
+     * The process's peak resident size so far, kB (getrusage's ru_maxrss): a
+     * system call in the child, where the worker would read /proc on the
+     * invocation's return path.
+     */
+    readonly maxRssKb: number;
     readonly logs: readonly InvocationLogLine[];
     /** ok: msgpack of the result as JSON would give it back (empty for undefined). */
     readonly outcome: { readonly ok: true; readonly result: Uint8Array } | { readonly ok: false; readonly code: ContainerErrorCode; readonly message: string };
