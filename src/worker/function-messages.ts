@@ -7,8 +7,12 @@ import type { InvocationLogLine } from '../common/function-invocation.js';
 
 /** Worker -> container. */
 export type ToFunctionContainer =
-  /** Load the function's code (sent once, first). */
-  | { readonly type: 'load'; readonly code: string }
+  /**
+   * Load the function's code (sent once, first), with the environment the
+   * handler is to see (the process starts with none: it may be started before
+   * its function is known).
+   */
+  | { readonly type: 'load'; readonly code: string; readonly env: Readonly<Record<string, string>> }
   | {
     readonly type: 'invoke';
     readonly requestId: string;
@@ -31,6 +35,8 @@ export type ContainerErrorCode = 'HANDLER_ERROR' | 'RESULT_NOT_SERIALIZABLE' | '
 
 /** Container -> worker. */
 export type FromFunctionContainer =
+  /** The runtime is imported: the process is ready for a `load`. */
+  | { readonly type: 'booted' }
   | { readonly type: 'loaded' }
   | { readonly type: 'loadFailed'; readonly code: LoadFailureCode; readonly message: string }
   /** Console lines of invocation `requestId` so far (the rest come with its result). */
