@@ -25,9 +25,10 @@ export function registerMaster(program: Command): void {
     .option('--key-file <file>', 'the 256-bit key (32 bytes, 64 hex digits or base64) that encrypts function code at rest (default: one generated in <data>/functions/master.key, mode 0600)')
     .option('--function-idle-stop <ms>', 'a function container idle this long is stopped', positiveInt('--function-idle-stop'), 300_000)
     .option('--function-retry-backoff <ms>', 'first retry backoff of an asynchronous function event (doubled each retry)', positiveInt('--function-retry-backoff'), 1000)
+    .option('--function-files-poll <ms>', 'how often a files: trigger lists its folder', positiveInt('--function-files-poll'), 1000)
     .action(async (o: {
       host: string; port: number; httpPort?: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
-      keyFile?: string; functionIdleStop: number; functionRetryBackoff: number;
+      keyFile?: string; functionIdleStop: number; functionRetryBackoff: number; functionFilesPoll: number;
     }) => {
       const logger = createLogger();
       // A crash-test hook (like Hadoop's fault injection): SIGKILL this process right after the named
@@ -37,7 +38,7 @@ export function registerMaster(program: Command): void {
         host: o.host, port: o.port, ...(o.httpPort === undefined ? {} : { httpPort: o.httpPort }), dataDir: resolve(o.data), logger, heartbeatIntervalMs: o.heartbeatInterval, retainJobs: o.retainJobs,
         scheduler: { heartbeatTimeoutMs: o.heartbeatTimeout }, speedNodeTimeoutMs: o.speedNodeTimeout, speedStartGraceMs: o.speedStartGrace,
         ...(o.keyFile === undefined ? {} : { functionKeyFile: resolve(o.keyFile) }),
-        functions: { idleStopMs: o.functionIdleStop, retryBackoffMs: o.functionRetryBackoff },
+        functions: { idleStopMs: o.functionIdleStop, retryBackoffMs: o.functionRetryBackoff }, filesPollMs: o.functionFilesPoll,
         ...(killAt ? { onViewPublishStep: (step: string) => { if (step === killAt) process.kill(process.pid, 'SIGKILL'); } } : {}),
       });
       await master.start();
