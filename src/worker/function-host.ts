@@ -51,8 +51,8 @@ export interface FunctionHostOptions {
    * cold starts first. A cold start of such a size takes the spare and
    * skips the process start and runtime import; a new spare is started
    * after it. Each spare holds ~40 MB of resident memory outside the
-   * master's reservations. Default 1 (128 MB until a cold start of another
-   * size); 0 starts none.
+   * master's reservations. Default 1 (128 MB from startSpares() until a cold
+   * start of another size); 0 starts none.
    */
   readonly spares?: number;
 }
@@ -80,7 +80,15 @@ export class FunctionHost {
   constructor(private readonly options: FunctionHostOptions) {
     this.code = new FunctionCodeCache(options.codeCacheBytes ?? FUNCTION_HOST_DEFAULTS.codeCacheBytes);
     this.log = options.logger.child({ component: 'function-host' });
-    this.refillSpare(FIRST_SPARE_MB);
+  }
+
+  /**
+   * Starts the first spare (128 MB) if none waits: the worker calls it once
+   * registered (again after registering anew). Not in the constructor, so
+   * that a host that never runs starts no process. Safe to repeat.
+   */
+  startSpares(): void {
+    if (this.spares.size === 0) this.refillSpare(FIRST_SPARE_MB);
   }
 
   /**
@@ -150,10 +158,9 @@ export class FunctionHost {
     this.spares.clear();
   }
 
-  /** Reopens after close() (the worker registered again with the master). */
+  /** Reopens after close() (the worker registered again with the master; it calls startSpares() then). */
   reopen(): void {
     this.closed = false;
-    this.refillSpare(FIRST_SPARE_MB);
   }
 
   /** A new container process of `memoryMb`, blank until its start(). */

@@ -287,6 +287,10 @@ describe('function host', () => {
       }
     };
     try {
+      expect(spared.sparePids()).toEqual([]);
+      spared.startSpares();
+      spared.startSpares(); // once
+      expect(spared.sparePids()).toHaveLength(1);
       const [spare128] = spared.sparePids();
       expect(spare128).toBeDefined();
       expect(spared.containerIds()).toEqual([]);
