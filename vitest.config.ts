@@ -9,7 +9,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const RESULTS_ONLY = [
   'bad-input', 'cli', 'dataset-bad-input', 'dataset-commands', 'dataset-jobs', 'datasets',
   'entries', 'parallel', 'streaming-reference', 'view-build', 'view-output', 'wordcount', 'access-control', 'metrics',
-  'functions-catalog', 'function-triggers', 'console-api', 'views-s3',
+  'functions-catalog', 'function-triggers', 'console-api', 'views-s3', 'function-triggers-e2e',
 ].map((name) => `test/integration/${name}.test.ts`);
 
 /**

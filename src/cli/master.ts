@@ -27,13 +27,14 @@ export function registerMaster(program: Command): void {
     .option('--key-file <file>', 'the 256-bit key (32 bytes, 64 hex digits or base64) that encrypts function code at rest (default: one generated in <data>/functions/master.key, mode 0600)')
     .option('--function-idle-stop <ms>', 'a function container idle this long is stopped', positiveInt('--function-idle-stop'), 300_000)
     .option('--function-retry-backoff <ms>', 'first retry backoff of an asynchronous function event (doubled each retry)', positiveInt('--function-retry-backoff'), 1000)
+    .option('--function-files-poll <ms>', 'how often a files: trigger lists its folder', positiveInt('--function-files-poll'), 1000)
     .option('--archive <path>', 'copy sealed dataset segments to this s3://bucket/prefix/ or folder; batch jobs read them from there')
     .option('--archive-interval <ms>', 'how often the archive looks for newly sealed segments', positiveInt('--archive-interval'), 5000)
     .option('--segment-bytes <n>', 'a dataset segment is sealed at this size (default: 64 MiB)', positiveInt('--segment-bytes'))
     .action(async (o: {
       host: string; port: number; httpPort?: number; data: string; heartbeatTimeout: number; heartbeatInterval: number; retainJobs: number; speedNodeTimeout: number; speedStartGrace: number;
       keyFile?: string; functionIdleStop: number; functionRetryBackoff: number; views?: string; functionCode?: string;
-      archive?: string; archiveInterval: number; segmentBytes?: number;
+      archive?: string; archiveInterval: number; segmentBytes?: number; functionFilesPoll: number;
     }) => {
       const logger = createLogger();
       // A crash-test hook (like Hadoop's fault injection): SIGKILL this process right after the named
@@ -45,7 +46,7 @@ export function registerMaster(program: Command): void {
         ...(o.keyFile === undefined ? {} : { functionKeyFile: resolve(o.keyFile) }),
         ...(o.views === undefined ? {} : { viewDir: o.views }),
         ...(o.functionCode === undefined ? {} : { functionCodeDir: o.functionCode }),
-        functions: { idleStopMs: o.functionIdleStop, retryBackoffMs: o.functionRetryBackoff },
+        functions: { idleStopMs: o.functionIdleStop, retryBackoffMs: o.functionRetryBackoff }, filesPollMs: o.functionFilesPoll,
         ...(killAt ? { onViewPublishStep: (step: string) => { if (step === killAt) process.kill(process.pid, 'SIGKILL'); } } : {}),
         ...(o.segmentBytes === undefined ? {} : { datasetSegmentBytes: o.segmentBytes }),
         ...(o.archive === undefined ? {} : {

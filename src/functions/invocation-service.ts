@@ -40,6 +40,7 @@ import type { FunctionCatalog } from './function-catalog.js';
 import { FunctionLogs } from './function-logs.js';
 import { MetricsCounter, type FunctionMetrics, type FunctionMetricsSource, type IteratorAgeSink } from './function-metrics.js';
 import type { DeliveryOutcome, DeployedFunction, FunctionChange, FunctionDirectory, FunctionInvoker } from './invoker.js';
+import { packedEventBytes } from './packed-event.js';
 
 export interface InvocationOptions {
   /** An idle container is stopped after this long. Default 5 minutes. */
@@ -380,7 +381,8 @@ export class InvocationService implements FunctionInvoker, FunctionDirectory, Fu
     }
     let encoded: Buffer;
     try {
-      encoded = Buffer.from(pack(payload));
+      // A dataset batch comes encoded from the log's own bytes (packed-event.ts).
+      encoded = packedEventBytes(payload) ?? Buffer.from(pack(payload));
     } catch (err) {
       return Promise.reject(new LaminateError('INVALID_ARGUMENT', `The payload cannot be encoded: ${errorMessage(err)}`, { cause: err }));
     }

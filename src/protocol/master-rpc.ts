@@ -10,6 +10,7 @@ import type { AttemptReport, WorkerCommand } from '../common/task-attempt.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { newServer } from './flow-control.js';
 import type * as M from './messages.js';
+import { ReportStream, reportStreamHandler } from './report-stream.js';
 import { callUnary, readChunks, streamHandler, unaryHandler } from './rpc.js';
 import { fromServiceError, toServiceError } from './status-codes.js';
 import {
@@ -85,6 +86,7 @@ export type ServiceRegistration = (server: grpc.Server) => void;
 export async function serveMaster(handlers: MasterHandlers, host: string, port: number, extra: readonly ServiceRegistration[] = []): Promise<BoundServer> {
   const server = newServer();
   for (const register of extra) register(server);
+  const reportStreams = new Set<grpc.ServerDuplexStream<M.InvocationReport, M.InvocationReportAck>>();
   server.addService(services().master, {
     registerWorker: unaryHandler(handlers.registerWorker),
     heartbeat: unaryHandler(handlers.heartbeat),
@@ -123,9 +125,19 @@ export async function serveMaster(handlers: MasterHandlers, host: string, port: 
     killJob: unaryHandler(handlers.killJob),
     listWorkers: unaryHandler((): M.WorkerList => ({ workers: handlers.listWorkers().map(toWireWorkerStatus) })),
     reportInvocation: unaryHandler(async (req: M.InvocationReport) => { await handlers.reportInvocation(fromWireInvocationReport(req)); return {}; }),
+    streamInvocationReports: reportStreamHandler((req) => handlers.reportInvocation(fromWireInvocationReport(req)), reportStreams),
     getFunctionCode: unaryHandler(async (req: M.GetFunctionCodeRequest): Promise<M.FunctionCode> => ({ ...(await handlers.getFunctionCode(req)) })),
   });
-  return bindServer(server, host, port);
+  const bound = await bindServer(server, host, port);
+  return {
+    ...bound,
+    close(graceMs) {
+      // Workers keep their report streams open for good: end them, or the shutdown would wait out its grace.
+      for (const call of reportStreams) call.end();
+      reportStreams.clear();
+      return bound.close(graceMs);
+    },
+  };
 }
 
 /** Parses HOST:PORT, as given to --master. */
@@ -140,6 +152,7 @@ export function parseAddress(address: string, flag = '--master'): { host: string
 
 export class MasterClient {
   private readonly client: grpc.Client;
+  private reports: ReportStream | undefined;
 
   constructor(readonly address: string) {
     parseAddress(address);
@@ -183,9 +196,18 @@ export class MasterClient {
     return (await this.call<object, M.WorkerList>('listWorkers', {})).workers.map(fromWireWorkerStatus);
   }
 
-  /** Reports how a function invocation attempt ended (the worker side of InvokeFunction). */
+  /**
+   * Reports how a function invocation attempt ended (the worker side of
+   * InvokeFunction), on the client's report stream (report-stream.ts):
+   * resolves once the master acknowledged it; rejects UNAVAILABLE when the
+   * stream broke first (send it again: the master ignores a repeat).
+   */
   reportInvocation(report: InvocationReport): Promise<void> {
-    return this.call('reportInvocation', toWireInvocationReport(report));
+    this.reports ??= new ReportStream(
+      () => (this.client as unknown as { streamInvocationReports(): grpc.ClientDuplexStream<M.InvocationReport, M.InvocationReportAck> }).streamInvocationReports(),
+      `master ${this.address} streamInvocationReports`,
+    );
+    return this.reports.send(toWireInvocationReport(report));
   }
   /** A function version's code, still encrypted, with its data key: fetched once per version, decrypted in memory only. */
   getFunctionCode(fn: string, version: number, workerId: string): Promise<FunctionCode> {
@@ -233,6 +255,7 @@ export class MasterClient {
   }
 
   close(): void {
+    this.reports?.close();
     this.client.close();
   }
 }

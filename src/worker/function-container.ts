@@ -40,13 +40,9 @@ const STDERR_TAIL_BYTES = 8 * 1024;
 const STDERR_GRACE_MS = 200;
 const OOM_PATTERN = /heap out of memory|Allocation failed|Reached heap limit|memory limit exceeded/i;
 
-export interface FunctionContainerOptions {
-  readonly containerId: string;
-  readonly functionName: string;
-  readonly version: number;
+/** What a container's process is started with: its memory (heap limits are fixed at a process's start). */
+export interface ContainerProcessOptions {
   readonly memoryMb: number;
-  /** The function's environment; the only variables the child gets, with LAMINATE_FUNCTION_NAME, _VERSION and _MEMORY_MB. */
-  readonly env: Readonly<Record<string, string>>;
   /** Resident memory allowed above memoryMb (the runtime itself, code, young generation, Buffers), MB. */
   readonly rssSlackMb: number;
   /** How often the resident size is read while an invocation runs, ms. */
@@ -54,6 +50,17 @@ export interface FunctionContainerOptions {
   /** Folder the child runs in. */
   readonly cwd?: string;
 }
+
+/** Which function a container runs: given when its code is loaded (a process may be started blank, ahead of it). */
+export interface ContainerIdentity {
+  readonly containerId: string;
+  readonly functionName: string;
+  readonly version: number;
+  /** The function's environment; the only variables the handler sees, with LAMINATE_FUNCTION_NAME, _VERSION and _MEMORY_MB. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export type FunctionContainerOptions = ContainerProcessOptions & ContainerIdentity;
 
 export type ContainerRunResult =
   | { readonly ok: true; readonly result: Uint8Array; readonly durationMs: number; readonly logs: readonly InvocationLogLine[] }
@@ -83,9 +90,17 @@ export type EmitSink = (requestId: string, dataset: string, record: unknown) => 
 /** Emits of one container waiting for their append; more are refused (a handler cannot fill the worker's memory so). */
 const MAX_EMITS_IN_FLIGHT = 1_000;
 
+/** Before start(): a blank process, no function yet. */
+const BLANK: ContainerIdentity = { containerId: '', functionName: '', version: 0, env: {} };
+
 export class FunctionContainer {
   private readonly child: ChildProcess;
   private readonly spawnedAt = performance.now();
+  /** When the child had imported its runtime and was ready for code (undefined until then). */
+  private bootedAt: number | undefined;
+  /** Whence this container's init time counts: its spawn, or start() for a process started ahead (a spare). */
+  private initFrom = this.spawnedAt;
+  private identity: ContainerIdentity = BLANK;
   private stderrTail = '';
   private running: Running | undefined;
   private starting: ((r: ContainerStartResult) => void) | undefined;
@@ -103,7 +118,13 @@ export class FunctionContainer {
   /** Set by the host: when this container last finished an invocation (ms since the epoch). */
   lastUsed = Date.now();
 
-  constructor(readonly options: FunctionContainerOptions, private readonly emitSink: EmitSink, private readonly log: Logger) {
+  /**
+   * Starts the process, blank: it imports its runtime and waits for start()
+   * to send it a function's code and environment. So the worker can start
+   * one ahead of the invocation that will need it (a spare, function-host.ts).
+   */
+  constructor(private readonly processOptions: ContainerProcessOptions, private readonly emitSink: EmitSink, private readonly log: Logger) {
+    const options = processOptions;
     const { memoryMb } = options;
     const nodeArgs = [
       `--max-old-space-size=${memoryMb}`,
@@ -113,7 +134,8 @@ export class FunctionContainer {
     ];
     const [command, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     this.child = spawn(command, args, {
-      env: { ...options.env, LAMINATE_FUNCTION_NAME: options.functionName, LAMINATE_FUNCTION_VERSION: String(options.version), LAMINATE_FUNCTION_MEMORY_MB: String(memoryMb) },
+      // Nothing of the worker's environment: the function's own arrives with its code (start()).
+      env: {},
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
       cwd: options.cwd ?? tmpdir(),
@@ -135,8 +157,18 @@ export class FunctionContainer {
     this.poller.unref();
   }
 
+  /** The process's options and, once start() was called, the function it runs. */
+  get options(): FunctionContainerOptions {
+    return { ...this.processOptions, ...this.identity };
+  }
+
   get id(): string {
-    return this.options.containerId;
+    return this.identity.containerId;
+  }
+
+  /** Not yet given a function (start() not called). */
+  get blank(): boolean {
+    return this.identity === BLANK;
   }
 
   get pid(): number | undefined {
@@ -153,18 +185,32 @@ export class FunctionContainer {
     return this.running !== undefined || this.starting !== undefined;
   }
 
-  /** Peak resident size of the process so far, MB (read from /proc). */
+  /**
+   * Peak resident size of the process so far, MB: the larger of what the
+   * memory poller read from /proc and what the child said with its last
+   * result. Reads nothing itself, so that a warm invocation's return path
+   * holds no file read; readMaxMemoryUsedMb() reads /proc now.
+   */
   get maxMemoryUsedMb(): number {
-    this.readMemory();
     return Math.ceil(this.peakRssKb / 1024);
   }
 
+  /** As maxMemoryUsedMb, reading /proc first (for an attempt that failed: the child told nothing). */
+  readMaxMemoryUsedMb(): number {
+    this.readMemory();
+    return this.maxMemoryUsedMb;
+  }
+
   /**
-   * Loads the code; resolves when the handler is ready (initMs: from spawn to
-   * ready) or the load failed (the container is then stopped). Called once,
-   * first; never rejects. `initTimeoutMs` bounds a module that never finishes loading.
+   * Makes the container `identity`'s and loads its code; resolves when the
+   * handler is ready or the load failed (the container is then stopped).
+   * initMs counts from the spawn, or from this call for a process that had
+   * already booted (started ahead, as a spare). Called once, first; never
+   * rejects. `initTimeoutMs` bounds a module that never finishes loading.
    */
-  start(code: string, initTimeoutMs: number): Promise<ContainerStartResult> {
+  start(identity: ContainerIdentity, code: string, initTimeoutMs: number): Promise<ContainerStartResult> {
+    this.identity = identity;
+    if (this.bootedAt !== undefined) this.initFrom = performance.now();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.kill('TIMEOUT');
@@ -178,7 +224,11 @@ export class FunctionContainer {
         resolve(r);
       };
       this.starting = finish;
-      this.send({ type: 'load', code });
+      const env = {
+        ...identity.env, LAMINATE_FUNCTION_NAME: identity.functionName, LAMINATE_FUNCTION_VERSION: String(identity.version),
+        LAMINATE_FUNCTION_MEMORY_MB: String(this.processOptions.memoryMb),
+      };
+      this.send({ type: 'load', code, env });
     });
   }
 
@@ -234,11 +284,14 @@ export class FunctionContainer {
   }
 
   private sinceSpawn(): number {
-    return performance.now() - this.spawnedAt;
+    return performance.now() - this.initFrom;
   }
 
   private onMessage(msg: FromFunctionContainer): void {
     switch (msg.type) {
+      case 'booted':
+        this.bootedAt = performance.now();
+        return;
       case 'loaded':
         this.lowerPriority();
         this.starting?.({ ok: true, initMs: this.sinceSpawn() });
@@ -254,6 +307,7 @@ export class FunctionContainer {
         return;
       case 'result': {
         if (this.running?.requestId !== msg.requestId) return;
+        this.peakRssKb = Math.max(this.peakRssKb, msg.maxRssKb);
         const { outcome, durationMs } = msg;
         const logs = [...this.running.logs, ...msg.logs];
         this.finish(outcome.ok ? { ok: true, result: outcome.result, durationMs, logs } : { ...outcome, durationMs, logs, gone: false });

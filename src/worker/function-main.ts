@@ -16,9 +16,10 @@ import type { FromFunctionContainer, ToFunctionContainer } from './function-mess
 
 type Invoke = Extract<ToFunctionContainer, { type: 'invoke' }>;
 
-const functionName = process.env.LAMINATE_FUNCTION_NAME ?? '';
-const functionVersion = Number(process.env.LAMINATE_FUNCTION_VERSION ?? 0);
-const memoryLimitMb = Number(process.env.LAMINATE_FUNCTION_MEMORY_MB ?? 0);
+// Set by `load`: the process may be started blank, before its function is known.
+let functionName = '';
+let functionVersion = 0;
+let memoryLimitMb = 0;
 
 function send(msg: FromFunctionContainer): void {
   process.send?.(msg);
@@ -179,7 +180,17 @@ let handler: FunctionHandler | undefined;
 /** The bundler's banner builds `require` from import.meta.url, which a data: URL module cannot: give it a file URL instead. */
 const BANNER_REQUIRE = '__lamCreateRequire(import.meta.url)';
 
-async function load(code: string): Promise<void> {
+/** The handler's environment is its function's only (the process was started with an empty one). */
+function takeEnvironment(env: Readonly<Record<string, string>>): void {
+  for (const key of Object.keys(process.env)) Reflect.deleteProperty(process.env, key);
+  Object.assign(process.env, env);
+  functionName = env.LAMINATE_FUNCTION_NAME ?? '';
+  functionVersion = Number(env.LAMINATE_FUNCTION_VERSION ?? 0);
+  memoryLimitMb = Number(env.LAMINATE_FUNCTION_MEMORY_MB ?? 0);
+}
+
+async function load(code: string, env: Readonly<Record<string, string>>): Promise<void> {
+  takeEnvironment(env);
   let mod: { default?: unknown };
   try {
     const source = code.includes(BANNER_REQUIRE) ? code.replace(BANNER_REQUIRE, `__lamCreateRequire(${JSON.stringify(`file://${process.cwd()}/laminate-function.mjs`)})`) : code;
@@ -226,13 +237,13 @@ async function invoke(msg: Invoke): Promise<void> {
   }
   const durationMs = performance.now() - started;
   current = new LogCollector(msg.maxLogBytes);
-  send({ type: 'result', requestId: msg.requestId, durationMs, logs: logs.finish(), outcome });
+  send({ type: 'result', requestId: msg.requestId, durationMs, maxRssKb: process.resourceUsage().maxRSS, logs: logs.finish(), outcome });
 }
 
 process.on('message', (msg: ToFunctionContainer) => {
   switch (msg.type) {
     case 'load':
-      void load(msg.code);
+      void load(msg.code, msg.env);
       return;
     case 'invoke':
       if (!handler) return;
@@ -251,3 +262,4 @@ process.on('message', (msg: ToFunctionContainer) => {
 });
 // The worker is gone (or closed the channel): nothing more will be asked.
 process.on('disconnect', () => process.exit(0));
+send({ type: 'booted' });

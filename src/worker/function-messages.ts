@@ -7,8 +7,12 @@ import type { InvocationLogLine } from '../common/function-invocation.js';
 
 /** Worker -> container. */
 export type ToFunctionContainer =
-  /** Load the function's code (sent once, first). */
-  | { readonly type: 'load'; readonly code: string }
+  /**
+   * Load the function's code (sent once, first), with the environment the
+   * handler is to see (the process starts with none: it may be started before
+   * its function is known).
+   */
+  | { readonly type: 'load'; readonly code: string; readonly env: Readonly<Record<string, string>> }
   | {
     readonly type: 'invoke';
     readonly requestId: string;
@@ -31,6 +35,8 @@ export type ContainerErrorCode = 'HANDLER_ERROR' | 'RESULT_NOT_SERIALIZABLE' | '
 
 /** Container -> worker. */
 export type FromFunctionContainer =
+  /** The runtime is imported: the process is ready for a `load`. */
+  | { readonly type: 'booted' }
   | { readonly type: 'loaded' }
   | { readonly type: 'loadFailed'; readonly code: LoadFailureCode; readonly message: string }
   /** Console lines of invocation `requestId` so far (the rest come with its result). */
@@ -41,6 +47,12 @@ export type FromFunctionContainer =
     readonly type: 'result';
     readonly requestId: string;
     readonly durationMs: number;
+    /**
+     * The process's peak resident size so far, kB (getrusage's ru_maxrss): a
+     * system call in the child, where the worker would read /proc on the
+     * invocation's return path.
+     */
+    readonly maxRssKb: number;
     readonly logs: readonly InvocationLogLine[];
     /** ok: msgpack of the result as JSON would give it back (empty for undefined). */
     readonly outcome: { readonly ok: true; readonly result: Uint8Array } | { readonly ok: false; readonly code: ContainerErrorCode; readonly message: string };

@@ -197,6 +197,8 @@ export class WorkerNode {
         const gen = ++this.generation;
         this.log.info({ workerId: res.workerId, master: this.options.master, slots: this.slots, memoryMb: this.memoryMb }, 'registered');
         this.attach(gen);
+        // The first cold start's spare process, now that this worker takes invocations.
+        this.functions?.startSpares();
         if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
         this.heartbeatTimer = setInterval(() => void this.heartbeat(gen), res.heartbeatIntervalMs);
         this.heartbeatTimer.unref();

@@ -16,8 +16,9 @@
  * - Delivery: the invoker's asynchronous policy (retries with backoff, then
  *   the dead-letter dataset). The next batch of the partition waits until it
  *   has settled, succeeded or dead-lettered; then the checkpoint moves past
- *   it and is saved atomically. At least once: a crash between the delivery
- *   and the save delivers the batch again, with the same event id
+ *   it and is saved atomically, while the next batch is read and delivered.
+ *   At least once: a crash between the delivery and the save being durable
+ *   delivers the batch again, with the same event id
  *   (`FN:dataset:NAME:P:FIRST_OFFSET`).
  * - Waiting: on the store's waitForRecords (woken by the append), never a
  *   poll.
@@ -29,7 +30,7 @@
 import { FUNCTION_LIMITS } from '../../common/function-shapes.js';
 import type { ReadChunk } from '../../common/dataset-shapes.js';
 import { LaminateError } from '../../common/errors.js';
-import { decodeBody } from '../../storage/record-body.js';
+import { datasetBatchEvent } from '../packed-event.js';
 import { sleep, unlessAborted, type Trigger, type TriggerDeps } from './trigger.js';
 
 /** What the trigger reads of the dataset store (the master's LogDatasetStore is one). */
@@ -71,6 +72,8 @@ export class DatasetTrigger implements Trigger {
   /** Per partition: [log end seen, when first seen], oldest first. */
   private readonly observed: [number, number][][] = [];
   private readonly maxBatchBytes: number;
+  /** The latest checkpoint save, not awaited by the partition loops (stop() waits for it). */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: TriggerDeps & { readonly store: DatasetLog }, private readonly options: DatasetTriggerOptions) {
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
@@ -92,9 +95,11 @@ export class DatasetTrigger implements Trigger {
     })];
   }
 
+  /** Resolves once every checkpoint saved so far is durable (or failed). */
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.loops);
+    await this.saving;
   }
 
   /**
@@ -163,18 +168,19 @@ export class DatasetTrigger implements Trigger {
     while (!signal.aborted) {
       const next = state.next[p]!;
       const pendingEnd = state.pendingEnd[p] ?? null;
-      let records: unknown[];
+      let batch: { bodies: Uint8Array[]; count: number };
       try {
-        records = await this.readBatch(p, next, pendingEnd, signal);
+        batch = await this.readBatch(p, next, pendingEnd, signal);
       } catch (err) {
         if (signal.aborted) return;
         if (!(await failed(err, `could not read ${dataset}/${p} at ${next}`))) return;
         continue;
       }
       if (signal.aborted) return;
-      if (records.length < this.options.batchSize && pendingEnd === null) {
+      const count = batch.count;
+      if (count < this.options.batchSize && pendingEnd === null) {
         // Short: record where it ends, so that a restart forms this same batch again.
-        state.pendingEnd[p] = next + records.length;
+        state.pendingEnd[p] = next + count;
         try {
           await this.deps.state.save(state);
         } catch (err) {
@@ -184,51 +190,61 @@ export class DatasetTrigger implements Trigger {
       }
       const eventId = `${this.deps.functionName}:dataset:${dataset}:${p}:${next}`;
       try {
-        const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, { dataset, partition: p, firstOffset: next, records }, { eventId, source: 'dataset' }), signal);
+        // The records stay as stored: only the container decodes them (packed-event.ts).
+        const event = datasetBatchEvent(dataset, p, next, batch.bodies, count);
+        const outcome = await unlessAborted(this.deps.invoker.deliver(this.deps.functionName, event, { eventId, source: 'dataset' }), signal);
         // Settled, even if the trigger is stopping: recorded below, so that it is not delivered again.
         if (outcome === undefined) return;
         if (outcome.status === 'function-deleted') return;
-        if (outcome.status === 'dead-lettered') log.warn({ eventId, firstOffset: next, count: records.length, attempts: outcome.attempts }, 'batch dead-lettered: the partition moves on');
+        if (outcome.status === 'dead-lettered') log.warn({ eventId, firstOffset: next, count, attempts: outcome.attempts }, 'batch dead-lettered: the partition moves on');
       } catch (err) {
         if (signal.aborted) return;
         if (!(await failed(err, `delivery of ${eventId} refused`))) return;
         continue;
       }
       backoff = ERROR_BACKOFF_MS;
-      state.next[p] = next + records.length;
+      state.next[p] = next + count;
       state.pendingEnd[p] = null;
       this.forget(p, state.next[p]);
-      try {
-        await this.deps.state.save(state);
-      } catch (err) {
+      // Not awaited: the next batch is read and delivered while the checkpoint is written (two fsyncs, a few ms
+      // of each batch's round before). A crash before it is durable delivers this batch again with the same
+      // event id, as a crash between delivery and save always could (at least once); saves are applied in
+      // order, and a short batch's pendingEnd (above) is still durable before its delivery.
+      this.saving = this.deps.state.save(state).catch((err: unknown) => {
         // The batch stays delivered; a crash before a later save delivers it again (at least once).
         log.error({ err }, 'could not save the checkpoint');
-      }
+      });
     }
   }
 
-  /** The batch from `next`: waits for at least one record, then reads up to the batch's end. Empty only when aborted. */
-  private async readBatch(p: number, next: number, pendingEnd: number | null, signal: AbortSignal): Promise<unknown[]> {
+  /**
+   * The batch from `next`, as the store's record bodies: waits for at least
+   * one record, then reads up to the batch's end. Empty only when aborted.
+   */
+  private async readBatch(p: number, next: number, pendingEnd: number | null, signal: AbortSignal): Promise<{ bodies: Uint8Array[]; count: number }> {
     const { dataset, batchSize } = this.options;
     const { store } = this.deps;
     const end = pendingEnd ?? next + batchSize;
-    const records: unknown[] = [];
+    const bodies: Uint8Array[] = [];
+    let count = 0;
     let from = next;
     let bytes = 0;
     while (from < end) {
       const chunk = await store.read(dataset, p, from, { endOffset: end, maxBytes: Math.max(1, this.maxBatchBytes - bytes) });
       this.observe(p, chunk.endOffset);
       if (chunk.count === 0) {
-        if (records.length > 0) break;
+        if (count > 0) break;
         await store.waitForRecords(dataset, p, from, signal);
         continue;
       }
-      for (const r of decodeBody(chunk.body)) records.push(r);
+      bodies.push(chunk.body);
+      // datasetBatchEvent checks this count against the bodies' prefixes.
+      count += chunk.count;
       from = chunk.nextOffset;
       bytes += chunk.body.byteLength;
       // A batch re-formed after a restart reads to its recorded end whatever its size.
       if (pendingEnd === null && bytes >= this.maxBatchBytes) break;
     }
-    return records;
+    return { bodies, count };
   }
 }

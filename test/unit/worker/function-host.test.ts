@@ -10,7 +10,7 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { pack, unpack } from 'msgpackr';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { buildBundle } from '../../../src/client/bundler.js';
 import type { FunctionInvocation, FunctionInvocationReport } from '../../../src/common/function-invocation.js';
 import { FUNCTION_LIMITS } from '../../../src/common/function-shapes.js';
@@ -274,6 +274,48 @@ describe('function host', () => {
     expect(await running).toMatchObject({ ok: false, errorCode: 'PROCESS_EXITED', containerGone: true });
     expect(host.containerIds()).not.toContain('c-stop');
     expect(host.stop('c-stop', 'again')).toBe(false);
+  });
+
+  it('runs a cold start in a spare started ahead (blank, unlisted, given the function\'s environment only at load), then starts the next', async () => {
+    const spared = new FunctionHost({ link, logger: silentLogger(), workerId: () => 'w', spares: 1 });
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(spared.sparePids()).toEqual([]);
+      spared.startSpares();
+      spared.startSpares(); // once
+      expect(spared.sparePids()).toHaveLength(1);
+      const [spare128] = spared.sparePids();
+      expect(spare128).toBeDefined();
+      expect(spared.containerIds()).toEqual([]);
+      const env = await spared.invoke(invocation(main, 's-1', { op: 'env' }, { env: { ONLY: 'this' } }));
+      expect(env.coldStart).toBe(true);
+      expect(resultOf(env)).toEqual({ ONLY: 'this', LAMINATE_FUNCTION_NAME: 'main', LAMINATE_FUNCTION_VERSION: '1', LAMINATE_FUNCTION_MEMORY_MB: '128' });
+      expect(spared.pidOf('s-1')).toBe(spare128);
+      expect(spared.containerIds()).toEqual(['s-1']);
+      // The next spare of that size comes after the cold start, as another process.
+      await vi.waitFor(() => expect(spared.sparePids()).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      const [next128] = spared.sparePids();
+      expect(next128).not.toBe(spare128);
+      // No spare of 256 MB: a process of its own; then the one spare kept is of 256 MB, and the 128 MB one is stopped.
+      const big = await spared.invoke(invocation(main, 's-2', { op: 'count' }, { memoryMb: 256 }));
+      expect(big.coldStart).toBe(true);
+      expect(spared.pidOf('s-2')).not.toBe(next128);
+      await vi.waitFor(() => expect(alive(next128!)).toBe(false), { timeout: 10_000, interval: 20 });
+      const [spare256] = spared.sparePids();
+      expect(spare256).not.toBe(spared.pidOf('s-2'));
+      const third = await spared.invoke(invocation(main, 's-3', { op: 'count' }, { memoryMb: 256 }));
+      expect(third.coldStart).toBe(true);
+      expect(spared.pidOf('s-3')).toBe(spare256);
+    } finally {
+      spared.close();
+    }
   });
 
   it('gives a 256 MB container about twice the CPU of a 128 MB one on a shared core', async () => {
