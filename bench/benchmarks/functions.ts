@@ -182,10 +182,17 @@ export const functions: Benchmark = {
       }
       const started = performance.now();
       await deploy(cluster, 'bench-ds', 'dataset:bench-in', ['--batch-size', '1000']);
-      const deployedMs = performance.now() - started;
+      const deployed = performance.now();
+      const deployedMs = deployed - started;
+      // The trigger starts when the master commits the deploy, a little before the CLI has exited: what it had
+      // settled by then is left out of the rate, which runs from the CLI's exit (the CLI's own start and bundling are
+      // not the trigger's throughput; the rate with them is reported beside it).
+      const settledAtDeploy = checkpointSum(masterDir, 'bench-ds', 'bench-in');
       await until('the dataset trigger to catch up', 600_000, () => checkpointSum(masterDir, 'bench-ds', 'bench-in') >= records);
-      const datasetS = (performance.now() - started) / 1000;
-      const perS = records / datasetS;
+      const ended = performance.now();
+      const datasetS = (ended - started) / 1000;
+      const perS = (records - Math.max(0, settledAtDeploy)) / ((ended - deployed) / 1000);
+      const perSWithDeploy = records / datasetS;
 
       const contender = (name: string, l: Latencies): Contender => ({ name, wallS: l.wallS, cpuS: NaN, peakMb: NaN, detail: { p50Ms: l.p50, p99Ms: l.p99, calls: l.n } });
       const fmt = (l: Latencies): string => `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms`;
@@ -198,7 +205,7 @@ export const functions: Benchmark = {
           contender('Laminate HTTP warm', http),
           contender('Laminate library warm', lib),
           contender('Laminate cold start', coldLat),
-          { name: 'Laminate dataset trigger', wallS: datasetS, cpuS: NaN, peakMb: NaN, detail: { records, recordsPerS: perS, deployMs: deployedMs, partitions: described.partitions.length } },
+          { name: 'Laminate dataset trigger', wallS: datasetS, cpuS: NaN, peakMb: NaN, detail: { records, recordsPerS: perS, recordsPerSWithDeploy: perSWithDeploy, settledAtDeploy, deployMs: deployedMs, partitions: described.partitions.length } },
         ],
         targets: [
           target('HTTP warm p50 above the floor', http.p50 - floorLat.p50, TARGET_WARM_OVER_FLOOR_MS, 'ms'),
@@ -210,7 +217,7 @@ export const functions: Benchmark = {
         notes: [
           `floor ${fmt(floorLat)}; HTTP ${fmt(http)}; library ${fmt(lib)}`,
           `cold starts (ms): ${cold.map((c) => c.toFixed(1)).join(' ')}`,
-          `dataset trigger: ${Math.round(perS)} records/s over ${described.partitions.length} partitions, batch 1000, timed from the redeploy (its CLI took ${deployedMs.toFixed(0)} ms) to the checkpoints at the log end`,
+          `dataset trigger: ${Math.round(perS)} records/s over ${described.partitions.length} partitions, batch 1000, from the redeploy's acknowledgement to the checkpoints at the log end (${Math.max(0, settledAtDeploy)} records settled before it left out); ${Math.round(perSWithDeploy)} records/s counting the deploy CLI's ${deployedMs.toFixed(0)} ms too`,
         ],
         params: { calls, warmUp: WARM_UP, coldRuns: COLD_RUNS, records, cluster: CLUSTER_SHAPE },
       };

@@ -147,6 +147,26 @@ describe('the dataset trigger', () => {
     expect(b!.event).toEqual({ dataset: 'clicks', partition: 0, firstOffset: 2, records: [{ n: 2 }] });
   });
 
+  it('after a refused delivery starts again from the refused batch: nothing skipped, nothing out of order', async () => {
+    const { store, dir } = await setup(1);
+    const fns = new FakeFunctions();
+    fns.deploy('fn', [{ kind: 'dataset', dataset: 'clicks', batchSize: 3 }]);
+    let refused = 0;
+    fns.settle = (d) => {
+      // The second batch is refused once.
+      if ((d.event as DatasetEvent).firstOffset === 3 && refused++ === 0) throw new Error('refused once');
+      return { status: 'succeeded', attempts: 1 };
+    };
+    await startTrigger(store, dir, fns, 3);
+    const records = Array.from({ length: 10 }, (_, n) => ({ n }));
+    await append(store, 0, records);
+    const all = await fns.waitForDeliveries(5);
+    expect(all.map((d) => (d.event as DatasetEvent).firstOffset)).toEqual([0, 3, 3, 6, 9]);
+    // The deliveries that settled (all but the refused one) carry every record once, in order.
+    const settled = all.filter((_, i) => i !== 1);
+    expect(settled.flatMap((d) => (d.event as DatasetEvent).records)).toEqual(records);
+  });
+
   it('says how far behind the log end each partition is', async () => {
     const { store, dir } = await setup();
     const clock = new ManualClock(1_000);
