@@ -71,7 +71,7 @@ export function consoleApi(d: ConsoleApiDeps): (app: FastifyInstance) => Promise
     const param = (req: { params: unknown }, name: string): string => (req.params as Record<string, string>)[name]!;
     const query = (req: { query: unknown }): Record<string, unknown> => (req.query ?? {}) as Record<string, unknown>;
 
-    app.get('/api/overview', async () => ({ at: d.now(), ...overview(source, (await source.speed()).nodes.length, (await source.views()).length) }));
+    app.get('/api/overview', async () => ({ at: d.now(), ...overview(source, (await source.speed()).nodes.length) }));
     app.get('/api/cluster', async () => ({ at: d.now(), workers: source.workers(), servingNodes: source.servingNodes(), speed: await source.speed() }));
 
     app.get('/api/jobs', async () => ({ at: d.now(), jobs: source.jobs().sort((a, b) => b.submitMs - a.submitMs || b.jobId.localeCompare(a.jobId)) }));
@@ -92,9 +92,8 @@ export function consoleApi(d: ConsoleApiDeps): (app: FastifyInstance) => Promise
     app.get('/api/views', async () => ({ at: d.now(), views: await source.views() }));
     app.get('/api/views/:name', async (req) => {
       const name = param(req, 'name');
+      const view = await source.view(name);
       const list = await source.viewVersions(name);
-      const view = (await source.views()).find((v) => v.name === name);
-      if (!view) throw new LaminateError('NOT_FOUND', `No view '${name}'`);
       return { at: d.now(), ...viewDetail(view, list, source.servingNodes(), await source.speed()) };
     });
     app.post('/api/views/:name/rollback', async (req) => {
@@ -109,10 +108,7 @@ export function consoleApi(d: ConsoleApiDeps): (app: FastifyInstance) => Promise
     app.get('/api/functions', async () => ({ at: d.now(), functions: source.functions() }));
     app.get('/api/functions/:name', async (req) => {
       const name = param(req, 'name');
-      const versions = source.functionVersions(name);
-      const summary = source.functions().find((f) => f.live.name === name);
-      if (!summary) throw new LaminateError('NOT_FOUND', `No function '${name}'`);
-      return { at: d.now(), function: summary, versions };
+      return { at: d.now(), function: source.functionSummary(name), versions: source.functionVersions(name) };
     });
     app.get('/api/functions/:name/logs', async (req) => {
       const q = query(req);

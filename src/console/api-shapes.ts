@@ -36,8 +36,8 @@ export interface Overview {
   };
 }
 
-/** The cluster at a glance; `speedNodes` from the speed status the caller already read. Views are counted from the catalog's list. */
-export function overview(source: ConsoleSource, speedNodes: number, views: number): Overview {
+/** The cluster at a glance; `speedNodes` from the speed status the caller already read. */
+export function overview(source: ConsoleSource, speedNodes: number): Overview {
   const jobs = source.jobs();
   const workers = source.workers();
   return {
@@ -48,7 +48,7 @@ export function overview(source: ConsoleSource, speedNodes: number, views: numbe
       workersAlive: workers.filter((w) => w.alive).length,
       workersLost: workers.filter((w) => !w.alive).length,
       datasets: source.datasets().length,
-      views,
+      views: source.viewCount(),
       functions: source.functions().length,
       servingNodes: source.servingNodes().length,
       speedNodes,

@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logger.js';
-import { bearerMatches, SESSION_COOKIE, securityConfig, sessionValue, usesTls } from '../protocol/security.js';
+import { httpAuthorized, SESSION_COOKIE, sessionValue, usesTls } from '../protocol/security.js';
 import { escapeHtml } from './html-escape.js';
 
 /** Where a login goes next: a path on this server only (never `//host` or a URL). */
@@ -53,8 +53,8 @@ export function consoleLogin(logger: Logger): (app: FastifyInstance) => Promise<
       const session = sessionValue();
       if (session === undefined) return reply.redirect(next, 303);
       const token = typeof body.token === 'string' ? body.token.trim() : '';
-      const clusterToken = securityConfig().token;
-      if (clusterToken === undefined || !bearerMatches(`Bearer ${token}`, clusterToken)) {
+      // The same check as every HTTP request's (a session exists only with a cluster token).
+      if (!httpAuthorized(`Bearer ${token}`)) {
         log.warn({ peer: req.ip }, 'console login with a wrong token');
         return reply.code(401).type('text/html; charset=utf-8').send(page(next, token === '' ? 'Expected a token, got an empty field.' : 'That is not the cluster\'s token.'));
       }

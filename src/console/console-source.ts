@@ -33,11 +33,17 @@ export interface ConsoleSource {
   /** @throws LaminateError NOT_FOUND */
   dataset(name: string): DatasetDescription;
   views(): Promise<ViewInfo[]>;
+  /** One view, reading only its own state. @throws LaminateError NOT_FOUND */
+  view(name: string): Promise<ViewInfo>;
+  /** How many views are deployed (cheap: no view's state is read). */
+  viewCount(): number;
   /** @throws LaminateError NOT_FOUND */
   viewVersions(name: string): Promise<ViewVersionList>;
   /** As `laminate view rollback`. @throws LaminateError NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION */
   rollbackView(name: string, version: number): Promise<ViewInfo>;
   functions(): FunctionSummary[];
+  /** One function's live version and metrics. @throws LaminateError NOT_FOUND */
+  functionSummary(name: string): FunctionSummary;
   /** Newest first. @throws LaminateError NOT_FOUND */
   functionVersions(name: string): FunctionVersionInfo[];
   /** The newest `limit` kept lines at or after `sinceMs`, oldest first. @throws LaminateError NOT_FOUND */

@@ -11,7 +11,8 @@ import type { JobStatus, WorkerStatus } from '../common/job-status.js';
 import type { ConsoleSource } from '../console/console-source.js';
 import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { openCode } from '../functions/code-crypto.js';
-import type { SpeedViewHandlers, ViewHandlers } from '../protocol/view-rpc.js';
+import type { SpeedViewHandlers } from '../protocol/view-rpc.js';
+import type { ViewService } from './view-service.js';
 import type { FunctionsHost } from './functions-host.js';
 
 export interface ConsoleStateDeps {
@@ -23,7 +24,7 @@ export interface ConsoleStateDeps {
   readonly status: (jobId: string, withTasks: boolean) => JobStatus;
   readonly killJob: (jobId: string) => { killed: boolean };
   readonly workers: () => WorkerStatus[];
-  readonly views: ViewHandlers;
+  readonly views: ViewService;
   readonly speed: SpeedViewHandlers;
   readonly store: LogDatasetStore;
   readonly functions: FunctionsHost;
@@ -41,22 +42,23 @@ export function consoleState(d: ConsoleStateDeps): ConsoleSource {
     job: (jobId) => d.status(jobId, true),
     killJob: (jobId) => d.killJob(jobId),
     workers: () => d.workers(),
-    servingNodes: () => d.views.listServingNodes(),
+    servingNodes: () => d.views.handlers.listServingNodes(),
     speed: () => d.speed.listSpeedNodes(),
     datasets: () => d.store.listDatasets(),
     dataset: (name) => d.store.describeDataset(name),
-    views: async () => d.views.listViews(),
-    viewVersions: (name) => d.views.viewVersions(name),
-    rollbackView: (name, version) => d.views.rollbackView(name, version),
-    functions: () => catalog.list().flatMap((f) => {
-      const live = catalog.live(f.name);
-      const metrics = service.metrics(f.name);
-      return live !== undefined && metrics !== undefined ? [{ live, metrics }] : [];
-    }),
-    functionVersions: (name) => {
-      liveFunction(name);
-      return catalog.versions(name).slice().sort((a, b) => b.version - a.version);
+    views: async () => d.views.handlers.listViews(),
+    view: (name) => d.views.view(name),
+    viewCount: () => d.views.count(),
+    viewVersions: (name) => d.views.handlers.viewVersions(name),
+    rollbackView: (name, version) => d.views.handlers.rollbackView(name, version),
+    // The Functions service's own handlers: the console lists and deletes as `laminate function` does.
+    functions: () => d.functions.handlers.list(),
+    functionSummary: (name) => {
+      const live = catalog.live(name);
+      if (!live) throw new LaminateError('NOT_FOUND', `No function '${name}'`);
+      return { live, metrics: service.metrics(name)! };
     },
+    functionVersions: (name) => d.functions.handlers.versions(name).slice().sort((a, b) => b.version - a.version),
     functionLogs: (name, query) => {
       liveFunction(name);
       return service.logs.lines(name, query);
@@ -67,6 +69,6 @@ export function consoleState(d: ConsoleStateDeps): ConsoleSource {
       const sealed = await catalog.code(name, live.version);
       return catalog.deploy({ name, code: openCode(sealed.dataKey, sealed), config: live.config }, d.now());
     },
-    deleteFunction: (name) => catalog.delete(name),
+    deleteFunction: (name) => d.functions.handlers.delete(name),
   };
 }

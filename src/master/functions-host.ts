@@ -47,6 +47,8 @@ export interface FunctionsHost {
   readonly catalog: FunctionCatalog;
   readonly service: InvocationService;
   readonly registration: ServiceRegistration;
+  /** What the Functions service's RPCs call, for other fronts (the console) to call the same. */
+  readonly handlers: FunctionsHandlers;
   reportInvocation(report: InvocationReport): void;
   getFunctionCode(req: M.GetFunctionCodeRequest): Promise<FunctionCode>;
 }
@@ -78,7 +80,7 @@ export async function startFunctions(d: FunctionsHostDeps): Promise<FunctionsHos
     logs: (name, query, signal) => logStream(service, catalog, name, query, signal),
   };
   return {
-    catalog, service, registration: functionsService(handlers),
+    catalog, service, handlers, registration: functionsService(handlers),
     reportInvocation: (r) => service.report(r),
     getFunctionCode: (r) => {
       // The code and its key go only to a worker the master sent an invocation of that version to.

@@ -257,7 +257,7 @@ export class Master {
     const consoleSource = consoleState({
       address: this.address, httpAddress: () => this.httpAddress, startedAt: this.clock.now(), jobIds: () => [...this.jobs.keys()],
       status: (id, withTasks) => this.status(id, withTasks), killJob: (id) => this.killJob(id), workers: () => this.channels.statuses(),
-      views: views.handlers, speed: speed.handlers, store, functions, now: () => this.clock.now(),
+      views, speed: speed.handlers, store, functions, now: () => this.clock.now(),
     });
     this.functionFront = await startFunctionFront({
       routes: [consoleLogin(this.options.logger), consoleApi({ source: consoleSource, logger: this.options.logger, now: () => this.clock.now() }), consolePages],

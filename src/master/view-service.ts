@@ -93,6 +93,10 @@ export interface ViewServiceDeps {
 
 export interface ViewService {
   readonly handlers: ViewHandlers;
+  /** One view as listViews shows it, reading only its own manifest (the console's view page, each second). @throws LaminateError NOT_FOUND */
+  view(name: string): Promise<ViewInfo>;
+  /** How many views are deployed; no I/O. */
+  count(): number;
   /** Removes leftovers of crashed builds and follows the builds that were running. Called once at the master's start. */
   start(): Promise<void>;
   /** No build is started or published after it; resolves once a publish under way has ended. Safe to call twice. */
@@ -458,6 +462,8 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
   }
 
   return {
+    view: (name) => info(catalog.require(name)),
+    count: () => catalog.list().length,
     handlers: {
       deployView,
       buildView,
