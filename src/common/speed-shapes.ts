@@ -31,7 +31,7 @@ export interface SpeedPartitionReport {
   /** Set while the partition cannot be read at any cut (restoring a checkpoint, refolding from an earlier cut). */
   readonly busy?: string;
   /** The last checkpoint this process wrote of the partition (as Flink's lastCheckpointDuration/Size); absent before the first. Not sent to the master. */
-  readonly lastCheckpoint?: { readonly at: number; readonly durationMs: number; readonly bytes: number };
+  readonly lastCheckpoint?: { readonly durationMs: number; readonly bytes: number };
 }
 
 /** One view on a speed process, as reported in its heartbeat. */

@@ -5,12 +5,10 @@
  *
  * 1. walks the local segment's batches, checking each one's CRC and that
  *    its offsets run densely from the segment's base to the next one's (a
- *    damaged segment is never archived: a reader would trust it), noting
- *    batch starts for the index;
+ *    damaged segment is never archived: a reader would trust it);
  * 2. uploads the file's bytes in chunks (the store's upload: a multipart
  *    upload on S3, invisible until committed), computing their CRC-32;
- * 3. stores the index (batch starts);
- * 4. reads the object back and checks its size and CRC-32 against the file's.
+ * 3. reads the object back and checks its size and CRC-32 against the file's.
  *
  * Every step overwrites what an earlier, unfinished copy left, so a repeat
  * is safe. Memory: one read chunk and the store's upload part.
@@ -18,10 +16,9 @@
 import { crc32 } from 'node:zlib';
 import { describe, LaminateError } from '../common/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { archiveIndexKey, archiveSegmentKey, type ArchivedSegment, type SealedSegmentInfo } from './archive-manifest.js';
+import { archiveSegmentKey, type ArchivedSegment, type SealedSegmentInfo } from './archive-manifest.js';
 import { BatchScanner } from './batch-scanner.js';
 import type { FileSystem } from './file-system.js';
-import { OffsetIndex } from './offset-index.js';
 
 export interface SegmentCopyContext {
   readonly fs: FileSystem;
@@ -30,17 +27,8 @@ export interface SegmentCopyContext {
   readonly prefix: string;
   readonly dataset: string;
   readonly partition: number;
-  /** An index entry at least every this many bytes (the store's indexIntervalBytes). */
-  readonly indexIntervalBytes: number;
   /** Bytes read from the file per upload write. Default 1 MiB. */
   readonly chunkBytes?: number;
-}
-
-/** The stored index of an archived segment: batch starts as [offset, position] pairs. */
-export interface ArchivedIndex {
-  readonly baseOffset: number;
-  readonly endOffset: number;
-  readonly entries: ReadonlyArray<readonly [number, number]>;
 }
 
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -60,11 +48,9 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 export async function copySegment(ctx: SegmentCopyContext, segment: SealedSegmentInfo): Promise<ArchivedSegment> {
   const ids = { dataset: ctx.dataset, partition: ctx.partition, offset: segment.baseOffset };
   const where = `segment ${segment.path} of dataset ${describe(ctx.dataset)} partition ${ctx.partition}`;
-  const index = await scanSegment(ctx, segment, where);
+  await checkSegment(ctx, segment, where);
   const key = archiveSegmentKey(ctx.prefix, ctx.dataset, ctx.partition, segment.baseOffset);
   const crc = await uploadFile(ctx, segment, key);
-  const stored: ArchivedIndex = { baseOffset: segment.baseOffset, endOffset: segment.endOffset, entries: [...index.batchStarts()].map((e) => [e.offset, e.position] as const) };
-  await ctx.archive.put(archiveIndexKey(ctx.prefix, ctx.dataset, ctx.partition, segment.baseOffset), JSON.stringify(stored));
 
   // Read back: the object must be the file, byte for byte, before the manifest may name it.
   const info = await ctx.archive.stat(key);
@@ -79,9 +65,8 @@ export async function copySegment(ctx: SegmentCopyContext, segment: SealedSegmen
   return { baseOffset: segment.baseOffset, endOffset: segment.endOffset, bytes: segment.bytes, crc32: crc };
 }
 
-/** Step 1: every batch whole and dense from the base to the end offset; the batch starts as an index. */
-async function scanSegment(ctx: SegmentCopyContext, segment: SealedSegmentInfo, where: string): Promise<OffsetIndex> {
-  const index = new OffsetIndex(ctx.indexIntervalBytes);
+/** Step 1: every batch whole and dense from the base to the end offset. */
+async function checkSegment(ctx: SegmentCopyContext, segment: SealedSegmentInfo, where: string): Promise<void> {
   const file = await ctx.fs.open(segment.path, 'r');
   try {
     const scanner = new BatchScanner(file, { end: segment.bytes, expectedOffset: segment.baseOffset, verify: true });
@@ -89,7 +74,6 @@ async function scanSegment(ctx: SegmentCopyContext, segment: SealedSegmentInfo, 
     for (;;) {
       const step = await scanner.next();
       if (step.kind === 'batch') {
-        index.add(step.header.baseOffset, step.position);
         next = step.header.baseOffset + step.header.count;
         continue;
       }
@@ -97,7 +81,7 @@ async function scanSegment(ctx: SegmentCopyContext, segment: SealedSegmentInfo, 
         const why = step.kind === 'problem' ? `${step.reason} at byte ${step.position}` : `batches ending at offset ${next} where the next segment starts at ${segment.endOffset}`;
         throw new LaminateError('DATA_LOSS', `Expected whole batches of offsets [${segment.baseOffset}, ${segment.endOffset}) in ${where} to archive, got ${why}; the segment is not archived`, { ids: { dataset: ctx.dataset, partition: ctx.partition, offset: next } });
       }
-      return index;
+      return;
     }
   } finally {
     await file.close();

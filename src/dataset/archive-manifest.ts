@@ -5,7 +5,6 @@
  * Layout in the archive (any store of the storage port, under its prefix):
  *
  *   <prefix>/<dataset>/p-0003/00000000000000001200.log     a sealed segment, byte for byte as on the master's disk
- *   <prefix>/<dataset>/p-0003/00000000000000001200.index   its batch starts (offset, byte position), JSON
  *   <prefix>/<dataset>/p-0003/manifest.json                the partition's archived segments (below)
  *
  * The manifest is the durable record of what is archived. A segment enters
@@ -73,10 +72,6 @@ export function archivePartitionPrefix(prefix: string, dataset: string, partitio
 
 export function archiveSegmentKey(prefix: string, dataset: string, partition: number, baseOffset: number): string {
   return archivePartitionPrefix(prefix, dataset, partition) + segmentFileName(baseOffset);
-}
-
-export function archiveIndexKey(prefix: string, dataset: string, partition: number, baseOffset: number): string {
-  return archiveSegmentKey(prefix, dataset, partition, baseOffset).replace(/\.log$/, '.index');
 }
 
 export function archiveManifestKey(prefix: string, dataset: string, partition: number): string {

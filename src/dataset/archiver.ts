@@ -49,8 +49,6 @@ export interface ArchiverOptions {
   readonly intervalMs?: number;
   /** The longest wait after failed passes (the wait doubles from intervalMs). Default 60 000 ms. */
   readonly maxBackoffMs?: number;
-  /** The store's offset index interval, for the archived indexes. Default 64 KiB. */
-  readonly indexIntervalBytes?: number;
   readonly fs?: FileSystem;
   /** Crash tests only: called after each step of a segment's archiving. */
   readonly onStep?: (step: ArchiveStep) => void;
@@ -131,7 +129,7 @@ export class SegmentArchiver {
       let m = await this.manifest(dataset, partition);
       for (const segment of segmentsToCopy(this.o.store.sealedSegments(dataset, partition), m)) {
         if (this.stopped) return;
-        const entry = await copySegment({ fs: this.fs, archive, prefix, dataset, partition, indexIntervalBytes: this.o.indexIntervalBytes ?? 64 * 1024 }, segment);
+        const entry = await copySegment({ fs: this.fs, archive, prefix, dataset, partition }, segment);
         this.o.onStep?.('archive:uploaded');
         m = withSegment(m, entry);
         // Recorded only now: the object and its index are whole and read back.

@@ -15,7 +15,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import { isS3Path } from '../storage/object-store.js';
-import { locate } from '../storage/store-path.js';
+import { joinStorePath, locate } from '../storage/store-path.js';
+import { removePrefix, subPrefixes } from '../view/object-version-dir.js';
 import { writeFileAtomic, type AtomicWriteStep } from '../view/durable-files.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointIdentity } from './checkpoint-codec.js';
 
@@ -25,13 +26,11 @@ export interface WarnLog {
 }
 
 export function checkpointFolder(dir: string, id: Omit<CheckpointIdentity, 'partition'>): string {
-  return join(dir, id.view, id.definitionHash);
+  return joinStorePath(dir, id.view, id.definitionHash);
 }
 
 export function checkpointPath(dir: string, id: CheckpointIdentity): string {
-  // path.join would fold the '//' of s3:// away.
-  if (isS3Path(dir)) return `${dir.replace(/\/+$/, '')}/${id.view}/${id.definitionHash}/p${id.partition}.ckpt`;
-  return join(checkpointFolder(dir, id), `p${id.partition}.ckpt`);
+  return joinStorePath(checkpointFolder(dir, id), `p${id.partition}.ckpt`);
 }
 
 /**
@@ -117,9 +116,11 @@ const DEFINITION_DIR_RE = /^[0-9a-f]{8,128}$/;
  * starts the new one. Returns the names removed. Safe to repeat.
  */
 export async function removeOtherDefinitions(dir: string, view: string, keep: string): Promise<string[]> {
+  const viewDir = joinStorePath(dir, view);
+  const s3 = isS3Path(dir);
   let names: string[];
   try {
-    names = await readdir(join(dir, view));
+    names = s3 ? await subPrefixes(viewDir) : await readdir(viewDir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -127,7 +128,8 @@ export async function removeOtherDefinitions(dir: string, view: string, keep: st
   const removed: string[] = [];
   for (const name of names) {
     if (name === keep || !DEFINITION_DIR_RE.test(name)) continue;
-    await rm(join(dir, view, name), { recursive: true, force: true });
+    if (s3) await removePrefix(joinStorePath(viewDir, name));
+    else await rm(join(viewDir, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;

@@ -55,7 +55,7 @@ interface Part {
   saved: number;
   saving: Promise<void> | undefined;
   removed: boolean;
-  lastCheckpoint?: { at: number; durationMs: number; bytes: number };
+  lastCheckpoint?: { durationMs: number; bytes: number };
 }
 
 interface Waiting {
@@ -317,7 +317,7 @@ export class ViewRuntime {
     part.saving = writeCheckpoint(this.init.checkpointDir, c, onStep).then(
       (bytes) => {
         part.saved = version;
-        part.lastCheckpoint = { at: Date.now(), durationMs: performance.now() - started, bytes };
+        part.lastCheckpoint = { durationMs: performance.now() - started, bytes };
       },
       (err: unknown) => { this.log.error({ partition: part.partition, err: errorMessage(err) }, 'checkpoint write failed: retried at the next interval'); },
     ).finally(() => { part.saving = undefined; });

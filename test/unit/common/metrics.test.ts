@@ -76,7 +76,7 @@ describe('metrics read at each scrape', () => {
     let now = 1_000_000;
     let report: SpeedViewReport[] = [{
       view: 'clicks', definitionHash: 'h', partitions: [
-        { partition: 0, applied: 90, start: 10, end: 100, caughtUpAt: now - 2_500, lastCheckpoint: { at: now - 100, durationMs: 1500, bytes: 4096 } },
+        { partition: 0, applied: 90, start: 10, end: 100, caughtUpAt: now - 2_500, lastCheckpoint: { durationMs: 1500, bytes: 4096 } },
         { partition: 1, applied: 50, start: 50, end: 50, caughtUpAt: 0, stopped: { offset: 50, message: 'boom' } },
       ],
     }];

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Checkpoint } from '../../../src/speed/checkpoint-codec.js';
-import { checkpointPath, loadCheckpoint, writeCheckpoint } from '../../../src/speed/checkpoint-store.js';
+import { checkpointPath, loadCheckpoint, removeOtherDefinitions, writeCheckpoint } from '../../../src/speed/checkpoint-store.js';
 import { startS3Server, type TestS3Server } from '../../support/s3-server.js';
 
 let s3: TestS3Server;
@@ -51,5 +51,17 @@ describe('speed checkpoints on S3', () => {
     await s3.client.send(new PutObjectCommand({ Bucket: 'speed-state', Key: `checkpoints/pages/${'ab'.repeat(32)}/p3.ckpt`, Body: 'not a checkpoint' }));
     expect(await loadCheckpoint(dir, id, log)).toBeUndefined();
     expect(lines()).toHaveLength(1);
+  });
+
+  it('of a view\'s earlier definitions are removed when a new one starts, and the kept one stays', async () => {
+    const old = { ...id, view: 'moved', definitionHash: 'cd'.repeat(32) };
+    const kept = { ...id, view: 'moved', definitionHash: 'ef'.repeat(32) };
+    await writeCheckpoint(dir, { ...sample(150), ...old });
+    await writeCheckpoint(dir, { ...sample(160), ...kept });
+    expect(await removeOtherDefinitions(dir, 'moved', kept.definitionHash)).toEqual([old.definitionHash]);
+    const { log } = memoryLog();
+    expect(await loadCheckpoint(dir, old, log)).toBeUndefined();
+    expect((await loadCheckpoint(dir, kept, log))?.applied).toBe(160);
+    expect(await removeOtherDefinitions(dir, 'moved', kept.definitionHash)).toEqual([]);
   });
 });
