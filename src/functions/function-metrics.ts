@@ -18,12 +18,6 @@ export interface FunctionMetricsSource {
   metrics(name: string): FunctionMetrics | undefined;
 }
 
-/** What dataset triggers tell (T's side): the age of the oldest record not yet delivered, per partition. */
-export interface IteratorAgeSink {
-  /** Safe to call as often as a batch is read; `ageMs` 0 when caught up. */
-  reportIteratorAge(name: string, partition: number, ageMs: number): void;
-}
-
 export class MetricsCounter {
   invocations = 0;
   errors = 0;
@@ -33,7 +27,6 @@ export class MetricsCounter {
   private initMsTotal = 0;
   private readonly durations: number[] = [];
   private next = 0;
-  readonly iteratorAges = new Map<number, number>();
 
   constructor(private readonly durationsKept = 1_000) {}
 
@@ -49,15 +42,15 @@ export class MetricsCounter {
     this.next = (this.next + 1) % this.durationsKept;
   }
 
-  snapshot(name: string, live: { running: number; queued: number; containers: number }): FunctionMetrics {
+  /** `iteratorAgeMs`: the function's dataset triggers' largest, asked of them now; undefined without one. */
+  snapshot(name: string, live: { running: number; queued: number; containers: number }, iteratorAgeMs?: number): FunctionMetrics {
     const sorted = [...this.durations].sort((a, b) => a - b);
     const at = (q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
-    const ages = [...this.iteratorAges.values()];
     return {
       name, invocations: this.invocations, errors: this.errors, throttles: this.throttles, coldStarts: this.coldStarts,
       initMsMean: this.coldStarts === 0 ? 0 : this.initMsTotal / this.coldStarts,
       durationP50Ms: at(0.5), durationP99Ms: at(0.99), deadLetters: this.deadLetters, ...live,
-      ...(ages.length > 0 ? { iteratorAgeMs: Math.max(...ages) } : {}),
+      ...(iteratorAgeMs !== undefined ? { iteratorAgeMs } : {}),
     };
   }
 }

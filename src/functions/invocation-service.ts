@@ -38,7 +38,7 @@ import { ContainerPool, type Container, type ContainerPlacement } from './contai
 import type { EventJournal } from './event-journal.js';
 import type { FunctionCatalog } from './function-catalog.js';
 import { FunctionLogs } from './function-logs.js';
-import { MetricsCounter, type FunctionMetrics, type FunctionMetricsSource, type IteratorAgeSink } from './function-metrics.js';
+import { MetricsCounter, type FunctionMetrics, type FunctionMetricsSource } from './function-metrics.js';
 import type { DeliveryOutcome, DeployedFunction, FunctionChange, FunctionDirectory, FunctionInvoker } from './invoker.js';
 import { packedEventBytes } from './packed-event.js';
 
@@ -113,7 +113,7 @@ const OPTION_DEFAULTS = {
   idleStopMs: 300_000, retryBackoffMs: 1_000, maxRetryBackoffMs: 60_000, reportGraceMs: 10_000, reconcileGraceMs: 5_000, maxWorkerLosses: 3, durationsKept: 1_000,
 } as const;
 
-export class InvocationService implements FunctionInvoker, FunctionDirectory, FunctionMetricsSource, IteratorAgeSink {
+export class InvocationService implements FunctionInvoker, FunctionDirectory, FunctionMetricsSource {
   readonly logs: FunctionLogs;
   private readonly o: Required<Omit<InvocationOptions, 'logLinesKept' | 'logBytesKept'>>;
   private readonly pool: ContainerPool;
@@ -355,12 +355,20 @@ export class InvocationService implements FunctionInvoker, FunctionDirectory, Fu
     const st = this.functions.get(name);
     if (!st && !this.d.catalog.live(name)) return undefined;
     const s = st ?? this.state(name);
-    return s.metrics.snapshot(name, { running: s.running, queued: s.queue.length, containers: this.pool.count(name) });
+    const ages = this.iteratorAges(name);
+    return s.metrics.snapshot(name, { running: s.running, queued: s.queue.length, containers: this.pool.count(name) }, ages.length > 0 ? Math.max(...ages) : undefined);
   }
 
-  reportIteratorAge(name: string, partition: number, ageMs: number): void {
-    this.state(name).metrics.iteratorAges.set(partition, ageMs);
+  /**
+   * Where metrics() asks for a function's dataset triggers' iterator ages (ms,
+   * one per partition), at each snapshot: the triggers start after this
+   * service, so the master sets it once they run. Until then, none.
+   */
+  setIteratorAges(source: (name: string) => readonly number[]): void {
+    this.iteratorAges = source;
   }
+
+  private iteratorAges: (name: string) => readonly number[] = () => [];
 
   // ---- internals -----------------------------------------------------------------
 

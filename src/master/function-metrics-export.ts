@@ -2,11 +2,10 @@
  * The functions' metrics in Prometheus' form, from the invocation service's
  * per-function counts and the dataset triggers' iterator ages, read at each
  * scrape. Counts the service keeps as running totals become counters here
- * (increased by what was added since the last scrape); the iterator ages
- * are also handed to the service, so `laminate function list` shows them.
+ * (increased by what was added since the last scrape).
  */
 import { addMetricsSource, counter, gauge } from '../common/metrics.js';
-import type { FunctionMetricsSource, IteratorAgeSink } from '../functions/function-metrics.js';
+import type { FunctionMetricsSource } from '../functions/function-metrics.js';
 import type { IteratorAge } from '../functions/triggers/trigger-manager.js';
 
 const COUNTS = [
@@ -17,7 +16,7 @@ const COUNTS = [
   ['deadLetters', 'laminate_function_dead_letters_total', 'Events that failed every attempt (dead-lettered, or dropped without a dead-letter dataset)'],
 ] as const;
 
-export function addFunctionMetrics(service: FunctionMetricsSource & IteratorAgeSink, iteratorAges: () => readonly IteratorAge[]): () => void {
+export function addFunctionMetrics(service: FunctionMetricsSource, iteratorAges: () => readonly IteratorAge[]): () => void {
   const counters = COUNTS.map(([field, name, help]) => ({ field, c: counter({ name, help, labelNames: ['function'] as const }) }));
   const duration = gauge({ name: 'laminate_function_duration_seconds', help: 'Function attempts\' duration over the newest 1,000, by quantile', labelNames: ['function', 'quantile'] as const });
   const running = gauge({ name: 'laminate_function_running', help: 'Function attempts running now', labelNames: ['function'] as const });
@@ -27,7 +26,6 @@ export function addFunctionMetrics(service: FunctionMetricsSource & IteratorAgeS
   const seen = new Map<string, number>();
   return addMetricsSource(() => {
     for (const a of iteratorAges()) {
-      service.reportIteratorAge(a.function, a.partition, a.ageMs);
       age.set({ function: a.function, dataset: a.dataset, partition: String(a.partition) }, a.ageMs / 1000);
     }
     for (const m of service.allMetrics()) {

@@ -265,6 +265,8 @@ export class Master {
       dataDir: this.options.dataDir, clock: this.clock, logger: this.options.logger,
       ...(this.options.filesPollMs === undefined ? {} : { filesPollMs: this.options.filesPollMs }),
     }).catch(async (err: unknown) => { await views.stop(); await datasets.close(); await this.server?.close(); throw err; });
+    // `function list` and the console ask the triggers at each snapshot, as /metrics does.
+    functions.service.setIteratorAges((name) => (this.functionFront?.triggers?.iteratorAges(name) ?? []).map((a) => a.ageMs));
     this.timer = setInterval(() => {
       this.run(this.scheduler.tick(this.clock.now()));
       functions.service.tick();

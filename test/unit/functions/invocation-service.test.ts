@@ -8,6 +8,22 @@ import { Fleet, settle, until } from './fleet.js';
 describe('the invocation service', () => {
   const tempDir = useTempDirs();
 
+  it('shows a function\'s dataset triggers\' largest iterator age as they say it at each snapshot, and none without a trigger', async () => {
+    const f = await Fleet.start(await tempDir());
+    await f.deploy('reader', {});
+    await f.deploy('other', {});
+    expect(f.service.metrics('reader')?.iteratorAgeMs).toBeUndefined();
+    let ages: Record<string, number[]> = { reader: [40, 900, 0] };
+    f.service.setIteratorAges((name) => ages[name] ?? []);
+    expect(f.service.metrics('reader')?.iteratorAgeMs).toBe(900);
+    expect(f.service.metrics('other')?.iteratorAgeMs).toBeUndefined();
+    // Caught up, then the trigger gone with a redeploy: the figure follows, nothing stale is kept.
+    ages = { reader: [0, 0] };
+    expect(f.service.metrics('reader')?.iteratorAgeMs).toBe(0);
+    ages = {};
+    expect(f.service.allMetrics().find((m) => m.name === 'reader')?.iteratorAgeMs).toBeUndefined();
+  });
+
   it('cold-starts a container, then reuses it warm for the same version, and counts both', async () => {
     const f = await Fleet.start(await tempDir());
     f.addWorker('w1');
