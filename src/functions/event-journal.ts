@@ -7,7 +7,8 @@
  * the same way). One JSON object a line; rewritten without the settled
  * events once they are most of the file.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { InvocationSource } from '../common/function-shapes.js';
 
 export interface JournaledEvent {
@@ -86,15 +87,8 @@ export class EventJournal {
 
   private compact(): Promise<void> {
     const p = this.tail.then(async () => {
-      const tmp = `${this.path}.compacting`;
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.write([...this.pending.values()].map((e) => `${JSON.stringify({ type: 'event', e })}\n`).join(''));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
+      // Temporary file, fsync, rename, fsync of the folder: a crash leaves the old journal or the new one.
+      await writeFileAtomic(this.path, [...this.pending.values()].map((e) => `${JSON.stringify({ type: 'event', e })}\n`).join(''));
       this.doneLines = 0;
     });
     this.tail = p.catch(() => {});

@@ -115,8 +115,6 @@ export class FunctionContainer {
   private emitsInFlight = 0;
   private idleTicks = 0;
   readonly nice: number;
-  /** Set by the host: when this container last finished an invocation (ms since the epoch). */
-  lastUsed = Date.now();
 
   /**
    * Starts the process, blank: it imports its runtime and waits for start()
@@ -340,7 +338,6 @@ export class FunctionContainer {
     if (!run) return;
     this.running = undefined;
     clearTimeout(run.timer);
-    this.lastUsed = Date.now();
     // An invocation that ended with its process keeps the lines that had arrived.
     run.resolve(result.ok || result.logs.length > 0 ? result : { ...result, logs: run.logs });
   }

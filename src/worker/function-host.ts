@@ -73,9 +73,6 @@ export class FunctionHost {
   private readonly code: FunctionCodeCache;
   private readonly log: Logger;
   private closed = false;
-  /** Cold starts so far, and the sum of their init times (for metrics and the benchmark). */
-  coldStarts = 0;
-  initMsTotal = 0;
 
   constructor(private readonly options: FunctionHostOptions) {
     this.code = new FunctionCodeCache(options.codeCacheBytes ?? FUNCTION_HOST_DEFAULTS.codeCacheBytes);
@@ -222,8 +219,6 @@ export class FunctionHost {
     const started = await container.start(identity, code, this.options.initTimeoutMs ?? FUNCTION_HOST_DEFAULTS.initTimeoutMs);
     // The code fetch is part of a cold start as a caller sees it.
     const initMs = started.initMs + fetchMs;
-    this.coldStarts++;
-    this.initMsTotal += initMs;
     if (!started.ok) {
       this.containers.delete(inv.containerId);
       setImmediate(() => this.refillSpare(inv.memoryMb));

@@ -5,7 +5,7 @@
  * invoker runs the new live version), stopped when a redeploy drops it or the
  * function is deleted (then its trigger state is removed: a function deployed
  * again under the name starts afresh). The `http` trigger has no watcher:
- * the master's HTTP server asks `acceptsHttp` instead.
+ * the master's HTTP route checks the live version's triggers itself.
  *
  * State: `<stateDir>/<function>/<trigger>.json`, one small file per trigger
  * (its checkpoints or snapshot), so that a restarted master resumes each
@@ -98,11 +98,6 @@ export class TriggerManager {
     const all = [...this.running.values()].flatMap((m) => [...m.values()]);
     this.running.clear();
     await Promise.all(all.map((r) => r.trigger.stop()));
-  }
-
-  /** Whether `name` is deployed with an `http` trigger (the HTTP server's POST /functions/NAME/invoke asks). */
-  acceptsHttp(name: string): boolean {
-    return this.options.directory.list().some((f) => f.name === name && f.config.triggers.some((t) => t.kind === 'http'));
   }
 
   /** Iterator ages of every dataset trigger (of `name` only, if given), for metrics. */
