@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import { LaminateError } from '../common/errors.js';
 import { addMetricsSource } from '../common/metrics.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { readIfPresent, type ObjectStore } from '../storage/object-store.js';
 import { copySegment } from './archive-copy.js';
 import {
   archivedEnd, archiveManifestKey, archiveSegmentKey, emptyManifest, encodeManifest, parseManifest, segmentsToCopy, withSegment,
@@ -156,9 +156,8 @@ export class SegmentArchiver {
     const known = this.manifests.get(key);
     if (known !== undefined) return known;
     const at = archiveManifestKey(this.o.prefix, dataset, partition);
-    const m = (await this.o.archive.stat(at)) === undefined
-      ? emptyManifest(dataset, partition)
-      : parseManifest((await this.o.archive.read(at)).toString('utf8'), dataset, partition, this.o.archive.describe(at));
+    const bytes = await readIfPresent(this.o.archive, at);
+    const m = bytes === undefined ? emptyManifest(dataset, partition) : parseManifest(bytes.toString('utf8'), dataset, partition, this.o.archive.describe(at));
     this.manifests.set(key, m);
     if (m.segments.length > 0) this.log.info({ dataset, partition, archivedEnd: archivedEnd(m), segments: m.segments.length }, 'archive manifest read');
     return m;

@@ -21,7 +21,7 @@
 import { LaminateError } from '../common/errors.js';
 import { formatPartFile } from '../common/ids.js';
 import { grow } from './byte-sink.js';
-import type { ObjectStore, UploadTicket, UploadWriter } from './object-store.js';
+import { readIfPresent, type ObjectStore, type UploadTicket, type UploadWriter } from './object-store.js';
 import { OutputWriter, type OutputSink } from './output-format.js';
 import { locate } from './store-path.js';
 
@@ -43,13 +43,8 @@ function manifestKey(prefix: string, attemptDir: string, partition: number): str
 
 /** The manifest at `key`, or undefined when there is none. */
 async function readManifest(store: ObjectStore, key: string): Promise<UploadTicket | undefined> {
-  if ((await store.stat(key)) === undefined) return undefined;
-  try {
-    return JSON.parse((await store.read(key)).toString('utf8')) as UploadTicket;
-  } catch (err) {
-    if (err instanceof LaminateError && err.code === 'NOT_FOUND') return undefined;
-    throw err;
-  }
+  const bytes = await readIfPresent(store, key);
+  return bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8')) as UploadTicket;
 }
 
 /** A part file's bytes going into an upload, through a buffer the output writer encodes into. */

@@ -11,6 +11,7 @@
  * for the local store, an object key (no leading '/') for a bucket.
  * "Folders" exist only as key prefixes ending in '/'.
  */
+import { LaminateError } from '../common/errors.js';
 
 /** One object (file) as a listing or stat sees it. */
 export interface ObjectInfo {
@@ -110,6 +111,19 @@ export interface ObjectStore {
    * s3rver among them, lack ListMultipartUploads).
    */
   listUploads(prefix: string): Promise<UploadTicket[] | undefined>;
+}
+
+/**
+ * The object at `key`, or undefined when there is none: one read (one GET
+ * on S3), its NOT_FOUND taken as "none", rather than a stat before it.
+ */
+export async function readIfPresent(store: ObjectStore, key: string): Promise<Buffer | undefined> {
+  try {
+    return await store.read(key);
+  } catch (err) {
+    if (err instanceof LaminateError && err.code === 'NOT_FOUND') return undefined;
+    throw err;
+  }
 }
 
 /** Whether `path` names an object store location (`s3://...`) rather than a local path. */

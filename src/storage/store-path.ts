@@ -56,11 +56,6 @@ export async function locate(path: string): Promise<StoreLocation> {
   return { store: localObjectStore, key: resolve(path) };
 }
 
-/** `key` of `store` as a path again (the inverse of locate). Pure. */
-export function pathOf(store: ObjectStore, key: string): string {
-  return store.describe(key);
-}
-
 /** `path` as the master stores it: absolute for a local path, as given for an s3:// one. Pure apart from the working folder. */
 export function absoluteStorePath(path: string): string {
   return isS3Path(path) ? path : resolve(path);

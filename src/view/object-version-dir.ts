@@ -24,9 +24,8 @@
  * keeps its own implementation, whose fsyncs and renames its crash tests
  * step through.
  */
-import { LaminateError } from '../common/errors.js';
 import { TEMPORARY_PREFIX } from '../storage/object-output-committer.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { readIfPresent, type ObjectStore } from '../storage/object-store.js';
 import { locate } from '../storage/store-path.js';
 import { VIEW_NAME_RE } from './view-manifest.js';
 
@@ -47,14 +46,7 @@ function lastName(prefix: string): string {
 /** The object at `path`, or undefined when there is none. */
 export async function readObject(path: string): Promise<Buffer | undefined> {
   const { store, key } = await locate(path);
-  if ((await store.stat(key)) === undefined) return undefined;
-  try {
-    return await store.read(key);
-  } catch (err) {
-    // Deleted between the stat and the read (a version retired meanwhile).
-    if (err instanceof LaminateError && err.code === 'NOT_FOUND') return undefined;
-    throw err;
-  }
+  return readIfPresent(store, key);
 }
 
 /** Writes `body` at `path` (one PUT: atomic). */
