@@ -2,11 +2,10 @@
 import type { Command } from 'commander';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { absoluteStorePath } from '../storage/store-path.js';
 import { createLogger } from '../common/logger.js';
 import { loadSpeedEngineFactory } from '../speed/engine-loader.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_VIEW_MEMORY_MB, SpeedNode } from '../speed/speed-node.js';
-import { address, port, positiveInt } from './arguments.js';
+import { address, port, positiveInt, storePath } from './arguments.js';
 import { untilSignal } from './signals.js';
 import { addMetricsOption, startMetrics } from './metrics-option.js';
 
@@ -18,7 +17,7 @@ export function registerSpeed(program: Command): void {
     .option('--port <port>', 'port to bind (0 picks one)', port, 0)
     .option('--data <dir>', 'its folder: its id, fetched view bundles and, by default, checkpoints (one folder per speed process)',
       join(tmpdir(), 'laminate', 'speed'))
-    .option('--checkpoints <dir>', 'checkpoint folder, a local path or s3://BUCKET/PREFIX, shared by every speed process that may take a partition over (default <data>/checkpoints)')
+    .option('--checkpoints <dir>', 'checkpoint folder, a local path or s3://BUCKET/PREFIX, shared by every speed process that may take a partition over (default <data>/checkpoints)', storePath('--checkpoints'))
     .option('--view-memory <mb>', 'heap limit of each view\'s thread, in MB', positiveInt('--view-memory'), DEFAULT_VIEW_MEMORY_MB)
     .option('--checkpoint-interval <ms>', 'how often changed state is checkpointed', positiveInt('--checkpoint-interval'), DEFAULT_CHECKPOINT_INTERVAL_MS)
     .option('--idle-timeout <ms>', 'a partition without a record for this long does not hold a windowed view\'s watermark back',
@@ -39,7 +38,7 @@ export function registerSpeed(program: Command): void {
         master: o.master, host: o.host, port: o.port, dataDir: resolve(o.data), viewMemoryMb: o.viewMemory, checkpointIntervalMs: o.checkpointInterval,
         heartbeatIntervalMs: o.heartbeatInterval, idleTimeoutMs: o.idleTimeout, engineFactory, logger,
         ...(killAt ? { faultKillAt: killAt } : {}),
-        ...(o.checkpoints === undefined ? {} : { checkpointDir: absoluteStorePath(o.checkpoints) }),
+        ...(o.checkpoints === undefined ? {} : { checkpointDir: o.checkpoints }),
       });
       await node.start();
       // The bound address on stdout, for scripts that start a process on port 0.

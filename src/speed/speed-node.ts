@@ -17,7 +17,8 @@
  * answers again.
  */
 import { join, resolve } from 'node:path';
-import { absoluteStorePath } from '../storage/store-path.js';
+import { isS3Path } from '../storage/object-store.js';
+import { absoluteStorePath, locate } from '../storage/store-path.js';
 import { LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { SpeedAssignment, SpeedViewReport } from '../common/speed-shapes.js';
@@ -147,6 +148,7 @@ export class SpeedNode {
     const o = this.options;
     this.unlock = await lockNodeFolder(o.dataDir, SPEED);
     try {
+      if (isS3Path(o.checkpointDir)) await checkCheckpointStore(o.checkpointDir);
       this.id = await nodeIdIn(o.dataDir, SPEED);
       const bundles = new BundleCache(join(o.dataDir, 'bundles'), () => this.master);
       this.engine = this.given.engineFactory({
@@ -256,5 +258,23 @@ export class SpeedNode {
         this.log.error({ err }, 'the engine could not take the assignment: trying again at the next heartbeat');
       }
     }
+  }
+}
+
+/**
+ * A checkpoint folder on an object store, checked before the process takes any
+ * partition, as `--views` and `--archive` are at the master's start: a missing
+ * bucket or denied access would otherwise show only as checkpoint writes failing
+ * at every interval while the process looks healthy.
+ *
+ * @throws LaminateError from the store's check (NOT_FOUND, UNAUTHENTICATED), naming --checkpoints.
+ */
+async function checkCheckpointStore(dir: string): Promise<void> {
+  const { store } = await locate(dir);
+  try {
+    await store.check();
+  } catch (err) {
+    if (!(err instanceof LaminateError)) throw err;
+    throw new LaminateError(err.code, `Expected a usable checkpoint folder at ${dir} (--checkpoints), got: ${err.message}`, { cause: err });
   }
 }

@@ -10,6 +10,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Checkpoint } from '../../../src/speed/checkpoint-codec.js';
 import { checkpointPath, loadCheckpoint, removeOtherDefinitions, writeCheckpoint } from '../../../src/speed/checkpoint-store.js';
 import { startS3Server, type TestS3Server } from '../../support/s3-server.js';
+import { SpeedNode } from '../../../src/speed/speed-node.js';
+import { silentLogger } from '../../../src/common/logger.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+
+const tempDir = useTempDirs('laminate-speed-s3-');
 
 let s3: TestS3Server;
 beforeAll(async () => {
@@ -63,5 +68,17 @@ describe('speed checkpoints on S3', () => {
     expect(await loadCheckpoint(dir, old, log)).toBeUndefined();
     expect((await loadCheckpoint(dir, kept, log))?.applied).toBe(160);
     expect(await removeOtherDefinitions(dir, 'moved', kept.definitionHash)).toEqual([]);
+  });
+
+  it('in a bucket that does not exist stop a speed process at its start, naming --checkpoints and the bucket', async () => {
+    let engines = 0;
+    const node = new SpeedNode({
+      master: '127.0.0.1:1', dataDir: await tempDir(), checkpointDir: 's3://no-such-bucket/state/', logger: silentLogger(),
+      engineFactory: () => { engines++; throw new Error('not reached'); },
+    });
+    await expect(node.start()).rejects.toThrow(/Expected a usable checkpoint folder at s3:\/\/no-such-bucket\/state\/ \(--checkpoints\), got: .*no-such-bucket/);
+    expect(engines).toBe(0);
+    // The folder's lock was let go: the same folder can start again.
+    await expect(node.start()).rejects.toThrow(/--checkpoints/);
   });
 });
