@@ -1,0 +1,124 @@
+/**
+ * The serving benchmark's reads on their own, without the build (which
+ * `npm run bench -- serving` times first):
+ *
+ *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor]
+ *
+ * A master and a `laminate serve` process (the compiled CLI) serve a view of
+ * N keys (default 1,000,000) with ~100-byte values in 4 files, written by
+ * hand into the master's view store as a build leaves them (kvKey(i) ->
+ * a 100-character string, merge max, as bench/views/kv-max.ts builds);
+ * then the RPC floor (baselines/serving-rpc-floor.ts) serves the same files
+ * from a Map. Each gets the same reads (serving-reads.ts), from 2 load
+ * generator processes. Prints one block per contender.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hashPartition } from '../src/common/partitioner.js';
+import { ViewsClient } from '../src/protocol/view-rpc.js';
+import { LaminateClient } from '../src/client/laminate-client.js';
+import { ViewFileWriter } from '../src/view/view-file-writer.js';
+import { makeManifest, type ViewManifestFile } from '../src/view/view-manifest.js';
+import { prepareVersionDir, publishVersion, versionDir, viewFileName, writeManifest } from '../src/view/view-version-dir.js';
+import { numberArg } from './args.js';
+import { kvKey } from './data-gen/kv-records.js';
+import { Prng } from './data-gen/prng.js';
+import { formatStep, readFigures, type ReadFigures } from './serving-reads.js';
+
+const KEYS = numberArg('keys', 1_000_000, true);
+const STEP_SECONDS = numberArg('step-seconds', 3);
+const ONLY = ((): string | undefined => {
+  const i = process.argv.indexOf('--only');
+  return i < 0 ? undefined : process.argv[i + 1];
+})();
+const VIEW = 'kv';
+const PARTITIONS = 4;
+const SEED = 20261201;
+const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Starts `node args`; resolves with the process and what `re` matched on its stdout. */
+export async function startListening(args: string[], re: RegExp, logFile: string): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', openSync(logFile, 'w')] });
+  let out = '';
+  const match = await new Promise<RegExpExecArray>((ok, fail) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = re.exec(out);
+      if (m) ok(m);
+    });
+    proc.once('exit', (code) => fail(new Error(`${args.join(' ')} exited (${code}) before it listened`)));
+  });
+  return { proc, match };
+}
+
+/** Writes and publishes version 1 of the view: N keys, each a 100-character value, in 4 hash-partitioned files. */
+async function publishKv(store: string, keys: number): Promise<void> {
+  const dir = await prepareVersionDir(store, VIEW, 1);
+  const writers = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => ViewFileWriter.create(join(dir, viewFileName(p)))));
+  const prng = new Prng(SEED);
+  for (let i = 0; i < keys; i++) {
+    const k = kvKey(i);
+    let value = '';
+    for (let c = 0; c < 100; c++) value += ALPHABET[prng.u32() % ALPHABET.length];
+    const w = writers[hashPartition(k, PARTITIONS)]!;
+    w.addValue(k, value);
+    if (w.needsFlush()) await w.flush();
+  }
+  const files: ViewManifestFile[] = [];
+  for (let p = 0; p < PARTITIONS; p++) {
+    const s = await writers[p]!.finish();
+    files.push({ name: viewFileName(p), partition: p, bytes: s.bytes, checksum: s.checksum, records: s.records, firstKey: s.firstKey ?? null, lastKey: s.lastKey ?? null });
+  }
+  await writeManifest(store, makeManifest({
+    view: VIEW, version: 1, dataset: 'kv', cut: [keys, 0, 0, 0], jobId: 'job-0001', definitionHash: 'f'.repeat(64), builtAt: new Date().toISOString(), files,
+  }));
+  await publishVersion(store, VIEW, 1);
+}
+
+function print(who: string, f: ReadFigures): void {
+  console.log(`${who}: Get ${f.getRate}/s with p99 <= 5 ms${f.getRate > 0 ? ` (p99 ${f.getP99Ms.toFixed(2)} ms)` : ''}; MultiGet of 100: ${Math.round(f.multiGetKeysPerS)} keys/s; Scan: ${Math.round(f.scanPerS)} entries/s (${f.scanEntries})`);
+  for (const s of f.steps) console.log(`  ${formatStep(s)}`);
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'laminate-bench-reads-'));
+  const procs: ChildProcess[] = [];
+  try {
+    const master = await startListening([CLI, 'master', '--port', '0', '--data', join(work, 'master')], /master listening on (\S+)/, join(work, 'master.log'));
+    procs.push(master.proc);
+    const address = master.match[1]!;
+    const store = join(work, 'master', 'views');
+    const client = new LaminateClient(address);
+    const views = new ViewsClient(address);
+    await client.createDataset('kv', { partitions: 4 });
+    await views.deployView({ name: VIEW, bundle: Buffer.from('export default {};\n'), source: 'kv', definitionHash: 'f'.repeat(64), merge: 'max' });
+    await publishKv(store, KEYS);
+    const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3 };
+    if (ONLY !== 'floor') {
+      const node = await startListening([CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve')], /listening on (\S+)/, join(work, 'serve.log'));
+      procs.push(node.proc);
+      while (!(await views.listServingNodes()).some((n) => n.loaded.some((l) => l.view === VIEW && l.version === 1))) await new Promise((r) => setTimeout(r, 50));
+      print('laminate serve', await readFigures(node.match[1]!, VIEW, KEYS, SEED + 7, node.proc.pid!, options));
+      node.proc.kill('SIGTERM');
+    }
+    if (ONLY !== 'serve') {
+      const floor = await startListening([join(import.meta.dirname, 'baselines', 'serving-rpc-floor.js'), versionDir(store, VIEW, 1), VIEW], /listening on (\S+)/, join(work, 'floor.log'));
+      procs.push(floor.proc);
+      print('RPC floor', await readFigures(floor.match[1]!, VIEW, KEYS, SEED + 7, floor.proc.pid!, options));
+    }
+    await client.close();
+    views.close();
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)))));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
