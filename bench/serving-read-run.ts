@@ -2,7 +2,7 @@
  * The serving benchmark's reads on their own, without the build (which
  * `npm run bench -- serving` times first):
  *
- *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor]
+ *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR]
  *
  * A master and a `laminate serve` process (the compiled CLI) serve a view of
  * N keys (default 1,000,000) with ~100-byte values in 4 files, written by
@@ -10,7 +10,9 @@
  * a 100-character string, merge max, as bench/views/kv-max.ts builds);
  * then the RPC floor (baselines/serving-rpc-floor.ts) serves the same files
  * from a Map. Each gets the same reads (serving-reads.ts), from 2 load
- * generator processes. Prints one block per contender.
+ * generator processes. Prints one block per contender. --profile: the
+ * serving node and the floor run with `node --cpu-prof`, their profiles
+ * written to DIR (kept).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -29,10 +31,13 @@ import { formatStep, readFigures, type ReadFigures } from './serving-reads.js';
 
 const KEYS = numberArg('keys', 1_000_000, true);
 const STEP_SECONDS = numberArg('step-seconds', 3);
-const ONLY = ((): string | undefined => {
-  const i = process.argv.indexOf('--only');
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];
-})();
+};
+const ONLY = flag('only');
+const PROFILE = flag('profile');
+const PROFILE_ARGS = PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
 const VIEW = 'kv';
 const PARTITIONS = 4;
 const SEED = 20261201;
@@ -98,14 +103,14 @@ async function main(): Promise<void> {
     await publishKv(store, KEYS);
     const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3 };
     if (ONLY !== 'floor') {
-      const node = await startListening([CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve')], /listening on (\S+)/, join(work, 'serve.log'));
+      const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve')], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);
       while (!(await views.listServingNodes()).some((n) => n.loaded.some((l) => l.view === VIEW && l.version === 1))) await new Promise((r) => setTimeout(r, 50));
       print('laminate serve', await readFigures(node.match[1]!, VIEW, KEYS, SEED + 7, node.proc.pid!, options));
       node.proc.kill('SIGTERM');
     }
     if (ONLY !== 'serve') {
-      const floor = await startListening([join(import.meta.dirname, 'baselines', 'serving-rpc-floor.js'), versionDir(store, VIEW, 1), VIEW], /listening on (\S+)/, join(work, 'floor.log'));
+      const floor = await startListening([...PROFILE_ARGS, join(import.meta.dirname, 'baselines', 'serving-rpc-floor.js'), versionDir(store, VIEW, 1), VIEW], /listening on (\S+)/, join(work, 'floor.log'));
       procs.push(floor.proc);
       print('RPC floor', await readFigures(floor.match[1]!, VIEW, KEYS, SEED + 7, floor.proc.pid!, options));
     }

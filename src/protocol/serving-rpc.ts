@@ -9,6 +9,8 @@
  * else: version 0 means the current one, an empty prefix none, limit 0 none,
  * an empty at_least none, wait_ms 0 the default; a coverage with has_speed
  * false has no speed fields, and freshness_ms -1 is an absent freshnessMs.
+ * Entries travel packed in one bytes field (packed-entries.ts); the client
+ * still reads a message per entry from a node that sends them so.
  */
 import { isUtf8 } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
@@ -17,6 +19,7 @@ import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type Sca
 import { CLIENT_WINDOW_OPTIONS, newServer } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } from './master-rpc.js';
+import { packEntries, unpackEntries } from './packed-entries.js';
 import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
 import { channelCredentials, clientOptions } from './security.js';
@@ -75,23 +78,15 @@ function toWireSpeedOptions(o: SpeedReadOptions): { batchOnly: boolean; atLeast:
   return { batchOnly: o.batchOnly === true, atLeast: [...(o.atLeast ?? [])], waitMs: o.waitMs ?? 0 };
 }
 
-function toWireEntries(entries: readonly ServedEntry[]): W.ViewEntry[] {
-  const out = new Array<W.ViewEntry>(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    const v = e.value;
-    out[i] = {
-      key: Buffer.from(e.key, 'utf8'), value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength), found: e.found,
-      ...(e.final !== undefined ? { final: e.final } : {}),
-    };
-  }
-  return out;
-}
-
 function fromWireEntries(entries: readonly W.ViewEntry[]): ServedEntry[] {
   return entries.map((e) => ({
     key: e.key.toString('utf8'), value: e.value, found: e.found, ...(e.final !== undefined && e.final !== null ? { final: e.final } : {}),
   }));
+}
+
+/** The entries of an answer or chunk: packed by a node now, a message each by an older one. */
+function entriesOf(m: { entries: readonly W.ViewEntry[]; packed: Buffer }): ServedEntry[] {
+  return m.packed.length > 0 ? unpackEntries(m.packed) : fromWireEntries(m.entries);
 }
 
 function fromWireScan(r: W.ScanRequest): ScanQuery {
@@ -115,11 +110,11 @@ export function servingService(handlers: ServingHandlers): ServiceRegistration {
       get: unaryHandler(async (r: W.GetRequest): Promise<W.GetResponse> => {
         const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
         const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
-        return { view: a.view, coverage: toWireCoverage(a.coverage), entries: toWireEntries(a.entries) };
+        return { view: a.view, coverage: toWireCoverage(a.coverage), entries: [], packed: packEntries(a.entries) };
       }),
       scan: messageStreamHandler(async function* (r: W.ScanRequest, signal: AbortSignal): AsyncGenerator<W.ScanChunk> {
         for await (const c of handlers.scan(fromWireScan(r), signal)) {
-          yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: toWireEntries(c.entries) };
+          yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: [], packed: packEntries(c.entries) };
         }
       }),
     });
@@ -166,7 +161,7 @@ export class ServingClient {
     const what = `serving node ${this.address} get of view '${view}'`;
     const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0, ...toWireSpeedOptions(speed) };
     const r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, timeoutMs + waitOf(speed), what);
-    return { view: r.view, coverage: fromWireCoverage(r.coverage, what), entries: fromWireEntries(r.entries) };
+    return { view: r.view, coverage: fromWireCoverage(r.coverage, what), entries: entriesOf(r) };
   }
 
   /**
@@ -188,7 +183,7 @@ export class ServingClient {
     signal?.addEventListener('abort', cancel, { once: true });
     try {
       for await (const c of readMessages(stream, what)) {
-        yield { view: c.view, coverage: fromWireCoverage(c.coverage, what), entries: fromWireEntries(c.entries) };
+        yield { view: c.view, coverage: fromWireCoverage(c.coverage, what), entries: entriesOf(c) };
       }
     } finally {
       signal?.removeEventListener('abort', cancel);

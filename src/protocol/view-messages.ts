@@ -43,11 +43,11 @@ export interface Coverage {
   version: number; cut: number[]; hasSpeed: boolean; speed: number[]; lag: number; freshnessMs: number;
   uncovered: UncoveredPartition[]; watermark?: number;
 }
-export interface GetResponse { view: string; coverage: Coverage | null; entries: ViewEntry[] }
+export interface GetResponse { view: string; coverage: Coverage | null; entries: ViewEntry[]; packed: Buffer }
 export interface ScanRequest {
   view: string; version: number; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number; batchOnly: boolean; atLeast: number[]; waitMs: number;
 }
-export interface ScanChunk { view: string; coverage: Coverage | null; entries: ViewEntry[] }
+export interface ScanChunk { view: string; coverage: Coverage | null; entries: ViewEntry[]; packed: Buffer }
 export interface RollbackViewRequest { name: string; to: number }
 export interface DiffViewRequest { name: string; a: number; b: number; examples: number }
 export interface ViewDiff {

@@ -1,0 +1,63 @@
+/**
+ * Packed view entries (GetResponse.packed, ScanChunk.packed): what the
+ * server packs, the client unpacks to the same entries, whatever the keys
+ * and values; bytes that do not parse fail loudly.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ServedEntry } from '../../../src/common/serving-shapes.js';
+import { packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
+
+const plain = (entries: readonly ServedEntry[]): unknown[] => entries.map((e) => ({ ...e, value: Buffer.from(e.value).toString('hex') }));
+
+/** Seeded random entries: keys of ASCII, multi-byte and astral characters, values of any bytes, every flag combination. */
+function randomEntries(seed: number, count: number): ServedEntry[] {
+  let s = seed >>> 0;
+  const next = (n: number): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+  const chars = ['a', 'Z', '0', '/', '\u00e9', '\u20ac', '\u{1F600}', '\u0000'];
+  return Array.from({ length: count }, (): ServedEntry => {
+    const key = Array.from({ length: next(90) }, () => chars[next(chars.length)]!).join('');
+    const value = Uint8Array.from({ length: next(2) === 0 ? next(20) : next(400) }, () => next(256));
+    const found = next(2) === 0;
+    const f = next(3);
+    return f === 0 ? { key, value, found } : { key, value, found, final: f === 1 };
+  });
+}
+
+describe('packed view entries', () => {
+  it('unpack to the entries packed, in order, for any keys and values', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const entries = randomEntries(seed, seed % 40);
+      expect(plain(unpackEntries(packEntries(entries)))).toEqual(plain(entries));
+    }
+  });
+
+  it('keep edge entries: empty key and value, a key past 127 bytes, a value past 16 KB, multi-byte characters, no entries at all', () => {
+    const entries: ServedEntry[] = [
+      { key: '', value: new Uint8Array(0), found: false },
+      { key: 'k'.repeat(200), value: new Uint8Array(20_000).fill(7), found: true },
+      { key: '€'.repeat(50), value: Uint8Array.of(1, 2, 3), found: true, final: true },
+      { key: '["a",1700000000000]', value: Uint8Array.of(0xc0), found: true, final: false },
+    ];
+    const back = unpackEntries(packEntries(entries));
+    expect(plain(back)).toEqual(plain(entries));
+    expect(Buffer.byteLength(back[2]!.key)).toBe(150);
+    expect(unpackEntries(packEntries([]))).toEqual([]);
+  });
+
+  it('takes exactly the bytes of each entry: a flag byte, a length and the key, a length and the value', () => {
+    const packed = packEntries([{ key: 'ab', value: Uint8Array.of(9), found: true }]);
+    expect([...packed]).toEqual([1, 2, 0x61, 0x62, 1, 9]);
+  });
+
+  it('refuses bytes cut short or not packed entries, never answering a wrong entry', () => {
+    const packed = packEntries([{ key: 'key-1', value: Buffer.from('value'), found: true }]);
+    for (let cut = 1; cut < packed.length; cut++) {
+      expect(() => unpackEntries(packed.subarray(0, cut))).toThrow(/Expected packed view entries/);
+    }
+    expect(() => unpackEntries(Buffer.from([0x40, 0, 0]))).toThrow(/flags 64/);
+    expect(() => unpackEntries(Buffer.from([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(/more than 5 bytes/);
+  });
+});
