@@ -38,9 +38,12 @@ type Reply<K extends GeneratorReply['kind']> = Extract<GeneratorReply, { kind: K
 export class LoadGenerators {
   private constructor(private readonly procs: readonly ChildProcess[]) {}
 
-  /** Forks `count` generators for `view` at `address` (keys kvKey(0..keys-1)), resolved once each has answered a first Get. */
-  static async start(address: string, view: string, keys: number, seed: number, count: number): Promise<LoadGenerators> {
-    const procs = Array.from({ length: count }, (_, g) => fork(GENERATOR, [address, view, String(keys), String(seed + g)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  /**
+   * Forks `count` generators for `view` at `address` (keys kvKey(0..keys-1)), resolved once each has answered a first Get.
+   * `execArgv`: node flags of the generators (`--cpu-prof` ...).
+   */
+  static async start(address: string, view: string, keys: number, seed: number, count: number, execArgv: readonly string[] = []): Promise<LoadGenerators> {
+    const procs = Array.from({ length: count }, (_, g) => fork(GENERATOR, [address, view, String(keys), String(seed + g)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...execArgv] }));
     const gens = new LoadGenerators(procs);
     try {
       await Promise.all(procs.map((p) => gens.reply(p, 'ready')));

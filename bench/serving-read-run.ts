@@ -11,8 +11,8 @@
  * then the RPC floor (baselines/serving-rpc-floor.ts) serves the same files
  * from a Map. Each gets the same reads (serving-reads.ts), from 2 load
  * generator processes. Prints one block per contender. --profile: the
- * serving node and the floor run with `node --cpu-prof`, their profiles
- * written to DIR (kept).
+ * serving node, the floor and the load generators run with
+ * `node --cpu-prof`, their profiles written to DIR (kept).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     await client.createDataset('kv', { partitions: 4 });
     await views.deployView({ name: VIEW, bundle: Buffer.from('export default {};\n'), source: 'kv', definitionHash: 'f'.repeat(64), merge: 'max' });
     await publishKv(store, KEYS);
-    const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3 };
+    const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS };
     if (ONLY !== 'floor') {
       const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve')], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);

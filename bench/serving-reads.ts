@@ -23,6 +23,8 @@ export interface ReadOptions {
   readonly warmupSeconds: number;
   readonly rates?: readonly number[];
   readonly p99LimitMs?: number;
+  /** Node flags of the generator processes (`--cpu-prof` ...). */
+  readonly generatorExecArgv?: readonly string[];
 }
 
 /** One open-loop step with what it cost: server and generator CPU microseconds per Get. */
@@ -53,7 +55,7 @@ export function formatStep(s: ReadStep): string {
  * to the server. Forks the generators, and stops them at the end.
  */
 export async function readFigures(address: string, view: string, keys: number, seed: number, serverPid: number, o: ReadOptions): Promise<ReadFigures> {
-  const gens = await LoadGenerators.start(address, view, keys, seed, GENERATORS);
+  const gens = await LoadGenerators.start(address, view, keys, seed, GENERATORS, o.generatorExecArgv);
   try {
     await gens.gets(1000, o.warmupSeconds);
     const limit = o.p99LimitMs ?? 5;
