@@ -2,7 +2,7 @@
  * The serving benchmark's reads on their own, without the build (which
  * `npm run bench -- serving` times first):
  *
- *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR]
+ *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB]
  *
  * A master and a `laminate serve` process (the compiled CLI) serve a view of
  * N keys (default 1,000,000) with ~100-byte values in 4 files, written by
@@ -12,7 +12,8 @@
  * from a Map. Each gets the same reads (serving-reads.ts), from 2 load
  * generator processes. Prints one block per contender. --profile: the
  * serving node, the floor and the load generators run with
- * `node --cpu-prof`, their profiles written to DIR (kept).
+ * `node --cpu-prof`, their profiles written to DIR (kept). --cache-mb: the
+ * serving node's block cache (default: the node's, 64 MB).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -37,6 +38,7 @@ const flag = (name: string): string | undefined => {
 };
 const ONLY = flag('only');
 const PROFILE = flag('profile');
+const CACHE_MB = flag('cache-mb');
 const PROFILE_ARGS = PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
 const VIEW = 'kv';
 const PARTITIONS = 4;
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
     await publishKv(store, KEYS);
     const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS };
     if (ONLY !== 'floor') {
-      const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve')], /listening on (\S+)/, join(work, 'serve.log'));
+      const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);
       while (!(await views.listServingNodes()).some((n) => n.loaded.some((l) => l.view === VIEW && l.version === 1))) await new Promise((r) => setTimeout(r, 50));
       print('laminate serve', await readFigures(node.match[1]!, VIEW, KEYS, SEED + 7, node.proc.pid!, options));
