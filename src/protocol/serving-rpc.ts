@@ -10,7 +10,9 @@
  * an empty at_least none, wait_ms 0 the default; a coverage with has_speed
  * false has no speed fields, and freshness_ms -1 is an absent freshnessMs.
  * Entries travel packed in one bytes field (packed-entries.ts); the client
- * still reads a message per entry from a node that sends them so.
+ * still reads a message per entry from a node that sends them so. Gets go on
+ * one stream per client (get-stream.ts: a message each way, not a call per
+ * Get), and as unary calls to a node older than that stream.
  */
 import { isUtf8 } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
@@ -19,6 +21,7 @@ import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type Sca
 import { CLIENT_WINDOW_OPTIONS, newServer } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { bindServer, parseAddress, type BoundServer, type ServiceRegistration } from './master-rpc.js';
+import { GetStreamMux, getStreamHandler } from './get-stream.js';
 import { packEntries, unpackEntries } from './packed-entries.js';
 import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
 import type * as W from './view-messages.js';
@@ -106,12 +109,14 @@ function fromWireScan(r: W.ScanRequest): ScanQuery {
 /** The Serving service, for a server being assembled. */
 export function servingService(handlers: ServingHandlers): ServiceRegistration {
   return (server) => {
+    const get = async (r: W.GetRequest): Promise<W.GetResponse> => {
+      const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
+      const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
+      return { view: a.view, coverage: toWireCoverage(a.coverage), entries: [], packed: packEntries(a.entries) };
+    };
     server.addService(services().serving, {
-      get: unaryHandler(async (r: W.GetRequest): Promise<W.GetResponse> => {
-        const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
-        const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
-        return { view: a.view, coverage: toWireCoverage(a.coverage), entries: [], packed: packEntries(a.entries) };
-      }),
+      get: unaryHandler(get),
+      getStream: getStreamHandler(get),
       scan: messageStreamHandler(async function* (r: W.ScanRequest, signal: AbortSignal): AsyncGenerator<W.ScanChunk> {
         for await (const c of handlers.scan(fromWireScan(r), signal)) {
           yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: [], packed: packEntries(c.entries) };
@@ -140,10 +145,15 @@ function waitOf(o: SpeedReadOptions): number {
 /** One channel to one serving node; safe to use concurrently. */
 export class ServingClient {
   private readonly client: grpc.Client;
+  /** Gets go on one stream (get-stream.ts), not a unary call each. */
+  private readonly mux: GetStreamMux;
 
   constructor(readonly address: string) {
     parseAddress(address, 'a serving node address');
     this.client = new (services().servingCtor)(address, channelCredentials(), clientOptions({ ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS }));
+    this.mux = new GetStreamMux(() => (this.client as unknown as {
+      getStream(o: grpc.CallOptions): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse>;
+    }).getStream({}));
   }
 
   /**
@@ -160,7 +170,19 @@ export class ServingClient {
   async get(view: string, keys: readonly string[], version?: number, speed: SpeedReadOptions = {}, timeoutMs = DEFAULT_GET_TIMEOUT_MS): Promise<GetAnswer> {
     const what = `serving node ${this.address} get of view '${view}'`;
     const wire: W.GetRequest = { view, keys: keys.map((k) => Buffer.from(k, 'utf8')), version: version ?? 0, ...toWireSpeedOptions(speed) };
-    const r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, timeoutMs + waitOf(speed), what);
+    const deadlineMs = timeoutMs + waitOf(speed);
+    let r: W.GetResponse;
+    if (this.mux.unsupported) {
+      r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, deadlineMs, what);
+    } else {
+      try {
+        r = await this.mux.get(wire, deadlineMs, what);
+      } catch (err) {
+        // A node older than GetStream: this Get, and every later one, as a unary call.
+        if (!this.mux.unsupported) throw err;
+        r = await callUnary<W.GetRequest, W.GetResponse>(this.client, 'get', wire, deadlineMs, what);
+      }
+    }
     return { view: r.view, coverage: fromWireCoverage(r.coverage, what), entries: entriesOf(r) };
   }
 
@@ -191,6 +213,7 @@ export class ServingClient {
   }
 
   close(): void {
+    this.mux.close();
     this.client.close();
   }
 }
