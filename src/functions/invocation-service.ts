@@ -143,6 +143,10 @@ export class InvocationService implements FunctionInvoker, FunctionDirectory, Fu
     return this.d.catalog.list();
   }
 
+  live(name: string): DeployedFunction | undefined {
+    return this.d.catalog.live(name);
+  }
+
   subscribe(listener: (change: FunctionChange) => void): () => void {
     return this.d.catalog.subscribe(listener);
   }

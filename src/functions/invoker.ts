@@ -21,6 +21,8 @@ export type FunctionChange =
 export interface FunctionDirectory {
   /** The live version of every deployed function. */
   list(): readonly DeployedFunction[];
+  /** The live version of `name`, undefined when it is not deployed: a map lookup (the HTTP trigger calls it per request). */
+  live(name: string): DeployedFunction | undefined;
   /** Told after each deploy (a new live version) and delete; returns the unsubscribe. */
   subscribe(listener: (change: FunctionChange) => void): () => void;
 }
