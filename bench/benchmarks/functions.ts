@@ -28,7 +28,7 @@ import { LaminateClient } from '../../src/client/laminate-client.js';
 import noop from '../functions/noop.js';
 import { BenchCluster, CLI, ROOT } from '../cluster.js';
 import { CLUSTER_SHAPE, type BenchContext, type Benchmark } from '../context.js';
-import { processCpuSeconds, treeCpuSeconds } from '../measure.js';
+import { descendants, ownCpuSeconds } from '../measure.js';
 import { target, type BenchResult, type Contender } from '../report.js';
 
 const run = promisify(execFile);
@@ -134,11 +134,14 @@ async function until(what: string, timeoutMs: number, ok: () => boolean): Promis
 }
 
 /**
- * CPU seconds so far of the master and of each worker with its live containers: the machine is shared, so a
- * phase's CPU per invocation or per record says more about the engine than its wall time does.
+ * CPU seconds so far of the master and of each worker with its live containers (each process's own, not that of
+ * children it has reaped: a container stopped in a phase would bring its whole life's CPU into it). The machine is
+ * shared, so a phase's CPU per invocation or per record says more about the engine than its wall time does; a
+ * container that started and ended within a phase is missed.
  */
 function clusterCpu(cluster: BenchCluster): { master: number; workers: number } {
-  return { master: processCpuSeconds(cluster.master.pid), workers: cluster.workers.reduce((sum, w) => sum + treeCpuSeconds(w.pid), 0) };
+  const tree = (pid: number): number => [pid, ...descendants(pid)].reduce((sum, p) => sum + ownCpuSeconds(p), 0);
+  return { master: ownCpuSeconds(cluster.master.pid), workers: cluster.workers.reduce((sum, w) => sum + tree(w.pid), 0) };
 }
 
 /** CPU between two clusterCpu readings, in µs per `units` (an invocation, a record): master / workers and containers. */
