@@ -94,7 +94,7 @@ export function functionRoutes(deps: FunctionRoutesDeps): (app: FastifyInstance)
       }
       let outcome;
       try {
-        outcome = await fns.invoke(name, payload, { source: 'http' });
+        outcome = await fns.invoke(name, payload, { source: 'http', jsonBytes: body?.length ?? 0 });
       } catch (err) {
         if (err instanceof LaminateError) return fail(reply, httpStatusOfCode(err.code), err.code, err.message);
         throw err;
