@@ -13,7 +13,7 @@
  *   that came out short is recorded before delivery (`pendingEnd`), so that a
  *   restarted master forms exactly the same batch again; a full one is the
  *   same anyway, records being immutable. Records are read from the store
- *   about a MiB at a time per partition and batches cut from that
+ *   about 512 KiB at a time per partition and batches cut from that
  *   (record-read-ahead.ts): one store read per batch cost more than the
  *   batch's whole delivery.
  * - Delivery: the invoker's asynchronous policy (retries with backoff, then
@@ -47,8 +47,12 @@ export interface DatasetLog {
 
 /** Encoded record bytes per batch by default: half the 6 MB payload limit, leaving room for JSON's larger text. */
 export const DEFAULT_MAX_BATCH_BYTES = FUNCTION_LIMITS.maxSyncPayloadBytes / 2;
-/** Bytes of records read from the store at a time per partition, ahead of the batches formed from them. */
-export const DEFAULT_READ_AHEAD_BYTES = 1024 * 1024;
+/**
+ * Bytes of records read from the store at a time per partition, ahead of the batches formed from them: two of a
+ * producer's stored batches (256 KiB), ten trigger batches of 1,000 small records. Held per partition while its
+ * batches are cut from it.
+ */
+export const DEFAULT_READ_AHEAD_BYTES = 512 * 1024;
 /** How often a trigger whose dataset does not exist looks again. */
 const MISSING_DATASET_RETRY_MS = 1000;
 /** Backoff after a failed read or a delivery the invoker refused, doubled up to the max. */
