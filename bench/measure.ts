@@ -115,6 +115,21 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of a live process's own threads (user + system), without the
+ * children it has waited for: what it spent itself, for a phase of a
+ * long-lived process whose children come and go (function containers).
+ */
+export function ownCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
 /** The live descendants of a process (children found through /proc/PID/task/TID/children). */
 export function descendants(pid: number): number[] {
   const out: number[] = [];

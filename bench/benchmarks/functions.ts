@@ -20,6 +20,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { createServer, request, Agent, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +28,7 @@ import { LaminateClient } from '../../src/client/laminate-client.js';
 import noop from '../functions/noop.js';
 import { BenchCluster, CLI, ROOT } from '../cluster.js';
 import { CLUSTER_SHAPE, type BenchContext, type Benchmark } from '../context.js';
+import { descendants, ownCpuSeconds } from '../measure.js';
 import { target, type BenchResult, type Contender } from '../report.js';
 
 const run = promisify(execFile);
@@ -131,6 +133,25 @@ async function until(what: string, timeoutMs: number, ok: () => boolean): Promis
   }
 }
 
+/**
+ * CPU seconds so far of the master and of each worker with its live containers (each process's own, not that of
+ * children it has reaped: a container stopped in a phase would bring its whole life's CPU into it). The machine is
+ * shared, so a phase's CPU per invocation or per record says more about the engine than its wall time does; a
+ * container that started and ended within a phase is missed.
+ */
+function clusterCpu(cluster: BenchCluster): { master: number; workers: number } {
+  const tree = (pid: number): number => [pid, ...descendants(pid)].reduce((sum, p) => sum + ownCpuSeconds(p), 0);
+  return { master: ownCpuSeconds(cluster.master.pid), workers: cluster.workers.reduce((sum, w) => sum + tree(w.pid), 0) };
+}
+
+/** CPU between two clusterCpu readings, in µs per `units` (an invocation, a record): master / workers and containers. */
+function cpuPer(before: { master: number; workers: number }, after: { master: number; workers: number }, units: number): string {
+  const us = (s: number): string => ((s * 1e6) / units).toFixed(units > 10_000 ? 2 : 0);
+  return `master ${us(after.master - before.master)} µs, workers and containers ${us(after.workers - before.workers)} µs`;
+}
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
 export const functions: Benchmark = {
   name: 'functions',
   async run(ctx: BenchContext): Promise<BenchResult> {
@@ -149,15 +170,19 @@ export const functions: Benchmark = {
     }
     ctx.log(`functions: floor p50 ${floorLat.p50.toFixed(3)} ms, p99 ${floorLat.p99.toFixed(3)} ms`);
 
+    const loadBefore = load();
     const cluster = await BenchCluster.start({ dir: join(ctx.work, 'cluster'), ...CLUSTER_SHAPE, profileDir: ctx.profileDir });
     const client = new LaminateClient(cluster.address);
     try {
       const invoke = invoker(client);
       await deploy(cluster, 'bench-noop', 'http');
       ctx.log('functions: warm invocations over HTTP');
+      const cpu0 = clusterCpu(cluster);
       const http = await timeCalls(calls, WARM_UP, async () => { await post(agent, cluster.httpAddress, '/functions/bench-noop/invoke', payload); });
+      const cpu1 = clusterCpu(cluster);
       ctx.log('functions: warm invocations through the library');
       const lib = await timeCalls(calls, WARM_UP, async () => { await invoke('bench-noop', { n: 1 }); });
+      const cpu2 = clusterCpu(cluster);
 
       ctx.log('functions: cold starts');
       const cold: number[] = [];
@@ -181,6 +206,7 @@ export const functions: Benchmark = {
         await client.append('bench-in', Array.from({ length: Math.min(chunk, records - i) }, (_, j) => ({ i: i + j, status: 200, path: '/index.html', bytes: 512 })));
       }
       const started = performance.now();
+      const cpuDs0 = clusterCpu(cluster);
       await deploy(cluster, 'bench-ds', 'dataset:bench-in', ['--batch-size', '1000']);
       const deployed = performance.now();
       const deployedMs = deployed - started;
@@ -190,6 +216,7 @@ export const functions: Benchmark = {
       const settledAtDeploy = checkpointSum(masterDir, 'bench-ds', 'bench-in');
       await until('the dataset trigger to catch up', 600_000, () => checkpointSum(masterDir, 'bench-ds', 'bench-in') >= records);
       const ended = performance.now();
+      const cpuDs1 = clusterCpu(cluster);
       const datasetS = (ended - started) / 1000;
       const perS = (records - Math.max(0, settledAtDeploy)) / ((ended - deployed) / 1000);
       const perSWithDeploy = records / datasetS;
@@ -217,6 +244,9 @@ export const functions: Benchmark = {
         notes: [
           `floor ${fmt(floorLat)}; HTTP ${fmt(http)}; library ${fmt(lib)}`,
           `cold starts (ms): ${cold.map((c) => c.toFixed(1)).join(' ')}`,
+          `CPU per warm invocation (all ${calls + WARM_UP} of each path): HTTP ${cpuPer(cpu0, cpu1, calls + WARM_UP)}; library ${cpuPer(cpu1, cpu2, calls + WARM_UP)}`,
+          `CPU per dataset record (the redeploy included): ${cpuPer(cpuDs0, cpuDs1, records)}`,
+          `load average (1, 5, 15 min) before the cluster started: ${loadBefore}; at the end: ${load()}`,
           `dataset trigger: ${Math.round(perS)} records/s over ${described.partitions.length} partitions, batch 1000, from the redeploy's acknowledgement to the checkpoints at the log end (${Math.max(0, settledAtDeploy)} records settled before it left out); ${Math.round(perSWithDeploy)} records/s counting the deploy CLI's ${deployedMs.toFixed(0)} ms too`,
         ],
         params: { calls, warmUp: WARM_UP, coldRuns: COLD_RUNS, records, cluster: CLUSTER_SHAPE },

@@ -10,13 +10,13 @@
  * base64), or is generated once into `<data>/functions/master.key`, created
  * with mode 0600 (owner-only) before a byte is written to it.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
+import { gcmOpen, gcmSeal, GCM_IV_BYTES as IV_BYTES, GCM_KEY_BYTES as KEY_BYTES, GCM_TAG_BYTES as TAG_BYTES } from '../common/aes-gcm.js';
 import { errorMessage, LaminateError } from '../common/errors.js';
 
-const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
+// Opening code is shared with the worker (common/aes-gcm.ts).
+export { openCode } from '../common/aes-gcm.js';
 
 /** A version's code as stored: the ciphertext's parts and the wrapped data key. */
 export interface SealedCode {
@@ -27,19 +27,6 @@ export interface SealedCode {
   readonly wrappedKey: Buffer;
 }
 
-function gcmEncrypt(key: Buffer, plain: Buffer): { iv: Buffer; tag: Buffer; data: Buffer } {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const data = Buffer.concat([cipher.update(plain), cipher.final()]);
-  return { iv, tag: cipher.getAuthTag(), data };
-}
-
-function gcmDecrypt(key: Buffer, iv: Buffer, tag: Buffer, data: Buffer): Buffer {
-  const decipher = createDecipheriv('aes-256-gcm', key, iv);
-  decipher.setAuthTag(tag);
-  return Buffer.concat([decipher.update(data), decipher.final()]);
-}
-
 /**
  * Encrypts `plain` under a new data key, wrapped by `masterKey`. The data key
  * is returned too, for the caller to seal the version's other secrets (its
@@ -47,21 +34,21 @@ function gcmDecrypt(key: Buffer, iv: Buffer, tag: Buffer, data: Buffer): Buffer 
  */
 export function sealCode(masterKey: Buffer, plain: Buffer): SealedCode & { readonly dataKey: Buffer } {
   const dataKey = randomBytes(KEY_BYTES);
-  const code = gcmEncrypt(dataKey, plain);
-  const wrapped = gcmEncrypt(masterKey, dataKey);
+  const code = gcmSeal(dataKey, plain);
+  const wrapped = gcmSeal(masterKey, dataKey);
   return { ciphertext: code.data, iv: code.iv, authTag: code.tag, wrappedKey: Buffer.concat([wrapped.iv, wrapped.tag, wrapped.data]), dataKey };
 }
 
 /** AES-256-GCM of a small secret under `key`, as one blob: iv (12) + tag (16) + ciphertext. */
 export function sealBlob(key: Buffer, plain: Buffer): Buffer {
-  const e = gcmEncrypt(key, plain);
+  const e = gcmSeal(key, plain);
   return Buffer.concat([e.iv, e.tag, e.data]);
 }
 
 /** Opens a sealBlob. @throws LaminateError DATA_LOSS when it does not authenticate. */
 export function openBlob(key: Buffer, blob: Buffer): Buffer {
   try {
-    return gcmDecrypt(key, blob.subarray(0, IV_BYTES), blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), blob.subarray(IV_BYTES + TAG_BYTES));
+    return gcmOpen(key, blob.subarray(0, IV_BYTES), blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), blob.subarray(IV_BYTES + TAG_BYTES));
   } catch (err) {
     throw new LaminateError('DATA_LOSS', `A sealed function setting does not authenticate: ${errorMessage(err)}`, { cause: err });
   }
@@ -76,22 +63,9 @@ export function unwrapDataKey(masterKey: Buffer, wrappedKey: Buffer): Buffer {
     throw new LaminateError('DATA_LOSS', `Expected a wrapped data key of ${IV_BYTES + TAG_BYTES + KEY_BYTES} bytes, got ${wrappedKey.length}`);
   }
   try {
-    return gcmDecrypt(masterKey, wrappedKey.subarray(0, IV_BYTES), wrappedKey.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), wrappedKey.subarray(IV_BYTES + TAG_BYTES));
+    return gcmOpen(masterKey, wrappedKey.subarray(0, IV_BYTES), wrappedKey.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), wrappedKey.subarray(IV_BYTES + TAG_BYTES));
   } catch (err) {
     throw new LaminateError('DATA_LOSS', `A function's data key does not open with this master's key (was the master started with another --key-file?): ${errorMessage(err)}`, { cause: err });
-  }
-}
-
-/**
- * Decrypts sealed code with its (unwrapped) data key: what a worker does;
- * here for tests and for the worker's side to share.
- * @throws LaminateError DATA_LOSS when the code does not authenticate.
- */
-export function openCode(dataKey: Buffer, code: Pick<SealedCode, 'ciphertext' | 'iv' | 'authTag'>): Buffer {
-  try {
-    return gcmDecrypt(dataKey, code.iv, code.authTag, code.ciphertext);
-  } catch (err) {
-    throw new LaminateError('DATA_LOSS', `Function code does not authenticate with its data key: ${errorMessage(err)}`, { cause: err });
   }
 }
 

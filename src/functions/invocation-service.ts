@@ -143,15 +143,19 @@ export class InvocationService implements FunctionInvoker, FunctionDirectory, Fu
     return this.d.catalog.list();
   }
 
+  live(name: string): DeployedFunction | undefined {
+    return this.d.catalog.live(name);
+  }
+
   subscribe(listener: (change: FunctionChange) => void): () => void {
     return this.d.catalog.subscribe(listener);
   }
 
   // ---- FunctionInvoker ---------------------------------------------------------
 
-  async invoke(name: string, payload: unknown, options: { readonly source: InvocationSource; readonly version?: number; readonly maxWaitMs?: number }): Promise<InvocationOutcome> {
+  async invoke(name: string, payload: unknown, options: { readonly source: InvocationSource; readonly version?: number; readonly maxWaitMs?: number; readonly jsonBytes?: number }): Promise<InvocationOutcome> {
     const fn = this.d.catalog.version(name, options.version);
-    const bytes = jsonBytes(payload);
+    const bytes = options.jsonBytes ?? jsonBytes(payload);
     if (bytes > FUNCTION_LIMITS.maxSyncPayloadBytes) {
       return { ok: false, code: 'PAYLOAD_TOO_LARGE', message: `Expected a payload of at most ${FUNCTION_LIMITS.maxSyncPayloadBytes} bytes (JSON) for a synchronous invocation, got ${bytes}`, durationMs: 0, coldStart: false };
     }

@@ -21,6 +21,8 @@ export type FunctionChange =
 export interface FunctionDirectory {
   /** The live version of every deployed function. */
   list(): readonly DeployedFunction[];
+  /** The live version of `name`, undefined when it is not deployed: a map lookup (the HTTP trigger calls it per request). */
+  live(name: string): DeployedFunction | undefined;
   /** Told after each deploy (a new live version) and delete; returns the unsubscribe. */
   subscribe(listener: (change: FunctionChange) => void): () => void;
 }
@@ -41,10 +43,12 @@ export interface FunctionInvoker {
    * One synchronous attempt on the live version (or `version`): no retries,
    * the error is the caller's. Waits in the function's queue when it is at
    * its concurrency (counted as a throttle), up to `maxWaitMs` (default: the
-   * function's timeout), then fails THROTTLED.
+   * function's timeout), then fails THROTTLED. `jsonBytes`: the payload's
+   * size as JSON when the caller has its text (an HTTP body, a client's
+   * payload), so that it is not stringified again to check the limit.
    * @throws LaminateError NOT_FOUND for an unknown function or version.
    */
-  invoke(name: string, payload: unknown, options: { readonly source: InvocationSource; readonly version?: number; readonly maxWaitMs?: number }): Promise<InvocationOutcome>;
+  invoke(name: string, payload: unknown, options: { readonly source: InvocationSource; readonly version?: number; readonly maxWaitMs?: number; readonly jsonBytes?: number }): Promise<InvocationOutcome>;
   /**
    * Runs an event with the asynchronous policy: retried with exponential
    * backoff after a failure (not after a throttle, which only waits), then

@@ -75,7 +75,7 @@ export async function startFunctions(d: FunctionsHostDeps): Promise<FunctionsHos
     list: () => catalog.list().map((f) => ({ live: catalog.version(f.name), metrics: service.metrics(f.name)! })),
     versions: (name) => catalog.versions(name),
     delete: (name) => catalog.delete(name),
-    invoke: (name, payload, version) => service.invoke(name, payload, { source: 'api', ...(version === undefined ? {} : { version }) }),
+    invoke: (name, payload, version, jsonBytes) => service.invoke(name, payload, { source: 'api', ...(version === undefined ? {} : { version }), ...(jsonBytes === undefined ? {} : { jsonBytes }) }),
     invokeAsync: (name, payload) => service.invokeAsync(name, payload, 'api'),
     logs: (name, query, signal) => logStream(service, catalog, name, query, signal),
   };

@@ -47,7 +47,8 @@ export interface FunctionsHandlers {
   list(): FunctionSummary[];
   versions(name: string): FunctionVersionInfo[];
   delete(name: string): Promise<void>;
-  invoke(name: string, payload: unknown, version: number | undefined): Promise<InvocationOutcome>;
+  /** `jsonBytes`: the payload's size as the client sent it (JSON text), not measured again. */
+  invoke(name: string, payload: unknown, version: number | undefined, jsonBytes?: number): Promise<InvocationOutcome>;
   invokeAsync(name: string, payload: unknown): Promise<{ eventId: string }>;
   logs(name: string, query: FunctionLogsQuery, signal: AbortSignal): AsyncIterable<FunctionLogLine>;
 }
@@ -191,7 +192,7 @@ export function functionsService(h: FunctionsHandlers): ServiceRegistration {
           const { eventId } = await h.invokeAsync(r.name, payload);
           return { ok: true, errorCode: '', errorMessage: '', durationMs: 0, coldStart: false, eventId };
         }
-        return toWireOutcome(await h.invoke(r.name, payload, r.version > 0 ? r.version : undefined));
+        return toWireOutcome(await h.invoke(r.name, payload, r.version > 0 ? r.version : undefined, Buffer.byteLength(r.payloadJson)));
       }),
       functionLogs: messageStreamHandler(async function* (r: WLogsRequest, signal: AbortSignal) {
         const query = { ...(r.sinceMs > 0 ? { sinceMs: r.sinceMs } : {}), ...(r.limit > 0 ? { limit: r.limit } : {}), follow: r.follow };

@@ -106,7 +106,8 @@ export class ReportStream {
 
 /**
  * The master's end: hands each report to `handle` and acknowledges it with
- * its request id, or with the error `handle` threw. `track` keeps the open
+ * its request id, or with the error `handle` threw, in the event loop's next
+ * check phase (after the answer the report settled is on its way). `track` keeps the open
  * calls so that a stopping master can end them (a server waits for open
  * calls before it shuts down).
  */
@@ -122,8 +123,12 @@ export function reportStreamHandler(
       track.delete(call);
     };
     call.on('data', (report: M.InvocationReport) => {
+      // Written after what the report settled has run (a synchronous caller's answer is written in the promise
+      // continuations `handle` resolves): the acknowledgement's encoding and write are off that answer's path.
       const ack = (errorCode: string, message: string): void => {
-        if (open) call.write({ requestId: report.requestId, errorCode, errorMessage: message });
+        setImmediate(() => {
+          if (open) call.write({ requestId: report.requestId, errorCode, errorMessage: message });
+        });
       };
       let handled: Promise<void> | void;
       try {

@@ -4,8 +4,9 @@
  * memory, checked against its SHA-256, and kept in memory by that hash (never
  * written to disk), so that warm and cold starts of a version fetch it once.
  */
-import { createDecipheriv, createHash } from 'node:crypto';
-import { errorMessage, LaminateError } from '../common/errors.js';
+import { createHash } from 'node:crypto';
+import { openCode } from '../common/aes-gcm.js';
+import { LaminateError } from '../common/errors.js';
 
 /** What the master's GetFunctionCode answers (proto FunctionCode). */
 export interface FunctionCodeEnvelope {
@@ -23,14 +24,7 @@ export interface FunctionCodeEnvelope {
  * @throws LaminateError DATA_LOSS when it does not decrypt (wrong key, altered bytes) or its hash is not `expectedSha256`.
  */
 export function openFunctionCode(envelope: FunctionCodeEnvelope, expectedSha256: string, what: string): string {
-  let plain: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', envelope.dataKey, envelope.iv);
-    decipher.setAuthTag(envelope.authTag);
-    plain = Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()]);
-  } catch (err) {
-    throw new LaminateError('DATA_LOSS', `The code of ${what} does not decrypt with its key: ${errorMessage(err)}`);
-  }
+  const plain = openCode(envelope.dataKey, envelope, `code of ${what}`);
   const sha = createHash('sha256').update(plain).digest('hex');
   if (sha !== expectedSha256) {
     throw new LaminateError('DATA_LOSS', `The code of ${what} has SHA-256 ${sha}, expected ${expectedSha256}`);

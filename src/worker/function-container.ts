@@ -164,6 +164,15 @@ export class FunctionContainer {
     return this.identity.containerId;
   }
 
+  /**
+   * Whether this is the container the master means by an `invoke` (same
+   * function, version and memory): checked on every invocation, so read
+   * straight from the fields, not through `options` (which builds an object).
+   */
+  runs(functionName: string, version: number, memoryMb: number): boolean {
+    return this.identity.functionName === functionName && this.identity.version === version && this.processOptions.memoryMb === memoryMb;
+  }
+
   /** Not yet given a function (start() not called). */
   get blank(): boolean {
     return this.identity === BLANK;
@@ -370,7 +379,7 @@ export class FunctionContainer {
     const oom = this.killCause === 'OUT_OF_MEMORY' || OOM_PATTERN.test(this.stderrTail);
     const how = signal ? `was killed by ${signal}` : `exited with code ${code ?? 'unknown'}`;
     const tail = this.stderrTail.trim().split('\n').slice(-6).join('\n');
-    const memory = `The function outgrew its memory limit of ${this.options.memoryMb} MB`;
+    const memory = `The function outgrew its memory limit of ${this.processOptions.memoryMb} MB`;
     if (this.starting) {
       this.starting(oom
         ? { ok: false, code: 'OUT_OF_MEMORY', message: `${memory} while its module loaded`, initMs: this.sinceSpawn() }
@@ -396,8 +405,9 @@ export class FunctionContainer {
     // Idle, a container runs only stray timers: read it ten times less often.
     if (!this.running && !this.starting && ++this.idleTicks % 10 !== 0) return;
     const rssKb = this.readMemory();
-    if (rssKb > (this.options.memoryMb + this.options.rssSlackMb) * 1024) {
-      this.log.warn({ containerId: this.id, rssMb: Math.round(rssKb / 1024), memoryMb: this.options.memoryMb }, 'function container over its memory: killing it');
+    const { memoryMb, rssSlackMb } = this.processOptions;
+    if (rssKb > (memoryMb + rssSlackMb) * 1024) {
+      this.log.warn({ containerId: this.id, rssMb: Math.round(rssKb / 1024), memoryMb }, 'function container over its memory: killing it');
       this.kill('OUT_OF_MEMORY');
     }
   }

@@ -96,7 +96,7 @@ export class FunctionHost {
   async invoke(inv: FunctionInvocation): Promise<FunctionInvocationReport> {
     const existing = this.containers.get(inv.containerId);
     if (existing?.busy || this.pending.has(inv.containerId)) return this.failure(inv, 'THROTTLED', `The container ${inv.containerId} is starting or running another invocation`, false, false);
-    if (existing && (!existing.alive || existing.options.functionName !== inv.function || existing.options.version !== inv.version || existing.options.memoryMb !== inv.memoryMb)) {
+    if (existing && (!existing.alive || !existing.runs(inv.function, inv.version, inv.memoryMb))) {
       // Not the container the master means any more: replace it.
       existing.stop('replaced');
       this.containers.delete(inv.containerId);

@@ -47,6 +47,10 @@ export class FakeFunctions implements FunctionDirectory, FunctionInvoker {
     return [...this.fns.values()];
   }
 
+  live(name: string): DeployedFunction | undefined {
+    return this.fns.get(name);
+  }
+
   subscribe(listener: (change: FunctionChange) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -12,7 +12,10 @@
  *   maxBatchBytes (so that the JSON event stays under Lambda's 6 MB). A batch
  *   that came out short is recorded before delivery (`pendingEnd`), so that a
  *   restarted master forms exactly the same batch again; a full one is the
- *   same anyway, records being immutable.
+ *   same anyway, records being immutable. Records are read from the store
+ *   about 512 KiB at a time per partition and batches cut from that
+ *   (record-read-ahead.ts): one store read per batch cost more than the
+ *   batch's whole delivery.
  * - Delivery: the invoker's asynchronous policy (retries with backoff, then
  *   the dead-letter dataset). The next batch of the partition waits until it
  *   has settled, succeeded or dead-lettered; then the checkpoint moves past
@@ -31,6 +34,7 @@ import { FUNCTION_LIMITS } from '../../common/function-shapes.js';
 import type { ReadChunk } from '../../common/dataset-shapes.js';
 import { LaminateError } from '../../common/errors.js';
 import { datasetBatchEvent } from '../packed-event.js';
+import { RecordReadAhead } from './record-read-ahead.js';
 import { sleep, unlessAborted, type Trigger, type TriggerDeps } from './trigger.js';
 
 /** What the trigger reads of the dataset store (the master's LogDatasetStore is one). */
@@ -43,6 +47,12 @@ export interface DatasetLog {
 
 /** Encoded record bytes per batch by default: half the 6 MB payload limit, leaving room for JSON's larger text. */
 export const DEFAULT_MAX_BATCH_BYTES = FUNCTION_LIMITS.maxSyncPayloadBytes / 2;
+/**
+ * Bytes of records read from the store at a time per partition, ahead of the batches formed from them: two of a
+ * producer's stored batches (256 KiB), ten trigger batches of 1,000 small records. Held per partition while its
+ * batches are cut from it.
+ */
+export const DEFAULT_READ_AHEAD_BYTES = 512 * 1024;
 /** How often a trigger whose dataset does not exist looks again. */
 const MISSING_DATASET_RETRY_MS = 1000;
 /** Backoff after a failed read or a delivery the invoker refused, doubled up to the max. */
@@ -63,6 +73,8 @@ export interface DatasetTriggerOptions {
   readonly dataset: string;
   readonly batchSize: number;
   readonly maxBatchBytes?: number;
+  /** Bytes read from the store at a time per partition (record-read-ahead.ts); the memory a partition holds beyond its batch. */
+  readonly readAheadBytes?: number;
 }
 
 export class DatasetTrigger implements Trigger {
@@ -72,11 +84,15 @@ export class DatasetTrigger implements Trigger {
   /** Per partition: [log end seen, when first seen], oldest first. */
   private readonly observed: [number, number][][] = [];
   private readonly maxBatchBytes: number;
+  private readonly readAheadBytes: number;
+  /** Per partition: records read ahead of the batches. */
+  private readonly readAhead: RecordReadAhead[] = [];
   /** The latest checkpoint save, not awaited by the partition loops (stop() waits for it). */
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: TriggerDeps & { readonly store: DatasetLog }, private readonly options: DatasetTriggerOptions) {
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    this.readAheadBytes = options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES;
   }
 
   async start(): Promise<void> {
@@ -219,32 +235,29 @@ export class DatasetTrigger implements Trigger {
 
   /**
    * The batch from `next`, as the store's record bodies: waits for at least
-   * one record, then reads up to the batch's end. Empty only when aborted.
+   * one record, then takes up to the batch's end from the partition's
+   * read-ahead (record-read-ahead.ts), fewer when no more are durable or
+   * past maxBatchBytes. Empty only when aborted.
    */
   private async readBatch(p: number, next: number, pendingEnd: number | null, signal: AbortSignal): Promise<{ bodies: Uint8Array[]; count: number }> {
     const { dataset, batchSize } = this.options;
     const { store } = this.deps;
-    const end = pendingEnd ?? next + batchSize;
-    const bodies: Uint8Array[] = [];
-    let count = 0;
-    let from = next;
-    let bytes = 0;
-    while (from < end) {
-      const chunk = await store.read(dataset, p, from, { endOffset: end, maxBytes: Math.max(1, this.maxBatchBytes - bytes) });
+    const ahead = (this.readAhead[p] ??= new RecordReadAhead(async (from, maxBytes) => {
+      const chunk = await store.read(dataset, p, from, { maxBytes });
       this.observe(p, chunk.endOffset);
-      if (chunk.count === 0) {
-        if (count > 0) break;
-        await store.waitForRecords(dataset, p, from, signal);
-        continue;
-      }
-      bodies.push(chunk.body);
+      return chunk;
+    }, this.readAheadBytes));
+    // A batch re-formed after a restart reads to its recorded end whatever its size.
+    const limits = { count: (pendingEnd ?? next + batchSize) - next, maxBytes: pendingEnd === null ? this.maxBatchBytes : Infinity };
+    while (!signal.aborted) {
+      // The log end now, for the iterator age: the read-ahead reads the store only now and then.
+      const end = this.ends()?.[p];
+      if (end !== undefined) this.observe(p, end);
+      const batch = await ahead.take(next, limits);
       // datasetBatchEvent checks this count against the bodies' prefixes.
-      count += chunk.count;
-      from = chunk.nextOffset;
-      bytes += chunk.body.byteLength;
-      // A batch re-formed after a restart reads to its recorded end whatever its size.
-      if (pendingEnd === null && bytes >= this.maxBatchBytes) break;
+      if (batch.count > 0) return { bodies: batch.bodies, count: batch.count };
+      await store.waitForRecords(dataset, p, next, signal);
     }
-    return { bodies, count };
+    return { bodies: [], count: 0 };
   }
 }

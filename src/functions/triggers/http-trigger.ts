@@ -78,7 +78,7 @@ export function functionRoutes(deps: FunctionRoutesDeps): (app: FastifyInstance)
       const { name } = req.params;
       const fns = deps.functions;
       if (fns === undefined) return fail(reply, 503, 'UNAVAILABLE', 'This master runs no functions');
-      const fn = fns.list().find((f) => f.name === name);
+      const fn = fns.live(name);
       if (fn === undefined) return fail(reply, 404, 'NOT_FOUND', `No function '${name}'`);
       if (!fn.config.triggers.some((t) => t.kind === 'http')) {
         return fail(reply, 404, 'NOT_FOUND', `Function '${name}' has no http trigger: deploy it with --trigger http to invoke it over HTTP`);
@@ -94,7 +94,7 @@ export function functionRoutes(deps: FunctionRoutesDeps): (app: FastifyInstance)
       }
       let outcome;
       try {
-        outcome = await fns.invoke(name, payload, { source: 'http' });
+        outcome = await fns.invoke(name, payload, { source: 'http', jsonBytes: body?.length ?? 0 });
       } catch (err) {
         if (err instanceof LaminateError) return fail(reply, httpStatusOfCode(err.code), err.code, err.message);
         throw err;

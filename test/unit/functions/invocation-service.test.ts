@@ -214,6 +214,8 @@ describe('the invocation service', () => {
     expect(await f.service.invoke('big', 1, { source: 'api' })).toMatchObject({ ok: false, code: 'THROTTLED', message: expect.stringMatching(/No worker has 1024 MB/) });
     await f.deploy('fn', { concurrency: 1 });
     expect(await f.service.invoke('fn', 'x'.repeat(6 * 1024 * 1024), { source: 'api' })).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE' });
+    // A size the caller measured on the JSON text it had is taken as it is (not measured again on the parsed value).
+    expect(await f.service.invoke('fn', 1, { source: 'api', jsonBytes: 6 * 1024 * 1024 + 1 })).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/got 6291457$/) });
     const first = f.service.invoke('fn', 1, { source: 'api' });
     let queued: DeliveryOutcome | undefined;
     void f.service.deliver('fn', 2, { eventId: 'ev', source: 'api' }).then((o) => { queued = o; });
