@@ -18,11 +18,15 @@
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import { LaminateClient } from '../../src/client/laminate-client.js';
+import { Producer, type ProducerTransport } from '../../src/client/producer.js';
+import { silentLogger } from '../../src/common/logger.js';
+import { DatasetClient } from '../../src/protocol/dataset-rpc.js';
 import { BenchCluster, ROOT } from '../cluster.js';
 import { bestOf, runFigures, type BenchContext, type Benchmark } from '../context.js';
 import { YsbEventGenerator } from '../data-gen/ysb-events.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss, treeCpuSeconds } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
+import { bucketQuantile, formatGc, gcDelta, GcWatch, histogramDelta, histogramOf, type GcTally } from '../ingest-attribution.js';
 
 const FULL_RECORDS = 10_000_000;
 const SEED = 20241201;
@@ -41,6 +45,8 @@ interface ThroughputRun {
   readonly masterCpuS: number;
   readonly clientCpuS: number;
   readonly endOffsets: number[];
+  readonly masterGc: GcTally[];
+  readonly clientGc: GcTally[];
 }
 
 interface LatencyRun {
@@ -51,6 +57,25 @@ interface LatencyRun {
   readonly maxMs: number;
   readonly achievedRate: number;
   readonly peakMb: number;
+  /** Where the time went (see ingest-attribution.ts). */
+  readonly appendP50Ms: number;
+  readonly appendP99Ms: number;
+  readonly appendCalls: number;
+  readonly fsyncs: number;
+  /** Upper bounds of the buckets holding the master's fsync p50 and p99, in ms. */
+  readonly fsyncP50Ms: number | undefined;
+  readonly fsyncP99Ms: number | undefined;
+  readonly masterGc: GcTally[];
+  readonly clientGc: GcTally[];
+}
+
+const FSYNC_HISTOGRAM = 'laminate_dataset_fsync_duration_seconds';
+
+/** The master's Prometheus exposition (its HTTP port). */
+async function masterMetrics(cluster: BenchCluster): Promise<string> {
+  const res = await fetch(`http://${cluster.httpAddress}/metrics`);
+  if (!res.ok) throw new Error(`GET /metrics of the master answered ${res.status}`);
+  return res.text();
 }
 
 async function throughputRun(ctx: BenchContext, records: number, i: number): Promise<ThroughputRun> {
@@ -61,6 +86,8 @@ async function throughputRun(ctx: BenchContext, records: number, i: number): Pro
     const producer = client.producer('events', {});
     const gen = new YsbEventGenerator(SEED);
     const rss = sampleRss([cluster.master.pid]);
+    const metrics0 = await masterMetrics(cluster);
+    const gc = new GcWatch().start();
     const masterCpu0 = processCpuSeconds(cluster.master.pid);
     const client0 = treeCpuSeconds(process.pid, new Set([cluster.master.pid]));
     const busy0 = machineBusySeconds();
@@ -84,13 +111,15 @@ async function throughputRun(ctx: BenchContext, records: number, i: number): Pro
     const masterCpuS = processCpuSeconds(cluster.master.pid) - masterCpu0;
     const clientCpuS = treeCpuSeconds(process.pid, new Set([cluster.master.pid])) - client0;
     const busy = machineBusySeconds() - busy0;
+    const clientGc = gc.stop();
+    const masterGc = gcDelta(await masterMetrics(cluster), metrics0);
     const d = await client.describeDataset('events');
     await producer.close();
     const cpuS = masterCpuS + clientCpuS;
     return {
       wallS, cpuS, peakMb: peak.sumMb, otherCores: otherCores(busy, cpuS, wallS), records,
       bytes: d.partitions.reduce((n, p) => n + p.bytes, 0), masterCpuS, clientCpuS,
-      endOffsets: d.partitions.map((p) => p.endOffset),
+      endOffsets: d.partitions.map((p) => p.endOffset), masterGc, clientGc,
     };
   } finally {
     await client.close();
@@ -101,13 +130,28 @@ async function throughputRun(ctx: BenchContext, records: number, i: number): Pro
 async function latencyRun(ctx: BenchContext, seconds: number): Promise<LatencyRun> {
   const cluster = await BenchCluster.start({ dir: join(ctx.work, 'latency'), workers: 0, slots: 1, workerMemoryMb: 1024, profileDir: undefined });
   const client = new LaminateClient(cluster.address);
+  const datasets = new DatasetClient(cluster.address);
   try {
     await client.createDataset('events', { partitions: PARTITIONS });
-    const producer = client.producer('events', {});
+    // The producer LaminateClient.producer() makes, over a transport that also times each Append call.
+    const appendMs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    const transport: ProducerTransport = {
+      describeDataset: (name, timeoutMs) => datasets.describeDataset(name, timeoutMs),
+      initProducer: (dataset, producerId, timeoutMs) => datasets.initProducer(dataset, producerId, timeoutMs),
+      append: async (batches, timeoutMs) => {
+        const t = performance.now();
+        const results = await datasets.append(batches, timeoutMs);
+        appendMs.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+        return results;
+      },
+    };
+    const producer = new Producer(transport, 'events', {}, silentLogger());
     const gen = new YsbEventGenerator(SEED + 1);
     const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     const rss = sampleRss([cluster.master.pid]);
     const total = Math.round(RATE * seconds);
+    const metrics0 = await masterMetrics(cluster);
+    const gc = new GcWatch().start();
     let sent = 0;
     let failure: unknown;
     // Acknowledgements still to come; the harness keeps no promise per
@@ -138,13 +182,30 @@ async function latencyRun(ctx: BenchContext, seconds: number): Promise<LatencyRu
     const wallS = (performance.now() - t0) / 1000;
     if (failure) throw failure;
     const peak = rss.stop();
+    const clientGc = gc.stop();
+    const metrics1 = await masterMetrics(cluster);
     await producer.close();
     const q = (p: number): number => histogram.getValueAtPercentile(p) / 1000;
-    return { sent: total, p50Ms: q(50), p99Ms: q(99), p999Ms: q(99.9), maxMs: histogram.maxValue / 1000, achievedRate: total / wallS, peakMb: peak.sumMb };
+    const after = histogramOf(metrics1, FSYNC_HISTOGRAM);
+    const fsync = after === undefined ? undefined : histogramDelta(after, histogramOf(metrics0, FSYNC_HISTOGRAM));
+    const ms = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
+    return {
+      sent: total, p50Ms: q(50), p99Ms: q(99), p999Ms: q(99.9), maxMs: histogram.maxValue / 1000, achievedRate: total / wallS, peakMb: peak.sumMb,
+      appendP50Ms: appendMs.getValueAtPercentile(50) / 1000, appendP99Ms: appendMs.getValueAtPercentile(99) / 1000, appendCalls: appendMs.totalCount,
+      fsyncs: fsync?.count ?? 0, fsyncP50Ms: ms(fsync && bucketQuantile(fsync, 0.5)), fsyncP99Ms: ms(fsync && bucketQuantile(fsync, 0.99)),
+      masterGc: gcDelta(metrics1, metrics0), clientGc,
+    };
   } finally {
+    datasets.close();
     await client.close();
     await cluster.stop();
   }
+}
+
+/** A histogram bucket bound in ms, as the notes print it. */
+function fmtBound(ms: number | undefined): string {
+  if (ms === undefined) return '?';
+  return Number.isFinite(ms) ? String(ms) : '+Inf';
 }
 
 export const ingest: Benchmark = {
@@ -183,6 +244,10 @@ export const ingest: Benchmark = {
         `CPU: master ${best.masterCpuS.toFixed(2)} s, client ${best.clientCpuS.toFixed(2)} s (generation and encoding included, as in the floor)`,
         `master peak RSS: ${best.peakMb.toFixed(0)} MB in the throughput run, ${lat.peakMb.toFixed(0)} MB in the latency run`,
         `latency at ${RATE} records/s open loop (${lat.sent} records, achieved ${Math.round(lat.achievedRate)}/s): p50 ${lat.p50Ms.toFixed(2)} ms, p99 ${lat.p99Ms.toFixed(2)} ms, p99.9 ${lat.p999Ms.toFixed(2)} ms, max ${lat.maxMs.toFixed(2)} ms`,
+        `  of which the Append round trip (${lat.appendCalls} calls, ${Math.round(lat.sent / Math.max(1, lat.appendCalls))} records each): p50 ${lat.appendP50Ms.toFixed(2)} ms, p99 ${lat.appendP99Ms.toFixed(2)} ms; the rest is the producer (linger, in-flight slots, the client's event loop)`,
+        `  master: ${lat.fsyncs} fsyncs, p50 <= ${fmtBound(lat.fsyncP50Ms)} ms, p99 <= ${fmtBound(lat.fsyncP99Ms)} ms; GC ${formatGc(lat.masterGc)}`,
+        `  client GC: ${formatGc(lat.clientGc)}`,
+        `GC in the throughput run: master ${formatGc(best.masterGc)}; client ${formatGc(best.clientGc)}`,
       ],
       params: { records, seed: SEED, partitions: PARTITIONS, rate: RATE },
     };
