@@ -142,8 +142,8 @@ async function throughputRun(ctx: BenchContext, records: number, i: number, mast
   }
 }
 
-async function latencyRun(ctx: BenchContext, seconds: number): Promise<LatencyRun> {
-  const cluster = await BenchCluster.start({ dir: join(ctx.work, 'latency'), workers: 0, slots: 1, workerMemoryMb: 1024, profileDir: undefined });
+async function latencyRun(ctx: BenchContext, seconds: number, masterNodeArgs: readonly string[] = []): Promise<LatencyRun> {
+  const cluster = await BenchCluster.start({ dir: join(ctx.work, `latency-${masterNodeArgs.length}`), workers: 0, slots: 1, workerMemoryMb: 1024, profileDir: undefined, masterNodeArgs });
   const client = new LaminateClient(cluster.address);
   const datasets = new DatasetClient(cluster.address);
   try {
@@ -235,7 +235,11 @@ export const ingest: Benchmark = {
     ctx.log(`Laminate at a fixed ${RATE} records/s, open loop`);
     // A machine too busy to keep up with the open loop fails the latency run (the producer's delivery
     // timeout, say): that is a missed target, reported with its cause, not a reason to lose the figures above.
-    const lat = await latencyRun(ctx, Math.max(2, LATENCY_SECONDS * Math.min(1, ctx.scale * 4))).catch((err: unknown) => err instanceof Error ? err : new Error(String(err)));
+    const latencySeconds = Math.max(2, LATENCY_SECONDS * Math.min(1, ctx.scale * 4));
+    const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+    const lat = await latencyRun(ctx, latencySeconds).catch(asError);
+    ctx.log(`Laminate at a fixed ${RATE} records/s, open loop, master with ${SMALL_YOUNG_GENERATION.join(' ')}`);
+    const smallLat = await latencyRun(ctx, latencySeconds, SMALL_YOUNG_GENERATION).catch(asError);
 
     const best = tput.best;
     const rate = best.records / best.wallS;
@@ -246,6 +250,7 @@ export const ingest: Benchmark = {
     const smallSum = small.best.endOffsets.reduce((a, b) => a + b, 0);
     checks.push({ name: `every record stored once, master ${SMALL_YOUNG_GENERATION.join(' ')}`, ok: smallSum === records, detail: `end offsets ${small.best.endOffsets.join(',')} (sum ${smallSum})` });
     if (lat instanceof Error) checks.push({ name: `the open loop at ${RATE} records/s ran to its end`, ok: false, detail: lat.message });
+    if (smallLat instanceof Error) checks.push({ name: `the open loop at ${RATE} records/s ran to its end, master ${SMALL_YOUNG_GENERATION.join(' ')}`, ok: false, detail: smallLat.message });
     return {
       name: 'ingest',
       description: `${records} YSB-like events (~220 B msgpack) into ${PARTITIONS} partitions, one client process, one idempotent producer`,
@@ -270,6 +275,8 @@ export const ingest: Benchmark = {
         `GC in the throughput run: master ${formatGc(best.masterGc)}; client ${formatGc(best.clientGc)}`,
         `master ${SMALL_YOUNG_GENERATION.join(' ')}: ${Math.round(small.best.records / small.best.wallS)} records/s; CPU master ${small.best.masterCpuS.toFixed(2)} s, client ${small.best.clientCpuS.toFixed(2)} s; GC master ${formatGc(small.best.masterGc)}; peak RSS ${small.best.peakMb.toFixed(0)} MB (targets judged on the default above)`,
         ...(lat instanceof Error ? [`master peak RSS: ${best.peakMb.toFixed(0)} MB in the throughput run`, `latency run failed: ${lat.message}`] : latencyNotes(lat, best.peakMb)),
+        `with the master's ${SMALL_YOUNG_GENERATION.join(' ')}:`,
+        ...(smallLat instanceof Error ? [`latency run failed: ${smallLat.message}`] : latencyNotes(smallLat, small.best.peakMb)),
       ],
       params: { records, seed: SEED, partitions: PARTITIONS, rate: RATE },
     };
