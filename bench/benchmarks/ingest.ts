@@ -87,7 +87,7 @@ async function masterMetrics(cluster: BenchCluster): Promise<string> {
  * mark-compact every 0.2 to 0.7 s while ingesting (6 to 14 per 400,000
  * records, pauses of 6 to 107 ms on a loaded machine) though its heap barely
  * grows: what it allocates is mostly request buffers outside the heap. With
- * 2 MB semi-spaces it ran none in 7 runs of 7, and 22-29% less CPU per record
+ * 2 MB semi-spaces it ran none in 7 runs of 7, and 18-32% less CPU per record
  * (scratch A/B, load 10 on 2 cores). Measured here beside the default, so
  * that the difference is seen on each machine before it becomes one.
  */
