@@ -17,6 +17,8 @@ export interface ClusterOptions {
   readonly workerMemoryMb: number;
   /** When set, every process runs with --cpu-prof and writes its profiles to profileDir/ROLE[-N]. */
   readonly profileDir?: string | undefined;
+  /** Node.js options for the master's process (V8 heap flags, say), before the CLI. Default none. */
+  readonly masterNodeArgs?: readonly string[];
 }
 
 export interface ClusterProcess {
@@ -40,7 +42,7 @@ export class BenchCluster {
   static async start(o: ClusterOptions): Promise<BenchCluster> {
     mkdirSync(o.dir, { recursive: true });
     const prof = (name: string): string[] => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, name)}`] : []);
-    const master = launch('master', [...prof('master'), CLI, 'master', '--port', '0', '--data', join(o.dir, 'master')], join(o.dir, 'master.log'), true);
+    const master = launch('master', [...prof('master'), ...(o.masterNodeArgs ?? []), CLI, 'master', '--port', '0', '--data', join(o.dir, 'master')], join(o.dir, 'master.log'), true);
     const started: ClusterProcess[] = [master];
     try {
       const [address, httpAddress] = await new Promise<[string, string]>((resolveAddr, reject) => {

@@ -155,6 +155,8 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
       if (top + 1 >= MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
       // Each item takes at least one byte: refuse impossible counts early.
       if (items > end - p) return 'truncated';
+      // PENDING is int32 (see there): only a value of over 2 GiB could count more.
+      if (items > INT32_MAX) return `a container of ${items} items (at most ${INT32_MAX})`;
       top++;
       pending[top] = items;
       inMap[top] = isMap;
@@ -164,8 +166,15 @@ export function checkMsgpackValue(buf: Uint8Array, start: number, end: number): 
   return undefined;
 }
 
-/** Values still expected per open container (a map counts keys and values: up to 2^33, hence doubles). */
-const PENDING = new Float64Array(MAX_DEPTH);
+/**
+ * Values still expected per open container (a map counts keys and values).
+ * Int32: a count is at most the bytes left (each item takes one at least)
+ * and refused past INT32_MAX. It was a Float64Array (a map 32 counts up to
+ * 2^33): every count read and written as a double made the walk 2 to 3 times
+ * slower (160-280 ns a YSB record against 65-78, scratch A/B on this machine).
+ */
+const PENDING = new Int32Array(MAX_DEPTH);
+const INT32_MAX = 0x7fffffff;
 /** 1 where the open container is a map. */
 const IN_MAP = new Uint8Array(MAX_DEPTH);
 

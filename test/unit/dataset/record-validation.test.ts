@@ -1,4 +1,4 @@
-import { pack, unpack } from 'msgpackr';
+import { pack, Packr, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { validateAppendBatch } from '../../../src/dataset/append-validation.js';
 import { checkMsgpackValue, MAX_DEPTH } from '../../../src/dataset/msgpack-check.js';
@@ -35,6 +35,26 @@ describe('msgpack check', () => {
     for (const v of [[undefined, 1], { a: undefined }, 'x'.repeat(70_000), Array.from({ length: 70_000 }, (_, i) => i), new Date(0), new Date(2 ** 35 * 1000)]) {
       const bytes = pack(v);
       expect(checkMsgpackValue(bytes, 0, bytes.length), JSON.stringify(v)?.slice(0, 40)).toBeUndefined();
+    }
+  });
+
+  it('counts the items of large containers exactly (array 32, map 32 of 140,000 keys and values), and refuses counts beyond the bytes', () => {
+    const wide = Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i]));
+    const nested = [wide, Array.from({ length: 70_000 }, (_, i) => [i, { i }])];
+    // msgpackr writes objects of more than 65,535 keys only with variableMapSize (as map 32).
+    const packr = new Packr({ variableMapSize: true, useRecords: false });
+    for (const v of [wide, nested]) {
+      const bytes = packr.pack(v);
+      expect(bytes.includes(0xdf)).toBe(true);
+      expect(checkMsgpackValue(bytes, 0, bytes.length)).toBeUndefined();
+      expect(checkMsgpackValue(bytes, 0, bytes.length - 1)).toBe('truncated');
+      const longer = Buffer.concat([bytes, Buffer.from([0xc0])]);
+      expect(checkMsgpackValue(longer, 0, longer.length)).toMatch(/1 trailing bytes/);
+    }
+    // Counts of 2^32 - 1 (array 32) and 2 * (2^32 - 1) (map 32) in a few bytes: refused, not wrapped around.
+    for (const head of [[0xdd, 0xff, 0xff, 0xff, 0xff], [0xdf, 0xff, 0xff, 0xff, 0xff], [0xdf, 0x80, 0, 0, 0]]) {
+      const bytes = Buffer.from([...head, 1, 2, 3]);
+      expect(checkMsgpackValue(bytes, 0, bytes.length)).toBe('truncated');
     }
   });
 
