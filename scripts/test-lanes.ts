@@ -4,7 +4,7 @@
  *
  * - `faults`: the `integration` vitest project, one file at a time (real
  *   clusters whose faults are timed); its output streams as it runs.
- * - `checks`: eslint, then the `unit` and `integration-results` projects
+ * - `checks`: eslint, then the `unit`, `unit-isolated` and `integration-results` projects
  *   (vitest.config.ts); its output is shown in one block when it ends, so
  *   that the two lanes' reporters do not interleave.
  *
@@ -55,7 +55,10 @@ const LANES: readonly Lane[] = [
     stream: false,
     steps: [
       { name: 'eslint', script: ESLINT, args: ['.'] },
-      { name: 'vitest unit, integration-results', script: VITEST, args: ['run', '--project', 'unit', '--project', 'integration-results'] },
+      {
+        name: 'vitest unit, integration-results', script: VITEST,
+        args: ['run', '--project', 'unit', '--project', 'unit-isolated', '--project', 'integration-results'],
+      },
     ],
   },
 ];

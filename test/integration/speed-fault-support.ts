@@ -226,14 +226,16 @@ export async function startSpeedCluster(dir: string, teardown: Teardown, o: { ch
   const masterArgs = ['--speed-node-timeout', '1500', '--speed-start-grace', '500'];
   const master = await startMasterProc(dir, { args: masterArgs });
   teardown.add(() => cluster.master.kill());
-  const worker = await startWorkerProc(master.address, dir, { slots: 2 });
-  teardown.add(() => worker.kill());
+  // The worker and the serving node need only the master: started side by side.
+  const [worker, serving] = await Promise.allSettled([startWorkerProc(master.address, dir, { slots: 2 }), startServeProc(master.address, dir, 'serve-1')]);
+  for (const r of [worker, serving]) if (r.status === 'fulfilled') teardown.add(() => r.value.kill());
+  if (worker.status === 'rejected') throw worker.reason;
+  if (serving.status === 'rejected') throw serving.reason;
+  const serve = serving.value;
   const client = new LaminateClient(master.address);
   teardown.add(() => client.close());
   const views = new ViewsClient(master.address);
   teardown.add(() => views.close());
-  const serve = await startServeProc(master.address, dir, 'serve-1');
-  teardown.add(() => serve.kill());
   const checkpoints = o.checkpoints ?? join(dir, 'checkpoints');
   const cluster: SpeedCluster = {
     dir, master, client, views, serve, checkpoints, speeds: [],

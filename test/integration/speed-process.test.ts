@@ -119,13 +119,16 @@ describe('the speed handoff with serving processes', () => {
       return { cut: h.handoffCut.join(','), heldBy: h.heldBy.map((x) => `${x.nodeId}@v${x.version}`) };
     };
     await publish(1, [10, 5, 0, 2]);
+    // Started side by side; `nodes` keeps the order of the names.
+    const started = await Promise.allSettled(['serve-a', 'serve-b', 'serve-c'].map((name) => startServeProc(master.address, dir, name)));
     const nodes: Array<Proc & { nodeId: string }> = [];
-    for (const name of ['serve-a', 'serve-b', 'serve-c']) {
-      const n = await startServeProc(master.address, dir, name);
-      procs.push(n);
-      nodes.push(n);
-      teardown.add(() => n.kill());
+    for (const r of started) {
+      if (r.status !== 'fulfilled') continue;
+      procs.push(r.value);
+      nodes.push(r.value);
+      teardown.add(() => r.value.kill());
     }
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
     const [a, b, c] = nodes as [Proc & { nodeId: string }, Proc & { nodeId: string }, Proc & { nodeId: string }];
     const servingV = async (version: number, ids: string[]): Promise<void> => {
       const end = Date.now() + 20_000;

@@ -54,7 +54,9 @@ describe('a view build through a master SIGKILL', () => {
     const port = await freePort();
     const master = await startMasterProc(dir, { port });
     procs.push(master);
-    for (let i = 0; i < 2; i++) procs.push(await startWorkerProc(master.address, dir, { slots: 2 }));
+    const workers = await Promise.allSettled([0, 1].map(() => startWorkerProc(master.address, dir, { slots: 2 })));
+    for (const w of workers) if (w.status === 'fulfilled') procs.push(w.value);
+    for (const w of workers) if (w.status === 'rejected') throw w.reason;
     const client = new LaminateClient(master.address);
     clients.push(client);
     await client.createDataset('clicks', { partitions: 4 });
