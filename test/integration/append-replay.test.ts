@@ -48,7 +48,17 @@ describe('an append killed half way and run again with the same producer id', ()
     }
     first.kill('SIGKILL');
     await exited;
-    const storedBefore = (await client.describeDataset('imports')).partitions.reduce((n, p) => n + p.endOffset, 0);
+    // Appends the killed process had already sent can still become durable on the master after its death:
+    // the count is taken once it has stopped moving (the same over 300 ms), not at the kill.
+    const c = client;
+    const storedNow = async (): Promise<number> => (await c.describeDataset('imports')).partitions.reduce((n, p) => n + p.endOffset, 0);
+    let storedBefore = await storedNow();
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const again = await storedNow();
+      if (again === storedBefore) break;
+      storedBefore = again;
+    }
     expect(storedBefore).toBeGreaterThan(0);
     expect(storedBefore).toBeLessThan(total);
 
