@@ -28,8 +28,8 @@
  * unary Get.
  */
 import * as grpc from '@grpc/grpc-js';
-import { isErrorCode, LaminateError } from '../common/errors.js';
-import { fromServiceError, toServiceError } from './status-codes.js';
+import { errorMessage, isErrorCode, LaminateError } from '../common/errors.js';
+import { fromServiceError } from './status-codes.js';
 import type * as W from './view-messages.js';
 
 /** Requests of one stream being answered, or answered and not yet taken by the peer, before the server stops reading it. */
@@ -77,10 +77,7 @@ export function getStreamHandler(get: (r: W.GetRequest) => Promise<W.GetResponse
         })
         .then(
           (a) => answer({ id, answer: a, errorCode: '', errorMessage: '' }),
-          (err: unknown) => {
-            const e = toServiceError(err);
-            answer({ id, answer: null, errorCode: err instanceof LaminateError ? err.code : 'INTERNAL', errorMessage: e.details ?? String(err) });
-          },
+          (err: unknown) => answer({ id, answer: null, errorCode: err instanceof LaminateError ? err.code : 'INTERNAL', errorMessage: errorMessage(err) }),
         );
     });
     call.on('end', () => {
@@ -108,17 +105,16 @@ export class GetStreamMux {
   private stream: grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse> | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Ends an unused stream: armed while one is open, it looks at `lastUsed` when it fires (no timer set per Get). */
   private idle: NodeJS.Timeout | undefined;
+  /** When the last Get was sent or settled (Date.now()). */
+  private lastUsed = 0;
   private closed = false;
   /** Set when the node does not have GetStream (an older one): the caller then uses the unary Get. */
   unsupported = false;
 
-  constructor(private readonly open: OpenGetStream) {}
-
-  /** Gets in flight (for tests and metrics). */
-  get inFlight(): number {
-    return this.pending.size;
-  }
+  /** `idleMs`: how long an unused stream stays open (tests shorten it). */
+  constructor(private readonly open: OpenGetStream, private readonly idleMs = IDLE_MS) {}
 
   /**
    * Sends `req` and resolves with its answer, or rejects with the error the
@@ -127,17 +123,11 @@ export class GetStreamMux {
   get(req: W.GetRequest, timeoutMs: number, what: string): Promise<W.GetResponse> {
     if (this.closed) return Promise.reject(new LaminateError('CANCELLED', `${what}: the client is closed`));
     const stream = this.stream ?? this.start();
-    if (this.idle !== undefined) {
-      clearTimeout(this.idle);
-      this.idle = undefined;
-    }
+    this.lastUsed = Date.now();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(id)) {
-          reject(new LaminateError('TIMEOUT', `${what}: no answer within ${timeoutMs} ms`));
-          this.idleCheck();
-        }
+        if (this.pending.delete(id)) reject(new LaminateError('TIMEOUT', `${what}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer, what });
       stream.write({ id, get: req });
@@ -147,7 +137,7 @@ export class GetStreamMux {
   /** Ends the stream; Gets in flight fail with CANCELLED. */
   close(): void {
     this.closed = true;
-    if (this.idle !== undefined) clearTimeout(this.idle);
+    clearTimeout(this.idle);
     const stream = this.stream;
     this.stream = undefined;
     this.failAll((p) => new LaminateError('CANCELLED', `${p.what}: the client was closed`));
@@ -157,6 +147,7 @@ export class GetStreamMux {
   private start(): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse> {
     const stream = this.open();
     this.stream = stream;
+    this.armIdle(this.idleMs);
     stream.on('data', (res: W.GetStreamResponse) => this.settle(res));
     // Every way a stream ends: its Gets in flight fail, and the next Get opens another.
     const gone = (err: unknown): void => {
@@ -183,7 +174,7 @@ export class GetStreamMux {
     } else {
       p.resolve(res.answer);
     }
-    this.idleCheck();
+    this.lastUsed = Date.now();
   }
 
   private failAll(error: (p: Pending) => LaminateError): void {
@@ -195,16 +186,20 @@ export class GetStreamMux {
     }
   }
 
-  /** With nothing in flight, the stream is ended after IDLE_MS unless a Get comes first. */
-  private idleCheck(): void {
-    if (this.pending.size > 0 || this.stream === undefined || this.idle !== undefined) return;
+  /** Looks again in `ms`: ends the stream if nothing is in flight and nothing was sent or answered for idleMs. */
+  private armIdle(ms: number): void {
+    clearTimeout(this.idle);
     this.idle = setTimeout(() => {
-      this.idle = undefined;
       const stream = this.stream;
-      if (this.pending.size > 0 || stream === undefined) return;
+      if (stream === undefined) return;
+      const quiet = Date.now() - this.lastUsed;
+      if (this.pending.size > 0 || quiet < this.idleMs) {
+        this.armIdle(this.pending.size > 0 ? this.idleMs : this.idleMs - quiet);
+        return;
+      }
       this.stream = undefined;
       stream.end();
-    }, IDLE_MS);
+    }, ms);
     this.idle.unref();
   }
 }

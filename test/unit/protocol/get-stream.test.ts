@@ -9,13 +9,14 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import type { GetAnswer, GetQuery, ServedEntry } from '../../../src/common/serving-shapes.js';
-import { MAX_IN_FLIGHT } from '../../../src/protocol/get-stream.js';
-import { services } from '../../../src/protocol/load.js';
+import { GetStreamMux, MAX_IN_FLIGHT } from '../../../src/protocol/get-stream.js';
+import { CHANNEL_OPTIONS, services } from '../../../src/protocol/load.js';
 import { bindServer, type BoundServer } from '../../../src/protocol/master-rpc.js';
 import { unaryHandler } from '../../../src/protocol/rpc.js';
 import { serveServing, ServingClient, type ServingHandlers } from '../../../src/protocol/serving-rpc.js';
-import { packEntries } from '../../../src/protocol/packed-entries.js';
+import { packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
 import { newServer } from '../../../src/protocol/flow-control.js';
+import type * as W from '../../../src/protocol/view-messages.js';
 
 const coverage = { version: 3, cut: [5, 7] };
 /** The value the test's node holds for a key: computed again by the assertions, independently of the node. */
@@ -23,6 +24,11 @@ const valueOf = (key: string): Buffer => Buffer.from(`v:${key.split('').reverse(
 
 function answer(q: GetQuery): GetAnswer {
   return { view: q.view, coverage, entries: q.keys.map((key): ServedEntry => ({ key, value: valueOf(key), found: !key.startsWith('none') })) };
+}
+
+/** The key of a wire answer's one entry. */
+function unpackKey(r: W.GetResponse): string | undefined {
+  return unpackEntries(r.packed)[0]?.key;
 }
 
 const noScan: ServingHandlers['scan'] = async function* () { /* not used here */ };
@@ -144,6 +150,39 @@ describe('Gets on one stream', () => {
       got = await client.get('a', ['z']).catch(async () => { await new Promise((r) => setTimeout(r, 100)); return undefined; });
     }
     expect(got?.entries[0]!.key).toBe('z');
+  });
+
+  it('keeps a stream open while it is used and ends it once unused for idleMs; the next Get opens another', async () => {
+    const s = await serveServing({ get: (q) => Promise.resolve(answer(q)), scan: noScan }, '127.0.0.1', 0);
+    servers.push(s);
+    const grpcClient = new (services().servingCtor)(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const opened: grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse>[] = [];
+    const ended: boolean[] = [];
+    const mux = new GetStreamMux(() => {
+      const stream = (grpcClient as unknown as { getStream(o: grpc.CallOptions): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse> }).getStream({});
+      const i = opened.push(stream) - 1;
+      ended[i] = false;
+      stream.on('status', () => { ended[i] = true; });
+      return stream;
+    }, 150);
+    const req = (key: string): W.GetRequest => ({ view: 'a', keys: [Buffer.from(key)], version: 0, batchOnly: false, atLeast: [], waitMs: 0 });
+    try {
+      // Used every 40 ms for 600 ms: never idle for 150 ms, so one stream throughout.
+      for (let i = 0; i < 15; i++) {
+        expect(unpackKey(await mux.get(req(`k${i}`), 5_000, 'test'))).toBe(`k${i}`);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      expect(opened.length).toBe(1);
+      expect(ended[0]).toBe(false);
+      // Unused: ended within a few idle periods.
+      for (let waited = 0; !ended[0] && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      expect(ended[0]).toBe(true);
+      expect(unpackKey(await mux.get(req('again'), 5_000, 'test'))).toBe('again');
+      expect(opened.length).toBe(2);
+    } finally {
+      mux.close();
+      grpcClient.close();
+    }
   });
 
   it('uses unary Gets with a node that has no GetStream', async () => {
