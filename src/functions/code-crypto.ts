@@ -35,8 +35,7 @@ export interface SealedCode {
 export function sealCode(masterKey: Buffer, plain: Buffer): SealedCode & { readonly dataKey: Buffer } {
   const dataKey = randomBytes(KEY_BYTES);
   const code = gcmSeal(dataKey, plain);
-  const wrapped = gcmSeal(masterKey, dataKey);
-  return { ciphertext: code.data, iv: code.iv, authTag: code.tag, wrappedKey: Buffer.concat([wrapped.iv, wrapped.tag, wrapped.data]), dataKey };
+  return { ciphertext: code.data, iv: code.iv, authTag: code.tag, wrappedKey: sealBlob(masterKey, dataKey), dataKey };
 }
 
 /** AES-256-GCM of a small secret under `key`, as one blob: iv (12) + tag (16) + ciphertext. */
@@ -45,10 +44,15 @@ export function sealBlob(key: Buffer, plain: Buffer): Buffer {
   return Buffer.concat([e.iv, e.tag, e.data]);
 }
 
+/** Opens a blob of sealBlob's layout; throws the cipher's error. */
+function gcmOpenBlob(key: Buffer, blob: Buffer): Buffer {
+  return gcmOpen(key, blob.subarray(0, IV_BYTES), blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), blob.subarray(IV_BYTES + TAG_BYTES));
+}
+
 /** Opens a sealBlob. @throws LaminateError DATA_LOSS when it does not authenticate. */
 export function openBlob(key: Buffer, blob: Buffer): Buffer {
   try {
-    return gcmOpen(key, blob.subarray(0, IV_BYTES), blob.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), blob.subarray(IV_BYTES + TAG_BYTES));
+    return gcmOpenBlob(key, blob);
   } catch (err) {
     throw new LaminateError('DATA_LOSS', `A sealed function setting does not authenticate: ${errorMessage(err)}`, { cause: err });
   }
@@ -63,7 +67,7 @@ export function unwrapDataKey(masterKey: Buffer, wrappedKey: Buffer): Buffer {
     throw new LaminateError('DATA_LOSS', `Expected a wrapped data key of ${IV_BYTES + TAG_BYTES + KEY_BYTES} bytes, got ${wrappedKey.length}`);
   }
   try {
-    return gcmOpen(masterKey, wrappedKey.subarray(0, IV_BYTES), wrappedKey.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), wrappedKey.subarray(IV_BYTES + TAG_BYTES));
+    return gcmOpenBlob(masterKey, wrappedKey);
   } catch (err) {
     throw new LaminateError('DATA_LOSS', `A function's data key does not open with this master's key (was the master started with another --key-file?): ${errorMessage(err)}`, { cause: err });
   }
