@@ -7,11 +7,10 @@
  * segments (src/dataset/archive-splits.ts). Made once per master start.
  */
 import type { Logger } from 'pino';
-import { LaminateError } from '../common/errors.js';
 import type { ArchiveLookup } from '../dataset/archive-splits.js';
 import { SegmentArchiver, type ArchiveStep } from '../dataset/archiver.js';
 import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
-import { locate } from '../storage/store-path.js';
+import { locateChecked } from '../storage/store-path.js';
 
 export interface DatasetArchiveOptions {
   /** Where sealed segments go: `s3://bucket/prefix/` or a local folder. */
@@ -34,13 +33,7 @@ export interface DatasetArchive {
  *   bucket, UNAUTHENTICATED when access is denied), with the archive named.
  */
 export async function startDatasetArchive(o: DatasetArchiveOptions, store: LogDatasetStore, logger: Logger): Promise<DatasetArchive> {
-  const { store: archive, key } = await locate(o.path);
-  try {
-    await archive.check();
-  } catch (err) {
-    if (!(err instanceof LaminateError)) throw err;
-    throw new LaminateError(err.code, `Expected a usable dataset archive at ${o.path} (--archive), got: ${err.message}`, { cause: err });
-  }
+  const { store: archive, key } = await locateChecked(o.path, 'dataset archive', '--archive');
   const archiver = new SegmentArchiver({
     store, archive, prefix: key, logger, ...(o.intervalMs === undefined ? {} : { intervalMs: o.intervalMs }), ...(o.onStep ? { onStep: o.onStep } : {}),
   });

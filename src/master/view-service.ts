@@ -30,7 +30,7 @@ import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { formatCut, validateCut } from '../dataset/cut.js';
 import type { SubmitJobRequest } from '../protocol/messages.js';
 import type { ViewHandlers } from '../protocol/view-rpc.js';
-import { joinStorePath, locate } from '../storage/store-path.js';
+import { joinStorePath, locateChecked } from '../storage/store-path.js';
 import { ViewFileReader } from '../view/view-file-reader.js';
 import { cutIsBehind, makeManifest, validateViewName, type ViewManifest, type ViewManifestFile } from '../view/view-manifest.js';
 import {
@@ -479,7 +479,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     },
     async start() {
       // A missing bucket or denied access is said now, not at the first build.
-      await (await locate(root)).store.check();
+      await locateChecked(root, 'view store', '--views');
       const running = new Set(catalog.running().map((b) => `${b.view}/${b.version}`));
       for (const view of await listViews(root)) {
         // A running build's folder has no manifest yet: it is not a leftover.

@@ -18,7 +18,7 @@
  */
 import { join, resolve } from 'node:path';
 import { isS3Path } from '../storage/object-store.js';
-import { absoluteStorePath, locate } from '../storage/store-path.js';
+import { absoluteStorePath, locateChecked } from '../storage/store-path.js';
 import { LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { SpeedAssignment, SpeedViewReport } from '../common/speed-shapes.js';
@@ -270,11 +270,5 @@ export class SpeedNode {
  * @throws LaminateError from the store's check (NOT_FOUND, UNAUTHENTICATED), naming --checkpoints.
  */
 async function checkCheckpointStore(dir: string): Promise<void> {
-  const { store } = await locate(dir);
-  try {
-    await store.check();
-  } catch (err) {
-    if (!(err instanceof LaminateError)) throw err;
-    throw new LaminateError(err.code, `Expected a usable checkpoint folder at ${dir} (--checkpoints), got: ${err.message}`, { cause: err });
-  }
+  await locateChecked(dir, 'checkpoint folder', '--checkpoints');
 }

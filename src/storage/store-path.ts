@@ -56,6 +56,25 @@ export async function locate(path: string): Promise<StoreLocation> {
   return { store: localObjectStore, key: resolve(path) };
 }
 
+/**
+ * `locate`, then the store's check, for a path a process is started with: a
+ * missing bucket or denied access is said at the start, naming the flag
+ * (`--views`, `--archive`, `--checkpoints`), rather than as failures at
+ * each later write while the process looks healthy.
+ *
+ * @throws LaminateError with the check's code (NOT_FOUND, UNAUTHENTICATED), naming `what` and `flag`.
+ */
+export async function locateChecked(path: string, what: string, flag: string): Promise<StoreLocation> {
+  const location = await locate(path);
+  try {
+    await location.store.check();
+  } catch (err) {
+    if (!(err instanceof LaminateError)) throw err;
+    throw new LaminateError(err.code, `Expected a usable ${what} at ${path} (${flag}), got: ${err.message}`, { cause: err });
+  }
+  return location;
+}
+
 /** `path` as the master stores it: absolute for a local path, as given for an s3:// one. Pure apart from the working folder. */
 export function absoluteStorePath(path: string): string {
   return isS3Path(path) ? path : resolve(path);
