@@ -15,6 +15,14 @@ import { locate } from '../storage/store-path.js';
 import { checkBatchCrc, parseBatchHeader } from './batch-format.js';
 import { takeRecords } from './segment-reader.js';
 
+/** The bytes [start, end) of the object at `path`, in chunks of any size (tests cut them small). */
+export type ReadRange = (path: string, start: number, end: number) => AsyncIterable<Buffer>;
+
+async function* readStoreRange(path: string, start: number, end: number): AsyncIterable<Buffer> {
+  const { store, key } = await locate(path);
+  yield* store.readStream(key, start, end);
+}
+
 /** Records decoded per chunk yielded, in bytes of record bodies (the Dataset service's default read). */
 const CHUNK_BYTES = 256 * 1024;
 
@@ -23,14 +31,18 @@ const CHUNK_BYTES = 256 * 1024;
  * chunks, in offset order. Called once per map attempt; leaving the
  * iteration early ends the read.
  */
-export async function* readArchivedSplit(split: DatasetSplit): AsyncGenerator<DatasetRecordChunk> {
+export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = readStoreRange): AsyncGenerator<DatasetRecordChunk> {
   const range = split.archive;
   if (range === undefined) throw new LaminateError('INTERNAL', `Expected an archived split, got ${describe(split)}`);
   const { dataset, partition, startOffset, endOffset } = split;
   const dataLoss = (offset: number, why: string): LaminateError =>
     new LaminateError('DATA_LOSS', `Expected whole batches of offsets [${startOffset}, ${endOffset}) of dataset ${describe(dataset)} partition ${partition} in the archived segment ${range.path}, got ${why}`, { ids: { dataset, partition, offset } });
-  const { store, key } = await locate(range.path);
   let pending: Buffer = Buffer.alloc(0);
+  // Chunks read while `pending` holds less than a whole batch: joined once there are `need` bytes, not at each
+  // chunk (a 16 MiB batch arrives in hundreds of chunks; joining each time would copy it hundreds of times).
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  let need = 0;
   /** Set by the first batch: the base offset of the next batch expected. */
   let expected: number | undefined;
   let next = startOffset;
@@ -45,14 +57,23 @@ export async function* readArchivedSplit(split: DatasetSplit): AsyncGenerator<Da
     firstOffset = next;
     return chunk;
   };
-  for await (const data of store.readStream(key, range.start, range.end)) {
-    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+  for await (const data of read(range.path, range.start, range.end)) {
+    held.push(data);
+    heldBytes += data.length;
+    if (pending.length + heldBytes < need) continue;
+    pending = pending.length === 0 && held.length === 1 ? data : Buffer.concat([pending, ...held]);
+    held.length = 0;
+    heldBytes = 0;
+    need = 0;
     let pos = 0;
     while (next < endOffset) {
       const header = parseBatchHeader(pending, pos);
       if (header === 'short') break;
       if (header === 'invalid') throw dataLoss(expected ?? startOffset, `bytes that are not a batch header at byte ${range.start + pos}`);
-      if (pos + header.batchBytes > pending.length) break;
+      if (pos + header.batchBytes > pending.length) {
+        need = header.batchBytes;
+        break;
+      }
       if (expected === undefined ? header.baseOffset > startOffset : header.baseOffset !== expected) {
         throw dataLoss(expected ?? startOffset, `a batch with base offset ${header.baseOffset} at byte ${range.start + pos}`);
       }
