@@ -56,7 +56,7 @@ const LANES: readonly Lane[] = [
     steps: [
       { name: 'eslint', script: ESLINT, args: ['.'] },
       {
-        name: 'vitest unit, integration-results', script: VITEST,
+        name: 'vitest unit, unit-isolated, integration-results', script: VITEST,
         args: ['run', '--project', 'unit', '--project', 'unit-isolated', '--project', 'integration-results'],
       },
     ],
