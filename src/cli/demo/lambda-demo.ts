@@ -112,8 +112,12 @@ export interface DemoResult {
 export async function runLambdaDemo(o: DemoOptions): Promise<DemoResult> {
   const { client, out } = o;
   await client.createDataset(DATASET, { partitions: PARTITIONS });
-  await client.deployView(o.viewFile, { name: VIEW, every: o.buildEvery });
+  // Version 1 is built on demand before the schedule starts: deployed with
+  // --every at once, the scheduler's first build (due right after deploy)
+  // could start before ours, and ours would be refused as a second build.
+  await client.deployView(o.viewFile, { name: VIEW });
   await client.buildView(VIEW, { wait: true });
+  await client.deployView(o.viewFile, { name: VIEW, every: o.buildEvery });
   await servedSoon(client);
 
   const next = clickGenerator(20261201);
