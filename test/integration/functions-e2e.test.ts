@@ -164,6 +164,8 @@ describe('functions end to end on real processes', () => {
     const eventIds = new Map<string, Set<string>>();
     for (const r of out) eventIds.set(`${r.partition}:${r.offset}`, (eventIds.get(`${r.partition}:${r.offset}`) ?? new Set()).add(r.eventId));
     expect([...eventIds.values()].every((ids) => ids.size === 1)).toBe(true);
+    // The trigger's iterator age reaches `function list` (the master's wiring): 0 once caught up, absent if not wired.
+    await expect.poll(async () => (await client.listFunctions()).find((f) => f.live.name === 'copy')?.metrics.iteratorAgeMs, { timeout: 10_000 }).toBe(0);
   });
 
   it('a handler that hangs, outgrows its memory or exits fails with TIMEOUT, OUT_OF_MEMORY, PROCESS_EXITED; its worker goes on', async () => {
