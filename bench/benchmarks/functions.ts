@@ -37,8 +37,8 @@ const WARM_CALLS = 2000;
  * Untimed calls before the timed ones, per path (the floor's, HTTP's and the library's, the last two interleaved
  * before either is timed): the master's, worker's and container's code is optimised by V8 over the first
  * thousands of invocations (on a loaded machine its compiler threads wait for a core), and with 50 the first path
- * timed paid that: at load ~20, master CPU per HTTP invocation was 4.1, 3.2 and 1.5 ms in three HTTP phases of
- * 1,000 back to back, and 0.67 ms for HTTP timed after the library (bench/README.md, functions, branch fn2).
+ * timed paid that: at load ~17, master CPU per HTTP invocation was 4.1, 3.2 and 1.5 ms in three HTTP phases of
+ * 1,000 back to back, and (at load ~21) 0.67 ms for HTTP timed after the library (bench/README.md, functions, branch fn2).
  */
 const WARM_UP = 500;
 const COLD_RUNS = 5;
