@@ -5,7 +5,11 @@
  * promise per RPC (an async iterable for logs). Wire defaults become absent
  * values here and nowhere else: 0 memory, timeout or concurrency mean "the
  * default", an absent retries too, '' dead letter none, version 0 the live one.
- * Payloads and results travel as JSON text.
+ * Payloads and results travel as JSON text. Synchronous invocations from a
+ * client ride one long-lived stream (InvokeStream, call-stream.ts: a message
+ * each way instead of a unary call's HTTP/2 stream, headers, trailers and
+ * set-up on both ends, on every warm invocation's path), falling back to the
+ * unary Invoke on a master without it; asynchronous ones stay unary.
  */
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../common/errors.js';
@@ -13,6 +17,7 @@ import {
   INVOCATION_ERROR_CODES, type FunctionConfig, type FunctionLogLine, type FunctionMetrics, type FunctionSummary, type FunctionVersionInfo,
   type InvocationErrorCode, type InvocationOutcome, type TriggerSpec,
 } from '../common/function-shapes.js';
+import { CallStreamMux, callStreamHandler, type StreamAnswer, type StreamRequest } from './call-stream.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
 import { parseAddress, type ServiceRegistration } from './master-rpc.js';
 import { callUnary, messageStreamHandler, readMessages, unaryHandler } from './rpc.js';
@@ -177,6 +182,15 @@ function fromWireLog(w: WLogEntry): FunctionLogLine {
 
 /** The Functions service, for serveMaster's `extra`. */
 export function functionsService(h: FunctionsHandlers): ServiceRegistration {
+  /** One Invoke, unary or on the stream. */
+  const invoke = async (r: WInvokeRequest): Promise<WInvokeResponse> => {
+    const payload = r.payloadJson === '' ? undefined : parseJson(r.payloadJson, 'the payload');
+    if (r.async) {
+      const { eventId } = await h.invokeAsync(r.name, payload);
+      return { ok: true, errorCode: '', errorMessage: '', durationMs: 0, coldStart: false, eventId };
+    }
+    return toWireOutcome(await h.invoke(r.name, payload, r.version > 0 ? r.version : undefined, Buffer.byteLength(r.payloadJson)));
+  };
   return (server) => {
     server.addService(services().functions, {
       deployFunction: unaryHandler(async (r: { name: string; code: Buffer; config: WConfig | null }) =>
@@ -186,14 +200,8 @@ export function functionsService(h: FunctionsHandlers): ServiceRegistration {
       })),
       functionVersions: unaryHandler((r: { name: string }) => ({ versions: h.versions(r.name).map(toWireVersion) })),
       deleteFunction: unaryHandler(async (r: { name: string }) => { await h.delete(r.name); return {}; }),
-      invoke: unaryHandler(async (r: WInvokeRequest): Promise<WInvokeResponse> => {
-        const payload = r.payloadJson === '' ? undefined : parseJson(r.payloadJson, 'the payload');
-        if (r.async) {
-          const { eventId } = await h.invokeAsync(r.name, payload);
-          return { ok: true, errorCode: '', errorMessage: '', durationMs: 0, coldStart: false, eventId };
-        }
-        return toWireOutcome(await h.invoke(r.name, payload, r.version > 0 ? r.version : undefined, Buffer.byteLength(r.payloadJson)));
-      }),
+      invoke: unaryHandler(invoke),
+      invokeStream: callStreamHandler('invoke', invoke),
       functionLogs: messageStreamHandler(async function* (r: WLogsRequest, signal: AbortSignal) {
         const query = { ...(r.sinceMs > 0 ? { sinceMs: r.sinceMs } : {}), ...(r.limit > 0 ? { limit: r.limit } : {}), follow: r.follow };
         for await (const line of h.logs(r.name, query, signal)) yield toWireLog(line);
@@ -209,10 +217,15 @@ const INVOKE_CALL_MS = 32 * 60_000;
 
 export class FunctionsClient {
   private readonly client: grpc.Client;
+  /** Synchronous invocations go on one stream (call-stream.ts), not a unary call each. */
+  private readonly mux: CallStreamMux<'invoke', WInvokeRequest, WInvokeResponse>;
 
   constructor(readonly address: string) {
     parseAddress(address);
     this.client = new (services().functionsCtor)(address, channelCredentials(), clientOptions(CHANNEL_OPTIONS));
+    this.mux = new CallStreamMux(() => (this.client as unknown as {
+      invokeStream(o: grpc.CallOptions): grpc.ClientDuplexStream<StreamRequest<'invoke', WInvokeRequest>, StreamAnswer<WInvokeResponse>>;
+    }).invokeStream({}), 'invoke');
   }
 
   private call<Req, Res>(method: string, req: Req, timeoutMs = 60_000): Promise<Res> {
@@ -236,10 +249,22 @@ export class FunctionsClient {
     await this.call('deleteFunction', { name });
   }
 
-  /** A synchronous invocation: the outcome (an error outcome is not thrown). @throws LaminateError NOT_FOUND, INVALID_ARGUMENT. */
+  /**
+   * A synchronous invocation: the outcome (an error outcome is not thrown),
+   * on the client's invoke stream (call-stream.ts), or as a unary Invoke on a
+   * master without the stream. @throws LaminateError NOT_FOUND, INVALID_ARGUMENT.
+   */
   async invoke(name: string, payload: unknown, version?: number): Promise<InvocationOutcome> {
     const req: WInvokeRequest = { name, payloadJson: payloadJson(payload), async: false, version: version ?? 0 };
-    return fromWireOutcome(await this.call<WInvokeRequest, WInvokeResponse>('invoke', req, INVOKE_CALL_MS));
+    const what = `master ${this.address} invoke of '${name}'`;
+    if (this.mux.unsupported) return fromWireOutcome(await this.call<WInvokeRequest, WInvokeResponse>('invoke', req, INVOKE_CALL_MS));
+    try {
+      return fromWireOutcome(await this.mux.call(req, INVOKE_CALL_MS, what));
+    } catch (err) {
+      // A master older than InvokeStream: this invocation, and every later one, as a unary call.
+      if (!this.mux.unsupported) throw err;
+      return fromWireOutcome(await this.call<WInvokeRequest, WInvokeResponse>('invoke', req, INVOKE_CALL_MS));
+    }
   }
 
   /** An asynchronous invocation, journaled by the master before it answers: its event id. */
@@ -265,6 +290,7 @@ export class FunctionsClient {
   }
 
   close(): void {
+    this.mux.close();
     this.client.close();
   }
 }

@@ -41,7 +41,8 @@ export interface InvocationReport {
   requestId: string; workerId: string; containerId: string; ok: boolean; result: Buffer; errorCode: string; errorMessage: string;
   durationMs: number; coldStart: boolean; initMs: number; containerGone: boolean; logs: WireFunctionLogLine[]; maxMemoryUsedMb: number;
 }
-export interface InvocationReportAck { requestId: string; errorCode: string; errorMessage: string }
+/** `moreRequestIds`: further reports taken, acknowledged in the same message (absent from an older master). */
+export interface InvocationReportAck { requestId: string; errorCode: string; errorMessage: string; moreRequestIds?: string[] }
 export interface GetFunctionCodeRequest { function: string; version: number; workerId: string }
 export interface FunctionCode { ciphertext: Buffer; iv: Buffer; authTag: Buffer; dataKey: Buffer; codeSha256: string }
 export interface WireCounter { name: string; value: number }

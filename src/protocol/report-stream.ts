@@ -4,7 +4,8 @@
  * path; as a unary call it paid a new HTTP/2 stream, headers, trailers and
  * the call's set-up on both sides, about a third of what the worker did per
  * invocation. On an open stream it is one message, and the master's
- * acknowledgement (by request id) is off the caller's path.
+ * acknowledgement (by request id) is off the caller's path, gathered with
+ * the others of the same few ms into one message.
  *
  * Nothing is lost when the stream breaks: every report not yet acknowledged
  * is rejected UNAVAILABLE, the worker's report loop sends it again (on a new
@@ -71,9 +72,12 @@ export class ReportStream {
     this.call = call;
     call.on('data', (ack: M.InvocationReportAck) => {
       const w = this.take(ack.requestId);
-      if (!w) return;
-      if (ack.errorCode === '') w.resolve();
-      else w.reject(new LaminateError(isErrorCode(ack.errorCode) ? ack.errorCode : 'INTERNAL', ack.errorMessage));
+      if (w) {
+        if (ack.errorCode === '') w.resolve();
+        else w.reject(new LaminateError(isErrorCode(ack.errorCode) ? ack.errorCode : 'INTERNAL', ack.errorMessage));
+      }
+      // The others the master took in the same few ms.
+      for (const id of ack.moreRequestIds ?? []) this.take(id)?.resolve();
     });
     call.on('error', (err) => this.broken(call, fromServiceError(err, this.what)));
     call.on('end', () => this.broken(call, new LaminateError('UNAVAILABLE', `${this.what}: the master ended the stream`)));
@@ -104,12 +108,22 @@ export class ReportStream {
   }
 }
 
+/** How long the master gathers acknowledgements before it sends them in one message, ms (far below REPORT_ACK_TIMEOUT_MS). */
+export const ACK_DELAY_MS = 20;
+/** Acknowledgements in one message at most; more are sent at once. */
+export const MAX_ACKS_PER_MESSAGE = 1_000;
+
 /**
  * The master's end: hands each report to `handle` and acknowledges it with
- * its request id, or with the error `handle` threw, in the event loop's next
- * check phase (after the answer the report settled is on its way). `track` keeps the open
- * calls so that a stopping master can end them (a server waits for open
- * calls before it shuts down).
+ * its request id, or with the error `handle` threw. Reports taken are
+ * acknowledged together, ACK_DELAY_MS after the first of them (or at once
+ * past MAX_ACKS_PER_MESSAGE): one message per few ms rather than one per
+ * invocation, each of which cost both ends an HTTP/2 frame's write, read,
+ * encoding and decoding. Nothing waits for an acknowledgement but the
+ * worker's resend after a break, so the delay costs nothing; and none is on
+ * the path of the answer the report settled. A refusal is sent alone, in the
+ * next check phase. `track` keeps the open calls so that a stopping master
+ * can end them (a server waits for open calls before it shuts down).
  */
 export function reportStreamHandler(
   handle: (report: M.InvocationReport) => Promise<void> | void,
@@ -118,17 +132,36 @@ export function reportStreamHandler(
   return (call) => {
     track.add(call);
     let open = true;
+    /** Request ids of reports taken and not yet acknowledged. */
+    let taken: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const flush = (): void => {
+      clearTimeout(timer);
+      timer = undefined;
+      const ids = taken;
+      taken = [];
+      if (open && ids.length > 0) call.write({ requestId: ids[0]!, errorCode: '', errorMessage: '', moreRequestIds: ids.slice(1) });
+    };
     const done = (): void => {
       open = false;
+      clearTimeout(timer);
       track.delete(call);
     };
     call.on('data', (report: M.InvocationReport) => {
-      // Written after what the report settled has run (a synchronous caller's answer is written in the promise
-      // continuations `handle` resolves): the acknowledgement's encoding and write are off that answer's path.
       const ack = (errorCode: string, message: string): void => {
-        setImmediate(() => {
-          if (open) call.write({ requestId: report.requestId, errorCode, errorMessage: message });
-        });
+        if (errorCode !== '') {
+          setImmediate(() => {
+            if (open) call.write({ requestId: report.requestId, errorCode, errorMessage: message, moreRequestIds: [] });
+          });
+          return;
+        }
+        taken.push(report.requestId);
+        // Off the path of what `handle` settled: the answer's continuations run first.
+        if (taken.length >= MAX_ACKS_PER_MESSAGE) setImmediate(flush);
+        else if (timer === undefined) {
+          timer = setTimeout(flush, ACK_DELAY_MS);
+          timer.unref();
+        }
       };
       let handled: Promise<void> | void;
       try {
@@ -141,7 +174,10 @@ export function reportStreamHandler(
       else handled.then(() => ack('', ''), (err: unknown) => ack(err instanceof LaminateError ? err.code : 'INTERNAL', errorMessage(err)));
     });
     call.on('end', () => {
-      if (open) call.end();
+      if (open) {
+        flush();
+        call.end();
+      }
       done();
     });
     call.on('cancelled', done);
