@@ -222,10 +222,10 @@ export const serving: Benchmark = {
         await swapsUnderReads({ work: join(ctx.work, 'swaps'), keys: swapKeys, swaps: SWAPS, readers: SWAP_READERS, batch: SWAP_BATCH, heartbeatMs: 100 }));
     const checks: Check[] = [
       { name: 'the view has one key per distinct key', ok: best.keys === keys, detail: `${best.keys} keys for ${keys}` },
-      {
+      ...(buildOnly(ctx) ? [] : [{
         name: `${SWAPS} swaps under reads: no failed read, no answer mixing versions`, ok: swaps.failed === 0 && swaps.mixed === 0 && swaps.reads > 0,
         detail: `${swaps.reads} MultiGets, ${swaps.failed} failed, ${swaps.mixed} values of another version than their answer's`,
-      },
+      }]),
     ];
     return {
       name: 'serving',
