@@ -119,6 +119,14 @@ function writeRecordsFile(path: string, keys: number): void {
   closeSync(fd);
 }
 
+/** `--build-only yes`: the floor and the build alone (no load-and-verify passes, reads or swaps), to iterate on the build. */
+function buildOnly(ctx: BenchContext): boolean {
+  const raw = ctx.flags.get('build-only');
+  if (raw === undefined || raw === 'no') return false;
+  if (raw === 'yes') return true;
+  throw new Error(`Expected --build-only to be 'yes' or 'no', got '${raw}'`);
+}
+
 async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<BuildRun> {
   const cluster = await BenchCluster.start({ dir: join(ctx.work, `build-${i}`), ...CLUSTER_SHAPE, profileDir: ctx.profileDir });
   const client = new LaminateClient(cluster.address);
@@ -150,7 +158,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
     // a node has them just after copying; the best of VERIFY_RUNS is the figure, the median beside it.
     const root = join(cluster.options.dir, 'master', 'views');
     const manifest = await readManifest(root, 'kv', b.version);
-    const verifies = Array.from({ length: VERIFY_RUNS }, () => loadAndVerify(root, 'kv', b.version)).sort((x, y) => x.ms - y.ms);
+    const verifies = Array.from({ length: buildOnly(ctx) ? 1 : VERIFY_RUNS }, () => loadAndVerify(root, 'kv', b.version)).sort((x, y) => x.ms - y.ms);
     const verifyMs = verifies[0]!.ms;
     const verifyMedianMs = verifies[verifies.length >> 1]!.ms;
     const verifyCpuMs = Math.min(...verifies.map((v) => v.cpuMs));
@@ -158,7 +166,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
     // Reads (first run only): `laminate serve` once it has loaded the version, then the RPC floor.
     let serve: ReadFigures | undefined;
     let floor: ReadFigures | undefined;
-    if (i === 0) {
+    if (i === 0 && !buildOnly(ctx)) {
       const node = await startProcess([CLI, 'serve', '--master', cluster.address, '--port', '0', '--data', join(cluster.options.dir, 'serve'), '--cache-mb', String(SERVE_CACHE_MB)],
         /listening on (\S+)/, join(cluster.options.dir, 'serve.log'));
       try {
@@ -195,6 +203,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
 
 export const serving: Benchmark = {
   name: 'serving',
+  flags: { 'build-only': "'yes': the floor and the build only (one load-and-verify pass, no reads, no swaps), to iterate on the build" },
   async run(ctx: BenchContext): Promise<BenchResult> {
     const keys = Math.max(1000, Math.round(FULL_KEYS * ctx.scale));
     const recordsFile = join(ctx.work, 'records.bin');
@@ -207,14 +216,16 @@ export const serving: Benchmark = {
     const reads = build.all[0]?.serve;
     const rpcFloor = build.all[0]?.floor;
     const swapKeys = Math.max(1000, Math.round(SWAP_KEYS * ctx.scale));
-    ctx.log(`reads during ${SWAPS} swaps of a view of ${swapKeys} keys`);
-    const swaps = await swapsUnderReads({ work: join(ctx.work, 'swaps'), keys: swapKeys, swaps: SWAPS, readers: SWAP_READERS, batch: SWAP_BATCH, heartbeatMs: 100 });
+    const swaps = buildOnly(ctx)
+      ? { reads: 0, failed: 0, mixed: 0, elapsedS: 0, p99Ms: 0, p50Ms: 0, p999Ms: 0, maxMs: 0, keysPerS: 0, turnaroundMedianMs: 0, turnaroundMaxMs: 0 }
+      : (ctx.log(`reads during ${SWAPS} swaps of a view of ${swapKeys} keys`),
+        await swapsUnderReads({ work: join(ctx.work, 'swaps'), keys: swapKeys, swaps: SWAPS, readers: SWAP_READERS, batch: SWAP_BATCH, heartbeatMs: 100 }));
     const checks: Check[] = [
       { name: 'the view has one key per distinct key', ok: best.keys === keys, detail: `${best.keys} keys for ${keys}` },
-      {
+      ...(buildOnly(ctx) ? [] : [{
         name: `${SWAPS} swaps under reads: no failed read, no answer mixing versions`, ok: swaps.failed === 0 && swaps.mixed === 0 && swaps.reads > 0,
         detail: `${swaps.reads} MultiGets, ${swaps.failed} failed, ${swaps.mixed} values of another version than their answer's`,
-      },
+      }]),
     ];
     return {
       name: 'serving',

@@ -1,7 +1,11 @@
 /**
  * Sorting the buffered records of a spill by key (compareKeys order), fast:
  * most of the order is settled by a native numeric sort on a prefix of each
- * key, and only records sharing that prefix are compared as strings.
+ * key, and only records sharing that prefix are compared as strings. The
+ * prefix is taken after the units every key shares (view keys all begin
+ * with a type tag, generated keys often with a fixed stem such as 'key-000'),
+ * which would otherwise tie every key and leave the whole sort to the
+ * slower refinement of runs.
  */
 import { compareKeys } from './key-order.js';
 
@@ -28,30 +32,30 @@ function unitRank(u: number): number {
  * comparison. Returns false, leaving `entries` partly filled, when a key has
  * a unit above U+00FF among its first four.
  */
-function fillLatin1Prefixes(keys: readonly string[], entries: Float64Array): boolean {
+function fillLatin1Prefixes(keys: readonly string[], entries: Float64Array, from: number): boolean {
   const n = keys.length;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     const len = k.length;
     // A missing unit counts as 0, tying with U+0000: the string comparison settles those ties.
-    const c0 = len > 0 ? k.charCodeAt(0) : 0;
-    const c1 = len > 1 ? k.charCodeAt(1) : 0;
-    const c2 = len > 2 ? k.charCodeAt(2) : 0;
-    const c3 = len > 3 ? k.charCodeAt(3) : 0;
+    const c0 = len > from ? k.charCodeAt(from) : 0;
+    const c1 = len > from + 1 ? k.charCodeAt(from + 1) : 0;
+    const c2 = len > from + 2 ? k.charCodeAt(from + 2) : 0;
+    const c3 = len > from + 3 ? k.charCodeAt(from + 3) : 0;
     if ((c0 | c1 | c2 | c3) > 0xff) return false;
     entries[i] = (c0 * 16777216 + ((c1 << 16) | (c2 << 8) | c3)) * INDEX_BITS + i;
   }
   return true;
 }
 
-/** Fills `entries` with (the first two code units of the key, mapped to code point order) * 2^21 + index. */
-function fillUnitPrefixes(keys: readonly string[], entries: Float64Array): void {
+/** Fills `entries` with (the two code units of the key from `from`, mapped to code point order) * 2^21 + index. */
+function fillUnitPrefixes(keys: readonly string[], entries: Float64Array, from: number): void {
   const n = keys.length;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     // A missing unit ranks 0, tying with U+0000: the string comparison settles those ties.
-    const hi = k.length > 0 ? unitRank(k.charCodeAt(0)) : 0;
-    const lo = k.length > 1 ? unitRank(k.charCodeAt(1)) : 0;
+    const hi = k.length > from ? unitRank(k.charCodeAt(from)) : 0;
+    const lo = k.length > from + 1 ? unitRank(k.charCodeAt(from + 1)) : 0;
     entries[i] = (hi * 65536 + lo) * INDEX_BITS + i;
   }
 }
@@ -65,22 +69,22 @@ const ASCII_PREFIX_UNITS = 6;
 /**
  * Fills `words` (two 32-bit words per key, low word first, as a
  * BigUint64Array on the same buffer reads them on little-endian machines)
- * with the first six code units of each key, 7 bits each, above its index
+ * with the six code units of each key from `from`, 7 bits each, above its index
  * in the low 22 bits. Returns false, leaving `words` partly filled, when a
  * key has a unit above U+007F among its first six.
  */
-function fillAsciiPrefixes(keys: readonly string[], words: Uint32Array): boolean {
+function fillAsciiPrefixes(keys: readonly string[], words: Uint32Array, from: number): boolean {
   const n = keys.length;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
     const len = k.length;
     // A missing unit counts as 0, tying with U+0000: the string comparison settles those ties.
-    const c0 = len > 0 ? k.charCodeAt(0) : 0;
-    const c1 = len > 1 ? k.charCodeAt(1) : 0;
-    const c2 = len > 2 ? k.charCodeAt(2) : 0;
-    const c3 = len > 3 ? k.charCodeAt(3) : 0;
-    const c4 = len > 4 ? k.charCodeAt(4) : 0;
-    const c5 = len > 5 ? k.charCodeAt(5) : 0;
+    const c0 = len > from ? k.charCodeAt(from) : 0;
+    const c1 = len > from + 1 ? k.charCodeAt(from + 1) : 0;
+    const c2 = len > from + 2 ? k.charCodeAt(from + 2) : 0;
+    const c3 = len > from + 3 ? k.charCodeAt(from + 3) : 0;
+    const c4 = len > from + 4 ? k.charCodeAt(from + 4) : 0;
+    const c5 = len > from + 5 ? k.charCodeAt(from + 5) : 0;
     if ((c0 | c1 | c2 | c3 | c4 | c5) > 0x7f) return false;
     const high = (c0 << 14) | (c1 << 7) | c2;
     const low = (c3 << 14) | (c4 << 7) | c5;
@@ -100,11 +104,11 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * string comparison than with four. Returns undefined when a key is not
  * ASCII in its first six units.
  */
-function sortedOrderAscii(keys: readonly string[], byKey: (a: number, b: number) => number): number[] | undefined {
+function sortedOrderAscii(keys: readonly string[], from: number, byKey: (a: number, b: number) => number): number[] | undefined {
   const n = keys.length;
   const entries = new BigUint64Array(n);
   const words = new Uint32Array(entries.buffer);
-  if (!fillAsciiPrefixes(keys, words)) return undefined;
+  if (!fillAsciiPrefixes(keys, words, from)) return undefined;
   entries.sort();
   const order: number[] = new Array<number>(n);
   const indexMask = MAX_ASCII_SORT - 1;
@@ -119,7 +123,7 @@ function sortedOrderAscii(keys: readonly string[], byKey: (a: number, b: number)
       // Tied on six units; indexes ascend within the run (they are the low bits).
       const run: number[] = new Array<number>(j - i);
       for (let t = i; t < j; t++) run[t - i] = words[2 * t]! & indexMask;
-      sortRun(keys, run, ASCII_PREFIX_UNITS, order, i, byKey);
+      sortRun(keys, run, from + ASCII_PREFIX_UNITS, from + MAX_PREFIX_DEPTH, order, i, byKey);
     }
     i = j;
   }
@@ -128,7 +132,7 @@ function sortedOrderAscii(keys: readonly string[], byKey: (a: number, b: number)
 
 /** Runs up to this long are sorted by insertion on their numeric entries. */
 const INSERTION_MAX = 16;
-/** Ties left after prefixes of this many units are settled by string comparison. */
+/** Ties left after prefixes of this many units (past the shared ones) are settled by string comparison. */
 const MAX_PREFIX_DEPTH = 16;
 
 /** Sorts `a[0, n)` ascending by insertion (numbers, no ties: each ends with a distinct index). */
@@ -149,11 +153,11 @@ function insertionSort(a: number[], n: number): void {
  * as the prefixes tell; in increasing index order) into `order` from `at`,
  * ordered by compareKeys, equal keys by index. Sorts numerically by the
  * next four units while they are all below U+0100, like fillLatin1Prefixes,
- * and by `byKey` what is still tied after MAX_PREFIX_DEPTH units or
+ * and by `byKey` what is still tied after `maxDepth` units or
  * has a wider unit; a run of equal keys stays as it is. A missing unit counts as 0: that may tie keys that
  * differ, never misorder them.
  */
-function sortRun(keys: readonly string[], run: number[], depth: number, order: number[], at: number, byKey: (a: number, b: number) => number): void {
+function sortRun(keys: readonly string[], run: number[], depth: number, maxDepth: number, order: number[], at: number, byKey: (a: number, b: number) => number): void {
   const m = run.length;
   // Many copies of one key (a frequent key without a combiner): already in index order.
   const first = keys[run[0]!]!;
@@ -164,7 +168,7 @@ function sortRun(keys: readonly string[], run: number[], depth: number, order: n
     return;
   }
   let entries: number[] | undefined;
-  if (depth < MAX_PREFIX_DEPTH) {
+  if (depth < maxDepth) {
     entries = new Array<number>(m);
     for (let t = 0; t < m; t++) {
       const k = keys[run[t]!]!;
@@ -199,7 +203,7 @@ function sortRun(keys: readonly string[], run: number[], depth: number, order: n
     } else {
       const sub: number[] = new Array<number>(j - i);
       for (let t = i; t < j; t++) sub[t - i] = run[entries[t]! - base]!;
-      sortRun(keys, sub, depth + 4, order, at + i, byKey);
+      sortRun(keys, sub, depth + 4, maxDepth, order, at + i, byKey);
     }
     i = j;
   }
@@ -213,8 +217,9 @@ function sortRun(keys: readonly string[], run: number[], depth: number, order: n
 export function sortedOrder(keys: readonly string[]): number[] {
   const n = keys.length;
   const byKey = (a: number, b: number): number => compareKeys(keys[a]!, keys[b]!) || a - b;
+  const from = sharedPrefixLength(keys);
   if (n > 1 && n <= MAX_ASCII_SORT && LITTLE_ENDIAN) {
-    const ascii = sortedOrderAscii(keys, byKey);
+    const ascii = sortedOrderAscii(keys, from, byKey);
     if (ascii !== undefined) return ascii;
   }
   if (n > MAX_PREFIX_SORT) {
@@ -223,8 +228,8 @@ export function sortedOrder(keys: readonly string[]): number[] {
     return order.sort(byKey);
   }
   const entries = new Float64Array(n);
-  const latin1 = fillLatin1Prefixes(keys, entries);
-  if (!latin1) fillUnitPrefixes(keys, entries);
+  const latin1 = fillLatin1Prefixes(keys, entries, from);
+  if (!latin1) fillUnitPrefixes(keys, entries, from);
   entries.sort();
   const order: number[] = new Array<number>(n);
   for (let i = 0; i < n;) {
@@ -237,9 +242,30 @@ export function sortedOrder(keys: readonly string[]): number[] {
     } else {
       const run: number[] = new Array<number>(j - i);
       for (let t = i; t < j; t++) run[t - i] = entries[t]! - base;
-      sortRun(keys, run, latin1 ? 4 : 2, order, i, byKey);
+      sortRun(keys, run, from + (latin1 ? 4 : 2), from + MAX_PREFIX_DEPTH, order, i, byKey);
     }
     i = j;
   }
   return order;
+}
+
+/**
+ * The number of leading UTF-16 units every key shares (0 for fewer than two
+ * keys). Skipping them changes no comparison: keys that agree there are
+ * ordered by what follows. A key shorter than the others bounds it. Cheap:
+ * one pass, and random keys stop it at the first unit. Exported for tests.
+ */
+export function sharedPrefixLength(keys: readonly string[]): number {
+  const n = keys.length;
+  if (n < 2) return 0;
+  const first = keys[0]!;
+  let shared = first.length;
+  for (let i = 1; i < n && shared > 0; i++) {
+    const k = keys[i]!;
+    if (k.length < shared) shared = k.length;
+    let j = 0;
+    while (j < shared && k.charCodeAt(j) === first.charCodeAt(j)) j++;
+    shared = j;
+  }
+  return shared;
 }

@@ -8,15 +8,46 @@ import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
 import { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombineEmitter, type CombineFn } from './combine-emitter.js';
-import { CombiningBuffer, type CombinedPartition } from './combining-buffer.js';
+import { CombinedValues, CombiningBuffer, type CombinedPartition } from './combining-buffer.js';
 import { mapOutputFileName, writeIndex, type MapOutput, type PartitionInfo } from './map-output-file.js';
 import { mergeSpills, type Spill } from './map-output-merge.js';
 import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
-import { packValue, type PackedValue } from './record-codec.js';
+import { utf8Length } from './byte-sink.js';
+import { encodedValueSize, packValue, type PackedValue } from './record-codec.js';
 
 export type { CombineFn } from './combine-emitter.js';
 export { EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS } from './combining-buffer.js';
 export type { MapOutput, PartitionInfo } from './map-output-file.js';
+
+/**
+ * When map-side combining stops paying (Trino's adaptive partial
+ * aggregation, `adaptive_partial_aggregation.min_rows` and
+ * `unique_rows_ratio_threshold`): once `minRecords` records are buffered
+ * since the last spill, if the distinct keys among them are more than
+ * `maxDistinctRatio` of the records, the combiner hardly shrinks anything
+ * (a key seen once is passed through as it is), while the hash table, the
+ * per-key slots and the combine calls cost more than the records they
+ * save. The attempt then combines what it holds once, and buffers the rest
+ * of its output plainly, sorted at each spill; the reducers (and the final
+ * merge of several spills) still combine. A combiner may run any number of
+ * times, so results do not change.
+ */
+export interface AdaptiveCombine {
+  /** Records buffered before the ratio is judged (> 0). */
+  readonly minRecords: number;
+  /** Distinct keys per record above which combining stops, in (0, 1]. */
+  readonly maxDistinctRatio: number;
+}
+
+/**
+ * Judged after 20,000 records, stopped above 0.8 distinct keys per record
+ * (Trino's ratio; Trino judges after 100,000 rows). The records judged go
+ * through the table and are combined once more before they move: on the
+ * serving benchmark's map task (500,000 records, 80% distinct keys) judging
+ * at 100,000 saved 0.3 CPU-s of 2.9, at 20,000 1.2 CPU-s; 20,000 is still
+ * plenty to tell a word count's repeats from unique keys.
+ */
+export const ADAPTIVE_COMBINE: AdaptiveCombine = { minRecords: 20_000, maxDistinctRatio: 0.8 };
 
 /** Options of a MapOutputCollector. */
 export interface MapOutputCollectorOptions {
@@ -36,6 +67,8 @@ export interface MapOutputCollectorOptions {
   readonly mergeFactor?: number;
   /** Combine during the final merge when there are at least this many spills. Default 2. */
   readonly minSpillsForCombine?: number;
+  /** When to stop combining on the map side; false: never stop. Default ADAPTIVE_COMBINE. */
+  readonly adaptiveCombine?: AdaptiveCombine | false;
 }
 
 /** The collector's counters, named after Hadoop's task counters. */
@@ -56,6 +89,11 @@ export interface MapOutputCounters {
 // (With a combiner, CombiningBuffer keeps its own estimate.)
 const RECORD_OVERHEAD = 48;
 
+/** Estimated heap bytes of a value buffered without a combiner (beside the key and RECORD_OVERHEAD). */
+function plainValueSize(v: unknown): number {
+  return typeof v === 'number' ? 16 : typeof v === 'string' ? 16 + v.length : 96 + (v as PackedValue).bytes.length;
+}
+
 /**
  * Collects one map attempt's output. Use: `collect` for every emitted
  * record (sync), `settle()` after each map() call (awaiting its result only
@@ -67,8 +105,15 @@ export class MapOutputCollector {
   private readonly reducers: number;
   private readonly partitionOf: (key: string) => number;
   private readonly emitter: CombineEmitter | undefined;
-  /** With a combiner: the values of each distinct key (all partitions). */
-  private readonly table: CombiningBuffer | undefined;
+  /** With a combiner, until adaptive combining stops it: the values of each distinct key (all partitions). */
+  private table: CombiningBuffer | undefined;
+  private readonly adaptive: AdaptiveCombine | false;
+  /** Buffered records at which the distinct-key ratio is next judged (Infinity: not in this spill). */
+  private judgeAt = Infinity;
+  /** COMBINE_OUTPUT_RECORDS of the table once it is dropped. */
+  private tableCombineOutput = 0;
+  /** Bytes of combined records carried into the plain buffers, already counted in outputBytes by the table. */
+  private carriedBytes = 0;
   private readonly sortBufferBytes: number;
   private readonly workDir: string;
   private readonly name: string;
@@ -101,6 +146,10 @@ export class MapOutputCollector {
     this.partitionOf = options.partition;
     this.emitter = options.combine === undefined ? undefined : new CombineEmitter(options.combine);
     this.table = options.combine === undefined ? undefined : new CombiningBuffer(options.combine, this.counts);
+    this.adaptive = options.adaptiveCombine ?? ADAPTIVE_COMBINE;
+    if (this.adaptive !== false && !(this.adaptive.minRecords > 0 && this.adaptive.maxDistinctRatio > 0 && this.adaptive.maxDistinctRatio <= 1)) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected adaptiveCombine to have minRecords > 0 and maxDistinctRatio in (0, 1], got ${JSON.stringify(this.adaptive)}`);
+    }
     this.sortBufferBytes = sortBufferBytes;
     this.workDir = options.workDir;
     this.name = options.name ?? 'file';
@@ -119,6 +168,7 @@ export class MapOutputCollector {
     }
     this.buffered = 0;
     this.bufferedBytes = 0;
+    this.judgeAt = this.table !== undefined && this.adaptive !== false ? this.adaptive.minRecords : Infinity;
   }
 
   /**
@@ -154,8 +204,7 @@ export class MapOutputCollector {
     const p = this.checkedPartition(key);
     this.keys[p]!.push(key);
     this.values[p]!.push(v);
-    const size = typeof v === 'number' ? 16 : typeof v === 'string' ? 16 + v.length : 96 + (v as PackedValue).bytes.length;
-    this.bufferedBytes += key.length + RECORD_OVERHEAD + size;
+    this.bufferedBytes += key.length + RECORD_OVERHEAD + plainValueSize(v);
   }
 
   /** The estimated bytes buffered. */
@@ -182,7 +231,45 @@ export class MapOutputCollector {
       const pending = table.combineDue();
       if (pending !== undefined) return pending.then(() => this.spillIfNeeded());
     }
+    if (this.buffered >= this.judgeAt) return this.judgeCombining();
     return this.bufferedSize() >= this.sortBufferBytes ? this.spill() : undefined;
+  }
+
+  /**
+   * Judges whether combining pays (see AdaptiveCombine). When the buffered
+   * records are mostly distinct keys, the combiner runs once on what the
+   * table holds and its output moves to the plain buffers, where the rest
+   * of the attempt's output goes too; otherwise the table stays until the
+   * next spill. Called by settle() once per spill window.
+   */
+  private async judgeCombining(): Promise<void> {
+    this.judgeAt = Infinity;
+    const table = this.table;
+    const adaptive = this.adaptive;
+    if (table === undefined || adaptive === false || table.keyCount <= adaptive.maxDistinctRatio * this.buffered) {
+      await this.spillIfNeeded();
+      return;
+    }
+    const parts = await table.combineAll(this.reducers, (key) => this.checkedPartition(key));
+    this.tableCombineOutput = table.combineOutput;
+    this.table = undefined;
+    const buffered = this.buffered;
+    this.resetBuffers();
+    this.buffered = buffered;
+    for (let p = 0; p < this.reducers; p++) {
+      const { keys, values } = parts[p]!;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const v = values[i];
+        for (const each of v instanceof CombinedValues ? v.values : [v]) {
+          this.keys[p]!.push(key);
+          this.values[p]!.push(each);
+          this.bufferedBytes += key.length + RECORD_OVERHEAD + plainValueSize(each);
+          this.carriedBytes += utf8Length(key) + encodedValueSize(each);
+        }
+      }
+    }
+    await this.spillIfNeeded();
   }
 
   /** Whether the buffer has reached sortBufferBytes. Cheap; call any time. */
@@ -227,6 +314,9 @@ export class MapOutputCollector {
       await w.abandon();
       throw err;
     }
+    // The combined records carried over were counted by the table when map emitted them.
+    this.counts.outputBytes -= this.carriedBytes;
+    this.carriedBytes = 0;
     this.spills.push({ path, partitions });
     this.spilledRecords += this.counts.records - recordsBefore;
     this.resetBuffers();
@@ -270,7 +360,7 @@ export class MapOutputCollector {
       mapOutputRecords: this.mapOutputRecords,
       mapOutputBytes: this.counts.outputBytes,
       combineInputRecords: this.counts.combineInput,
-      combineOutputRecords: (this.emitter?.emitted ?? 0) + (this.table?.combineOutput ?? 0),
+      combineOutputRecords: (this.emitter?.emitted ?? 0) + (this.table?.combineOutput ?? this.tableCombineOutput),
       spilledRecords: this.spilledRecords,
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sortedOrder } from '../../../src/storage/key-sort.js';
+import { sharedPrefixLength, sortedOrder } from '../../../src/storage/key-sort.js';
 import { pick, rng } from './helpers.js';
 
 const UNITS = ['', '\u0000', 'a', 'b', '\u00e9', '\ud7ff', '\ue000', '\ufffd', '\uffff', '\u{10000}', '\u{1f600}', 'zz'];
@@ -107,5 +107,29 @@ describe('sortedOrder on Latin-1 and mixed keys', () => {
       const keys = ['abcdef', 'abcdeg', `abcde${wide}`, 'abcde', 'a', `${wide}`, 'abcdef\u0000'];
       expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
     }
+  });
+
+  it('sorts keys that all share a stem past the first prefix (view keys with a tag and a fixed stem), after skipping it', () => {
+    const random = rng(47);
+    // The serving benchmark's shape: a tag, 'key-000', then six digits; and copies, a key that is the stem itself, wider tails.
+    for (const stem of ['\u0001key-000', '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9x', '\u4e2d\u4e2d\u4e2dab', '\u{1f600}']) {
+      const keys = Array.from({ length: 4000 }, () => stem + String(Math.floor(random() * 1_000_000)).padStart(6, '0'));
+      keys.push(stem, keys[5]!, `${stem}\u0000`, `${stem}12\u{1f600}`, `${stem}12\u00e9`, `${stem}999999\u0000`);
+      expect(sortedOrder(keys)).toEqual(naiveOrder(keys));
+    }
+    // Keys sharing the high half of a surrogate pair, differing in the low half (the shared prefix ends inside a character).
+    const pairs = ['\u{1f600}a', '\u{1f601}', '\u{1f600}', '\u{1f5ff}z', '\u{1f600}\u0000', '\u{1f601}b'];
+    expect(sharedPrefixLength(pairs)).toBe(1);
+    expect(sortedOrder(pairs)).toEqual(naiveOrder(pairs));
+  });
+
+  it('finds the units every key shares, bounded by the shortest key', () => {
+    expect(sharedPrefixLength([])).toBe(0);
+    expect(sharedPrefixLength(['abc'])).toBe(0);
+    expect(sharedPrefixLength(['abcd', 'abce', 'abcdef'])).toBe(3);
+    expect(sharedPrefixLength(['abcd', 'ab', 'abcd'])).toBe(2);
+    expect(sharedPrefixLength(['abcd', 'abcd'])).toBe(4);
+    expect(sharedPrefixLength(['abcd', 'xbcd', 'abcd'])).toBe(0);
+    expect(sharedPrefixLength(['abcd', 'abcd', ''])).toBe(0);
   });
 });

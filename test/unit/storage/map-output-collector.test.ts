@@ -297,6 +297,73 @@ describe('MapOutputCollector', () => {
     throwsWith(() => c.collect('late', 1), 'FAILED_PRECONDITION');
   });
 
+  describe('adaptive combining', () => {
+    const sum: CombineFn = (key, values, emit) => emit(key, (values as number[]).reduce((a, b) => a + b, 0));
+    const reducers = 3;
+    const part = partitioner(reducers);
+    const countOf = (recs: readonly Rec[]): Map<string, number> => {
+      const m = new Map<string, number>();
+      for (const r of recs) m.set(r.key, (m.get(r.key) ?? 0) + (r.value as number));
+      return m;
+    };
+    async function run(recs: readonly Rec[], sortBufferBytes: number, adaptive: boolean): Promise<{ parts: Rec[][]; c: MapOutputCollector }> {
+      const c = new MapOutputCollector({
+        reducers, partition: part, combine: sum, sortBufferBytes, workDir: await tempDir(), mergeFactor: 3, minSpillsForCombine: 1000,
+        adaptiveCombine: adaptive ? { minRecords: 500, maxDistinctRatio: 0.8 } : false,
+      });
+      for (const r of recs) {
+        c.collect(r.key, r.value);
+        await c.settle();
+      }
+      return { parts: await readPartitions(await c.close()), c };
+    }
+
+    it('stops combining when most keys are distinct: same totals, sorted partitions, MAP_OUTPUT_BYTES of every emitted record', async () => {
+      const random = rng(48);
+      // Mostly distinct keys, some seen twice or more early on (in the table when it is judged), values of every width.
+      const recs = Array.from({ length: 4000 }, (_, i) => ({ key: i % 10 === 0 ? `dup${intBelow(random, 40)}` : `k${intBelow(random, 1_000_000)}`, value: intBelow(random, 3) === 0 ? 2 ** 40 : 1 + intBelow(random, 300) }));
+      for (const sortBufferBytes of [1 << 24, 60_000]) {
+        const adaptive = await run(recs, sortBufferBytes, true);
+        const always = await run(recs, sortBufferBytes, false);
+        const count = countOf(recs);
+        for (const { parts } of [adaptive, always]) {
+          expect(countOf(parts.flat())).toEqual(count);
+          for (let p = 0; p < reducers; p++) {
+            expect(parts[p]!.every((r) => part(r.key) === p)).toBe(true);
+            const keys = parts[p]!.map((r) => r.key);
+            expect(keys).toEqual(stableSortByKey(keys.map((key) => ({ key }))).map((r) => r.key));
+          }
+        }
+        const a = adaptive.c.counters();
+        // Combining stopped after the first 500 records: the keys met later twice are written twice.
+        expect(a.combineInputRecords).toBe(500);
+        expect(adaptive.parts.flat().length).toBeGreaterThan(always.parts.flat().length);
+        expect(a.mapOutputRecords).toBe(recs.length);
+        expect(a.mapOutputBytes).toBe(recs.reduce((n, r) => n + Buffer.byteLength(r.key) + encodedSize(r.value), 0));
+        expect(a.mapOutputBytes).toBe(always.c.counters().mapOutputBytes);
+        // Every record the table held at the switch was combined once: its output is what came out of the table.
+        expect(a.combineOutputRecords).toBe(countOf(recs.slice(0, 500)).size);
+      }
+    });
+
+    it('keeps combining when keys repeat', async () => {
+      const random = rng(49);
+      const recs = Array.from({ length: 4000 }, () => ({ key: pick(random, VOCABULARY), value: 1 }));
+      const { parts, c } = await run(recs, 1 << 24, true);
+      expect(countOf(parts.flat())).toEqual(countOf(recs));
+      // One spill, every record combined: one record per key.
+      expect(parts.flat().length).toBe(countOf(recs).size);
+      expect(c.counters().combineInputRecords).toBe(recs.length);
+    });
+
+    it('refuses a ratio outside (0, 1] or no records', async () => {
+      const workDir = await tempDir();
+      for (const adaptiveCombine of [{ minRecords: 0, maxDistinctRatio: 0.5 }, { minRecords: 10, maxDistinctRatio: 0 }, { minRecords: 10, maxDistinctRatio: 1.5 }]) {
+        throwsWith(() => new MapOutputCollector({ reducers: 1, partition: () => 0, combine: sum, sortBufferBytes: 1000, workDir, adaptiveCombine }), 'INVALID_ARGUMENT');
+      }
+    });
+  });
+
   it('refuses a combiner that emits another key', async () => {
     const workDir = await tempDir();
     const c = new MapOutputCollector({ reducers: 1, partition: () => 0, combine: (_k, v, emit) => emit('other', v.length), sortBufferBytes: 1 << 20, workDir });
