@@ -45,7 +45,9 @@ beforeAll(() => {
     // and building it for the whole project costs seconds of every npm test.
     overrideConfig: {
       files: ['**/*.ts'],
-      languageOptions: { parserOptions: { projectService: false } },
+      // No program at all: the probe files are made up after any program would be built, so
+      // neither `project` nor the project service may be asked for them.
+      languageOptions: { parserOptions: { project: null, projectService: false } },
       rules: {
         '@typescript-eslint/no-floating-promises': 'off',
         '@typescript-eslint/no-misused-promises': 'off',
