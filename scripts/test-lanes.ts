@@ -4,7 +4,8 @@
  *
  * - `faults`: the `integration` vitest project, one file at a time (real
  *   clusters whose faults are timed); its output streams as it runs.
- * - `checks`: eslint, then the `unit`, `unit-isolated` and `integration-results` projects
+ * - `checks`: eslint, then the `unit`, `unit-isolated`, `integration-results` and
+ *   `integration-results-isolated` projects
  *   (vitest.config.ts); its output is shown in one block when it ends, so
  *   that the two lanes' reporters do not interleave.
  *
@@ -57,7 +58,7 @@ const LANES: readonly Lane[] = [
       { name: 'eslint', script: ESLINT, args: ['.'] },
       {
         name: 'vitest unit, unit-isolated, integration-results', script: VITEST,
-        args: ['run', '--project', 'unit', '--project', 'unit-isolated', '--project', 'integration-results'],
+        args: ['run', '--project', 'unit', '--project', 'unit-isolated', '--project', 'integration-results', '--project', 'integration-results-isolated'],
       },
     ],
   },
