@@ -30,6 +30,14 @@ const RESULTS_ONLY = [
 const RESULTS_ALONE = ['metrics', 'views-s3', 'dataset-archive'].map((name) => `test/integration/${name}.test.ts`);
 
 /**
+ * Fault-timing integration files that each need a fresh module graph
+ * (`integration-isolated`, after the others in the faults lane): they start
+ * an S3 server and set its endpoint in the environment, which the
+ * process-wide S3 client (src/storage/s3-client.ts) keeps once made.
+ */
+const FAULTS_ALONE = ['s3-jobs', 'speed-s3'].map((name) => `test/integration/${name}.test.ts`);
+
+/**
  * Unit files that start an S3 server (test/support/s3-server.ts) and reach it
  * through the process-wide S3 client and per-bucket stores
  * (src/storage/s3-client.ts, store-path.ts), which keep the first endpoint
@@ -41,8 +49,8 @@ const PROCESS_STATE = [
 ].map((name) => `test/unit/${name}.test.ts`);
 
 /**
- * Five projects, so that `npm test` can run them in two lanes side by side
- * (scripts/test-lanes.ts): `integration` in one, `unit`, `unit-isolated`,
+ * Six projects, so that `npm test` can run them in two lanes side by side
+ * (scripts/test-lanes.ts): `integration` and `integration-isolated` in one, `unit`, `unit-isolated`,
  * `integration-results` and `integration-results-isolated` in the other. Plain `vitest run` runs the unit files
  * first, then every integration file one at a time.
  *
@@ -75,6 +83,8 @@ export default defineConfig({
           // They start real clusters: one file at a time (per lane), in one module graph.
           fileParallelism: false,
           isolate: false,
+          // A group of its own (vitest runs groups one after another): not mixed with `unit`'s worker.
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -87,11 +97,20 @@ export default defineConfig({
           name: 'integration',
           // Every other test file, so a new folder or file of tests runs here by default.
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/unit/**', ...RESULTS_ONLY, ...RESULTS_ALONE],
+          exclude: [...configDefaults.exclude, 'test/unit/**', ...RESULTS_ONLY, ...RESULTS_ALONE, ...FAULTS_ALONE],
           // Integration tests start real clusters, and these time their faults: running
           // the files one at a time keeps them within a 2-core machine and their faults meaningful.
           fileParallelism: false,
+          // One module graph for all its files (src/ imported once: about 3 CPU-s a file less), so
+          // each file must leave no process state behind; the ones that do are in FAULTS_ALONE.
+          isolate: false,
+          sequence: { groupOrder: 2 },
         },
+      },
+      {
+        extends: true,
+        // Isolated with maxWorkers 1: vitest runs these after every group, one file at a time.
+        test: { name: 'integration-isolated', include: FAULTS_ALONE, fileParallelism: false },
       },
     ],
   },
