@@ -125,7 +125,9 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'bench/results/**', 'test/fixtures/jobs/bad-syntax.ts', 'eslint.config.js'] },
   {
     files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    // The two tsconfigs named, rather than projectService: the same programs, built once each up front
+    // instead of a project service answering file by file (less CPU for `eslint .`). A file in neither is an error.
+    languageOptions: { parser: tseslint.parser, parserOptions: { project: ['./tsconfig.json', './src/console/ui/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

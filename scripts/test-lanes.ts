@@ -2,9 +2,10 @@
  * The checks of `npm test` after `tsc` has compiled dist/, in two lanes that
  * run side by side, each a series of child processes:
  *
- * - `faults`: the `integration` vitest project, one file at a time (real
+ * - `faults`: the `integration` and `integration-isolated` vitest projects, one file at a time (real
  *   clusters whose faults are timed); its output streams as it runs.
- * - `checks`: eslint, then the `unit`, `unit-isolated` and `integration-results` projects
+ * - `checks`: eslint, then the `unit`, `unit-isolated`, `integration-results` and
+ *   `integration-results-isolated` projects
  *   (vitest.config.ts); its output is shown in one block when it ends, so
  *   that the two lanes' reporters do not interleave.
  *
@@ -49,7 +50,10 @@ const VITEST = binOf('vitest', 'vitest.mjs');
 const ESLINT = binOf('eslint', join('bin', 'eslint.js'));
 
 const LANES: readonly Lane[] = [
-  { name: 'faults', stream: true, steps: [{ name: 'vitest integration', script: VITEST, args: ['run', '--project', 'integration'] }] },
+  {
+    name: 'faults', stream: true,
+    steps: [{ name: 'vitest integration', script: VITEST, args: ['run', '--project', 'integration', '--project', 'integration-isolated'] }],
+  },
   {
     name: 'checks',
     stream: false,
@@ -57,7 +61,7 @@ const LANES: readonly Lane[] = [
       { name: 'eslint', script: ESLINT, args: ['.'] },
       {
         name: 'vitest unit, unit-isolated, integration-results', script: VITEST,
-        args: ['run', '--project', 'unit', '--project', 'unit-isolated', '--project', 'integration-results'],
+        args: ['run', '--project', 'unit', '--project', 'unit-isolated', '--project', 'integration-results', '--project', 'integration-results-isolated'],
       },
     ],
   },

@@ -105,32 +105,6 @@ describe('worker processes killed with SIGKILL, and the CLI', () => {
     await expectSameAsSequential(SLOW_MAP, input, out, 2);
   });
 
-  it('notices a killed worker from its closed command stream, without waiting for the heartbeat timeout', async () => {
-    // A master that would wait two minutes for a silent worker: the job can
-    // only finish within the test's minute if the closed stream gave the loss away.
-    const patient = await startMasterProc(join(dir, 'patient'), { heartbeatTimeoutMs: 120_000, heartbeatIntervalMs: 250 });
-    teardown.add(() => patient.kill());
-    const c = client(patient.address);
-    const started2 = await Promise.all([0, 1].map(() => startWorkerProc(patient.address, join(dir, 'patient'), { slots: 1 })));
-    for (const w of started2) teardown.add(() => w.kill());
-    const [survivor, victim] = started2;
-    const input = await writeCorpus(join(dir, 'in'), [{ name: 'a.txt', lines: 150 }, { name: 'b.txt', lines: 150 }], { seed: 22 });
-    const out = join(dir, 'out');
-    const jobId = await c.submit({ job: SLOW_MAP, inputs: [input], output: out, reducers: 2, speculation: false });
-    const running = runningOn(await waitForStatus(c, jobId, (s) => runningOn(s, victim!.id, 'map') !== undefined), victim!.id, 'map')!;
-    await started(victim!, running.attemptId);
-    await victim!.kill('SIGKILL');
-
-    const s = await c.wait(jobId, undefined, 100);
-    expect(s.state).toBe('SUCCEEDED');
-    const lost = attempts(s).find((a) => a.attemptId === running.attemptId)!;
-    expect(lost.failure?.code).toBe('WORKER_LOST');
-    expect(lost.failure?.message).toMatch(/command stream closed/);
-    expect(task(s, running.taskId).attempts.find((a) => a.state === 'SUCCEEDED')?.workerId).toBe(survivor!.id);
-    expect((await c.workers()).find((w) => w.workerId === victim!.id)?.alive).toBe(false);
-    await expectSameAsSequential(SLOW_MAP, input, out, 2);
-  });
-
   it('finishes a job whose worker is killed in the middle of a reduce, re-running the maps it held', async () => {
     // Each reduce attempt marks in this folder when it has fetched all its input.
     const markers = join(dir, 'markers');
@@ -211,6 +185,36 @@ describe('worker processes killed with SIGKILL, and the CLI', () => {
     expect(existsSync(join(out, '_SUCCESS'))).toBe(false);
     // The sequential run fails the same way.
     await expect(runSequential(ALWAYS_FAILS, [input])).rejects.toThrow('deliberate failure in sequential');
+  });
+});
+
+/** Its own master (a patient one): the shared one of the block above would be started for nothing. */
+describe('a worker process killed with SIGKILL, its master patient', () => {
+  it('notices a killed worker from its closed command stream, without waiting for the heartbeat timeout', async () => {
+    // A master that would wait two minutes for a silent worker: the job can
+    // only finish within the test's minute if the closed stream gave the loss away.
+    const patient = await startMasterProc(join(dir, 'patient'), { heartbeatTimeoutMs: 120_000, heartbeatIntervalMs: 250 });
+    teardown.add(() => patient.kill());
+    onTestFailed(() => console.error(`master log:\n${patient.stderr().split('\n').filter((l) => /worker (lost|registered)|job (failed|succeeded)/.test(l)).join('\n')}`));
+    const c = client(patient.address);
+    const started2 = await Promise.all([0, 1].map(() => startWorkerProc(patient.address, join(dir, 'patient'), { slots: 1 })));
+    for (const w of started2) teardown.add(() => w.kill());
+    const [survivor, victim] = started2;
+    const input = await writeCorpus(join(dir, 'in'), [{ name: 'a.txt', lines: 150 }, { name: 'b.txt', lines: 150 }], { seed: 22 });
+    const out = join(dir, 'out');
+    const jobId = await c.submit({ job: SLOW_MAP, inputs: [input], output: out, reducers: 2, speculation: false });
+    const running = runningOn(await waitForStatus(c, jobId, (s) => runningOn(s, victim!.id, 'map') !== undefined), victim!.id, 'map')!;
+    await started(victim!, running.attemptId);
+    await victim!.kill('SIGKILL');
+
+    const s = await c.wait(jobId, undefined, 100);
+    expect(s.state).toBe('SUCCEEDED');
+    const lost = attempts(s).find((a) => a.attemptId === running.attemptId)!;
+    expect(lost.failure?.code).toBe('WORKER_LOST');
+    expect(lost.failure?.message).toMatch(/command stream closed/);
+    expect(task(s, running.taskId).attempts.find((a) => a.state === 'SUCCEEDED')?.workerId).toBe(survivor!.id);
+    expect((await c.workers()).find((w) => w.workerId === victim!.id)?.alive).toBe(false);
+    await expectSameAsSequential(SLOW_MAP, input, out, 2);
   });
 });
 

@@ -30,7 +30,8 @@ describe('containers, resources and scheduling policy', () => {
 
   it('fails an attempt that outgrows its memory with OUT_OF_MEMORY, and the worker goes on', async () => {
     dir = await tempDir();
-    const c = await start({ dataDir: dir, workers: 2, slots: 1, memoryMb: 1024 });
+    // Retries 10 ms apart rather than 200 ms doubling: the attempts' causes are what is checked, not the backoff.
+    const c = await start({ dataDir: dir, workers: 2, slots: 1, memoryMb: 1024, scheduler: { retryBackoffMs: 10 } });
     const id = await c.submit({ job: job('res-hog.ts'), inputs: [BOOK], output: join(dir, 'o1'), mapMemoryMb: 48, speculation: false });
     const s = await c.wait(id);
     expect(s.state).toBe('FAILED');
@@ -47,7 +48,7 @@ describe('containers, resources and scheduling policy', () => {
 
   it('kills an attempt that runs past --task-timeout with TIMEOUT, and the worker goes on', async () => {
     dir = await tempDir();
-    const c = await start({ dataDir: dir, workers: 2, slots: 1 });
+    const c = await start({ dataDir: dir, workers: 2, slots: 1, scheduler: { retryBackoffMs: 10 } });
     const id = await c.submit({ job: job('res-spin.ts'), inputs: [BOOK], output: join(dir, 'o1'), taskTimeoutMs: 300, speculation: false });
     const s = await c.wait(id);
     expect(s.state).toBe('FAILED');
