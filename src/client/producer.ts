@@ -133,14 +133,17 @@ function framedCopy(src: Buffer, start: number, end: number): Buffer {
   return out;
 }
 
-/**
- * Batch buffers of maxBatchBytes kept for the next batches once theirs are
- * acknowledged (or copied out when sealed small). A fresh 256 KiB buffer per
- * batch is memory outside the JS heap that V8 answers with full
- * collections; a few spares cover a producer's steady state (it fills one
- * batch at a time, sticky partitioning) and bound what is kept.
+/*
+ * Batch buffers of maxBatchBytes are kept for the next batches once theirs
+ * are acknowledged (or copied out when sealed small): a fresh 256 KiB buffer
+ * per batch is memory outside the JS heap that V8 answers with collections,
+ * and its pages fault in on first write. As in Kafka's BufferPool, free
+ * buffers are kept as long as they and the bytes buffered fit in
+ * bufferBytes: a producer that fills its buffer before acknowledgements come
+ * back (a bulk load) then reuses every buffer, where a fixed handful of
+ * spares (8, before) left it allocating ~60% of its batches afresh. Dropped
+ * at close().
  */
-const SPARE_BATCH_BUFFERS = 8;
 
 export class Producer {
   readonly options: ResolvedProducerOptions;
@@ -158,7 +161,7 @@ export class Producer {
   private failure: LaminateError | undefined;
   private closing: Promise<void> | undefined;
   private readonly roomWaiters: Array<Settler<void>> = [];
-  /** Free batch buffers of exactly maxBatchBytes (see SPARE_BATCH_BUFFERS). */
+  /** Free batch buffers of exactly maxBatchBytes (see release()). */
   private readonly spare: Buffer[] = [];
   private readonly log: Logger;
 
@@ -267,7 +270,10 @@ export class Producer {
 
   /** Flushes, then refuses further records. Safe to call twice; rejects as flush does. */
   close(): Promise<void> {
-    this.closing ??= this.flush().finally(() => this.clearTimers());
+    this.closing ??= this.flush().finally(() => {
+      this.clearTimers();
+      this.spare.length = 0;
+    });
     return this.closing;
   }
 
@@ -404,9 +410,10 @@ export class Producer {
     return this.spare.pop() ?? allocateAppendBuffer(size);
   }
 
-  /** Keeps a batch buffer no one reads any more for a later batch (up to SPARE_BATCH_BUFFERS). */
+  /** Keeps a batch buffer no one reads any more for a later batch, while the free ones and the bytes buffered fit in bufferBytes. */
   private release(buf: Buffer): void {
-    if (buf.length === this.options.maxBatchBytes && this.spare.length < SPARE_BATCH_BUFFERS) this.spare.push(buf);
+    const size = this.options.maxBatchBytes;
+    if (buf.length === size && this.buffered + (this.spare.length + 1) * size <= this.options.bufferBytes) this.spare.push(buf);
   }
 
   /** Closes the open batch: it gets its sequence and joins the partition's send queue. */
