@@ -99,6 +99,13 @@ interface Batch {
   index: number;
   body?: Buffer;
   inFlight: boolean;
+  /**
+   * Resolves once this batch and every earlier one of its partition are
+   * settled (acknowledged, or failed with the producer), so that a flush or
+   * whenDurable() waits on one promise per partition, not one per batch: a
+   * producer behind the load holds hundreds of batches, and a marker per
+   * millisecond over all of them stalled the client's event loop.
+   */
   readonly settled: Promise<void>;
   settle(): void;
 }
@@ -116,6 +123,8 @@ interface PartitionState {
   lingerTimer?: NodeJS.Timeout;
   /** Sealed batches not yet acknowledged, in sequence order. */
   readonly sealed: Batch[];
+  /** The `settled` of the partition's newest batch (open, sealed or done). */
+  lastSettled?: Promise<void>;
   inFlight: number;
   /** After a failure: only the oldest batch goes, alone, until it is acknowledged. */
   retrying: boolean;
@@ -386,7 +395,9 @@ export class Producer {
   private openBatch(p: number, firstRecordBytes: number): Batch {
     const s = this.partitions![p]!;
     let settle!: () => void;
-    const settled = new Promise<void>((r) => { settle = r; });
+    const own = new Promise<void>((r) => { settle = r; });
+    const settled = s.lastSettled === undefined ? own : Promise.all([s.lastSettled, own]).then(() => undefined);
+    s.lastSettled = settled;
     const b: Batch = {
       partition: p, buf: this.batchBuffer(firstRecordBytes), bytes: 0, count: 0,
       waiters: [], waiterAt: [], deadline: this.now() + this.options.deliveryTimeoutMs,
@@ -448,11 +459,9 @@ export class Producer {
   private startFlush(states: PartitionState[], marker: FlushMarker): void {
     const waits: Array<Promise<void>> = [];
     states.forEach((s, p) => {
-      if (s.open) {
-        if (marker.hurry) s.open.ready = true;
-        waits.push(s.open.settled);
-      }
-      for (const b of s.sealed) waits.push(b.settled);
+      if (s.open && marker.hurry) s.open.ready = true;
+      // The newest batch's settled covers every batch before it.
+      if (s.lastSettled) waits.push(s.lastSettled);
       this.pump(p);
     });
     void Promise.all(waits).then(() => {

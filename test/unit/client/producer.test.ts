@@ -185,6 +185,44 @@ describe('the idempotent producer', () => {
     await producer.close();
   });
 
+  it('resolves whenDurable() and flush() only once the earliest batch is acknowledged, whatever order the answers come in', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    // The store takes each batch at once; its answers wait until the test releases them.
+    const answers: Array<() => void> = [];
+    let onCall: (() => void) | undefined;
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: async (batches) => {
+        const res = await store.append(batches);
+        await new Promise<void>((r) => { answers.push(r); onCall?.(); });
+        return res;
+      },
+    };
+    const producer = new Producer(transport, 'd', { lingerMs: 600_000, maxBatchBytes: 1000 }, silentLogger());
+    const records = Array.from({ length: 25 }, (_, i) => ({ i, pad: 'r'.repeat(80) }));
+    const allHeld = new Promise<void>((r) => { onCall = () => { if (answers.length === 3) r(); }; });
+    for (const r of records) producer.write(r);
+    const events: string[] = [];
+    const durable = producer.whenDurable().then(() => events.push('durable'));
+    const flushed = producer.flush().then(() => events.push('flushed'));
+    await allHeld;
+    // Newest first: neither may resolve before the first batch's answer.
+    for (const k of [2, 1]) {
+      events.push(`answer ${k + 1}`);
+      answers[k]!();
+      await new Promise((r) => setImmediate(r));
+    }
+    events.push('answer 1');
+    answers[0]!();
+    await Promise.all([durable, flushed]);
+    expect(events.slice(0, 3)).toEqual(['answer 3', 'answer 2', 'answer 1']);
+    expect(events.slice(3).sort()).toEqual(['durable', 'flushed']);
+    expect(await partitionRecords(store, 'd', 0)).toEqual(records);
+    await producer.close();
+  });
+
   it('rejects whenDurable() with the failure when records written before it cannot be stored', async () => {
     const store = new MemoryDatasetStore();
     await store.createDataset('d', { partitions: 1 });
