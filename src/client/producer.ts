@@ -20,6 +20,7 @@
  * caller when there is room, so a loop that awaits it is bounded.
  */
 import { LaminateError, type ErrorCode } from '../common/errors.js';
+import { Fifo } from '../common/fifo.js';
 import type { Logger } from '../common/logger.js';
 import { KeyPartitioner } from '../common/key-partitioner.js';
 import { encodeRecord, packRecordInPlace, RECORD_HEADER_BYTES, requireJsonValue, type DatasetRecord } from '../storage/record-body.js';
@@ -156,7 +157,8 @@ function framedCopy(src: Buffer, start: number, end: number): Buffer {
 
 export class Producer {
   readonly options: ResolvedProducerOptions;
-  private readonly queue: Array<QueuedRecord | FlushMarker> = [];
+  /** Records (and flush markers) not yet in a batch: a Fifo, as a caller far ahead of the master queues many (see fifo.ts). */
+  private readonly queue = new Fifo<QueuedRecord | FlushMarker>();
   /** Records in `queue` (it also holds flush markers). */
   private queuedRecords = 0;
   /** Filled once the dataset's partitions and this producer's sequences are known. */
@@ -350,7 +352,7 @@ export class Producer {
     const states = this.partitions;
     if (!states || this.failure) return;
     while (this.queue.length > 0) {
-      const head = this.queue[0]!;
+      const head = this.queue.peek()!;
       if (head.kind === 'flush') {
         this.queue.shift();
         this.startFlush(states, head);
@@ -613,7 +615,7 @@ export class Producer {
     if (this.failure) return;
     this.failure = err;
     this.log.error({ err }, 'producer failed: records not acknowledged are rejected');
-    for (const q of this.queue.splice(0)) (q.kind === 'flush' ? q : q.waiter)?.reject(err);
+    for (const q of this.queue.takeAll()) (q.kind === 'flush' ? q : q.waiter)?.reject(err);
     this.queuedRecords = 0;
     for (const w of this.roomWaiters.splice(0)) w.reject(err);
     this.clearTimers();
