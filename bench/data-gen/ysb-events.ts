@@ -20,12 +20,15 @@ export const AD_TYPES: readonly string[] = ['banner', 'modal', 'sponsored-search
 export const EVENT_TYPES: readonly string[] = ['view', 'click', 'purchase'];
 /** YSB uses 100 campaigns of 10 ads each. */
 const ADS = 1000;
-const HEX = '0123456789abcdef';
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+const DASH = 0x2d;
+const UUID_LENGTH = 36;
 
 export class YsbEventGenerator {
   private readonly prng: Prng;
   private readonly ads: string[];
   private time: number;
+  private readonly uuidBytes = Buffer.alloc(UUID_LENGTH);
 
   constructor(seed: number, startTimeMs = 1_700_000_000_000) {
     this.prng = new Prng(seed);
@@ -33,13 +36,18 @@ export class YsbEventGenerator {
     this.ads = Array.from({ length: ADS }, () => this.uuid());
   }
 
+  /**
+   * The same characters as one `s += HEX[...]` per digit, without the 36
+   * intermediate strings that cost more than the rest of an event (the
+   * client's and the floor's scavenges, which weighed on the open loop's p99).
+   */
   private uuid(): string {
-    let s = '';
-    for (let i = 0; i < 32; i++) {
-      if (i === 8 || i === 12 || i === 16 || i === 20) s += '-';
-      s += HEX[this.prng.u32() & 15]!;
+    const b = this.uuidBytes;
+    for (let i = 0, at = 0; i < 32; i++) {
+      if (i === 8 || i === 12 || i === 16 || i === 20) b[at++] = DASH;
+      b[at++] = HEX_CODES[this.prng.u32() & 15]!;
     }
-    return s;
+    return b.toString('latin1', 0, UUID_LENGTH);
   }
 
   next(): YsbEvent {

@@ -12,6 +12,7 @@
 import { Command } from 'commander';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import { addSecurityOptions } from './security-options.js';
+import { limitYoungGeneration } from './young-generation.js';
 
 type Register = (program: Command) => void;
 
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
   program.name('laminate').description('Laminate: a Lambda-architecture data engine for Node.js (batch MapReduce over gRPC)')
     .showHelpAfterError();
   const name = process.argv[2];
+  // Before the master's modules load: V8 grows new space while they do (young-generation.ts).
+  if (name === 'master') limitYoungGeneration();
   const one = name !== undefined ? COMMANDS[name] : undefined;
   // Loaded in the order they are listed, so that help lists them the same way every time.
   const registers = one !== undefined ? [await one()] : await Promise.all([...new Set(Object.values(COMMANDS))].map((load) => load()));

@@ -144,6 +144,99 @@ describe('the idempotent producer', () => {
     expect(() => producer.write({ a: 3 })).toThrow(/injected: refused for good/);
   });
 
+  it('resolves whenDurable() once every record written before it is acknowledged, sending nothing before its linger time', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    // Append calls wait until the test releases them; a waiter hears of each call.
+    const held: Array<() => void> = [];
+    let onCall: (() => void) | undefined;
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: (batches) => new Promise<AppendResult[]>((resolve, reject) => {
+        held.push(() => { store.append(batches).then(resolve, reject); });
+        onCall?.();
+      }),
+    };
+    const nextCall = (): Promise<void> => new Promise((r) => { onCall = r; });
+    // A linger time no test run reaches: only a full batch, or flush(), sends.
+    const producer = new Producer(transport, 'd', { lingerMs: 600_000, maxBatchBytes: 1000 }, silentLogger());
+    const records = Array.from({ length: 14 }, (_, i) => ({ i, pad: 'q'.repeat(80) }));
+    const firstCall = nextCall();
+    for (const r of records.slice(0, 12)) producer.write(r);
+    await firstCall;
+    // The first batch is full and in flight; the rest of the 12 wait in the open batch.
+    const events: string[] = [];
+    const durable = producer.whenDurable().then(() => events.push('durable'));
+    expect(held).toHaveLength(1);
+    for (const r of records.slice(12)) producer.write(r);
+    events.push('release 1');
+    held.shift()!();
+    const secondCall = nextCall();
+    // Only flush() sends the open batch (the marker did not): release it once it is in flight.
+    const flushed = producer.flush();
+    await secondCall;
+    expect(held).toHaveLength(1);
+    events.push('release 2');
+    held.shift()!();
+    await Promise.all([durable, flushed]);
+    expect(events).toEqual(['release 1', 'release 2', 'durable']);
+    expect(await partitionRecords(store, 'd', 0)).toEqual(records);
+    await producer.close();
+  });
+
+  it('resolves whenDurable() and flush() only once the earliest batch is acknowledged, whatever order the answers come in', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    // The store takes each batch at once; its answers wait until the test releases them.
+    const answers: Array<() => void> = [];
+    let onCall: (() => void) | undefined;
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: async (batches) => {
+        const res = await store.append(batches);
+        await new Promise<void>((r) => { answers.push(r); onCall?.(); });
+        return res;
+      },
+    };
+    const producer = new Producer(transport, 'd', { lingerMs: 600_000, maxBatchBytes: 1000 }, silentLogger());
+    const records = Array.from({ length: 25 }, (_, i) => ({ i, pad: 'r'.repeat(80) }));
+    const allHeld = new Promise<void>((r) => { onCall = () => { if (answers.length === 3) r(); }; });
+    for (const r of records) producer.write(r);
+    const events: string[] = [];
+    const durable = producer.whenDurable().then(() => events.push('durable'));
+    const flushed = producer.flush().then(() => events.push('flushed'));
+    await allHeld;
+    // Newest first: neither may resolve before the first batch's answer.
+    for (const k of [2, 1]) {
+      events.push(`answer ${k + 1}`);
+      answers[k]!();
+      await new Promise((r) => setImmediate(r));
+    }
+    events.push('answer 1');
+    answers[0]!();
+    await Promise.all([durable, flushed]);
+    expect(events.slice(0, 3)).toEqual(['answer 3', 'answer 2', 'answer 1']);
+    expect(events.slice(3).sort()).toEqual(['durable', 'flushed']);
+    expect(await partitionRecords(store, 'd', 0)).toEqual(records);
+    await producer.close();
+  });
+
+  it('rejects whenDurable() with the failure when records written before it cannot be stored', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('d', { partitions: 1 });
+    const transport: ProducerTransport = {
+      describeDataset: (n) => Promise.resolve(store.describeDataset(n)),
+      initProducer: (d, id) => Promise.resolve(nextSequences(store, d, id)),
+      append: () => Promise.reject(new LaminateError('DATA_LOSS', 'injected: refused for good')),
+    };
+    const producer = new Producer(transport, 'd', FAST, silentLogger());
+    await expect(producer.whenDurable()).resolves.toBeUndefined();
+    producer.write({ a: 1 });
+    await expect(producer.whenDurable()).rejects.toMatchObject({ code: 'DATA_LOSS' });
+  });
+
   it('partitions keyed records by FNV-1a of the key, keeping each key in send order', async () => {
     const store = new MemoryDatasetStore();
     await store.createDataset('orders', { partitions: 5 });
