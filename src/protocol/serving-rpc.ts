@@ -28,11 +28,20 @@ import type * as W from './view-messages.js';
 import { channelCredentials, clientOptions } from './security.js';
 import { wireScanLimit } from './scan-limit.js';
 
+/** A Scan chunk whose entries are packed already (packed-entries.ts), as the wire carries them. */
+export interface PackedScanChunkAnswer {
+  readonly view: string;
+  readonly coverage: Coverage;
+  readonly packed: Buffer;
+}
+
 /** What the server side calls; see src/serving/query-handlers.ts. */
 export interface ServingHandlers {
   get(query: GetQuery): Promise<GetAnswer>;
   /** The chunks of a scan; `signal` aborts when the caller goes away. */
   scan(query: ScanQuery, signal: AbortSignal): AsyncIterable<ScanChunkAnswer>;
+  /** The chunks of a scan packed; when present, the service answers Scans with it rather than scan(). */
+  scanPacked?(query: ScanQuery, signal: AbortSignal): AsyncIterable<PackedScanChunkAnswer>;
 }
 
 // ---- wire <-> domain -----------------------------------------------------------
@@ -118,7 +127,12 @@ export function servingService(handlers: ServingHandlers): ServiceRegistration {
       get: unaryHandler(get),
       getStream: getStreamHandler(get),
       scan: messageStreamHandler(async function* (r: W.ScanRequest, signal: AbortSignal): AsyncGenerator<W.ScanChunk> {
-        for await (const c of handlers.scan(fromWireScan(r), signal)) {
+        const q = fromWireScan(r);
+        if (handlers.scanPacked !== undefined) {
+          for await (const c of handlers.scanPacked(q, signal)) yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: [], packed: c.packed };
+          return;
+        }
+        for await (const c of handlers.scan(q, signal)) {
           yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: [], packed: packEntries(c.entries) };
         }
       }),

@@ -120,7 +120,8 @@ export class ViewFileIndex {
    * key is before the first key or after the last (nothing is read then).
    */
   blockFor(target: Buffer): number {
-    if (this.offsets.length === 0 || Buffer.compare(target, this.footer.firstKey) < 0) return -1;
+    const first = this.footer.firstKey;
+    if (this.offsets.length === 0 || compareRange(target, 0, target.length, first, 0, first.length) < 0) return -1;
     const i = this.blockFrom(target);
     return i < this.offsets.length ? i : -1;
   }
