@@ -46,8 +46,9 @@ export interface ServingHandlers {
 
 // ---- wire <-> domain -----------------------------------------------------------
 
-function keyOf(bytes: Buffer, what: string): string {
-  if (!isUtf8(bytes)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${what} to be the UTF-8 bytes of a key, got ${bytes.length} bytes that are not UTF-8`);
+/** `what` names the key in the error (a function: a Get's keys are named only when one is refused). */
+function keyOf(bytes: Buffer, what: string | (() => string)): string {
+  if (!isUtf8(bytes)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${typeof what === 'string' ? what : what()} to be the UTF-8 bytes of a key, got ${bytes.length} bytes that are not UTF-8`);
   return bytes.toString('utf8');
 }
 
@@ -119,7 +120,7 @@ function fromWireScan(r: W.ScanRequest): ScanQuery {
 export function servingService(handlers: ServingHandlers): ServiceRegistration {
   return (server) => {
     const get = async (r: W.GetRequest): Promise<W.GetResponse> => {
-      const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
+      const keys = r.keys.map((k, i) => keyOf(k, () => `key ${i}`));
       const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
       return { view: a.view, coverage: toWireCoverage(a.coverage), entries: [], packed: packEntries(a.entries) };
     };

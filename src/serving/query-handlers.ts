@@ -144,7 +144,10 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       const placement = await placementFor(v, q);
       if (placement === undefined) {
         checkBatchOnly(v, q);
-        const entries = q.keys.map((key, i): ServedEntry => ({ key, ...v.answer(key, stored[i]) }));
+        const entries = q.keys.map((key, i): ServedEntry => {
+          const a = v.answer(key, stored[i]);
+          return { key, value: a.value, found: a.found };
+        });
         return { view: v.view, coverage: v.coverage, entries };
       }
       const r = await options.speed!.get(v.view, v.version, { cut: v.manifest.cut, definitionHash: v.manifest.definitionHash }, v.presentation.merge, placement, q.keys, stored, q);
