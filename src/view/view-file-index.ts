@@ -161,8 +161,8 @@ function parseIndex(payload: Buffer, footer: ViewFileFooter, path: string): Pars
   const offsets = new Float64Array(n);
   const lengths = new Uint32Array(n);
   const keyStarts = new Uint32Array(n + 1);
-  // Every last key, one after the other: no more bytes than the index payload has.
-  const keys = Buffer.allocUnsafe(payload.length);
+  // Every last key, one after the other (grown when the whole keys outgrow the compressed index).
+  let keys = Buffer.allocUnsafe(Math.max(64, payload.length));
   const data = block.data;
   const c = new BlockCursor();
   c.reset(block);
@@ -193,7 +193,12 @@ function parseIndex(payload: Buffer, footer: ViewFileFooter, path: string): Pars
       throw bad(`entry ${count} places a block of ${length} bytes at offset ${offset}, expected one at ${expectedOffset} of 4 to ${MAX_BLOCK_BYTES} bytes`);
     }
     const keyLength = c.keyLength;
-    if (keyBytesSoFar + keyLength > keys.length) throw bad(`its last keys take more bytes than the index has`);
+    if (keyBytesSoFar + keyLength > keys.length) {
+      // Keys are prefix-compressed in the index: whole, they may take more bytes than it.
+      const bigger = Buffer.allocUnsafe(Math.max(keyBytesSoFar + keyLength, 2 * keys.length));
+      keys.copy(bigger, 0, 0, keyBytesSoFar);
+      keys = bigger;
+    }
     c.key.copy(keys, keyBytesSoFar, 0, keyLength);
     if (count > 0 && compareRange(keys, keyStarts[count - 1]!, keyBytesSoFar, keys, keyBytesSoFar, keyBytesSoFar + keyLength) >= 0) {
       throw bad(`the last keys of blocks ${count - 1} and ${count} are not in ascending order`);
