@@ -35,13 +35,19 @@ export type GeneratorCommand =
 export type GeneratorReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'gets'; readonly sent: number; readonly errors: number; readonly histogram: string; readonly lateP99Ms: number; readonly lateMaxMs: number; readonly wallS: number; readonly cpuS: number }
-  | { readonly kind: 'multiGets'; readonly keys: number; readonly wallS: number }
-  | { readonly kind: 'scan'; readonly entries: number; readonly wallS: number }
+  | { readonly kind: 'multiGets'; readonly keys: number; readonly wallS: number; readonly cpuS: number }
+  | { readonly kind: 'scan'; readonly entries: number; readonly wallS: number; readonly cpuS: number }
   | { readonly kind: 'failed'; readonly message: string };
 
 /** Histograms in microseconds, up to a minute, 3 significant digits. */
 export function newLatencyHistogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/** CPU seconds (user and system) this process spent since `start`. */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(start);
+  return (c.user + c.system) / 1e6;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -82,11 +88,10 @@ async function gets(client: ServingClient, view: string, key: () => string, c: E
     if (sent < total) await sleep(Math.max(0, t0 + sent * interval - performance.now()));
   }
   if (done < total) await new Promise<void>((r) => { allDone = r; });
-  const cpu = process.cpuUsage(cpu0);
   const reply: GeneratorReply = {
     kind: 'gets', sent: total, errors, histogram: hdr.encodeIntoCompressedBase64(latency),
     lateP99Ms: late.getValueAtPercentile(99) / 1000, lateMaxMs: late.maxValue / 1000,
-    wallS: (performance.now() - w0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6,
+    wallS: (performance.now() - w0) / 1000, cpuS: cpuSince(cpu0),
   };
   latency.destroy();
   late.destroy();
@@ -95,6 +100,7 @@ async function gets(client: ServingClient, view: string, key: () => string, c: E
 
 async function multiGets(client: ServingClient, view: string, key: () => string, c: Extract<GeneratorCommand, { kind: 'multiGets' }>): Promise<GeneratorReply> {
   let keys = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + c.seconds * 1000;
   await Promise.all(Array.from({ length: c.loops }, async () => {
@@ -103,14 +109,15 @@ async function multiGets(client: ServingClient, view: string, key: () => string,
       keys += r.entries.length;
     }
   }));
-  return { kind: 'multiGets', keys, wallS: (performance.now() - t0) / 1000 };
+  return { kind: 'multiGets', keys, wallS: (performance.now() - t0) / 1000, cpuS: cpuSince(cpu0) };
 }
 
 async function scan(client: ServingClient, view: string): Promise<GeneratorReply> {
   let entries = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for await (const chunk of client.scan({ view })) entries += chunk.entries.length;
-  return { kind: 'scan', entries, wallS: (performance.now() - t0) / 1000 };
+  return { kind: 'scan', entries, wallS: (performance.now() - t0) / 1000, cpuS: cpuSince(cpu0) };
 }
 
 async function main(): Promise<void> {

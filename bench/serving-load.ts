@@ -116,24 +116,25 @@ export class LoadGenerators {
     return { best, steps };
   }
 
-  /** MultiGets of `batch` keys from `loops` closed loops in all (spread over the generators) for `seconds`: keys answered per second. */
-  async multiGetRate(batch: number, loops: number, seconds: number): Promise<number> {
+  /** MultiGets of `batch` keys from `loops` closed loops in all (spread over the generators) for `seconds`: keys answered, per second, and the generators' CPU seconds. */
+  async multiGetRate(batch: number, loops: number, seconds: number): Promise<{ keys: number; perSecond: number; cpuS: number }> {
     const n = this.procs.length;
     const replies = await Promise.all(this.procs.map((p, g) => {
       const r = this.reply(p, 'multiGets');
       this.command(p, { kind: 'multiGets', batch, loops: Math.floor(loops / n) + (g < loops % n ? 1 : 0), seconds });
       return r;
     }));
-    return replies.reduce((s, r) => s + r.keys, 0) / Math.max(...replies.map((r) => r.wallS));
+    const keys = replies.reduce((s, r) => s + r.keys, 0);
+    return { keys, perSecond: keys / Math.max(...replies.map((r) => r.wallS)), cpuS: replies.reduce((s, r) => s + r.cpuS, 0) };
   }
 
-  /** One Scan of the whole view from the first generator: entries and entries per second. */
-  async scanRate(): Promise<{ entries: number; perSecond: number }> {
+  /** One Scan of the whole view from the first generator: entries, entries per second, and the generator's CPU seconds. */
+  async scanRate(): Promise<{ entries: number; perSecond: number; cpuS: number }> {
     const p = this.procs[0]!;
     const r = this.reply(p, 'scan');
     this.command(p, { kind: 'scan' });
     const s = await r;
-    return { entries: s.entries, perSecond: s.entries / s.wallS };
+    return { entries: s.entries, perSecond: s.entries / s.wallS, cpuS: s.cpuS };
   }
 
   /** Asks every generator to exit, and kills any still running after 5 s. Safe to call twice. */

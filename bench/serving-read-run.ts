@@ -2,33 +2,30 @@
  * The serving benchmark's reads on their own, without the build (which
  * `npm run bench -- serving` times first):
  *
- *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB]
+ *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets]
  *
  * A master and a `laminate serve` process (the compiled CLI) serve a view of
  * N keys (default 1,000,000) with ~100-byte values in 4 files, written by
- * hand into the master's view store as a build leaves them (kvKey(i) ->
+ * hand into the master's view store as a build leaves them (kv-version.ts: kvKey(i) ->
  * a 100-character string, merge max, as bench/views/kv-max.ts builds);
  * then the RPC floor (baselines/serving-rpc-floor.ts) serves the same files
  * from a Map. Each gets the same reads (serving-reads.ts), from 2 load
  * generator processes. Prints one block per contender. --profile: the
  * serving node, the floor and the load generators run with
  * `node --cpu-prof`, their profiles written to DIR (kept). --cache-mb: the
- * serving node's block cache (default: the node's, 64 MB).
+ * serving node's block cache (default: the node's, 64 MB). --no-gets: no
+ * open-loop Get steps (only their warm-up), for MultiGet and Scan alone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashPartition } from '../src/common/partitioner.js';
 import { ViewsClient } from '../src/protocol/view-rpc.js';
 import { LaminateClient } from '../src/client/laminate-client.js';
-import { ViewFileWriter } from '../src/view/view-file-writer.js';
-import { makeManifest, type ViewManifestFile } from '../src/view/view-manifest.js';
-import { prepareVersionDir, publishVersion, versionDir, viewFileName, writeManifest } from '../src/view/view-version-dir.js';
+import { versionDir } from '../src/view/view-version-dir.js';
+import { publishKv } from './kv-version.js';
 import { numberArg } from './args.js';
-import { kvKey } from './data-gen/kv-records.js';
-import { Prng } from './data-gen/prng.js';
-import { formatStep, readFigures, type ReadFigures } from './serving-reads.js';
+import { formatBulk, formatStep, readFigures, type ReadFigures } from './serving-reads.js';
 
 const KEYS = numberArg('keys', 1_000_000, true);
 const STEP_SECONDS = numberArg('step-seconds', 3);
@@ -39,12 +36,12 @@ const flag = (name: string): string | undefined => {
 const ONLY = flag('only');
 const PROFILE = flag('profile');
 const CACHE_MB = flag('cache-mb');
+/** --no-gets: only the warm-up Gets, then MultiGets and Scan (what a MultiGet or Scan profile wants). */
+const NO_GETS = process.argv.includes('--no-gets');
 const PROFILE_ARGS = PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
 const VIEW = 'kv';
-const PARTITIONS = 4;
 const SEED = 20261201;
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /** Starts `node args`; resolves with the process and what `re` matched on its stdout. */
 export async function startListening(args: string[], re: RegExp, logFile: string): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
@@ -61,32 +58,8 @@ export async function startListening(args: string[], re: RegExp, logFile: string
   return { proc, match };
 }
 
-/** Writes and publishes version 1 of the view: N keys, each a 100-character value, in 4 hash-partitioned files. */
-async function publishKv(store: string, keys: number): Promise<void> {
-  const dir = await prepareVersionDir(store, VIEW, 1);
-  const writers = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => ViewFileWriter.create(join(dir, viewFileName(p)))));
-  const prng = new Prng(SEED);
-  for (let i = 0; i < keys; i++) {
-    const k = kvKey(i);
-    let value = '';
-    for (let c = 0; c < 100; c++) value += ALPHABET[prng.u32() % ALPHABET.length];
-    const w = writers[hashPartition(k, PARTITIONS)]!;
-    w.addValue(k, value);
-    if (w.needsFlush()) await w.flush();
-  }
-  const files: ViewManifestFile[] = [];
-  for (let p = 0; p < PARTITIONS; p++) {
-    const s = await writers[p]!.finish();
-    files.push({ name: viewFileName(p), partition: p, bytes: s.bytes, checksum: s.checksum, records: s.records, firstKey: s.firstKey ?? null, lastKey: s.lastKey ?? null });
-  }
-  await writeManifest(store, makeManifest({
-    view: VIEW, version: 1, dataset: 'kv', cut: [keys, 0, 0, 0], jobId: 'job-0001', definitionHash: 'f'.repeat(64), builtAt: new Date().toISOString(), files,
-  }));
-  await publishVersion(store, VIEW, 1);
-}
-
 function print(who: string, f: ReadFigures): void {
-  console.log(`${who}: Get ${f.getRate}/s with p99 <= 5 ms${f.getRate > 0 ? ` (p99 ${f.getP99Ms.toFixed(2)} ms)` : ''}; MultiGet of 100: ${Math.round(f.multiGetKeysPerS)} keys/s; Scan: ${Math.round(f.scanPerS)} entries/s (${f.scanEntries})`);
+  console.log(`${who}: Get ${f.getRate}/s with p99 <= 5 ms${f.getRate > 0 ? ` (p99 ${f.getP99Ms.toFixed(2)} ms)` : ''}; ${formatBulk(f)}`);
   for (const s of f.steps) console.log(`  ${formatStep(s)}`);
 }
 
@@ -102,8 +75,8 @@ async function main(): Promise<void> {
     const views = new ViewsClient(address);
     await client.createDataset('kv', { partitions: 4 });
     await views.deployView({ name: VIEW, bundle: Buffer.from('export default {};\n'), source: 'kv', definitionHash: 'f'.repeat(64), merge: 'max' });
-    await publishKv(store, KEYS);
-    const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS };
+    await publishKv(store, VIEW, KEYS, SEED);
+    const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS, ...(NO_GETS ? { rates: [] } : {}) };
     if (ONLY !== 'floor') {
       const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);

@@ -40,7 +40,13 @@ export interface ReadFigures {
   readonly getP99Ms: number;
   readonly steps: readonly ReadStep[];
   readonly multiGetKeysPerS: number;
+  /** CPU microseconds per MultiGet key answered: the server's, the generators'. */
+  readonly multiGetServerCpuUs: number;
+  readonly multiGetClientCpuUs: number;
   readonly scanPerS: number;
+  /** CPU microseconds per scanned entry: the server's, the generator's. */
+  readonly scanServerCpuUs: number;
+  readonly scanClientCpuUs: number;
   readonly scanEntries: number;
 }
 
@@ -48,6 +54,12 @@ export interface ReadFigures {
 export function formatStep(s: ReadStep): string {
   return `${s.rate}/s (achieved ${Math.round(s.achieved)}): p50 ${s.p50Ms.toFixed(2)} p99 ${s.p99Ms.toFixed(2)} max ${s.maxMs.toFixed(1)} ms` +
     `${s.errors > 0 ? `, ${s.errors} errors` : ''}; sends late p99 ${s.lateP99Ms.toFixed(2)} ms; CPU/Get server ${Math.round(s.serverCpuUsPerGet)} µs, client ${Math.round(s.clientCpuUsPerGet)} µs`;
+}
+
+/** MultiGet and Scan figures with their CPU per key and per entry. */
+export function formatBulk(f: ReadFigures): string {
+  return `MultiGet of 100: ${Math.round(f.multiGetKeysPerS)} keys/s (CPU/key server ${f.multiGetServerCpuUs.toFixed(2)} µs, clients ${f.multiGetClientCpuUs.toFixed(2)} µs); ` +
+    `Scan: ${Math.round(f.scanPerS)} entries/s of ${f.scanEntries} (CPU/entry server ${f.scanServerCpuUs.toFixed(2)} µs, client ${f.scanClientCpuUs.toFixed(2)} µs)`;
 }
 
 /**
@@ -73,9 +85,17 @@ export async function readFigures(address: string, view: string, keys: number, s
     // MultiGets touch far more blocks than the Gets did: one unmeasured run first, so that the
     // figure is a node's steady state (its hot blocks cached), not its cache filling.
     await gens.multiGetRate(100, 4, o.warmupSeconds);
-    const multiGetKeysPerS = await gens.multiGetRate(100, 4, o.stepSeconds);
+    let cpu0 = processCpuSeconds(serverPid);
+    const mg = await gens.multiGetRate(100, 4, o.stepSeconds);
+    const mgServerS = processCpuSeconds(serverPid) - cpu0;
+    cpu0 = processCpuSeconds(serverPid);
     const scan = await gens.scanRate();
-    return { getRate: best?.rate ?? 0, getP99Ms: best?.p99Ms ?? Number.NaN, steps, multiGetKeysPerS, scanPerS: scan.perSecond, scanEntries: scan.entries };
+    const scanServerS = processCpuSeconds(serverPid) - cpu0;
+    return {
+      getRate: best?.rate ?? 0, getP99Ms: best?.p99Ms ?? Number.NaN, steps,
+      multiGetKeysPerS: mg.perSecond, multiGetServerCpuUs: (mgServerS * 1e6) / mg.keys, multiGetClientCpuUs: (mg.cpuS * 1e6) / mg.keys,
+      scanPerS: scan.perSecond, scanEntries: scan.entries, scanServerCpuUs: (scanServerS * 1e6) / scan.entries, scanClientCpuUs: (scan.cpuS * 1e6) / scan.entries,
+    };
   } finally {
     gens.close();
   }

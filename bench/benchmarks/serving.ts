@@ -33,7 +33,7 @@ import { LaminateClient } from '../../src/client/laminate-client.js';
 import { readManifest, versionDir } from '../../src/view/view-version-dir.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { BenchCluster, CLI, ROOT } from '../cluster.js';
-import { formatStep, readFigures, type ReadFigures } from '../serving-reads.js';
+import { formatBulk, formatStep, readFigures, type ReadFigures } from '../serving-reads.js';
 import { bestOf, CLUSTER_SHAPE, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
 import { kvRecords } from '../data-gen/kv-records.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss } from '../measure.js';
@@ -248,7 +248,7 @@ export const serving: Benchmark = {
       notes: [
         `view: ${best.keys} keys, ${(best.bytes / 1e6).toFixed(1)} MB in ${VIEW_PARTITIONS} files; load and verify ${best.verifyMsPerMillion.toFixed(1)} ms per million keys (best of ${VERIFY_RUNS} fresh processes; median ${best.verifyMedianMsPerMillion.toFixed(1)} ms, least CPU ${best.verifyCpuMsPerMillion.toFixed(1)} ms)`,
         ...[['laminate serve', reads], ['RPC floor (Map)', rpcFloor]].filter((x): x is [string, ReadFigures] => x[1] !== undefined).map(([who, r]) =>
-          `${who}: Get ${r.getRate}/s with p99 ${r.getP99Ms.toFixed(2)} ms (${r.steps.map(formatStep).join('; ')}); MultiGet ${Math.round(r.multiGetKeysPerS)} keys/s; Scan ${Math.round(r.scanPerS)} entries/s`),
+          `${who}: Get ${r.getRate}/s with p99 ${r.getP99Ms.toFixed(2)} ms (${r.steps.map(formatStep).join('; ')}); ${formatBulk(r)}`),
         `reads during ${SWAPS} swaps (view of ${swapKeys} keys, ${SWAP_READERS} closed loops of MultiGets of ${SWAP_BATCH} keys, ${swaps.elapsedS.toFixed(1)} s): `
           + `p99 ${swaps.p99Ms.toFixed(2)} ms (p50 ${swaps.p50Ms.toFixed(2)}, p99.9 ${swaps.p999Ms.toFixed(2)}, max ${swaps.maxMs.toFixed(2)}); ${Math.round(swaps.keysPerS)} keys/s; `
           + `${swaps.failed} failed, ${swaps.mixed} mixed; swap turnaround median ${swaps.turnaroundMedianMs} ms, max ${swaps.turnaroundMaxMs} ms`,

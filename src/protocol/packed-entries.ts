@@ -70,6 +70,66 @@ export function packEntries(entries: readonly ServedEntry[]): Buffer {
   return buf.subarray(0, pos);
 }
 
+/**
+ * Packs found entries one at a time from bytes already encoded (a key's
+ * UTF-8, a value's msgpack in a block), into one growing buffer: what a
+ * Scan packing straight from view blocks writes (src/serving/packed-scan.ts),
+ * with no string or object per entry. The layout is packEntries'. Not shared.
+ */
+export class PackedWriter {
+  private buf: Buffer;
+  private pos = 0;
+  /** Entries written since the last take(). */
+  count = 0;
+
+  constructor(initialBytes: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
+  }
+
+  /** Bytes written since the last take(). */
+  get size(): number {
+    return this.pos;
+  }
+
+  /** Appends a found entry: key[0, keyLength) and value[valueStart, valueEnd). */
+  addFound(key: Buffer, keyLength: number, value: Buffer, valueStart: number, valueEnd: number): void {
+    const n = valueEnd - valueStart;
+    const needed = this.pos + 1 + 2 * MAX_VARINT_BYTES + keyLength + n;
+    if (needed > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(needed, 2 * this.buf.length));
+      this.buf.copy(bigger, 0, 0, this.pos);
+      this.buf = bigger;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = FOUND;
+    pos = writeVarint(buf, pos, keyLength);
+    // Short keys byte by byte: a native copy's call costs more than a few bytes (as view-block.ts does).
+    if (keyLength <= 16) {
+      for (let i = 0; i < keyLength; i++) buf[pos + i] = key[i]!;
+    } else {
+      key.copy(buf, pos, 0, keyLength);
+    }
+    pos += keyLength;
+    pos = writeVarint(buf, pos, n);
+    buf.set(value.subarray(valueStart, valueEnd), pos);
+    this.pos = pos + n;
+    this.count++;
+  }
+
+  /**
+   * The entries written since the last take(), and starts over in a new
+   * buffer of the same size (the one returned is the caller's: no copy).
+   */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.pos = 0;
+    this.count = 0;
+    return out;
+  }
+}
+
 function damaged(what: string, at: number, size: number): LaminateError {
   return new LaminateError('INTERNAL', `Expected packed view entries, got ${what} at byte ${at} of ${size}`);
 }

@@ -28,17 +28,27 @@ import type * as W from './view-messages.js';
 import { channelCredentials, clientOptions } from './security.js';
 import { wireScanLimit } from './scan-limit.js';
 
+/** A Scan chunk whose entries are packed already (packed-entries.ts), as the wire carries them. */
+export interface PackedScanChunkAnswer {
+  readonly view: string;
+  readonly coverage: Coverage;
+  readonly packed: Buffer;
+}
+
 /** What the server side calls; see src/serving/query-handlers.ts. */
 export interface ServingHandlers {
   get(query: GetQuery): Promise<GetAnswer>;
   /** The chunks of a scan; `signal` aborts when the caller goes away. */
   scan(query: ScanQuery, signal: AbortSignal): AsyncIterable<ScanChunkAnswer>;
+  /** The chunks of a scan packed; when present, the service answers Scans with it rather than scan(). */
+  scanPacked?(query: ScanQuery, signal: AbortSignal): AsyncIterable<PackedScanChunkAnswer>;
 }
 
 // ---- wire <-> domain -----------------------------------------------------------
 
-function keyOf(bytes: Buffer, what: string): string {
-  if (!isUtf8(bytes)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${what} to be the UTF-8 bytes of a key, got ${bytes.length} bytes that are not UTF-8`);
+/** `what` names the key in the error (a function: a Get's keys are named only when one is refused). */
+function keyOf(bytes: Buffer, what: string | (() => string)): string {
+  if (!isUtf8(bytes)) throw new LaminateError('INVALID_ARGUMENT', `Expected ${typeof what === 'string' ? what : what()} to be the UTF-8 bytes of a key, got ${bytes.length} bytes that are not UTF-8`);
   return bytes.toString('utf8');
 }
 
@@ -110,7 +120,7 @@ function fromWireScan(r: W.ScanRequest): ScanQuery {
 export function servingService(handlers: ServingHandlers): ServiceRegistration {
   return (server) => {
     const get = async (r: W.GetRequest): Promise<W.GetResponse> => {
-      const keys = r.keys.map((k, i) => keyOf(k, `key ${i}`));
+      const keys = r.keys.map((k, i) => keyOf(k, () => `key ${i}`));
       const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
       return { view: a.view, coverage: toWireCoverage(a.coverage), entries: [], packed: packEntries(a.entries) };
     };
@@ -118,7 +128,12 @@ export function servingService(handlers: ServingHandlers): ServiceRegistration {
       get: unaryHandler(get),
       getStream: getStreamHandler(get),
       scan: messageStreamHandler(async function* (r: W.ScanRequest, signal: AbortSignal): AsyncGenerator<W.ScanChunk> {
-        for await (const c of handlers.scan(fromWireScan(r), signal)) {
+        const q = fromWireScan(r);
+        if (handlers.scanPacked !== undefined) {
+          for await (const c of handlers.scanPacked(q, signal)) yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: [], packed: c.packed };
+          return;
+        }
+        for await (const c of handlers.scan(q, signal)) {
           yield { view: c.view, coverage: toWireCoverage(c.coverage), entries: [], packed: packEntries(c.entries) };
         }
       }),

@@ -25,10 +25,13 @@
 import { describe, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type ScanChunkAnswer, type ScanQuery, type ServedEntry, type SpeedReadOptions } from '../common/serving-shapes.js';
+import { packEntries } from '../protocol/packed-entries.js';
+import type { PackedScanChunkAnswer } from '../protocol/serving-rpc.js';
 import type { ViewEntry } from '../view/view-file-reader.js';
 import { fileForKey, filesForScan } from '../view/view-manifest.js';
 import { mergeScanBatches } from '../view/view-merge.js';
 import type { LoadedVersion } from './loaded-version.js';
+import { packedScan } from './packed-scan.js';
 import { behind, isFinal, mergeScanEntries } from './speed-merge.js';
 import type { SpeedPlacement, SpeedReads, SpeedScanRead } from './speed-reads.js';
 import type { VersionSet } from './version-set.js';
@@ -53,6 +56,8 @@ export interface QueryHandlerOptions {
 export interface QueryHandlers {
   get(query: GetQuery): Promise<GetAnswer>;
   scan(query: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer, void, undefined>;
+  /** scan()'s chunks with their entries packed (packed-entries.ts), as the Serving service sends them. */
+  scanPacked(query: ScanQuery, signal?: AbortSignal): AsyncGenerator<PackedScanChunkAnswer, void, undefined>;
 }
 
 /** Per-entry bytes counted besides key and value when sizing a chunk (framing of the message's fields). */
@@ -139,7 +144,10 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       const placement = await placementFor(v, q);
       if (placement === undefined) {
         checkBatchOnly(v, q);
-        const entries = q.keys.map((key, i): ServedEntry => ({ key, ...v.answer(key, stored[i]) }));
+        const entries = q.keys.map((key, i): ServedEntry => {
+          const a = v.answer(key, stored[i]);
+          return { key, value: a.value, found: a.found };
+        });
         return { view: v.view, coverage: v.coverage, entries };
       }
       const r = await options.speed!.get(v.view, v.version, { cut: v.manifest.cut, definitionHash: v.manifest.definitionHash }, v.presentation.merge, placement, q.keys, stored, q);
@@ -154,7 +162,8 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     }
   }
 
-  async function* scan(q: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer, void, undefined> {
+  /** A scan's limit, checked, and its bounds. */
+  const scanBounds = (q: ScanQuery): { limit: number | undefined; bounds: { from?: string; to?: string; prefix?: string } } => {
     const limit = q.limit;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a scan limit that is a non-negative integer, got ${describe(limit)}`);
@@ -164,6 +173,11 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       ...(q.to !== undefined ? { to: q.to } : {}),
       ...(q.prefix !== undefined ? { prefix: q.prefix } : {}),
     };
+    return { limit, bounds };
+  };
+
+  async function* scan(q: ScanQuery, signal?: AbortSignal): AsyncGenerator<ScanChunkAnswer, void, undefined> {
+    const { limit, bounds } = scanBounds(q);
     const lease = versions.acquire(q.view, q.version);
     const v = lease.version;
     try {
@@ -212,5 +226,40 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
     }
   }
 
-  return { get, scan };
+  /**
+   * A batch-only scan of a view whose stored values are its answers
+   * (no speed side, Presentation.identity) is packed straight from the
+   * blocks (packed-scan.ts); any other goes through scan() and is packed
+   * chunk by chunk. The same entries and chunk sizes either way.
+   */
+  async function* scanPacked(q: ScanQuery, signal?: AbortSignal): AsyncGenerator<PackedScanChunkAnswer, void, undefined> {
+    const { limit, bounds } = scanBounds(q);
+    const lease = versions.acquire(q.view, q.version);
+    const v = lease.version;
+    try {
+      // Batch-only as scan() would be: asked so, no speed side, or none placed and no offsets to wait for.
+      const direct = v.presentation.identity && (q.batchOnly === true || options.speed === undefined || (q.atLeast === undefined && placed(v.view) === undefined));
+      if (!direct) {
+        for await (const c of scan(q, signal)) yield { view: c.view, coverage: c.coverage, packed: packEntries(c.entries) };
+        return;
+      }
+      checkBatchOnly(v, q);
+      const files = filesForScan(v.manifest, bounds);
+      const cursors = files.map((f) => v.reader(f.partition).scanCursor({ ...bounds, ...(limit !== undefined ? { limit } : {}) }));
+      try {
+        for await (const c of packedScan(cursors, limit ?? Number.POSITIVE_INFINITY, chunkBytes, () => signal?.aborted === true)) {
+          yield { view: v.view, coverage: v.coverage, packed: c.packed };
+        }
+      } catch (err) {
+        if (err instanceof LaminateError && err.code === 'FAILED_PRECONDITION') {
+          throw new LaminateError(err.code, `View '${v.view}' version ${v.version}: ${err.message}`, { cause: err, ids: { view: v.view, version: v.version } });
+        }
+        throw failed(v, err);
+      }
+    } finally {
+      lease.release();
+    }
+  }
+
+  return { get, scan, scanPacked };
 }

@@ -5,6 +5,7 @@
  */
 import { LaminateError } from '../common/errors.js';
 import { addMetricsSource, counter, gauge, histogram, LATENCY_BUCKETS } from '../common/metrics.js';
+import type { ScanQuery } from '../common/serving-shapes.js';
 import type { ServingHandlers } from '../protocol/serving-rpc.js';
 
 const requests = () => counter({ name: 'laminate_serving_requests_total', help: 'Requests a serving node answered, by method and code (OK or the error\'s code)', labelNames: ['method', 'code'] as const });
@@ -22,6 +23,20 @@ function codeOf(err: unknown): string {
 export function measuredHandlers(handlers: ServingHandlers): ServingHandlers {
   const req = requests();
   const lat = latency();
+  /** A scan (of entries or packed) counted and timed as one request. */
+  const timedScan = <T>(scan: (query: ScanQuery, signal: AbortSignal) => AsyncIterable<T>) => async function* (query: ScanQuery, signal: AbortSignal): AsyncGenerator<T> {
+    const t0 = performance.now();
+    let code = 'OK';
+    try {
+      yield* scan(query, signal);
+    } catch (err) {
+      code = codeOf(err);
+      throw err;
+    } finally {
+      req.inc({ method: 'scan', code });
+      lat.observe({ method: 'scan' }, (performance.now() - t0) / 1000);
+    }
+  };
   return {
     async get(query) {
       const t0 = performance.now();
@@ -36,19 +51,8 @@ export function measuredHandlers(handlers: ServingHandlers): ServingHandlers {
         lat.observe({ method: 'get' }, (performance.now() - t0) / 1000);
       }
     },
-    async *scan(query, signal) {
-      const t0 = performance.now();
-      let code = 'OK';
-      try {
-        yield* handlers.scan(query, signal);
-      } catch (err) {
-        code = codeOf(err);
-        throw err;
-      } finally {
-        req.inc({ method: 'scan', code });
-        lat.observe({ method: 'scan' }, (performance.now() - t0) / 1000);
-      }
-    },
+    scan: timedScan(handlers.scan.bind(handlers)),
+    ...(handlers.scanPacked !== undefined ? { scanPacked: timedScan(handlers.scanPacked.bind(handlers)) } : {}),
   };
 }
 

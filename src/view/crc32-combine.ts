@@ -71,3 +71,23 @@ export function crc32Combine(crcA: number, crcB: number, lengthB: number): numbe
   if (lengthB === 0) return crcA >>> 0;
   return (multModP(crc32ShiftOperator(lengthB), crcA) ^ crcB) >>> 0;
 }
+
+/**
+ * crc32Combine for many B of a few lengths: the shift operator of each
+ * length is computed once (a view file's blocks take a few hundred
+ * lengths at most, as a block closes before the entry that would pass its
+ * target size). One per verify() pass; not shared.
+ */
+export class Crc32Combiner {
+  private readonly operators = new Map<number, number>();
+
+  combine(crcA: number, crcB: number, lengthB: number): number {
+    if (lengthB === 0) return crcA >>> 0;
+    let op = this.operators.get(lengthB);
+    if (op === undefined) {
+      op = crc32ShiftOperator(lengthB);
+      this.operators.set(lengthB, op);
+    }
+    return (multModP(op, crcA) ^ crcB) >>> 0;
+  }
+}

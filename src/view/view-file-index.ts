@@ -120,7 +120,8 @@ export class ViewFileIndex {
    * key is before the first key or after the last (nothing is read then).
    */
   blockFor(target: Buffer): number {
-    if (this.offsets.length === 0 || Buffer.compare(target, this.footer.firstKey) < 0) return -1;
+    const first = this.footer.firstKey;
+    if (this.offsets.length === 0 || compareRange(target, 0, target.length, first, 0, first.length) < 0) return -1;
     const i = this.blockFrom(target);
     return i < this.offsets.length ? i : -1;
   }
@@ -160,48 +161,58 @@ function parseIndex(payload: Buffer, footer: ViewFileFooter, path: string): Pars
   const offsets = new Float64Array(n);
   const lengths = new Uint32Array(n);
   const keyStarts = new Uint32Array(n + 1);
-  const keyParts: Buffer[] = [];
+  // Every last key, one after the other (grown when the whole keys outgrow the compressed index).
+  let keys = Buffer.allocUnsafe(Math.max(64, payload.length));
+  const data = block.data;
   const c = new BlockCursor();
   c.reset(block);
   let count = 0;
   let expectedOffset = 0;
   let keyBytesSoFar = 0;
-  let previous: Buffer | undefined;
+  // Read in place (no object per entry): this runs once per file at load, mostly as cold code.
   while (c.next()) {
     if (count >= n) throw bad(`expected ${n} entries (the footer's block count), got more`);
-    const v = c.value();
-    let p = 0;
-    const handle = [0, 0];
+    let p = c.valueStart;
+    const valueEnd = c.valueEnd;
+    let offset = 0;
+    let length = 0;
     for (let f = 0; f < 2; f++) {
       let x = 0;
       let scale = 1;
       let b: number;
       do {
-        if (p >= v.length || scale > 2 ** 49) throw bad(`entry ${count} has a malformed block handle`);
-        b = v[p++]!;
+        if (p >= valueEnd || scale > 2 ** 49) throw bad(`entry ${count} has a malformed block handle`);
+        b = data[p++]!;
         x += (b & 0x7f) * scale;
         scale *= 128;
       } while (b >= 0x80);
-      handle[f] = x;
+      if (f === 0) offset = x;
+      else length = x;
     }
-    const [offset, length] = handle as [number, number];
     if (offset !== expectedOffset || length > MAX_BLOCK_BYTES || length < 4) {
       throw bad(`entry ${count} places a block of ${length} bytes at offset ${offset}, expected one at ${expectedOffset} of 4 to ${MAX_BLOCK_BYTES} bytes`);
     }
-    const key = Buffer.from(c.key.subarray(0, c.keyLength));
-    if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw bad(`the last keys of blocks ${count - 1} and ${count} are not in ascending order`);
-    previous = key;
+    const keyLength = c.keyLength;
+    if (keyBytesSoFar + keyLength > keys.length) {
+      // Keys are prefix-compressed in the index: whole, they may take more bytes than it.
+      const bigger = Buffer.allocUnsafe(Math.max(keyBytesSoFar + keyLength, 2 * keys.length));
+      keys.copy(bigger, 0, 0, keyBytesSoFar);
+      keys = bigger;
+    }
+    c.key.copy(keys, keyBytesSoFar, 0, keyLength);
+    if (count > 0 && compareRange(keys, keyStarts[count - 1]!, keyBytesSoFar, keys, keyBytesSoFar, keyBytesSoFar + keyLength) >= 0) {
+      throw bad(`the last keys of blocks ${count - 1} and ${count} are not in ascending order`);
+    }
     offsets[count] = offset;
     lengths[count] = length;
-    keyParts.push(key);
     keyStarts[count] = keyBytesSoFar;
-    keyBytesSoFar += key.length;
+    keyBytesSoFar += keyLength;
     expectedOffset = offset + length + BLOCK_TRAILER_BYTES;
     count++;
   }
   if (count !== n) throw bad(`expected ${n} entries (the footer's block count), got ${count}`);
   keyStarts[n] = keyBytesSoFar;
   if (expectedOffset !== footer.indexOffset) throw bad(`its blocks end at offset ${expectedOffset}, but the index starts at ${footer.indexOffset}`);
-  if (n > 0 && !previous!.equals(footer.lastKey)) throw bad("the last block's last key is not the footer's last key");
-  return { keys: Buffer.concat(keyParts, keyBytesSoFar), keyStarts, offsets, lengths };
+  if (n > 0 && !keys.subarray(keyStarts[n - 1]!, keyBytesSoFar).equals(footer.lastKey)) throw bad("the last block's last key is not the footer's last key");
+  return { keys: keys.subarray(0, keyBytesSoFar), keyStarts, offsets, lengths };
 }

@@ -23,7 +23,8 @@ import { crc32 } from 'node:zlib';
 import { describe, LaminateError } from '../common/errors.js';
 import { BlockCache } from './block-cache.js';
 import { CRC32_RESIDUE } from './crc32-combine.js';
-import { Block, BlockCursor, compareRange } from './view-block.js';
+import { Block, BlockCursor } from './view-block.js';
+import { ScanCursor } from './scan-cursor.js';
 import { BLOCK_TRAILER_BYTES, keyBytes, type ViewFileFooter } from './view-file-format.js';
 import { readFully, readFullySync, shrank, ViewFileIndex, type PositionalFile } from './view-file-index.js';
 import { isS3Path } from '../storage/object-store.js';
@@ -265,7 +266,7 @@ export class ViewFileReader {
       const read = this.readBlock(i, true);
       const block = read instanceof Block ? read : await read;
       const c = this.cursor;
-      return c.seek(block, target) && c.keyEquals(target) ? c.value() : undefined;
+      return c.find(block, target) ? c.value() : undefined;
     } finally {
       this.end(false);
     }
@@ -273,38 +274,42 @@ export class ViewFileReader {
 
   /**
    * The values of `keys`, in the same order (undefined for a key the file
-   * does not hold; a key asked twice is answered twice). Keys are sorted,
-   * and each block they touch is read once, the reads running together.
+   * does not hold; a key asked twice is answered twice). Each block the
+   * keys touch is read once, the reads running together; a key whose block
+   * needs no wait (cached, or read with a blocking pread) is answered at
+   * once. Keys are not sorted first: sorting cost more than the lookups it
+   * would order (most keys of a MultiGet fall in different blocks).
    *
    * @throws what get() throws.
    */
   async multiGet(keys: readonly string[]): Promise<(Buffer | undefined)[]> {
     this.begin('multiGet');
     try {
-      const targets = keys.map((k) => keyBytes(k));
       const results = new Array<Buffer | undefined>(keys.length).fill(undefined);
-      const order = targets.map((_, i) => i).sort((a, b) => {
-        const x = targets[a]!;
-        const y = targets[b]!;
-        return compareRange(x, 0, x.length, y, 0, y.length);
-      });
-      const blockOf = new Map<number, number[]>();
-      for (const i of order) {
-        const b = this.index.blockFor(targets[i]!);
-        if (b < 0) continue;
-        const group = blockOf.get(b);
-        if (group === undefined) blockOf.set(b, [i]);
-        else group.push(i);
-      }
-      const groups = [...blockOf];
-      const reads = groups.map(([b]) => this.readBlock(b, true));
-      // Await only when some block is being read in the thread pool.
-      const blocks = reads.every((r) => r instanceof Block) ? (reads as Block[]) : await Promise.all(reads.map(async (r) => r));
+      const blocks = new Map<number, Block | Promise<Block>>();
+      let waiting: { i: number; target: Buffer; read: Promise<Block> }[] | undefined;
       const c = this.cursor;
-      for (let g = 0; g < groups.length; g++) {
-        for (const i of groups[g]![1]) {
-          const target = targets[i]!;
-          if (c.seek(blocks[g]!, target) && c.keyEquals(target)) results[i] = c.value();
+      for (let i = 0; i < keys.length; i++) {
+        const target = keyBytes(keys[i]!);
+        const b = this.index.blockFor(target);
+        if (b < 0) continue;
+        let read = blocks.get(b);
+        if (read === undefined) {
+          read = this.readBlock(b, true);
+          blocks.set(b, read);
+        }
+        if (read instanceof Block) {
+          if (c.find(read, target)) results[i] = c.value();
+        } else {
+          (waiting ??= []).push({ i, target, read });
+        }
+      }
+      if (waiting !== undefined) {
+        // Await only when some block is being read in the thread pool; then seek between no awaits.
+        const read = await Promise.all(waiting.map((w) => w.read));
+        for (let j = 0; j < waiting.length; j++) {
+          const { i, target } = waiting[j]!;
+          if (c.find(read[j]!, target)) results[i] = c.value();
         }
       }
       return results;
@@ -333,6 +338,32 @@ export class ViewFileReader {
    * layer sends as one message of a Scan stream. Throws what scan() throws.
    */
   scanBatches(options: ViewScanOptions = {}): AsyncGenerator<ViewEntry[], void, undefined> {
+    const { lower, upper, limit } = this.scanBounds(options);
+    if (this.closing !== undefined) throw this.closedError('scan');
+    return this.scanRange(lower, upper, limit, options.fillCache ?? false);
+  }
+
+  /**
+   * The entries of scan() through a cursor (scan-cursor.ts): no object per
+   * entry, for a caller that copies each key and value out at once (a Scan
+   * packing its answer). The scan holds the file as scan() does, from this
+   * call until the cursor's end or its close(), which the caller must call
+   * (in a finally) when it stops early. Throws what scan() throws.
+   */
+  scanCursor(options: ViewScanOptions = {}): ScanCursor {
+    const { lower, upper, limit } = this.scanBounds(options);
+    this.begin('scan', true);
+    const fillCache = options.fillCache ?? false;
+    return new ScanCursor({
+      blocks: this.offsets.length,
+      blockFrom: (target) => this.index.blockFrom(target),
+      readBlock: (i) => this.readBlock(i, fillCache),
+      done: () => this.end(true),
+    }, lower, upper, limit);
+  }
+
+  /** A scan's bounds as UTF-8 (prefix folded into from and to) and its limit; throws INVALID_ARGUMENT. */
+  private scanBounds(options: ViewScanOptions): { lower: Buffer | undefined; upper: Buffer | undefined; limit: number } {
     const { limit } = options;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a scan limit that is a non-negative integer, got ${describe(limit)}`);
@@ -345,8 +376,7 @@ export class ViewFileReader {
       const pe = prefixEnd(prefix);
       if (pe !== undefined && (upper === undefined || Buffer.compare(pe, upper) < 0)) upper = pe;
     }
-    if (this.closing !== undefined) throw this.closedError('scan');
-    return this.scanRange(lower, upper, limit ?? Number.POSITIVE_INFINITY, options.fillCache ?? false);
+    return { lower, upper, limit: limit ?? Number.POSITIVE_INFINITY };
   }
 
   private async *scanRange(lower: Buffer | undefined, upper: Buffer | undefined, limit: number, fillCache: boolean): AsyncGenerator<ViewEntry[], void, undefined> {

@@ -5,7 +5,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { LaminateError } from '../common/errors.js';
-import { CRC32_RESIDUE, crc32Combine } from './crc32-combine.js';
+import { CRC32_RESIDUE, Crc32Combiner } from './crc32-combine.js';
 import { BLOCK_TRAILER_BYTES } from './view-file-format.js';
 import { readFully, shrank, type PositionalFile, type ViewFileIndex } from './view-file-index.js';
 
@@ -27,6 +27,7 @@ export async function checkWholeFile(fh: PositionalFile, path: string, index: Vi
     r < blocks ? offsets[r]! + lengths[r]! + BLOCK_TRAILER_BYTES : r === blocks ? footer.indexOffset + footer.indexLength + BLOCK_TRAILER_BYTES : size;
   const regionStart = (r: number): number => (r === 0 ? 0 : regionEnd(r - 1));
   const buffers = [Buffer.allocUnsafe(Math.min(chunk, size)), Buffer.allocUnsafe(Math.min(chunk, size))];
+  const combiner = new Crc32Combiner();
   let fileCrc = 0;
   let region = 0;
   let end = regionEnd(0);
@@ -59,7 +60,7 @@ export async function checkWholeFile(fh: PositionalFile, path: string, index: Vi
           const what = region < blocks ? `block ${region} at offset ${start}` : `the index block at offset ${start}`;
           throw new LaminateError('DATA_LOSS', `View file '${path}': ${what} (${end - start - BLOCK_TRAILER_BYTES} bytes) fails its checksum`);
         }
-        fileCrc = crc32Combine(fileCrc, CRC32_RESIDUE, end - start);
+        fileCrc = combiner.combine(fileCrc, CRC32_RESIDUE, end - start);
         region++;
         end = regionEnd(region);
         regionCrc = 0;

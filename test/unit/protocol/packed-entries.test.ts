@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ServedEntry } from '../../../src/common/serving-shapes.js';
-import { packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
+import { PackedWriter, packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
 
 const plain = (entries: readonly ServedEntry[]): unknown[] => entries.map((e) => ({ ...e, value: Buffer.from(e.value).toString('hex') }));
 
@@ -59,5 +59,22 @@ describe('packed view entries', () => {
     }
     expect(() => unpackEntries(Buffer.from([0x40, 0, 0]))).toThrow(/flags 64/);
     expect(() => unpackEntries(Buffer.from([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(/more than 5 bytes/);
+  });
+
+  it('PackedWriter packs found entries from bytes as packEntries packs them, growing past its first size, and starts over at take()', () => {
+    const w = new PackedWriter(16);
+    for (let seed = 1; seed <= 40; seed++) {
+      const entries = randomEntries(seed, seed % 25).map((e): ServedEntry => ({ key: e.key, value: e.value, found: true }));
+      for (const e of entries) {
+        const key = Buffer.concat([Buffer.from(e.key), Buffer.from('junk')]);
+        const block = Buffer.concat([Buffer.from('before'), e.value, Buffer.from('after')]);
+        w.addFound(key, Buffer.byteLength(e.key), block, 6, 6 + e.value.length);
+      }
+      expect(w.count).toBe(entries.length);
+      const packed = w.take();
+      expect(packed).toEqual(packEntries(entries));
+      expect(w.count).toBe(0);
+      expect(w.size).toBe(0);
+    }
   });
 });

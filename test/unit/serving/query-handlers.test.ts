@@ -6,6 +6,7 @@ import { hll } from '../../../src/api/monoids.js';
 import { silentLogger } from '../../../src/common/logger.js';
 import type { ScanQuery } from '../../../src/common/serving-shapes.js';
 import { encodeKeyPrefix, encodeViewKey } from '../../../src/common/view-key.js';
+import { unpackEntries } from '../../../src/protocol/packed-entries.js';
 import { createQueryHandlers } from '../../../src/serving/query-handlers.js';
 import { VersionSet } from '../../../src/serving/version-set.js';
 import { versionDir } from '../../../src/view/view-version-dir.js';
@@ -106,6 +107,68 @@ describe('query handlers', () => {
     await set.closeAll();
   });
 
+  it('packs a batch-only scan straight from the blocks: the reference entries, in chunks of the bound, for every bound', async () => {
+    const map = referenceMap(7, 4000);
+    const { set } = await served(map, { blockBytes: 4096 });
+    const keys = [...map.keys()].sort(byUtf8);
+    const cases: Array<Omit<ScanQuery, 'view'>> = [
+      {}, { prefix: 'page/' }, { prefix: encodeKeyPrefix(['user']) }, { from: keys[100]!, to: keys[900]! }, { from: keys[5]!, to: keys[5]! },
+      { from: 'p', limit: 7 }, { prefix: 'user/', from: 'user/3', to: 'user/7', limit: 50 }, { prefix: 'nothing' }, { limit: 0 }, { limit: 1 },
+    ];
+    for (const chunkBytes of [1024, 64 * 1024]) {
+      const q = createQueryHandlers(set, { log, scanChunkBytes: chunkBytes });
+      for (const c of cases) {
+        const chunks = await collect(q.scanPacked({ view: 'v', ...c }));
+        expect(chunks.length).toBeGreaterThan(0);
+        for (const ch of chunks) expect(ch.coverage).toEqual({ version: 4, cut: [5, 6, 7] });
+        const entries = chunks.map((ch) => unpackEntries(ch.packed));
+        expect(entries.flat().map((e) => [e.key, unpack(Buffer.from(e.value))]), JSON.stringify(c)).toEqual(referenceScan(map, c));
+        expect(entries.flat().every((e) => e.found && e.final === undefined)).toBe(true);
+        // Chunks close at the bound (every one but the last); an empty answer is one empty chunk.
+        for (const ch of chunks.slice(0, -1)) {
+          expect(ch.packed.length).toBeGreaterThanOrEqual(chunkBytes);
+          expect(ch.packed.length).toBeLessThan(chunkBytes + 100);
+        }
+        if (referenceScan(map, c).length === 0) expect(chunks.map((ch) => ch.packed.length)).toEqual([0]);
+      }
+    }
+    // A view whose answers are not its stored values goes the general way, presented.
+    const counts = new Map([['a', [['x', 2]]], ['b', [['y', 1], ['z', 5]]]]);
+    const top = await served(counts, { merge: 'topK(1)', partitions: 2 });
+    const got = (await collect(createQueryHandlers(top.set, { log }).scanPacked({ view: 'v' }))).flatMap((ch) => unpackEntries(ch.packed));
+    expect(got.map((e) => [e.key, unpack(Buffer.from(e.value))])).toEqual([['a', [{ item: 'x', count: 2 }]], ['b', [{ item: 'z', count: 5 }]]]);
+    await top.set.closeAll();
+    await set.closeAll();
+  });
+
+  it('lets a packed scan stopped early go: its version closes, and a scan that is aborted ends after its chunk', async () => {
+    const map = referenceMap(8, 3000);
+    const { set } = await served(map, { blockBytes: 4096 });
+    const q = createQueryHandlers(set, { log, scanChunkBytes: 1024 });
+    for await (const ch of q.scanPacked({ view: 'v' })) {
+      expect(ch.packed.length).toBeGreaterThan(0);
+      break;
+    }
+    const abort = new AbortController();
+    const seen: number[] = [];
+    for await (const ch of q.scanPacked({ view: 'v' }, abort.signal)) {
+      seen.push(unpackEntries(ch.packed).length);
+      abort.abort();
+    }
+    expect(seen.length).toBe(1);
+    // closeAll resolves only once no scan holds a file open.
+    await set.closeAll();
+    // Blocks read through the thread pool (each step may wait): the same entries.
+    const root = await tempDir();
+    await writeVersion(root, { view: 'v', version: 4, entries: map, partitions: 3, cut: [5, 6, 7], blockBytes: 4096 });
+    const pooled = new VersionSet();
+    pooled.add(await openVersion(root, 'v', 4, { syncReads: false }));
+    pooled.setCurrent('v', 4);
+    const all = await collect(createQueryHandlers(pooled, { log, scanChunkBytes: 1024 }).scanPacked({ view: 'v', from: 'p' }));
+    expect(all.flatMap((ch) => unpackEntries(ch.packed)).map((e) => [e.key, unpack(Buffer.from(e.value))])).toEqual(referenceScan(map, { from: 'p' }));
+    await pooled.closeAll();
+  });
+
   it('presents the values of topK and hll views, and answers sum and custom views with the stored bytes', async () => {
     const random = rng(5);
     const counts = new Map<string, Array<[string, number]>>();
@@ -175,6 +238,7 @@ describe('query handlers', () => {
     await expect(q.get({ view: 'v', keys: ['key00000'] })).rejects.toMatchObject(expected);
     await expect(q.get({ view: 'v', keys: ['key00000', 'key01999'] })).rejects.toMatchObject(expected);
     await expect(collect(q.scan({ view: 'v' }))).rejects.toMatchObject({ code: 'DATA_LOSS', message: expect.stringMatching(/^View 'v' version 4: .*fails its checksum/) as unknown });
+    await expect(collect(q.scanPacked({ view: 'v' }))).rejects.toMatchObject({ code: 'DATA_LOSS', message: expect.stringMatching(/^View 'v' version 4: .*fails its checksum/) as unknown });
     // Keys in other blocks still read right.
     const far = await q.get({ view: 'v', keys: ['key01999'] });
     expect(unpack(far.entries[0]!.value as Buffer)).toBe(1999);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CRC32_RESIDUE, crc32Combine } from '../../../src/view/crc32-combine.js';
+import { CRC32_RESIDUE, crc32Combine, Crc32Combiner } from '../../../src/view/crc32-combine.js';
 
 describe('crc32Combine', () => {
   it('gives the CRC-32 of the concatenation, as zlib computes it', () => {
@@ -37,5 +37,13 @@ describe('crc32Combine', () => {
       trailer[0] = trailer[0]! ^ 1;
       expect(crc32(Buffer.concat([block, trailer]))).not.toBe(CRC32_RESIDUE);
     }
+  });
+
+  it('Crc32Combiner, its operators kept by length, gives the CRC-32 of pieces of repeated and new lengths joined', () => {
+    const combiner = new Crc32Combiner();
+    const pieces = [100, 16_000, 100, 0, 16_000, 7, 16_001, 100, 65_536, 7].map((n) => randomBytes(n));
+    let crc = 0;
+    for (const p of pieces) crc = combiner.combine(crc, crc32(p), p.length);
+    expect(crc).toBe(crc32(Buffer.concat(pieces)));
   });
 });

@@ -80,6 +80,19 @@ describe('view file', () => {
     await w.abort();
   });
 
+  it('reads a file whose blocks\' last keys, whole, take far more bytes than its prefix-compressed index', async () => {
+    const path = join(await tempDir(), 'long-prefix.view');
+    const prefix = 'page/'.repeat(60);
+    const entries = Array.from({ length: 3000 }, (_, i): [string, Buffer] => [`${prefix}${String(i).padStart(8, '0')}`, Buffer.alloc(40, i % 251)]);
+    await writeView(path, entries, { blockBytes: 4096 });
+    const r = await ViewFileReader.open(path);
+    expect(r.blocks).toBeGreaterThan(30);
+    await r.verify();
+    expect(await r.multiGet([entries[0]![0], entries[1777]![0], entries[2999]![0], `${prefix}x`])).toEqual([entries[0]![1], entries[1777]![1], entries[2999]![1], undefined]);
+    expect((await collect(r.scan({ from: entries[1500]![0], limit: 3 }))).map((e) => e.key)).toEqual([1500, 1501, 1502].map((i) => entries[i]![0]));
+    await r.close();
+  });
+
   it('writes and reads an empty view', async () => {
     const path = join(await tempDir(), 'empty.view');
     const summary = await writeView(path, []);
