@@ -18,17 +18,29 @@ import { FUNCTION_LIMITS } from '../common/function-shapes.js';
 const NICE_STEP = 1.25;
 const MAX_NICE = 19;
 
+/** Lambda's memory for one full vCPU, MB: a container this size or larger runs at the worker's own priority. */
+export const ONE_VCPU_MB = 1_769;
+
 /**
  * The nice value of a container of `memoryMb`, for a worker whose own nice
- * value is `baseNice`: the smallest memory (128 MB) is 19 steps below the
- * worker, each doubling of memory about 3 steps nearer it; never below the
+ * value is `baseNice`: a container of ONE_VCPU_MB or more competes as the
+ * worker's own processes (one full CPU's share, as in Lambda), and each
+ * halving of memory below it is about 3 steps further (128 MB: 12 steps, a
+ * CFS weight of 87 against 1,024, about 8.5% of a core beside a busy batch
+ * task, where Lambda gives 128/1,769 = 7.2% of a vCPU); never below the
  * worker's own (an unprivileged process cannot raise a child's priority
- * above its own) nor above 19. Pure; called once per container start.
+ * above its own) nor above 19. Above ONE_VCPU_MB all sizes get the same
+ * share: a nice value cannot weigh a process above its worker's. Pure;
+ * called once per container start.
+ *
+ * Why anchored at one vCPU rather than at the largest size: anchored at
+ * 10,240 MB, 128 MB was nice 19 (weight 15), 1.5% of a core beside a batch
+ * task, and a first invocation's cold code could run past a 3 s timeout on
+ * a worker busy with map tasks.
  */
 export function niceForMemory(memoryMb: number, baseNice = 0): number {
-  const steps = Math.round(Math.log(Math.max(memoryMb, FUNCTION_LIMITS.minMemoryMb) / FUNCTION_LIMITS.minMemoryMb) / Math.log(NICE_STEP));
-  const offset = Math.max(0, MAX_NICE - steps);
-  return Math.min(MAX_NICE, Math.max(baseNice, baseNice + offset));
+  const steps = Math.round(Math.log(ONE_VCPU_MB / Math.max(memoryMb, FUNCTION_LIMITS.minMemoryMb)) / Math.log(NICE_STEP));
+  return Math.min(MAX_NICE, Math.max(baseNice, baseNice + steps));
 }
 
 /** The CFS weight of a nice value (the kernel's sched_prio_to_weight), for tests and documentation. */
