@@ -37,7 +37,6 @@ import { recoverJobs } from './recovery.js';
 import { ShuffleCleanup } from './shuffle-cleanup.js';
 import { WorkerChannels } from './worker-channels.js';
 import { ServingRegistry } from './serving-registry.js';
-import { ServedVersionsCache } from './served-versions.js';
 import { createSpeedService } from './speed-service.js';
 import { SPEED_NODE_TIMEOUT_MS, SpeedRegistry } from './speed-registry.js';
 import { ViewCatalog } from './view-catalog.js';
@@ -197,10 +196,8 @@ export class Master {
     servingRegistry.restore(await loadServingNodes(catalogDir));
     let saving = Promise.resolve();
     const seenCuts = await loadVersionCuts(catalogDir);
-    // One cache for both services: the view service tells it of each publish, rollback and removal.
-    const served = new ServedVersionsCache(viewDir, this.clock, this.log);
     const speed = createSpeedService({
-      served, catalog, root: viewDir, datasets: store, serving: servingRegistry, seenCuts, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
+      catalog, root: viewDir, datasets: store, serving: servingRegistry, seenCuts, speed: new SpeedRegistry(this.options.speedNodeTimeoutMs ?? SPEED_NODE_TIMEOUT_MS),
       clock: this.clock, log: this.log, ...(this.options.speedStartGraceMs === undefined ? {} : { startGraceMs: this.options.speedStartGraceMs }),
     });
     this.saveServing = () => {
@@ -218,7 +215,7 @@ export class Master {
     };
     const publishes = new ViewPublishes(viewDir, this.options.logger);
     const views = this.views = createViewService({
-      served, catalog, root: viewDir, datasets: store, bundles: this.bundles, speedLocations: (view) => speed.locations(view),
+      catalog, root: viewDir, datasets: store, bundles: this.bundles, speedLocations: (view) => speed.locations(view),
       jobs: {
         submit: async (r) => (await this.submitJob(r)).jobId,
         ended: (jobId) => this.jobEnded(jobId),

@@ -21,7 +21,7 @@ import type { SpeedAssignment, SpeedHeartbeat, SpeedLocation, SpeedViewAssignmen
 import type { SpeedHandoff, SpeedStatus } from '../common/speed-status.js';
 import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import type { SpeedViewHandlers } from '../protocol/view-rpc.js';
-import { uncachedServedVersions, type ServedVersionsSource } from './served-versions.js';
+import { servedVersions } from './served-versions.js';
 import { viewHandoff, type ViewCuts } from './speed-handoff.js';
 import type { SpeedRegistry, SpeedViewSpec } from './speed-registry.js';
 import type { SeenCut } from './version-cuts-store.js';
@@ -44,8 +44,6 @@ export interface SpeedServiceDeps {
   readonly startGraceMs?: number;
   /** Cuts of versions seen before a restart (version-cuts-store.ts). */
   readonly seenCuts?: readonly SeenCut[];
-  /** The master's cache of served versions, shared with the view service (which says when a view changed); default: read the store each time. */
-  readonly served?: ServedVersionsSource;
 }
 
 export interface SpeedService {
@@ -63,7 +61,6 @@ export interface SpeedService {
 export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
   const { catalog, root, datasets, serving, speed, clock } = deps;
   const log = deps.log.child({ component: 'speed-master' });
-  const servedSource = deps.served ?? uncachedServedVersions(root, log);
   const startedAt = clock.now();
   const graceMs = deps.startGraceMs ?? DEFAULT_SPEED_START_GRACE_MS;
   /** Cuts of versions seen, by `view/version`: a node down since may still serve a version retired meanwhile. */
@@ -96,7 +93,7 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
   }
 
   async function cutsOf(d: ViewDeployment, partitions: number): Promise<ViewCuts> {
-    const served = await servedSource.get(d.name, d.keep);
+    const served = await servedVersions(root, d.name, d.keep, log);
     const withCut = (served?.versions ?? []).filter((v) => v.cut.length > 0);
     for (const v of withCut) cutsSeen.set(`${d.name}/${v.version}`, v.cut);
     const current = withCut.find((v) => v.version === served?.current);

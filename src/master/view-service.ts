@@ -40,7 +40,7 @@ import { diffVersions } from '../view/view-diff.js';
 import { verifyVersionFiles } from '../view/verify-version.js';
 import type { SpeedLocation } from '../common/speed-shapes.js';
 import type { BundleStore } from './bundle-store.js';
-import { uncachedServedVersions, type ServedVersionsSource } from './served-versions.js';
+import { servedVersions } from './served-versions.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
 
@@ -89,8 +89,6 @@ export interface ViewServiceDeps {
    * logged, the build stays published.
    */
   readonly onVersionPublished?: (p: { readonly view: string; readonly version: number; readonly previous: number | undefined }) => Promise<void>;
-  /** Where heartbeats get each view's served versions (the master's cache, shared with the speed service); default: read the store each time. */
-  readonly served?: ServedVersionsSource;
 }
 
 export interface ViewService {
@@ -108,7 +106,6 @@ export interface ViewService {
 export function createViewService(deps: ViewServiceDeps): ViewService {
   const { catalog, root, datasets, bundles, jobs, registry, clock } = deps;
   const log = deps.log.child({ component: 'views' });
-  const servedSource = deps.served ?? uncachedServedVersions(root, log);
   /** Builds being followed, by view: at most one runs per view. */
   const following = new Map<string, Promise<ViewBuild>>();
   /** Publishes (or failure records) under way: stop() waits for them. */
@@ -198,7 +195,6 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     const older = (await listVersions(root, view)).filter((v) => v < current);
     for (const v of older.slice(0, Math.max(0, older.length - keep))) {
       await removeVersion(root, view, v);
-      servedSource.changed(view);
       log.info({ view, version: v }, 'old view version removed');
     }
   }
@@ -257,7 +253,6 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
           const at = deps.onPublishStep;
           await writeManifest(root, manifest, at ? { onStep: (s) => at(`manifest:${s}`) } : {});
           await publishVersion(root, b.view, b.version, at ? { onStep: (s) => at(`current:${s}`) } : {});
-          servedSource.changed(b.view);
           blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
         }
         published = true;
@@ -294,8 +289,6 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         return toBuild(b);
       })
       .finally(() => {
-        // Whatever the build did to the folder (a publish that failed half-way included), heartbeats read it afresh.
-        servedSource.changed(b.view);
         if (following.get(b.view) === p) following.delete(b.view);
       });
     following.set(b.view, p);
@@ -411,7 +404,6 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
       throw new LaminateError('NOT_FOUND', `View '${d.name}' has no version ${to} (kept: ${(await listVersions(root, d.name)).join(', ') || 'none'})`, { ids: { view: d.name, version: to } });
     }
     await publishVersion(root, d.name, to, { rollback: true });
-    servedSource.changed(d.name);
     await catalog.rolledBack(d.name, to, from ?? 0, clock.now());
     log.info({ view: d.name, version: to, from }, 'view rolled back');
     return info(d);
@@ -432,7 +424,7 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     for (const d of catalog.list()) {
       // One view's damaged CURRENT, or a version retired meanwhile, must not fail the others' heartbeat.
       try {
-        const served = await servedSource.get(d.name, d.keep);
+        const served = await servedVersions(root, d.name, d.keep, log);
         if (served === undefined) continue;
         out.push({
           view: d.name, merge: d.merge, current: served.current, versions: served.versions,
