@@ -26,8 +26,8 @@ export const ONE_VCPU_MB = 1_769;
  * value is `baseNice`: a container of ONE_VCPU_MB or more competes as the
  * worker's own processes (one full CPU's share, as in Lambda), and each
  * halving of memory below it is about 3 steps further (128 MB: 12 steps, a
- * CFS weight of 87 against 1,024, about 8.5% of a core beside a busy batch
- * task, where Lambda gives 128/1,769 = 7.2% of a vCPU); never below the
+ * CFS weight of 87 against 1,024: 87/1,111, about 7.8% of a core shared with
+ * one busy batch task, where Lambda gives 128/1,769 = 7.2% of a vCPU); never below the
  * worker's own (an unprivileged process cannot raise a child's priority
  * above its own) nor above 19. Above ONE_VCPU_MB all sizes get the same
  * share: a nice value cannot weigh a process above its worker's. Pure;
