@@ -329,15 +329,23 @@ describe('function host', () => {
     expect([nice(small), nice(large)]).toEqual([niceForMemory(128, getPriority()), niceForMemory(256, getPriority())]);
     // Both on one core (all their threads), so they contend whatever else the machine runs.
     for (const pid of [small, large]) execFileSync('taskset', ['-a', '-cp', '0', String(pid)], { stdio: 'ignore' });
+    // Both spin far longer than the window, which opens once both are spinning and closes when the large one has
+    // used 400 ms of CPU in it: time either spends alone (before the other's invocation reaches it, or after the other
+    // ends, until its ticks are read) would count for it alone and skew the ratio, as it did under heavy load.
+    const spin = (id: string, memoryMb: number): Promise<FunctionInvocationReport> =>
+      host.invoke(invocation(main, id, { op: 'cpu', ms: 60_000 }, { timeoutMs: 50_000, memoryMb }));
+    const ticks0 = [cpuTicks(small), cpuTicks(large)] as const;
+    const runs = [spin('c-cpu-128', 128), spin('c-cpu-256', 256)];
+    // A tick (10 ms) of each once its invocation arrived: each is spinning.
+    await vi.waitFor(() => expect(cpuTicks(small) > ticks0[0] && cpuTicks(large) > ticks0[1]).toBe(true), { timeout: 20_000, interval: 5 });
     const before = [cpuTicks(small), cpuTicks(large)] as const;
-    // The small one spins (far) longer than the window; the window ends when the large one has used 400 ms of CPU.
-    const smallRun = host.invoke(invocation(main, 'c-cpu-128', { op: 'cpu', ms: 60_000 }, { timeoutMs: 50_000, memoryMb: 128 }));
-    const largeRun = await host.invoke(invocation(main, 'c-cpu-256', { op: 'cpu', ms: 400 }, { timeoutMs: 50_000, memoryMb: 256 }));
+    await vi.waitFor(() => expect(cpuTicks(large) - before[1]).toBeGreaterThanOrEqual(40), { timeout: 40_000, interval: 10 });
     const smallUsed = cpuTicks(small) - before[0];
     const largeUsed = cpuTicks(large) - before[1];
     host.stop('c-cpu-128', 'test done');
-    await smallRun;
-    expect(largeRun.ok).toBe(true);
+    host.stop('c-cpu-256', 'test done');
+    // Stopped mid-spin: neither ran to its end.
+    expect((await Promise.all(runs)).map((r) => r.ok)).toEqual([false, false]);
     const ratio = largeUsed / smallUsed;
     expect(ratio).toBeGreaterThan(1.5);
     expect(ratio).toBeLessThan(2.6);
