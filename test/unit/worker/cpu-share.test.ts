@@ -7,8 +7,10 @@ describe('CPU shares from memory', () => {
     // A reniced worker: never below its own value, never above 19.
     expect([128, 1769, 10_240].map((m) => niceForMemory(m, 5))).toEqual([17, 5, 5]);
     expect(niceForMemory(128, 10)).toBe(19);
-    // 128 MB beside a process at the worker's priority: about Lambda's 128/1769 of a CPU.
-    const share = cfsWeight(niceForMemory(128)) / cfsWeight(0);
+    // 128 MB beside one busy process at the worker's priority: its share of the core, w / (w + 1,024), about
+    // Lambda's 128/1,769 of a vCPU.
+    const w = cfsWeight(niceForMemory(128));
+    const share = w / (w + cfsWeight(0));
     expect(share).toBeGreaterThan(0.06);
     expect(share).toBeLessThan(0.1);
     // Twice the memory, about twice the weight.
