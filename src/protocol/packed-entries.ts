@@ -75,20 +75,26 @@ export function packEntries(entries: readonly ServedEntry[]): Buffer {
  * UTF-8, a value's msgpack in a block), into one growing buffer: what a
  * Scan packing straight from view blocks writes (src/serving/packed-scan.ts),
  * with no string or object per entry. The layout is packEntries'. Not shared.
+ *
+ * `headroom` bytes are kept free before the entries of every buffer (which
+ * is never a slice of Node's shared pool), so that the message that carries
+ * them can be encoded around them without copying them
+ * (serving-rpc.ts encodes a ScanChunk's other fields there).
  */
 export class PackedWriter {
   private buf: Buffer;
-  private pos = 0;
+  private pos: number;
   /** Entries written since the last take(). */
   count = 0;
 
-  constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
+  constructor(initialBytes: number, readonly headroom = 0) {
+    this.buf = Buffer.allocUnsafeSlow(headroom + Math.max(64, initialBytes));
+    this.pos = headroom;
   }
 
   /** Bytes written since the last take(). */
   get size(): number {
-    return this.pos;
+    return this.pos - this.headroom;
   }
 
   /** Appends a found entry: key[0, keyLength) and value[valueStart, valueEnd). */
@@ -96,7 +102,7 @@ export class PackedWriter {
     const n = valueEnd - valueStart;
     const needed = this.pos + 1 + 2 * MAX_VARINT_BYTES + keyLength + n;
     if (needed > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(needed, 2 * this.buf.length));
+      const bigger = Buffer.allocUnsafeSlow(Math.max(needed, 2 * this.buf.length));
       this.buf.copy(bigger, 0, 0, this.pos);
       this.buf = bigger;
     }
@@ -112,23 +118,32 @@ export class PackedWriter {
     }
     pos += keyLength;
     pos = writeVarint(buf, pos, n);
-    buf.set(value.subarray(valueStart, valueEnd), pos);
+    value.copy(buf, pos, valueStart, valueEnd);
     this.pos = pos + n;
     this.count++;
   }
 
   /**
    * The entries written since the last take(), and starts over in a new
-   * buffer of the same size (the one returned is the caller's: no copy).
+   * buffer of the same size (the one returned is the caller's: no copy; the
+   * `headroom` bytes before it in its ArrayBuffer are the caller's too).
    */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
-    this.pos = 0;
+    const out = this.buf.subarray(this.headroom, this.pos);
+    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
+    this.pos = this.headroom;
     this.count = 0;
     return out;
   }
 }
+
+/**
+ * The headroom a Scan chunk is packed with: room for the ScanChunk
+ * message's other fields (view name, coverage) and the packed field's tag
+ * and length, encoded there by the Serving service (serving-rpc.ts), which
+ * falls back to copying when they need more.
+ */
+export const SCAN_CHUNK_HEADROOM = 1024;
 
 function damaged(what: string, at: number, size: number): LaminateError {
   return new LaminateError('INTERNAL', `Expected packed view entries, got ${what} at byte ${at} of ${size}`);

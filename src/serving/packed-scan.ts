@@ -23,6 +23,8 @@ import { compareRange } from '../view/view-block.js';
 export interface PackedChunk {
   readonly packed: Buffer;
   readonly count: number;
+  /** Bytes before `packed` in its ArrayBuffer that the consumer may write (PackedWriter's headroom). */
+  readonly headroom: number;
 }
 
 /** Whether cursor a's current key is before cursor b's. */
@@ -49,7 +51,8 @@ function siftDown(heap: ScanCursor[], i: number): void {
 /**
  * The entries of `cursors` (one per file, each in key order) merged in key
  * order, at most `limit` in all, packed in chunks of about `chunkBytes`
- * (the last may be smaller; one empty chunk when there is no entry).
+ * (the last may be smaller; one empty chunk when there is no entry), each
+ * with `headroom` free bytes before it (PackedWriter).
  * Closes every cursor when it ends, early or not. `aborted` is asked after
  * each chunk: true stops the scan. Called by the query handlers once per
  * batch-only Scan of an identity view.
@@ -57,7 +60,7 @@ function siftDown(heap: ScanCursor[], i: number): void {
  * @throws LaminateError DATA_LOSS when the files' keys are not strictly
  *   ascending in the merge; what ScanCursor.step throws.
  */
-export async function* packedScan(cursors: readonly ScanCursor[], limit: number, chunkBytes: number, aborted: () => boolean): AsyncGenerator<PackedChunk, void, undefined> {
+export async function* packedScan(cursors: readonly ScanCursor[], limit: number, chunkBytes: number, aborted: () => boolean, headroom = 0): AsyncGenerator<PackedChunk, void, undefined> {
   try {
     const heap: ScanCursor[] = [];
     for (const c of cursors) {
@@ -66,7 +69,7 @@ export async function* packedScan(cursors: readonly ScanCursor[], limit: number,
       if (has) heap.push(c);
     }
     for (let i = (heap.length >> 1) - 1; i >= 0; i--) siftDown(heap, i);
-    const out = new PackedWriter(chunkBytes + 1024);
+    const out = new PackedWriter(chunkBytes + 1024, headroom);
     // The key emitted last, for the order check.
     let previous = Buffer.allocUnsafe(256);
     let previousLength = -1;
@@ -85,7 +88,7 @@ export async function* packedScan(cursors: readonly ScanCursor[], limit: number,
       remaining--;
       if (out.size >= chunkBytes) {
         const count = out.count;
-        yield { packed: out.take(), count };
+        yield { packed: out.take(), count, headroom };
         sent = true;
         if (aborted()) return;
       }
@@ -103,7 +106,7 @@ export async function* packedScan(cursors: readonly ScanCursor[], limit: number,
     }
     if (out.count > 0 || !sent) {
       const count = out.count;
-      yield { packed: out.take(), count };
+      yield { packed: out.take(), count, headroom };
     }
   } finally {
     for (const c of cursors) c.close();

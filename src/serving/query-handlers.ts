@@ -25,7 +25,7 @@
 import { describe, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type ScanChunkAnswer, type ScanQuery, type ServedEntry, type SpeedReadOptions } from '../common/serving-shapes.js';
-import { packEntries } from '../protocol/packed-entries.js';
+import { packEntries, SCAN_CHUNK_HEADROOM } from '../protocol/packed-entries.js';
 import type { PackedScanChunkAnswer } from '../protocol/serving-rpc.js';
 import type { ViewEntry } from '../view/view-file-reader.js';
 import { fileForKey, filesForScan } from '../view/view-manifest.js';
@@ -247,8 +247,8 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       const files = filesForScan(v.manifest, bounds);
       const cursors = files.map((f) => v.reader(f.partition).scanCursor({ ...bounds, ...(limit !== undefined ? { limit } : {}) }));
       try {
-        for await (const c of packedScan(cursors, limit ?? Number.POSITIVE_INFINITY, chunkBytes, () => signal?.aborted === true)) {
-          yield { view: v.view, coverage: v.coverage, packed: c.packed };
+        for await (const c of packedScan(cursors, limit ?? Number.POSITIVE_INFINITY, chunkBytes, () => signal?.aborted === true, SCAN_CHUNK_HEADROOM)) {
+          yield { view: v.view, coverage: v.coverage, packed: c.packed, headroom: c.headroom };
         }
       } catch (err) {
         if (err instanceof LaminateError && err.code === 'FAILED_PRECONDITION') {

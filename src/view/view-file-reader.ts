@@ -85,9 +85,10 @@ export interface ViewFileVerifyOptions {
   /** The whole file's CRC-32 as the manifest records it; a different one is DATA_LOSS. */
   readonly checksum?: number;
   /**
-   * Bytes per read (default 256 KiB: two such buffers stay in a core's
-   * cache while one is checked and the other read, which measured faster
-   * here than 1 MiB, and 1 MiB than 4 to 16 MiB reads).
+   * Bytes per read (default 256 KiB: the buffer a read fills stays in the
+   * core's cache while it is checked, which measured faster here than
+   * 1 MiB, and 1 MiB than 4 to 16 MiB reads). Local files are read with
+   * blocking reads, the event loop turning every 4 MiB (view-file-verify.ts).
    */
   readonly chunkBytes?: number;
 }

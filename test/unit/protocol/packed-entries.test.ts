@@ -77,4 +77,19 @@ describe('packed view entries', () => {
       expect(w.size).toBe(0);
     }
   });
+
+  it('PackedWriter with headroom keeps that many free bytes before every chunk, in a buffer of its own (never the shared pool)', () => {
+    const w = new PackedWriter(64, 100);
+    for (let seed = 1; seed <= 10; seed++) {
+      const entries = randomEntries(seed, 1 + seed * 3).map((e): ServedEntry => ({ key: e.key, value: e.value, found: true }));
+      for (const e of entries) w.addFound(Buffer.from(e.key), Buffer.byteLength(e.key), Buffer.from(e.value), 0, e.value.length);
+      expect(w.size).toBe(packEntries(entries).length);
+      const packed = w.take();
+      expect(packed).toEqual(packEntries(entries));
+      expect(packed.byteOffset).toBe(100);
+      // The headroom is the consumer's: writing it leaves the entries and later chunks alone.
+      new Uint8Array(packed.buffer, 0, 100).fill(0xee);
+      expect(unpackEntries(packed).map((e) => [e.key, Buffer.from(e.value)])).toEqual(entries.map((e) => [e.key, Buffer.from(e.value)]));
+    }
+  });
 });
