@@ -24,6 +24,7 @@ import { Fifo } from '../common/fifo.js';
 import type { Logger } from '../common/logger.js';
 import { KeyPartitioner } from '../common/key-partitioner.js';
 import { encodeRecord, packRecordInPlace, RECORD_HEADER_BYTES, requireJsonValue, type DatasetRecord } from '../storage/record-body.js';
+import { writeJsonMsgpack } from '../storage/json-msgpack-writer.js';
 import { allocateAppendBuffer } from '../protocol/append-encoding.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
 import { recordKey, REPLAY_RUN_RECORDS, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
@@ -298,36 +299,65 @@ export class Producer {
   private add(record: DatasetRecord, prepared: PreparedRecord | undefined, waiter: Settler<RecordAck> | undefined): void {
     if (this.closing) throw new LaminateError('FAILED_PRECONDITION', `The producer ${this.producerId} of '${this.dataset}' is closed`);
     if (this.failure) throw this.failure;
-    // The record's payload is src[start, end).
-    let src: Buffer;
-    let start: number;
-    let end: number;
-    let key: string | undefined;
     if (prepared) {
-      src = prepared.bytes;
-      start = RECORD_HEADER_BYTES;
-      end = src.length;
-      key = prepared.key;
-    } else {
-      // A key function is user code, which may pack with msgpackr and so
-      // reuse the bytes of a record packed before it: it runs first.
-      if (typeof this.options.key === 'function') {
-        requireJsonValue(record);
-        key = this.keyOf(record);
-      }
-      // Valid until the next pack: copied below before any other record is packed.
-      const packed = packRecordInPlace(record, this.options.maxRecordBytes);
-      src = packed;
-      start = packed.start;
-      end = packed.end;
-      if (typeof this.options.key !== 'function') key = this.keyOf(record);
+      this.place(prepared.bytes, RECORD_HEADER_BYTES, prepared.bytes.length, prepared.key, waiter, prepared.bytes);
+      return;
     }
+    // A key function is user code, which may pack with msgpackr and so
+    // reuse the bytes of a record packed before it: it runs first.
+    if (typeof this.options.key === 'function') requireJsonValue(record);
+    const key = this.keyOf(record);
+    if (this.writeInPlace(record, key, waiter)) return;
+    // Valid until the next pack: copied by place() before any other record is packed.
+    const packed = packRecordInPlace(record, this.options.maxRecordBytes);
+    this.place(packed, packed.start, packed.end, key, waiter, undefined);
+  }
+
+  /**
+   * The usual case, with no copy: the record written as msgpack straight
+   * into its partition's open batch (json-msgpack-writer.ts, the same bytes
+   * msgpackr writes). False, with nothing changed, when it does not apply:
+   * before the producer is started, with records queued, replaying (whose
+   * placement counts records), with no open batch for the partition (the
+   * record opens one the usual way, so that a record refused then leaves no
+   * empty batch behind), or for a value the writer leaves to msgpackr or
+   * that does not fit in the batch's room (the usual path seals the batch,
+   * or refuses the record as too large).
+   */
+  private writeInPlace(record: DatasetRecord, key: string | undefined, waiter: Settler<RecordAck> | undefined): boolean {
+    if (!this.partitions || this.queue.length > 0 || this.options.replay) return false;
+    const p = this.partitioner!.place(key);
+    const b = this.partitions[p]!.open;
+    if (!b) return false;
+    const start = b.bytes + RECORD_HEADER_BYTES;
+    const end = writeJsonMsgpack(record, b.buf, start, Math.min(b.buf.length, start + this.options.maxRecordBytes));
+    if (end < 0) return false;
+    const size = end - b.bytes;
+    if (this.buffered > 0 && this.buffered + size > this.options.bufferBytes) {
+      // No room: the record waits in the queue, copied out of the batch's free space (which the next record reuses).
+      this.enqueue(framedCopy(b.buf, start, end), key, waiter);
+      return true;
+    }
+    this.commit(p, b, end - start, waiter);
+    return true;
+  }
+
+  /**
+   * Takes the payload src[start, end): straight into its batch when the
+   * producer is started and has room, else into the queue (`own` when src is
+   * the record's framed buffer already, else a framed copy).
+   */
+  private place(src: Buffer, start: number, end: number, key: string | undefined, waiter: Settler<RecordAck> | undefined, own: Buffer | undefined): void {
     const size = RECORD_HEADER_BYTES + end - start;
     if (this.partitions && this.queue.length === 0 && !(this.buffered > 0 && this.buffered + size > this.options.bufferBytes)) {
       this.addToBatch(this.partitioner!.place(key), src, start, end, waiter);
       return;
     }
-    this.queue.push({ kind: 'record', bytes: prepared ? prepared.bytes : framedCopy(src, start, end), key, waiter });
+    this.enqueue(own ?? framedCopy(src, start, end), key, waiter);
+  }
+
+  private enqueue(bytes: Buffer, key: string | undefined, waiter: Settler<RecordAck> | undefined): void {
+    this.queue.push({ kind: 'record', bytes, key, waiter });
     this.queuedRecords++;
     this.startInit();
     this.drain();
@@ -367,7 +397,7 @@ export class Producer {
     if (this.hasRoom()) for (const w of this.roomWaiters.splice(0)) w.resolve();
   }
 
-  /** Frames the payload src[start, end) into partition p's open batch; sends what may go if that sealed a batch. */
+  /** Frames a copy of the payload src[start, end) into partition p's open batch; sends what may go if that sealed a batch. */
   private addToBatch(p: number, src: Buffer, start: number, end: number, waiter: Settler<RecordAck> | undefined): void {
     const s = this.partitions![p]!;
     const size = RECORD_HEADER_BYTES + end - start;
@@ -377,21 +407,30 @@ export class Producer {
       sealed = true;
     }
     const b = s.open ?? this.openBatch(p, size);
-    b.buf.writeUInt32LE(end - start, b.bytes);
     src.copy(b.buf, b.bytes + RECORD_HEADER_BYTES, start, end);
-    b.bytes += size;
+    this.commit(p, b, end - start, waiter);
+    // The batch sealed to make room goes now (if commit sealed this one too, it pumped: a second pump sends nothing more).
+    // Nothing else changes what may be sent: linger timers, acks and flushes pump themselves.
+    if (sealed) this.pump(p);
+  }
+
+  /**
+   * Counts the record whose payload of `length` bytes now follows b.bytes
+   * (its length prefix is written here), and seals the batch once full.
+   */
+  private commit(p: number, b: Batch, length: number, waiter: Settler<RecordAck> | undefined): void {
+    b.buf.writeUInt32LE(length, b.bytes);
+    b.bytes += RECORD_HEADER_BYTES + length;
     if (waiter) {
       b.waiters.push(waiter);
       b.waiterAt.push(b.count);
     }
     b.count++;
-    this.buffered += size;
+    this.buffered += RECORD_HEADER_BYTES + length;
     if (b.bytes >= this.options.maxBatchBytes) {
       this.seal(p);
-      sealed = true;
+      this.pump(p);
     }
-    // Nothing else changes what may be sent: linger timers, acks and flushes pump themselves.
-    if (sealed) this.pump(p);
   }
 
   private openBatch(p: number, firstRecordBytes: number): Batch {

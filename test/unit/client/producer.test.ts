@@ -7,7 +7,7 @@ import { Producer, type ProducerTransport, type RecordAck } from '../../../src/c
 import { resolveProducerOptions, type ProducerOptions } from '../../../src/client/producer-options.js';
 import { validateAppendBatch } from '../../../src/dataset/append-validation.js';
 import { resolveDatasetStoreOptions } from '../../../src/dataset/store-options.js';
-import { decodeBody, encodeBody } from '../../../src/storage/record-body.js';
+import { decodeBody, encodeBody, encodeRecord } from '../../../src/storage/record-body.js';
 import { MemoryDatasetStore } from '../../support/memory-dataset-store.js';
 import { seededRandom } from '../../support/seeded-random.js';
 import { fnv1a } from '../../support/fnv1a.js';
@@ -262,6 +262,35 @@ describe('the idempotent producer', () => {
     for (let p = 0; p < 3; p++) {
       expect(await partitionRecords(store, 'orders', p)).toEqual(records.filter((_, i) => acks[i]!.partition === p));
     }
+  });
+
+  it('stores the bytes msgpackr gives each record, whether written in place or packed by msgpackr (Dates, undefined fields, records that do not fit), in one stream', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('mixed', { partitions: 2 });
+    const producer = new Producer(new FaultyTransport(store, { random: seededRandom(5), lostCall: 0.1, lostAnswer: 0.1, jitter: true }), 'mixed', { ...FAST, maxBatchBytes: 700, maxRecordBytes: 400 }, silentLogger());
+    // Most records take the in-place writer; every seventh has something it leaves to msgpackr; sizes vary so that records meet the end of a batch's room.
+    const records = Array.from({ length: 1500 }, (_, i) => (i % 7 === 3
+      ? { i, at: new Date(i * 1000), gone: undefined, s: 'é'.repeat(i % 50) }
+      : { i, s: 'q'.repeat(i % 120), f: i / 3, neg: -i, list: [i % 2 === 0, null, 'é😀'] }));
+    const acks = await Promise.all(records.map((r) => producer.send(r)));
+    await producer.close();
+    for (let p = 0; p < 2; p++) {
+      const chunk = await store.read('mixed', p, 0, { maxBytes: 1 << 30 });
+      const expected = Buffer.concat(records.filter((_, i) => acks[i]!.partition === p).map((r) => encodeRecord(r)));
+      expect(Buffer.from(chunk.body).equals(expected)).toBe(true);
+    }
+    // A record too large for maxRecordBytes is refused by the usual path, with a batch open.
+    await expect(producer.send({ big: 'x'.repeat(500) })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    const open = new Producer(new FaultyTransport(store, { random: seededRandom(6), lostCall: 0, lostAnswer: 0, jitter: false }), 'mixed', { ...FAST, maxRecordBytes: 400 }, silentLogger());
+    await open.send({ n: 1 });
+    const pending = open.send({ n: 2 });
+    await expect(open.send({ big: 'x'.repeat(500) })).rejects.toThrow(/at most 400 bytes encoded/);
+    const after = open.send({ n: 3 });
+    const [two, three] = await Promise.all([pending, after]);
+    await open.close();
+    // Both records around the refused one are stored, next to each other in their batch.
+    expect(three).toEqual({ partition: two.partition, offset: two.offset + 1 });
+    expect(decodeBody((await store.read('mixed', two.partition, two.offset, { maxBytes: 1 << 30 })).body).slice(0, 2)).toEqual([{ n: 2 }, { n: 3 }]);
   });
 
   it('reuses batch buffers once acknowledged without changing what was stored, through lost answers and retries', async () => {
