@@ -166,9 +166,9 @@ export class ServingClient {
   constructor(readonly address: string) {
     parseAddress(address, 'a serving node address');
     this.client = new (services().servingCtor)(address, channelCredentials(), clientOptions({ ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS }));
-    this.mux = new GetStreamMux(() => (this.client as unknown as {
-      getStream(o: grpc.CallOptions): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse>;
-    }).getStream({}));
+    this.mux = new GetStreamMux((md) => (this.client as unknown as {
+      getStream(md: grpc.Metadata, o: grpc.CallOptions): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse>;
+    }).getStream(md, {}));
   }
 
   /**
