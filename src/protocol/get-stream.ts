@@ -2,9 +2,10 @@
  * Gets multiplexed on one long-lived bidirectional stream (Serving.GetStream):
  * each request carries an id, each answer the id of its request, answers in
  * any order. The stream's both ends are call-stream.ts's (why a stream, the
- * server's bound on requests in flight, the client's idle end, deadlines per
- * Get, the fallback to the unary Get on a node older than the stream); this
- * file names them for Gets.
+ * batches of the Gets of one turn and of their answers, the server's bound on
+ * requests in flight, the client's idle end, deadlines per Get, the fallback
+ * to the unary Get on a node older than the stream); this file names them
+ * for Gets.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { CallStreamMux, callStreamHandler } from './call-stream.js';
