@@ -16,6 +16,9 @@
  * - `{ kind: 'multiGets', batch, loops, seconds }`: MultiGets of `batch`
  *   keys from `loops` closed loops; answers the keys received.
  * - `{ kind: 'scan' }`: one Scan of the whole view; answers the entries.
+ * - `{ kind: 'sweep', from, to, batch }`: MultiGets of every key
+ *   kvKey(from..to-1) in order, `batch` keys each, 4 in flight (a warm-up that
+ *   brings every block of the view into the node's cache); answers the keys.
  * - `{ kind: 'exit' }`.
  *
  * Started by: fork(this file, [address, view, keys, seed]). Sends
@@ -30,6 +33,7 @@ export type GeneratorCommand =
   | { readonly kind: 'gets'; readonly rate: number; readonly seconds: number; readonly startAt: number; readonly phase: number }
   | { readonly kind: 'multiGets'; readonly batch: number; readonly loops: number; readonly seconds: number }
   | { readonly kind: 'scan' }
+  | { readonly kind: 'sweep'; readonly from: number; readonly to: number; readonly batch: number }
   | { readonly kind: 'exit' };
 
 export type GeneratorReply =
@@ -37,6 +41,7 @@ export type GeneratorReply =
   | { readonly kind: 'gets'; readonly sent: number; readonly errors: number; readonly histogram: string; readonly lateP99Ms: number; readonly lateMaxMs: number; readonly wallS: number; readonly cpuS: number }
   | { readonly kind: 'multiGets'; readonly keys: number; readonly wallS: number; readonly cpuS: number }
   | { readonly kind: 'scan'; readonly entries: number; readonly wallS: number; readonly cpuS: number }
+  | { readonly kind: 'sweep'; readonly keys: number }
   | { readonly kind: 'failed'; readonly message: string };
 
 /** Histograms in microseconds, up to a minute, 3 significant digits. */
@@ -120,6 +125,20 @@ async function scan(client: ServingClient, view: string): Promise<GeneratorReply
   return { kind: 'scan', entries, wallS: (performance.now() - t0) / 1000, cpuS: cpuSince(cpu0) };
 }
 
+async function sweep(client: ServingClient, view: string, c: Extract<GeneratorCommand, { kind: 'sweep' }>): Promise<GeneratorReply> {
+  let next = c.from;
+  let keys = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < c.to) {
+      const from = next;
+      next = Math.min(c.to, next + c.batch);
+      const r = await client.get(view, Array.from({ length: next - from }, (_, i) => kvKey(from + i)));
+      keys += r.entries.filter((e) => e.found).length;
+    }
+  }));
+  return { kind: 'sweep', keys };
+}
+
 async function main(): Promise<void> {
   const [address, view, keysArg, seedArg] = process.argv.slice(2);
   const keyCount = Number(keysArg);
@@ -146,7 +165,10 @@ async function main(): Promise<void> {
     if (c.kind === 'exit') break;
     let reply: GeneratorReply;
     try {
-      reply = c.kind === 'gets' ? await gets(client, view, key, c) : c.kind === 'multiGets' ? await multiGets(client, view, key, c) : await scan(client, view);
+      reply = c.kind === 'gets' ? await gets(client, view, key, c)
+        : c.kind === 'multiGets' ? await multiGets(client, view, key, c)
+          : c.kind === 'sweep' ? await sweep(client, view, c)
+            : await scan(client, view);
     } catch (err) {
       reply = { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
     }

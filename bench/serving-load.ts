@@ -128,6 +128,21 @@ export class LoadGenerators {
     return { keys, perSecond: keys / Math.max(...replies.map((r) => r.wallS)), cpuS: replies.reduce((s, r) => s + r.cpuS, 0) };
   }
 
+  /**
+   * Every key kvKey(0..keys-1) read once by MultiGets of `batch` keys, the
+   * key range split among the generators: a warm-up that brings the whole
+   * view into the node's block cache. Resolves with the keys found (all of them, for a whole view).
+   */
+  async sweep(keys: number, batch: number): Promise<number> {
+    const n = this.procs.length;
+    const replies = await Promise.all(this.procs.map((p, g) => {
+      const r = this.reply(p, 'sweep');
+      this.command(p, { kind: 'sweep', from: Math.floor((keys * g) / n), to: Math.floor((keys * (g + 1)) / n), batch });
+      return r;
+    }));
+    return replies.reduce((s, r) => s + r.keys, 0);
+  }
+
   /** One Scan of the whole view from the first generator: entries, entries per second, and the generator's CPU seconds. */
   async scanRate(): Promise<{ entries: number; perSecond: number; cpuS: number }> {
     const p = this.procs[0]!;

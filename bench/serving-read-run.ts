@@ -3,6 +3,7 @@
  * `npm run bench -- serving` times first):
  *
  *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets]
+ *       [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--help]
  *
  * A master and a `laminate serve` process (the compiled CLI) serve a view of
  * N keys (default 1,000,000) with ~100-byte values in 4 files, written by
@@ -15,6 +16,10 @@
  * `node --cpu-prof`, their profiles written to DIR (kept). --cache-mb: the
  * serving node's block cache (default: the node's, 64 MB). --no-gets: no
  * open-loop Get steps (only their warm-up), for MultiGet and Scan alone.
+ * --rates: the open-loop rates tried (default serving-reads.ts's GET_RATES);
+ * --every-rate: each of them even past a miss (CPU per Get at each rate);
+ * --no-bulk: no MultiGet and Scan; --no-sweep: no read of every key before
+ * the Gets (serving-reads.ts: the node's cache then fills during them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -38,6 +43,14 @@ const PROFILE = flag('profile');
 const CACHE_MB = flag('cache-mb');
 /** --no-gets: only the warm-up Gets, then MultiGets and Scan (what a MultiGet or Scan profile wants). */
 const NO_GETS = process.argv.includes('--no-gets');
+const RATES = flag('rates')?.split(',').map((r) => {
+  const v = Number(r);
+  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`Expected --rates to be positive integers joined by commas, got '${r}'`);
+  return v;
+});
+const EVERY_RATE = process.argv.includes('--every-rate');
+const NO_BULK = process.argv.includes('--no-bulk');
+const NO_SWEEP = process.argv.includes('--no-sweep');
 const PROFILE_ARGS = PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
 const VIEW = 'kv';
 const SEED = 20261201;
@@ -64,6 +77,10 @@ function print(who: string, f: ReadFigures): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep]');
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), 'laminate-bench-reads-'));
   const procs: ChildProcess[] = [];
   try {
@@ -76,7 +93,10 @@ async function main(): Promise<void> {
     await client.createDataset('kv', { partitions: 4 });
     await views.deployView({ name: VIEW, bundle: Buffer.from('export default {};\n'), source: 'kv', definitionHash: 'f'.repeat(64), merge: 'max' });
     await publishKv(store, VIEW, KEYS, SEED);
-    const options = { stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS, ...(NO_GETS ? { rates: [] } : {}) };
+    const options = {
+      stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS, everyRate: EVERY_RATE, bulk: !NO_BULK, sweep: !NO_SWEEP,
+      ...(NO_GETS ? { rates: [] } : RATES !== undefined ? { rates: RATES } : {}),
+    };
     if (ONLY !== 'floor') {
       const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);

@@ -223,9 +223,9 @@ export class FunctionsClient {
   constructor(readonly address: string) {
     parseAddress(address);
     this.client = new (services().functionsCtor)(address, channelCredentials(), clientOptions(CHANNEL_OPTIONS));
-    this.mux = new CallStreamMux(() => (this.client as unknown as {
-      invokeStream(o: grpc.CallOptions): grpc.ClientDuplexStream<StreamRequest<'invoke', WInvokeRequest>, StreamAnswer<WInvokeResponse>>;
-    }).invokeStream({}), 'invoke');
+    this.mux = new CallStreamMux((md) => (this.client as unknown as {
+      invokeStream(md: grpc.Metadata, o: grpc.CallOptions): grpc.ClientDuplexStream<StreamRequest<'invoke', WInvokeRequest>, StreamAnswer<WInvokeResponse>>;
+    }).invokeStream(md, {}), 'invoke');
   }
 
   private call<Req, Res>(method: string, req: Req, timeoutMs = 60_000): Promise<Res> {

@@ -12,7 +12,9 @@
  * Entries travel packed in one bytes field (packed-entries.ts); the client
  * still reads a message per entry from a node that sends them so. Gets go on
  * one stream per client (get-stream.ts: a message each way, not a call per
- * Get), and as unary calls to a node older than that stream.
+ * Get; the Gets of one event-loop turn in one message, their answers
+ * likewise, with a node that reads batches), and as unary calls to a node
+ * older than that stream.
  */
 import { isUtf8 } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
@@ -217,9 +219,9 @@ export class ServingClient {
   constructor(readonly address: string) {
     parseAddress(address, 'a serving node address');
     this.client = new (services().servingCtor)(address, channelCredentials(), clientOptions({ ...CHANNEL_OPTIONS, ...CLIENT_WINDOW_OPTIONS }));
-    this.mux = new GetStreamMux(() => (this.client as unknown as {
-      getStream(o: grpc.CallOptions): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse>;
-    }).getStream({}));
+    this.mux = new GetStreamMux((md) => (this.client as unknown as {
+      getStream(md: grpc.Metadata, o: grpc.CallOptions): grpc.ClientDuplexStream<W.GetStreamRequest, W.GetStreamResponse>;
+    }).getStream(md, {}));
   }
 
   /**

@@ -44,8 +44,8 @@ export interface Coverage {
   uncovered: UncoveredPartition[]; watermark?: number;
 }
 export interface GetResponse { view: string; coverage: Coverage | null; entries: ViewEntry[]; packed: Buffer }
-export interface GetStreamRequest { id: number; get: GetRequest | null }
-export interface GetStreamResponse { id: number; answer: GetResponse | null; errorCode: string; errorMessage: string }
+export interface GetStreamRequest { id: number; get: GetRequest | null; batch?: GetStreamRequest[] }
+export interface GetStreamResponse { id: number; answer: GetResponse | null; errorCode: string; errorMessage: string; batch?: GetStreamResponse[] }
 export interface ScanRequest {
   view: string; version: number; prefix: Buffer; from?: Buffer; to?: Buffer; limit: number; batchOnly: boolean; atLeast: number[]; waitMs: number;
 }
