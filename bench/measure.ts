@@ -145,17 +145,20 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
  * and after: its main thread, its busiest other thread (a worker's container,
  * the one running the tasks), and all the rest (V8's GC and compiler helpers,
  * libuv's pool), plus the threads that ended within the phase as far as the
- * process total shows them. Seconds.
+ * process total shows them; and every live thread but the main one, busiest
+ * first. Seconds.
  */
-export function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, totalS: number): { main: number; busiest: number; rest: number } {
+export function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, totalS: number): { main: number; busiest: number; rest: number; others: number[] } {
   let main = 0;
-  let busiest = 0;
+  const others: number[] = [];
   for (const [tid, s] of after) {
     const d = s - (before.get(tid) ?? 0);
     if (tid === pid) main = d;
-    else if (d > busiest) busiest = d;
+    else others.push(d);
   }
-  return { main, busiest, rest: Math.max(0, totalS - main - busiest) };
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  return { main, busiest, rest: Math.max(0, totalS - main - busiest), others };
 }
 
 /**

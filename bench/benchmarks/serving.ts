@@ -158,7 +158,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
     const cpuByProcess = cluster.processes.map((p, k) => {
       const t = threadSplit(p.pid, threads0[k]!, threadCpuSeconds(p.pid), perProcess[k]!);
       const name = p.role === 'master' ? 'master' : `worker-${k}`;
-      return `${name} ${perProcess[k]!.toFixed(2)} (main ${t.main.toFixed(2)}, busiest other thread ${t.busiest.toFixed(2)}, rest ${t.rest.toFixed(2)})`;
+      return `${name} ${perProcess[k]!.toFixed(2)} (main ${t.main.toFixed(2)}, busiest other thread ${t.busiest.toFixed(2)}, rest ${t.rest.toFixed(2)}; live threads ${t.others.filter((x) => x >= 0.05).map((x) => x.toFixed(2)).join(' ')})`;
     }).join('; ');
     const peak = rss.stop();
     if (b.state !== 'PUBLISHED') throw new Error(`the build failed: ${b.error}`);
