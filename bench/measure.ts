@@ -116,6 +116,52 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU seconds (user + system) of each live thread of a process, by thread id:
+ * taken before and after a phase, the difference says which thread spent
+ * what (a worker's main thread, its container thread, V8's helper threads).
+ */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), (Number(f[11]) + Number(f[12])) / CLK_TCK);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/**
+ * A phase's CPU of one process split three ways, from threadCpuSeconds before
+ * and after: its main thread, its busiest other thread (a worker's container,
+ * the one running the tasks), and all the rest (V8's GC and compiler helpers,
+ * libuv's pool), plus the threads that ended within the phase as far as the
+ * process total shows them; and every live thread but the main one, busiest
+ * first. Seconds.
+ */
+export function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>, totalS: number): { main: number; busiest: number; rest: number; others: number[] } {
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, s] of after) {
+    const d = s - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  return { main, busiest, rest: Math.max(0, totalS - main - busiest), others };
+}
+
+/**
  * CPU seconds of a live process's own threads (user + system), without the
  * children it has waited for: what it spent itself, for a phase of a
  * long-lived process whose children come and go (function containers).

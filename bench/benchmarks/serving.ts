@@ -36,7 +36,7 @@ import { BenchCluster, CLI, ROOT } from '../cluster.js';
 import { formatBulk, formatStep, readFigures, type ReadFigures } from '../serving-reads.js';
 import { bestOf, CLUSTER_SHAPE, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
 import { kvRecords } from '../data-gen/kv-records.js';
-import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss } from '../measure.js';
+import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss, threadCpuSeconds, threadSplit } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
 import { swapsUnderReads } from '../swaps-under-reads.js';
 
@@ -96,6 +96,8 @@ interface BuildRun {
   readonly verifyMedianMsPerMillion: number;
   readonly verifyCpuMsPerMillion: number;
   readonly bytes: number;
+  /** The build's CPU-s per process and thread group (threadSplit), as text. */
+  readonly cpuByProcess: string;
   readonly serve?: ReadFigures;
   readonly floor?: ReadFigures;
 }
@@ -143,13 +145,21 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
 
     const pids = cluster.processes.map((p) => p.pid);
     const rss = sampleRss(pids);
-    const cpu0 = pids.reduce((s, pid) => s + processCpuSeconds(pid), 0);
+    const perProcess0 = pids.map((pid) => processCpuSeconds(pid));
+    const threads0 = pids.map((pid) => threadCpuSeconds(pid));
     const busy0 = machineBusySeconds();
     const t0 = performance.now();
     const b = await client.buildView('kv', { full: true, wait: true });
     const wallS = (performance.now() - t0) / 1000;
-    const cpuS = pids.reduce((s, pid) => s + processCpuSeconds(pid), 0) - cpu0;
+    const perProcess = pids.map((pid, k) => processCpuSeconds(pid) - perProcess0[k]!);
+    const cpuS = perProcess.reduce((s, c) => s + c, 0);
     const busy = machineBusySeconds() - busy0;
+    // Where the build's CPU went, per process: main thread, busiest other thread (a worker's container), the rest (GC helpers, libuv, ended threads).
+    const cpuByProcess = cluster.processes.map((p, k) => {
+      const t = threadSplit(p.pid, threads0[k]!, threadCpuSeconds(p.pid), perProcess[k]!);
+      const name = p.role === 'master' ? 'master' : `worker-${k}`;
+      return `${name} ${perProcess[k]!.toFixed(2)} (main ${t.main.toFixed(2)}, busiest other thread ${t.busiest.toFixed(2)}, rest ${t.rest.toFixed(2)}; live threads ${t.others.filter((x) => x >= 0.05).map((x) => x.toFixed(2)).join(' ')})`;
+    }).join('; ');
     const peak = rss.stop();
     if (b.state !== 'PUBLISHED') throw new Error(`the build failed: ${b.error}`);
 
@@ -191,7 +201,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
     }
     return {
       ...(serve ? { serve } : {}), ...(floor ? { floor } : {}),
-      wallS, cpuS, peakMb: peak.sumMb, otherCores: otherCores(busy, cpuS, wallS), keys: manifest.keys,
+      wallS, cpuS, cpuByProcess, peakMb: peak.sumMb, otherCores: otherCores(busy, cpuS, wallS), keys: manifest.keys,
       verifyMsPerMillion: verifyMs / (manifest.keys / 1e6), verifyMedianMsPerMillion: verifyMedianMs / (manifest.keys / 1e6),
       verifyCpuMsPerMillion: verifyCpuMs / (manifest.keys / 1e6), bytes: manifest.bytes,
     };
@@ -246,6 +256,7 @@ export const serving: Benchmark = {
       ],
       checks,
       notes: [
+        `build CPU-s by process (best run): ${best.cpuByProcess}`,
         `view: ${best.keys} keys, ${(best.bytes / 1e6).toFixed(1)} MB in ${VIEW_PARTITIONS} files; load and verify ${best.verifyMsPerMillion.toFixed(1)} ms per million keys (best of ${VERIFY_RUNS} fresh processes; median ${best.verifyMedianMsPerMillion.toFixed(1)} ms, least CPU ${best.verifyCpuMsPerMillion.toFixed(1)} ms)`,
         ...[['laminate serve', reads], ['RPC floor (Map)', rpcFloor]].filter((x): x is [string, ReadFigures] => x[1] !== undefined).map(([who, r]) =>
           `${who}: Get ${r.getRate}/s with p99 ${r.getP99Ms.toFixed(2)} ms (${r.steps.map(formatStep).join('; ')}); ${formatBulk(r)}`),

@@ -13,7 +13,8 @@ import { mapOutputFileName, writeIndex, type MapOutput, type PartitionInfo } fro
 import { mergeSpills, type Spill } from './map-output-merge.js';
 import { writeCombined, writeSorted, type SpillCounts } from './map-output-spill.js';
 import { utf8Length } from './byte-sink.js';
-import { encodedValueSize, packValue, type PackedValue } from './record-codec.js';
+import { encodedValueSize, packValue } from './record-codec.js';
+import { EncodedRecords } from './encoded-records.js';
 
 export type { CombineFn } from './combine-emitter.js';
 export { EAGER_COMBINE_RUN_LENGTH, EAGER_COMBINE_RUNS } from './combining-buffer.js';
@@ -83,16 +84,12 @@ export interface MapOutputCounters {
   spilledRecords: number;
 }
 
-// Rough heap cost of a record without a combiner: a key string and two array
-// slots. Strings are counted at a byte a character: V8 keeps Latin-1 strings
-// so, and the sort buffer is a fraction of the heap, leaving room for the rest.
-// (With a combiner, CombiningBuffer keeps its own estimate.)
+// Rough heap cost of a record without a combiner beside its encoded bytes
+// (EncodedRecords): its key string and two array slots. Strings are counted
+// at a byte a character: V8 keeps Latin-1 strings so, and the sort buffer is
+// a fraction of the heap, leaving room for the rest. (With a combiner,
+// CombiningBuffer keeps its own estimate.)
 const RECORD_OVERHEAD = 48;
-
-/** Estimated heap bytes of a value buffered without a combiner (beside the key and RECORD_OVERHEAD). */
-function plainValueSize(v: unknown): number {
-  return typeof v === 'number' ? 16 : typeof v === 'string' ? 16 + v.length : 96 + (v as PackedValue).bytes.length;
-}
 
 /**
  * Collects one map attempt's output. Use: `collect` for every emitted
@@ -119,9 +116,13 @@ export class MapOutputCollector {
   private readonly name: string;
   private readonly mergeFactor: number;
   private readonly minSpillsForCombine: number;
-  // Without a combiner: keys and values per partition, in emit order.
+  // Without a combiner: keys and the locations of their records in `encoded`, per partition, in emit order.
   private keys: string[][] = [];
-  private values: unknown[][] = [];
+  private locations: number[][] = [];
+  /** Without a combiner: the buffered records' bytes, encoded at emit. */
+  private readonly encoded = new EncodedRecords();
+  /** Without a combiner: key and value bytes of the records buffered, counted in outputBytes at the spill. */
+  private plainOutputBytes = 0;
   // Records collected since the last spill.
   private buffered = 0;
   // Without a combiner: the estimated bytes buffered.
@@ -158,12 +159,14 @@ export class MapOutputCollector {
 
   private resetBuffers(): void {
     this.keys = [];
-    this.values = [];
+    this.locations = [];
+    this.encoded.reset();
+    this.plainOutputBytes = 0;
     this.table?.reset();
     if (this.table === undefined) {
       for (let p = 0; p < this.reducers; p++) {
         this.keys.push([]);
-        this.values.push([]);
+        this.locations.push([]);
       }
     }
     this.buffered = 0;
@@ -199,12 +202,18 @@ export class MapOutputCollector {
     throw new LaminateError('FAILED_PRECONDITION', `Expected emit before the map output is closed, got emit of key '${key}' after`);
   }
 
-  /** Buffers one record without a combiner. */
+  /** Buffers one record without a combiner: its bytes encoded now, its key kept for the sort. */
   private collectPlain(key: string, v: unknown): void {
-    const p = this.checkedPartition(key);
-    this.keys[p]!.push(key);
-    this.values[p]!.push(v);
-    this.bufferedBytes += key.length + RECORD_OVERHEAD + plainValueSize(v);
+    this.pushPlain(this.checkedPartition(key), key, v);
+  }
+
+  private pushPlain(p: number, key: string, v: unknown): void {
+    const encoded = this.encoded;
+    const before = encoded.bytes;
+    this.locations[p]!.push(encoded.add(key, v));
+    this.keys[p]!.push(encoded.lastKey());
+    this.plainOutputBytes += encoded.lastBytes;
+    this.bufferedBytes += key.length + RECORD_OVERHEAD + (encoded.bytes - before);
   }
 
   /** The estimated bytes buffered. */
@@ -262,9 +271,7 @@ export class MapOutputCollector {
         const key = keys[i]!;
         const v = values[i];
         for (const each of v instanceof CombinedValues ? v.values : [v]) {
-          this.keys[p]!.push(key);
-          this.values[p]!.push(each);
-          this.bufferedBytes += key.length + RECORD_OVERHEAD + plainValueSize(each);
+          this.pushPlain(p, key, each);
           this.carriedBytes += utf8Length(key) + encodedValueSize(each);
         }
       }
@@ -299,10 +306,11 @@ export class MapOutputCollector {
         const offset = w.position;
         const before = this.counts.records;
         if (parts === undefined) {
-          await writeSorted(this.keys[p]!, this.values[p]!, w, this.counts);
+          await writeSorted(this.keys[p]!, this.locations[p]!, this.encoded, w);
+          this.counts.records += this.keys[p]!.length;
           // Let the garbage collector take this partition while the next is written.
           this.keys[p] = [];
-          this.values[p] = [];
+          this.locations[p] = [];
         } else {
           this.counts.records += await writeCombined(parts[p]!, w);
           parts[p] = undefined;
@@ -314,6 +322,7 @@ export class MapOutputCollector {
       await w.abandon();
       throw err;
     }
+    this.counts.outputBytes += this.plainOutputBytes;
     // The combined records carried over were counted by the table when map emitted them.
     this.counts.outputBytes -= this.carriedBytes;
     this.carriedBytes = 0;
@@ -337,6 +346,7 @@ export class MapOutputCollector {
     // Nothing spilled yet (the usual case): the one spill is the output.
     if (this.spills.length === 0) await this.spill(dataPath);
     else if (this.buffered > 0) await this.spill();
+    this.encoded.release();
     let partitions: readonly PartitionInfo[];
     const only = this.spills.length === 1 ? this.spills[0] : undefined;
     if (only !== undefined) {

@@ -5,7 +5,8 @@
 import type { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombinedValues, type CombinedPartition } from './combining-buffer.js';
 import { sortedOrder } from './key-sort.js';
-import { appendKeyBytes, appendRecord, appendValue } from './record-codec.js';
+import type { EncodedRecords, RecordRange } from './encoded-records.js';
+import { appendKeyBytes, appendValue } from './record-codec.js';
 
 /** Counts a spill adds to the collector's counters. */
 export interface SpillCounts {
@@ -18,20 +19,19 @@ export interface SpillCounts {
 }
 
 /**
- * Writes `keys[i] -> values[i]` sorted by key; equal keys keep their emit
- * order. Called once per partition per spill when there is no combiner.
+ * Writes the records at `locations[i]` in `encoded` (keyed `keys[i]`)
+ * sorted by key, copying their bytes; equal keys keep their emit order.
+ * Called once per partition per spill when there is no combiner.
  */
-export async function writeSorted(keys: readonly string[], values: readonly unknown[], w: BufferedFileWriter, counts: SpillCounts): Promise<void> {
+export async function writeSorted(keys: readonly string[], locations: readonly number[], encoded: EncodedRecords, w: BufferedFileWriter): Promise<void> {
   const n = keys.length;
   const order = sortedOrder(keys);
-  let bytes = 0;
+  const range: RecordRange = { chunk: encoded.buf, start: 0, end: 0 };
   for (let i = 0; i < n; i++) {
-    const at = order[i]!;
-    bytes += appendRecord(w, keys[at]!, values[at]);
+    encoded.recordAt(locations[order[i]!]!, range);
+    w.writeBytes(range.chunk, range.start, range.end);
     if (w.needsFlush()) await w.flush();
   }
-  counts.records += n;
-  counts.outputBytes += bytes;
 }
 
 /**

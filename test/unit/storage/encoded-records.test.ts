@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
+import { EncodedRecords, type RecordRange } from '../../../src/storage/encoded-records.js';
+import { appendRecord, packValue } from '../../../src/storage/record-codec.js';
+
+/** A record's bytes as appendRecord writes them on its own: the independent encoding to compare with. */
+function framed(key: string, value: unknown): Buffer {
+  const sink = new GrowableBuffer(16);
+  appendRecord(sink, key, value);
+  return sink.toBuffer();
+}
+
+/** Key and value bytes of a record, as appendRecord counts them. */
+function counted(key: string, value: unknown): number {
+  return appendRecord(new GrowableBuffer(16), key, value);
+}
+
+const RECORDS: Array<[string, unknown]> = [
+  ['\u0001key-000000001', 'v'.repeat(100)],
+  ['', ''],
+  ['h\u00e9llo \u4e2d\u6587 \u{1f600}', 42],
+  ['k', 1.5],
+  ['big', 'x'.repeat(300)], // larger than the test's chunks: a chunk of its own
+  ['obj', packValue({ a: [1, 'two'], b: null })],
+  ['after', 'y'.repeat(40)],
+];
+
+describe('EncodedRecords', () => {
+  it('gives back each record\'s bytes as appendRecord writes them, across chunk boundaries, and its key', () => {
+    const store = new EncodedRecords(64);
+    const range: RecordRange = { chunk: Buffer.alloc(0), start: 0, end: 0 };
+    for (let round = 0; round < 2; round++) {
+      // Many records, so that several chunks fill (and, in round 2, are reused after reset).
+      const added: Array<[number, string, unknown]> = [];
+      let bytes = 0;
+      for (let i = 0; i < 40; i++) {
+        const [key, value] = RECORDS[i % RECORDS.length]!;
+        added.push([store.add(key, value), key, value]);
+        expect(store.lastKey()).toBe(key);
+        expect(store.lastBytes).toBe(counted(key, value));
+        bytes += framed(key, value).length;
+      }
+      expect(store.bytes).toBe(bytes);
+      for (const [location, key, value] of added) {
+        store.recordAt(location, range);
+        expect(Buffer.from(range.chunk.subarray(range.start, range.end))).toEqual(framed(key, value));
+      }
+      store.reset();
+      expect(store.bytes).toBe(0);
+    }
+  });
+
+  it('makes the kept key a string of its own, not a slice of the string it came from', () => {
+    const store = new EncodedRecords();
+    const whole = `\u0001key-000000001${'v'.repeat(100)}`;
+    const key = whole.slice(0, 14);
+    store.add(key, 'v');
+    const kept = store.lastKey();
+    expect(kept).toBe(key);
+    // A lone surrogate is written as U+FFFD's bytes: the kept key says what the spill holds.
+    store.add('a\ud800', 1);
+    expect(store.lastKey()).toBe('a\ufffd');
+  });
+});
