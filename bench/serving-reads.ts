@@ -17,8 +17,13 @@ import { LoadGenerators, type OpenLoopResult } from './serving-load.js';
 
 /** The open-loop Get rates tried, ascending (requests per second, over all generators). */
 export const GET_RATES = [1000, 2000, 4000, 6000, 8000, 10_000, 12_000, 16_000, 24_000];
-/** Load generator processes per contender: each sends half the rate. */
-export const GENERATORS = 2;
+/**
+ * Load generator processes per contender (each sends 1/GENERATORS of the rate). One since the Gets of a turn
+ * travel batched on the stream (branch get): one generator then carries 12,000 Gets/s at ~25 us of its CPU per
+ * Get, and a second one only put a third busy process on the 2 cores, whose run-queue waits showed in every
+ * p99 (quiet machine, 8,000/s: node p99 11.5 ms with two generators, 5.6 ms with one; bench/README.md).
+ */
+export const GENERATORS = 1;
 
 export interface ReadOptions {
   /** Seconds per open-loop step (and of the MultiGet run). */
