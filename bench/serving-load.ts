@@ -75,11 +75,15 @@ export class LoadGenerators {
     p.send(c);
   }
 
-  /** Gets in open loop at `rate` per second in all for `seconds`, starting 100 ms from now; every request timed from its intended send. */
-  async gets(rate: number, seconds: number): Promise<OpenLoopResult> {
-    const n = this.procs.length;
+  /**
+   * Gets in open loop at `rate` per second in all for `seconds`, starting 100 ms from now, from the first
+   * `senders` generators (default all; the others idle); every request timed from its intended send.
+   */
+  async gets(rate: number, seconds: number, senders = this.procs.length): Promise<OpenLoopResult> {
+    const procs = this.procs.slice(0, Math.max(1, senders));
+    const n = procs.length;
     const startAt = Date.now() + 100;
-    const replies = await Promise.all(this.procs.map((p, g) => {
+    const replies = await Promise.all(procs.map((p, g) => {
       const r = this.reply(p, 'gets');
       this.command(p, { kind: 'gets', rate: rate / n, seconds, startAt, phase: g / n });
       return r;

@@ -17,13 +17,16 @@ import { LoadGenerators, type OpenLoopResult } from './serving-load.js';
 
 /** The open-loop Get rates tried, ascending (requests per second, over all generators). */
 export const GET_RATES = [1000, 2000, 4000, 6000, 8000, 10_000, 12_000, 16_000, 24_000];
+/** Load generator processes per contender: the MultiGets' closed loops and the sweep are spread over them. */
+export const GENERATORS = 2;
 /**
- * Load generator processes per contender (each sends 1/GENERATORS of the rate). One since the Gets of a turn
- * travel batched on the stream (branch get): one generator then carries 12,000 Gets/s at ~25 us of its CPU per
- * Get, and a second one only put a third busy process on the 2 cores, whose run-queue waits showed in every
- * p99 (quiet machine, 8,000/s: node p99 11.5 ms with two generators, 5.6 ms with one; bench/README.md).
+ * Of those, how many send the open-loop Gets (the others idle meanwhile). One since the Gets of a turn travel
+ * batched on the stream (branch get): one generator then carries 12,000 Gets/s at ~25 us of its CPU per Get, and
+ * a second sender only put a third busy process on the 2 cores, whose run-queue waits showed in every p99 (quiet
+ * machine, 8,000/s: node p99 11.5 ms with two senders, 5.6 ms with one). The MultiGets keep two: their 4 closed
+ * loops in one process answered 122,078-178,784 keys/s against 156,432-211,504 from two (bench/README.md).
  */
-export const GENERATORS = 1;
+export const GET_SENDERS = 1;
 
 export interface ReadOptions {
   /** Seconds per open-loop step (and of the MultiGet run). */
@@ -85,14 +88,14 @@ export async function readFigures(address: string, view: string, keys: number, s
   const gens = await LoadGenerators.start(address, view, keys, seed, GENERATORS, o.generatorExecArgv);
   try {
     if (o.sweep !== false) await gens.sweep(keys, 1000);
-    await gens.gets(1000, o.warmupSeconds);
+    await gens.gets(1000, o.warmupSeconds, GET_SENDERS);
     const limit = o.p99LimitMs ?? 5;
     const steps: ReadStep[] = [];
     let best: ReadStep | undefined;
     let missedOnce = false;
     for (const rate of o.rates ?? GET_RATES) {
       const cpu0 = processCpuSeconds(serverPid);
-      const r = await gens.gets(rate, o.stepSeconds);
+      const r = await gens.gets(rate, o.stepSeconds, GET_SENDERS);
       const step: ReadStep = { ...r, serverCpuUsPerGet: ((processCpuSeconds(serverPid) - cpu0) * 1e6) / r.sent, clientCpuUsPerGet: (r.generatorCpuS * 1e6) / r.sent };
       steps.push(step);
       if (r.errors > 0 || r.p99Ms > limit) missedOnce = true;
