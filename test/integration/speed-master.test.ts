@@ -153,9 +153,10 @@ describe('the master\'s speed layer', () => {
     await views.servingHeartbeat(servingHb(A, 2, [2, 1]));
     await views.servingHeartbeat(servingHb(B, 1, [2, 1])); // loaded, not yet current
     expect(await handoff()).toEqual({ cut: [10, 5, 0, 2], heldBy: [`${B}@v1`] });
+    // An assignment that names version 2's cut: one sent before these heartbeats were heard may also hold two cuts.
     const cuts = await until('the engine told the new cut to keep', () => {
       const c = s.engine().assignments.at(-1)?.views[0]?.cuts;
-      return c?.length === 2 ? c : undefined;
+      return c?.some((x) => x.join(',') === '20,8,3,2') ? c : undefined;
     });
     expect(cuts).toEqual([[10, 5, 0, 2], [20, 8, 3, 2]]);
     expect(engineHandoff()).toBe('[10,5,0,2]');
