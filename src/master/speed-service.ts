@@ -108,7 +108,21 @@ export function createSpeedService(deps: SpeedServiceDeps): SpeedService {
   }
 
   async function handoffOf(d: ViewDeployment, partitions: number): Promise<SpeedHandoff> {
-    const h = viewHandoff(await cutsOf(d, partitions), serving.registered(clock.now()), (view, version) => cutsSeen.get(`${view}/${version}`));
+    const cuts = await cutsOf(d, partitions);
+    const now = clock.now();
+    const nodes = serving.registered(now);
+    const cutOf = (view: string, version: number): readonly number[] | undefined => cutsSeen.get(`${view}/${version}`);
+    // A live node serving a version newer than the current one just read, of a cut never seen here: that version
+    // was published after this heartbeat read CURRENT, and the node's report was heard meanwhile. An unknown cut
+    // counts as zeros in the handoff ("on any doubt, keep"), which would roll every speed process back to offset 0
+    // for a full refold; refused instead (as for an unreadable current manifest above), and the next heartbeat
+    // reads the store again. A down node keeps the zeros rule: it may hold such a version for as long as it is down.
+    const current = cuts.current?.version;
+    const ahead = current === undefined ? undefined : nodes.find((n) => n.live && n.current.some((c) => c.view === d.name && c.version > current && cutOf(d.name, c.version) === undefined));
+    if (ahead !== undefined) {
+      throw new LaminateError('UNAVAILABLE', `Serving node ${ahead.nodeId} serves a version of view '${d.name}' newer than the current ${current} just read, of a cut not read yet: the handoff is made at the next heartbeat`, { ids: { view: d.name } });
+    }
+    const h = viewHandoff(cuts, nodes, cutOf);
     const held = h.heldBy.map((x) => `${x.nodeId}@v${x.version}${x.live ? '' : ' (down)'}`).join(', ');
     if ((heldLogged.get(d.name) ?? '') !== held) {
       heldLogged.set(d.name, held);

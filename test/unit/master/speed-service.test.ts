@@ -80,6 +80,32 @@ describe('the master\'s speed service', () => {
     expect(a.views.map((v) => v.handoffCut)).toEqual([[5, 2]]);
   });
 
+  it('refuses the heartbeat while a live serving node serves a version newer than the current one read, of a cut not seen yet (published meanwhile), rather than a handoff of zeros', async () => {
+    const { clock, service, root, serving } = await setUp(0);
+    await writeVersion(root, { view: 'pages', version: 1, entries: new Map([['k', 1]]), partitions: 1, cut: [5, 2] });
+    await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    // The node reports version 2 before this master has read it: as when a publish lands between a speed
+    // heartbeat's read of CURRENT and the handoff it makes.
+    const node = { nodeId: 'serving-a', address: 'x', loaded: [], refused: [], refusalReason: '', current: [{ view: 'pages', version: 2 }] };
+    serving.heard(node, clock.now());
+    await expect(service.handlers.speedHeartbeat(hb('speed-a'), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // Once it is published, the next heartbeat reads it: the handoff moves to its cut.
+    await writeVersion(root, { view: 'pages', version: 2, entries: new Map([['k', 2]]), partitions: 1, cut: [8, 4] });
+    const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    expect(a.views.map((v) => v.handoffCut)).toEqual([[8, 4]]);
+  });
+
+  it('keeps the handoff at zeros, not a refusal, for a down serving node that serves a version newer than the current one, of an unknown cut', async () => {
+    const { clock, service, root, serving } = await setUp(0);
+    await writeVersion(root, { view: 'pages', version: 1, entries: new Map([['k', 1]]), partitions: 1, cut: [5, 2] });
+    serving.heard({ nodeId: 'serving-a', address: 'x', loaded: [], refused: [], refusalReason: '', current: [{ view: 'pages', version: 7 }] }, clock.now());
+    await expect(service.handlers.speedHeartbeat(hb('speed-a'), false)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // Silent past the serving timeout (10 s here): down, it may hold that version for as long as it is down.
+    clock.advance(10_001);
+    const a = await service.handlers.speedHeartbeat(hb('speed-a'), false);
+    expect(a.views.map((v) => v.handoffCut)).toEqual([[0, 0]]);
+  });
+
   it('names the cuts of kept versions and running builds, the handoff where serving nodes are, and moves partitions of a silent process', async () => {
     const { clock, service, catalog, root, serving } = await setUp(0);
     for (const [version, cut] of [[1, [1, 1]], [2, [5, 2]], [3, [9, 4]]] as const) {
