@@ -20,6 +20,7 @@
  * Who calls it: DatasetClient.append, once per call; pure apart from writing
  * into the headroom of buffers from allocateAppendBuffer.
  */
+import { varintSize, writeVarint } from '../common/varint.js';
 import type { WireAppendBatch, AppendRequest } from './dataset-messages.js';
 
 /** Bytes left free before a body from allocateAppendBuffer: room for the header of a one-batch request. */
@@ -42,24 +43,6 @@ export function allocateAppendBuffer(bytes: number): Buffer {
 
 const INT32_MAX = 0x7fffffff;
 
-function varintBytes(v: number): number {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 128) {
-    buf[pos++] = (v % 128) | 128;
-    v = Math.floor(v / 128);
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
 function encodable(b: WireAppendBatch): boolean {
   const int32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= INT32_MAX;
   return typeof b.dataset === 'string' && typeof b.producerId === 'string' && typeof b.replay === 'boolean' &&
@@ -69,13 +52,13 @@ function encodable(b: WireAppendBatch): boolean {
 /** Sizes of one batch's fields before the body, and of the body's own tag and length. */
 function headerBytes(b: WireAppendBatch, datasetBytes: number, producerBytes: number): number {
   let n = 0;
-  if (datasetBytes > 0) n += 1 + varintBytes(datasetBytes) + datasetBytes;
-  if (b.partition !== 0) n += 1 + varintBytes(b.partition);
-  if (producerBytes > 0) n += 1 + varintBytes(producerBytes) + producerBytes;
-  if (b.sequence !== 0) n += 1 + varintBytes(b.sequence);
-  if (b.count !== 0) n += 1 + varintBytes(b.count);
+  if (datasetBytes > 0) n += 1 + varintSize(datasetBytes) + datasetBytes;
+  if (b.partition !== 0) n += 1 + varintSize(b.partition);
+  if (producerBytes > 0) n += 1 + varintSize(producerBytes) + producerBytes;
+  if (b.sequence !== 0) n += 1 + varintSize(b.sequence);
+  if (b.count !== 0) n += 1 + varintSize(b.count);
   if (b.replay) n += 2;
-  return n + 1 + varintBytes(b.body.byteLength);
+  return n + 1 + varintSize(b.body.byteLength);
 }
 
 /** Writes one batch's fields up to the body's tag and length; returns the position after them. */
@@ -124,7 +107,7 @@ export function encodeAppendRequest(req: AppendRequest): Buffer | undefined {
   const messageBytes = batches.map((b, i) => headerBytes(b, datasetBytes[i]!, producerBytes[i]!) + b.body.byteLength);
   const only = batches.length === 1 ? batches[0]! : undefined;
   if (only !== undefined && withHeadroom.has(only.body.buffer) && only.body.byteOffset === APPEND_HEADROOM_BYTES) {
-    const header = 1 + varintBytes(messageBytes[0]!) + messageBytes[0]! - only.body.byteLength;
+    const header = 1 + varintSize(messageBytes[0]!) + messageBytes[0]! - only.body.byteLength;
     if (header <= APPEND_HEADROOM_BYTES) {
       const whole = Buffer.from(only.body.buffer, 0, APPEND_HEADROOM_BYTES + only.body.byteLength);
       let pos = APPEND_HEADROOM_BYTES - header;
@@ -135,7 +118,7 @@ export function encodeAppendRequest(req: AppendRequest): Buffer | undefined {
     }
   }
   let total = 0;
-  for (const n of messageBytes) total += 1 + varintBytes(n) + n;
+  for (const n of messageBytes) total += 1 + varintSize(n) + n;
   const out = Buffer.allocUnsafe(total);
   let pos = 0;
   batches.forEach((b, i) => {

@@ -16,6 +16,7 @@
  * Pure functions; both ends live here so that they cannot drift apart.
  */
 import { LaminateError } from '../common/errors.js';
+import { writeVarint } from '../common/varint.js';
 import type { ServedEntry } from '../common/serving-shapes.js';
 
 const FOUND = 1;
@@ -24,14 +25,6 @@ const FINAL = 4;
 /** Most bytes a varint of a length below 2^35 takes. */
 const MAX_VARINT_BYTES = 5;
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
 
 /**
  * The entries packed, in order. Called by the Serving service for every Get

@@ -19,6 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
 import { LaminateError } from '../common/errors.js';
+import { varintSize, writeVarint } from '../common/varint.js';
 import { DEFAULT_WAIT_MS, type Coverage, type GetAnswer, type GetQuery, type ScanChunkAnswer, type ScanQuery, type ServedEntry, type SpeedReadOptions } from '../common/serving-shapes.js';
 import { CLIENT_WINDOW_OPTIONS, newServer } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
@@ -150,19 +151,12 @@ function scanChunkInPlace(serialize: (m: W.ScanChunk) => Buffer, c: PackedScanCh
   if (room === 0) return undefined;
   const head = serialize({ view: c.view, coverage: toWireCoverage(c.coverage), entries: [] } as unknown as W.ScanChunk);
   const n = c.packed.length;
-  const lengthBytes = n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-  const before = head.length + 1 + lengthBytes;
+  const before = head.length + 1 + varintSize(n);
   if (before > room) return undefined;
   const out = Buffer.from(c.packed.buffer, c.packed.byteOffset - before, before + n);
   head.copy(out, 0);
-  let p = head.length;
-  out[p++] = (4 << 3) | 2; // field 4 (packed), length-delimited
-  let rest = n;
-  while (rest >= 0x80) {
-    out[p++] = (rest & 0x7f) | 0x80;
-    rest = Math.floor(rest / 128);
-  }
-  out[p] = rest;
+  out[head.length] = (4 << 3) | 2; // field 4 (packed), length-delimited
+  writeVarint(out, head.length + 1, n);
   return out;
 }
 

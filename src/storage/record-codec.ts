@@ -10,6 +10,7 @@
  * number tags keep the common counts of word-count style jobs tiny and fast.
  */
 import { pack, unpack } from 'msgpackr';
+import { varintSize, writeVarint } from '../common/varint.js';
 import { LaminateError } from '../common/errors.js';
 import { GrowableBuffer, writeUtf8, type ByteSink } from './byte-sink.js';
 
@@ -40,25 +41,7 @@ export function packValue(value: unknown): PackedValue {
   }
 }
 
-/** Bytes a varint of `n` takes. */
-export function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Writes `n` (a non-negative safe integer) as a varint at `pos`; returns the position after it. */
-export function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
+export { varintSize, writeVarint };
 
 /**
  * Appends one record to `sink`; returns the bytes of its key and value
