@@ -33,7 +33,12 @@ async function filesContaining(dir: string, needle: string): Promise<string[]> {
   const found: string[] = [];
   for (const name of await readdir(dir, { recursive: true })) {
     const p = join(dir, name);
-    if ((await stat(p)).isFile() && (await readFile(p)).includes(needle)) found.push(name);
+    // The master keeps writing (trigger state: a temp file renamed into place), so a file listed may be gone.
+    try {
+      if ((await stat(p)).isFile() && (await readFile(p)).includes(needle)) found.push(name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
   return found;
 }
