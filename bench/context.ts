@@ -34,6 +34,14 @@ export function flagNumber(ctx: BenchContext, name: string, dflt: number, intege
   return v;
 }
 
+/** A benchmark flag's value as 'yes' (true) or 'no' (false), false when absent. */
+export function flagYes(ctx: BenchContext, name: string): boolean {
+  const raw = ctx.flags.get(name);
+  if (raw === undefined || raw === 'no') return false;
+  if (raw === 'yes') return true;
+  throw new Error(`Expected --${name} to be 'yes' or 'no', got '${raw}'`);
+}
+
 /** The cluster every benchmark runs on: a master and 2 workers of one slot each. */
 export const CLUSTER_SHAPE = { workers: 2, slots: 1, workerMemoryMb: 1024 } as const;
 

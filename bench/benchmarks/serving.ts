@@ -34,7 +34,7 @@ import { readManifest, versionDir } from '../../src/view/view-version-dir.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { BenchCluster, CLI, ROOT } from '../cluster.js';
 import { formatBulk, formatStep, readFigures, type ReadFigures } from '../serving-reads.js';
-import { bestOf, CLUSTER_SHAPE, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
+import { bestOf, CLUSTER_SHAPE, flagYes, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
 import { kvRecords } from '../data-gen/kv-records.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss, threadCpuSeconds, threadSplit } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
@@ -123,10 +123,7 @@ function writeRecordsFile(path: string, keys: number): void {
 
 /** `--build-only yes`: the floor and the build alone (no load-and-verify passes, reads or swaps), to iterate on the build. */
 function buildOnly(ctx: BenchContext): boolean {
-  const raw = ctx.flags.get('build-only');
-  if (raw === undefined || raw === 'no') return false;
-  if (raw === 'yes') return true;
-  throw new Error(`Expected --build-only to be 'yes' or 'no', got '${raw}'`);
+  return flagYes(ctx, 'build-only');
 }
 
 async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<BuildRun> {
