@@ -54,7 +54,7 @@ const NO_SWEEP = process.argv.includes('--no-sweep');
 const PROFILE_ARGS = PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
 const VIEW = 'kv';
 const SEED = 20261201;
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'laminate.cjs');
 
 /** Starts `node args`; resolves with the process and what `re` matched on its stdout. */
 export async function startListening(args: string[], re: RegExp, logFile: string): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {

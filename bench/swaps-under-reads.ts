@@ -52,7 +52,7 @@ export interface SwapFigures {
 
 const PARTITIONS = 4;
 const VIEW = 'bench-swaps';
-const CLI = resolve(import.meta.dirname, '..', 'src', 'cli', 'main.js');
+const CLI = resolve(import.meta.dirname, '..', '..', 'bin', 'laminate.cjs');
 const PAD = 'x'.repeat(80);
 
 const keyOf = (i: number): string => `page/${String(i).padStart(8, '0')}`;

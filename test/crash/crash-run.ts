@@ -29,7 +29,7 @@ import { byKey, readOutput, runSequential } from '../integration/reference.js';
 
 const ROOT = packageRoot();
 /** The compiled CLI every process of the run is started from: the one line to change if it moves. */
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(ROOT, 'bin', 'laminate.cjs');
 export const CRASH_JOB = join(ROOT, 'test', 'fixtures', 'jobs', 'crash-wordcount.ts');
 /** The plain word count the output is checked against: compiled when this module is (node cannot import .ts). */
 const WORDCOUNT = import.meta.url.endsWith('.ts') ? join(ROOT, 'examples', 'wordcount.ts') : join(ROOT, 'dist', 'examples', 'wordcount.js');

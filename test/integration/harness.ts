@@ -15,7 +15,7 @@ import { LocalCluster, type LocalClusterOptions } from '../../src/local/index.js
 import type { JobStatus } from '../../src/common/job-status.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(ROOT, 'bin', 'laminate.cjs');
 export const GUTENBERG = join(ROOT, 'data', 'gutenberg');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const EXAMPLES = join(ROOT, 'examples');
