@@ -30,6 +30,7 @@ import { DatasetClient } from '../../src/protocol/dataset-rpc.js';
 import { BenchCluster, ROOT } from '../cluster.js';
 import { bestOf, flagYes, runFigures, type BenchContext, type Benchmark } from '../context.js';
 import { YsbEventGenerator } from '../data-gen/ysb-events.js';
+import { formatDiskProbe, probeDiskSync, type DiskSyncProbe } from '../disk-probe.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss, treeCpuSeconds } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
 import { bucketQuantile, formatGc, gcDelta, GcWatch, histogramDelta, histogramOf, type GcTally } from '../ingest-attribution.js';
@@ -79,6 +80,8 @@ interface LatencyRun {
   readonly clientGc: GcTally[];
   /** The warm-up before the measured records (not in the figures above, but for the GC and fsync counts). */
   readonly warmup: { readonly records: number; readonly p99Ms: number; readonly maxMs: number; readonly appendP99Ms: number };
+  /** The disk's fsync latency alone, measured just before the run. */
+  readonly disk: DiskSyncProbe;
 }
 
 const FSYNC_HISTOGRAM = 'laminate_dataset_fsync_duration_seconds';
@@ -159,6 +162,7 @@ async function throughputRun(ctx: BenchContext, records: number, i: number, mast
 }
 
 async function latencyRun(ctx: BenchContext, seconds: number, masterNodeArgs: readonly string[] = []): Promise<LatencyRun> {
+  const disk = probeDiskSync(ctx.work);
   const cluster = await BenchCluster.start({ dir: join(ctx.work, `latency-${masterNodeArgs.length}`), workers: 0, slots: 1, workerMemoryMb: 1024, profileDir: ctx.profileDir, masterNodeArgs });
   const client = new LaminateClient(cluster.address);
   const datasets = new DatasetClient(cluster.address);
@@ -259,6 +263,7 @@ async function latencyRun(ctx: BenchContext, seconds: number, masterNodeArgs: re
       appendP50Ms: appendMs.getValueAtPercentile(50) / 1000, appendP99Ms: appendMs.getValueAtPercentile(99) / 1000, appendCalls: appendMs.totalCount,
       fsyncs: fsync?.count ?? 0, fsyncP50Ms: ms(fsync && bucketQuantile(fsync, 0.5)), fsyncP99Ms: ms(fsync && bucketQuantile(fsync, 0.99)),
       masterGc: gcDelta(metrics1, metrics0), clientGc,
+      disk,
       warmup: { records: warmRecords, p99Ms: warmHistogram.getValueAtPercentile(99) / 1000, maxMs: warmHistogram.maxValue / 1000, appendP99Ms: warmAppendMs.getValueAtPercentile(99) / 1000 },
     };
   } finally {
@@ -366,6 +371,7 @@ export const ingest: Benchmark = {
 function latencyNotes(lat: LatencyRun, throughputPeakMb: number): string[] {
   return [
     `master peak RSS: ${throughputPeakMb.toFixed(0)} MB in the throughput run, ${lat.peakMb.toFixed(0)} MB in the latency run`,
+    formatDiskProbe(lat.disk),
     `warm-up first (${lat.warmup.records} records at the same rate, timed apart): p99 ${lat.warmup.p99Ms.toFixed(2)} ms, max ${lat.warmup.maxMs.toFixed(2)} ms, Append round trip p99 ${lat.warmup.appendP99Ms.toFixed(2)} ms`,
     `latency at ${RATE} records/s open loop (${lat.sent} records after the warm-up, achieved ${Math.round(lat.achievedRate)}/s): p50 ${lat.p50Ms.toFixed(2)} ms, p99 ${lat.p99Ms.toFixed(2)} ms, p99.9 ${lat.p999Ms.toFixed(2)} ms, max ${lat.maxMs.toFixed(2)} ms`,
     `  of which the Append round trip (${lat.appendCalls} calls, ${Math.round(lat.sent / Math.max(1, lat.appendCalls))} records each): p50 ${lat.appendP50Ms.toFixed(2)} ms, p99 ${lat.appendP99Ms.toFixed(2)} ms; the rest is the producer (linger, in-flight slots, the client's event loop)`,
