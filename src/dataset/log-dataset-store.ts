@@ -16,7 +16,7 @@ import { IndexCache } from './segment.js';
 import { splitRanges, type OffsetRange } from './split-ranges.js';
 import { resolveDatasetStoreOptions, type DatasetStoreOptions, type ResolvedDatasetStoreOptions } from './store-options.js';
 import type { AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, ReadChunk, ReadOptions } from './types.js';
-import { appendedBytes, appendedRecords } from './dataset-metrics.js';
+import { appendedBytes, appendedRecords, appendSeconds } from './dataset-metrics.js';
 import type { SealedSegmentInfo } from './archive-manifest.js';
 
 interface OpenDataset {
@@ -150,6 +150,7 @@ export class LogDatasetStore implements DatasetStore {
   }
 
   async append(batches: readonly AppendBatch[]): Promise<AppendResult[]> {
+    const arrived = performance.now();
     this.checkOpen();
     if (!Array.isArray(batches)) throw new LaminateError('INVALID_ARGUMENT', `Expected an array of batches, got ${describe(batches)}`);
     let bytes = 0;
@@ -167,6 +168,7 @@ export class LogDatasetStore implements DatasetStore {
       if (failed !== undefined) throw failed.reason;
       const results = settled.map((s) => (s as PromiseFulfilledResult<AppendResult>).value);
       countAppended(batches, results);
+      appendSeconds().observe((performance.now() - arrived) / 1000);
       return results;
     } finally {
       this.budget.release(bytes);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { metricsRegistry } from '../../../src/common/metrics.js';
 import type { AppendResult } from '../../../src/dataset/types.js';
 import { appendOne, batchOf, openStore, readAll, records, rejectsWith, TestFileSystem, useTempDirs } from './helpers.js';
 
@@ -31,6 +32,30 @@ describe('group commit, durability and back-pressure', () => {
     // Offsets are dense, in the order the appends were made.
     expect(results.map((r) => r.firstOffset)).toEqual(Array.from({ length: 201 }, (_, i) => i));
     expect(await readAll(store, 'd', 0)).toEqual(['first', ...Array.from({ length: 200 }, (_, i) => i)]);
+    await store.close();
+  });
+
+  it('times each Append call in the store, from its arrival to its acknowledgement, the fsync included', async () => {
+    const fs = new TestFileSystem();
+    const store = await openStore(await tempDir(), { fs });
+    await store.createDataset('d', { partitions: 1 });
+    const observed = async (): Promise<{ count: number; sum: number }> => {
+      const values = (await metricsRegistry().getSingleMetric('laminate_dataset_append_duration_seconds')!.get()).values;
+      const pick = (name: string): number => values.find((v) => v.metricName === name)?.value ?? 0;
+      return { count: pick('laminate_dataset_append_duration_seconds_count'), sum: pick('laminate_dataset_append_duration_seconds_sum') };
+    };
+    const before = await observed();
+    fs.hold();
+    const pending = appendOne(store, batchOf('d', 0, ['held']));
+    await until(() => fs.waiting === 1);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect((await observed()).count).toBe(before.count);
+    fs.release();
+    await pending;
+    const after = await observed();
+    expect(after.count).toBe(before.count + 1);
+    // At least the 40 ms the fsync was held (other files' appends in this process may add to the sum, never take from it).
+    expect(after.sum - before.sum).toBeGreaterThanOrEqual(0.04);
     await store.close();
   });
 
