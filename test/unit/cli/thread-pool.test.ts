@@ -29,11 +29,12 @@ function run(args: string[], env: Record<string, string | undefined>): Promise<s
  * An ES module entry, as the command's is, started with thread-pool.cjs
  * preloaded: it blocks BLOCKED pool threads in open() of FIFOs nobody
  * writes, asks for a stat (another pool task), says whether the stat
- * finished while they were blocked, then releases them. No timing decides
- * the answer: a starved stat cannot finish before the FIFOs are opened for
- * writing, which happens only after the answer is printed.
+ * finished within `waitMs` while they were blocked, then releases them. No
+ * timing decides a starved answer: a starved stat cannot finish before the
+ * FIFOs are opened for writing, which happens only after the answer is
+ * printed; the finished case waits as long as a loaded machine may need.
  */
-function statBesideBlockedThreads(env: Record<string, string | undefined>): Promise<string> {
+function statBesideBlockedThreads(env: Record<string, string | undefined>, waitMs: number): Promise<string> {
   const fifos = Array.from({ length: BLOCKED }, (_, i) => join(dir, `fifo-${Math.random().toString(36).slice(2)}-${i}`));
   for (const f of fifos) execFileSync('mkfifo', [f]);
   const script = `
@@ -43,7 +44,8 @@ const fifos = ${JSON.stringify(fifos)};
 const readers = fifos.map((f) => open(f, 'r'));
 let statted = false;
 stat(${JSON.stringify(dir)}).then(() => { statted = true; });
-await new Promise((r) => setTimeout(r, 500));
+const until = Date.now() + ${waitMs};
+while (!statted && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 process.stdout.write(statted ? 'stat finished' : 'stat starved');
 // A FIFO opens for writing without blocking once its reader is in open(); a reader still queued in libuv gets there
 // once another is released.
@@ -62,12 +64,12 @@ for (const r of readers) await (await r).close();
 describe("libuv's thread pool of a laminate process", () => {
   it('is sized before an ES module entry loads: a stat finishes while more threads than libuv\'s default 4 are blocked in the disk', async () => {
     expect(DEFAULT_THREAD_POOL_SIZE).toBeGreaterThan(BLOCKED);
-    expect(await statBesideBlockedThreads({})).toBe('stat finished');
-    expect(await statBesideBlockedThreads({ UV_THREADPOOL_SIZE: ' ' })).toBe('stat finished');
+    expect(await statBesideBlockedThreads({}, 10_000)).toBe('stat finished');
+    expect(await statBesideBlockedThreads({ UV_THREADPOOL_SIZE: ' ' }, 10_000)).toBe('stat finished');
   });
 
   it("keeps the user's size: with the 4 threads asked for, the stat starves (the case the setting exists for)", async () => {
-    expect(await statBesideBlockedThreads({ UV_THREADPOOL_SIZE: '4' })).toBe('stat starved');
+    expect(await statBesideBlockedThreads({ UV_THREADPOOL_SIZE: '4' }, 500)).toBe('stat starved');
   });
 
   it('is set by the laminate command, which then runs the compiled CLI', async () => {

@@ -40,7 +40,8 @@ describe('group commit, durability and back-pressure', () => {
     const store = await openStore(await tempDir(), { fs });
     await store.createDataset('d', { partitions: 1 });
     const observed = async (): Promise<{ count: number; sum: number }> => {
-      const values = (await metricsRegistry().getSingleMetric('laminate_dataset_append_duration_seconds')!.get()).values;
+      // A histogram's values carry the series' name (prom-client's MetricValueWithName).
+      const values = (await metricsRegistry().getSingleMetric('laminate_dataset_append_duration_seconds')!.get()).values as Array<{ metricName?: string; value: number }>;
       const pick = (name: string): number => values.find((v) => v.metricName === name)?.value ?? 0;
       return { count: pick('laminate_dataset_append_duration_seconds_count'), sum: pick('laminate_dataset_append_duration_seconds_sum') };
     };
