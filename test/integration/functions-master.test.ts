@@ -47,7 +47,9 @@ describe('the master runs functions on a (fake) worker', () => {
         await worker.reportInvocation(event.fail
           ? { ...base, outcome: { ok: false, code: 'HANDLER_ERROR', message: `refused ${i.eventId}` }, logs: [{ at: Date.now(), level: 'error', message: 'about to fail' }] }
           : { ...base, outcome: { ok: true, result: Buffer.from(pack({ echo: event, env: i.env })) }, logs: [{ at: Date.now(), level: 'info', message: `echo ${event.n}` }] });
-      })();
+      // A report still waiting when afterAll closes this client is rejected UNAVAILABLE, by design (a real
+      // worker's report loop sends it again): not a failure of any case here (CI saw it as an unhandled rejection).
+      })().catch(() => undefined);
     }, () => {});
     client = new LaminateClient(master.address);
     const file = join(dir, 'echo.ts');

@@ -70,6 +70,17 @@ describe('writeJsonMsgpack', () => {
     for (const v of values) expect(firstDifference(written(v), msgpackr(v)), JSON.stringify(v)?.slice(0, 80)).toBe('same');
   });
 
+  it('writes exactly the keys msgpackr keeps: own enumerable ones in their order (integer-like first), not inherited or hidden ones', () => {
+    const inherited = Object.create({ fromPrototype: 1 }) as Record<string, unknown>;
+    inherited.own = 2;
+    const hidden: Record<string, unknown> = { shown: 1 };
+    Object.defineProperty(hidden, 'hidden', { value: 2, enumerable: false });
+    const ordered: Record<string, unknown> = { b: 1, 10: 'ten', a: 2, 2: 'two' };
+    const values = [inherited, hidden, ordered, { ...ordered, nested: inherited }];
+    for (const v of values) expect(firstDifference(written(v), msgpackr(v)), JSON.stringify(v)).toBe('same');
+    expect(written(inherited)!.includes(Buffer.from('fromPrototype'))).toBe(false);
+  });
+
   it('writes exactly msgpackr\'s bytes for 2,000 random JSON values', () => {
     const random = seededRandom(42);
     for (let i = 0; i < 2000; i++) {
