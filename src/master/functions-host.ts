@@ -41,7 +41,26 @@ export interface FunctionsHostDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options?: InvocationOptions;
+  /**
+   * Resolves once every deploy and delete told so far has been applied to the
+   * triggers (the master's TriggerManager.settled, bound late: the triggers
+   * start after this host). Absent: deploy and delete do not wait.
+   */
+  readonly triggersApplied?: () => Promise<void>;
 }
+
+/**
+ * How long deploy and delete wait for the master to start (or stop) the
+ * version's triggers before they answer anyway. The wait is what makes "the
+ * files in the folder when it is deployed", or "the log end when it is
+ * deployed", mean the moment deploy answers: the trigger takes that baseline
+ * as it starts, and a client that writes right after its deploy answered
+ * found its first file counted as already there (CI, 2 December). The bound:
+ * stopping a replaced trigger waits for its delivery in flight, which may
+ * run as long as the function's timeout; deploy answers after this long and
+ * the triggers are applied as soon as they can be, as before.
+ */
+export const TRIGGERS_WAIT_MS = 5000;
 
 export interface FunctionsHost {
   readonly catalog: FunctionCatalog;
@@ -71,10 +90,17 @@ export async function startFunctions(d: FunctionsHostDeps): Promise<FunctionsHos
   });
   service.recover();
   const handlers: FunctionsHandlers = {
-    deploy: (req) => catalog.deploy(req, d.clock.now()),
+    deploy: async (req) => {
+      const deployed = await catalog.deploy(req, d.clock.now());
+      await triggersApplied(d);
+      return deployed;
+    },
     list: () => catalog.list().map((f) => ({ live: catalog.version(f.name), metrics: service.metrics(f.name)! })),
     versions: (name) => catalog.versions(name),
-    delete: (name) => catalog.delete(name),
+    delete: async (name) => {
+      await catalog.delete(name);
+      await triggersApplied(d);
+    },
     invoke: (name, payload, version, jsonBytes) => service.invoke(name, payload, { source: 'api', ...(version === undefined ? {} : { version }), ...(jsonBytes === undefined ? {} : { jsonBytes }) }),
     invokeAsync: (name, payload) => service.invokeAsync(name, payload, 'api'),
     logs: (name, query, signal) => logStream(service, catalog, name, query, signal),
@@ -90,6 +116,26 @@ export async function startFunctions(d: FunctionsHostDeps): Promise<FunctionsHos
       return catalog.code(r.function, r.version);
     },
   };
+}
+
+/** Waits (at most TRIGGERS_WAIT_MS) for the triggers to follow the catalog. */
+function triggersApplied(d: FunctionsHostDeps): Promise<void> {
+  return d.triggersApplied === undefined ? Promise.resolve() : waitBounded(d.triggersApplied, TRIGGERS_WAIT_MS);
+}
+
+/**
+ * Resolves once `applied()` settles or `boundMs` has passed, whichever is
+ * first; never rejects (a trigger that cannot start is the manager's to
+ * log, and the deploy it follows has succeeded). Exported for its test.
+ */
+export async function waitBounded(applied: () => Promise<void>, boundMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, boundMs); });
+  try {
+    await Promise.race([applied().catch(() => undefined), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Appends one record to `dataset` of the master's store, creating the dataset (default partitions) when missing. */

@@ -233,6 +233,8 @@ export class Master {
       ...(functionCodeDir === undefined ? {} : { codeDir: functionCodeDir }),
       scheduler: this.scheduler, run: (ds) => this.run(ds), send: (workerId, cmd) => this.channels.send(workerId, cmd), store,
       clock: this.clock, log: this.log, ...(this.options.functions ? { options: this.options.functions } : {}),
+      // Bound late: the triggers start with the function front, after this host.
+      triggersApplied: async () => { await this.functionFront?.triggers?.settled(); },
     });
     this.server = await serveMaster({
       registerWorker: (r) => this.channels.register(r),
