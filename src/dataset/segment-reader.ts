@@ -73,8 +73,15 @@ export async function readSegment(fs: FileSystem, req: SegmentRead): Promise<Seg
     let damage: LaminateError | undefined;
     while (pos < limit && expected < end) {
       let header = parseBatchHeader(chunk, pos - chunkPos);
-      if (header === 'short' || (typeof header !== 'string' && pos - chunkPos + header.batchBytes > chunk.length && expected + header.count > from)) {
-        await refill(pos, typeof header === 'string' ? 0 : header.batchBytes);
+      if (header === 'short') {
+        await refill(pos, 0);
+        header = parseBatchHeader(chunk, 0);
+      }
+      // Checked after the refill above too: a batch larger than a read's chunk (a producer's maxBatchBytes above
+      // the read size) is known only once its header is read, and needs a read of its own size. Before, the first
+      // batch of a read was reported cut short (DATA_LOSS) whenever it was larger than the chunk.
+      if (typeof header !== 'string' && pos - chunkPos + header.batchBytes > chunk.length && expected + header.count > from) {
+        await refill(pos, header.batchBytes);
         header = parseBatchHeader(chunk, 0);
       }
       if (header === 'short' || header === 'invalid') {

@@ -75,6 +75,29 @@ describe('segments and reads', () => {
     await store.close();
   });
 
+  it('reads a batch larger than a read\'s chunk, from its start and from inside it, with batches after it', async () => {
+    const store = await openStore(await tempDir());
+    await store.createDataset('d', { partitions: 1 });
+    // First a batch of about 1 MiB (a producer's maxBatchBytes above the read size): a read starting at it finds
+    // only its header in the chunk sized by maxBytes. It was reported cut short (DATA_LOSS). Then a small one.
+    const big = records('b', 0, 4000, 250);
+    const small = records('s', 4000, 3, 20);
+    await appendOne(store, batchOf('d', 0, big));
+    await appendOne(store, batchOf('d', 0, small));
+    const all = [...big, ...small];
+    for (const maxBytes of [1024, 64 * 1024, 256 * 1024, 4 * 1024 * 1024]) {
+      expect(await readAll(store, 'd', 0, maxBytes), `maxBytes ${maxBytes}`).toEqual(all);
+    }
+    // From its first record and from inside it, with the store's default read size.
+    const first = await store.read('d', 0, 0, {});
+    expect(decodeBody(first.body)).toEqual(all.slice(0, first.count));
+    expect(first.count).toBeGreaterThan(0);
+    const inside = await store.read('d', 0, 2000, {});
+    expect(decodeBody(inside.body)).toEqual(all.slice(2000, 2000 + inside.count));
+    expect(inside.count).toBeGreaterThan(0);
+    await store.close();
+  });
+
   it('returns an empty chunk at the end, OUT_OF_RANGE past it, and refuses bad arguments', async () => {
     const store = await openStore(await tempDir());
     await store.createDataset('d', { partitions: 1 });
