@@ -237,7 +237,7 @@ export class LaminateClient {
    * Appends records and resolves once all are durable, with the offsets they
    * got: one range per run of consecutive offsets, by partition (one per
    * partition unless another writer appended to it at the same time).
-   * Without a key, records fill one partition's batch (256 KiB) before
+   * Without a key, records fill one partition's batch (1 MiB) before
    * moving to the next, starting from a random one: a small append lands in
    * one partition. Goes through an idempotent producer of its own, so a
    * master restart costs only a wait.

@@ -84,8 +84,10 @@ interface Batch {
   readonly partition: number;
   /**
    * The body under construction: records are framed straight into it, so
-   * a record costs one copy from msgpackr's buffer. Its size is
-   * maxBatchBytes (or one record, if larger); the body is its first `bytes`.
+   * a record costs one copy from msgpackr's buffer (none when written in
+   * place). It starts at FIRST_BATCH_BUFFER_BYTES (or a spare's
+   * maxBatchBytes) and doubles up to maxBatchBytes as records come (or
+   * holds one record larger than that); the body is its first `bytes`.
    */
   buf: Buffer;
   bytes: number;
@@ -135,6 +137,9 @@ interface PartitionState {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A new batch's buffer when no spare is free; it doubles as records come, up to maxBatchBytes (see batchBuffer). */
+const FIRST_BATCH_BUFFER_BYTES = 64 * 1024;
 
 /** A record framed (length prefix, then src[start, end)) in a buffer of its own: for the send queue. */
 function framedCopy(src: Buffer, start: number, end: number): Buffer {
@@ -403,8 +408,12 @@ export class Producer {
     const size = RECORD_HEADER_BYTES + end - start;
     let sealed = false;
     if (s.open && s.open.bytes + size > s.open.buf.length) {
-      this.seal(p);
-      sealed = true;
+      if (s.open.bytes + size <= this.options.maxBatchBytes) {
+        this.grow(s.open, s.open.bytes + size);
+      } else {
+        this.seal(p);
+        sealed = true;
+      }
     }
     const b = s.open ?? this.openBatch(p, size);
     src.copy(b.buf, b.bytes + RECORD_HEADER_BYTES, start, end);
@@ -454,12 +463,30 @@ export class Producer {
     return b;
   }
 
-  /** A buffer for a new batch: a spare one, or a fresh one (larger than maxBatchBytes for a record that is). */
+  /**
+   * A buffer for a new batch: a spare one (of maxBatchBytes), or a fresh one
+   * of FIRST_BATCH_BUFFER_BYTES that grow() doubles as records come (or of
+   * the first record's size, if larger; of one record larger than
+   * maxBatchBytes, if it is). A batch starts small because it is allocated
+   * when it opens: a keyed producer over many partitions holds an open batch
+   * per partition, and a full-size buffer each (1 MiB by default) would pass
+   * bufferBytes, which counts record bytes, long before the records did.
+   */
   private batchBuffer(firstRecordBytes: number): Buffer {
-    const size = this.options.maxBatchBytes;
+    const max = this.options.maxBatchBytes;
     // With room before them for the Append request's header, so that the body goes out uncopied.
-    if (firstRecordBytes > size) return allocateAppendBuffer(firstRecordBytes);
-    return this.spare.pop() ?? allocateAppendBuffer(size);
+    if (firstRecordBytes > max) return allocateAppendBuffer(firstRecordBytes);
+    return this.spare.pop() ?? allocateAppendBuffer(Math.min(max, Math.max(FIRST_BATCH_BUFFER_BYTES, firstRecordBytes)));
+  }
+
+  /** Moves an open batch into a buffer at least `bytes` long: double its size, up to maxBatchBytes. */
+  private grow(b: Batch, bytes: number): void {
+    let size = b.buf.length;
+    while (size < bytes) size *= 2;
+    const buf = allocateAppendBuffer(Math.min(this.options.maxBatchBytes, size));
+    b.buf.copy(buf, 0, 0, b.bytes);
+    // The outgrown buffer is left to the collector: only full-size ones are spares (release()).
+    b.buf = buf;
   }
 
   /** Keeps a batch buffer no one reads any more for a later batch, while the free ones and the bytes buffered fit in bufferBytes. */

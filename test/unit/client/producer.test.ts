@@ -314,6 +314,41 @@ describe('the idempotent producer', () => {
     }
   });
 
+  it('grows a batch from its first small buffer up to maxBatchBytes instead of sending it early, keeping every record intact across each growth', async () => {
+    const store = new MemoryDatasetStore();
+    await store.createDataset('logs', { partitions: 1 });
+    const transport = new FaultyTransport(store, { random: seededRandom(5), lostCall: 0, lostAnswer: 0, jitter: false });
+    const bodies: number[] = [];
+    const recording: ProducerTransport = {
+      describeDataset: (n) => transport.describeDataset(n),
+      initProducer: (d, id) => transport.initProducer(d, id),
+      append: (batches) => { for (const b of batches) bodies.push(b.body.byteLength); return transport.append(batches); },
+    };
+    // Linger far off: batches go by size alone. The default maxBatchBytes (1 MiB); records of 200 B to 3 KB, some
+    // written in place, some packed by msgpackr (a Date), some through send(): each growth lands between kinds.
+    const producer = new Producer(recording, 'logs', { lingerMs: 60_000 }, silentLogger());
+    expect(producer.options.maxBatchBytes).toBe(1024 * 1024);
+    const random = seededRandom(9);
+    const records = Array.from({ length: 2500 }, (_, i) => (i % 7 === 3 ? { i, at: new Date(1_700_000_000_000 + i) } : { i, pad: 'q'.repeat(200 + Math.floor(random() * 2800)) }));
+    const acks: Array<Promise<RecordAck>> = [];
+    for (let i = 0; i < records.length; i++) {
+      if (i % 5 === 0) acks.push(producer.send(records[i]));
+      else producer.write(records[i]);
+    }
+    await producer.flush();
+    await Promise.all(acks);
+    await producer.close();
+    const stored = await partitionRecords(store, 'logs', 0);
+    expect(stored).toEqual(records.map((r) => ('at' in r ? { ...r, at: r.at } : r)));
+    // About 4.3 MB of records in batches of up to 1 MiB: every batch but the last was filled near 1 MiB (a record
+    // at most 3 KB short), none was sent at its first buffer's 64 KiB.
+    expect(bodies.length).toBeGreaterThanOrEqual(4);
+    for (const size of bodies.slice(0, -1)) {
+      expect(size).toBeGreaterThan(1024 * 1024 - 4096);
+      expect(size).toBeLessThanOrEqual(1024 * 1024 + 4096);
+    }
+  });
+
   it('fills one partition before moving to the next when records have no key', async () => {
     const store = new MemoryDatasetStore();
     await store.createDataset('logs', { partitions: 4 });
