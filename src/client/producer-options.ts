@@ -102,7 +102,8 @@ export const MAX_IN_FLIGHT = 5;
  * of the ingest benchmark's throughput loop, 2 December): 7-29% more records
  * a second and 9-43% less of the master's CPU per record, its per-call work
  * (an HTTP/2 stream, headers, a group-commit entry) paid a quarter as often.
- * Far below the store's 16 MiB batch bound and grpc-js's 4 MiB message bound.
+ * Far below the store's 16 MiB batch bound and the 64 MiB message bound the
+ * project sets on its gRPC channels (src/protocol/load.ts).
  */
 export const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 
