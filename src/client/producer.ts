@@ -26,6 +26,7 @@ import { KeyPartitioner } from '../common/key-partitioner.js';
 import { encodeRecord, packRecordInPlace, RECORD_HEADER_BYTES, requireJsonValue, type DatasetRecord } from '../storage/record-body.js';
 import { writeJsonMsgpack } from '../storage/json-msgpack-writer.js';
 import { allocateAppendBuffer } from '../protocol/append-encoding.js';
+import { BatchBuffers } from './batch-buffers.js';
 import type { AppendBatch, AppendResult, ProducerSequence } from '../protocol/dataset-rpc.js';
 import { recordKey, REPLAY_RUN_RECORDS, resolveProducerOptions, type ProducerOptions, type ResolvedProducerOptions } from './producer-options.js';
 
@@ -85,8 +86,8 @@ interface Batch {
   /**
    * The body under construction: records are framed straight into it, so
    * a record costs one copy from msgpackr's buffer (none when written in
-   * place). It starts at FIRST_BATCH_BUFFER_BYTES (or a spare's
-   * maxBatchBytes) and doubles up to maxBatchBytes as records come (or
+   * place). It starts at the size class of the partition's last batch
+   * (batch-buffers.ts) and doubles up to maxBatchBytes as records come (or
    * holds one record larger than that); the body is its first `bytes`.
    */
   buf: Buffer;
@@ -122,6 +123,8 @@ interface PartitionState {
    */
   readonly storedBefore: number;
   nextIndex: number;
+  /** The bytes of the partition's last sealed batch: the size a new batch's buffer starts at. */
+  lastBatchBytes: number;
   /** The batch taking records (unsealed). */
   open?: Batch;
   lingerTimer?: NodeJS.Timeout;
@@ -138,9 +141,6 @@ interface PartitionState {
 
 const EMPTY = Buffer.alloc(0);
 
-/** A new batch's buffer when no spare is free; it doubles as records come, up to maxBatchBytes (see batchBuffer). */
-const FIRST_BATCH_BUFFER_BYTES = 64 * 1024;
-
 /** A record framed (length prefix, then src[start, end)) in a buffer of its own: for the send queue. */
 function framedCopy(src: Buffer, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + end - start);
@@ -150,10 +150,10 @@ function framedCopy(src: Buffer, start: number, end: number): Buffer {
 }
 
 /*
- * Batch buffers of maxBatchBytes are kept for the next batches once theirs
- * are acknowledged (or copied out when sealed small): a fresh 256 KiB buffer
- * per batch is memory outside the JS heap that V8 answers with collections,
- * and its pages fault in on first write. As in Kafka's BufferPool, free
+ * Batch buffers are kept for the next batches once theirs are acknowledged
+ * (or outgrown, or copied out when sealed small): a fresh buffer per batch is
+ * memory outside the JS heap that V8 answers with collections, and its pages
+ * fault in on first write (batch-buffers.ts). As in Kafka's BufferPool, free
  * buffers are kept as long as they and the bytes buffered fit in
  * bufferBytes: a producer that fills its buffer before acknowledgements come
  * back (a bulk load) then reuses every buffer, where a fixed handful of
@@ -178,8 +178,8 @@ export class Producer {
   private failure: LaminateError | undefined;
   private closing: Promise<void> | undefined;
   private readonly roomWaiters: Array<Settler<void>> = [];
-  /** Free batch buffers of exactly maxBatchBytes (see release()). */
-  private readonly spare: Buffer[] = [];
+  /** Free batch buffers (see release()). */
+  private readonly buffers: BatchBuffers;
   private readonly log: Logger;
 
   /** Use LaminateClient.producer(). Nothing is sent before the first record. */
@@ -191,6 +191,7 @@ export class Producer {
     private readonly now: () => number = Date.now,
   ) {
     this.options = resolveProducerOptions(options);
+    this.buffers = new BatchBuffers(this.options.maxBatchBytes);
     this.log = logger.child({ component: 'producer', dataset, producerId: this.options.producerId });
   }
 
@@ -289,7 +290,7 @@ export class Producer {
   close(): Promise<void> {
     this.closing ??= this.flush().finally(() => {
       this.clearTimers();
-      this.spare.length = 0;
+      this.buffers.clear();
     });
     return this.closing;
   }
@@ -449,7 +450,7 @@ export class Producer {
     const settled = s.lastSettled === undefined ? own : Promise.all([s.lastSettled, own]).then(() => undefined);
     s.lastSettled = settled;
     const b: Batch = {
-      partition: p, buf: this.batchBuffer(firstRecordBytes), bytes: 0, count: 0,
+      partition: p, buf: this.batchBuffer(s, firstRecordBytes), bytes: 0, count: 0,
       waiters: [], waiterAt: [], deadline: this.now() + this.options.deliveryTimeoutMs,
       ready: false, sequence: -1, index: -1, inFlight: false, settled, settle,
     };
@@ -464,35 +465,29 @@ export class Producer {
   }
 
   /**
-   * A buffer for a new batch: a spare one (of maxBatchBytes), or a fresh one
-   * of FIRST_BATCH_BUFFER_BYTES that grow() doubles as records come (or of
-   * the first record's size, if larger; of one record larger than
-   * maxBatchBytes, if it is). A batch starts small because it is allocated
-   * when it opens: a keyed producer over many partitions holds an open batch
-   * per partition, and a full-size buffer each (1 MiB by default) would pass
-   * bufferBytes, which counts record bytes, long before the records did.
+   * A buffer for a new batch of partition s: of the size class of its last
+   * batch (or of the first record, if larger; of one record larger than
+   * maxBatchBytes, if it is), which grow() doubles as records come. A batch
+   * starts no larger because it is allocated when it opens: a keyed producer
+   * over many partitions holds an open batch per partition, and a full-size
+   * buffer each (1 MiB by default) would pass bufferBytes, which counts
+   * record bytes, long before the records did.
    */
-  private batchBuffer(firstRecordBytes: number): Buffer {
-    const max = this.options.maxBatchBytes;
-    // With room before them for the Append request's header, so that the body goes out uncopied.
-    if (firstRecordBytes > max) return allocateAppendBuffer(firstRecordBytes);
-    return this.spare.pop() ?? allocateAppendBuffer(Math.min(max, Math.max(FIRST_BATCH_BUFFER_BYTES, firstRecordBytes)));
+  private batchBuffer(s: PartitionState, firstRecordBytes: number): Buffer {
+    return this.buffers.take(Math.max(firstRecordBytes, s.lastBatchBytes));
   }
 
-  /** Moves an open batch into a buffer at least `bytes` long: double its size, up to maxBatchBytes. */
+  /** Moves an open batch into a buffer at least `bytes` long (the next size class: double, up to maxBatchBytes). */
   private grow(b: Batch, bytes: number): void {
-    let size = b.buf.length;
-    while (size < bytes) size *= 2;
-    const buf = allocateAppendBuffer(Math.min(this.options.maxBatchBytes, size));
+    const buf = this.buffers.take(bytes);
     b.buf.copy(buf, 0, 0, b.bytes);
-    // The outgrown buffer is left to the collector: only full-size ones are spares (release()).
+    this.release(b.buf);
     b.buf = buf;
   }
 
   /** Keeps a batch buffer no one reads any more for a later batch, while the free ones and the bytes buffered fit in bufferBytes. */
   private release(buf: Buffer): void {
-    const size = this.options.maxBatchBytes;
-    if (buf.length === size && this.buffered + (this.spare.length + 1) * size <= this.options.bufferBytes) this.spare.push(buf);
+    this.buffers.give(buf, (spareBytes) => this.buffered + spareBytes <= this.options.bufferBytes);
   }
 
   /** Closes the open batch: it gets its sequence and joins the partition's send queue. */
@@ -503,18 +498,21 @@ export class Producer {
     delete s.open;
     if (s.lingerTimer) clearTimeout(s.lingerTimer);
     delete s.lingerTimer;
-    // A batch sent by linger time holds little of its buffer: it keeps only
-    // what it uses, so that memory held stays within bufferBytes plus the open
-    // batches, and its buffer goes to the next batch. A full one keeps its
-    // buffer until it is acknowledged (released then).
-    if (b.bytes * 2 < b.buf.length) {
-      b.body = allocateAppendBuffer(b.bytes);
-      b.buf.copy(b.body, 0, 0, b.bytes);
+    // A batch sent by linger time or a flush may hold little of its buffer: it
+    // moves to a smaller one, so that a sealed batch holds at most twice its
+    // bytes (memory held stays within twice bufferBytes plus the open
+    // batches: sealed batches may queue by the thousand behind a slow
+    // master), and its buffer goes to the next batch. A batch under half the
+    // smallest class gets a buffer of its own size, which is not kept after.
+    const fits = b.bytes <= this.options.maxBatchBytes ? this.buffers.classFor(b.bytes) : b.buf.length;
+    if (fits < b.buf.length || b.bytes * 2 < fits) {
+      const buf = b.bytes * 2 < fits ? allocateAppendBuffer(b.bytes) : this.buffers.take(b.bytes);
+      b.buf.copy(buf, 0, 0, b.bytes);
       this.release(b.buf);
-      b.buf = EMPTY;
-    } else {
-      b.body = b.buf.subarray(0, b.bytes);
+      b.buf = buf;
     }
+    b.body = b.buf.subarray(0, b.bytes);
+    s.lastBatchBytes = b.bytes;
     b.sequence = s.nextSequence;
     s.nextSequence += b.count;
     b.index = s.nextIndex++;
@@ -660,7 +658,7 @@ export class Producer {
             : new KeyPartitioner(d.partitions.length, Math.floor(Math.random() * d.partitions.length));
           // A replay numbers its records from 0, as the run it repeats did; else go on where the id left off.
           this.partitions = d.partitions.map((_, p) => ({
-            nextSequence: this.options.replay ? 0 : next.get(p) ?? 0, storedBefore: this.options.replay ? next.get(p) ?? 0 : 0, nextIndex: 0, sealed: [], inFlight: 0, retrying: false, backoffMs: this.options.retryBackoffMs,
+            nextSequence: this.options.replay ? 0 : next.get(p) ?? 0, storedBefore: this.options.replay ? next.get(p) ?? 0 : 0, nextIndex: 0, lastBatchBytes: 0, sealed: [], inFlight: 0, retrying: false, backoffMs: this.options.retryBackoffMs,
           }));
           this.log.debug({ partitions: d.partitions.length, resumed: seqs.length }, 'producer ready');
           return;
