@@ -9,10 +9,12 @@
  * cluster starts through here, and module loading was most of a start's CPU.
  * `laminate --help`, `help` or an unknown command loads them all.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command } from 'commander';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import { addSecurityOptions } from './security-options.js';
 import { limitYoungGeneration } from './young-generation.js';
+import { growOldGenerationLimit } from './old-generation.js';
 
 type Register = (program: Command) => void;
 
@@ -43,7 +45,10 @@ async function main(): Promise<void> {
     .showHelpAfterError();
   const name = process.argv[2];
   // Before the master's modules load: V8 grows new space while they do (young-generation.ts).
-  if (name === 'master') limitYoungGeneration();
+  if (name === 'master') {
+    limitYoungGeneration();
+    growOldGenerationLimit(setFlagsFromString);
+  }
   const one = name !== undefined ? COMMANDS[name] : undefined;
   // Loaded in the order they are listed, so that help lists them the same way every time.
   const registers = one !== undefined ? [await one()] : await Promise.all([...new Set(Object.values(COMMANDS))].map((load) => load()));
