@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { describe, LaminateError } from '../common/errors.js';
 import { MAX_BODY_BYTES_IN_FORMAT } from './batch-format.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
+import { defaultSyncsInFlight, limitSyncs, threadPoolSize } from './sync-limit.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../storage/record-body.js';
 
 const MiB = 1024 * 1024;
@@ -46,6 +47,11 @@ export interface DatasetStoreOptions {
   readonly maxReadBytes?: number;
   /** Datasets at most. Default 10 000. */
   readonly maxDatasets?: number;
+  /**
+   * fsyncs in flight at once, store-wide (sync-limit.ts). Default half of
+   * libuv's thread pool (UV_THREADPOOL_SIZE; 8 under the `laminate` launcher's 16).
+   */
+  readonly maxSyncsInFlight?: number;
 }
 
 export interface ResolvedDatasetStoreOptions {
@@ -64,6 +70,7 @@ export interface ResolvedDatasetStoreOptions {
   readonly defaultReadBytes: number;
   readonly maxReadBytes: number;
   readonly maxDatasets: number;
+  readonly maxSyncsInFlight: number;
 }
 
 function int(name: string, value: number | undefined, dflt: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
@@ -82,11 +89,13 @@ export function resolveDatasetStoreOptions(o: DatasetStoreOptions): ResolvedData
   const maxRecordBytes = int('maxRecordBytes', o.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, 1, MAX_BODY_BYTES_IN_FORMAT - 4);
   const maxBatchBytes = int('maxBatchBytes', o.maxBatchBytes, 16 * MiB, maxRecordBytes + 4, MAX_BODY_BYTES_IN_FORMAT);
   const maxReadBytes = int('maxReadBytes', o.maxReadBytes, 16 * MiB);
+  const maxSyncsInFlight = int('maxSyncsInFlight', o.maxSyncsInFlight, defaultSyncsInFlight(threadPoolSize(process.env.UV_THREADPOOL_SIZE)));
   return {
     dir: o.dir,
     logger: o.logger.child({ component: 'dataset-store' }),
     clock: o.clock ?? systemClock,
-    fs: o.fs ?? nodeFileSystem,
+    fs: limitSyncs(o.fs ?? nodeFileSystem, maxSyncsInFlight),
+    maxSyncsInFlight,
     segmentBytes: int('segmentBytes', o.segmentBytes, 64 * MiB, 1024),
     maxRecordBytes,
     maxBatchBytes,
