@@ -53,6 +53,16 @@ class FaultyTransport implements ProducerTransport {
   }
 }
 
+/** A fault-free transport to `store` that shows each batch to `seen` before sending it. */
+function recordingTransport(store: MemoryDatasetStore, seen: (b: AppendBatch) => void): ProducerTransport {
+  const transport = new FaultyTransport(store, { random: seededRandom(5), lostCall: 0, lostAnswer: 0, jitter: false });
+  return {
+    describeDataset: (n) => transport.describeDataset(n),
+    initProducer: (d, id) => transport.initProducer(d, id),
+    append: (batches) => { for (const b of batches) seen(b); return transport.append(batches); },
+  };
+}
+
 async function partitionRecords(store: MemoryDatasetStore, dataset: string, p: number): Promise<unknown[]> {
   const chunk = await store.read(dataset, p, 0, { maxBytes: 1 << 30 });
   return decodeBody(chunk.body);
@@ -317,13 +327,8 @@ describe('the idempotent producer', () => {
   it('grows a batch from its first small buffer up to maxBatchBytes instead of sending it early, keeping every record intact across each growth', async () => {
     const store = new MemoryDatasetStore();
     await store.createDataset('logs', { partitions: 1 });
-    const transport = new FaultyTransport(store, { random: seededRandom(5), lostCall: 0, lostAnswer: 0, jitter: false });
     const bodies: number[] = [];
-    const recording: ProducerTransport = {
-      describeDataset: (n) => transport.describeDataset(n),
-      initProducer: (d, id) => transport.initProducer(d, id),
-      append: (batches) => { for (const b of batches) bodies.push(b.body.byteLength); return transport.append(batches); },
-    };
+    const recording = recordingTransport(store, (b) => bodies.push(b.body.byteLength));
     // Linger far off: batches go by size alone. The default maxBatchBytes (1 MiB); records of 200 B to 3 KB, some
     // written in place, some packed by msgpackr (a Date), some through send(): each growth lands between kinds.
     const producer = new Producer(recording, 'logs', { lingerMs: 60_000 }, silentLogger());
@@ -352,13 +357,8 @@ describe('the idempotent producer', () => {
   it('reuses the buffers of batches sealed by linger time below maxBatchBytes, whatever their size class', async () => {
     const store = new MemoryDatasetStore();
     await store.createDataset('logs', { partitions: 1 });
-    const transport = new FaultyTransport(store, { random: seededRandom(3), lostCall: 0, lostAnswer: 0, jitter: false });
     const buffers: ArrayBufferLike[] = [];
-    const recording: ProducerTransport = {
-      describeDataset: (n) => transport.describeDataset(n),
-      initProducer: (d, id) => transport.initProducer(d, id),
-      append: (batches) => { for (const b of batches) buffers.push(b.body.buffer); return transport.append(batches); },
-    };
+    const recording = recordingTransport(store, (b) => buffers.push(b.body.buffer));
     // A steady rate below the batch size, as the ingest bench's 50,000 records/s: each batch of ~80 KB outgrows
     // its first 64 KiB buffer and goes by linger time, acknowledged before the next opens. Only buffers of the
     // 1 MiB maxBatchBytes were kept before: every batch then took a 64 and a 128 KiB buffer afresh.
