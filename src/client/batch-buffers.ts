@@ -64,12 +64,23 @@ export class BatchBuffers {
   /**
    * Keeps a buffer no batch reads any more (its batch acknowledged, or its
    * records moved to another buffer), if it is of a class and `room` allows
-   * holding it. Called once per buffer: a buffer given twice would be handed
-   * to two batches.
+   * holding it. When it does not, free buffers of other classes are dropped
+   * (smallest class first) to make room: the buffer just given is of the
+   * size batches have now, and a pool left full of another size by an
+   * earlier phase (small batches before a bulk load, say) would otherwise
+   * keep no buffer of the new size for the rest of the producer's life.
+   * Called once per buffer: a buffer given twice would be handed to two
+   * batches.
    */
   give(buf: Buffer, room: (spareBytes: number) => boolean): void {
     const i = this.sizes.indexOf(buf.length);
-    if (i < 0 || !room(this.freeBytes + buf.length)) return;
+    if (i < 0) return;
+    for (let j = 0; j < this.free.length && !room(this.freeBytes + buf.length); j++) {
+      if (j === i) continue;
+      const list = this.free[j]!;
+      while (list.length > 0 && !room(this.freeBytes + buf.length)) this.freeBytes -= list.pop()!.length;
+    }
+    if (!room(this.freeBytes + buf.length)) return;
     this.free[i]!.push(buf);
     this.freeBytes += buf.length;
   }

@@ -180,6 +180,8 @@ export class Producer {
   private readonly roomWaiters: Array<Settler<void>> = [];
   /** Free batch buffers (see release()). */
   private readonly buffers: BatchBuffers;
+  /** Bytes of the open batches' buffers (see batchBuffer). */
+  private openBufferBytes = 0;
   private readonly log: Logger;
 
   /** Use LaminateClient.producer(). Nothing is sent before the first record. */
@@ -449,8 +451,10 @@ export class Producer {
     const own = new Promise<void>((r) => { settle = r; });
     const settled = s.lastSettled === undefined ? own : Promise.all([s.lastSettled, own]).then(() => undefined);
     s.lastSettled = settled;
+    const buf = this.batchBuffer(s, firstRecordBytes);
+    this.openBufferBytes += buf.length;
     const b: Batch = {
-      partition: p, buf: this.batchBuffer(s, firstRecordBytes), bytes: 0, count: 0,
+      partition: p, buf, bytes: 0, count: 0,
       waiters: [], waiterAt: [], deadline: this.now() + this.options.deliveryTimeoutMs,
       ready: false, sequence: -1, index: -1, inFlight: false, settled, settle,
     };
@@ -467,20 +471,25 @@ export class Producer {
   /**
    * A buffer for a new batch of partition s: of the size class of its last
    * batch (or of the first record, if larger; of one record larger than
-   * maxBatchBytes, if it is), which grow() doubles as records come. A batch
-   * starts no larger because it is allocated when it opens: a keyed producer
-   * over many partitions holds an open batch per partition, and a full-size
-   * buffer each (1 MiB by default) would pass bufferBytes, which counts
-   * record bytes, long before the records did.
+   * maxBatchBytes, if it is), which grow() doubles as records come. Of the
+   * smallest class instead when that would take the open batches' buffers
+   * past bufferBytes: a batch's buffer is allocated when it opens, and a
+   * keyed producer over many partitions holds an open batch per partition,
+   * a full-size buffer each (1 MiB by default) passing bufferBytes, which
+   * counts record bytes, long before the records did.
    */
   private batchBuffer(s: PartitionState, firstRecordBytes: number): Buffer {
-    return this.buffers.take(Math.max(firstRecordBytes, s.lastBatchBytes));
+    // The last batch's size (a single record above maxBatchBytes aside), while the open batches' buffers stay within bufferBytes.
+    const hint = Math.min(s.lastBatchBytes, this.options.maxBatchBytes);
+    const wanted = this.openBufferBytes + this.buffers.classFor(hint) <= this.options.bufferBytes ? hint : 0;
+    return this.buffers.take(Math.max(firstRecordBytes, wanted));
   }
 
   /** Moves an open batch into a buffer at least `bytes` long (the next size class: double, up to maxBatchBytes). */
   private grow(b: Batch, bytes: number): void {
     const buf = this.buffers.take(bytes);
     b.buf.copy(buf, 0, 0, b.bytes);
+    this.openBufferBytes += buf.length - b.buf.length;
     this.release(b.buf);
     b.buf = buf;
   }
@@ -498,6 +507,7 @@ export class Producer {
     delete s.open;
     if (s.lingerTimer) clearTimeout(s.lingerTimer);
     delete s.lingerTimer;
+    this.openBufferBytes -= b.buf.length;
     // A batch sent by linger time or a flush may hold little of its buffer: it
     // moves to a smaller one, so that a sealed batch holds at most twice its
     // bytes (memory held stays within twice bufferBytes plus the open
@@ -693,6 +703,7 @@ export class Producer {
       }
     }
     this.buffered = 0;
+    this.openBufferBytes = 0;
   }
 
   private clearTimers(): void {

@@ -31,19 +31,42 @@ describe('the producer\'s batch buffers', () => {
 
   it('keeps a buffer only while the room the caller allows holds it, and drops them all at clear()', () => {
     const pool = new BatchBuffers(1024 * KiB);
-    const seen: number[] = [];
-    const upTo = (limit: number) => (spare: number): boolean => { seen.push(spare); return spare <= limit; };
-    pool.give(pool.take(64 * KiB), upTo(200 * KiB));
-    pool.give(pool.take(128 * KiB), upTo(200 * KiB));
-    // 64 + 128 = 192 KiB fits; a third 64 KiB would make 256.
-    const third = pool.take(1);
+    const upTo = (limit: number) => (spare: number): boolean => spare <= limit;
+    const [a, b, c] = [pool.take(64 * KiB), pool.take(64 * KiB), pool.take(64 * KiB)];
+    pool.give(a, upTo(150 * KiB));
+    pool.give(b, upTo(150 * KiB));
     expect(pool.spareBytes).toBe(128 * KiB);
-    pool.give(pool.take(64 * KiB), upTo(200 * KiB));
-    pool.give(third, upTo(200 * KiB));
-    expect(pool.spareBytes).toBe(192 * KiB);
-    expect(seen).toEqual([64 * KiB, 192 * KiB, 192 * KiB, 256 * KiB]);
+    // A third 64 KiB would make 192, and no buffer of another class is there to drop: it is not kept.
+    pool.give(c, upTo(150 * KiB));
+    expect(pool.spareBytes).toBe(128 * KiB);
+    expect(pool.take(64 * KiB)).toBe(b);
+    expect(pool.take(64 * KiB)).toBe(a);
+    expect(pool.take(64 * KiB)).not.toBe(c);
+    pool.give(a, upTo(150 * KiB));
+    pool.give(b, upTo(150 * KiB));
     pool.clear();
     expect(pool.spareBytes).toBe(0);
-    expect(pool.take(64 * KiB)).not.toBe(third);
+    expect([a, b]).not.toContain(pool.take(64 * KiB));
+  });
+
+  it('drops free buffers of other classes, smallest first, to keep one of the size batches have now', () => {
+    const pool = new BatchBuffers(1024 * KiB);
+    const upTo = (limit: number) => (spare: number): boolean => spare <= limit;
+    // An earlier phase of small batches left 1 MiB of 64 KiB buffers and one of 256 KiB.
+    const small = Array.from({ length: 12 }, () => pool.take(64 * KiB));
+    for (const b of small) pool.give(b, upTo(1024 * KiB));
+    pool.give(pool.take(256 * KiB), upTo(1024 * KiB));
+    expect(pool.spareBytes).toBe(1024 * KiB);
+    // A bulk load's 1 MiB buffer comes back: 64 KiB ones go until it fits, the 256 KiB one stays.
+    const full = pool.take(1024 * KiB);
+    pool.give(full, upTo(1280 * KiB));
+    expect(pool.spareBytes).toBe(1024 * KiB + 256 * KiB);
+    expect(pool.take(1024 * KiB)).toBe(full);
+    expect(pool.take(200 * KiB).length).toBe(256 * KiB);
+    expect(pool.spareBytes).toBe(0);
+    // None fits even with every other class dropped: nothing is kept, nothing else is lost for it.
+    pool.give(pool.take(64 * KiB), upTo(1024 * KiB));
+    pool.give(pool.take(1024 * KiB), upTo(512 * KiB));
+    expect(pool.spareBytes).toBe(0);
   });
 });

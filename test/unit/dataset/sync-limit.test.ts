@@ -43,6 +43,20 @@ describe("the store's limit on fsyncs in flight", () => {
     expect(await fsyncsReachingTheDisk(64)).toEqual({ reached: 10, appendsWritten: true });
   });
 
+  it('gives a turn back when its fsync fails: the partition fails, the others go on syncing', async () => {
+    const fs = new TestFileSystem();
+    const store = await openStore(await tempDir(), { fs, maxSyncsInFlight: 1 });
+    await store.createDataset('d', { partitions: 2 });
+    fs.failDatasync = new Error('injected: EIO');
+    await expect(appendOne(store, batchOf('d', 0, ['lost']))).rejects.toThrow();
+    fs.failDatasync = undefined;
+    // With the only turn lost, this append's fsync would wait for ever.
+    const ok = await appendOne(store, batchOf('d', 1, ['kept']));
+    expect(ok.firstOffset).toBe(0);
+    expect(await readAll(store, 'd', 1)).toEqual(['kept']);
+    await store.close().catch(() => undefined);
+  });
+
   it('defaults to half of the thread pool libuv will have, read from UV_THREADPOOL_SIZE', () => {
     expect([undefined, '', 'x', '0', '-3', '2.5'].map(threadPoolSize)).toEqual([4, 4, 4, 4, 4, 4]);
     expect(['1', '16', '5000'].map(threadPoolSize)).toEqual([1, 16, 1024]);
