@@ -16,8 +16,10 @@ export { rejectsWith, throwsWith, useTempDirs, rng, intBelow } from '../storage/
 export class TestFileSystem implements FileSystem {
   datasyncs = 0;
   writes = 0;
-  /** Buffers passed to writev: two per batch (header, body). */
+  /** Buffers passed to writev: two per batch (header, body). Counted when the writev starts. */
   buffersWritten = 0;
+  /** Buffers of the writevs that have returned: what the store may hand to its fsync. */
+  buffersWrittenDone = 0;
   bytesWritten = 0;
   private held: (() => void)[] | undefined;
   private heldWrites: (() => void)[] | undefined;
@@ -68,6 +70,7 @@ export class TestFileSystem implements FileSystem {
         this.buffersWritten += buffers.length;
         for (const b of buffers) this.bytesWritten += b.byteLength;
         await file.writev(buffers, position);
+        this.buffersWrittenDone += buffers.length;
       },
       read: (buf, offset, length, position) => file.read(buf, offset, length, position),
       datasync: async () => {
