@@ -23,10 +23,10 @@ const ADS = 1000;
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 const DASH = 0x2d;
 const UUID_LENGTH = 36;
-/** The decimal strings of 0-255, for IP addresses: four number-to-string conversions per event cost more than the rest of it. */
 /** Node's native latin1 decoder, which `toString('latin1')` reaches through two wrappers (a third of uuid()'s cost); undocumented, so with the wrapper where absent. */
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice ??
   function (this: Buffer, start: number, end: number): string { return this.toString('latin1', start, end); };
+/** The decimal strings of 0-255, for IP addresses: four number-to-string conversions per event cost more than the rest of it. */
 const OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
 export class YsbEventGenerator {

@@ -6,8 +6,8 @@
  * arrives as buffers outside the JS heap (grpc-js gathers a message's HTTP/2
  * chunks into one), the ones held across scavenges while their fsync runs
  * are promoted, and V8 counts their bytes against an old-generation limit it
- * sets from the small live heap with a growing factor that it lowers to near
- * 1.1 when collections look cheap. 313 mark-compacts in the 42 s of the
+ * sets from the small live heap with a dynamic growing factor (below 2 here:
+ * with the factor held at 2 there were still 41 of 52). 313 mark-compacts in the 42 s of the
  * ingest bench's 10 million records (7 to 13 ms each, on the master's event
  * loop); with the factor held at 4 (V8's own maximum for its dynamic factor,
  * `--heap-growing-percent=300`), 2 instead of 52 in a run of 2 million

@@ -49,7 +49,8 @@ export interface ProducerOptions {
   readonly lingerMs?: number;
   /**
    * A batch is sent once it holds this many bytes of records. Default 1 MiB
-   * (DEFAULT_MAX_BATCH_BYTES); a batch's buffer starts at 64 KiB and grows.
+   * (DEFAULT_MAX_BATCH_BYTES); a batch's buffer starts at the size of its
+   * partition's last batch (64 KiB at first) and doubles as records come.
    */
   readonly maxBatchBytes?: number;
   /** Bytes of records buffered and unacknowledged before send waits. Default 32 MiB (Kafka's buffer.memory). */

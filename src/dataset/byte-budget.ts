@@ -3,6 +3,8 @@
  * acknowledged. An append past it waits, first come first served, instead
  * of growing the heap; one larger than the whole bound is let in alone once
  * nothing else is in flight, so it waits rather than failing forever.
+ * Counted in units of one, it is the store's limit on fsyncs in flight
+ * (sync-limit.ts).
  */
 import { LaminateError } from '../common/errors.js';
 

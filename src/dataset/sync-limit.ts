@@ -18,6 +18,7 @@
  * synced whole-file write, a folder's sync) passes through it. Turns are
  * given in the order they were asked for.
  */
+import { ByteBudget } from './byte-budget.js';
 import type { DatasetFile, FileSystem } from './file-system.js';
 
 /** libuv's pool size as this process will have it: UV_THREADPOOL_SIZE (1 to 1024), else 4. Pure. */
@@ -31,40 +32,25 @@ export function defaultSyncsInFlight(poolSize: number): number {
   return Math.max(1, Math.floor(poolSize / 2));
 }
 
-/** A first-come, first-served gate of `max` turns. */
-class Turns {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  /** The most ever running at once (for tests). */
-  peak = 0;
-
-  constructor(private readonly max: number) {}
-
-  async run<T>(f: () => Promise<T>): Promise<T> {
-    if (this.running >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    else this.running++;
-    this.peak = Math.max(this.peak, this.running);
+/** `fs` with its fsyncs limited to `max` in flight at once (`fs` may be a class instance: its methods are called on it). */
+export function limitSyncs(fs: FileSystem, max: number): FileSystem {
+  // ByteBudget, as a count: first come, first served, one unit per fsync.
+  const turns = new ByteBudget(max);
+  const inTurn = async <T>(f: () => Promise<T>): Promise<T> => {
+    await turns.acquire(1);
     try {
       return await f();
     } finally {
-      // The turn passes straight to the next waiter (running stays counted), or is given back.
-      const next = this.waiting.shift();
-      if (next !== undefined) next();
-      else this.running--;
+      turns.release(1);
     }
-  }
-}
-
-/** `fs` with its fsyncs limited to `max` in flight at once (`fs` may be a class instance: its methods are called on it). */
-export function limitSyncs(fs: FileSystem, max: number): FileSystem & { readonly syncPeak: () => number } {
-  const turns = new Turns(max);
+  };
   return {
     async open(path, flags): Promise<DatasetFile> {
       const file = await fs.open(path, flags);
       return {
         writev: (buffers, position) => file.writev(buffers, position),
         read: (buf, offset, length, position) => file.read(buf, offset, length, position),
-        datasync: () => turns.run(() => file.datasync()),
+        datasync: () => inTurn(() => file.datasync()),
         truncate: (length) => file.truncate(length),
         size: () => file.size(),
         close: () => file.close(),
@@ -73,11 +59,10 @@ export function limitSyncs(fs: FileSystem, max: number): FileSystem & { readonly
     mkdir: (path) => fs.mkdir(path),
     list: (path) => fs.list(path),
     readFile: (path) => fs.readFile(path),
-    writeFileSynced: (path, data) => turns.run(() => fs.writeFileSynced(path, data)),
+    writeFileSynced: (path, data) => inTurn(() => fs.writeFileSynced(path, data)),
     rename: (from, to) => fs.rename(from, to),
     remove: (path) => fs.remove(path),
-    syncDir: (path) => turns.run(() => fs.syncDir(path)),
+    syncDir: (path) => inTurn(() => fs.syncDir(path)),
     fileSize: (path) => fs.fileSize(path),
-    syncPeak: () => turns.peak,
   };
 }

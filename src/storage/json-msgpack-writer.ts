@@ -37,9 +37,9 @@ const NATIVE_MIN_CHARS = 16;
  * Node's native UTF-8 writer, which `Buffer#write` calls after parsing its
  * arguments and looking the encoding up: called directly, a 36-character
  * UUID costs ~95 ns rather than ~160 (ingest client profile, bench/README.md).
- * It is on Buffer.prototype in every Node release since 0.x, undocumented;
- * where absent, `write` does the same. It takes (string, offset, maxBytes),
- * clamps maxBytes to the buffer's end, and returns the bytes written.
+ * It is on Buffer.prototype, undocumented (checked on Node 20); where absent,
+ * `write` does the same. It takes (string, offset, maxBytes) and returns the
+ * bytes written; the caller keeps maxBytes within the buffer.
  */
 type Utf8Write = (this: Buffer, value: string, offset: number, maxBytes: number) => number;
 const utf8Write = (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write;
