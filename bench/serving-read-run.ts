@@ -21,6 +21,7 @@
  * --no-bulk: no MultiGet and Scan; --no-sweep: no read of every key before
  * the Gets (serving-reads.ts: the node's cache then fills during them).
  */
+import { formatWakeupProbe, probeWakeups } from './wakeup-probe.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +52,9 @@ const RATES = flag('rates')?.split(',').map((r) => {
 const EVERY_RATE = process.argv.includes('--every-rate');
 const NO_BULK = process.argv.includes('--no-bulk');
 const NO_SWEEP = process.argv.includes('--no-sweep');
-const PROFILE_ARGS = PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE];
+/** --exec-argv A,B: node flags for the node, the floor and the generators (--trace-gc ...), after --profile's. */
+const EXEC_ARGV = flag('exec-argv')?.split(',') ?? [];
+const PROFILE_ARGS = [...(PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE]), ...EXEC_ARGV];
 const VIEW = 'kv';
 const SEED = 20261201;
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'laminate.cjs');
@@ -78,7 +81,7 @@ function print(who: string, f: ReadFigures): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep]');
+    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--exec-argv F1,F2]');
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'laminate-bench-reads-'));
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
       stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS, everyRate: EVERY_RATE, bulk: !NO_BULK, sweep: !NO_SWEEP,
       ...(NO_GETS ? { rates: [] } : RATES !== undefined ? { rates: RATES } : {}),
     };
+    if (!NO_GETS) console.log(formatWakeupProbe(await probeWakeups()));
     if (ONLY !== 'floor') {
       const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);

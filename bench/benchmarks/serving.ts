@@ -33,6 +33,7 @@ import { LaminateClient } from '../../src/client/laminate-client.js';
 import { readManifest, versionDir } from '../../src/view/view-version-dir.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { BenchCluster, CLI, ROOT } from '../cluster.js';
+import { formatWakeupProbe, probeWakeups, type WakeupProbe } from '../wakeup-probe.js';
 import { formatBulk, formatStep, readFigures, type ReadFigures } from '../serving-reads.js';
 import { bestOf, CLUSTER_SHAPE, flagYes, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
 import { kvRecords } from '../data-gen/kv-records.js';
@@ -100,6 +101,8 @@ interface BuildRun {
   readonly cpuByProcess: string;
   readonly serve?: ReadFigures;
   readonly floor?: ReadFigures;
+  /** The machine's own round trip between two idle processes, just before the Gets (wakeup-probe.ts). */
+  readonly wakeups?: WakeupProbe;
 }
 
 /** The benchmark's records, u32-length-framed msgpack, for the floor to read. */
@@ -173,7 +176,10 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
     // Reads (first run only): `laminate serve` once it has loaded the version, then the RPC floor.
     let serve: ReadFigures | undefined;
     let floor: ReadFigures | undefined;
+    let wakeups: WakeupProbe | undefined;
     if (i === 0 && !buildOnly(ctx)) {
+      wakeups = await probeWakeups();
+      ctx.log(formatWakeupProbe(wakeups));
       const node = await startProcess([CLI, 'serve', '--master', cluster.address, '--port', '0', '--data', join(cluster.options.dir, 'serve'), '--cache-mb', String(SERVE_CACHE_MB)],
         /listening on (\S+)/, join(cluster.options.dir, 'serve.log'));
       try {
@@ -197,7 +203,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
       }
     }
     return {
-      ...(serve ? { serve } : {}), ...(floor ? { floor } : {}),
+      ...(serve ? { serve } : {}), ...(floor ? { floor } : {}), ...(wakeups ? { wakeups } : {}),
       wallS, cpuS, cpuByProcess, peakMb: peak.sumMb, otherCores: otherCores(busy, cpuS, wallS), keys: manifest.keys,
       verifyMsPerMillion: verifyMs / (manifest.keys / 1e6), verifyMedianMsPerMillion: verifyMedianMs / (manifest.keys / 1e6),
       verifyCpuMsPerMillion: verifyCpuMs / (manifest.keys / 1e6), bytes: manifest.bytes,
@@ -257,6 +263,7 @@ export const serving: Benchmark = {
         `view: ${best.keys} keys, ${(best.bytes / 1e6).toFixed(1)} MB in ${VIEW_PARTITIONS} files; load and verify ${best.verifyMsPerMillion.toFixed(1)} ms per million keys (best of ${VERIFY_RUNS} fresh processes; median ${best.verifyMedianMsPerMillion.toFixed(1)} ms, least CPU ${best.verifyCpuMsPerMillion.toFixed(1)} ms)`,
         ...[['laminate serve', reads], ['RPC floor (Map)', rpcFloor]].filter((x): x is [string, ReadFigures] => x[1] !== undefined).map(([who, r]) =>
           `${who}: Get ${r.getRate}/s with p99 ${r.getP99Ms.toFixed(2)} ms (${r.steps.map(formatStep).join('; ')}); ${formatBulk(r)}`),
+        ...(build.all[0]?.wakeups ? [`Gets: ${formatWakeupProbe(build.all[0].wakeups)}`] : []),
         `reads during ${SWAPS} swaps (view of ${swapKeys} keys, ${SWAP_READERS} closed loops of MultiGets of ${SWAP_BATCH} keys, ${swaps.elapsedS.toFixed(1)} s): `
           + `p99 ${swaps.p99Ms.toFixed(2)} ms (p50 ${swaps.p50Ms.toFixed(2)}, p99.9 ${swaps.p999Ms.toFixed(2)}, max ${swaps.maxMs.toFixed(2)}); ${Math.round(swaps.keysPerS)} keys/s; `
           + `${swaps.failed} failed, ${swaps.mixed} mixed; swap turnaround median ${swaps.turnaroundMedianMs} ms, max ${swaps.turnaroundMaxMs} ms`,
