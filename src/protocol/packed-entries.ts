@@ -80,7 +80,7 @@ export class PackedWriter {
   /** Entries written since the last take(). */
   count = 0;
 
-  constructor(initialBytes: number, readonly headroom = 0) {
+  constructor(private readonly initialBytes: number, readonly headroom = 0) {
     this.buf = Buffer.allocUnsafeSlow(headroom + Math.max(64, initialBytes));
     this.pos = headroom;
   }
@@ -92,6 +92,36 @@ export class PackedWriter {
 
   /** Appends a found entry: key[0, keyLength) and value[valueStart, valueEnd). */
   addFound(key: Buffer, keyLength: number, value: Buffer, valueStart: number, valueEnd: number): void {
+    this.add(FOUND, key, keyLength, value, valueStart, valueEnd);
+  }
+
+  /** Appends an entry not found: key[0, keyLength), and `value` (what the view answers for a key it does not hold). */
+  addNotFound(key: Buffer, keyLength: number, value: Buffer): void {
+    this.add(0, key, keyLength, value, 0, value.length);
+  }
+
+  /**
+   * The entries written since the last take() or copy(), copied into a
+   * buffer of their own size; starts over in the same buffer. What a Get
+   * answer takes: a few hundred bytes to tens of KB, where the copy costs
+   * less than a fresh buffer the size of the writer's. A buffer grown past
+   * 4 times the initial size (one huge answer) is let go for one of that size.
+   */
+  copy(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos - this.headroom);
+    this.buf.copy(out, 0, this.headroom, this.pos);
+    this.clear();
+    if (this.buf.length > 4 * (this.headroom + Math.max(64, this.initialBytes))) this.buf = Buffer.allocUnsafeSlow(this.headroom + Math.max(64, this.initialBytes));
+    return out;
+  }
+
+  /** Drops what was written since the last take() or copy(). */
+  clear(): void {
+    this.pos = this.headroom;
+    this.count = 0;
+  }
+
+  private add(flags: number, key: Buffer, keyLength: number, value: Buffer, valueStart: number, valueEnd: number): void {
     const n = valueEnd - valueStart;
     const needed = this.pos + 1 + 2 * MAX_VARINT_BYTES + keyLength + n;
     if (needed > this.buf.length) {
@@ -101,7 +131,7 @@ export class PackedWriter {
     }
     const buf = this.buf;
     let pos = this.pos;
-    buf[pos++] = FOUND;
+    buf[pos++] = flags;
     pos = writeVarint(buf, pos, keyLength);
     // Short keys byte by byte: a native copy's call costs more than a few bytes (as view-block.ts does).
     if (keyLength <= 16) {

@@ -31,6 +31,13 @@ import type * as W from './view-messages.js';
 import { channelCredentials, clientOptions } from './security.js';
 import { wireScanLimit } from './scan-limit.js';
 
+/** A Get answer whose entries are packed already (packed-entries.ts), as the wire carries them. */
+export interface PackedGetAnswer {
+  readonly view: string;
+  readonly coverage: Coverage;
+  readonly packed: Buffer;
+}
+
 /** A Scan chunk whose entries are packed already (packed-entries.ts), as the wire carries them. */
 export interface PackedScanChunkAnswer {
   readonly view: string;
@@ -47,6 +54,8 @@ export interface PackedScanChunkAnswer {
 /** What the server side calls; see src/serving/query-handlers.ts. */
 export interface ServingHandlers {
   get(query: GetQuery): Promise<GetAnswer>;
+  /** get() with the entries packed; when present, the service answers Gets with it rather than get(). */
+  getPacked?(query: GetQuery): Promise<PackedGetAnswer>;
   /** The chunks of a scan; `signal` aborts when the caller goes away. */
   scan(query: ScanQuery, signal: AbortSignal): AsyncIterable<ScanChunkAnswer>;
   /** The chunks of a scan packed; when present, the service answers Scans with it rather than scan(). */
@@ -165,7 +174,12 @@ export function servingService(handlers: ServingHandlers): ServiceRegistration {
   return (server) => {
     const get = async (r: W.GetRequest): Promise<W.GetResponse> => {
       const keys = r.keys.map((k, i) => keyOf(k, () => `key ${i}`));
-      const a = await handlers.get({ view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) });
+      const q: GetQuery = { view: r.view, keys, ...versionOf(r.version), ...fromWireSpeedOptions(r) };
+      if (handlers.getPacked !== undefined) {
+        const p = await handlers.getPacked(q);
+        return { view: p.view, coverage: toWireCoverage(p.coverage), entries: [], packed: p.packed };
+      }
+      const a = await handlers.get(q);
       return { view: a.view, coverage: toWireCoverage(a.coverage), entries: [], packed: packEntries(a.entries) };
     };
     const serialize = services().serving['Scan']!.responseSerialize as (m: W.ScanChunk) => Buffer;

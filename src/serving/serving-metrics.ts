@@ -5,7 +5,7 @@
  */
 import { LaminateError } from '../common/errors.js';
 import { addMetricsSource, counter, gauge, histogram, LATENCY_BUCKETS } from '../common/metrics.js';
-import type { ScanQuery } from '../common/serving-shapes.js';
+import type { GetQuery, ScanQuery } from '../common/serving-shapes.js';
 import type { ServingHandlers } from '../protocol/serving-rpc.js';
 
 const requests = () => counter({ name: 'laminate_serving_requests_total', help: 'Requests a serving node answered, by method and code (OK or the error\'s code)', labelNames: ['method', 'code'] as const });
@@ -37,20 +37,23 @@ export function measuredHandlers(handlers: ServingHandlers): ServingHandlers {
       lat.observe({ method: 'scan' }, (performance.now() - t0) / 1000);
     }
   };
+  /** A Get (answered as entries or packed) counted and timed. */
+  const timedGet = <T>(get: (query: GetQuery) => Promise<T>) => async (query: GetQuery): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      const a = await get(query);
+      req.inc({ method: 'get', code: 'OK' });
+      return a;
+    } catch (err) {
+      req.inc({ method: 'get', code: codeOf(err) });
+      throw err;
+    } finally {
+      lat.observe({ method: 'get' }, (performance.now() - t0) / 1000);
+    }
+  };
   return {
-    async get(query) {
-      const t0 = performance.now();
-      try {
-        const a = await handlers.get(query);
-        req.inc({ method: 'get', code: 'OK' });
-        return a;
-      } catch (err) {
-        req.inc({ method: 'get', code: codeOf(err) });
-        throw err;
-      } finally {
-        lat.observe({ method: 'get' }, (performance.now() - t0) / 1000);
-      }
-    },
+    get: timedGet(handlers.get.bind(handlers)),
+    ...(handlers.getPacked !== undefined ? { getPacked: timedGet(handlers.getPacked.bind(handlers)) } : {}),
     scan: timedScan(handlers.scan.bind(handlers)),
     ...(handlers.scanPacked !== undefined ? { scanPacked: timedScan(handlers.scanPacked.bind(handlers)) } : {}),
   };

@@ -306,12 +306,14 @@ export class BlockCursor {
    * comparisons were most of a MultiGet's time. Called once per key of a
    * Get or MultiGet.
    *
+   * The target is `target[0, tl)` (by default all of it: a caller with a
+   * scratch buffer passes the length rather than a slice).
+   *
    * @throws LaminateError DATA_LOSS when an entry does not fit the block.
    */
-  find(block: Block, target: Buffer): boolean {
+  find(block: Block, target: Buffer, tl = target.length): boolean {
     const data = block.data;
     const info = block.restartInfo;
-    const tl = target.length;
     let left = 0;
     let right = block.restartCount - 1;
     while (left < right) {

@@ -116,25 +116,25 @@ export class ViewFileIndex {
   }
 
   /**
-   * The block that holds `target` (UTF-8) if any block does: -1 when the
-   * key is before the first key or after the last (nothing is read then).
+   * The block that holds `target[0, length)` (UTF-8) if any block does: -1
+   * when the key is before the first key or after the last (nothing is read then).
    */
-  blockFor(target: Buffer): number {
+  blockFor(target: Buffer, length = target.length): number {
     const first = this.footer.firstKey;
-    if (this.offsets.length === 0 || compareRange(target, 0, target.length, first, 0, first.length) < 0) return -1;
-    const i = this.blockFrom(target);
+    if (this.offsets.length === 0 || compareRange(target, 0, length, first, 0, first.length) < 0) return -1;
+    const i = this.blockFrom(target, length);
     return i < this.offsets.length ? i : -1;
   }
 
-  /** The first block whose last key is at or after `target` (the block count when none is). */
-  blockFrom(target: Buffer): number {
+  /** The first block whose last key is at or after `target[0, length)` (the block count when none is). */
+  blockFrom(target: Buffer, length = target.length): number {
     const keys = this.keys;
     const starts = this.keyStarts;
     let lo = 0;
     let hi = this.offsets.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareRange(keys, starts[mid]!, starts[mid + 1]!, target, 0, target.length) < 0) lo = mid + 1;
+      if (compareRange(keys, starts[mid]!, starts[mid + 1]!, target, 0, length) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -274,6 +274,31 @@ export class ViewFileReader {
   }
 
   /**
+   * Point lookup for a caller that copies the value out itself (a Get
+   * packed straight from the blocks, query-handlers.ts getPacked): whether
+   * the file holds the key `target[0, length)` (UTF-8), with `cursor` on
+   * its entry when it does (`cursor.block.data[valueStart, valueEnd)` is
+   * the value, valid while the caller holds the version). When the key's
+   * block must be read in the thread pool first (an object store's file,
+   * not cached), the promise of that block instead: the caller awaits it
+   * and calls `cursor.find(block, target, length)`. Neither allocates when
+   * the block is cached.
+   *
+   * @throws what get() throws.
+   */
+  lookup(target: Buffer, length: number, cursor: BlockCursor): boolean | Promise<Block> {
+    this.begin('get');
+    try {
+      const i = this.index.blockFor(target, length);
+      if (i < 0) return false;
+      const read = this.readBlock(i, true);
+      return read instanceof Block ? cursor.find(read, target, length) : read;
+    } finally {
+      this.end(false);
+    }
+  }
+
+  /**
    * The values of `keys`, in the same order (undefined for a key the file
    * does not hold; a key asked twice is answered twice). Each block the
    * keys touch is read once, the reads running together; a key whose block

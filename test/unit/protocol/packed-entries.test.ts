@@ -78,6 +78,30 @@ describe('packed view entries', () => {
     }
   });
 
+  it('PackedWriter packs entries found or not as packEntries does, and copy() answers them in a buffer of their own and starts over', () => {
+    const w = new PackedWriter(64);
+    const answers: Buffer[] = [];
+    const expected: Buffer[] = [];
+    for (let seed = 1; seed <= 30; seed++) {
+      // Seed 7 packs some 10 MB: the writer grows, and lets that buffer go at copy().
+      const entries = randomEntries(seed, seed === 7 ? 25_000 : seed % 25).map((e): ServedEntry => ({ key: e.key, value: e.value, found: e.found }));
+      for (const e of entries) {
+        const key = Buffer.concat([Buffer.from(e.key), Buffer.from('junk')]);
+        if (e.found) w.addFound(key, Buffer.byteLength(e.key), Buffer.concat([Buffer.from('xy'), e.value]), 2, 2 + e.value.length);
+        else w.addNotFound(key, Buffer.byteLength(e.key), Buffer.from(e.value));
+      }
+      answers.push(w.copy());
+      expected.push(packEntries(entries));
+      expect(w.size).toBe(0);
+      // A cleared answer leaves nothing behind.
+      w.addFound(Buffer.from('gone'), 4, Buffer.from('v'), 0, 1);
+      w.clear();
+    }
+    // Each answer is a copy: the writer's later entries did not overwrite the earlier ones.
+    expect(answers).toEqual(expected);
+    expect(answers.some((a) => a.length > 1024 * 1024)).toBe(true);
+  });
+
   it('PackedWriter with headroom keeps that many free bytes before every chunk, in a buffer of its own (never the shared pool)', () => {
     const w = new PackedWriter(64, 100);
     for (let seed = 1; seed <= 10; seed++) {

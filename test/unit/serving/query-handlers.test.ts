@@ -6,7 +6,7 @@ import { hll } from '../../../src/api/monoids.js';
 import { silentLogger } from '../../../src/common/logger.js';
 import type { ScanQuery } from '../../../src/common/serving-shapes.js';
 import { encodeKeyPrefix, encodeViewKey } from '../../../src/common/view-key.js';
-import { unpackEntries } from '../../../src/protocol/packed-entries.js';
+import { packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
 import { createQueryHandlers } from '../../../src/serving/query-handlers.js';
 import { VersionSet } from '../../../src/serving/version-set.js';
 import { versionDir } from '../../../src/view/view-version-dir.js';
@@ -65,6 +65,49 @@ describe('query handlers', () => {
       expect(one.entries[0]!.found ? unpack(one.entries[0]!.value as Buffer) : undefined).toBe(map.get(k));
     }
     expect((await q.get({ view: 'v', keys: [] })).entries).toEqual([]);
+    await set.closeAll();
+  });
+
+  it('packs a batch-only Get straight from the blocks: the reference answers, the same bytes as get() packed, and the general way where it must', async () => {
+    const map = referenceMap(11, 3000);
+    const random = rng(12);
+    const known = [...map.keys()];
+    const asked = Array.from({ length: 400 }, () => (random() < 0.7 ? known[Math.floor(random() * known.length)]! : `absent/${Math.floor(random() * 1e6)}`));
+    asked.push(asked[0]!, '', '\u0000', '\u{10ffff}', 'k'.repeat(5000)); // a repeat, the ends of the order, a key longer than the scratch buffer
+    // Local files read with a blocking pread (the direct way), and files read in the thread pool as an object store's are (the general way).
+    for (const syncReads of [true, false]) {
+      const root = await tempDir();
+      await writeVersion(root, { view: 'v', version: 4, entries: map, partitions: 4, cut: [5, 6, 7], blockBytes: 4096 });
+      const set = new VersionSet();
+      set.add(await openVersion(root, 'v', 4, { syncReads }));
+      set.setCurrent('v', 4);
+      const q = createQueryHandlers(set, { log });
+      for (const keys of [asked, [asked[1]!], [], asked.slice(0, 100)]) {
+        const p = await q.getPacked({ view: 'v', keys });
+        expect(p.coverage).toEqual({ version: 4, cut: [5, 6, 7] });
+        const entries = unpackEntries(p.packed);
+        expect(entries.map((e) => e.key)).toEqual(keys);
+        expect(entries.map((e) => e.found)).toEqual(keys.map((k) => map.has(k)));
+        expect(entries.map((e) => (e.found ? unpack(Buffer.from(e.value)) : undefined))).toEqual(keys.map((k) => map.get(k)));
+        expect(p.packed.equals(packEntries((await q.get({ view: 'v', keys })).entries))).toBe(true);
+      }
+      await set.closeAll();
+    }
+    // A view whose answers are not its stored values goes the general way, presented.
+    const counts = new Map([['a', [['x', 2]]], ['b', [['y', 1], ['z', 5]]]]);
+    const top = await served(counts, { merge: 'topK(1)', partitions: 2 });
+    const got = unpackEntries((await createQueryHandlers(top.set, { log }).getPacked({ view: 'v', keys: ['b', 'c', 'a'] })).packed);
+    expect(got.map((e) => [e.key, e.found, e.found ? unpack(Buffer.from(e.value)) : undefined])).toEqual([['b', true, [{ item: 'z', count: 5 }]], ['c', false, undefined], ['a', true, [{ item: 'x', count: 2 }]]]);
+    await top.set.closeAll();
+    // What get() refuses, getPacked() refuses.
+    const { set } = await served(new Map([['a', 1]]));
+    const q = createQueryHandlers(set, { log, maxGetKeys: 10 });
+    await expect(q.getPacked({ view: 'other', keys: ['a'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(q.getPacked({ view: 'v', keys: ['a'], version: 3 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(q.getPacked({ view: 'v', keys: Array.from({ length: 11 }, (_, i) => `k${i}`) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(q.getPacked({ view: 'v', keys: ['a', 'x\ud800'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/lone surrogate/) as unknown });
+    // The scratch state is left clean by a refused Get: the next answers only its own keys.
+    expect(unpackEntries((await q.getPacked({ view: 'v', keys: ['a'] })).packed).map((e) => e.key)).toEqual(['a']);
     await set.closeAll();
   });
 
@@ -239,6 +282,7 @@ describe('query handlers', () => {
     await expect(q.get({ view: 'v', keys: ['key00000', 'key01999'] })).rejects.toMatchObject(expected);
     await expect(collect(q.scan({ view: 'v' }))).rejects.toMatchObject({ code: 'DATA_LOSS', message: expect.stringMatching(/^View 'v' version 4: .*fails its checksum/) as unknown });
     await expect(collect(q.scanPacked({ view: 'v' }))).rejects.toMatchObject({ code: 'DATA_LOSS', message: expect.stringMatching(/^View 'v' version 4: .*fails its checksum/) as unknown });
+    await expect(q.getPacked({ view: 'v', keys: ['key01999', 'key00000'] })).rejects.toMatchObject(expected);
     // Keys in other blocks still read right.
     const far = await q.get({ view: 'v', keys: ['key01999'] });
     expect(unpack(far.entries[0]!.value as Buffer)).toBe(1999);
