@@ -178,14 +178,23 @@ async function copyFile(from: string, to: string, bytes: number, signal: AbortSi
   await rename(tmp, to);
 }
 
-/** Opens every file of a version and verifies it against the manifest; all or none stay open. */
+/**
+ * Opens every file of a version and verifies it against the manifest; all
+ * or none stay open. The files are opened together (each open is a few
+ * thread-pool round trips: open, stat, the tail and index read) and
+ * verified one after the other (each verify reads with blocking preads).
+ */
 async function openVerified(manifest: ViewManifest, dir: string, cache: BlockCache): Promise<ViewFileReader[]> {
   const readers: ViewFileReader[] = [];
   try {
-    for (const f of manifest.files) {
+    const opened = await Promise.allSettled(manifest.files.map((f) => ViewFileReader.open(join(dir, f.name), { cache })));
+    for (const o of opened) if (o.status === 'fulfilled') readers.push(o.value);
+    const refused = opened.find((o) => o.status === 'rejected');
+    if (refused !== undefined) throw refused.reason;
+    for (let i = 0; i < manifest.files.length; i++) {
+      const f = manifest.files[i]!;
       const path = join(dir, f.name);
-      const r = await ViewFileReader.open(path, { cache });
-      readers.push(r);
+      const r = readers[i]!;
       const check = await r.verify({ checksum: f.checksum });
       if (check.bytes !== f.bytes || r.records !== f.records) {
         throw new LaminateError('DATA_LOSS', `View file '${path}' holds ${r.records} records in ${check.bytes} bytes, its manifest says ${f.records} in ${f.bytes}`);

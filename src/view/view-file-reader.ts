@@ -222,10 +222,12 @@ export class ViewFileReader {
   }
 
   /**
-   * Reads the whole file in large chunks, in one CRC pass: checks every
-   * block's checksum (data and index) and computes the file's CRC-32,
-   * compared with `options.checksum` when given. Called by the serving
-   * layer once per file it loads, before serving it; safe to call again.
+   * Reads the whole file in large chunks and computes its CRC-32, compared
+   * with `options.checksum` when given; without it, or when the file's CRC
+   * differs, every block's checksum (data and index) is checked too, in one
+   * pass (view-file-verify.ts checkWholeFile says why a matching file CRC
+   * makes that pass needless). Called by the serving layer once per file it
+   * loads, before serving it; safe to call again.
    *
    * @throws LaminateError DATA_LOSS naming the file and the first damaged
    *   block's offset, or the checksums when only the whole file's differs.
@@ -241,7 +243,7 @@ export class ViewFileReader {
     }
     this.begin('verify');
     try {
-      const checksum = await checkWholeFile(this.fh, this.path, this.index, chunk);
+      const checksum = await checkWholeFile(this.fh, this.path, this.index, chunk, undefined, expected);
       if (expected !== undefined && checksum !== expected) {
         throw new LaminateError('DATA_LOSS', `View file '${this.path}' has checksum ${hex(checksum)}, expected ${hex(expected)}: it is not the file the manifest names`);
       }

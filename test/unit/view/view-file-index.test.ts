@@ -164,6 +164,10 @@ describe('checkWholeFile, blocking and thread-pool reads', () => {
       for (const file of [fh, stored]) {
         for (const chunk of [4096, 5000, 65536, 1 << 20]) expect(await checkWholeFile(file, path, index, chunk)).toBe(crc32(original));
       }
+      // Given the expected CRC-32: the same answer, and a file whose CRC differs though every block is whole
+      // (a byte of the footer's region changed, or another file) gives its own CRC, which the caller refuses.
+      for (const file of [fh, stored]) expect(await checkWholeFile(file, path, index, 65536, undefined, crc32(original))).toBe(crc32(original));
+      expect(await checkWholeFile(fh, path, index, 65536, undefined, crc32(original) ^ 1)).toBe(crc32(original));
       // Blocking reads let the event loop turn every sliceBytes: a file read in 4 KiB chunks, 16 KiB slices.
       let turns = 0;
       const spin = (): void => {
@@ -184,6 +188,8 @@ describe('checkWholeFile, blocking and thread-pool reads', () => {
       for (const file of [fh, stored]) {
         for (const chunk of [4096, 1 << 20]) {
           await rejectsWith(checkWholeFile(file, path, index, chunk), 'DATA_LOSS', new RegExp(`: block 2 at offset ${index.offsets[2]} \\(${index.lengths[2]} bytes\\) fails its checksum$`));
+          // Given the file's expected CRC-32 (the manifest's), the damage is found by the file's CRC and then named by the blocks' pass.
+          await rejectsWith(checkWholeFile(file, path, index, chunk, undefined, crc32(original)), 'DATA_LOSS', new RegExp(`: block 2 at offset ${index.offsets[2]} \\(${index.lengths[2]} bytes\\) fails its checksum$`));
         }
       }
     } finally {
