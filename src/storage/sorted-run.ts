@@ -111,6 +111,92 @@ export function bufferRun(buf: Buffer, name = 'an in-memory run'): SortedRun {
   return new BufferRun(buf, name, buf.length);
 }
 
+/**
+ * A run held as the chunks it was fetched in, in order: records are read
+ * in place in each chunk, and only a record that runs across chunks is
+ * joined into a buffer of its own (about one per chunk boundary). Joining
+ * the whole run into one buffer first (Buffer.concat) copied every byte
+ * into fresh memory: on a machine whose page faults are dear (some 11 us a
+ * 4 KiB page on the shared VMs the benchmarks run on, where a second write
+ * of the same 16 MB takes 0.8 ms and the first 45 ms) that concat was the
+ * largest single item of a view build's reduce (bench/README.md, serving).
+ */
+class ChunksRun extends SortedRunBase {
+  /** The chunk read now, and the position in it of the next record. */
+  private c = 0;
+  private pos = 0;
+
+  constructor(private readonly chunks: readonly Buffer[], name: string) {
+    super(chunks[0] ?? Buffer.alloc(0), name);
+  }
+
+  next(): boolean {
+    for (;;) {
+      const chunk = this.chunks[this.c];
+      if (chunk === undefined) return false;
+      if (this.pos >= chunk.length) {
+        this.c++;
+        this.pos = 0;
+        continue;
+      }
+      const end = parseRecord(chunk, this.pos, chunk.length, this);
+      if (end < 0) return this.join(chunk);
+      this.buf = chunk;
+      this.recordStart = this.pos;
+      this.pos = end;
+      return true;
+    }
+  }
+
+  /** The record at `pos` of `chunk` runs past it: its bytes joined from the chunks after, as many as it needs. */
+  private join(chunk: Buffer): boolean {
+    const start = this.pos;
+    let parts: Buffer[] = [chunk.subarray(start)];
+    let have = chunk.length - start;
+    let c = this.c + 1;
+    let at = 0;
+    for (;;) {
+      const need = this.needed;
+      while (have < need) {
+        const next = this.chunks[c];
+        if (next === undefined) throw this.truncated(start, have, need);
+        const take = Math.min(need - have, next.length - at);
+        parts.push(next.subarray(at, at + take));
+        have += take;
+        at += take;
+        if (at === next.length) {
+          c++;
+          at = 0;
+        }
+      }
+      const record = Buffer.concat(parts, have);
+      const end = parseRecord(record, 0, have, this);
+      if (end >= 0) {
+        if (end !== have) throw new LaminateError('INTERNAL', `Expected a record of ${have} bytes at byte ${start} of ${this.name}, got one of ${end}`);
+        this.buf = record;
+        this.recordStart = 0;
+        this.c = c;
+        this.pos = at;
+        return true;
+      }
+      parts = [record];
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A sorted run over `chunks` taken one after the other: their records must
+ * fill them exactly (a record may span chunks). Called by the reduce side
+ * for partitions fetched into memory, with the chunks as they arrived.
+ */
+export function chunksRun(chunks: readonly Buffer[], name = 'an in-memory run'): SortedRun {
+  return new ChunksRun(chunks, name);
+}
+
 class FileRun extends SortedRunBase {
   private fh: FileHandle | undefined;
   private closed = false;

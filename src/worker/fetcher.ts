@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { errorMessage, LaminateError, type ErrorCode } from '../common/errors.js';
 import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
-import { bufferRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
+import { chunksRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
 import { FetchFailure } from './fetch-failure.js';
 
 export { FetchFailure };
@@ -108,7 +108,7 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
         got += chunk.length;
       }
       checkLength(got, length);
-      runs[i] = bufferRun(Buffer.concat(parts, got));
+      runs[i] = chunksRun(parts, `the fetched partition ${o.partition} of ${s.attemptId}`);
       return;
     }
     const path = join(o.workDir, `${o.filePrefix}.shuffle-${s.mapIndex}`);

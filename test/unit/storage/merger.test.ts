@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
 import { mergeGroups, mergeToFile } from '../../../src/storage/merger.js';
 import { appendRecord, encodeValue } from '../../../src/storage/record-codec.js';
-import { bufferRun, fileRun, type SortedRun } from '../../../src/storage/sorted-run.js';
+import { bufferRun, chunksRun, fileRun, type SortedRun } from '../../../src/storage/sorted-run.js';
 import { intBelow, pick, rejectsWith, rng, stableSortByKey, useTempDirs } from './helpers.js';
 
 interface Rec {
@@ -71,6 +71,39 @@ describe('sorted runs', () => {
     expect(first.valueBytes().equals(encodeValue(recs[0]!.value))).toBe(true);
   });
 
+  it('read the records of a run held as chunks cut anywhere, records spanning one chunk or many', async () => {
+    const random = rng(8);
+    const recs = randomRun(random, 300, 'c');
+    const body = encode(recs);
+    /** The body cut into chunks of random sizes drawn below `most` (1-byte chunks included). */
+    const cut = (most: number): Buffer[] => {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < body.length;) {
+        const n = Math.min(body.length - at, 1 + intBelow(random, most));
+        chunks.push(body.subarray(at, at + n));
+        at += n;
+      }
+      return chunks;
+    };
+    for (const most of [1, 3, 50, 700, 5000, body.length]) {
+      for (let t = 0; t < 5; t++) {
+        const chunks = cut(most);
+        expect(await drain(chunksRun(chunks)), `chunks below ${most}`).toEqual(recs);
+        // Key and value bytes as bufferRun gives them, also for a record joined from several chunks.
+        const a = chunksRun(chunks);
+        const b = bufferRun(body);
+        while (b.next()) {
+          expect(a.next()).toBe(true);
+          expect(a.keyBytes().equals(b.keyBytes())).toBe(true);
+          expect(a.valueBytes().equals(b.valueBytes())).toBe(true);
+        }
+        expect(a.next()).toBe(false);
+      }
+    }
+    expect(await drain(chunksRun([]))).toEqual([]);
+    expect(await drain(chunksRun([Buffer.alloc(0), body, Buffer.alloc(0)]))).toEqual(recs);
+  });
+
   it('refuse a run that ends inside a record', async () => {
     const dir = await tempDir();
     const body = encode([{ key: 'k', value: 'value' }, { key: 'k2', value: 'value2' }]);
@@ -78,6 +111,8 @@ describe('sorted runs', () => {
     await writeFile(path, body);
     await rejectsWith(drain(fileRun(path, 0, body.length - 3, 4)), 'INTERNAL', /Expected a record of at least/);
     await rejectsWith(drain(bufferRun(body.subarray(0, body.length - 1))), 'INTERNAL', /Expected a record of at least/);
+    await rejectsWith(drain(chunksRun([body.subarray(0, 5), body.subarray(5, body.length - 1)])), 'INTERNAL', /Expected a record of at least/);
+    await rejectsWith(drain(chunksRun([body.subarray(0, 3)])), 'INTERNAL', /Expected a record of at least/);
     await rejectsWith(drain(fileRun(path, 0, body.length + 5)), 'INTERNAL', /got the end of the file/);
   });
 });
