@@ -1,8 +1,9 @@
 /**
  * One load-and-verify of a published view version, in a fresh process, as
  * a serving node pays it once per version: open the files (footer, index)
- * and verify each (every block's CRC and the whole file's CRC-32 against the
- * manifest, its size and record count). The serving benchmark runs this
+ * and verify each (ViewFileReader.verify: its whole CRC-32 against the
+ * manifest, every block's CRC only when that differs; its size and record
+ * count). The serving benchmark runs this
  * several times (serving.ts) so that first calls (JIT, module state) are
  * counted, as they are on a node that just started.
  *
@@ -25,8 +26,11 @@ const dir = versionDir(root, view, version);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 // As the node's version loader does: the files opened together, then verified one after the other.
-const readers = await Promise.all(manifest.files.map((f) => ViewFileReader.open(join(dir, f.name))));
+const opened = await Promise.allSettled(manifest.files.map((f) => ViewFileReader.open(join(dir, f.name))));
+const readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
 try {
+  const refused = opened.find((o) => o.status === 'rejected');
+  if (refused !== undefined) throw new Error(`a file of the version did not open: ${String(refused.reason)}`);
   for (let i = 0; i < readers.length; i++) {
     const f = manifest.files[i]!;
     const reader = readers[i]!;

@@ -32,7 +32,18 @@ export async function probeWakeups(rate = 8000, seconds = 3): Promise<WakeupProb
   const echo = fork(new URL(import.meta.url), ['--echo'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const socket = dgram.createSocket('udp4');
   try {
-    const [port] = (await once(echo, 'message')) as [number];
+    // The echo's port, or its exit (it failed to start) as an error rather than a wait without end.
+    const ac = new AbortController();
+    const exited = once(echo, 'exit', { signal: ac.signal }).then(([code]) => {
+      throw new Error(`the wake-up probe's echo process exited (${String(code)}) before it listened`);
+    });
+    let port: number;
+    try {
+      [port] = (await Promise.race([once(echo, 'message', { signal: ac.signal }), exited])) as [number];
+    } finally {
+      ac.abort();
+      exited.catch(() => undefined);
+    }
     const rtts: number[] = [];
     socket.on('message', (m: Buffer) => rtts.push(performance.now() - m.readDoubleLE(0)));
     socket.bind(0, '127.0.0.1');

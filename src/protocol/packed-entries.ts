@@ -67,7 +67,9 @@ export function packEntries(entries: readonly ServedEntry[]): Buffer {
  * Packs found entries one at a time from bytes already encoded (a key's
  * UTF-8, a value's msgpack in a block), into one growing buffer: what a
  * Scan packing straight from view blocks writes (src/serving/packed-scan.ts),
- * with no string or object per entry. The layout is packEntries'. Not shared.
+ * with no string or object per entry. The layout is packEntries'. One
+ * writer serves one caller at a time: a Scan's own, or the query handlers'
+ * for their Gets (each packed with no await between its first entry and copy()).
  *
  * `headroom` bytes are kept free before the entries of every buffer (which
  * is never a slice of Node's shared pool), so that the message that carries

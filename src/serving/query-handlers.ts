@@ -42,6 +42,8 @@ import type { VersionSet } from './version-set.js';
 export const DEFAULT_SCAN_CHUNK_BYTES = 64 * 1024;
 /** getPacked's first answer buffer: a MultiGet of 100 keys of ~120 bytes each; it grows for larger ones. */
 const GET_PACK_BYTES = 64 * 1024;
+/** getPacked's key buffer is kept up to this size between Gets (one key of a third of it); a larger one is let go. */
+const MAX_KEPT_SCRATCH_BYTES = 64 * 1024;
 /** Default most keys one Get may name. */
 export const DEFAULT_MAX_GET_KEYS = 100_000;
 
@@ -209,8 +211,10 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       writer.clear();
       for (const key of q.keys) {
         if (3 * key.length > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(3 * key.length, 2 * scratch.length));
-        const length = writeKeyBytes(key, scratch);
         const file = fileForKey(v.manifest, key);
+        // As get(): a key no file can hold is answered not found unchecked (packEntries writes it as
+        // Buffer#write does); one looked up must be well-formed (keyBytes' check).
+        const length = file === undefined ? scratch.write(key, 0, 'utf8') : writeKeyBytes(key, scratch);
         let found = false;
         if (file !== undefined) {
           let r: boolean | Promise<unknown>;
@@ -235,6 +239,9 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       throw err;
     } finally {
       lease.release();
+      // Nothing of this Get kept past it: the cursor's block (perhaps of a version about to retire), an outsized key buffer.
+      cursor.block = undefined;
+      if (scratch.length > MAX_KEPT_SCRATCH_BYTES) scratch = Buffer.allocUnsafeSlow(256);
     }
   }
 

@@ -125,6 +125,8 @@ class ChunksRun extends SortedRunBase {
   /** The chunk read now, and the position in it of the next record. */
   private c = 0;
   private pos = 0;
+  /** Bytes of the chunks before chunk c (for the byte offsets errors name). */
+  private base = 0;
 
   constructor(private readonly chunks: readonly Buffer[], name: string) {
     super(chunks[0] ?? Buffer.alloc(0), name);
@@ -135,6 +137,7 @@ class ChunksRun extends SortedRunBase {
       const chunk = this.chunks[this.c];
       if (chunk === undefined) return false;
       if (this.pos >= chunk.length) {
+        this.base += chunk.length;
         this.c++;
         this.pos = 0;
         continue;
@@ -159,7 +162,7 @@ class ChunksRun extends SortedRunBase {
       const need = this.needed;
       while (have < need) {
         const next = this.chunks[c];
-        if (next === undefined) throw this.truncated(start, have, need);
+        if (next === undefined) throw this.truncated(this.base + start, have, need);
         const take = Math.min(need - have, next.length - at);
         parts.push(next.subarray(at, at + take));
         have += take;
@@ -175,6 +178,7 @@ class ChunksRun extends SortedRunBase {
         if (end !== have) throw new LaminateError('INTERNAL', `Expected a record of ${have} bytes at byte ${start} of ${this.name}, got one of ${end}`);
         this.buf = record;
         this.recordStart = 0;
+        for (let k = this.c; k < c; k++) this.base += this.chunks[k]!.length;
         this.c = c;
         this.pos = at;
         return true;

@@ -243,7 +243,7 @@ export class ViewFileReader {
     }
     this.begin('verify');
     try {
-      const checksum = await checkWholeFile(this.fh, this.path, this.index, chunk, undefined, expected);
+      const checksum = await checkWholeFile(this.fh, this.path, this.index, chunk, expected === undefined ? {} : { expected });
       if (expected !== undefined && checksum !== expected) {
         throw new LaminateError('DATA_LOSS', `View file '${this.path}' has checksum ${hex(checksum)}, expected ${hex(expected)}: it is not the file the manifest names`);
       }

@@ -1,7 +1,8 @@
 /**
- * The load-time check of a whole view file: one pass of CRC-32 over its
- * bytes that checks every block (data and index) against its own CRC and
- * yields the file's CRC-32, compared with the manifest's by the caller.
+ * The load-time check of a whole view file: the CRC-32 of its bytes,
+ * compared with the manifest's, and (without one, or when it differs) one
+ * pass that checks every block (data and index) against its own CRC and
+ * names the first damaged one.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
@@ -81,7 +82,7 @@ class WholeFileCrc {
  * The file's CRC-32, checking each block on the way, in reads of `chunk`
  * bytes.
  *
- * With `expected` (the manifest's CRC-32 of the file), one crc32 call per
+ * With `o.expected` (the manifest's CRC-32 of the file), one crc32 call per
  * chunk computes the file's CRC, and the blocks are checked only when it
  * differs (a second pass, naming the first damaged block): a file whose
  * CRC-32 is the one its writer computed over the bytes it wrote holds
@@ -91,7 +92,7 @@ class WholeFileCrc {
  * still cold in a node that just started) finds nothing the file's CRC
  * does not. The blocks are checked again as they are read (checkBlock),
  * so a copy damaged after load still fails its reads, never answering a
- * wrong value. Without `expected`, every block is checked in the one pass.
+ * wrong value. Without `o.expected`, every block is checked in the one pass.
  *
  * A local file (one with a descriptor) is read with blocking preads into
  * one buffer, turning the event loop every SYNC_SLICE_BYTES: the bytes are
@@ -102,13 +103,16 @@ class WholeFileCrc {
  * alternating between two buffers, the next read running while this one is
  * checked.
  *
- * `sliceBytes`: bytes read with blocking reads between two turns of the
- * event loop (tests make it small).
+ * `o.sliceBytes`: bytes read with blocking reads between two turns of the
+ * event loop (tests make it small); `o.expected`: the file's CRC-32 as the
+ * manifest records it.
  *
  * @throws LaminateError DATA_LOSS naming the file and the first block
  *   that fails its checksum, or a file shorter than its index says.
  */
-export async function checkWholeFile(fh: PositionalFile, path: string, index: ViewFileIndex, chunk: number, sliceBytes = SYNC_SLICE_BYTES, expected?: number): Promise<number> {
+export async function checkWholeFile(fh: PositionalFile, path: string, index: ViewFileIndex, chunk: number, o: { readonly sliceBytes?: number; readonly expected?: number } = {}): Promise<number> {
+  const sliceBytes = o.sliceBytes ?? SYNC_SLICE_BYTES;
+  const expected = o.expected;
   if (expected !== undefined) {
     let fileCrc = 0;
     await readWholeFile(fh, path, index.size, chunk, sliceBytes, (buf, got) => {

@@ -2,6 +2,7 @@ import { unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/common/clock.js';
 import { silentLogger } from '../../../src/common/logger.js';
+import { unpackEntries } from '../../../src/protocol/packed-entries.js';
 import { createQueryHandlers } from '../../../src/serving/query-handlers.js';
 import { SpeedReads } from '../../../src/serving/speed-reads.js';
 import { VersionSet } from '../../../src/serving/version-set.js';
@@ -57,6 +58,10 @@ describe('query handlers merging a custom monoid\'s batch with its speed side', 
     const got = await q.get({ view: 'v', keys });
     expect(got.coverage).toMatchObject({ speed: [9, 8, 11], uncovered: [] });
     expect(got.entries.map((e) => (e.found ? unpack(e.value as Buffer) : undefined))).toEqual(keys.map((k) => expected.get(k)));
+    // Packed for the wire: the same merged answer (a read with a speed side never goes straight from the blocks).
+    const packed = await q.getPacked({ view: 'v', keys });
+    expect(packed.coverage).toMatchObject({ speed: [9, 8, 11], uncovered: [] });
+    expect(unpackEntries(packed.packed).map((e) => (e.found ? unpack(Buffer.from(e.value)) : undefined))).toEqual(keys.map((k) => expected.get(k)));
 
     const sorted = [...expected].sort((x, y) => byUtf8(x[0], y[0]));
     const pages: Array<[string, unknown]> = [];

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { hll } from '../../../src/api/monoids.js';
 import { silentLogger } from '../../../src/common/logger.js';
 import type { ScanQuery } from '../../../src/common/serving-shapes.js';
@@ -9,6 +9,7 @@ import { encodeKeyPrefix, encodeViewKey } from '../../../src/common/view-key.js'
 import { packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
 import { createQueryHandlers } from '../../../src/serving/query-handlers.js';
 import { VersionSet } from '../../../src/serving/version-set.js';
+import { BlockCache } from '../../../src/view/block-cache.js';
 import { versionDir } from '../../../src/view/view-version-dir.js';
 import { byUtf8, collect, openVersion, rng, useTempDirs, writeVersion } from './helpers.js';
 
@@ -74,14 +75,18 @@ describe('query handlers', () => {
     const known = [...map.keys()];
     const asked = Array.from({ length: 400 }, () => (random() < 0.7 ? known[Math.floor(random() * known.length)]! : `absent/${Math.floor(random() * 1e6)}`));
     asked.push(asked[0]!, '', '\u0000', '\u{10ffff}', 'k'.repeat(5000)); // a repeat, the ends of the order, a key longer than the scratch buffer
-    // Local files read with a blocking pread (the direct way), and files read in the thread pool as an object store's are (the general way).
-    for (const syncReads of [true, false]) {
+    // Local files read with a blocking pread (the direct way), files read in the thread pool as an object store's
+    // are with no cache (the general way, every time), and with a cache (the general way until the blocks are cached).
+    for (const [syncReads, cacheBytes] of [[true, 0], [false, 0], [false, 64 * 1024 * 1024]] as const) {
       const root = await tempDir();
       await writeVersion(root, { view: 'v', version: 4, entries: map, partitions: 4, cut: [5, 6, 7], blockBytes: 4096 });
       const set = new VersionSet();
-      set.add(await openVersion(root, 'v', 4, { syncReads }));
+      const version = await openVersion(root, 'v', 4, { syncReads, cache: new BlockCache(cacheBytes) });
+      set.add(version);
       set.setCurrent('v', 4);
       const q = createQueryHandlers(set, { log });
+      // Which way a Get went: the general way makes an answer per key (LoadedVersion.answer), the direct way only per key not found.
+      const answers = vi.spyOn(version, 'answer');
       for (const keys of [asked, [asked[1]!], [], asked.slice(0, 100)]) {
         const p = await q.getPacked({ view: 'v', keys });
         expect(p.coverage).toEqual({ version: 4, cut: [5, 6, 7] });
@@ -91,6 +96,10 @@ describe('query handlers', () => {
         expect(entries.map((e) => (e.found ? unpack(Buffer.from(e.value)) : undefined))).toEqual(keys.map((k) => map.get(k)));
         expect(p.packed.equals(packEntries((await q.get({ view: 'v', keys })).entries))).toBe(true);
       }
+      const found = asked.filter((k) => map.has(k));
+      answers.mockClear();
+      await q.getPacked({ view: 'v', keys: found });
+      expect(answers.mock.calls.length, `syncReads ${syncReads}, cache ${cacheBytes}`).toBe(syncReads || cacheBytes > 0 ? 0 : found.length);
       await set.closeAll();
     }
     // A view whose answers are not its stored values goes the general way, presented.
@@ -99,13 +108,18 @@ describe('query handlers', () => {
     const got = unpackEntries((await createQueryHandlers(top.set, { log }).getPacked({ view: 'v', keys: ['b', 'c', 'a'] })).packed);
     expect(got.map((e) => [e.key, e.found, e.found ? unpack(Buffer.from(e.value)) : undefined])).toEqual([['b', true, [{ item: 'z', count: 5 }]], ['c', false, undefined], ['a', true, [{ item: 'x', count: 2 }]]]);
     await top.set.closeAll();
-    // What get() refuses, getPacked() refuses.
-    const { set } = await served(new Map([['a', 1]]));
+    // What get() refuses, getPacked() refuses; what it answers, getPacked() answers.
+    const { set } = await served(new Map([['a', 1], ['c', 2]]), { partitions: 1 });
     const q = createQueryHandlers(set, { log, maxGetKeys: 10 });
     await expect(q.getPacked({ view: 'other', keys: ['a'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(q.getPacked({ view: 'v', keys: ['a'], version: 3 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(q.getPacked({ view: 'v', keys: Array.from({ length: 11 }, (_, i) => `k${i}`) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(q.getPacked({ view: 'v', keys: ['a', 'x\ud800'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/lone surrogate/) as unknown });
+    // A key with a lone surrogate: refused where a file may hold it, answered not found where none can (past the last key).
+    const inRange = ['a', 'b\ud800', 'c'];
+    await expect(q.get({ view: 'v', keys: inRange })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/lone surrogate/) as unknown });
+    await expect(q.getPacked({ view: 'v', keys: inRange })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/lone surrogate/) as unknown });
+    const outside = ['a', 'x\ud800'];
+    expect((await q.getPacked({ view: 'v', keys: outside })).packed.equals(packEntries((await q.get({ view: 'v', keys: outside })).entries))).toBe(true);
     // The scratch state is left clean by a refused Get: the next answers only its own keys.
     expect(unpackEntries((await q.getPacked({ view: 'v', keys: ['a'] })).packed).map((e) => e.key)).toEqual(['a']);
     await set.closeAll();

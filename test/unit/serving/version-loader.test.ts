@@ -1,8 +1,10 @@
+import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadFromStore, openLocal } from '../../../src/serving/version-loader.js';
 import { BlockCache } from '../../../src/view/block-cache.js';
+import { ViewFileReader } from '../../../src/view/view-file-reader.js';
 import { versionDir } from '../../../src/view/view-version-dir.js';
 import { useTempDirs, writeVersion } from './helpers.js';
 
@@ -34,5 +36,23 @@ describe('loading a version into a serving node', () => {
     await check(await Promise.all([1, 2, 3].map((v) => loadFromStore(src(v), { localRoot, cache }))));
     // A restarted node opens its local copies, without the store or the master's word on the merge.
     await check(await Promise.all([1, 2, 3].map((v) => openLocal(localRoot, 'v', v, cache))));
+  });
+
+  it('refuses a local copy with a file that does not open, and closes the files of it that did', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const localRoot = join(dir, 'local');
+    await writeVersion(store, { view: 'v', version: 1, entries: new Map(Array.from({ length: 200 }, (_, i) => [`k${i}`, i] as [string, number])), partitions: 3, cut: [3] });
+    const cache = new BlockCache(0);
+    await (await loadFromStore({ view: 'v', version: 1, dir: versionDir(store, 'v', 1), merge: 'sum' }, { localRoot, cache })).retire();
+    // The middle file cut below its tail: it fails to open (DATA_LOSS); the two others open, then must be closed.
+    await truncate(join(versionDir(localRoot, 'v', 1), 'part-00001.view'), 10);
+    const close = vi.spyOn(ViewFileReader.prototype, 'close');
+    try {
+      await expect(openLocal(localRoot, 'v', 1, cache)).rejects.toMatchObject({ code: 'DATA_LOSS', message: expect.stringMatching(/part-00001\.view' is truncated/) as unknown });
+      expect(close).toHaveBeenCalledTimes(2);
+    } finally {
+      close.mockRestore();
+    }
   });
 });

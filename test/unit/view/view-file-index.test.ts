@@ -166,8 +166,8 @@ describe('checkWholeFile, blocking and thread-pool reads', () => {
       }
       // Given the expected CRC-32: the same answer, and a file whose CRC differs though every block is whole
       // (a byte of the footer's region changed, or another file) gives its own CRC, which the caller refuses.
-      for (const file of [fh, stored]) expect(await checkWholeFile(file, path, index, 65536, undefined, crc32(original))).toBe(crc32(original));
-      expect(await checkWholeFile(fh, path, index, 65536, undefined, crc32(original) ^ 1)).toBe(crc32(original));
+      for (const file of [fh, stored]) expect(await checkWholeFile(file, path, index, 65536, { expected: crc32(original) })).toBe(crc32(original));
+      expect(await checkWholeFile(fh, path, index, 65536, { expected: crc32(original) ^ 1 })).toBe(crc32(original));
       // Blocking reads let the event loop turn every sliceBytes: a file read in 4 KiB chunks, 16 KiB slices.
       let turns = 0;
       const spin = (): void => {
@@ -176,7 +176,7 @@ describe('checkWholeFile, blocking and thread-pool reads', () => {
       };
       let spinning = true;
       setImmediate(spin);
-      expect(await checkWholeFile(fh, path, index, 4096, 16384)).toBe(crc32(original));
+      expect(await checkWholeFile(fh, path, index, 4096, { sliceBytes: 16384 })).toBe(crc32(original));
       spinning = false;
       expect(original.length).toBeGreaterThan(10 * 16384);
       expect(turns).toBeGreaterThanOrEqual(Math.floor(original.length / 16384) - 1);
@@ -189,7 +189,7 @@ describe('checkWholeFile, blocking and thread-pool reads', () => {
         for (const chunk of [4096, 1 << 20]) {
           await rejectsWith(checkWholeFile(file, path, index, chunk), 'DATA_LOSS', new RegExp(`: block 2 at offset ${index.offsets[2]} \\(${index.lengths[2]} bytes\\) fails its checksum$`));
           // Given the file's expected CRC-32 (the manifest's), the damage is found by the file's CRC and then named by the blocks' pass.
-          await rejectsWith(checkWholeFile(file, path, index, chunk, undefined, crc32(original)), 'DATA_LOSS', new RegExp(`: block 2 at offset ${index.offsets[2]} \\(${index.lengths[2]} bytes\\) fails its checksum$`));
+          await rejectsWith(checkWholeFile(file, path, index, chunk, { expected: crc32(original) }), 'DATA_LOSS', new RegExp(`: block 2 at offset ${index.offsets[2]} \\(${index.lengths[2]} bytes\\) fails its checksum$`));
         }
       }
     } finally {
