@@ -6,8 +6,9 @@
  * lookup: what is left is waking two processes and the kernel's loopback.
  * The Get's p99 cannot be below it, and on a shared virtual machine it is
  * neither small nor steady (bench/README.md, serving, 2 December evening:
- * p99 2 to 5 ms, max 8 to 21 ms on an idle EPYC), so it is printed beside the
- * Gets to say which part of their tail is the machine's.
+ * p99 2.83 to 15.59 ms, max 6 to 33 ms at 8,000/s on an EPYC with nothing
+ * else running), so it is printed beside the Gets to say which part of
+ * their tail is the machine's.
  *
  * The sender waits between sends as the Get generator does (a timer of whole
  * milliseconds), so the two are timed alike.

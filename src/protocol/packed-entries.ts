@@ -82,8 +82,12 @@ export class PackedWriter {
   /** Entries written since the last take(). */
   count = 0;
 
-  constructor(private readonly initialBytes: number, readonly headroom = 0) {
-    this.buf = Buffer.allocUnsafeSlow(headroom + Math.max(64, initialBytes));
+  /** Bytes of the first buffer (headroom included): what copy() goes back to after a huge answer. */
+  private readonly firstBytes: number;
+
+  constructor(initialBytes: number, readonly headroom = 0) {
+    this.firstBytes = headroom + Math.max(64, initialBytes);
+    this.buf = Buffer.allocUnsafeSlow(this.firstBytes);
     this.pos = headroom;
   }
 
@@ -113,7 +117,7 @@ export class PackedWriter {
     const out = Buffer.allocUnsafe(this.pos - this.headroom);
     this.buf.copy(out, 0, this.headroom, this.pos);
     this.clear();
-    if (this.buf.length > 4 * (this.headroom + Math.max(64, this.initialBytes))) this.buf = Buffer.allocUnsafeSlow(this.headroom + Math.max(64, this.initialBytes));
+    if (this.buf.length > 4 * this.firstBytes) this.buf = Buffer.allocUnsafeSlow(this.firstBytes);
     return out;
   }
 

@@ -183,8 +183,10 @@ async function copyFile(from: string, to: string, bytes: number, signal: AbortSi
  * or none stay open. The files are opened together (each open is a few
  * thread-pool round trips: open, stat, the tail and index read) and
  * verified one after the other (each verify reads with blocking preads).
+ * Called by openLocal, and by the serving benchmark's load-and-verify
+ * (bench/view-load-verify.ts), which times exactly this.
  */
-async function openVerified(manifest: ViewManifest, dir: string, cache: BlockCache): Promise<ViewFileReader[]> {
+export async function openVerified(manifest: ViewManifest, dir: string, cache: BlockCache): Promise<ViewFileReader[]> {
   const readers: ViewFileReader[] = [];
   try {
     const opened = await Promise.allSettled(manifest.files.map((f) => ViewFileReader.open(join(dir, f.name), { cache })));

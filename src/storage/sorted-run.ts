@@ -119,7 +119,8 @@ export function bufferRun(buf: Buffer, name = 'an in-memory run'): SortedRun {
  * into fresh memory: on a machine whose page faults are dear (some 11 us a
  * 4 KiB page on the shared VMs the benchmarks run on, where a second write
  * of the same 16 MB takes 0.8 ms and the first 45 ms) that concat was the
- * largest single item of a view build's reduce (bench/README.md, serving).
+ * largest self-time item of a profiled view build's container thread
+ * (bench/README.md, serving).
  */
 class ChunksRun extends SortedRunBase {
   /** The chunk read now, and the position in it of the next record. */
@@ -175,7 +176,7 @@ class ChunksRun extends SortedRunBase {
       const record = Buffer.concat(parts, have);
       const end = parseRecord(record, 0, have, this);
       if (end >= 0) {
-        if (end !== have) throw new LaminateError('INTERNAL', `Expected a record of ${have} bytes at byte ${start} of ${this.name}, got one of ${end}`);
+        if (end !== have) throw new LaminateError('INTERNAL', `Expected a record of ${have} bytes at byte ${this.base + start} of ${this.name}, got one of ${end}`);
         this.buf = record;
         this.recordStart = 0;
         for (let k = this.c; k < c; k++) this.base += this.chunks[k]!.length;
