@@ -15,11 +15,20 @@ import { channelCredentials, clientOptions, serverOptions } from './security.js'
 
 export interface ShuffleHandlers {
   fetchPartition(req: M.FetchPartitionRequest, signal: AbortSignal): AsyncIterable<Buffer>;
+  /** Where the partition's file is, for a reducer on this host (host-local.ts). Without it, LocatePartition answers UNIMPLEMENTED and reducers stream. */
+  locatePartition?(req: M.FetchPartitionRequest): Promise<M.PartitionFile>;
+}
+
+function shuffleImplementation(handlers: ShuffleHandlers): grpc.UntypedServiceImplementation {
+  return {
+    fetchPartition: streamHandler(handlers.fetchPartition),
+    ...(handlers.locatePartition ? { locatePartition: unaryHandler(handlers.locatePartition) } : {}),
+  };
 }
 
 export async function serveShuffle(handlers: ShuffleHandlers, host: string, port: number): Promise<BoundServer> {
   const server = new grpc.Server(serverOptions(CHANNEL_OPTIONS));
-  server.addService(services().shuffle, { fetchPartition: streamHandler(handlers.fetchPartition) });
+  server.addService(services().shuffle, shuffleImplementation(handlers));
   return bindServer(server, host, port);
 }
 
@@ -36,7 +45,7 @@ export interface ShuffleHostHandlers {
 /** Serves Shuffle and ShuffleHost on one port: a node's shuffle service. */
 export async function serveShuffleService(handlers: ShuffleHandlers & ShuffleHostHandlers, host: string, port: number): Promise<BoundServer> {
   const server = new grpc.Server(serverOptions(CHANNEL_OPTIONS));
-  server.addService(services().shuffle, { fetchPartition: streamHandler(handlers.fetchPartition) });
+  server.addService(services().shuffle, shuffleImplementation(handlers));
   server.addService(services().shuffleHost, {
     attachWorker: messageStreamHandler(handlers.attachWorker),
     retainJobs: unaryHandler(handlers.retainJobs),
@@ -59,6 +68,19 @@ export class ShuffleClient {
       fetchPartition(r: M.FetchPartitionRequest, o: grpc.CallOptions): grpc.ClientReadableStream<{ data: Buffer }>;
     }).fetchPartition(req, { deadline: Date.now() + timeoutMs });
     return readChunks(stream, `shuffle ${this.address} fetch of ${req.mapAttemptId}`);
+  }
+
+  /**
+   * Where the partition's file is on the server's host; undefined when the
+   * server does not offer it (UNIMPLEMENTED: a server without host-local
+   * reads), so that the reducer streams. Throws a LaminateError as a fetch would.
+   */
+  locate(req: M.FetchPartitionRequest, timeoutMs: number): Promise<M.PartitionFile | undefined> {
+    return callUnary<M.FetchPartitionRequest, M.PartitionFile>(this.client, 'locatePartition', req, timeoutMs, `shuffle ${this.address} locate of ${req.mapAttemptId}`)
+      .catch((err: LaminateError) => {
+        if ((err.cause as Partial<grpc.ServiceError> | undefined)?.code === grpc.status.UNIMPLEMENTED) return undefined;
+        throw err;
+      });
   }
 
   close(): void {

@@ -217,6 +217,7 @@ class FileRun extends SortedRunBase {
     offset: number,
     length: number,
     private readonly bufferSize: number,
+    private readonly openFile: () => Promise<FileHandle>,
   ) {
     // The buffer is allocated on the first read, so idle runs cost nothing.
     super(Buffer.alloc(0), `'${path}' (run at ${offset}, ${length} bytes)`);
@@ -247,7 +248,7 @@ class FileRun extends SortedRunBase {
   private async refill(): Promise<boolean> {
     if (this.closed) throw new LaminateError('FAILED_PRECONDITION', `Expected an open run, got a closed one: ${this.name}`);
     if (this.fh === undefined) {
-      this.fh = await open(this.path, 'r');
+      this.fh = await this.openFile();
       this.buf = Buffer.allocUnsafe(Math.min(this.bufferSize, Math.max(this.unread, 1)));
     }
     for (;;) {
@@ -293,16 +294,18 @@ class FileRun extends SortedRunBase {
 /**
  * A sorted run over `length` bytes of `path` from `offset`, read through one
  * buffer of `bufferSize` bytes (grown only for a record bigger than it). The
- * file is opened on the first `next()` and closed at the end or on `close()`.
- * Called by the map-side merge (one per spill and partition), by multi-pass
- * merges, and by the reduce side for partitions fetched to disk.
+ * file is opened on the first `next()` (by `openFile` if given: the reduce
+ * side's host-local reads check it is the file they were told of) and closed
+ * at the end or on `close()`. Called by the map-side merge (one per spill and
+ * partition), by multi-pass merges, and by the reduce side for partitions
+ * fetched to disk or read where their map wrote them.
  */
-export function fileRun(path: string, offset: number, length: number, bufferSize = 64 * 1024): SortedRun {
+export function fileRun(path: string, offset: number, length: number, bufferSize = 64 * 1024, openFile?: () => Promise<FileHandle>): SortedRun {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a non-negative offset and length for a run of '${path}', got ${offset} and ${length}`);
   }
   if (!Number.isSafeInteger(bufferSize) || bufferSize <= 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a positive buffer size for a run of '${path}', got ${bufferSize}`);
   }
-  return new FileRun(path, offset, length, bufferSize);
+  return new FileRun(path, offset, length, bufferSize, openFile ?? (() => open(path, 'r')));
 }

@@ -3,7 +3,8 @@
  * map output from the worker that holds it, in chunks over gRPC, a few at a
  * time. Small runs stay in memory up to a budget; the rest are written
  * to the attempt's work directory, so memory is bounded by the task's
- * memory, not by the size of the shuffle.
+ * memory, not by the size of the shuffle. A map output on this host is read
+ * from its file where the map wrote it instead (host-local.ts): no copy.
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
 import { chunksRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
 import { FetchFailure } from './fetch-failure.js';
+import { openSameFile } from './host-local.js';
 
 export { FetchFailure };
 
@@ -29,6 +31,12 @@ export interface FetchOptions {
   readonly retryDelayMs?: number;
   readonly timeoutMs?: number;
   /**
+   * Read map outputs on this host from their files (host-local.ts) rather
+   * than have their servers stream them. Default true; the worker's
+   * `--no-host-local-shuffle` turns it off.
+   */
+  readonly hostLocal?: boolean;
+  /**
    * Called once when every fetch this call started has ended: with the
    * result, or after a failure, once the fetches then under way have ended
    * on their own (no new one starts). For tests, which wait for it instead
@@ -39,8 +47,14 @@ export interface FetchOptions {
 
 export interface FetchResult {
   readonly runs: SortedRun[];
+  /** Bytes of every run, streamed or read host-local. */
   readonly bytes: number;
+  /** Of those, the bytes read from files on this host (Spark's local bytes read). */
+  readonly localBytes: number;
 }
+
+/** Buffer of a host-local run: the file is read as the merge goes, this much at a time. */
+const HOST_LOCAL_BUFFER = 256 * 1024;
 
 /** Codes of a peer's (or the network's) answer that mean the map output could not be had. */
 const FETCH_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'NOT_FOUND', 'TIMEOUT', 'FETCH_FAILED', 'CANCELLED', 'INTERNAL']);
@@ -92,9 +106,42 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
   const runs: Array<SortedRun | undefined> = new Array(sources.length);
   let inMemory = 0;
   let bytes = 0;
+  let localBytes = 0;
+  // Servers that answered LocatePartition with UNIMPLEMENTED: streamed from.
+  const noLocate = new Set<string>();
   // Set by the first fetch that fails: the others start nothing more.
   let failed = false;
   const queue = sources.map((s, i) => ({ s, i })).filter(({ s }) => s.partition.length > 0);
+
+  /**
+   * The host-local read of a map output, if its server says where the file
+   * is and it is on this host (openSameFile): the run reads it in place, and
+   * checks again at its open that it is the same file (a file gone by then
+   * is a fetch failure, as a stream that could not start). False when the
+   * bytes must be streamed. Throws a PeerFetchError when the server fails as
+   * a fetch would.
+   */
+  const readHostLocal = async (s: MapOutputLocation, i: number, length: number): Promise<boolean> => {
+    if (o.hostLocal === false || noLocate.has(s.shuffleAddress)) return false;
+    const req = { mapAttemptId: s.attemptId, workerId: s.workerId, partition: o.partition, offset: s.partition.offset, length };
+    const file = await client(s.shuffleAddress).locate(req, o.timeoutMs ?? 120_000).catch((err: unknown) => {
+      if (err instanceof LaminateError && FETCH_ERROR_CODES.has(err.code)) throw new PeerFetchError(err);
+      throw err;
+    });
+    if (!file) {
+      noLocate.add(s.shuffleAddress);
+      return false;
+    }
+    const fh = await openSameFile(file);
+    if (!fh) return false;
+    await fh.close();
+    runs[i] = fileRun(file.path, s.partition.offset, length, HOST_LOCAL_BUFFER, async () => {
+      const again = await openSameFile(file);
+      if (!again) throw new FetchFailure(s.mapIndex, s.attemptId, `the map output of ${s.attemptId} at '${file.path}' on this host was gone or replaced when the reduce came to read it`);
+      return again;
+    });
+    return true;
+  };
 
   /** One try; throws a PeerFetchError when the fetch itself fails. */
   const tryFetch = async (s: MapOutputLocation, i: number, length: number, toMemory: boolean): Promise<void> => {
@@ -143,14 +190,23 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
       throw new FetchFailure(s.mapIndex, s.attemptId, `no shuffle address for ${s.attemptId} (its worker is gone)`);
     }
     const length = s.partition.length;
-    const toMemory = inMemory + length <= o.memoryBudget;
-    if (toMemory) inMemory += length;
+    // Taken from the budget at the first stream: a host-local run holds only its read buffer.
+    let toMemory: boolean | undefined;
     const tries = o.tries ?? 3;
     let lastErr: PeerFetchError | undefined;
     let tried = 0;
     while (tried < tries) {
       tried++;
       try {
+        if (await readHostLocal(s, i, length)) {
+          bytes += length;
+          localBytes += length;
+          return;
+        }
+        if (toMemory === undefined) {
+          toMemory = inMemory + length <= o.memoryBudget;
+          if (toMemory) inMemory += length;
+        }
         await tryFetch(s, i, length, toMemory);
         bytes += length;
         return;
@@ -184,5 +240,5 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
   } finally {
     for (const c of clients.values()) c.close();
   }
-  return { runs: runs.filter((s): s is SortedRun => s !== undefined), bytes };
+  return { runs: runs.filter((s): s is SortedRun => s !== undefined), bytes, localBytes };
 }

@@ -21,7 +21,7 @@ import type { FetchResult } from './fetcher.js';
 import { openReduceOutput, type MergeBase, type ReduceOutput } from './reduce-output.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
-const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0 });
+const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0, localBytes: 0 });
 
 /** Share of a reduce container's memory that holds fetched map output. */
 export const SHUFFLE_MEMORY_FRACTION = 0.25;
@@ -58,15 +58,16 @@ async function openTaskOutput(job: Job, launch: AttemptLaunch, attemptDir: strin
 }
 
 /** Called by the container thread once per reduce attempt. */
-export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string): Promise<ContainerOutcome> {
+export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string, options: { hostLocal?: boolean } = {}): Promise<ContainerOutcome> {
   const counters = new AttemptCounters();
   const ctx = taskContext(launch.attemptId, '', counters);
   // The shuffle client (grpc-js) loads on a container's first fetch, not at
   // its start: map attempts and reduces with nothing to fetch never need it.
   const needsFetch = launch.sources.some((src) => src.partition.length > 0);
   const { fetchRuns } = needsFetch ? await import('./fetcher.js') : { fetchRuns: noFetch };
-  const { runs, bytes } = await fetchRuns(launch.sources, {
+  const { runs, bytes, localBytes } = await fetchRuns(launch.sources, {
     partition: launch.index,
+    hostLocal: options.hostLocal ?? true,
     workDir,
     filePrefix: launch.attemptId,
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),
@@ -94,6 +95,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
     throw err;
   }
   counters.add('SHUFFLE_BYTES', bytes);
+  counters.add('SHUFFLE_LOCAL_BYTES', localBytes);
   counters.add('REDUCE_OUTPUT_RECORDS', outputRecords);
   return { outcome: 'SUCCEEDED', counters: counters.toObject() };
 }

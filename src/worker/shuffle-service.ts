@@ -34,6 +34,7 @@ import type { BoundServer } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { serveShuffleService } from '../protocol/shuffle-rpc.js';
 import { readIndex, readPartitionChunks } from '../storage/map-output-file.js';
+import { partitionFile } from './host-local.js';
 import { partitionOf } from './map-output-registry.js';
 import { jobNumberOf, mapOutputPath } from './shuffle-layout.js';
 import { countShuffleBytes } from './worker-metrics.js';
@@ -81,6 +82,7 @@ export class ShuffleService {
     if (left.length > 0) this.log.info({ jobs: left.length }, 'removed the map outputs an earlier run left');
     this.server = await serveShuffleService({
       fetchPartition: (req) => this.fetchPartition(req),
+      locatePartition: (req) => this.locatePartition(req),
       attachWorker: (req, signal) => this.attachWorker(req, signal),
       retainJobs: (req) => this.retainJobs(req),
     }, this.options.host ?? '127.0.0.1', this.options.port ?? SHUFFLE_SERVICE_PORT);
@@ -137,5 +139,12 @@ export class ShuffleService {
     const path = mapOutputPath(this.jobsDir, req.workerId, req.mapAttemptId);
     const info = partitionOf(req.mapAttemptId, await readIndex(path), req.partition, req.offset, req.length);
     yield* countShuffleBytes(readPartitionChunks(path, info));
+  }
+
+  /** Where a partition's file is, for a reducer on this host; checked against the file's index as a fetch is. */
+  private async locatePartition(req: M.FetchPartitionRequest): Promise<M.PartitionFile> {
+    const path = mapOutputPath(this.jobsDir, req.workerId, req.mapAttemptId);
+    partitionOf(req.mapAttemptId, await readIndex(path), req.partition, req.offset, req.length);
+    return partitionFile(path);
   }
 }

@@ -17,13 +17,14 @@ import { errorMessage, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { MasterClient, parseAddress } from '../protocol/master-rpc.js';
 import type { BoundServer } from '../protocol/master-rpc.js';
-import type { FetchPartitionRequest } from '../protocol/messages.js';
+import type { FetchPartitionRequest, PartitionFile } from '../protocol/messages.js';
 import { serveShuffle } from '../protocol/shuffle-rpc.js';
 import { readPartitionChunks } from '../storage/map-output-file.js';
 import { JOB_DEFAULTS } from '../common/defaults.js';
 import type { AttemptLaunch, WorkerCommand } from '../common/task-attempt.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { BundleCache } from '../protocol/bundle-cache.js';
+import { partitionFile } from './host-local.js';
 import type { ContainerOutcome } from './container-messages.js';
 import { ContainerPool } from './container-pool.js';
 import { FunctionHost, type WorkerFunctionLink } from './function-host.js';
@@ -53,6 +54,12 @@ export interface WorkerOptions {
    * so that they outlive this process. Absent: the worker serves its own.
    */
   shuffleService?: string;
+  /**
+   * Reducers read map outputs on this host from their files instead of
+   * having them streamed (host-local.ts; Spark's
+   * spark.shuffle.readHostLocalDisk). Default true; `--no-host-local-shuffle`.
+   */
+  hostLocalShuffle?: boolean;
   name?: string;
   /**
    * The master's function calls (code, dataset appends, invocation reports).
@@ -147,7 +154,7 @@ export class WorkerNode {
     await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
     await mkdir(join(this.options.dataDir, 'jobs'), { recursive: true });
     if (this.link) await this.link.attach(() => this.stopped, true);
-    else this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
+    else this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req), locatePartition: (req) => this.serveLocate(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
     await this.register();
     this.checkService();
   }
@@ -349,7 +356,7 @@ export class WorkerNode {
       if (gen !== this.generation || this.stopped) return;
       result = this.killed.has(launch.attemptId)
         ? { outcome: 'FAILED', code: 'KILLED', message: 'killed before it started' }
-        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir, masterAddress: this.options.master });
+        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir, masterAddress: this.options.master, hostLocalShuffle: this.options.hostLocalShuffle ?? true });
     } catch (err) {
       result = { outcome: 'FAILED', code: err instanceof LaminateError ? err.code : 'INTERNAL', message: errorMessage(err) };
     }
@@ -412,5 +419,10 @@ export class WorkerNode {
   private serveFetch(req: FetchPartitionRequest): AsyncIterable<Buffer> {
     const { dataPath, info } = this.outputs.locate(req.mapAttemptId, req.partition, req.offset, req.length);
     return countShuffleBytes(readPartitionChunks(dataPath, info));
+  }
+
+  /** LocatePartition: checked as a fetch is, answered with the file for a reducer on this host. */
+  private serveLocate(req: FetchPartitionRequest): Promise<PartitionFile> {
+    return partitionFile(this.outputs.locate(req.mapAttemptId, req.partition, req.offset, req.length).dataPath);
   }
 }

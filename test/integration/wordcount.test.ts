@@ -50,6 +50,29 @@ describe('word count and inverted index on an embedded cluster', () => {
     const counter = (n: string): number => full.counters.find((c) => c.name === n)?.value ?? -1;
     expect(counter('REDUCE_OUTPUT_RECORDS')).toBe(expected.length);
     expect(counter('COMBINE_OUTPUT_RECORDS')).toBeLessThan(counter('COMBINE_INPUT_RECORDS'));
+    // Both workers share this host: every map output was read from its file, none streamed.
+    expect(counter('SHUFFLE_BYTES')).toBeGreaterThan(0);
+    expect(counter('SHUFFLE_LOCAL_BYTES')).toBe(counter('SHUFFLE_BYTES'));
+  });
+
+  it('streams every map output over gRPC with host-local reads off, to the same counts', async () => {
+    const streamed = await startLocal({ dataDir: join(dir, 'streamed'), workers: 2, slots: 2, hostLocalShuffle: false });
+    const jobs = new JobClient(streamed.address);
+    try {
+      const out = join(dir, 'out-streamed');
+      const job = join(EXAMPLES, 'wordcount.ts');
+      const jobId = await jobs.submit({ job, inputs: [GUTENBERG], output: out, reducers: 3, splitSize: 1024 * 1024, speculation: false });
+      expect((await jobs.wait(jobId)).state).toBe('SUCCEEDED');
+      const { lines } = await readOutput(out);
+      expect([...lines].sort(byKey)).toEqual(await runSequential(job, [GUTENBERG]));
+      const full = await jobs.status(jobId);
+      const counter = (n: string): number => full.counters.find((c) => c.name === n)?.value ?? -1;
+      expect(counter('SHUFFLE_BYTES')).toBeGreaterThan(0);
+      expect(counter('SHUFFLE_LOCAL_BYTES')).toBe(0);
+    } finally {
+      jobs.close();
+      await streamed.stop();
+    }
   });
 
   it('builds an inverted index equal to a sequential run', async () => {

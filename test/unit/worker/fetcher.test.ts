@@ -1,15 +1,16 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
 import type { BoundServer } from '../../../src/protocol/master-rpc.js';
 import type { MapOutputLocation } from '../../../src/common/task-attempt.js';
-import type { FetchPartitionRequest } from '../../../src/protocol/messages.js';
+import type { FetchPartitionRequest, PartitionFile } from '../../../src/protocol/messages.js';
 import { serveShuffle, ShuffleClient } from '../../../src/protocol/shuffle-rpc.js';
 import { GrowableBuffer } from '../../../src/storage/byte-sink.js';
 import { appendRecord } from '../../../src/storage/record-codec.js';
 import type { SortedRun } from '../../../src/storage/sorted-run.js';
 import { fetchRuns, FetchFailure, type FetchOptions } from '../../../src/worker/fetcher.js';
+import { hostIdentity, partitionFile } from '../../../src/worker/host-local.js';
 import { useTempDirs } from '../storage/helpers.js';
 
 /** A map output partition of `n` records `<name>-i`. */
@@ -36,17 +37,27 @@ describe('fetchRuns', () => {
     await Promise.all(servers.splice(0).map((s) => s.close(100)));
   });
 
-  /** A shuffle server; `calls` lists the attempt ids asked for, in order. */
-  async function shuffle(serve: Serve): Promise<{ address: string; calls: string[] }> {
+  /**
+   * A shuffle server; `calls` lists the attempt ids asked for, in order, and
+   * `located` those asked where they are (when `locate` is given).
+   */
+  async function shuffle(serve: Serve, locate?: (req: FetchPartitionRequest) => Promise<PartitionFile>): Promise<{ address: string; calls: string[]; located: string[] }> {
     const calls: string[] = [];
+    const located: string[] = [];
     const server = await serveShuffle({
       fetchPartition: (req) => {
         calls.push(req.mapAttemptId);
         return serve(req);
       },
+      ...(locate ? {
+        locatePartition: (req: FetchPartitionRequest) => {
+          located.push(req.mapAttemptId);
+          return locate(req);
+        },
+      } : {}),
     }, '127.0.0.1', 0);
     servers.push(server);
-    return { address: `127.0.0.1:${server.port}`, calls };
+    return { address: `127.0.0.1:${server.port}`, calls, located };
   }
 
   const outputs = new Map<string, Buffer>([['m0', run('a', 50)], ['m1', run('b', 2000)], ['m2', run('c', 10)]]);
@@ -163,5 +174,85 @@ describe('fetchRuns', () => {
     await settled;
     expect([...calls].sort()).toEqual(['gone', 'slow']);
     expect(fetchSpy.mock.calls.map(([req]) => req.mapAttemptId).sort()).toEqual(['gone', 'slow']);
+  });
+
+  describe('host-local reads', () => {
+    /** The outputs written to files (each after a 7-byte header, so offsets are not 0), and a locate answering from them. */
+    async function onDisk(): Promise<{ dir: string; locate: (req: FetchPartitionRequest) => Promise<PartitionFile> }> {
+      const dir = await tempDir();
+      for (const [id, data] of outputs) await writeFile(join(dir, `${id}.out`), Buffer.concat([Buffer.from('header:'), data]));
+      return { dir, locate: (req) => partitionFile(join(dir, `${req.mapAttemptId}.out`)) };
+    }
+    function at7(mapIndex: number, attemptId: string, address: string): MapOutputLocation {
+      return { ...source(mapIndex, attemptId, address), partition: { offset: 7, length: outputs.get(attemptId)!.length, records: 0 } };
+    }
+
+    it('reads map outputs on this host from their files: nothing streamed, nothing spooled, the memory budget left alone', async () => {
+      const { locate } = await onDisk();
+      const local = await shuffle(serveOutputs, locate);
+      const remote = await shuffle(serveOutputs);
+      // The budget holds m2 once: the host-local m2 must not take it, so the streamed m2 still goes to memory, not to a file.
+      const o = await options({ memoryBudget: outputs.get('m2')!.length });
+      const sources = [at7(0, 'm0', local.address), at7(1, 'm1', local.address), at7(2, 'm2', local.address), source(3, 'm2', remote.address)];
+      const { runs: fetched, bytes, localBytes } = await fetchRuns(sources, { ...o, parallel: 1 });
+      expect(local.located).toEqual(['m0', 'm1', 'm2']);
+      expect(local.calls).toEqual([]);
+      expect(remote.calls).toEqual(['m2']);
+      expect(localBytes).toBe(outputs.get('m0')!.length + outputs.get('m1')!.length + outputs.get('m2')!.length);
+      expect(bytes).toBe(localBytes + outputs.get('m2')!.length);
+      const keys = await Promise.all(fetched.map(keysOf));
+      expect(keys.map((k) => [k.length, k[0], k.at(-1)])).toEqual([[50, 'a-0000', 'a-0049'], [2000, 'b-0000', 'b-1999'], [10, 'c-0000', 'c-0009'], [10, 'c-0000', 'c-0009']]);
+      expect(await readdir(o.workDir)).toEqual([]);
+    });
+
+    it('streams instead when the file is on another host, is another file, or the server cannot say', async () => {
+      const { locate } = await onDisk();
+      const elsewhere = await shuffle(serveOutputs, async (req) => ({ ...(await locate(req)), host: `not-${hostIdentity()}` }));
+      const otherInode = await shuffle(serveOutputs, async (req) => ({ ...(await locate(req)), ino: '1' }));
+      const unsupported = await shuffle(serveOutputs);
+      for (const server of [elsewhere, otherInode, unsupported]) {
+        const { runs: fetched, localBytes } = await fetchRuns([source(0, 'm0', server.address), source(1, 'm2', server.address)], await options());
+        expect(localBytes).toBe(0);
+        expect(server.calls).toEqual(['m0', 'm2']);
+        expect((await Promise.all(fetched.map(keysOf))).map((k) => k.length)).toEqual([50, 10]);
+      }
+      expect(elsewhere.located).toEqual(['m0', 'm2']);
+      // A server that said UNIMPLEMENTED is not asked again.
+      const spy = vi.spyOn(ShuffleClient.prototype, 'locate');
+      await fetchRuns([source(0, 'm0', unsupported.address), source(1, 'm2', unsupported.address)], { ...(await options()), parallel: 1 });
+      expect(spy).toHaveBeenCalledTimes(1);
+    });
+
+    it('never asks with host-local reads off', async () => {
+      const { locate } = await onDisk();
+      const server = await shuffle(serveOutputs, locate);
+      const { localBytes } = await fetchRuns([source(0, 'm0', server.address)], { ...(await options()), hostLocal: false });
+      expect(localBytes).toBe(0);
+      expect(server.located).toEqual([]);
+      expect(server.calls).toEqual(['m0']);
+    });
+
+    it('takes a failed locate as a failed fetch: tried again, then a FetchFailure naming the map', async () => {
+      const { locate } = await onDisk();
+      const server = await shuffle(serveOutputs, locate);
+      const err = await failure(fetchRuns([source(3, 'gone', server.address)], { ...(await options()), tries: 2 }));
+      expect(err).toBeInstanceOf(FetchFailure);
+      expect(err).toMatchObject({ mapIndex: 3, mapAttemptId: 'gone' });
+      expect((err as Error).message).toMatch(/after 2 tries: Map output .*gone\.out' does not exist/);
+      expect(server.located).toEqual(['gone', 'gone']);
+      expect(server.calls).toEqual([]);
+    });
+
+    it('fails with a FetchFailure naming the map when the file is gone by the time the merge reads it', async () => {
+      const { dir, locate } = await onDisk();
+      const server = await shuffle(serveOutputs, locate);
+      const { runs: fetched } = await fetchRuns([at7(5, 'm1', server.address)], await options());
+      expect((await stat(join(dir, 'm1.out'))).isFile()).toBe(true);
+      await rm(join(dir, 'm1.out'));
+      const err = await failure(keysOf(fetched[0]!));
+      expect(err).toBeInstanceOf(FetchFailure);
+      expect(err).toMatchObject({ mapIndex: 5, mapAttemptId: 'm1' });
+      expect((err as Error).message).toMatch(/gone or replaced/);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LaminateError } from '../../../src/common/errors.js';
@@ -8,6 +8,7 @@ import { ShuffleClient, ShuffleHostClient } from '../../../src/protocol/shuffle-
 import { writeIndex } from '../../../src/storage/map-output-file.js';
 import { mapOutputDir, mapOutputPath } from '../../../src/worker/shuffle-layout.js';
 import { ShuffleServiceLink } from '../../../src/worker/shuffle-service-link.js';
+import { hostIdentity } from '../../../src/worker/host-local.js';
 import { ShuffleService } from '../../../src/worker/shuffle-service.js';
 import { useTempDirs } from '../storage/helpers.js';
 
@@ -78,6 +79,20 @@ describe('ShuffleService', () => {
     // Ids that are not ids name no file, in the folder or out of it.
     expect((await rejection(fetchAll(client, { mapAttemptId: '../../etc/passwd', workerId: WORKER, partition: 0, offset: 0, length: 1 }))).code).toBe('INVALID_ARGUMENT');
     expect((await rejection(fetchAll(client, { mapAttemptId: ATTEMPT, workerId: '..', partition: 0, offset: 0, length: 1 }))).code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('says where a partition\'s file is, for a reducer on this host, checked as a fetch is', async () => {
+    const service = await started(await tempDir());
+    const index = await writeOutput(service.jobsDir, WORKER, ATTEMPT, [Buffer.from('first partition'), Buffer.from('second')]);
+    const client = new ShuffleClient(service.address);
+    open.push(client);
+    const path = mapOutputPath(service.jobsDir, WORKER, ATTEMPT);
+    const s = await stat(path, { bigint: true });
+    expect(await client.locate({ mapAttemptId: ATTEMPT, workerId: WORKER, partition: 1, ...index[1]! }, 5000))
+      .toEqual({ host: hostIdentity(), path, dev: s.dev.toString(), ino: s.ino.toString() });
+    expect((await rejection(client.locate({ mapAttemptId: ATTEMPT, workerId: 'worker-0004', partition: 0, ...index[0]! }, 5000))).code).toBe('NOT_FOUND');
+    expect((await rejection(client.locate({ mapAttemptId: ATTEMPT, workerId: WORKER, partition: 1, offset: 0, length: 10 }, 5000))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejection(client.locate({ mapAttemptId: '../../etc/passwd', workerId: WORKER, partition: 0, offset: 0, length: 1 }, 5000))).code).toBe('INVALID_ARGUMENT');
   });
 
   it('removes, when the master says which jobs live, the folders of ended jobs it numbered, and no other', async () => {
