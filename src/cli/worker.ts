@@ -18,12 +18,12 @@ export function registerWorker(program: Command): void {
     .option('--shuffle-port <port>', 'shuffle server port (0 picks one)', port, 0)
     .option('--shuffle-service <host:port>', 'the shuffle service of this node: map outputs are written to it and served by it, and outlive this worker',
       shuffleServiceAddress)
-    .option('--no-host-local-shuffle', 'reducers have every map output streamed to them, even one on this host they could read from its file');
+    .option('--no-host-local-reads', 'have every map output and dataset segment sent over gRPC, even those on this host that could be read from their files');
   addMetricsOption(cmd)
-    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string; hostLocalShuffle: boolean; metricsPort: number }) => {
+    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string; hostLocalReads: boolean; metricsPort: number }) => {
       const logger = createLogger();
       const worker = new WorkerNode({
-        master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, hostLocalShuffle: o.hostLocalShuffle, logger,
+        master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, hostLocalReads: o.hostLocalReads, logger,
         dataDir: resolve(o.data ?? join(tmpdir(), 'laminate', `worker-${process.pid}`)),
         ...(o.shuffleService !== undefined ? { shuffleService: o.shuffleService } : {}),
       });

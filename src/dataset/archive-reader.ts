@@ -23,21 +23,44 @@ async function* readStoreRange(path: string, start: number, end: number): AsyncI
   yield* store.readStream(key, start, end);
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/** Drops the first `n` bytes of `chunks` (views of what is left stay). */
+function dropFront(chunks: Buffer[], n: number): void {
+  while (n > 0) {
+    const first = chunks[0]!;
+    if (first.length <= n) {
+      n -= first.length;
+      chunks.shift();
+    } else {
+      chunks[0] = first.subarray(n);
+      n = 0;
+    }
+  }
+}
+
 /** Records decoded per chunk yielded, in bytes of record bodies (the Dataset service's default read). */
 const CHUNK_BYTES = 256 * 1024;
 
 /**
  * The records of `split` (which has `archive` set) from the archive, in
  * chunks, in offset order. Called once per map attempt; leaving the
- * iteration early ends the read.
+ * iteration early ends the read. Also the reader of a map's host-local
+ * reads of the master's segment files (src/worker/dataset-reader.ts, `read`
+ * over the open file, `what` naming it in errors). A batch across two
+ * chunks is the only copy: the rest of each chunk is parsed, checked and
+ * decoded in place.
  */
-export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = readStoreRange): AsyncGenerator<DatasetRecordChunk> {
+export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = readStoreRange, what = 'archived segment'): AsyncGenerator<DatasetRecordChunk> {
   const range = split.archive;
   if (range === undefined) throw new LaminateError('INTERNAL', `Expected an archived split, got ${describe(split)}`);
   const { dataset, partition, startOffset, endOffset } = split;
   const dataLoss = (offset: number, why: string): LaminateError =>
-    new LaminateError('DATA_LOSS', `Expected whole batches of offsets [${startOffset}, ${endOffset}) of dataset ${describe(dataset)} partition ${partition} in the archived segment ${range.path}, got ${why}`, { ids: { dataset, partition, offset } });
-  let pending: Buffer = Buffer.alloc(0);
+    new LaminateError('DATA_LOSS', `Expected whole batches of offsets [${startOffset}, ${endOffset}) of dataset ${describe(dataset)} partition ${partition} in the ${what} ${range.path}, got ${why}`, { ids: { dataset, partition, offset } });
+  /** The bytes read and not yet parsed: from a batch start on. */
+  let pending: Buffer = EMPTY;
+  /** Bytes of the range before pending[0], for the positions errors name. */
+  let consumed = 0;
   // Chunks read while `pending` holds less than a whole batch: joined once there are `need` bytes, not at each
   // chunk (a 16 MiB batch arrives in hundreds of chunks; joining each time would copy it hundreds of times).
   const held: Buffer[] = [];
@@ -50,38 +73,39 @@ export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = 
   let bytes = 0;
   let firstOffset = startOffset;
   const flush = (): DatasetRecordChunk => {
-    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    const chunk = { firstOffset, records: decodeBody(body) };
+    // Each part is one batch's record bodies, decoded in place: no copy of the bytes into one body.
+    let records = parts.length === 1 ? decodeBody(parts[0]!) : [];
+    if (parts.length > 1) for (const part of parts) for (const r of decodeBody(part)) records.push(r);
+    const chunk = { firstOffset, records };
     parts = [];
     bytes = 0;
     firstOffset = next;
     return chunk;
   };
-  for await (const data of read(range.path, range.start, range.end)) {
-    held.push(data);
-    heldBytes += data.length;
-    if (pending.length + heldBytes < need) continue;
-    pending = pending.length === 0 && held.length === 1 ? data : Buffer.concat([pending, ...held]);
-    held.length = 0;
-    heldBytes = 0;
-    need = 0;
+  /**
+   * Takes the whole batches of `buf` (which starts at a batch start) up to
+   * endOffset; returns the position of the first batch not whole in it (and
+   * sets `need` to its length when its header is there).
+   */
+  function* parse(buf: Buffer): Generator<DatasetRecordChunk, number> {
     let pos = 0;
     while (next < endOffset) {
-      const header = parseBatchHeader(pending, pos);
+      const header = parseBatchHeader(buf, pos);
       if (header === 'short') break;
-      if (header === 'invalid') throw dataLoss(expected ?? startOffset, `bytes that are not a batch header at byte ${range.start + pos}`);
-      if (pos + header.batchBytes > pending.length) {
+      const at = range!.start + consumed + pos;
+      if (header === 'invalid') throw dataLoss(expected ?? startOffset, `bytes that are not a batch header at byte ${at}`);
+      if (pos + header.batchBytes > buf.length) {
         need = header.batchBytes;
         break;
       }
       if (expected === undefined ? header.baseOffset > startOffset : header.baseOffset !== expected) {
-        throw dataLoss(expected ?? startOffset, `a batch with base offset ${header.baseOffset} at byte ${range.start + pos}`);
+        throw dataLoss(expected ?? startOffset, `a batch with base offset ${header.baseOffset} at byte ${at}`);
       }
-      if (!checkBatchCrc(pending, pos, header)) throw dataLoss(header.baseOffset, `a batch whose CRC does not match its bytes at byte ${range.start + pos}`);
+      if (!checkBatchCrc(buf, pos, header)) throw dataLoss(header.baseOffset, `a batch whose CRC does not match its bytes at byte ${at}`);
       expected = header.baseOffset + header.count;
       if (expected > next) {
-        const taken = takeRecords(pending, pos, header, next, endOffset, Number.POSITIVE_INFINITY, true);
-        // A view of `pending`, which is only ever replaced, never written into; flush() copies once.
+        const taken = takeRecords(buf, pos, header, next, endOffset, Number.POSITIVE_INFINITY, true);
+        // A view of `buf`, which is never written into.
         parts.push(taken.body);
         bytes += taken.body.length;
         next += taken.count;
@@ -89,6 +113,30 @@ export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = 
       pos += header.batchBytes;
       if (bytes >= CHUNK_BYTES) yield flush();
     }
+    return pos;
+  }
+  for await (const data of read(range.path, range.start, range.end)) {
+    held.push(data);
+    heldBytes += data.length;
+    if (pending.length + heldBytes < need) continue;
+    if (need > 0 && pending.length > 0) {
+      // The batch across chunks: join its bytes only, and go on in place in the chunk it ends in.
+      const joined = Buffer.concat([pending, ...held], need);
+      dropFront(held, need - pending.length);
+      heldBytes -= need - pending.length;
+      need = 0;
+      const pos = yield* parse(joined);
+      consumed += pos;
+      pending = joined.subarray(pos);
+      if (next >= endOffset) break;
+      if (held.length === 0) continue;
+    }
+    pending = pending.length === 0 && held.length === 1 ? held[0]! : Buffer.concat([pending, ...held]);
+    held.length = 0;
+    heldBytes = 0;
+    need = 0;
+    const pos = yield* parse(pending);
+    consumed += pos;
     pending = pending.subarray(pos);
     if (next >= endOffset) break;
   }

@@ -15,7 +15,7 @@ import { PartitionLog } from './partition-log.js';
 import { IndexCache } from './segment.js';
 import { splitRanges, type OffsetRange } from './split-ranges.js';
 import { resolveDatasetStoreOptions, type DatasetStoreOptions, type ResolvedDatasetStoreOptions } from './store-options.js';
-import type { AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, ReadChunk, ReadOptions } from './types.js';
+import type { AppendBatch, AppendResult, CreateDatasetOptions, Cut, DatasetDescription, DatasetStore, LocalSegmentRange, ReadChunk, ReadOptions } from './types.js';
 import { appendedBytes, appendedRecords, appendSeconds } from './dataset-metrics.js';
 import type { SealedSegmentInfo } from './archive-manifest.js';
 
@@ -220,6 +220,11 @@ export class LogDatasetStore implements DatasetStore {
   /** A partition's sealed segments, oldest first (see PartitionLog.sealedSegments). NOT_FOUND for an unknown dataset or partition. */
   sealedSegments(dataset: string, partition: number): SealedSegmentInfo[] {
     return this.partition(dataset, partition).sealedSegments();
+  }
+
+  /** See PartitionLog.localRanges. */
+  localRanges(dataset: string, partition: number, from: number, end: number): Promise<LocalSegmentRange[]> {
+    return this.partition(dataset, partition).localRanges(from, end);
   }
 
   /** See PartitionLog.sealedByteRange. */

@@ -17,7 +17,7 @@ import { readSegment } from './segment-reader.js';
 import type { BatchMark } from './split-ranges.js';
 import type { SealedSegmentInfo } from './archive-manifest.js';
 import type { ResolvedDatasetStoreOptions } from './store-options.js';
-import type { AppendBatch, AppendResult, PartitionDescription, ReadChunk } from './types.js';
+import type { AppendBatch, AppendResult, LocalSegmentRange, PartitionDescription, ReadChunk } from './types.js';
 
 export interface PartitionContext {
   readonly options: ResolvedDatasetStoreOptions;
@@ -217,6 +217,11 @@ export class PartitionLog {
     if (i < 0 || i === this.segments.length - 1) {
       throw new LaminateError('INTERNAL', `Expected a sealed segment of dataset ${describe(this.ctx.dataset)} partition ${this.ctx.partition} at offset ${baseOffset}, got none`);
     }
+    return this.byteRange(i, from, end);
+  }
+
+  /** Bytes of segment `i` a reader of records [from, end) needs (see sealedByteRange); the active segment's up to its durable bytes. */
+  private async byteRange(i: number, from: number, end: number): Promise<{ start: number; end: number }> {
     const segment = this.segments[i]!;
     const index = await this.indexOf(segment, i);
     const start = index.floor(from)?.position ?? 0;
@@ -228,6 +233,35 @@ export class PartitionLog {
       }
     }
     return { start, end: endPosition };
+  }
+
+  /**
+   * Where durable records [from, end) are on this disk: per segment they
+   * touch, its file and the bytes a reader needs (whole batches: see
+   * sealedByteRange), with the records of the range it holds. For a map on
+   * this host to read them from the files (host-local dataset reads,
+   * src/worker/dataset-reader.ts); the bytes are checked batch by batch there
+   * as here. Reads only offset indexes.
+   * @throws LaminateError OUT_OF_RANGE when `end` is past the durable end; INVALID_ARGUMENT when end < from.
+   */
+  async localRanges(from: number, end: number): Promise<LocalSegmentRange[]> {
+    const durableEnd = this.writer.durableEnd;
+    const ids = { dataset: this.ctx.dataset, partition: this.ctx.partition, offset: end };
+    if (end > durableEnd) {
+      throw new LaminateError('OUT_OF_RANGE', `Expected an end offset of dataset ${describe(this.ctx.dataset)} partition ${this.ctx.partition} up to its end ${durableEnd}, got ${end}`, { ids });
+    }
+    if (end < from) throw new LaminateError('INVALID_ARGUMENT', `Expected an end offset at or after the start ${from}, got ${end}`, { ids });
+    const ranges: LocalSegmentRange[] = [];
+    for (let i = from >= end ? this.segments.length : this.segmentIndexFor(from); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const segmentEnd = i + 1 < this.segments.length ? this.segments[i + 1]!.baseOffset : durableEnd;
+      const fromOffset = Math.max(from, segment.baseOffset);
+      const toOffset = Math.min(end, segmentEnd);
+      if (fromOffset >= toOffset) break;
+      const bytes = await this.byteRange(i, fromOffset, toOffset);
+      ranges.push({ path: segment.path, start: bytes.start, end: bytes.end, fromOffset, toOffset });
+    }
+    return ranges;
   }
 
   /** See DatasetStore.waitForRecords. */

@@ -31,12 +31,32 @@ export interface ReadOptions {
  * AppendBatch.sequence and producer-state.ts): the message names the
  * sequence expected and the one got.
  */
+/**
+ * Records [fromOffset, toOffset) of a partition in one segment file: bytes
+ * [start, end) of it hold them in whole batches (with records before
+ * fromOffset and from toOffset on, sliced off by the reader).
+ */
+export interface LocalSegmentRange {
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+}
+
 export interface DatasetStore {
   /** Creates a dataset; repeating with equal settings is a no-op; other settings: ALREADY_EXISTS. */
   createDataset(name: string, options?: CreateDatasetOptions): Promise<DatasetDescription>;
   /** NOT_FOUND for an unknown dataset. */
   describeDataset(name: string): DatasetDescription;
   listDatasets(): DatasetDescription[];
+  /**
+   * Where durable records [from, end) of a partition are on this disk, one
+   * range per segment they touch, in order (a store on disk: for a map on
+   * this host to read them in place; a store without files has none).
+   * NOT_FOUND for an unknown dataset or partition, OUT_OF_RANGE past the end.
+   */
+  localRanges?(dataset: string, partition: number, from: number, end: number): Promise<LocalSegmentRange[]>;
   /**
    * Appends batches (possibly to several partitions and datasets) and resolves
    * once every one of them is durable, with one result per batch, in order.

@@ -23,8 +23,8 @@ export interface LocalClusterOptions {
   workers?: number;
   slots?: number;
   memoryMb?: number;
-  /** Reducers read map outputs from their files (the workers share this host). Default true (WorkerOptions.hostLocalShuffle). */
-  hostLocalShuffle?: boolean;
+  /** Map outputs and dataset segments are read from their files (the workers share this host). Default true (WorkerOptions.hostLocalReads). */
+  hostLocalReads?: boolean;
   dataDir: string;
   /** The master's port; 0 (the default) picks a free one. */
   port?: number;
@@ -66,7 +66,7 @@ export class LocalCluster {
     const workers = Array.from({ length: n }, (_, i) => new WorkerNode({
       master: master.address, dataDir: join(o.dataDir, `worker-${i + 1}`), logger: o.logger, name: `local-${i + 1}`,
       ...(o.slots ? { slots: o.slots } : {}), ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
-      ...(o.hostLocalShuffle !== undefined ? { hostLocalShuffle: o.hostLocalShuffle } : {}),
+      ...(o.hostLocalReads !== undefined ? { hostLocalReads: o.hostLocalReads } : {}),
     }));
     const started = await Promise.allSettled(workers.map((w) => w.start()));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');

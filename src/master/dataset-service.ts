@@ -13,7 +13,8 @@
 import { systemClock, type Clock } from '../common/clock.js';
 import { LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { datasetService, type DatasetHandlers, type ReadChunk, type ReadRequest } from '../protocol/dataset-rpc.js';
+import { datasetService, type DatasetHandlers, type LocatedRanges, type ReadChunk, type ReadRequest } from '../protocol/dataset-rpc.js';
+import { hostIdentity, localFile } from '../storage/local-file.js';
 import type { ServiceRegistration } from '../protocol/master-rpc.js';
 import type { DatasetStore } from '../dataset/types.js';
 import { servedRecords } from '../dataset/dataset-metrics.js';
@@ -117,6 +118,24 @@ export function createDatasetService(store: DatasetStore, logger: Logger, o: Dat
     }
   }
 
+  /**
+   * LocateRange: the segment files holding records [from, end), each as this
+   * host sees it (src/storage/local-file.ts), for a map on this host to read
+   * them in place. A file gone meanwhile (a segment removed after archiving)
+   * makes the answer empty: the map reads through Read.
+   */
+  async function locateRange(dataset: string, partition: number, from: number, end: number): Promise<LocatedRanges> {
+    open();
+    const ranges = await store.localRanges!(dataset, partition, from, end);
+    try {
+      const files = await Promise.all(ranges.map((r) => localFile(r.path)));
+      return { host: hostIdentity(), ranges: ranges.map((r, i) => ({ ...r, path: files[i]!.path, dev: files[i]!.dev, ino: files[i]!.ino })) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { host: hostIdentity(), ranges: [] };
+      throw err;
+    }
+  }
+
   const handlers: DatasetHandlers = {
     async createDataset(name, partitions) {
       open();
@@ -138,6 +157,7 @@ export function createDatasetService(store: DatasetStore, logger: Logger, o: Dat
       if (producerId.length === 0) throw new LaminateError('INVALID_ARGUMENT', 'Expected a producer id, got an empty string');
       return store.currentCut(dataset).map((_, partition) => ({ partition, nextSequence: store.nextSequence(dataset, partition, producerId) }));
     },
+    ...(store.localRanges ? { locateRange } : {}),
     async append(batches) {
       open();
       if (batches.length === 0 || batches.length > MAX_BATCHES_PER_APPEND) {

@@ -9,6 +9,7 @@
  * master's dataset service passes the store's objects straight through.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { LaminateError } from '../common/errors.js';
 import type { AppendBatch, AppendResult, DatasetDescription, ReadChunk } from '../common/dataset-shapes.js';
 import { CLIENT_WINDOW_OPTIONS } from './flow-control.js';
 import { CHANNEL_OPTIONS, services } from './load.js';
@@ -40,6 +41,23 @@ export interface ReadRequest {
   readonly maxBytes?: number;
 }
 
+/** Records [fromOffset, toOffset) in bytes [start, end) of a segment file, as the master sees the file. */
+export interface LocatedSegmentRange {
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  readonly dev: string;
+  readonly ino: string;
+}
+
+/** Where records of a partition are on the master's host (LocateRange); no ranges: read them with Read. */
+export interface LocatedRanges {
+  readonly host: string;
+  readonly ranges: readonly LocatedSegmentRange[];
+}
+
 /** What the server side calls; see src/master/dataset-service.ts. */
 export interface DatasetHandlers {
   createDataset(name: string, partitions: number | undefined): Promise<DatasetDescription>;
@@ -53,6 +71,8 @@ export interface DatasetHandlers {
    * client knows the read is open.
    */
   read(req: ReadRequest, signal: AbortSignal): AsyncIterable<ReadChunk>;
+  /** Where records [from, end) are on this host's disk (read in place by src/worker/dataset-reader.ts). Without it LocateRange answers UNIMPLEMENTED and maps use Read. */
+  locateRange?(dataset: string, partition: number, from: number, end: number): Promise<LocatedRanges>;
 }
 
 // ---- wire <-> domain -----------------------------------------------------------
@@ -115,6 +135,12 @@ export function datasetService(handlers: DatasetHandlers): ServiceRegistration {
       read: messageStreamHandler(async function* (r: W.ReadRequest, signal: AbortSignal) {
         for await (const c of handlers.read(fromWireRead(r), signal)) yield toWireChunk(c);
       }),
+      ...(handlers.locateRange ? {
+        locateRange: unaryHandler(async (r: W.LocateRangeRequest): Promise<W.LocatedRanges> => {
+          const located = await handlers.locateRange!(r.dataset, r.partition, r.from, r.endOffset);
+          return { host: located.host, ranges: located.ranges.map((x) => ({ ...x })) };
+        }),
+      } : {}),
     });
   };
 }
@@ -206,6 +232,20 @@ export class DatasetClient {
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Where records [from, end) of a partition are on the master's host;
+   * undefined when the master does not offer it (UNIMPLEMENTED), so that the
+   * map reads them with read(). Throws the LaminateError the master raised.
+   */
+  async locateRange(dataset: string, partition: number, from: number, end: number): Promise<LocatedRanges | undefined> {
+    try {
+      return await this.call<W.LocateRangeRequest, W.LocatedRanges>('locateRange', { dataset, partition, from, endOffset: end });
+    } catch (err) {
+      if (((err as LaminateError).cause as Partial<grpc.ServiceError> | undefined)?.code === grpc.status.UNIMPLEMENTED) return undefined;
+      throw err;
     }
   }
 

@@ -43,7 +43,7 @@ async function run(task: ContainerTask): Promise<ContainerOutcome> {
       throw new LaminateError('NON_RETRYABLE', `The job module does not load: ${errorMessage(err)}`);
     });
     mkdirSync(task.workDir, { recursive: true });
-    return task.launch.kind === 'map' ? await runMap(job, task.launch, task.workDir, { masterAddress: task.masterAddress }) : await runReduce(job, task.launch, task.workDir, { hostLocal: task.hostLocalShuffle });
+    return task.launch.kind === 'map' ? await runMap(job, task.launch, task.workDir, { masterAddress: task.masterAddress, hostLocal: task.hostLocalReads }) : await runReduce(job, task.launch, task.workDir, { hostLocal: task.hostLocalReads });
   } catch (err) {
     return outcomeOf(err, task.launch.kind);
   }

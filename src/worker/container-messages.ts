@@ -14,8 +14,8 @@ export interface ContainerTask {
   readonly workDir: string;
   /** The worker's master (HOST:PORT): map attempts over datasets read from its Dataset service. */
   readonly masterAddress: string;
-  /** Reduce attempts read map outputs on this host from their files (WorkerOptions.hostLocalShuffle). */
-  readonly hostLocalShuffle: boolean;
+  /** Attempts read map outputs and dataset segments on this host from their files (WorkerOptions.hostLocalReads). */
+  readonly hostLocalReads: boolean;
 }
 
 /**

@@ -33,7 +33,7 @@ export interface FetchOptions {
   /**
    * Read map outputs on this host from their files (host-local.ts) rather
    * than have their servers stream them. Default true; the worker's
-   * `--no-host-local-shuffle` turns it off.
+   * `--no-host-local-reads` turns it off.
    */
   readonly hostLocal?: boolean;
   /**

@@ -20,13 +20,15 @@ import { AttemptCounters, recordContext, taskContext } from './task-context.js';
 export interface MapEnvironment {
   /** The master the worker registered with: dataset splits are read from its Dataset service. */
   readonly masterAddress: string;
+  /** Read dataset segments on the master's host from their files (dataset-reader.ts). Default true. */
+  readonly hostLocal?: boolean;
 }
 
 /** Called by the container thread once per map attempt. */
 export async function runMap(job: Job, launch: AttemptLaunch, workDir: string, env: MapEnvironment): Promise<ContainerOutcome> {
   const split = launch.split;
   if (!split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
-  const format = inputFormatFor(launch.format, { datasets: remoteDatasetAccess(env.masterAddress) });
+  const format = inputFormatFor(launch.format, { datasets: remoteDatasetAccess(env.masterAddress, { hostLocal: env.hostLocal ?? true }) });
   const counters = new AttemptCounters();
   const base = taskContext(launch.attemptId, '', counters);
   const context = (origin: RecordOrigin): TaskContext => recordContext(base, origin);

@@ -55,11 +55,13 @@ export interface WorkerOptions {
    */
   shuffleService?: string;
   /**
-   * Reducers read map outputs on this host from their files instead of
-   * having them streamed (host-local.ts; Spark's
-   * spark.shuffle.readHostLocalDisk). Default true; `--no-host-local-shuffle`.
+   * Files on this host are read in place: reducers read map outputs from
+   * their files instead of having them streamed (host-local.ts; Spark's
+   * spark.shuffle.readHostLocalDisk), and maps read dataset segments on the
+   * master's host from the files (dataset-reader.ts; HDFS's short-circuit
+   * local reads). Default true; `--no-host-local-reads`.
    */
-  hostLocalShuffle?: boolean;
+  hostLocalReads?: boolean;
   name?: string;
   /**
    * The master's function calls (code, dataset appends, invocation reports).
@@ -356,7 +358,7 @@ export class WorkerNode {
       if (gen !== this.generation || this.stopped) return;
       result = this.killed.has(launch.attemptId)
         ? { outcome: 'FAILED', code: 'KILLED', message: 'killed before it started' }
-        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir, masterAddress: this.options.master, hostLocalShuffle: this.options.hostLocalShuffle ?? true });
+        : await this.pool.run({ launch, workerId: this.workerId, bundlePath, workDir, masterAddress: this.options.master, hostLocalReads: this.options.hostLocalReads ?? true });
     } catch (err) {
       result = { outcome: 'FAILED', code: err instanceof LaminateError ? err.code : 'INTERNAL', message: errorMessage(err) };
     }

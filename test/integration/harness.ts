@@ -123,10 +123,11 @@ let workerSeq = 0;
  * `shuffleService` attaches it to that node's shuffle service.
  */
 export async function startWorkerProc(
-  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string>; shuffleService?: string } = {},
+  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string>; shuffleService?: string; hostLocalReads?: false } = {},
 ): Promise<Proc & { id: string }> {
   const p = startProc(['worker', '--master', master, '--slots', String(o.slots ?? 1), '--memory', String(o.memoryMb ?? 1024),
-    '--data', join(dataDir, `worker-proc-${++workerSeq}`), ...(o.shuffleService ? ['--shuffle-service', o.shuffleService] : [])], o.env);
+    '--data', join(dataDir, `worker-proc-${++workerSeq}`), ...(o.shuffleService ? ['--shuffle-service', o.shuffleService] : []),
+    ...(o.hostLocalReads === false ? ['--no-host-local-reads'] : [])], o.env);
   const line = await startedOrKilled(p, /"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
   const id = /worker-\d+/.exec(line)![0];
   return { ...p, id };

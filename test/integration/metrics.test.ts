@@ -46,7 +46,8 @@ describe('/metrics of a worker and a serving node', () => {
     await writeFile(tokenFile, TOKEN, { mode: 0o600 });
     const env = { LAMINATE_TOKEN_FILE: tokenFile };
     master = await startMasterProc(dir, { env });
-    worker = await startWorkerProc(master.address, dir, { slots: 2, env });
+    // Map outputs streamed (not read in place on this one host), so that the shuffle's sent bytes count them.
+    worker = await startWorkerProc(master.address, dir, { slots: 2, env, hostLocalReads: false });
     serve = await startServeProc(master.address, dir, 'serve', { env });
     configureSecurity({ token: TOKEN });
   });

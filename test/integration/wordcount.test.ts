@@ -56,7 +56,7 @@ describe('word count and inverted index on an embedded cluster', () => {
   });
 
   it('streams every map output over gRPC with host-local reads off, to the same counts', async () => {
-    const streamed = await startLocal({ dataDir: join(dir, 'streamed'), workers: 2, slots: 2, hostLocalShuffle: false });
+    const streamed = await startLocal({ dataDir: join(dir, 'streamed'), workers: 2, slots: 2, hostLocalReads: false });
     const jobs = new JobClient(streamed.address);
     try {
       const out = join(dir, 'out-streamed');

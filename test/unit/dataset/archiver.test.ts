@@ -105,7 +105,14 @@ describe('SegmentArchiver', () => {
         for (let i = 0; i < chunk.length; i += 5) yield chunk.subarray(i, i + 5);
       }
     }
-    for (const read of [undefined, inPieces]) {
+    // And in 300-byte chunks: a batch across two chunks, then whole batches in the rest of the second (read in place).
+    async function* in300(path: string, start: number, end: number): AsyncIterable<Buffer> {
+      const got: Buffer[] = [];
+      for await (const chunk of local.readStream(path, start, end)) got.push(chunk);
+      const whole = Buffer.concat(got);
+      for (let i = 0; i < whole.length; i += 300) yield whole.subarray(i, i + 300);
+    }
+    for (const read of [undefined, inPieces, in300]) {
       const seen: unknown[][] = cut.map(() => []);
       for (const split of splits as DatasetSplit[]) {
         const chunks = split.archive === undefined ? access.readRange(split) : readArchivedSplit(split, read);
