@@ -16,62 +16,16 @@
  */
 import { timingSafeEqual, createHash, createHmac } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../common/logger.js';
+import { securityConfig, usesTls, type SecurityConfig } from './security-config.js';
 
-export interface SecurityConfig {
-  /** The shared secret every call must carry; none: calls are not checked (loopback only). */
-  readonly token?: string;
-  /** PEM certificate chain and key this process serves with (TLS on its servers). */
-  readonly tlsCert?: Buffer;
-  readonly tlsKey?: Buffer;
-  /** PEM roots this process trusts when it connects; set (or tlsCert set): its channels use TLS. */
-  readonly tlsCa?: Buffer;
-  /** Where refused calls are logged. */
-  readonly log?: Logger;
-}
-
-let current: SecurityConfig = {};
-
-/**
- * Sets this process's (or thread's) security. Call once, before creating
- * servers or clients: channels already open keep what they were made with.
- */
-export function configureSecurity(config: SecurityConfig): void {
-  // A worker thread receives Buffers as plain Uint8Arrays (structured clone); grpc-js insists on Buffers.
-  const buf = (b: Uint8Array | undefined): Buffer | undefined => (b === undefined || Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  const tlsCert = buf(config.tlsCert);
-  const tlsKey = buf(config.tlsKey);
-  const tlsCa = buf(config.tlsCa);
-  current = {
-    ...config,
-    ...(tlsCert !== undefined ? { tlsCert } : {}),
-    ...(tlsKey !== undefined ? { tlsKey } : {}),
-    ...(tlsCa !== undefined ? { tlsCa } : {}),
-  };
-}
-
-/** This process's security, as configureSecurity left it. */
-export function securityConfig(): SecurityConfig {
-  return current;
-}
-
-/** What a worker thread is given so that it calls with its process's security (no logger: threads have none of their own). */
-export function threadSecurity(): SecurityConfig {
-  const { log: _log, ...rest } = current;
-  return rest;
-}
-
-/** Whether this process's channels use TLS. */
-export function usesTls(config: SecurityConfig = current): boolean {
-  return config.tlsCa !== undefined || config.tlsCert !== undefined;
-}
+export { configureSecurity, securityConfig, threadSecurity, usesTls, type SecurityConfig } from './security-config.js';
 
 /**
  * Credentials for a client channel: TLS trusting `tlsCa` (or, without one,
  * the process's own certificate: a self-signed cluster certificate) when TLS
  * is on, else plaintext.
  */
-export function channelCredentials(config: SecurityConfig = current): grpc.ChannelCredentials {
+export function channelCredentials(config: SecurityConfig = securityConfig()): grpc.ChannelCredentials {
   if (!usesTls(config)) return grpc.credentials.createInsecure();
   return grpc.credentials.createSsl(config.tlsCa ?? config.tlsCert ?? null);
 }
@@ -81,7 +35,7 @@ export function channelCredentials(config: SecurityConfig = current): grpc.Chann
  * every call. (grpc-js refuses call credentials on a plaintext channel, so
  * the token travels as metadata added here, with or without TLS.)
  */
-export function clientOptions(base: grpc.ClientOptions, config: SecurityConfig = current): grpc.ClientOptions {
+export function clientOptions(base: grpc.ClientOptions, config: SecurityConfig = securityConfig()): grpc.ClientOptions {
   const token = config.token;
   if (token === undefined) return base;
   const header = `Bearer ${token}`;
@@ -95,13 +49,13 @@ export function clientOptions(base: grpc.ClientOptions, config: SecurityConfig =
 }
 
 /** Credentials a server binds with: TLS with the process's certificate and key when it has them. */
-export function serverCredentials(config: SecurityConfig = current): grpc.ServerCredentials {
+export function serverCredentials(config: SecurityConfig = securityConfig()): grpc.ServerCredentials {
   if (config.tlsCert === undefined || config.tlsKey === undefined) return grpc.ServerCredentials.createInsecure();
   return grpc.ServerCredentials.createSsl(null, [{ cert_chain: config.tlsCert, private_key: config.tlsKey }], false);
 }
 
 /** Server options: `base` plus the token check when the process has a token. */
-export function serverOptions(base: grpc.ServerOptions, config: SecurityConfig = current): grpc.ServerOptions {
+export function serverOptions(base: grpc.ServerOptions, config: SecurityConfig = securityConfig()): grpc.ServerOptions {
   const token = config.token;
   if (token === undefined) return base;
   const check: grpc.ServerInterceptor = (method, call) => new grpc.ServerInterceptingCall(call, {
@@ -142,7 +96,7 @@ export function bearerMatches(header: string, token: string): boolean {
 }
 
 /** Whether an HTTP request's Authorization header passes this process's check (true when it has no token). */
-export function httpAuthorized(header: string | undefined, config: SecurityConfig = current): boolean {
+export function httpAuthorized(header: string | undefined, config: SecurityConfig = securityConfig()): boolean {
   if (config.token === undefined) return true;
   return header !== undefined && bearerMatches(header, config.token);
 }
@@ -155,13 +109,13 @@ export const SESSION_COOKIE = 'laminate_session';
  * the token, not the token, so that a cookie read off a browser does not
  * open the gRPC port too; undefined without a token.
  */
-export function sessionValue(config: SecurityConfig = current): string | undefined {
+export function sessionValue(config: SecurityConfig = securityConfig()): string | undefined {
   if (config.token === undefined) return undefined;
   return createHmac('sha256', config.token).update('laminate console session').digest('base64url');
 }
 
 /** Whether a Cookie header carries the console's session for this process's token, compared in constant time. */
-export function sessionCookieMatches(cookieHeader: string | undefined, config: SecurityConfig = current): boolean {
+export function sessionCookieMatches(cookieHeader: string | undefined, config: SecurityConfig = securityConfig()): boolean {
   const expected = sessionValue(config);
   if (expected === undefined || cookieHeader === undefined) return false;
   for (const part of cookieHeader.split(';')) {

@@ -11,7 +11,7 @@ import { FetchFailure } from './fetch-failure.js';
 import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
 import { runReduce } from './reduce-runner.js';
-import { configureSecurity, type SecurityConfig } from '../protocol/security.js';
+import { configureSecurity, type SecurityConfig } from '../protocol/security-config.js';
 
 /**
  * The outcome of an attempt that threw `err`. `kind` is the task's kind

@@ -23,7 +23,7 @@ import { LaminateError } from '../common/errors.js';
 import type { DatasetSplit } from '../common/input-split.js';
 import { decodeBody } from '../storage/record-body.js';
 import { openSameFile } from '../storage/local-file.js';
-import { DatasetClient, type LocatedRanges, type LocatedSegmentRange } from '../protocol/dataset-rpc.js';
+import type { DatasetClient, LocatedRanges, LocatedSegmentRange } from '../protocol/dataset-rpc.js';
 import { readArchivedSplit, type ReadRange } from '../dataset/archive-reader.js';
 import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
 
@@ -83,9 +83,19 @@ function fileBytes(fh: FileHandle): ReadRange {
   };
 }
 
-function clientFor(address: string): DatasetClient {
+/**
+ * The channel to `address`. The gRPC client (grpc-js, the proto) loads at a
+ * container's first dataset read, not at its start: a container started
+ * ahead for the next job is ready sooner, and map attempts over files never
+ * need it.
+ */
+async function clientFor(address: string): Promise<DatasetClient> {
   let c = clients.get(address);
-  if (!c) clients.set(address, (c = new DatasetClient(address)));
+  if (!c) {
+    const { DatasetClient: Client } = await import('../protocol/dataset-rpc.js');
+    c = clients.get(address);
+    if (!c) clients.set(address, (c = new Client(address)));
+  }
   return c;
 }
 
@@ -106,7 +116,7 @@ export function remoteDatasetAccess(masterAddress: string, options: { hostLocal?
         yield* readArchivedSplit(split);
         return;
       }
-      const client = clientFor(masterAddress);
+      const client = await clientFor(masterAddress);
       if (options.hostLocal !== false && !noLocate.has(masterAddress)) {
         const located = await client.locateRange(split.dataset, split.partition, split.startOffset, split.endOffset);
         if (located === undefined) noLocate.add(masterAddress);
