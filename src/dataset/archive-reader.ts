@@ -5,7 +5,9 @@
  * ones expected, the records before the split's start and from its end on
  * sliced off, as the master's own segment reads do (segment-reader.ts). The
  * master is not on this path. A damaged or short object is a DATA_LOSS
- * error naming dataset, partition and offset: never wrong data.
+ * error naming dataset, partition and offset: never wrong data. The same
+ * reader serves a map's host-local reads of the master's segment files
+ * (src/worker/dataset-reader.ts).
  */
 import { describe, LaminateError } from '../common/errors.js';
 import type { DatasetSplit } from '../common/input-split.js';
@@ -47,8 +49,9 @@ const CHUNK_BYTES = 256 * 1024;
  * chunks, in offset order. Called once per map attempt; leaving the
  * iteration early ends the read. Also the reader of a map's host-local
  * reads of the master's segment files (src/worker/dataset-reader.ts, `read`
- * over the open file, `what` naming it in errors). A batch across two
- * chunks is the only copy: the rest of each chunk is parsed, checked and
+ * over the open file, `what` naming it in errors). Only a batch across two
+ * chunks is copied (and a whole chunk when the cut falls inside a batch's
+ * header, which is rare); the rest of each chunk is parsed, checked and
  * decoded in place.
  */
 export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = readStoreRange, what = 'archived segment'): AsyncGenerator<DatasetRecordChunk> {

@@ -223,8 +223,11 @@ export class LogDatasetStore implements DatasetStore {
   }
 
   /** See PartitionLog.localRanges. */
-  localRanges(dataset: string, partition: number, from: number, end: number): Promise<LocalSegmentRange[]> {
-    return this.partition(dataset, partition).localRanges(from, end);
+  async localRanges(dataset: string, partition: number, from: number, end: number): Promise<LocalSegmentRange[]> {
+    const log = this.partition(dataset, partition);
+    requireOffset('from', from, { dataset, partition });
+    requireOffset('endOffset', end, { dataset, partition });
+    return log.localRanges(from, end);
   }
 
   /** See PartitionLog.sealedByteRange. */

@@ -241,7 +241,8 @@ export class PartitionLog {
    * sealedByteRange), with the records of the range it holds. For a map on
    * this host to read them from the files (host-local dataset reads,
    * src/worker/dataset-reader.ts); the bytes are checked batch by batch there
-   * as here. Reads only offset indexes.
+   * as here. Reads offset indexes (building a sealed segment's by scanning
+   * it if it is not cached, as a read does).
    * @throws LaminateError OUT_OF_RANGE when `end` is past the durable end; INVALID_ARGUMENT when end < from.
    */
   async localRanges(from: number, end: number): Promise<LocalSegmentRange[]> {

@@ -27,11 +27,6 @@ export interface ReadOptions {
 }
 
 /**
- * The store. A sequence out of order is OUT_OF_ORDER_SEQUENCE (see
- * AppendBatch.sequence and producer-state.ts): the message names the
- * sequence expected and the one got.
- */
-/**
  * Records [fromOffset, toOffset) of a partition in one segment file: bytes
  * [start, end) of it hold them in whole batches (with records before
  * fromOffset and from toOffset on, sliced off by the reader).
@@ -44,6 +39,11 @@ export interface LocalSegmentRange {
   readonly toOffset: number;
 }
 
+/**
+ * The store. A sequence out of order is OUT_OF_ORDER_SEQUENCE (see
+ * AppendBatch.sequence and producer-state.ts): the message names the
+ * sequence expected and the one got.
+ */
 export interface DatasetStore {
   /** Creates a dataset; repeating with equal settings is a no-op; other settings: ALREADY_EXISTS. */
   createDataset(name: string, options?: CreateDatasetOptions): Promise<DatasetDescription>;
@@ -53,7 +53,8 @@ export interface DatasetStore {
   /**
    * Where durable records [from, end) of a partition are on this disk, one
    * range per segment they touch, in order (a store on disk: for a map on
-   * this host to read them in place; a store without files has none).
+   * this host to read them in place; a store without files does not offer
+   * it, and LocateRange answers UNIMPLEMENTED).
    * NOT_FOUND for an unknown dataset or partition, OUT_OF_RANGE past the end.
    */
   localRanges?(dataset: string, partition: number, from: number, end: number): Promise<LocalSegmentRange[]>;

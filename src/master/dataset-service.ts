@@ -121,18 +121,19 @@ export function createDatasetService(store: DatasetStore, logger: Logger, o: Dat
   /**
    * LocateRange: the segment files holding records [from, end), each as this
    * host sees it (src/storage/local-file.ts), for a map on this host to read
-   * them in place. A file gone meanwhile (a segment removed after archiving)
-   * makes the answer empty: the map reads through Read.
+   * them in place. A file that cannot be looked at (gone meanwhile, no
+   * permission) makes the answer empty: the map reads through Read, which
+   * gives the authoritative answer.
    */
   async function locateRange(dataset: string, partition: number, from: number, end: number): Promise<LocatedRanges> {
     open();
     const ranges = await store.localRanges!(dataset, partition, from, end);
     try {
-      const files = await Promise.all(ranges.map((r) => localFile(r.path)));
-      return { host: hostIdentity(), ranges: ranges.map((r, i) => ({ ...r, path: files[i]!.path, dev: files[i]!.dev, ino: files[i]!.ino })) };
+      const files = await Promise.all(ranges.map((r) => localFile(r.path, { final: false })));
+      return { host: hostIdentity(), ranges: ranges.map((r, i) => ({ ...r, path: files[i]!.path, dev: files[i]!.dev, ino: files[i]!.ino, stamp: files[i]!.stamp })) };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { host: hostIdentity(), ranges: [] };
-      throw err;
+      log.debug({ dataset, partition, err: (err as Error).message }, 'a segment file could not be looked at: its reader goes through Read');
+      return { host: hostIdentity(), ranges: [] };
     }
   }
 

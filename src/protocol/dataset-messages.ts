@@ -20,6 +20,6 @@ export interface ReadRequest {
   dataset: string; partition: number; from: number; endOffset?: number; follow: boolean; maxBytes: number;
 }
 export interface LocateRangeRequest { dataset: string; partition: number; from: number; endOffset: number }
-export interface WireLocatedSegmentRange { path: string; start: number; end: number; fromOffset: number; toOffset: number; dev: string; ino: string }
+export interface WireLocatedSegmentRange { path: string; start: number; end: number; fromOffset: number; toOffset: number; dev: string; ino: string; stamp: string }
 export interface LocatedRanges { host: string; ranges: WireLocatedSegmentRange[] }
 export interface ReadChunk { partition: number; firstOffset: number; count: number; body: Buffer; nextOffset: number; endOffset: number; readAtMs: number }

@@ -50,6 +50,8 @@ export interface LocatedSegmentRange {
   readonly toOffset: number;
   readonly dev: string;
   readonly ino: string;
+  /** The file's birth time (src/storage/local-file.ts). */
+  readonly stamp: string;
 }
 
 /** Where records of a partition are on the master's host (LocateRange); no ranges: read them with Read. */

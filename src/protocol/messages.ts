@@ -78,7 +78,7 @@ export interface FetchPartitionRequest { mapAttemptId: string; partition: number
 export interface AttachShuffleRequest { name: string }
 export interface ShuffleAttachment { jobsDir: string }
 /** Where a map output's file is on its server's host (PartitionFile in the proto). */
-export interface PartitionFile { host: string; path: string; dev: string; ino: string }
+export interface PartitionFile { host: string; path: string; dev: string; ino: string; stamp: string }
 export interface RetainJobsRequest { liveJobIds: string[]; nextJobNumber: number }
 export interface RetainJobsResponse { removed: number }
 export interface WaitJobRequest { jobId: string; timeoutMs: number }

@@ -15,7 +15,7 @@ import { channelCredentials, clientOptions, serverOptions } from './security.js'
 
 export interface ShuffleHandlers {
   fetchPartition(req: M.FetchPartitionRequest, signal: AbortSignal): AsyncIterable<Buffer>;
-  /** Where the partition's file is, for a reducer on this host (host-local.ts). Without it, LocatePartition answers UNIMPLEMENTED and reducers stream. */
+  /** Where the partition's file is, for a reducer on this host (src/worker/host-local.ts). Without it, LocatePartition answers UNIMPLEMENTED and reducers stream. */
   locatePartition?(req: M.FetchPartitionRequest): Promise<M.PartitionFile>;
 }
 

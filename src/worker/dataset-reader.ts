@@ -22,7 +22,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { LaminateError } from '../common/errors.js';
 import type { DatasetSplit } from '../common/input-split.js';
 import { decodeBody } from '../storage/record-body.js';
-import { openSameFile } from '../storage/local-file.js';
+import { hostIdentity, openSameFile } from '../storage/local-file.js';
 import type { DatasetClient, LocatedRanges, LocatedSegmentRange } from '../protocol/dataset-rpc.js';
 import { readArchivedSplit, type ReadRange } from '../dataset/archive-reader.js';
 import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
@@ -37,8 +37,10 @@ import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats
 export const MAP_READ_BYTES = 1024 * 1024;
 
 const clients = new Map<string, DatasetClient>();
-/** Masters that answered LocateRange with UNIMPLEMENTED: read through. */
+/** Masters that answered LocateRange with UNIMPLEMENTED, or from another host: read through. */
 const noLocate = new Set<string>();
+/** LocateRange errors that are the split's own (Read would give them too): the attempt fails with them. */
+const SPLIT_ERRORS: ReadonlySet<string> = new Set(['NOT_FOUND', 'OUT_OF_RANGE', 'INVALID_ARGUMENT']);
 
 interface OpenRange {
   readonly range: LocatedSegmentRange;
@@ -59,12 +61,12 @@ async function openRanges(split: DatasetSplit, located: LocatedRanges): Promise<
   if (located.ranges.length === 0 || at !== split.endOffset) return undefined;
   const opened: OpenRange[] = [];
   for (const range of located.ranges) {
-    const fh = await openSameFile({ host: located.host, path: range.path, dev: range.dev, ino: range.ino });
-    if (!fh) {
-      await Promise.all(opened.map((o) => o.fh.close()));
+    const found = await openSameFile({ host: located.host, path: range.path, dev: range.dev, ino: range.ino, stamp: range.stamp });
+    if (!('fh' in found)) {
+      await Promise.all(opened.map((o) => o.fh.close().catch(() => undefined)));
       return undefined;
     }
-    opened.push({ range, fh });
+    opened.push({ range, fh: found.fh });
   }
   return opened;
 }
@@ -118,9 +120,14 @@ export function remoteDatasetAccess(masterAddress: string, options: { hostLocal?
       }
       const client = await clientFor(masterAddress);
       if (options.hostLocal !== false && !noLocate.has(masterAddress)) {
-        const located = await client.locateRange(split.dataset, split.partition, split.startOffset, split.endOffset);
-        if (located === undefined) noLocate.add(masterAddress);
-        const opened = located && await openRanges(split, located);
+        const located = await client.locateRange(split.dataset, split.partition, split.startOffset, split.endOffset).catch((err: unknown) => {
+          // The split's own errors are the read's too; anything else (a deadline, the master's trouble) leaves Read to answer.
+          if (err instanceof LaminateError && SPLIT_ERRORS.has(err.code)) throw err;
+          return null;
+        });
+        // A master that cannot say, or is on another host, is not asked again by this container.
+        if (located === undefined || (located !== null && located.host !== hostIdentity())) noLocate.add(masterAddress);
+        const opened = located ? await openRanges(split, located) : undefined;
         if (opened) {
           try {
             for (const { range, fh } of opened) {

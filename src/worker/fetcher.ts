@@ -14,7 +14,7 @@ import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
 import { chunksRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
 import { FetchFailure } from './fetch-failure.js';
-import { openSameFile } from './host-local.js';
+import { hostIdentity, openSameFile } from './host-local.js';
 
 export { FetchFailure };
 
@@ -53,8 +53,8 @@ export interface FetchResult {
   readonly localBytes: number;
 }
 
-/** Buffer of a host-local run: the file is read as the merge goes, this much at a time. */
-const HOST_LOCAL_BUFFER = 256 * 1024;
+/** Buffer of a host-local run: the file is read as the merge goes, this much at a time (as a spooled run is). */
+const HOST_LOCAL_BUFFER = 64 * 1024;
 
 /** Codes of a peer's (or the network's) answer that mean the map output could not be had. */
 const FETCH_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'NOT_FOUND', 'TIMEOUT', 'FETCH_FAILED', 'CANCELLED', 'INTERNAL']);
@@ -128,17 +128,20 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
       if (err instanceof LaminateError && FETCH_ERROR_CODES.has(err.code)) throw new PeerFetchError(err);
       throw err;
     });
-    if (!file) {
+    // A server that cannot say, or is on another host, is not asked again by this reducer.
+    if (!file || file.host !== hostIdentity()) {
       noLocate.add(s.shuffleAddress);
       return false;
     }
-    const fh = await openSameFile(file);
-    if (!fh) return false;
-    await fh.close();
+    const found = await openSameFile(file);
+    if (!('fh' in found)) return false;
+    await found.fh.close();
     runs[i] = fileRun(file.path, s.partition.offset, length, HOST_LOCAL_BUFFER, async () => {
       const again = await openSameFile(file);
-      if (!again) throw new FetchFailure(s.mapIndex, s.attemptId, `the map output of ${s.attemptId} at '${file.path}' on this host was gone or replaced when the reduce came to read it`);
-      return again;
+      if ('fh' in again) return again.fh;
+      // This reducer's own trouble (no permission, no descriptors left) is its failure, not the map's.
+      if (again.why === 'error') throw again.error;
+      throw new FetchFailure(s.mapIndex, s.attemptId, `the map output of ${s.attemptId} at '${file.path}' on this host was ${again.why === 'replaced' ? 'replaced' : 'gone'} when the reduce came to read it`);
     });
     return true;
   };
@@ -199,6 +202,8 @@ export async function fetchRuns(sources: readonly MapOutputLocation[], o: FetchO
       tried++;
       try {
         if (await readHostLocal(s, i, length)) {
+          // A try before may have taken the budget for a stream that failed.
+          if (toMemory === true) inMemory -= length;
           bytes += length;
           localBytes += length;
           return;

@@ -25,7 +25,7 @@ export { hostIdentity, openSameFile } from '../storage/local-file.js';
  */
 export async function partitionFile(path: string): Promise<PartitionFile> {
   try {
-    return await localFile(path);
+    return await localFile(path, { final: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new LaminateError('NOT_FOUND', `Map output '${path}' does not exist`, { cause: err });

@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LaminateError } from '../../../src/common/errors.js';
 import type { DatasetSplit } from '../../../src/common/input-split.js';
 import { silentLogger } from '../../../src/common/logger.js';
 import type { LogDatasetStore } from '../../../src/dataset/log-dataset-store.js';
@@ -50,6 +51,7 @@ describe('a map reading a dataset split', () => {
       chunk.records.forEach((record, i) => got.push({ offset: chunk.firstOffset + i, record }));
       next += chunk.records.length;
     }
+    expect(next).toBe(split.endOffset);
     return got;
   }
 
@@ -75,21 +77,34 @@ describe('a map reading a dataset split', () => {
     const { store, address } = await served();
     const all = await readAll(store, DATASET, 0);
     const want = all.slice(5, 300);
+    const locate = DatasetClient.prototype.locateRange;
     const reads = vi.spyOn(DatasetClient.prototype, 'read');
     expect((await readSplit(address, split(5, 300), false)).map((g) => g.record)).toEqual(want);
     expect(reads).toHaveBeenCalledTimes(1);
-    const locate = DatasetClient.prototype.locateRange;
+    // A locate that fails for another reason than the split's own (here a deadline) leaves Read to answer.
+    vi.spyOn(DatasetClient.prototype, 'locateRange').mockRejectedValueOnce(new LaminateError('TIMEOUT', 'the master took too long'));
+    reads.mockClear();
+    expect((await readSplit(address, split(5, 300))).map((g) => g.record)).toEqual(want);
+    expect(reads).toHaveBeenCalledTimes(1);
+    // One that is the split's own fails the read, as Read would.
+    await expect(readSplit(address, split(5, 100_000))).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    // The answer from another host last: after it, this container does not ask that master again.
     const answers = [
-      (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, host: `elsewhere-${l.host}` }),
       (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, ranges: l.ranges.map((r) => ({ ...r, ino: '1' })) }),
       (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, ranges: l.ranges.slice(1) }),
+      (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, ranges: l.ranges.slice(0, -1) }),
+      (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, ranges: l.ranges.filter((_, i) => i !== 1) }),
+      (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, ranges: l.ranges.map((r) => ({ ...r, stamp: `${r.stamp}1` })) }),
+      (l: NonNullable<Awaited<ReturnType<typeof locate>>>) => ({ ...l, host: `elsewhere-${l.host}` }),
     ];
     for (const change of answers) {
-      vi.spyOn(DatasetClient.prototype, 'locateRange').mockImplementationOnce(async function (this: DatasetClient, ...args) {
+      const spy = vi.spyOn(DatasetClient.prototype, 'locateRange').mockImplementationOnce(async function (this: DatasetClient, ...args) {
         return change((await locate.apply(this, args))!);
       });
+      spy.mockClear();
       reads.mockClear();
       expect((await readSplit(address, split(5, 300))).map((g) => g.record)).toEqual(want);
+      expect(spy).toHaveBeenCalledTimes(1);
       expect(reads).toHaveBeenCalledTimes(1);
     }
   });

@@ -89,7 +89,7 @@ describe('ShuffleService', () => {
     const path = mapOutputPath(service.jobsDir, WORKER, ATTEMPT);
     const s = await stat(path, { bigint: true });
     expect(await client.locate({ mapAttemptId: ATTEMPT, workerId: WORKER, partition: 1, ...index[1]! }, 5000))
-      .toEqual({ host: hostIdentity(), path, dev: s.dev.toString(), ino: s.ino.toString() });
+      .toEqual({ host: hostIdentity(), path, dev: s.dev.toString(), ino: s.ino.toString(), stamp: `f:${s.birthtimeNs}:${s.mtimeNs}:${s.size}` });
     expect((await rejection(client.locate({ mapAttemptId: ATTEMPT, workerId: 'worker-0004', partition: 0, ...index[0]! }, 5000))).code).toBe('NOT_FOUND');
     expect((await rejection(client.locate({ mapAttemptId: ATTEMPT, workerId: WORKER, partition: 1, offset: 0, length: 10 }, 5000))).code).toBe('INVALID_ARGUMENT');
     expect((await rejection(client.locate({ mapAttemptId: '../../etc/passwd', workerId: WORKER, partition: 0, offset: 0, length: 1 }, 5000))).code).toBe('INVALID_ARGUMENT');
