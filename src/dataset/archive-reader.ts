@@ -77,8 +77,7 @@ export async function* readArchivedSplit(split: DatasetSplit, read: ReadRange = 
   let firstOffset = startOffset;
   const flush = (): DatasetRecordChunk => {
     // Each part is one batch's record bodies, decoded in place: no copy of the bytes into one body.
-    let records = parts.length === 1 ? decodeBody(parts[0]!) : [];
-    if (parts.length > 1) for (const part of parts) for (const r of decodeBody(part)) records.push(r);
+    const records = parts.length === 1 ? decodeBody(parts[0]!) : parts.flatMap((part) => decodeBody(part));
     const chunk = { firstOffset, records };
     parts = [];
     bytes = 0;

@@ -11,9 +11,10 @@
  * (src/storage/local-file.ts), reads those bytes itself, each batch checked
  * against its CRC and its offsets as the master's reads and the archive's
  * do. The master only answers where; anything else (another host, a file
- * gone, a master that cannot say) reads through the master as before. On one
- * machine that saves the master a read, a CRC pass, a protobuf copy and a
- * frame copy per MiB, and the map a receive and a decode.
+ * gone, a master that cannot say) reads through the master as before. The
+ * CRC pass moves from the master to the map; the master's read, protobuf copy
+ * and frame copy per MiB, and the map's receive, are saved (the serving
+ * bench's master: 0.97-1.37 CPU-s per build through Read, 0.24-0.33 in place).
  *
  * A container thread keeps one channel per master address for its life, so
  * that the attempts it runs share a connection.
@@ -71,6 +72,29 @@ async function openRanges(split: DatasetSplit, located: LocatedRanges): Promise<
   return opened;
 }
 
+/**
+ * The split's segment files open for a read in place, when the master says
+ * where they are and they are here (openRanges); undefined: read through the
+ * master. A locate that fails for another reason than the split's own (a
+ * deadline, the master's trouble) leaves Read to answer; a master that
+ * cannot say, or is on another host, is not asked again by this container.
+ */
+async function openLocal(client: DatasetClient, masterAddress: string, split: DatasetSplit): Promise<OpenRange[] | undefined> {
+  if (noLocate.has(masterAddress)) return undefined;
+  let located: LocatedRanges | undefined;
+  try {
+    located = await client.locateRange(split.dataset, split.partition, split.startOffset, split.endOffset);
+  } catch (err) {
+    if (err instanceof LaminateError && SPLIT_ERRORS.has(err.code)) throw err;
+    return undefined;
+  }
+  if (located === undefined || located.host !== hostIdentity()) {
+    noLocate.add(masterAddress);
+    return undefined;
+  }
+  return openRanges(split, located);
+}
+
 /** Bytes [start, end) of an open file, MAP_READ_BYTES at a time, each a Buffer of its own (the batch reader keeps them). */
 function fileBytes(fh: FileHandle): ReadRange {
   return async function* (_path, start, end) {
@@ -119,26 +143,17 @@ export function remoteDatasetAccess(masterAddress: string, options: { hostLocal?
         return;
       }
       const client = await clientFor(masterAddress);
-      if (options.hostLocal !== false && !noLocate.has(masterAddress)) {
-        const located = await client.locateRange(split.dataset, split.partition, split.startOffset, split.endOffset).catch((err: unknown) => {
-          // The split's own errors are the read's too; anything else (a deadline, the master's trouble) leaves Read to answer.
-          if (err instanceof LaminateError && SPLIT_ERRORS.has(err.code)) throw err;
-          return null;
-        });
-        // A master that cannot say, or is on another host, is not asked again by this container.
-        if (located === undefined || (located !== null && located.host !== hostIdentity())) noLocate.add(masterAddress);
-        const opened = located ? await openRanges(split, located) : undefined;
-        if (opened) {
-          try {
-            for (const { range, fh } of opened) {
-              const piece: DatasetSplit = { ...split, startOffset: range.fromOffset, endOffset: range.toOffset, archive: { path: range.path, start: range.start, end: range.end } };
-              yield* readArchivedSplit(piece, fileBytes(fh), 'segment file');
-            }
-          } finally {
-            await Promise.all(opened.map((o) => o.fh.close()));
+      const opened = options.hostLocal === false ? undefined : await openLocal(client, masterAddress, split);
+      if (opened) {
+        try {
+          for (const { range, fh } of opened) {
+            const piece: DatasetSplit = { ...split, startOffset: range.fromOffset, endOffset: range.toOffset, archive: { path: range.path, start: range.start, end: range.end } };
+            yield* readArchivedSplit(piece, fileBytes(fh), 'segment file');
           }
-          return;
+        } finally {
+          await Promise.all(opened.map((o) => o.fh.close()));
         }
+        return;
       }
       const chunks = client.read({
         dataset: split.dataset, partition: split.partition, from: split.startOffset, endOffset: split.endOffset, follow: false,

@@ -28,7 +28,7 @@ export interface MapEnvironment {
 export async function runMap(job: Job, launch: AttemptLaunch, workDir: string, env: MapEnvironment): Promise<ContainerOutcome> {
   const split = launch.split;
   if (!split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
-  const format = inputFormatFor(launch.format, { datasets: remoteDatasetAccess(env.masterAddress, { hostLocal: env.hostLocal ?? true }) });
+  const format = inputFormatFor(launch.format, { datasets: remoteDatasetAccess(env.masterAddress, env.hostLocal === undefined ? {} : { hostLocal: env.hostLocal }) });
   const counters = new AttemptCounters();
   const base = taskContext(launch.attemptId, '', counters);
   const context = (origin: RecordOrigin): TaskContext => recordContext(base, origin);

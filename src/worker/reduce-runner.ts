@@ -67,7 +67,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   const { fetchRuns } = needsFetch ? await import('./fetcher.js') : { fetchRuns: noFetch };
   const { runs, bytes, localBytes } = await fetchRuns(launch.sources, {
     partition: launch.index,
-    hostLocal: options.hostLocal ?? true,
+    ...(options.hostLocal === undefined ? {} : { hostLocal: options.hostLocal }),
     workDir,
     filePrefix: launch.attemptId,
     memoryBudget: Math.floor(launch.memoryMb * 1024 * 1024 * SHUFFLE_MEMORY_FRACTION),

@@ -33,7 +33,7 @@ import type { Logger } from '../common/logger.js';
 import type { BoundServer } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
 import { serveShuffleService } from '../protocol/shuffle-rpc.js';
-import { readIndex, readPartitionChunks } from '../storage/map-output-file.js';
+import { readIndex, readPartitionChunks, type PartitionInfo } from '../storage/map-output-file.js';
 import { partitionFile } from './host-local.js';
 import { partitionOf } from './map-output-registry.js';
 import { jobNumberOf, mapOutputPath } from './shuffle-layout.js';
@@ -134,17 +134,20 @@ export class ShuffleService {
     return { removed: ended.length };
   }
 
-  /** One partition of a map output, from its file; NOT_FOUND when there is none (the reducer reports a fetch failure). */
-  private async *fetchPartition(req: M.FetchPartitionRequest): AsyncGenerator<Buffer> {
+  /** The file of the partition a reducer asks for, checked against the file's index; NOT_FOUND when there is none (the reducer reports a fetch failure). */
+  private async partition(req: M.FetchPartitionRequest): Promise<{ path: string; info: PartitionInfo }> {
     const path = mapOutputPath(this.jobsDir, req.workerId, req.mapAttemptId);
-    const info = partitionOf(req.mapAttemptId, await readIndex(path), req.partition, req.offset, req.length);
+    return { path, info: partitionOf(req.mapAttemptId, await readIndex(path), req.partition, req.offset, req.length) };
+  }
+
+  /** One partition of a map output, from its file. */
+  private async *fetchPartition(req: M.FetchPartitionRequest): AsyncGenerator<Buffer> {
+    const { path, info } = await this.partition(req);
     yield* countShuffleBytes(readPartitionChunks(path, info));
   }
 
-  /** Where a partition's file is, for a reducer on this host; checked against the file's index as a fetch is. */
+  /** Where a partition's file is, for a reducer on this host. */
   private async locatePartition(req: M.FetchPartitionRequest): Promise<M.PartitionFile> {
-    const path = mapOutputPath(this.jobsDir, req.workerId, req.mapAttemptId);
-    partitionOf(req.mapAttemptId, await readIndex(path), req.partition, req.offset, req.length);
-    return partitionFile(path);
+    return partitionFile((await this.partition(req)).path);
   }
 }
