@@ -25,7 +25,8 @@ import type { DatasetSplit } from '../common/input-split.js';
 import { decodeBody } from '../storage/record-body.js';
 import { hostIdentity, openSameFile } from '../storage/local-file.js';
 import type { DatasetClient, LocatedRanges, LocatedSegmentRange } from '../protocol/dataset-rpc.js';
-import { readArchivedSplit, type ReadRange } from '../dataset/archive-reader.js';
+import { readArchivedSplit } from '../dataset/archive-reader.js';
+import { batchAlignedReads } from '../dataset/batch-aligned-reads.js';
 import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats/dataset.js';
 
 /**
@@ -95,20 +96,6 @@ async function openLocal(client: DatasetClient, masterAddress: string, split: Da
   return openRanges(split, located);
 }
 
-/** Bytes [start, end) of an open file, MAP_READ_BYTES at a time, each a Buffer of its own (the batch reader keeps them). */
-function fileBytes(fh: FileHandle): ReadRange {
-  return async function* (_path, start, end) {
-    for (let at = start; at < end;) {
-      const buf = Buffer.allocUnsafe(Math.min(MAP_READ_BYTES, end - at));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
-      // A file shorter than the master said: the batch reader names the offset it ended at (DATA_LOSS).
-      if (bytesRead === 0) return;
-      at += bytesRead;
-      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-    }
-  };
-}
-
 /**
  * The channel to `address`. The gRPC client (grpc-js, the proto) loads at a
  * container's first dataset read, not at its start: a container started
@@ -148,7 +135,7 @@ export function remoteDatasetAccess(masterAddress: string, options: { hostLocal?
         try {
           for (const { range, fh } of opened) {
             const piece: DatasetSplit = { ...split, startOffset: range.fromOffset, endOffset: range.toOffset, archive: { path: range.path, start: range.start, end: range.end } };
-            yield* readArchivedSplit(piece, fileBytes(fh), 'segment file');
+            yield* readArchivedSplit(piece, batchAlignedReads(fh, MAP_READ_BYTES), 'segment file');
           }
         } finally {
           await Promise.all(opened.map((o) => o.fh.close()));
