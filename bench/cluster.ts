@@ -63,7 +63,10 @@ export class BenchCluster {
         workers.push(w);
         started.push(w);
       }
-      await Promise.all(workers.map((w) => waitForLog(w, /"msg":"registered"/, 20_000)));
+      await Promise.all(workers.map((w) => waitForLog(w, /"msg":"registered"/, 20_000, 'register')));
+      // Measured on a cluster as it is a few seconds after its start: every worker's blank containers (one per
+      // slot) started and warmed up, not warming up on the cores the measured job shares (src/worker/container-warm-up.ts).
+      await Promise.all(workers.map((w) => waitForLog(w, /"msg":"container warm-up (ended|failed)/, 30_000, 'warm up its containers', o.slots)));
       return new BenchCluster(address, master, workers, o, httpAddress);
     } catch (err) {
       for (const p of started) p.proc.kill('SIGKILL');
@@ -94,12 +97,14 @@ function launch(role: 'master' | 'worker', args: string[], logFile: string, pipe
   return { role, proc, pid: proc.pid, logFile };
 }
 
-async function waitForLog(p: ClusterProcess, re: RegExp, timeoutMs: number): Promise<void> {
+/** Waits until `re` matches `count` times in the process's log. */
+async function waitForLog(p: ClusterProcess, re: RegExp, timeoutMs: number, what: string, count = 1): Promise<void> {
   const until = Date.now() + timeoutMs;
+  const all = new RegExp(re.source, 'g');
   for (;;) {
-    if (re.test(readFileSync(p.logFile, 'utf8'))) return;
+    if ((readFileSync(p.logFile, 'utf8').match(all) ?? []).length >= count) return;
     if (p.proc.exitCode !== null) throw new Error(`laminate ${p.role} exited (${p.proc.exitCode}): ${tail(p.logFile)}`);
-    if (Date.now() > until) throw new Error(`laminate ${p.role} did not register: ${tail(p.logFile)}`);
+    if (Date.now() > until) throw new Error(`laminate ${p.role} did not ${what}: ${tail(p.logFile)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -18,12 +18,13 @@ export function registerWorker(program: Command): void {
     .option('--shuffle-port <port>', 'shuffle server port (0 picks one)', port, 0)
     .option('--shuffle-service <host:port>', 'the shuffle service of this node: map outputs are written to it and served by it, and outlive this worker',
       shuffleServiceAddress)
-    .option('--no-host-local-reads', 'have every map output and dataset segment sent over gRPC, even those on this host that could be read from their files');
+    .option('--no-host-local-reads', 'have every map output and dataset segment sent over gRPC, even those on this host that could be read from their files')
+    .option('--no-warm-up', 'do not have containers started ahead for the next job run the engine\'s map path on synthetic records while they wait (about 1 CPU-s each)');
   addMetricsOption(cmd)
-    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string; hostLocalReads: boolean; metricsPort: number }) => {
+    .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string; hostLocalReads: boolean; warmUp: boolean; metricsPort: number }) => {
       const logger = createLogger();
       const worker = new WorkerNode({
-        master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, hostLocalReads: o.hostLocalReads, logger,
+        master: o.master, slots: o.slots, memoryMb: o.memory, host: o.host, shufflePort: o.shufflePort, hostLocalReads: o.hostLocalReads, warmUp: o.warmUp, logger,
         dataDir: resolve(o.data ?? join(tmpdir(), 'laminate', `worker-${process.pid}`)),
         ...(o.shuffleService !== undefined ? { shuffleService: o.shuffleService } : {}),
       });

@@ -25,6 +25,8 @@ export interface LocalClusterOptions {
   memoryMb?: number;
   /** Map outputs and dataset segments are read from their files (the workers share this host). Default true (WorkerOptions.hostLocalReads). */
   hostLocalReads?: boolean;
+  /** Blank containers warm up while they wait for a job. Default true (WorkerOptions.warmUp). */
+  warmUp?: boolean;
   dataDir: string;
   /** The master's port; 0 (the default) picks a free one. */
   port?: number;
@@ -67,6 +69,7 @@ export class LocalCluster {
       master: master.address, dataDir: join(o.dataDir, `worker-${i + 1}`), logger: o.logger, name: `local-${i + 1}`,
       ...(o.slots ? { slots: o.slots } : {}), ...(o.memoryMb ? { memoryMb: o.memoryMb } : {}),
       ...(o.hostLocalReads !== undefined ? { hostLocalReads: o.hostLocalReads } : {}),
+      ...(o.warmUp !== undefined ? { warmUp: o.warmUp } : {}),
     }));
     const started = await Promise.allSettled(workers.map((w) => w.start()));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');

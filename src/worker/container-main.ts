@@ -6,12 +6,13 @@
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, LaminateError } from '../common/errors.js';
-import type { ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+import type { ContainerData, ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+import { warmUp, WARM_UP_DELAY_MS, type WarmUpSignal } from './container-warm-up.js';
 import { FetchFailure } from './fetch-failure.js';
 import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
 import { runReduce } from './reduce-runner.js';
-import { configureSecurity, type SecurityConfig } from '../protocol/security-config.js';
+import { configureSecurity } from '../protocol/security-config.js';
 
 /**
  * The outcome of an attempt that threw `err`. `kind` is the task's kind
@@ -49,13 +50,29 @@ async function run(task: ContainerTask): Promise<ContainerOutcome> {
   }
 }
 
+const data = (workerData ?? {}) as ContainerData;
 // Calls from this thread carry its process's token and TLS settings.
-configureSecurity((workerData as { security?: SecurityConfig } | null)?.security ?? {});
+configureSecurity(data.security ?? {});
 
 const port = parentPort;
 if (!port) throw new Error('container-main must run in a worker thread');
+
+// A blank container warms up once it has waited a while for a job (container-warm-up.ts); a task stops it.
+const warm: WarmUpSignal = { stopped: false };
+let warmTimer: NodeJS.Timeout | undefined;
+if (data.warmUpDir !== undefined) {
+  const dir = data.warmUpDir;
+  warmTimer = setTimeout(() => {
+    warmTimer = undefined;
+    void warmUp(dir, warm).then((report) => port.postMessage({ type: 'warmed-up', report } satisfies FromContainer));
+  }, WARM_UP_DELAY_MS);
+  warmTimer.unref();
+}
+
 port.on('message', (msg: ToContainer) => {
   if (msg.type !== 'run') return;
+  warm.stopped = true;
+  if (warmTimer !== undefined) clearTimeout(warmTimer);
   void run(msg.task).then((result) => {
     const reply: FromContainer = { type: 'result', attemptId: msg.task.launch.attemptId, result };
     port.postMessage(reply);

@@ -1,5 +1,7 @@
 /** The messages between a worker and the thread of one of its containers. */
 import type { AttemptLaunch, AttemptOutcome } from '../common/task-attempt.js';
+import type { SecurityConfig } from '../protocol/security-config.js';
+import type { WarmUpReport } from './container-warm-up.js';
 
 /** A task attempt as a container runs it: the launch plus where things are on this worker. */
 export interface ContainerTask {
@@ -26,4 +28,15 @@ export interface ContainerTask {
 export type ContainerOutcome = AttemptOutcome & { readonly dataPath?: string };
 
 export type ToContainer = { readonly type: 'run'; readonly task: ContainerTask };
-export type FromContainer = { readonly type: 'result'; readonly attemptId: string; readonly result: ContainerOutcome };
+export type FromContainer =
+  | { readonly type: 'result'; readonly attemptId: string; readonly result: ContainerOutcome }
+  /** A blank container's warm-up ended (container-warm-up.ts). */
+  | { readonly type: 'warmed-up'; readonly report: WarmUpReport };
+
+/** What a container thread is started with. */
+export interface ContainerData {
+  /** The thread's gRPC clients call with its process's token and TLS (security-config.ts). */
+  readonly security?: SecurityConfig;
+  /** Set for a blank container that warms up when idle: the folder its warm-up writes in. */
+  readonly warmUpDir?: string;
+}

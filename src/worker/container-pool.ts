@@ -31,6 +31,8 @@ export interface ContainerPoolOptions {
   readonly prestart?: number;
   /** Memory of prestarted containers, in MB: the default task memory. */
   readonly prestartMemoryMb?: number;
+  /** Blank containers warm up in this folder while they wait for a job (container-warm-up.ts); unset: no warm-up. */
+  readonly warmUpDir?: string;
   /** An idle container unused this long is stopped. Default 30 000 ms. */
   readonly idleMs?: number;
 }
@@ -60,7 +62,7 @@ export class ContainerPool {
     const mb = this.options.prestartMemoryMb;
     if (mb === undefined || this.closed) return;
     while (this.blank.filter((c) => c.alive).length < (this.options.prestart ?? 0) && this.fits(mb)) {
-      this.blank.push(new Container('', mb, this.log));
+      this.blank.push(new Container('', mb, this.log, this.options.warmUpDir));
       this.started++;
     }
   }

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
-import type { ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
+import type { ContainerData, ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,12 +35,14 @@ export class Container {
   readonly memoryMb: number;
   lastUsed = Date.now();
 
-  constructor(jobId: string, memoryMb: number, private readonly log: Logger) {
+  /** `warmUpDir`: a blank container that warms up while it waits for a job (container-warm-up.ts) writes there. */
+  constructor(jobId: string, memoryMb: number, private readonly log: Logger, warmUpDir?: string) {
     this.jobId = jobId;
     this.memoryMb = memoryMb;
+    // The thread's gRPC clients call with the process's token and TLS (security.ts).
+    const data: ContainerData = { security: threadSecurity(), ...(warmUpDir === undefined ? {} : { warmUpDir }) };
     this.thread = new Worker(ENTRY, {
-      // The thread's gRPC clients call with the process's token and TLS (security.ts).
-      workerData: { security: threadSecurity() },
+      workerData: data,
       resourceLimits: {
         maxOldGenerationSizeMb: memoryMb,
         maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(memoryMb / 8))),
@@ -50,6 +52,11 @@ export class Container {
     });
     this.thread.on('message', (m: FromContainer) => {
       if (m.type === 'result' && this.current?.attemptId === m.attemptId) this.finish(m.result);
+      else if (m.type === 'warmed-up') {
+        const { outcome, ms, records, message } = m.report;
+        if (outcome === 'failed') this.log.warn({ ms, records, reason: message }, 'container warm-up failed (the container runs attempts as usual)');
+        else this.log.info({ outcome, ms, records }, 'container warm-up ended');
+      }
     });
     this.thread.on('error', (err: Error & { code?: string }) => {
       this.dead = true;

@@ -14,7 +14,7 @@ import type { MapOutputLocation } from '../common/task-attempt.js';
 import { ShuffleClient } from '../protocol/shuffle-rpc.js';
 import { chunksRun, fileRun, type SortedRun } from '../storage/sorted-run.js';
 import { FetchFailure } from './fetch-failure.js';
-import { hostIdentity, openSameFile } from './host-local.js';
+import { HOST_LOCAL_BUFFER, hostIdentity, openSameFile } from './host-local.js';
 
 export { FetchFailure };
 
@@ -52,9 +52,6 @@ export interface FetchResult {
   /** Of those, the bytes read from files on this host (Spark's local bytes read). */
   readonly localBytes: number;
 }
-
-/** Buffer of a host-local run: the file is read as the merge goes, this much at a time (as a spooled run is). */
-const HOST_LOCAL_BUFFER = 64 * 1024;
 
 /** Codes of a peer's (or the network's) answer that mean the map output could not be had. */
 const FETCH_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'NOT_FOUND', 'TIMEOUT', 'FETCH_FAILED', 'CANCELLED', 'INTERNAL']);

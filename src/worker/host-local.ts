@@ -18,6 +18,9 @@ import { localFile } from '../storage/local-file.js';
 
 export { hostIdentity, openSameFile } from '../storage/local-file.js';
 
+/** Buffer of a host-local run: the file is read as the merge goes, this much at a time (as a spooled run is). */
+export const HOST_LOCAL_BUFFER = 64 * 1024;
+
 /**
  * The answer to LocatePartition for the map output at `path`. Called by a
  * worker's shuffle server and a node's shuffle service after they checked

@@ -10,6 +10,7 @@ import type { AttemptLaunch } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
 import { inputFormatFor } from '../storage/input-formats/formats.js';
 import type { RecordOrigin } from '../storage/input-formats/input-format.js';
+import type { DatasetAccess } from '../storage/input-formats/dataset.js';
 import { MapOutputCollector } from '../storage/map-output-collector.js';
 import type { ContainerOutcome } from './container-messages.js';
 import { remoteDatasetAccess } from './dataset-reader.js';
@@ -22,13 +23,15 @@ export interface MapEnvironment {
   readonly masterAddress: string;
   /** Read dataset segments on the master's host from their files (dataset-reader.ts). Default true. */
   readonly hostLocal?: boolean;
+  /** Where dataset splits are read, when not from the master (the container's warm-up). Default: remoteDatasetAccess. */
+  readonly datasets?: DatasetAccess;
 }
 
 /** Called by the container thread once per map attempt. */
 export async function runMap(job: Job, launch: AttemptLaunch, workDir: string, env: MapEnvironment): Promise<ContainerOutcome> {
   const split = launch.split;
   if (!split) throw new LaminateError('INVALID_ARGUMENT', `Map attempt ${launch.attemptId} has no input split`);
-  const format = inputFormatFor(launch.format, { datasets: remoteDatasetAccess(env.masterAddress, env.hostLocal === undefined ? {} : { hostLocal: env.hostLocal }) });
+  const format = inputFormatFor(launch.format, { datasets: env.datasets ?? remoteDatasetAccess(env.masterAddress, env.hostLocal === undefined ? {} : { hostLocal: env.hostLocal }) });
   const counters = new AttemptCounters();
   const base = taskContext(launch.attemptId, '', counters);
   const context = (origin: RecordOrigin): TaskContext => recordContext(base, origin);

@@ -11,7 +11,7 @@
  * worker is away too (it leaves the master, and registers again once the
  * service is back), since its outputs could not be served meanwhile.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -62,6 +62,14 @@ export interface WorkerOptions {
    * local reads). Default true; `--no-host-local-reads`.
    */
   hostLocalReads?: boolean;
+  /**
+   * Blank containers (started ahead for the next job) warm up when they have
+   * waited a second for one: they run the engine's map path over synthetic
+   * records, so that a job's first attempts run at the speed of later ones
+   * (container-warm-up.ts). About 1 CPU-s per blank container, on a free
+   * slot. Default true; `--no-warm-up`.
+   */
+  warmUp?: boolean;
   name?: string;
   /**
    * The master's function calls (code, dataset appends, invocation reports).
@@ -127,7 +135,13 @@ export class WorkerNode {
     // start from each new job's first attempts (Spark keeps executors warm so).
     return new ContainerPool({
       maxThreads: this.slots, memoryMb: this.memoryMb, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb,
+      ...(this.options.warmUp === false ? {} : { warmUpDir: this.warmUpDir() }),
     }, this.log);
+  }
+
+  /** This process's warm-up folder: under `warm-up/`, by process id, so that a restart can remove its predecessors' leftovers. */
+  private warmUpDir(): string {
+    return join(this.options.dataDir, 'warm-up', String(process.pid));
   }
 
   /** The id the master gave this worker; '' until registered. */
@@ -155,6 +169,11 @@ export class WorkerNode {
   async start(): Promise<void> {
     await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
     await mkdir(join(this.options.dataDir, 'jobs'), { recursive: true });
+    // Warm-up folders of earlier processes (a worker killed during a warm-up); this one's warm-ups remove their own.
+    const warmUps = join(this.options.dataDir, 'warm-up');
+    for (const pid of await readdir(warmUps).catch(() => [])) {
+      if (pid !== String(process.pid)) await rm(join(warmUps, pid), { recursive: true, force: true });
+    }
     if (this.link) await this.link.attach(() => this.stopped, true);
     else this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req), locatePartition: (req) => this.serveLocate(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
     await this.register();
@@ -170,6 +189,8 @@ export class WorkerNode {
     if (this.workerId && !this.paused) await this.client.leave(this.workerId, 1_000).catch(() => {});
     this.detach?.();
     this.pool.close();
+    // A warm-up cut short by the close leaves its folder (each removes its own when it ends).
+    if (this.options.warmUp !== false) await rm(this.warmUpDir(), { recursive: true, force: true }).catch(() => {});
     this.functions?.close();
     this.client.close();
     this.datasets?.close();

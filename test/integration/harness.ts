@@ -30,8 +30,14 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
+/**
+ * A local cluster for a test. Its blank containers do not warm up unless the
+ * test asks (warmUp: true): a warm-up costs about 1 CPU-s per blank container
+ * left idle a second, on the 2 cores the test files share, and changes no
+ * result (test/unit/worker/container-warm-up.test.ts tests it).
+ */
 export async function startLocal(o: Partial<LocalClusterOptions> & { dataDir: string }): Promise<LocalCluster> {
-  return LocalCluster.start({ logger: silentLogger(), ...o });
+  return LocalCluster.start({ logger: silentLogger(), warmUp: false, ...o });
 }
 
 export interface Proc {
@@ -120,14 +126,15 @@ let workerSeq = 0;
 /**
  * A worker process; resolves once it has registered, with the id the master
  * gave it. `env` is added to its environment (and its containers');
- * `shuffleService` attaches it to that node's shuffle service.
+ * `shuffleService` attaches it to that node's shuffle service. Started with
+ * `--no-warm-up` unless `warmUp` (as startLocal's clusters).
  */
 export async function startWorkerProc(
-  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string>; shuffleService?: string; hostLocalReads?: false } = {},
+  master: string, dataDir: string, o: { slots?: number; memoryMb?: number; env?: Record<string, string>; shuffleService?: string; hostLocalReads?: false; warmUp?: true } = {},
 ): Promise<Proc & { id: string }> {
   const p = startProc(['worker', '--master', master, '--slots', String(o.slots ?? 1), '--memory', String(o.memoryMb ?? 1024),
     '--data', join(dataDir, `worker-proc-${++workerSeq}`), ...(o.shuffleService ? ['--shuffle-service', o.shuffleService] : []),
-    ...(o.hostLocalReads === false ? ['--no-host-local-reads'] : [])], o.env);
+    ...(o.hostLocalReads === false ? ['--no-host-local-reads'] : []), ...(o.warmUp === true ? [] : ['--no-warm-up'])], o.env);
   const line = await startedOrKilled(p, /"workerId":"(worker-\d+)"[^\n]*"msg":"registered"/);
   const id = /worker-\d+/.exec(line)![0];
   return { ...p, id };
