@@ -19,7 +19,7 @@ export function registerWorker(program: Command): void {
     .option('--shuffle-service <host:port>', 'the shuffle service of this node: map outputs are written to it and served by it, and outlive this worker',
       shuffleServiceAddress)
     .option('--no-host-local-reads', 'have every map output and dataset segment sent over gRPC, even those on this host that could be read from their files')
-    .option('--no-warm-up', 'do not have containers started ahead for the next job run the engine\'s map path on synthetic records while they wait (about 1 CPU-s each)');
+    .option('--no-warm-up', 'do not have containers started ahead for the next job run the engine\'s map and reduce on synthetic records while they wait (about 1 s of a core each)');
   addMetricsOption(cmd)
     .action(async (o: { master: string; slots: number; memory: number; data?: string; host: string; shufflePort: number; shuffleService?: string; hostLocalReads: boolean; warmUp: boolean; metricsPort: number }) => {
       const logger = createLogger();

@@ -20,16 +20,18 @@ import type { ReadRange } from './archive-reader.js';
 import { parseBatchHeader } from './batch-format.js';
 
 /**
- * The bytes [start, end) of the open file `fh`, in chunks of at least
- * `minBytes` (or what is left) that each end at a batch's end, except the
- * last and except where the bytes are not batches (the reader names those).
+ * The bytes [start, end) of the open file `fh`, read `minBytes` or more at
+ * a time, in chunks that each end at a batch's end, except the last and
+ * except where the bytes are not whole batches (a damaged header, a file
+ * shorter than the range: the reader names those).
  * A chunk whose first batch is larger than the read is read again at that
  * batch's size (a read too short for a batch header, at twice its size),
  * and later reads are at least that large: one read too many per larger
  * batch size, no copy. Each chunk is a Buffer of its own: the
  * reader keeps views of it, and decoded binary values are views of it.
  * The bytes past a chunk's last whole batch are read again by the next read
- * (less than one batch per read).
+ * (less than one batch per read: up to about twice the file with batches
+ * just over half the read size; nearly nothing with batches of one size).
  */
 export function batchAlignedReads(fh: FileHandle, minBytes: number): ReadRange {
   return async function* (_path, start, end) {
@@ -48,7 +50,7 @@ export function batchAlignedReads(fh: FileHandle, minBytes: number): ReadRange {
           const first = parseBatchHeader(buf.subarray(0, bytesRead), 0);
           // A first batch larger than this read: read it whole (unless the read was already that large
           // and came back short, which the reader's join handles). A read too small for its header: read more.
-          if (typeof first !== 'string' && first.batchBytes > want) {
+          if (typeof first !== 'string' && first.batchBytes > want && bytesRead === want) {
             size = first.batchBytes;
             continue;
           }

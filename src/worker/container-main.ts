@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { ContainerData, ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
-import { warmUp, WARM_UP_DELAY_MS, type WarmUpSignal } from './container-warm-up.js';
+import { warmUp, WARM_UP_DELAY_MS } from './container-warm-up.js';
 import { FetchFailure } from './fetch-failure.js';
 import { loadJob } from './job-module.js';
 import { runMap } from './map-runner.js';
@@ -58,20 +58,20 @@ const port = parentPort;
 if (!port) throw new Error('container-main must run in a worker thread');
 
 // A blank container warms up once it has waited a while for a job (container-warm-up.ts); a task stops it.
-const warm: WarmUpSignal = { stopped: false };
+const warm = new AbortController();
 let warmTimer: NodeJS.Timeout | undefined;
 if (data.warmUpDir !== undefined) {
   const dir = data.warmUpDir;
   warmTimer = setTimeout(() => {
     warmTimer = undefined;
-    void warmUp(dir, warm).then((report) => port.postMessage({ type: 'warmed-up', report } satisfies FromContainer));
+    void warmUp(dir, warm.signal).then((report) => port.postMessage({ type: 'warmed-up', report } satisfies FromContainer));
   }, WARM_UP_DELAY_MS);
   warmTimer.unref();
 }
 
 port.on('message', (msg: ToContainer) => {
   if (msg.type !== 'run') return;
-  warm.stopped = true;
+  warm.abort();
   if (warmTimer !== undefined) clearTimeout(warmTimer);
   void run(msg.task).then((result) => {
     const reply: FromContainer = { type: 'result', attemptId: msg.task.launch.attemptId, result };

@@ -1,7 +1,6 @@
 /** The messages between a worker and the thread of one of its containers. */
 import type { AttemptLaunch, AttemptOutcome } from '../common/task-attempt.js';
 import type { SecurityConfig } from '../protocol/security-config.js';
-import type { WarmUpReport } from './container-warm-up.js';
 
 /** A task attempt as a container runs it: the launch plus where things are on this worker. */
 export interface ContainerTask {
@@ -33,10 +32,23 @@ export type FromContainer =
   /** A blank container's warm-up ended (container-warm-up.ts). */
   | { readonly type: 'warmed-up'; readonly report: WarmUpReport };
 
+/** How a blank container's warm-up ended (container-warm-up.ts), for the worker's log. */
+export interface WarmUpReport {
+  readonly outcome: 'done' | 'stopped' | 'failed';
+  /** Wall time of the warm-up, in the thread. */
+  readonly ms: number;
+  /** Synthetic records it was to run. */
+  readonly records: number;
+  /** When failed: why. */
+  readonly message?: string;
+  /** When done: the synthetic map's counters (map-runner.ts) and REDUCE_OUTPUT_RECORDS. */
+  readonly counters?: Readonly<Record<string, number>>;
+}
+
 /** What a container thread is started with. */
 export interface ContainerData {
   /** The thread's gRPC clients call with its process's token and TLS (security-config.ts). */
   readonly security?: SecurityConfig;
-  /** Set for a blank container that warms up when idle: the folder its warm-up writes in. */
+  /** Set for a blank container that warms up when idle: the folder its warm-up writes in, its own. */
   readonly warmUpDir?: string;
 }

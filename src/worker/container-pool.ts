@@ -9,6 +9,7 @@
  * memory: it stops idle and blank ones to make room, and prestarts only into
  * room that is free.
  */
+import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { Container } from './container.js';
 import type { ContainerOutcome, ContainerTask } from './container-messages.js';
@@ -31,7 +32,7 @@ export interface ContainerPoolOptions {
   readonly prestart?: number;
   /** Memory of prestarted containers, in MB: the default task memory. */
   readonly prestartMemoryMb?: number;
-  /** Blank containers warm up in this folder while they wait for a job (container-warm-up.ts); unset: no warm-up. */
+  /** Blank containers warm up while they wait for a job (container-warm-up.ts), each in a folder of its own under this one; unset: no warm-up. */
   readonly warmUpDir?: string;
   /** An idle container unused this long is stopped. Default 30 000 ms. */
   readonly idleMs?: number;
@@ -62,8 +63,9 @@ export class ContainerPool {
     const mb = this.options.prestartMemoryMb;
     if (mb === undefined || this.closed) return;
     while (this.blank.filter((c) => c.alive).length < (this.options.prestart ?? 0) && this.fits(mb)) {
-      this.blank.push(new Container('', mb, this.log, this.options.warmUpDir));
       this.started++;
+      const warmUpDir = this.options.warmUpDir === undefined ? undefined : join(this.options.warmUpDir, String(this.started));
+      this.blank.push(new Container('', mb, this.log, warmUpDir));
     }
   }
 
@@ -123,7 +125,7 @@ export class ContainerPool {
     if (result.outcome === 'SUCCEEDED' && c.alive) {
       this.idle.push(c);
     } else {
-      c.destroy();
+      void c.destroy();
     }
     return result;
   }
@@ -132,7 +134,7 @@ export class ContainerPool {
   kill(attemptId: string): boolean {
     const c = this.running.get(attemptId);
     if (!c) return false;
-    c.destroy();
+    void c.destroy();
     return true;
   }
 
@@ -143,18 +145,17 @@ export class ContainerPool {
     this.topUp();
   }
 
-  /** Stops every container. */
-  close(): void {
+  /** Stops every container; resolves once their threads have stopped. */
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    for (const c of this.blank.splice(0)) c.destroy();
-    for (const c of [...this.idle]) this.discard(c);
-    for (const c of this.running.values()) c.destroy();
+    const stopping = [...this.blank.splice(0), ...this.idle.splice(0), ...this.running.values()].map((c) => c.destroy());
+    return Promise.all(stopping).then(() => {});
   }
 
   private discard(c: Container): void {
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
-    c.destroy();
+    void c.destroy();
   }
 }

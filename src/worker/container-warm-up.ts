@@ -1,20 +1,21 @@
 /**
  * The warm-up of a blank container (prestarted, no job yet): while it waits
- * for a job, it runs the engine's map path once over synthetic records, so
- * that a job's first attempt in it runs the engine's code compiled and its
- * heap grown, as later attempts do, and it loads the Dataset service's gRPC
- * client that dataset splits need (the JVM world's warm-up before traffic,
+ * for a job, it runs the engine's map and reduce once over synthetic
+ * records, so that a job's first attempts in it run the engine's code
+ * compiled, as later attempts do, and it loads the gRPC clients that
+ * dataset splits and shuffles need (the JVM world's warm-up before traffic,
  * Lambda SnapStart's priming).
  *
  * Why: a container is a fresh V8 isolate per job (jobs do not share threads),
  * and its first map attempt paid a fixed cost whatever its split: in the
  * serving benchmark, first attempts of 16 MB, 32 MB and 64 MB splits took
  * 1.9-2.6 s, 2.0 s and 3.2-3.5 s where the attempts after them took
- * 0.5-1.1 s, 0.8-1.1 s and 1.7-1.9 s (bench/README.md, serving). Profiled,
+ * 0.5-1.1 s, 0.8-1.1 s and 1.5-1.9 s (bench/README.md, serving). Profiled,
  * the difference was everywhere: the engine's functions running before V8
  * optimised them (the adaptive combiner's judging 96 ms against 12, msgpack
  * decoding twice as long), garbage collection while the heap grew, module
- * loading. The user's own code is not warmed: it is not known yet. With
+ * loading. The user's own code is not warmed (it is not known yet), nor
+ * text inputs and outputs. With
  * this warm-up, the benchmark's first map attempts took 2.2-2.5 s (the next
  * ones 1.5-1.8 s), its first reduces 0.52-0.60 s against 0.70-0.98 s, and
  * the build 5.2-5.5 s against 5.7-7.7 s (3 runs each, bench/README.md).
@@ -25,17 +26,20 @@
  * (adaptive combining judged, then the plain buffer), a sorted and indexed
  * map output; then a reduce that reads the output's partitions in place,
  * merges them and writes a view file. In a folder of its own under the
- * worker's data folder, removed after.
+ * worker's data folder (given by the pool), removed after.
  *
  * Who calls it: container-main.ts, once, when a blank container has waited
  * WARM_UP_DELAY_MS without a task (a job's attempt taking a container that
- * was just started does not wait for a warm-up). An attempt arriving during
- * the warm-up stops it at its next record (the warm-up's map checks), so
- * the attempt waits at most for the slice of records being processed. Any
- * error ends the warm-up and leaves the container as it was: it is an
- * optimisation, never a condition for running.
+ * was just started finds no warm-up under way). An attempt that arrives
+ * starts at once; the warm-up shares the thread with it until its next
+ * check of the signal (one per record of its map and its reduce, one per
+ * 1,000 records it writes, and between steps), then stops and removes its
+ * folder. Any error ends the warm-up and leaves the container as it was: it
+ * is an optimisation, never a condition for running. A container terminated
+ * during its warm-up has its folder removed by its owner
+ * (src/worker/container.ts), since no code of the thread runs after that.
  */
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Emit, Job } from '../api/job.js';
 import { errorMessage } from '../common/errors.js';
@@ -49,6 +53,7 @@ import type { DatasetAccess } from '../storage/input-formats/dataset.js';
 import { mergeGroups } from '../storage/merger.js';
 import { RecordBodyBuilder } from '../storage/record-body.js';
 import { fileRun } from '../storage/sorted-run.js';
+import type { WarmUpReport } from './container-messages.js';
 import { MAP_READ_BYTES } from './dataset-reader.js';
 import { HOST_LOCAL_BUFFER } from './host-local.js';
 import { runMap } from './map-runner.js';
@@ -62,8 +67,9 @@ export const WARM_UP_DELAY_MS = 1_000;
  * records, map-output-collector.ts), so that both the combining and the
  * plain sort buffer run. With a warm-up of the map alone, 20,000 and 50,000
  * records made the serving benchmark's first map attempts equally fast
- * (2.4-2.7 s and 2.5 s against 3.2-3.5 s). A warm-up takes about 1 s of
- * CPU in a fresh thread (981 ms logged in a benchmark run), 0.3 s warm.
+ * (2.4-2.7 s and 2.5 s against 3.2-3.5 s). A warm-up in a fresh thread
+ * took 0.65-1.3 s of wall time on a free core (logged), 2.1-2.2 s on a
+ * loaded machine.
  */
 export const WARM_UP_RECORDS = 30_000;
 
@@ -73,22 +79,6 @@ const BATCH_BYTES = 64 * 1024;
 const REDUCERS = 4;
 const SORT_BUFFER_BYTES = 64 * 1024 * 1024;
 
-/** Set by the container when a task arrives: the warm-up stops at its next record. */
-export interface WarmUpSignal {
-  stopped: boolean;
-}
-
-/** How a warm-up ended, for the worker's log. */
-export interface WarmUpReport {
-  readonly outcome: 'done' | 'stopped' | 'failed';
-  readonly ms: number;
-  readonly records: number;
-  readonly message?: string;
-  /** When done: the synthetic map's counters (map-runner.ts) and REDUCE_OUTPUT_RECORDS. */
-  readonly counters?: Readonly<Record<string, number>>;
-}
-
-class WarmUpStopped extends Error {}
 
 /**
  * The synthetic records' i-th key: hashed into twice as many keys as
@@ -105,7 +95,7 @@ export function syntheticKey(i: number, records: number): string {
 }
 
 /** A segment file of `records` synthetic `{ key, value }` records in batches; returns its size. */
-async function writeSegment(path: string, records: number): Promise<number> {
+async function writeSegment(path: string, records: number, check: () => void): Promise<number> {
   const parts: Buffer[] = [];
   let builder = new RecordBodyBuilder();
   let baseOffset = 0;
@@ -120,6 +110,7 @@ async function writeSegment(path: string, records: number): Promise<number> {
     builder = new RecordBodyBuilder();
   };
   for (let i = 0; i < records; i++) {
+    if (i % 1_000 === 0) check();
     const key = syntheticKey(i, records);
     const value = `${key}/${i.toString(36).padStart(90, '.')}`;
     builder.add({ key, value });
@@ -141,39 +132,39 @@ function largest(values: unknown[]): unknown {
 }
 
 /**
- * Runs the warm-up in a new folder under `dir` (created if need be, removed
- * after, stopped or not). Resolves with how it ended; never rejects.
+ * Runs the warm-up in `dir` (created; removed after, stopped or not: the
+ * folder is the warm-up's alone). `signal` aborted: it stops at its next
+ * check. Resolves with how it ended; never rejects.
  */
-export async function warmUp(dir: string, signal: WarmUpSignal, records = WARM_UP_RECORDS): Promise<WarmUpReport> {
+export async function warmUp(dir: string, signal: AbortSignal, records = WARM_UP_RECORDS): Promise<WarmUpReport> {
   const t0 = performance.now();
-  let folder: string | undefined;
   const report = (outcome: WarmUpReport['outcome'], more: Partial<WarmUpReport> = {}): WarmUpReport =>
     ({ outcome, ms: Math.round(performance.now() - t0), records, ...more });
-  const check = (): void => {
-    if (signal.stopped) throw new WarmUpStopped();
-  };
+  const check = (): void => signal.throwIfAborted();
+  let made = false;
   try {
     // The clients dataset splits are read and map outputs fetched with (each a tenth of a second of module loading at first).
     await import('../protocol/dataset-rpc.js');
     await import('./fetcher.js');
     check();
     await mkdir(dir, { recursive: true });
-    folder = await mkdtemp(join(dir, 'container-'));
-    const map = await warmUpMap(folder, records, check);
+    made = true;
+    const map = await warmUpMap(dir, records, check);
     check();
-    const reduced = await warmUpReduce(folder, map.dataPath, map.partitions, check);
+    const reduced = await warmUpReduce(dir, map.dataPath, map.partitions, check);
     return report('done', { counters: { ...map.counters, REDUCE_OUTPUT_RECORDS: reduced } });
   } catch (err) {
-    return err instanceof WarmUpStopped ? report('stopped') : report('failed', { message: errorMessage(err) });
+    return signal.aborted ? report('stopped') : report('failed', { message: errorMessage(err) });
   } finally {
-    if (folder !== undefined) await rm(folder, { recursive: true, force: true }).catch(() => {});
+    if (made) await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
 
 /** The map: a segment file of synthetic records read as a host-local split, through the map runner. */
 async function warmUpMap(folder: string, records: number, check: () => void): Promise<{ dataPath: string; partitions: readonly PartitionInfo[]; counters: Readonly<Record<string, number>> }> {
   const path = join(folder, 'segment.log');
-  const size = await writeSegment(path, records);
+  const size = await writeSegment(path, records, check);
+  check();
   const fh = await open(path);
   try {
     const datasets: DatasetAccess = {

@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger.js';
 import type { ContainerData, ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
 
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../common/package-root.js';
@@ -35,7 +36,11 @@ export class Container {
   readonly memoryMb: number;
   lastUsed = Date.now();
 
-  /** `warmUpDir`: a blank container that warms up while it waits for a job (container-warm-up.ts) writes there. */
+  /**
+   * `warmUpDir`: a blank container that warms up while it waits for a job
+   * (container-warm-up.ts) writes there, a folder of its own; removed here
+   * once the thread has exited (a warm-up cut short by a terminate cannot).
+   */
   constructor(jobId: string, memoryMb: number, private readonly log: Logger, warmUpDir?: string) {
     this.jobId = jobId;
     this.memoryMb = memoryMb;
@@ -54,7 +59,7 @@ export class Container {
       if (m.type === 'result' && this.current?.attemptId === m.attemptId) this.finish(m.result);
       else if (m.type === 'warmed-up') {
         const { outcome, ms, records, message } = m.report;
-        if (outcome === 'failed') this.log.warn({ ms, records, reason: message }, 'container warm-up failed (the container runs attempts as usual)');
+        if (outcome === 'failed') this.log.warn({ ms, records, err: new Error(message) }, 'container warm-up failed (the container runs attempts as usual)');
         else this.log.info({ outcome, ms, records }, 'container warm-up ended');
       }
     });
@@ -70,6 +75,7 @@ export class Container {
       }
     });
     this.thread.on('exit', (code) => {
+      if (warmUpDir !== undefined) void rm(warmUpDir, { recursive: true, force: true }).catch(() => {});
       this.dead = true;
       this.finish({ outcome: 'FAILED', code: 'INTERNAL', message: `container exited with code ${code}` });
     });
@@ -86,7 +92,7 @@ export class Container {
       const timer = setTimeout(() => {
         this.log.warn({ attemptId, timeoutMs }, 'attempt timed out: terminating its container');
         this.finish({ outcome: 'FAILED', code: 'TIMEOUT', message: `attempt ran longer than its timeout of ${timeoutMs} ms (--task-timeout)` });
-        this.destroy();
+        void this.destroy();
       }, timeoutMs);
       timer.unref();
       this.current = { attemptId, resolve, timer, memoryMb, kind };
@@ -95,11 +101,15 @@ export class Container {
     });
   }
 
-  /** Terminates the thread; a running attempt resolves as killed. Safe to call twice. */
-  destroy(): void {
+  /**
+   * Terminates the thread; a running attempt resolves as killed. Safe to
+   * call twice. Resolves once the thread has stopped (callers that do not
+   * need to wait ignore it).
+   */
+  destroy(): Promise<void> {
     this.dead = true;
     this.finish({ outcome: 'FAILED', code: 'KILLED', message: 'container terminated' });
-    void this.thread.terminate();
+    return this.thread.terminate().then(() => {}, () => {});
   }
 
   private finish(result: ContainerOutcome): void {

@@ -33,8 +33,10 @@ import type { DatasetAccess, DatasetRecordChunk } from '../storage/input-formats
  * Bytes of records per chunk a map attempt asks for: 1 MiB rather than the
  * store's default 256 KiB, so that a split of 60 MB costs the master 60
  * segment reads (each an open, a pread, a CRC check of its batches and a
- * close) and 60 gRPC messages rather than 240. Memory: one chunk and its
- * decoded records per running map attempt.
+ * close) and 60 gRPC messages rather than 240; and the least a host-local
+ * read reads at once. Memory: one chunk and its decoded records per running
+ * map attempt (a host-local chunk is at least the largest batch read so far,
+ * batch-aligned-reads.ts).
  */
 export const MAP_READ_BYTES = 1024 * 1024;
 

@@ -12,7 +12,8 @@
  * service is back), since its outputs could not be served meanwhile.
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { errorMessage, LaminateError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { MasterClient, parseAddress } from '../protocol/master-rpc.js';
@@ -64,10 +65,10 @@ export interface WorkerOptions {
   hostLocalReads?: boolean;
   /**
    * Blank containers (started ahead for the next job) warm up when they have
-   * waited a second for one: they run the engine's map path over synthetic
-   * records, so that a job's first attempts run at the speed of later ones
-   * (container-warm-up.ts). About 1 CPU-s per blank container, on a free
-   * slot. Default true; `--no-warm-up`.
+   * waited a second for one: they run the engine's map and reduce over
+   * synthetic records, so that a job's first attempts run the engine's code
+   * as later ones do (container-warm-up.ts). About 1 s of a core per blank
+   * container, on a free slot. Default true; `--no-warm-up`.
    */
   warmUp?: boolean;
   name?: string;
@@ -86,6 +87,10 @@ export class WorkerNode {
   private readonly log: Logger;
   private readonly client: MasterClient;
   private pool: ContainerPool;
+  /** This worker's warm-up folders, `<data>/warm-up/<random id>/<pool>/<container>`: a restart removes its predecessors' by their other ids. */
+  private readonly warmUpRoot: string;
+  /** Pools made so far (a worker registering again makes a new one). */
+  private pools = 0;
   private reregistering: Promise<void> | undefined;
   private readonly outputs = new MapOutputRegistry();
   private readonly bundles: BundleCache;
@@ -118,6 +123,7 @@ export class WorkerNode {
     requirePositiveInt('--slots', this.slots);
     requirePositiveInt('--memory', this.memoryMb);
     this.log = options.logger.child({ component: 'worker' });
+    this.warmUpRoot = join(options.dataDir, 'warm-up', randomUUID());
     if (options.shuffleService !== undefined) {
       parseAddress(options.shuffleService, '--shuffle-service');
       this.link = new ShuffleServiceLink(options.shuffleService, `${options.name || 'worker'} (pid ${process.pid})`, this.log, () => this.checkService());
@@ -135,13 +141,8 @@ export class WorkerNode {
     // start from each new job's first attempts (Spark keeps executors warm so).
     return new ContainerPool({
       maxThreads: this.slots, memoryMb: this.memoryMb, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb,
-      ...(this.options.warmUp === false ? {} : { warmUpDir: this.warmUpDir() }),
+      ...(this.options.warmUp === false ? {} : { warmUpDir: join(this.warmUpRoot, String(++this.pools)) }),
     }, this.log);
-  }
-
-  /** This process's warm-up folder: under `warm-up/`, by process id, so that a restart can remove its predecessors' leftovers. */
-  private warmUpDir(): string {
-    return join(this.options.dataDir, 'warm-up', String(process.pid));
   }
 
   /** The id the master gave this worker; '' until registered. */
@@ -169,10 +170,10 @@ export class WorkerNode {
   async start(): Promise<void> {
     await rm(join(this.options.dataDir, 'jobs'), { recursive: true, force: true });
     await mkdir(join(this.options.dataDir, 'jobs'), { recursive: true });
-    // Warm-up folders of earlier processes (a worker killed during a warm-up); this one's warm-ups remove their own.
-    const warmUps = join(this.options.dataDir, 'warm-up');
-    for (const pid of await readdir(warmUps).catch(() => [])) {
-      if (pid !== String(process.pid)) await rm(join(warmUps, pid), { recursive: true, force: true });
+    // Warm-up folders of earlier processes (a worker killed during a warm-up); this one's containers remove their own.
+    const warmUps = dirname(this.warmUpRoot);
+    for (const id of await readdir(warmUps).catch(() => [])) {
+      if (id !== basename(this.warmUpRoot)) await rm(join(warmUps, id), { recursive: true, force: true }).catch(() => {});
     }
     if (this.link) await this.link.attach(() => this.stopped, true);
     else this.shuffle = await serveShuffle({ fetchPartition: (req) => this.serveFetch(req), locatePartition: (req) => this.serveLocate(req) }, this.options.host ?? '127.0.0.1', this.options.shufflePort ?? 0);
@@ -188,9 +189,8 @@ export class WorkerNode {
     // Say goodbye, so the master reschedules this worker's work at once.
     if (this.workerId && !this.paused) await this.client.leave(this.workerId, 1_000).catch(() => {});
     this.detach?.();
-    this.pool.close();
-    // A warm-up cut short by the close leaves its folder (each removes its own when it ends).
-    if (this.options.warmUp !== false) await rm(this.warmUpDir(), { recursive: true, force: true }).catch(() => {});
+    await this.pool.close();
+    await rm(this.warmUpRoot, { recursive: true, force: true }).catch(() => {});
     this.functions?.close();
     this.client.close();
     this.datasets?.close();
@@ -258,7 +258,7 @@ export class WorkerNode {
       this.generation++;
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       this.detach?.();
-      this.pool.close();
+      void this.pool.close();
       this.pool = this.newPool();
       // The master released this registration's containers with it.
       this.functions?.close('worker registering again');

@@ -32,7 +32,7 @@ export async function removeDir(dir: string): Promise<void> {
 
 /**
  * A local cluster for a test. Its blank containers do not warm up unless the
- * test asks (warmUp: true): a warm-up costs about 1 CPU-s per blank container
+ * test asks (warmUp: true): a warm-up costs about 1 s of a core per blank container
  * left idle a second, on the 2 cores the test files share, and changes no
  * result (test/unit/worker/container-warm-up.test.ts tests it).
  */

@@ -122,4 +122,44 @@ describe('batch-aligned reads of a segment file', () => {
       await fh.close();
     }
   });
+
+  it('ends with DATA_LOSS on a file shorter than its range, also when a damaged header says a batch runs past the end', async () => {
+    const { all, path, bytes } = await segment();
+    const ends = [...batchEnds(bytes)];
+    const cut = ends[5]! + 100;
+    const short = bytes.subarray(0, cut);
+    const damaged = Buffer.from(short);
+    // The sixth batch's body length made larger than anything left (the header's own CRC then fails too).
+    damaged.writeUInt32LE(bytes.length * 4, ends[4]! + 16);
+    for (const [name, content] of [['short', short], ['short-damaged', damaged]] as const) {
+      const copy = `${path}.${name}`;
+      await writeFile(copy, content);
+      const fh = await open(copy);
+      let reads = 0;
+      const counted = new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'read') {
+            return (...args: Parameters<typeof fh.read>) => {
+              if (++reads > 100) throw new Error('more than 100 reads of a file of a few KB');
+              return target.read(...args);
+            };
+          }
+          const v: unknown = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      try {
+        for (const minBytes of [64, 4096, 1024 * 1024]) {
+          reads = 0;
+          const split = { kind: 'dataset' as const, dataset: DATASET, partition: 0, startOffset: 0, endOffset: all.length, archive: { path: copy, start: 0, end: bytes.length } };
+          const read = async (): Promise<void> => {
+            for await (const chunk of readArchivedSplit(split, batchAlignedReads(counted, minBytes), 'segment file')) void chunk;
+          };
+          await expect(read()).rejects.toMatchObject({ code: 'DATA_LOSS' });
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+  });
 });
