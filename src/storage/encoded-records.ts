@@ -2,7 +2,8 @@
  * Map output records held encoded, as they will be spilled (Hadoop's
  * kvbuffer): the sort buffer of a map attempt without a combiner (or after
  * adaptive combining stopped it) writes each record's bytes here at emit and
- * keeps only its key string and its location, so the emitted values (a
+ * keeps only its location (the spill sorts by the key bytes here:
+ * record-key-sort.ts), so the emitted values (a
  * view's ~100-character strings, msgpack of objects) die young instead of
  * being held, promoted and copied by the garbage collector until the spill:
  * the serving benchmark's map spent 1.0-1.6 s of 2.3-2.9 CPU-s in GC pauses
@@ -25,8 +26,8 @@ const LOCATION_STRIDE = 2 ** 32;
 
 /**
  * Encoded records of one spill window. Use: `add` per record (sync), then
- * `recordAt` for each location in the order to write, then `reset()` after
- * the spill. Not shared between attempts.
+ * `keyAt` to sort and `recordAt` for each location in the order to write,
+ * then `reset()` after the spill. Not shared between attempts.
  */
 export class EncodedRecords implements ByteSink {
   /** The chunk being written (ByteSink's buffer). */
@@ -91,25 +92,25 @@ export class EncodedRecords implements ByteSink {
   }
 
   /**
-   * The key of the record last added, as a new flat string made from its
-   * bytes. The collector keeps this one for the sort instead of the emitted
-   * key: a key decoded by msgpackr is often a slice of a string holding the
-   * whole record (its native extractor decodes a record's strings as one),
-   * and keeping the slice would keep the value it meant to let go. Equal to
-   * the emitted key (apart from lone surrogates, written as U+FFFD, the bytes
-   * the spill holds).
+   * The chunk and byte range of the key of the record at `location`,
+   * written to `out` (no allocation per record): [chunk, start, end), its
+   * UTF-8 bytes as the spill holds them (a lone surrogate as U+FFFD). The
+   * sort reads keys here (record-key-sort.ts).
    */
-  lastKey(): string {
-    const buf = this.buf;
-    let p = this.recordStart;
-    let length = 0;
+  keyAt(location: number, out: RecordRange): void {
+    const index = Math.floor(location / LOCATION_STRIDE);
+    const chunk = this.chunks[index];
+    if (chunk === undefined) throw new LaminateError('INTERNAL', `Expected a buffered record in chunk ${index}, got ${this.chunks.length} chunks`);
+    let p = location - index * LOCATION_STRIDE;
+    let keyLength = 0;
     for (let shift = 1; ; shift *= 128) {
-      const b = buf[p++]!;
-      length += (b & 0x7f) * shift;
+      const b = chunk[p++]!;
+      keyLength += (b & 0x7f) * shift;
       if (b < 0x80) break;
     }
-    for (let i = p; i < p + length; i++) if (buf[i]! >= 0x80) return buf.toString('utf8', p, p + length);
-    return buf.toString('latin1', p, p + length);
+    out.chunk = chunk;
+    out.start = p;
+    out.end = p + keyLength;
   }
 
   /**

@@ -84,10 +84,11 @@ export interface MapOutputCounters {
   spilledRecords: number;
 }
 
-// Rough heap cost of a record without a combiner beside its encoded bytes
-// (EncodedRecords): its key string and two array slots. Strings are counted
-// at a byte a character: V8 keeps Latin-1 strings so, and the sort buffer is
-// a fraction of the heap, leaving room for the rest. (With a combiner,
+// Rough cost of a record without a combiner beside its encoded bytes
+// (EncodedRecords): its location's array slot, and at the spill its sort
+// entries (record-key-sort.ts: about 30 bytes); with the key's length added
+// (pushPlain), as when a key string was kept per record, so that spills come
+// where they did: an over-estimate, on the safe side. (With a combiner,
 // CombiningBuffer keeps its own estimate.)
 const RECORD_OVERHEAD = 48;
 
@@ -116,8 +117,7 @@ export class MapOutputCollector {
   private readonly name: string;
   private readonly mergeFactor: number;
   private readonly minSpillsForCombine: number;
-  // Without a combiner: keys and the locations of their records in `encoded`, per partition, in emit order.
-  private keys: string[][] = [];
+  // Without a combiner: the locations of the records in `encoded`, per partition, in emit order.
   private locations: number[][] = [];
   /** Without a combiner: the buffered records' bytes, encoded at emit. */
   private readonly encoded = new EncodedRecords();
@@ -158,16 +158,12 @@ export class MapOutputCollector {
   }
 
   private resetBuffers(): void {
-    this.keys = [];
     this.locations = [];
     this.encoded.reset();
     this.plainOutputBytes = 0;
     this.table?.reset();
     if (this.table === undefined) {
-      for (let p = 0; p < this.reducers; p++) {
-        this.keys.push([]);
-        this.locations.push([]);
-      }
+      for (let p = 0; p < this.reducers; p++) this.locations.push([]);
     }
     this.buffered = 0;
     this.bufferedBytes = 0;
@@ -202,7 +198,7 @@ export class MapOutputCollector {
     throw new LaminateError('FAILED_PRECONDITION', `Expected emit before the map output is closed, got emit of key '${key}' after`);
   }
 
-  /** Buffers one record without a combiner: its bytes encoded now, its key kept for the sort. */
+  /** Buffers one record without a combiner: its bytes encoded now, where they are kept for the sort. */
   private collectPlain(key: string, v: unknown): void {
     this.pushPlain(this.checkedPartition(key), key, v);
   }
@@ -211,7 +207,6 @@ export class MapOutputCollector {
     const encoded = this.encoded;
     const before = encoded.bytes;
     this.locations[p]!.push(encoded.add(key, v));
-    this.keys[p]!.push(encoded.lastKey());
     this.plainOutputBytes += encoded.lastBytes;
     this.bufferedBytes += key.length + RECORD_OVERHEAD + (encoded.bytes - before);
   }
@@ -306,10 +301,9 @@ export class MapOutputCollector {
         const offset = w.position;
         const before = this.counts.records;
         if (parts === undefined) {
-          await writeSorted(this.keys[p]!, this.locations[p]!, this.encoded, w);
-          this.counts.records += this.keys[p]!.length;
+          await writeSorted(this.locations[p]!, this.encoded, w);
+          this.counts.records += this.locations[p]!.length;
           // Let the garbage collector take this partition while the next is written.
-          this.keys[p] = [];
           this.locations[p] = [];
         } else {
           this.counts.records += await writeCombined(parts[p]!, w);

@@ -5,6 +5,7 @@
 import type { BufferedFileWriter } from './buffered-file-writer.js';
 import { CombinedValues, type CombinedPartition } from './combining-buffer.js';
 import { sortedOrder } from './key-sort.js';
+import { sortedByKeyBytes } from './record-key-sort.js';
 import type { EncodedRecords, RecordRange } from './encoded-records.js';
 import { appendKeyBytes, appendValue } from './record-codec.js';
 
@@ -19,13 +20,13 @@ export interface SpillCounts {
 }
 
 /**
- * Writes the records at `locations[i]` in `encoded` (keyed `keys[i]`)
- * sorted by key, copying their bytes; equal keys keep their emit order.
- * Called once per partition per spill when there is no combiner.
+ * Writes the records at `locations` in `encoded` sorted by key (their key
+ * bytes), copying their bytes; equal keys keep their emit order. Called once
+ * per partition per spill when there is no combiner.
  */
-export async function writeSorted(keys: readonly string[], locations: readonly number[], encoded: EncodedRecords, w: BufferedFileWriter): Promise<void> {
-  const n = keys.length;
-  const order = sortedOrder(keys);
+export async function writeSorted(locations: readonly number[], encoded: EncodedRecords, w: BufferedFileWriter): Promise<void> {
+  const n = locations.length;
+  const order = sortedByKeyBytes(locations, encoded);
   const range: RecordRange = { chunk: encoded.buf, start: 0, end: 0 };
   for (let i = 0; i < n; i++) {
     encoded.recordAt(locations[order[i]!]!, range);
