@@ -85,8 +85,9 @@ export interface MapOutputCounters {
 }
 
 // Rough cost of a record without a combiner beside its encoded bytes
-// (EncodedRecords): its location's array slot, and at the spill its sort
-// entries (record-key-sort.ts: about 30 bytes); with the key's length added
+// (EncodedRecords): its location's array slot, and at the spill its sort's
+// arrays (record-key-sort.ts: about 40 bytes, and 16 more per level of keys
+// tied on their first bytes past those they all share); with the key's length added
 // (pushPlain), as when a key string was kept per record, so that spills come
 // where they did: an over-estimate, on the safe side. (With a combiner,
 // CombiningBuffer keeps its own estimate.)

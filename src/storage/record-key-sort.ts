@@ -12,14 +12,15 @@
  * ~100-byte values, a fresh thread, steady state): see bench/README.md,
  * serving, 3 December.
  *
- * As key-sort.ts does for strings: the bytes every key shares are skipped,
- * then one native sort of 64-bit entries (the next five key bytes, or six
+ * As key-sort.ts does for strings: the bytes every key shares are skipped
+ * (and at each level, those every key still tied shares; copies of one key
+ * are left in emit order), then one native sort of 64-bit entries (the next five key bytes, or six
  * ASCII ones, above the record's index) settles most of the order, and only
  * records tied on them are sorted further the same way, then byte by byte.
  */
 import type { EncodedRecords, RecordRange } from './encoded-records.js';
 
-/** Index bits of an entry: 5 key bytes (40 bits) above them, 62 bits in all. */
+/** Index bits of an entry, below its key bits (5 bytes, 40 bits; or 6 ASCII bytes, 42). */
 const INDEX_BITS = 22;
 const MAX_ENTRY_SORT = 2 ** INDEX_BITS;
 const INDEX_MASK = MAX_ENTRY_SORT - 1;
@@ -28,7 +29,7 @@ const PREFIX_BYTES = 5;
 const ASCII_BYTES = 6;
 /** Runs this short are sorted by comparing their keys. */
 const COMPARE_MAX = 16;
-/** Ties left after this many key bytes past the shared ones are settled by comparing the keys. */
+/** Ties left after this many key bytes (past shared ones) are settled by comparing the keys. */
 const MAX_PREFIX_DEPTH = 40;
 
 /** Whether typed arrays are little-endian here (all platforms Node runs on today). */
@@ -37,8 +38,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Where each record's key bytes are: chunks[i][starts[i], ends[i]). */
 interface Keys {
   readonly chunks: Buffer[];
-  readonly starts: Int32Array;
-  readonly ends: Int32Array;
+  readonly starts: Uint32Array;
+  readonly ends: Uint32Array;
 }
 
 /** Compares keys a and b from byte `from` on (equal before it), shorter first; then by index. */
@@ -55,22 +56,6 @@ function compareFrom(keys: Keys, a: number, b: number, from: number): number {
     if (d !== 0) return d;
   }
   return la - lb || a - b;
-}
-
-/** The number of leading bytes every key shares. */
-function sharedPrefixBytes(keys: Keys, n: number): number {
-  const c0 = keys.chunks[0]!;
-  const s0 = keys.starts[0]!;
-  let shared = keys.ends[0]! - s0;
-  for (let i = 1; i < n && shared > 0; i++) {
-    const c = keys.chunks[i]!;
-    const s = keys.starts[i]!;
-    const len = Math.min(shared, keys.ends[i]! - s);
-    let j = 0;
-    while (j < len && c[s + j] === c0[s0 + j]) j++;
-    shared = j;
-  }
-  return shared;
 }
 
 /**
@@ -125,34 +110,86 @@ function fillEntries(keys: Keys, members: ArrayLike<number>, at: number, words: 
 }
 
 /**
+ * The bytes from `depth` on that every member's key shares, or -1 when the
+ * keys are all equal (copies of one key: a hot key without a combiner).
+ */
+function runSharedBytes(keys: Keys, members: readonly number[], depth: number): number {
+  const { chunks, starts, ends } = keys;
+  const f = members[0]!;
+  const cf = chunks[f]!;
+  const length = ends[f]! - starts[f]!;
+  const sf = starts[f]! + depth;
+  // Past a key's end it has no bytes left (the entries counted them as 0, so keys of other lengths may tie there).
+  const lf = Math.max(0, length - depth);
+  let shared = lf;
+  let sameLength = true;
+  for (let t = 1; t < members.length; t++) {
+    const i = members[t]!;
+    const c = chunks[i]!;
+    const s = starts[i]! + depth;
+    if (ends[i]! - starts[i]! !== length) sameLength = false;
+    const n = Math.min(shared, Math.max(0, ends[i]! - s));
+    let j = 0;
+    while (j < n && c[s + j] === cf[sf + j]) j++;
+    shared = j;
+  }
+  // Equal keys: the same length, and every byte from depth on shared (those before depth are, for a tied run).
+  return sameLength && shared === lf ? -1 : shared;
+}
+
+/**
+ * One entry sort of `members` from `depth`: the members in that order, the
+ * [start, end) pairs of the runs still tied, and the key bytes it settled.
+ * A function of its own so that its entries are freed before the runs are
+ * sorted further.
+ */
+function entrySort(keys: Keys, members: readonly number[], depth: number): { sorted: number[]; ties: number[]; taken: number } {
+  const m = members.length;
+  const entries = new BigUint64Array(m);
+  const words = new Uint32Array(entries.buffer);
+  const taken = fillEntries(keys, members, depth, words);
+  entries.sort();
+  const sorted: number[] = new Array<number>(m);
+  const ties: number[] = [];
+  for (let i = 0; i < m;) {
+    const high = words[2 * i + 1]!;
+    const low = words[2 * i]! >>> INDEX_BITS;
+    let j = i + 1;
+    while (j < m && words[2 * j + 1] === high && words[2 * j]! >>> INDEX_BITS === low) j++;
+    // Local indexes ascend within a run (they are the low bits), so tied members stay in index order.
+    for (let t = i; t < j; t++) sorted[t] = members[words[2 * t]! & INDEX_MASK]!;
+    if (j - i > 1) ties.push(i, j);
+    i = j;
+  }
+  return { sorted, ties, taken };
+}
+
+/**
  * Writes `members` (records tied on their key bytes before `depth`, in
  * increasing index order) into `order` from `at`, sorted by key bytes,
  * equal keys by index.
  */
 function sortMembers(keys: Keys, members: number[], depth: number, maxDepth: number, order: number[], at: number): void {
   const m = members.length;
+  if (m > COMPARE_MAX && depth < maxDepth) {
+    // Bytes the whole run shares settle nothing: skip them. Equal keys are already in index order.
+    const shared = runSharedBytes(keys, members, depth);
+    if (shared < 0) {
+      for (let t = 0; t < m; t++) order[at + t] = members[t]!;
+      return;
+    }
+    depth += shared;
+    maxDepth += shared;
+  }
   if (m <= COMPARE_MAX || depth >= maxDepth) {
     members.sort((a, b) => compareFrom(keys, a, b, depth));
     for (let t = 0; t < m; t++) order[at + t] = members[t]!;
     return;
   }
-  const entries = new BigUint64Array(m);
-  const words = new Uint32Array(entries.buffer);
-  const taken = fillEntries(keys, members, depth, words);
-  entries.sort();
-  for (let i = 0; i < m;) {
-    const high = words[2 * i + 1]!;
-    const low = words[2 * i]! >>> INDEX_BITS;
-    let j = i + 1;
-    while (j < m && words[2 * j + 1] === high && words[2 * j]! >>> INDEX_BITS === low) j++;
-    if (j - i === 1) order[at + i] = members[words[2 * i]! & INDEX_MASK]!;
-    else {
-      // Local indexes ascend within the run (they are the low bits), so members stay in index order.
-      const sub: number[] = new Array<number>(j - i);
-      for (let t = i; t < j; t++) sub[t - i] = members[words[2 * t]! & INDEX_MASK]!;
-      sortMembers(keys, sub, depth + taken, maxDepth, order, at + i);
-    }
-    i = j;
+  const { sorted, ties, taken } = entrySort(keys, members, depth);
+  for (let t = 0; t < m; t++) order[at + t] = sorted[t]!;
+  for (let k = 0; k < ties.length; k += 2) {
+    sortMembers(keys, sorted.slice(ties[k], ties[k + 1]), depth + taken, maxDepth, order, at + ties[k]!);
   }
 }
 
@@ -160,11 +197,13 @@ function sortMembers(keys: Keys, members: number[], depth: number, maxDepth: num
  * The indexes 0..n-1 of `locations` (records in `encoded`), ordered by
  * their keys' bytes; equal keys keep their index order (a stable sort).
  * Called once per partition per spill by the map-output collector. Reads
- * `encoded`, changes nothing.
+ * `encoded`, changes nothing. `entryLimit` (tests) lowers the number of
+ * records from which it only compares. Memory: about 40 bytes per record,
+ * and 16 more per record still tied at each further level.
  */
-export function sortedByKeyBytes(locations: readonly number[], encoded: EncodedRecords): number[] {
+export function sortedByKeyBytes(locations: readonly number[], encoded: EncodedRecords, entryLimit = MAX_ENTRY_SORT): number[] {
   const n = locations.length;
-  const keys: Keys = { chunks: new Array<Buffer>(n), starts: new Int32Array(n), ends: new Int32Array(n) };
+  const keys: Keys = { chunks: new Array<Buffer>(n), starts: new Uint32Array(n), ends: new Uint32Array(n) };
   const range: RecordRange = { chunk: encoded.buf, start: 0, end: 0 };
   for (let i = 0; i < n; i++) {
     encoded.keyAt(locations[i]!, range);
@@ -174,10 +213,9 @@ export function sortedByKeyBytes(locations: readonly number[], encoded: EncodedR
   }
   const order: number[] = new Array<number>(n);
   if (n === 0) return order;
-  const from = sharedPrefixBytes(keys, n);
   const all: number[] = new Array<number>(n);
   for (let i = 0; i < n; i++) all[i] = i;
-  // Beyond 2^22 records the entries' index bits do not fit: compare (a sort buffer of 4 million records is rare).
-  sortMembers(keys, all, from, n < MAX_ENTRY_SORT && LITTLE_ENDIAN ? from + MAX_PREFIX_DEPTH : from, order, 0);
+  // From 2^22 records on the entries' index bits do not fit: compare (a sort buffer of 4 million records is rare).
+  sortMembers(keys, all, 0, n < Math.min(entryLimit, MAX_ENTRY_SORT) && LITTLE_ENDIAN ? MAX_PREFIX_DEPTH : 0, order, 0);
   return order;
 }

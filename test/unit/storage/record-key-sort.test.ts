@@ -18,10 +18,10 @@ function expectedOrder(keys: readonly string[]): number[] {
 }
 
 /** The keys added to a store of small chunks (records across many), and the sort's order of them. */
-function sortThroughStore(keys: readonly string[], chunkBytes = 256): number[] {
+function sortThroughStore(keys: readonly string[], chunkBytes = 256, entryLimit?: number): number[] {
   const store = new EncodedRecords(chunkBytes);
   const locations = keys.map((k, i) => store.add(k, i));
-  return sortedByKeyBytes(locations, store);
+  return sortedByKeyBytes(locations, store, entryLimit);
 }
 
 describe('sortedByKeyBytes', () => {
@@ -56,5 +56,29 @@ describe('sortedByKeyBytes', () => {
     const keys = Array.from({ length: 50_000 }, () => `key-${String(Math.floor(random() * 30_000)).padStart(9, '0')}`);
     const order = sortThroughStore(keys, 64 * 1024);
     expect(order).toEqual(expectedOrder(keys));
+  });
+
+  it('takes a sixth byte into an entry only when all six are ASCII, and counts bytes past a key\'s end as 0', () => {
+    // Runs longer than the comparison's limit that differ at the sixth byte: with é among them the entries hold five
+    // bytes; without it six of 7 bits each, where U+007F and U+0000 sit at the ends of the range (a helper's mutants).
+    const random = rng(28);
+    for (const sixth of [['\u00e9', 'g', '\u007f', '', '\u0000'], ['g', '\u007f', '', '\u0000']]) {
+      const keys = Array.from({ length: 40 }, () => `${pick(random, ['a', 'b'])}bcd${pick(random, ['e', 'f'])}${pick(random, sixth)}${pick(random, ['', 'x'])}`);
+      expect(sortThroughStore(keys)).toEqual(expectedOrder(keys));
+    }
+  });
+
+  it('leaves the copies of a hot key in emit order, among other keys', () => {
+    const random = rng(6);
+    const keys = Array.from({ length: 30_000 }, (_, i) => (random() < 0.9 ? 'the' : `w${i % 50}`));
+    expect(sortThroughStore(keys, 64 * 1024)).toEqual(expectedOrder(keys));
+    const one = Array.from({ length: 1_000 }, () => 'same');
+    expect(sortThroughStore(one)).toEqual(one.map((_, i) => i));
+  });
+
+  it('compares keys only, in the same order, past the number of records its entries can index', () => {
+    const random = rng(12);
+    const keys = Array.from({ length: 3_000 }, () => `${pick(random, UNITS)}${pick(random, UNITS)}${pick(random, UNITS)}`);
+    expect(sortThroughStore(keys, 256, 100)).toEqual(expectedOrder(keys));
   });
 });
