@@ -235,7 +235,7 @@ describe('faults on an embedded cluster', () => {
     expect(waiting.message).toMatch(/waiting/);
 
     const joinedAt = Date.now();
-    const late = [1, 2].map((i) => new WorkerNode({ master: master.address, dataDir: join(dir, `late-${i}`), logger: silentLogger(), slots: 1 }));
+    const late = [1, 2].map((i) => new WorkerNode({ master: master.address, dataDir: join(dir, `late-${i}`), logger: silentLogger(), slots: 1, warmUp: false }));
     for (const w of late) teardown.add(() => w.stop());
     await Promise.all(late.map((w) => w.start()));
 

@@ -64,7 +64,7 @@ describe('function triggers in the master', () => {
     const master = new Master({ port: 0, dataDir: join(dir, 'master'), logger: silentLogger(), triggerFunctions: fns });
     await master.start();
     cleanups.push(() => master.stop());
-    const worker = new WorkerNode({ master: master.address, dataDir: join(dir, 'worker'), logger: silentLogger(), name: 'w1', slots: 2 });
+    const worker = new WorkerNode({ master: master.address, dataDir: join(dir, 'worker'), logger: silentLogger(), name: 'w1', slots: 2, warmUp: false });
     await worker.start();
     cleanups.push(() => worker.stop());
     const client = new LaminateClient(master.address);

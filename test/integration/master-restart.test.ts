@@ -103,7 +103,7 @@ describe('a master that retains a bounded number of finished jobs', () => {
     const book = join(GUTENBERG, 'pg-metamorphosis.txt');
     let master = new Master({ port: 0, dataDir: masterDir, logger: silentLogger(), retainJobs: 2 });
     await master.start();
-    const worker = new WorkerNode({ master: master.address, dataDir: join(dir, 'w'), logger: silentLogger(), slots: 2 });
+    const worker = new WorkerNode({ master: master.address, dataDir: join(dir, 'w'), logger: silentLogger(), slots: 2, warmUp: false });
     await worker.start();
     let client = new JobClient(master.address);
     try {

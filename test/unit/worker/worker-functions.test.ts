@@ -66,7 +66,7 @@ describe('a worker\'s function commands', () => {
       reportInvocation: (r) => { reports.push(r); return Promise.resolve(); },
     };
     const gotAttach = attached.next(() => true);
-    const worker = new WorkerNode({ master: `127.0.0.1:${master.port}`, dataDir: await tempDir(), logger: silentLogger(), functionLink: link });
+    const worker = new WorkerNode({ master: `127.0.0.1:${master.port}`, dataDir: await tempDir(), logger: silentLogger(), functionLink: link, warmUp: false });
     try {
       await worker.start();
       await gotAttach;
