@@ -9,6 +9,7 @@
  * memory: it stops idle and blank ones to make room, and prestarts only into
  * room that is free.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { Container } from './container.js';
@@ -64,7 +65,8 @@ export class ContainerPool {
     if (mb === undefined || this.closed) return;
     while (this.blank.filter((c) => c.alive).length < (this.options.prestart ?? 0) && this.fits(mb)) {
       this.started++;
-      const warmUpDir = this.options.warmUpDir === undefined ? undefined : join(this.options.warmUpDir, String(this.started));
+      // A folder of its own, by an id no other pool of the worker (one per registration) gives again.
+      const warmUpDir = this.options.warmUpDir === undefined ? undefined : join(this.options.warmUpDir, randomUUID());
       this.blank.push(new Container('', mb, this.log, warmUpDir));
     }
   }

@@ -18,7 +18,7 @@
  * text inputs and outputs. With
  * this warm-up, the benchmark's first map attempts took 2.2-2.5 s (the next
  * ones 1.5-1.8 s), its first reduces 0.52-0.60 s against 0.70-0.98 s, and
- * the build 5.2-5.5 s against 5.7-7.7 s (3 runs each, bench/README.md).
+ * the build 5.2-5.5 s against 6.7-7.7 s (3 runs each, bench/README.md).
  *
  * The path run is the one a dataset split read on the master's host takes:
  * a segment file of batches (batch-aligned reads, the archive reader's
@@ -79,7 +79,6 @@ const BATCH_BYTES = 64 * 1024;
 const REDUCERS = 4;
 const SORT_BUFFER_BYTES = 64 * 1024 * 1024;
 
-
 /**
  * The synthetic records' i-th key: hashed into twice as many keys as
  * records, so that some repeat (the combiner has work) and the adaptive
@@ -124,7 +123,7 @@ async function writeSegment(path: string, records: number, check: () => void): P
   return data.length;
 }
 
-/** The larger of two strings: the synthetic job's combine and reduce. */
+/** The largest of string values: the synthetic job's combine and reduce. */
 function largest(values: unknown[]): unknown {
   let best = values[0] as string;
   for (const v of values) if ((v as string) > best) best = v as string;

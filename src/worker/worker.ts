@@ -87,10 +87,8 @@ export class WorkerNode {
   private readonly log: Logger;
   private readonly client: MasterClient;
   private pool: ContainerPool;
-  /** This worker's warm-up folders, `<data>/warm-up/<random id>/<pool>/<container>`: a restart removes its predecessors' by their other ids. */
+  /** This worker's warm-up folders, `<data>/warm-up/<random id>/<container id>`: a restart removes its predecessors' by their other ids. */
   private readonly warmUpRoot: string;
-  /** Pools made so far (a worker registering again makes a new one). */
-  private pools = 0;
   private reregistering: Promise<void> | undefined;
   private readonly outputs = new MapOutputRegistry();
   private readonly bundles: BundleCache;
@@ -141,7 +139,7 @@ export class WorkerNode {
     // start from each new job's first attempts (Spark keeps executors warm so).
     return new ContainerPool({
       maxThreads: this.slots, memoryMb: this.memoryMb, prestart: this.slots, prestartMemoryMb: JOB_DEFAULTS.mapMemoryMb,
-      ...(this.options.warmUp === false ? {} : { warmUpDir: join(this.warmUpRoot, String(++this.pools)) }),
+      ...(this.options.warmUp === false ? {} : { warmUpDir: this.warmUpRoot }),
     }, this.log);
   }
 

@@ -28,7 +28,7 @@ function capturingLogger(): { logger: pino.Logger; lines: () => Array<Record<str
   return { logger: pino({ level: 'debug' }, stream), lines: () => kept.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-/** The files under a worker's warm-up folders (`<data>/warm-up/<process>/<pool>/<container>/...`). */
+/** The files under a worker's warm-up folders (`<data>/warm-up/<worker's id>/<container's id>/...`). */
 async function warmUpFiles(workerDir: string): Promise<string[]> {
   const entries = await readdir(join(workerDir, 'warm-up'), { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
@@ -47,11 +47,11 @@ describe('container warm-ups on a cluster', () => {
     dir = await tempDir();
     const { logger, lines } = capturingLogger();
     // A leftover of a worker killed during a warm-up: removed when the worker starts.
-    const leftover = join(dir, 'worker-1', 'warm-up', 'an-earlier-process', '1', '1', 'segment.log');
+    const leftover = join(dir, 'worker-1', 'warm-up', 'an-earlier-process', 'a-container', 'segment.log');
     await mkdir(dirname(leftover), { recursive: true });
     await writeFile(leftover, 'x');
     cluster = await startLocal({ dataDir: dir, workers: 2, slots: 1, warmUp: true, logger });
-    expect(existsSync(dirname(dirname(dirname(leftover))))).toBe(false);
+    expect(existsSync(dirname(dirname(leftover)))).toBe(false);
     const client = new JobClient(cluster.address);
     const workerDirs = [1, 2].map((i) => join(dir, `worker-${i}`));
     try {

@@ -64,12 +64,23 @@ describe('batch-aligned reads of a segment file', () => {
             // Each chunk ends at a batch's end (the range's ends are batch ends too).
             expect(ends.has(at)).toBe(true);
           }
-          // Chunks hold as many whole batches as fit in the read size: the next batch would not have fit.
+          // Chunks hold as many whole batches as fit in the read: the next batch would not have fit. The read is
+          // minBytes, grown to the largest batch read so far (reads smaller than a header grow by doubling first,
+          // which this model leaves out: checked from 4 KiB reads on).
+          if (minBytes < 4096) continue;
+          let readSize = minBytes;
           for (let i = 0, pos = start; i < chunks.length - 1; i++) {
-            pos += chunks[i]!.length;
+            const chunkEnd = pos + chunks[i]!.length;
+            for (let p = pos; p < chunkEnd;) {
+              const h = parseBatchHeader(bytes, p);
+              if (typeof h === 'string') throw new Error('not a batch');
+              readSize = Math.max(readSize, h.batchBytes);
+              p += h.batchBytes;
+            }
+            pos = chunkEnd;
             const next = parseBatchHeader(bytes, pos);
             if (typeof next === 'string') throw new Error('not a batch');
-            expect(chunks[i]!.length + next.batchBytes).toBeGreaterThan(Math.max(minBytes, chunks[i]!.length));
+            expect(chunks[i]!.length + next.batchBytes).toBeGreaterThan(readSize);
           }
         }
       }
