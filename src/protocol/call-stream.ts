@@ -50,6 +50,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage, isErrorCode, LaminateError } from '../common/errors.js';
 import { fromServiceError } from './status-codes.js';
+import { PendingCalls } from './pending-calls.js';
 
 /** Requests of one stream being answered, or answered and not yet taken by the peer, before the server stops reading it. */
 export const MAX_IN_FLIGHT = 256;
@@ -203,7 +204,8 @@ export class CallStreamMux<F extends string, Q, A> {
   /** Requests of the current stream not yet written (batching only), and the flush that will write them. */
   private outbox: StreamRequest<F, Q>[] = [];
   private flushing: NodeJS.Immediate | undefined;
-  private readonly pending = new Map<number, Pending<A>>();
+  /** Calls in flight by id (not a Map: pending-calls.ts says why). */
+  private readonly pending = new PendingCalls<Pending<A>>();
   private nextId = 1;
   /** Ends an unused stream: armed while one is open, it looks at `lastUsed` when it fires (no timer set per call). */
   private idle: NodeJS.Timeout | undefined;
@@ -231,7 +233,7 @@ export class CallStreamMux<F extends string, Q, A> {
     const deadline = performance.now() + timeoutMs;
     if (deadline < this.sweepAt) this.armSweep(deadline);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline, timeoutMs, what });
+      this.pending.add(id, { resolve, reject, deadline, timeoutMs, what });
       const msg = { id, [this.field]: req } as StreamRequest<F, Q>;
       if (!this.batching) {
         stream.write(msg);
@@ -302,10 +304,9 @@ export class CallStreamMux<F extends string, Q, A> {
   }
 
   private settle(res: StreamAnswer<A>): void {
-    const p = this.pending.get(res.id);
+    const p = this.pending.take(res.id);
     // Not pending: its deadline passed (already rejected), or an id this client never sent.
     if (p === undefined) return;
-    this.pending.delete(res.id);
     if (res.errorCode !== '') {
       p.reject(new LaminateError(isErrorCode(res.errorCode) ? res.errorCode : 'INTERNAL', res.errorMessage));
     } else if (res.answer === null || res.answer === undefined) {
@@ -316,8 +317,7 @@ export class CallStreamMux<F extends string, Q, A> {
   }
 
   private failAll(error: (p: Pending<A>) => LaminateError): void {
-    const all = [...this.pending.values()];
-    this.pending.clear();
+    const all = this.pending.takeAll();
     clearTimeout(this.sweep);
     this.sweep = undefined;
     this.sweepAt = Infinity;
@@ -340,9 +340,9 @@ export class CallStreamMux<F extends string, Q, A> {
     this.sweepAt = Infinity;
     const now = performance.now();
     let next = Infinity;
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.pending.entries()) {
       if (p.deadline <= now) {
-        this.pending.delete(id);
+        this.pending.take(id);
         p.reject(new LaminateError('TIMEOUT', `${p.what}: no answer within ${p.timeoutMs} ms`));
       } else if (p.deadline < next) {
         next = p.deadline;
