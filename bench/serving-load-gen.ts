@@ -6,13 +6,14 @@
  * holds the view's keys (each key is made from its zipfian rank when sent).
  *
  * Driven over the IPC channel, one command at a time:
- * - `{ kind: 'gets', rate, seconds, startAt, phase }`: Gets of one key in
+ * - `{ kind: 'gets', rate, seconds, startAt, phase, spin }`: Gets of one key in
  *   open loop; request i is due at startAt + (i + phase) / rate (startAt in
  *   epoch ms, the same for every generator; phase in [0, 1) interleaves the
  *   generators' sends), and is timed from that intended send time, so a
  *   stall of the generator or the node is counted, not hidden (coordinated
- *   omission). Answers the latency histogram (hdr, compressed base64) and how
- *   late the sends left.
+ *   omission). Waits for each send spinning or by timer (send-pacing.ts).
+ *   Answers the latency histogram (hdr, compressed base64) and how late the
+ *   sends left.
  * - `{ kind: 'multiGets', batch, loops, seconds }`: MultiGets of `batch`
  *   keys from `loops` closed loops; answers the keys received.
  * - `{ kind: 'scan' }`: one Scan of the whole view; answers the entries.
@@ -28,9 +29,10 @@ import * as hdr from 'hdr-histogram-js';
 import { ServingClient } from '../src/protocol/serving-rpc.js';
 import { kvKey } from './data-gen/kv-records.js';
 import { ScrambledZipfian } from './zipfian.js';
+import { waitUntil } from './send-pacing.js';
 
 export type GeneratorCommand =
-  | { readonly kind: 'gets'; readonly rate: number; readonly seconds: number; readonly startAt: number; readonly phase: number }
+  | { readonly kind: 'gets'; readonly rate: number; readonly seconds: number; readonly startAt: number; readonly phase: number; readonly spin: boolean }
   | { readonly kind: 'multiGets'; readonly batch: number; readonly loops: number; readonly seconds: number }
   | { readonly kind: 'scan' }
   | { readonly kind: 'sweep'; readonly from: number; readonly to: number; readonly batch: number }
@@ -54,8 +56,6 @@ function cpuSince(start: NodeJS.CpuUsage): number {
   const c = process.cpuUsage(start);
   return (c.user + c.system) / 1e6;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function gets(client: ServingClient, view: string, key: () => string, c: Extract<GeneratorCommand, { kind: 'gets' }>): Promise<GeneratorReply> {
   const latency = newLatencyHistogram();
@@ -90,7 +90,7 @@ async function gets(client: ServingClient, view: string, key: () => string, c: E
         },
       );
     }
-    if (sent < total) await sleep(Math.max(0, t0 + sent * interval - performance.now()));
+    if (sent < total) await waitUntil(t0 + sent * interval, c.spin);
   }
   if (done < total) await new Promise<void>((r) => { allDone = r; });
   const reply: GeneratorReply = {

@@ -77,15 +77,16 @@ export class LoadGenerators {
 
   /**
    * Gets in open loop at `rate` per second in all for `seconds`, starting 100 ms from now, from the first
-   * `senders` generators (default all; the others idle); every request timed from its intended send.
+   * `senders` generators (default all; the others idle); every request timed from its intended send;
+   * `spin`: the senders spin to send on time rather than sleep on timers (send-pacing.ts).
    */
-  async gets(rate: number, seconds: number, senders = this.procs.length): Promise<OpenLoopResult> {
+  async gets(rate: number, seconds: number, senders = this.procs.length, spin = true): Promise<OpenLoopResult> {
     const procs = this.procs.slice(0, Math.max(1, senders));
     const n = procs.length;
     const startAt = Date.now() + 100;
     const replies = await Promise.all(procs.map((p, g) => {
       const r = this.reply(p, 'gets');
-      this.command(p, { kind: 'gets', rate: rate / n, seconds, startAt, phase: g / n });
+      this.command(p, { kind: 'gets', rate: rate / n, seconds, startAt, phase: g / n, spin });
       return r;
     }));
     const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });

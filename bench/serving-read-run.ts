@@ -3,7 +3,7 @@
  * `npm run bench -- serving` times first):
  *
  *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets]
- *       [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--help]
+ *       [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--timer-sends] [--help]
  *
  * A master and a `laminate serve` process (the compiled CLI) serve a view of
  * N keys (default 1,000,000) with ~100-byte values in 4 files, written by
@@ -19,7 +19,9 @@
  * --rates: the open-loop rates tried (default serving-reads.ts's GET_RATES);
  * --every-rate: each of them even past a miss (CPU per Get at each rate);
  * --no-bulk: no MultiGet and Scan; --no-sweep: no read of every key before
- * the Gets (serving-reads.ts: the node's cache then fills during them).
+ * the Gets (serving-reads.ts: the node's cache then fills during them);
+ * --timer-sends: the Gets' sender (and the wake-up probe's) sleeps on timers
+ * between sends instead of spinning (send-pacing.ts).
  */
 import { formatWakeupProbe, probeWakeups } from './wakeup-probe.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -52,6 +54,7 @@ const RATES = flag('rates')?.split(',').map((r) => {
 const EVERY_RATE = process.argv.includes('--every-rate');
 const NO_BULK = process.argv.includes('--no-bulk');
 const NO_SWEEP = process.argv.includes('--no-sweep');
+const TIMER_SENDS = process.argv.includes('--timer-sends');
 /** --exec-argv A,B: node flags for the node, the floor and the generators (--trace-gc ...), after --profile's. */
 const EXEC_ARGV = flag('exec-argv')?.split(',') ?? [];
 const PROFILE_ARGS = [...(PROFILE === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE]), ...EXEC_ARGV];
@@ -81,7 +84,7 @@ function print(who: string, f: ReadFigures): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--exec-argv F1,F2]');
+    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--timer-sends] [--exec-argv F1,F2]');
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'laminate-bench-reads-'));
@@ -97,10 +100,10 @@ async function main(): Promise<void> {
     await views.deployView({ name: VIEW, bundle: Buffer.from('export default {};\n'), source: 'kv', definitionHash: 'f'.repeat(64), merge: 'max' });
     await publishKv(store, VIEW, KEYS, SEED);
     const options = {
-      stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS, everyRate: EVERY_RATE, bulk: !NO_BULK, sweep: !NO_SWEEP,
+      stepSeconds: STEP_SECONDS, warmupSeconds: 3, generatorExecArgv: PROFILE_ARGS, everyRate: EVERY_RATE, bulk: !NO_BULK, sweep: !NO_SWEEP, timerSends: TIMER_SENDS,
       ...(NO_GETS ? { rates: [] } : RATES !== undefined ? { rates: RATES } : {}),
     };
-    if (!NO_GETS) console.log(formatWakeupProbe(await probeWakeups()));
+    if (!NO_GETS) console.log(formatWakeupProbe(await probeWakeups(8000, 3, !TIMER_SENDS)));
     if (ONLY !== 'floor') {
       const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);

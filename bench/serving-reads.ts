@@ -25,6 +25,8 @@ export const GENERATORS = 2;
  * a second sender only put a third busy process on the 2 cores, whose run-queue waits showed in every p99 (quiet
  * machine, 8,000/s: node p99 11.5 ms with two senders, 5.6 ms with one). The MultiGets keep two: their 4 closed
  * loops in one process answered 122,078-178,784 keys/s against 156,432-211,504 from two (bench/README.md).
+ * Since the sender spins to send on time (send-pacing.ts) it holds a core during the Gets: a second one would
+ * leave the node none.
  */
 export const GET_SENDERS = 1;
 
@@ -43,6 +45,8 @@ export interface ReadOptions {
   readonly sweep?: boolean;
   /** false: no MultiGet and Scan (their figures are then 0). */
   readonly bulk?: boolean;
+  /** true: the Gets' sender waits on timers between sends instead of spinning (send-pacing.ts). */
+  readonly timerSends?: boolean;
 }
 
 /** One open-loop step with what it cost: server and generator CPU microseconds per Get. */
@@ -88,14 +92,15 @@ export async function readFigures(address: string, view: string, keys: number, s
   const gens = await LoadGenerators.start(address, view, keys, seed, GENERATORS, o.generatorExecArgv);
   try {
     if (o.sweep !== false) await gens.sweep(keys, 1000);
-    await gens.gets(1000, o.warmupSeconds, GET_SENDERS);
+    const spin = o.timerSends !== true;
+    await gens.gets(1000, o.warmupSeconds, GET_SENDERS, spin);
     const limit = o.p99LimitMs ?? 5;
     const steps: ReadStep[] = [];
     let best: ReadStep | undefined;
     let missedOnce = false;
     for (const rate of o.rates ?? GET_RATES) {
       const cpu0 = processCpuSeconds(serverPid);
-      const r = await gens.gets(rate, o.stepSeconds, GET_SENDERS);
+      const r = await gens.gets(rate, o.stepSeconds, GET_SENDERS, spin);
       const step: ReadStep = { ...r, serverCpuUsPerGet: ((processCpuSeconds(serverPid) - cpu0) * 1e6) / r.sent, clientCpuUsPerGet: (r.generatorCpuS * 1e6) / r.sent };
       steps.push(step);
       if (r.errors > 0 || r.p99Ms > limit) missedOnce = true;
