@@ -7,23 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PendingCalls } from '../../../src/protocol/pending-calls.js';
-
-/** A small seeded generator (mulberry32), so that a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../src/common/seeded-random.js';
 
 describe('PendingCalls', () => {
   for (const seed of [1, 2, 3, 4]) {
     it(`agrees with a Map over 20,000 calls with stragglers (seed ${seed})`, () => {
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       const table = new PendingCalls<{ id: number }>(4);
       const model = new Map<number, { id: number }>();
       let next = seed === 4 ? 2 ** 32 - 50 : 1; // seed 4: ids across 2^32, where `&` keeps the low bits
