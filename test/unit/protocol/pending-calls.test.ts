@@ -39,7 +39,7 @@ describe('PendingCalls', () => {
     });
   }
 
-  it('answers undefined for ids never added, already taken, or held by a later id in the same slot', () => {
+  it('answers undefined for ids never added (one whose slot another id holds among them) or already taken', () => {
     const table = new PendingCalls<string>(4);
     table.add(1, 'a');
     expect(table.take(5)).toBeUndefined(); // same slot as 1 in a ring of 4
