@@ -76,15 +76,25 @@ export class BenchCluster {
 
   /** Stops every process (SIGTERM, then SIGKILL after 5 s). */
   async stop(): Promise<void> {
-    await Promise.all(this.processes.map(async (p) => {
-      if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => p.proc.once('exit', () => r()));
-      p.proc.kill('SIGTERM');
-      const t = setTimeout(() => p.proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }));
+    await stopAll(this.processes);
   }
+
+  /** Stops the workers only (and with them their containers), leaving the master serving its clients. */
+  async stopWorkers(): Promise<void> {
+    await stopAll(this.processes.filter((p) => p.role === 'worker'));
+  }
+}
+
+/** SIGTERM to each process, then SIGKILL to any still running 5 s later; resolves when all have exited. */
+async function stopAll(processes: readonly ClusterProcess[]): Promise<void> {
+  await Promise.all(processes.map(async (p) => {
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.proc.once('exit', () => r()));
+    p.proc.kill('SIGTERM');
+    const t = setTimeout(() => p.proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }));
 }
 
 function launch(role: 'master' | 'worker', args: string[], logFile: string, pipeStdout: boolean): ClusterProcess {
