@@ -181,9 +181,10 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
     let wakeups: WakeupProbe | undefined;
     if (i === 0 && !buildOnly(ctx)) {
       // The build's workers are stopped first: the reads are a serving node's (next to the master, which
-      // clients ask for serving nodes), and workers just out of a build still release their memory and
-      // collect for a while. Beside them the machine's own echo (the probe below) had p99 37.5 and 41.2 ms,
-      // without them 6.75 and 5.41 (two A/B rounds of the whole benchmark, 3 December; bench/README.md).
+      // clients ask for serving nodes), and workers just out of a build stay busy for seconds (23-38% of a
+      // core each) and keep their heaps mapped. Beside them the machine's own echo (the probe below) had p99
+      // 37.5 and 41.2 ms, without them 6.75 and 5.41 (two A/B rounds of the whole benchmark, 3 December;
+      // bench/README.md, where the Gets' figures with and without them are).
       await cluster.stopWorkers();
       wakeups = await probeWakeups();
       ctx.log(formatWakeupProbe(wakeups));

@@ -21,7 +21,7 @@ let registry: Registry | undefined;
  * 10.5-12.5 and 7-8.5 ms a second). A stall still shows whole at 100 ms (it delays the next sample by its
  * length); what is lost is samples: 150 in a 15 s scrape rather than 1,500.
  */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** The process's registry, with Node's default metrics, created at first use. */
 export function metricsRegistry(): Registry {
