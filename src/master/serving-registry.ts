@@ -25,6 +25,14 @@ interface NodeState {
   refused: LoadedVersion[];
   refusalReason: string;
   current: LoadedVersion[];
+  /**
+   * Heard from by this master. A node restored after a restart has not been:
+   * its loaded versions are unknown (none are persisted), so it is down until
+   * its next heartbeat however recent its last one before the restart was.
+   * Listing it live with nothing loaded sent clients an UNAVAILABLE ("none of
+   * the serving nodes has loaded the view") in the second after a quick restart.
+   */
+  reported: boolean;
 }
 
 /** A registered node's last report, for the speed handoff. */
@@ -75,6 +83,7 @@ export class ServingRegistry {
     const n = this.nodes.get(hb.nodeId);
     const state = {
       address: hb.address, lastHeardAt: now, loaded: [...hb.loaded], refused: [...hb.refused], refusalReason: hb.refusalReason, current: [...(hb.current ?? [])],
+      reported: true,
     };
     if (n === undefined || n.address !== state.address || !sameVersions(n.current, state.current)) this.changed = true;
     if (n) Object.assign(n, state);
@@ -89,13 +98,13 @@ export class ServingRegistry {
   }
 
   /**
-   * Registers nodes known before a master restart, as down (their last
-   * heartbeat is old), unless heard from since. Called once at start.
+   * Registers nodes known before a master restart, as down until heard
+   * from (`reported`), unless heard from since. Called once at start.
    */
   restore(nodes: readonly PersistedServingNode[]): void {
     for (const p of nodes) {
       if (this.nodes.has(p.nodeId)) continue;
-      this.nodes.set(p.nodeId, { nodeId: p.nodeId, address: p.address, lastHeardAt: p.lastHeardAt, loaded: [], refused: [], refusalReason: '', current: [...p.current] });
+      this.nodes.set(p.nodeId, { nodeId: p.nodeId, address: p.address, lastHeardAt: p.lastHeardAt, loaded: [], refused: [], refusalReason: '', current: [...p.current], reported: false });
     }
   }
 
@@ -132,7 +141,7 @@ export class ServingRegistry {
   }
 
   private isLive(n: NodeState, now: number): boolean {
-    return now - n.lastHeardAt <= this.timeoutMs;
+    return n.reported && now - n.lastHeardAt <= this.timeoutMs;
   }
 
   private sorted(): NodeState[] {

@@ -58,6 +58,15 @@ describe('serving registry persistence', () => {
     after.restore(await loadServingNodes(dir));
     expect(after.registered(now).map((n) => [n.nodeId, n.live, n.current[0]!.version])).toEqual([['a', true, 5], ['b', false, 4]]);
 
+    // Restored within the timeout of its last heartbeat (a quick restart): still down, its loaded versions unknown.
+    const quick = new ServingRegistry(1000);
+    quick.restore(await loadServingNodes(dir));
+    expect(quick.live(10_500)).toEqual([]);
+    expect(quick.registered(10_500).map((n) => [n.nodeId, n.live])).toEqual([['a', false], ['b', false]]);
+    expect(quick.servedBy('v', 3, 10_500)).toEqual([]);
+    quick.heard(hb('b', 4), 10_600);
+    expect(quick.live(10_600).map((n) => [n.nodeId, n.loaded])).toEqual([['b', [{ view: 'v', version: 4 }]]]);
+
     await writeFile(servingNodesPath(dir), '{"nodes":[{"nodeId":"a"}]}');
     await expect(loadServingNodes(dir)).rejects.toMatchObject({ code: 'DATA_LOSS' });
     await writeFile(servingNodesPath(dir), 'not json');
