@@ -126,7 +126,8 @@ export class ServingDirectory {
     }
     const nodes = await this.list(true);
     if (nodes.length === 0) {
-      return new LaminateError('UNAVAILABLE', `No serving node is running: start one (laminate serve --master ${this.views.address})`, { ids });
+      // Also the answer for a second or so after a master restart, until the nodes' next heartbeats.
+      return new LaminateError('UNAVAILABLE', `No serving node has reported to the master lately: start one (laminate serve --master ${this.views.address}), or, if the master just restarted, retry once the nodes have heartbeated`, { ids });
     }
     const which = version === undefined ? `view '${view}'` : `version ${version} of view '${view}'`;
     return new LaminateError('UNAVAILABLE', `None of the ${nodes.length} serving nodes has loaded ${which} yet`, { ids });
