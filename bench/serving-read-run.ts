@@ -33,10 +33,10 @@ import { LaminateClient } from '../src/client/laminate-client.js';
 import { versionDir } from '../src/view/view-version-dir.js';
 import { publishKv } from './kv-version.js';
 import { numberArg } from './args.js';
-import { formatBulk, formatStep, readFigures, type ReadFigures } from './serving-reads.js';
+import { formatBulk, formatStep, readFigures, STEP_SECONDS as DEFAULT_STEP_SECONDS, type ReadFigures } from './serving-reads.js';
 
 const KEYS = numberArg('keys', 1_000_000, true);
-const STEP_SECONDS = numberArg('step-seconds', 3);
+const STEP_SECONDS = numberArg('step-seconds', DEFAULT_STEP_SECONDS);
 const flag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];

@@ -36,8 +36,8 @@ import { readManifest, versionDir } from '../../src/view/view-version-dir.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { BenchCluster, CLI, ROOT } from '../cluster.js';
 import { formatWakeupProbe, probeWakeups, type WakeupProbe } from '../wakeup-probe.js';
-import { formatBulk, formatStep, readFigures, type ReadFigures } from '../serving-reads.js';
-import { bestOf, CLUSTER_SHAPE, flagYes, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
+import { formatBulk, formatStep, readFigures, STEP_SECONDS, type ReadFigures } from '../serving-reads.js';
+import { bestOf, CLUSTER_SHAPE, flagNumber, flagYes, runFigures, warmPageCache, type BenchContext, type Benchmark } from '../context.js';
 import { kvRecords } from '../data-gen/kv-records.js';
 import { machineBusySeconds, measureCommand, otherCores, processCpuSeconds, sampleRss, threadCpuSeconds, threadSplit } from '../measure.js';
 import { target, type BenchResult, type Check } from '../report.js';
@@ -70,8 +70,10 @@ function loadAndVerify(root: string, view: string, version: number): { ms: numbe
   return JSON.parse(out) as { ms: number; cpuMs: number };
 }
 
-/** Seconds per open-loop Get step and of the MultiGet run. */
-const STEP_SECONDS = 3;
+/** Seconds per open-loop Get step and of the MultiGet run: `--step-seconds S`, default serving-reads.ts's STEP_SECONDS. */
+function stepSeconds(ctx: BenchContext): number {
+  return flagNumber(ctx, 'step-seconds', STEP_SECONDS);
+}
 
 /** Starts a process and resolves with what `re` matched on its stdout; the process is killed by `stop`. */
 function startProcess(args: string[], re: RegExp, logFile: string): Promise<{ proc: ChildProcess; match: RegExpExecArray }> {
@@ -197,7 +199,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
           await new Promise((r) => setTimeout(r, 100));
         }
         ctx.log('reads against laminate serve');
-        serve = await readFigures(node.match[1]!, 'kv', keys, SEED + 7, node.proc.pid!, { stepSeconds: STEP_SECONDS, warmupSeconds: 3 });
+        serve = await readFigures(node.match[1]!, 'kv', keys, SEED + 7, node.proc.pid!, { stepSeconds: stepSeconds(ctx), warmupSeconds: 3 });
       } finally {
         node.proc.kill('SIGTERM');
       }
@@ -205,7 +207,7 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
         /listening on (\S+)/, join(cluster.options.dir, 'rpc-floor.log'));
       try {
         ctx.log('reads against the RPC floor');
-        floor = await readFigures(rpcFloor.match[1]!, 'kv', keys, SEED + 7, rpcFloor.proc.pid!, { stepSeconds: STEP_SECONDS, warmupSeconds: 3 });
+        floor = await readFigures(rpcFloor.match[1]!, 'kv', keys, SEED + 7, rpcFloor.proc.pid!, { stepSeconds: stepSeconds(ctx), warmupSeconds: 3 });
       } finally {
         rpcFloor.proc.kill('SIGTERM');
       }
@@ -224,7 +226,10 @@ async function buildRun(ctx: BenchContext, keys: number, i: number): Promise<Bui
 
 export const serving: Benchmark = {
   name: 'serving',
-  flags: { 'build-only': "'yes': the floor and the build only (one load-and-verify pass, no reads, no swaps), to iterate on the build" },
+  flags: {
+    'build-only': "'yes': the floor and the build only (one load-and-verify pass, no reads, no swaps), to iterate on the build",
+    'step-seconds': `seconds per open-loop Get step and of the MultiGet run (default ${STEP_SECONDS})`,
+  },
   async run(ctx: BenchContext): Promise<BenchResult> {
     const keys = Math.max(1000, Math.round(FULL_KEYS * ctx.scale));
     const recordsFile = join(ctx.work, 'records.bin');
