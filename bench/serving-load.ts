@@ -108,19 +108,6 @@ export class LoadGenerators {
     return result;
   }
 
-  /** The highest of `rates` (ascending) whose p99 stays within `p99LimitMs` with no error; stops at the first miss. */
-  async highestRate(rates: readonly number[], seconds: number, p99LimitMs: number): Promise<{ best: OpenLoopResult | undefined; steps: OpenLoopResult[] }> {
-    const steps: OpenLoopResult[] = [];
-    let best: OpenLoopResult | undefined;
-    for (const rate of rates) {
-      const r = await this.gets(rate, seconds);
-      steps.push(r);
-      if (r.errors > 0 || r.p99Ms > p99LimitMs) break;
-      best = r;
-    }
-    return { best, steps };
-  }
-
   /** MultiGets of `batch` keys from `loops` closed loops in all (spread over the generators) for `seconds`: keys answered, per second, and the generators' CPU seconds. */
   async multiGetRate(batch: number, loops: number, seconds: number): Promise<{ keys: number; perSecond: number; cpuS: number }> {
     const n = this.procs.length;
