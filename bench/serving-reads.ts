@@ -20,13 +20,13 @@ export const GET_RATES = [1000, 2000, 4000, 6000, 8000, 10_000, 12_000, 16_000, 
 /**
  * Seconds per open-loop Get step (and of the measured MultiGet run). A step's
  * p99 is that of its own Gets: over 3 s at 1,000/s it was the 30th slowest of
- * 3,000, so one stall of ~30 ms anywhere on the machine (a core held by a
- * kernel thread, a vCPU the host ran late) decided whether the step met its
- * limit, and with the sweep stopping at its first miss, the whole figure. On
- * the benchmark's 2-vCPU VM, three full runs each in turn (bench/README.md,
+ * 3,000, few enough for one stall of ~30 ms anywhere on the machine (a core
+ * held by a kernel thread, a vCPU the host ran late) to fail the step, and
+ * with the sweep stopping at its first miss, the whole figure. On the
+ * benchmark's 2-vCPU VM, three full runs each in turn (bench/README.md,
  * serving, 3 December 13:40-14:03 UTC): 3 s steps gave the node 2,000/s, none
- * and 6,000/s, their misses single steps between passing ones (p99 8.26 ms at
- * 4,000/s after 2.34 at 2,000); 10 s steps gave 16,000/s each time. The
+ * and 6,000/s, each missing at a single step (p99 8.26 ms at 4,000/s after
+ * 2.34 at 2,000; 6.62 at the first); 10 s steps gave 16,000/s each time. The
  * stalls are still counted: each step's p99 and max include them, over more Gets.
  */
 export const STEP_SECONDS = 10;
