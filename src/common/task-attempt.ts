@@ -67,6 +67,22 @@ export type WorkerCommand =
   /** Stop a function container (idle, its function deleted, or unknown to the master). Safe to repeat. */
   | { readonly type: 'stopContainer'; readonly containerId: string; readonly reason: string };
 
+/**
+ * A view file a reduce attempt wrote, as its writer summed it up while
+ * writing (src/view/view-file-writer.ts): what a build's manifest records of
+ * the file, so that the master publishing the build need not read every
+ * byte of it again (src/master/view-service.ts).
+ */
+export interface OutputFileSummary {
+  readonly records: number;
+  readonly bytes: number;
+  /** CRC-32 of the whole file. */
+  readonly checksum: number;
+  /** Both undefined when records is 0. */
+  readonly firstKey: string | undefined;
+  readonly lastKey: string | undefined;
+}
+
 /** How an attempt ended, as its worker reports it. */
 export type AttemptOutcome =
   | {
@@ -74,6 +90,8 @@ export type AttemptOutcome =
     readonly counters: Readonly<Record<string, number>>;
     /** Map attempts only: the index of the output file kept on the worker, one entry per reducer. */
     readonly partitions?: readonly PartitionInfo[];
+    /** Reduce attempts writing a view file (a view's build) only: that file's summary. */
+    readonly outputFile?: OutputFileSummary;
   }
   | { readonly outcome: 'FAILED'; readonly code: ErrorCode; readonly message: string }
   /** A reduce attempt could not fetch map task `mapIndex`'s output (attempt `mapAttemptId`). */

@@ -7,6 +7,7 @@
 import type { InputSplit } from '../common/input-split.js';
 import type { JobStatus } from '../common/job-status.js';
 import type { Logger } from '../common/logger.js';
+import type { OutputFileSummary } from '../common/task-attempt.js';
 import type { ResolvedJobSpec } from './job-spec.js';
 
 export interface JobPlan {
@@ -22,4 +23,11 @@ export interface JobPlan {
   journaled: boolean;
   /** The job's end is on disk: only then do clients hear of it. */
   ended: boolean;
+  /**
+   * The view files the job's committed reduce attempts wrote, by partition,
+   * as their writers summed them up (a view build's; the view service's
+   * manifest takes them). In memory only: a restarted master has none for
+   * tasks committed before, and the view service reads those files instead.
+   */
+  outputFiles?: Map<number, OutputFileSummary>;
 }

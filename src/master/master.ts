@@ -12,7 +12,7 @@ import { errorMessage, LaminateError } from '../common/errors.js';
 import { formatAttemptDir, formatJobId, parseAttemptId } from '../common/ids.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import type { JobStatus } from '../common/job-status.js';
-import type { AttemptReport } from '../common/task-attempt.js';
+import type { AttemptReport, OutputFileSummary } from '../common/task-attempt.js';
 import { requirePositiveInt } from '../common/validate.js';
 import { serveMaster, type BoundServer } from '../protocol/master-rpc.js';
 import type * as M from '../protocol/messages.js';
@@ -220,6 +220,7 @@ export class Master {
         submit: async (r) => (await this.submitJob(r)).jobId,
         ended: (jobId) => this.jobEnded(jobId),
         byOutput: (dir) => [...this.jobs.values()].find((p) => p.spec.outputDir === dir)?.jobId,
+        outputFile: (jobId, partition) => this.jobs.get(jobId)?.outputFiles?.get(partition),
       },
       registry: servingRegistry, clock: this.clock, log: this.log, onVersionPublished: (p) => publishes.published(p),
       ...(this.options.onViewPublishStep ? { onPublishStep: this.options.onViewPublishStep } : {}),
@@ -348,7 +349,7 @@ export class Master {
           log.info('map attempt succeeded');
           this.run(this.scheduler.attemptSucceeded(attemptId, { partitions, counters }, now));
         } else {
-          await this.commitReduce(plan, attemptId, workerId, ref.index, counters, log);
+          await this.commitReduce(plan, attemptId, workerId, ref.index, counters, result.outputFile, log);
         }
         return;
       }
@@ -367,7 +368,8 @@ export class Master {
   }
 
   /** Commits a reduce attempt's part file: exactly one attempt per task gets to. */
-  private async commitReduce(plan: JobPlan, attemptId: string, workerId: string, partition: number, counters: Record<string, number>, log: Logger): Promise<void> {
+  private async commitReduce(plan: JobPlan, attemptId: string, workerId: string, partition: number, counters: Record<string, number>,
+    outputFile: OutputFileSummary | undefined, log: Logger): Promise<void> {
     const dir = formatAttemptDir(attemptId, workerId);
     if (!this.scheduler.requestCommit(attemptId)) {
       log.info('commit denied: another attempt owns the task');
@@ -383,6 +385,8 @@ export class Master {
       return;
     }
     log.info('reduce attempt committed');
+    // The committed attempt's file alone: a losing attempt's summary never gets here (its commit is denied above).
+    if (outputFile !== undefined) (plan.outputFiles ??= new Map()).set(partition, outputFile);
     await this.journal.append({ type: 'taskCommitted', jobId: plan.jobId, index: partition, attemptId, counters })
       .catch((err: unknown) => log.error({ err }, 'could not journal a task commit: a restarted master would run the task again'));
     this.run(this.scheduler.attemptSucceeded(attemptId, { counters }, this.clock.now()));

@@ -21,18 +21,17 @@
 import type { Logger } from '../common/logger.js';
 import type { Clock } from '../common/clock.js';
 import { errorMessage, LaminateError } from '../common/errors.js';
-import { formatPartFile } from '../common/ids.js';
 import type { JobStatus } from '../common/job-status.js';
 import type {
   BuildViewRequest, DeployViewRequest, ServedView, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewInfo, ViewVersionInfo, ViewVersionList,
 } from '../common/view-shapes.js';
 import type { LogDatasetStore } from '../dataset/log-dataset-store.js';
 import { formatCut, validateCut } from '../dataset/cut.js';
+import type { OutputFileSummary } from '../common/task-attempt.js';
 import type { SubmitJobRequest } from '../protocol/messages.js';
 import type { ViewHandlers } from '../protocol/view-rpc.js';
-import { joinStorePath, locateChecked } from '../storage/store-path.js';
-import { ViewFileReader } from '../view/view-file-reader.js';
-import { cutIsBehind, makeManifest, validateViewName, type ViewManifest, type ViewManifestFile } from '../view/view-manifest.js';
+import { locateChecked } from '../storage/store-path.js';
+import { cutIsBehind, makeManifest, validateViewName, type ViewManifest } from '../view/view-manifest.js';
 import {
   listVersions, listViews, prepareVersionDir, publishVersion, readCurrent, readManifest, removeLeftovers, removeVersion, versionDir, writeManifest,
 } from '../view/view-version-dir.js';
@@ -40,6 +39,7 @@ import { diffVersions } from '../view/view-diff.js';
 import { verifyVersionFiles } from '../view/verify-version.js';
 import type { SpeedLocation } from '../common/speed-shapes.js';
 import type { BundleStore } from './bundle-store.js';
+import { buildFiles } from './build-files.js';
 import { servedVersions } from './served-versions.js';
 import type { ServingRegistry } from './serving-registry.js';
 import type { ViewBuildRecord, ViewCatalog, ViewDeployment } from './view-catalog.js';
@@ -58,6 +58,12 @@ export interface ViewJobs {
   ended(jobId: string): Promise<JobStatus>;
   /** The job writing into `outputDir`, if the master knows one (a build whose job id was not recorded before a crash). */
   byOutput(outputDir: string): string | undefined;
+  /**
+   * The summary of the view file the job's reduce task `partition` committed, as its writer made it
+   * (records, bytes, whole-file CRC, key range); undefined when the master has none (the task
+   * committed before this master started, or its worker did not send one).
+   */
+  outputFile(jobId: string, partition: number): OutputFileSummary | undefined;
 }
 
 export interface ViewServiceDeps {
@@ -164,28 +170,18 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
     return info(d);
   }
 
-  /** Reads the files a build's reducers committed and makes its manifest. */
-  async function manifestOf(b: ViewBuildRecord): Promise<ViewManifest> {
-    const dir = versionDir(root, b.view, b.version);
-    const files: ViewManifestFile[] = [];
-    for (let p = 0; p < b.partitions; p++) {
-      // The part files the build job's reducers committed (FileOutputCommitter's names).
-      const name = formatPartFile(p);
-      const reader = await ViewFileReader.openStored(joinStorePath(dir, name));
-      try {
-        const check = await reader.verify();
-        files.push({ name, partition: p, bytes: check.bytes, checksum: check.checksum, records: reader.records, firstKey: reader.firstKey ?? null, lastKey: reader.lastKey ?? null });
-      } finally {
-        await reader.close();
-      }
-    }
+  /** The manifest of a build whose job succeeded: its files as build-files.ts finds them. */
+  async function manifestOf(b: ViewBuildRecord): Promise<{ manifest: ViewManifest; filesReadWhole: number }> {
+    const { files, readWhole } = await buildFiles(versionDir(root, b.view, b.version), b.partitions, (p) => jobs.outputFile(b.jobId, p),
+      log.child({ view: b.view, version: b.version }));
     // The merge the version was built with; a build recorded before records kept it ran with the deployment of its definition.
     const deployed = catalog.view(b.view);
     const merge = b.merge ?? (deployed?.definitionHash === b.definitionHash ? deployed.merge : undefined);
-    return makeManifest({
+    const manifest = makeManifest({
       view: b.view, version: b.version, dataset: b.source, cut: [...b.cut], jobId: b.jobId, definitionHash: b.definitionHash,
       ...(merge === undefined ? {} : { merge }), builtAt: new Date(clock.now()).toISOString(), files,
     });
+    return { manifest, filesReadWhole: readWhole };
   }
 
   /** Removes the versions older than the current one and the `keep` before it. */
@@ -249,11 +245,11 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         let replaced: { previous: number | undefined } | undefined;
         if (before !== b.version) {
           replaced = { previous: before };
-          const manifest = await manifestOf(b);
+          const { manifest, filesReadWhole } = await manifestOf(b);
           const at = deps.onPublishStep;
           await writeManifest(root, manifest, at ? { onStep: (s) => at(`manifest:${s}`) } : {});
           await publishVersion(root, b.view, b.version, at ? { onStep: (s) => at(`current:${s}`) } : {});
-          blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes }, 'view version published');
+          blog.info({ cut: b.cut, keys: manifest.keys, bytes: manifest.bytes, filesReadWhole }, 'view version published');
         }
         published = true;
         // Before the record says PUBLISHED: whoever sees that state (a waiting

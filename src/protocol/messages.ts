@@ -46,9 +46,11 @@ export interface InvocationReportAck { requestId: string; errorCode: string; err
 export interface GetFunctionCodeRequest { function: string; version: number; workerId: string }
 export interface FunctionCode { ciphertext: Buffer; iv: Buffer; authTag: Buffer; dataKey: Buffer; codeSha256: string }
 export interface WireCounter { name: string; value: number }
+export interface WireOutputFileSummary { records: number; bytes: number; checksum: number; firstKey: string; lastKey: string }
 export interface AttemptReport {
   attemptId: string; workerId: string; outcome: string; failure: WireFailure | null;
   partitions: WirePartitionInfo[]; counters: WireCounter[]; failedMapIndex: number; failedMapAttemptId: string;
+  outputFile: WireOutputFileSummary | null;
 }
 export interface GetBundleRequest { hash: string }
 export interface SubmitJobRequest {

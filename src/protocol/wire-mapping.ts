@@ -13,7 +13,7 @@ import {
   ATTEMPT_STATES, JOB_STATES, TASK_STATES, type AttemptStatus, type JobStatus, type StatusFailure, type TaskStatus, type WorkerStatus,
 } from '../common/job-status.js';
 import { INVOCATION_ERROR_CODES, type InvocationErrorCode, type InvocationReport, type ReportedLogLine } from '../common/function-shapes.js';
-import type { AttemptLaunch, AttemptOutcome, AttemptReport, WorkerCommand } from '../common/task-attempt.js';
+import type { AttemptLaunch, AttemptOutcome, AttemptReport, OutputFileSummary, WorkerCommand } from '../common/task-attempt.js';
 import type * as M from './messages.js';
 
 /** `value` if it is one of `allowed`; else INVALID_ARGUMENT naming `what`. */
@@ -137,11 +137,13 @@ export function fromWireCommand(w: M.WorkerCommand): WorkerCommand | undefined {
 export function toWireReport(r: AttemptReport): M.AttemptReport {
   const { attemptId, workerId, result } = r;
   const wire: M.AttemptReport = {
-    attemptId, workerId, outcome: result.outcome, failure: null, partitions: [], counters: [], failedMapIndex: 0, failedMapAttemptId: '',
+    attemptId, workerId, outcome: result.outcome, failure: null, partitions: [], counters: [], failedMapIndex: 0, failedMapAttemptId: '', outputFile: null,
   };
   if (result.outcome === 'SUCCEEDED') {
     wire.partitions = (result.partitions ?? []).map((p) => ({ offset: p.offset, length: p.length, records: p.records }));
     wire.counters = Object.entries(result.counters).map(([name, value]) => ({ name, value }));
+    const f = result.outputFile;
+    if (f) wire.outputFile = { records: f.records, bytes: f.bytes, checksum: f.checksum, firstKey: f.firstKey ?? '', lastKey: f.lastKey ?? '' };
   } else if (result.outcome === 'FAILED') {
     wire.failure = { code: result.code, message: result.message, attemptId, workerId };
   } else {
@@ -164,6 +166,7 @@ export function fromWireOutcome(w: M.AttemptReport): AttemptOutcome {
         outcome: 'SUCCEEDED',
         counters: Object.fromEntries((w.counters ?? []).map((c) => [c.name, c.value])),
         partitions: (w.partitions ?? []).map((p) => ({ offset: p.offset, length: p.length, records: p.records })),
+        ...(w.outputFile ? { outputFile: fromWireOutputFile(w.outputFile) } : {}),
       };
     case 'FAILED':
       return {
@@ -176,6 +179,12 @@ export function fromWireOutcome(w: M.AttemptReport): AttemptOutcome {
     default:
       throw new LaminateError('INVALID_ARGUMENT', `Expected outcome SUCCEEDED, FAILED or FETCH_FAILED, got '${w.outcome}'`);
   }
+}
+
+/** A reported file summary; no keys when it has no record (the wire's empty strings). */
+function fromWireOutputFile(f: M.WireOutputFileSummary): OutputFileSummary {
+  const keys = f.records > 0;
+  return { records: f.records, bytes: f.bytes, checksum: f.checksum, firstKey: keys ? f.firstKey : undefined, lastKey: keys ? f.lastKey : undefined };
 }
 
 export function fromWireReport(w: M.AttemptReport): AttemptReport {

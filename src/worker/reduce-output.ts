@@ -16,14 +16,16 @@ import { errorMessage, LaminateError, NonRetryableError } from '../common/errors
 import { compareKeys } from '../storage/key-order.js';
 import { OutputWriter } from '../storage/output-format.js';
 import { ViewFileReader, type ViewEntry } from '../view/view-file-reader.js';
-import { ViewFileWriter } from '../view/view-file-writer.js';
+import type { OutputFileSummary } from '../common/task-attempt.js';
+import { ViewFileWriter, type ViewFileSummary } from '../view/view-file-writer.js';
 
 /** What the reduce runner writes through: write is sync (emit calls it); the rest awaited between groups and at the end. */
 export interface ReduceOutput {
   write(key: string, value: unknown): void;
   needsFlush(): boolean;
   flush(): Promise<void>;
-  close(): Promise<unknown>;
+  /** Finishes the file: a view file's summary (what its manifest entry records), undefined for text. */
+  close(): Promise<OutputFileSummary | undefined>;
   /** After a failure: removes or abandons what was written. Safe to call twice. */
   abort(): Promise<void>;
 }
@@ -43,9 +45,28 @@ function refused(err: unknown): unknown {
   return err;
 }
 
+/** A text part file's writer as a ReduceOutput (text files have no summary). */
+export function textOutput(w: OutputWriter): ReduceOutput {
+  return {
+    write: (key, value) => w.write(key, value),
+    needsFlush: () => w.needsFlush(),
+    flush: () => w.flush(),
+    close: async () => {
+      await w.close();
+      return undefined;
+    },
+    abort: () => w.abort(),
+  };
+}
+
+/** What a view file's writer reports, as the attempt's outcome carries it. */
+function summaryOf(s: ViewFileSummary): OutputFileSummary {
+  return { records: s.records, bytes: s.bytes, checksum: s.checksum, firstKey: s.firstKey, lastKey: s.lastKey };
+}
+
 /** Opens the output of one reduce attempt at `path` (its temporary path under the committer). */
 export async function openReduceOutput(kind: 'text' | 'view', path: string, base?: MergeBase): Promise<ReduceOutput> {
-  if (kind === 'text') return OutputWriter.open(path);
+  if (kind === 'text') return textOutput(await OutputWriter.open(path));
   // The base first: a missing or damaged base then leaves no writer open behind it.
   const reader = base === undefined ? undefined : await ViewFileReader.openStored(base.path);
   let w: ViewFileWriter;
@@ -67,7 +88,7 @@ export async function openReduceOutput(kind: 'text' | 'view', path: string, base
       write: (key, value) => add(key, pack(value)),
       needsFlush: () => w.needsFlush(),
       flush: () => w.flush(),
-      close: () => w.finish(),
+      close: async () => summaryOf(await w.finish()),
       abort: () => w.abort(),
     };
   }
@@ -123,7 +144,7 @@ export async function openReduceOutput(kind: 'text' | 'view', path: string, base
       await flush();
       await drain();
       await closeBase();
-      return w.finish();
+      return summaryOf(await w.finish());
     },
     async abort() {
       await closeBase().catch(() => {});

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Job } from '../api/job.js';
 import { describe, LaminateError, NonRetryableError } from '../common/errors.js';
 import { formatAttemptDir, formatPartFile } from '../common/ids.js';
-import type { AttemptLaunch } from '../common/task-attempt.js';
+import type { AttemptLaunch, OutputFileSummary } from '../common/task-attempt.js';
 import { isThenable } from '../common/thenable.js';
 import { mergeGroups } from '../storage/merger.js';
 import { ObjectOutputCommitter } from '../storage/object-output-committer.js';
@@ -18,7 +18,7 @@ import { joinStorePath } from '../storage/store-path.js';
 import { openStagedViewOutput } from './staged-view-output.js';
 import type { ContainerOutcome } from './container-messages.js';
 import type { FetchResult } from './fetcher.js';
-import { openReduceOutput, type MergeBase, type ReduceOutput } from './reduce-output.js';
+import { openReduceOutput, textOutput, type MergeBase, type ReduceOutput } from './reduce-output.js';
 import { AttemptCounters, taskContext } from './task-context.js';
 
 const noFetch = async (): Promise<FetchResult> => ({ runs: [], bytes: 0, localBytes: 0 });
@@ -45,7 +45,7 @@ function mergeBaseOf(job: Job, launch: AttemptLaunch): MergeBase | undefined {
 async function openTaskOutput(job: Job, launch: AttemptLaunch, attemptDir: string, workDir: string): Promise<ReduceOutput> {
   const kind = job.output ?? 'text';
   if (isS3Path(launch.outputDir)) {
-    if (kind === 'text') return ObjectOutputCommitter.openTaskOutput(launch.outputDir, attemptDir, launch.index);
+    if (kind === 'text') return textOutput(await ObjectOutputCommitter.openTaskOutput(launch.outputDir, attemptDir, launch.index));
     // The base first: a build that cannot merge fails before it uploads anything.
     const base = mergeBaseOf(job, launch);
     const upload = await ObjectOutputCommitter.openTaskUpload(launch.outputDir, attemptDir, launch.index);
@@ -75,6 +75,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   const attemptDir = formatAttemptDir(launch.attemptId, launch.workerId);
   const writer = await openTaskOutput(job, launch, attemptDir, workDir);
   let outputRecords = 0;
+  let outputFile: OutputFileSummary | undefined;
   const emit = (key: string, value: unknown): void => {
     if (typeof key !== 'string') throw new LaminateError('INVALID_ARGUMENT', `Expected reduce's emitted key to be a string, got ${describe(key)}`);
     outputRecords++;
@@ -89,7 +90,7 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
     counters.add('REDUCE_INPUT_GROUPS', merged.groups);
     counters.add('REDUCE_INPUT_RECORDS', merged.records);
     // Inside the try: the last flush (an incremental build's merge with its base) can fail too, and must not leave files open.
-    await writer.close();
+    outputFile = await writer.close();
   } catch (err) {
     await writer.abort();
     throw err;
@@ -97,5 +98,5 @@ export async function runReduce(job: Job, launch: AttemptLaunch, workDir: string
   counters.add('SHUFFLE_BYTES', bytes);
   counters.add('SHUFFLE_LOCAL_BYTES', localBytes);
   counters.add('REDUCE_OUTPUT_RECORDS', outputRecords);
-  return { outcome: 'SUCCEEDED', counters: counters.toObject() };
+  return { outcome: 'SUCCEEDED', counters: counters.toObject(), ...(outputFile === undefined ? {} : { outputFile }) };
 }

@@ -1,6 +1,8 @@
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { unpack } from 'msgpackr';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LaminateClient } from '../../src/client/index.js';
 import { LaminateError } from '../../src/common/errors.js';
@@ -54,6 +56,7 @@ describe('views built by the batch layer over a cut', () => {
   let dir: string;
   let cluster: LocalCluster;
   let client: LaminateClient;
+  const published: Array<{ version: number; filesReadWhole: number }> = [];
   const random = seededRandom(808);
   const click = (): Click => ({
     page_id: `page-${Math.floor(random() * 40)}`, event_type: random() < 0.6 ? 'view' : 'click', user_id: `u${Math.floor(random() * 500)}`,
@@ -62,7 +65,15 @@ describe('views built by the batch layer over a cut', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    cluster = await startLocal({ dataDir: dir, workers: 2 });
+    // Info lines kept for the master's 'view version published' (how many files it read whole).
+    const logger = pino({ level: 'info' }, {
+      write: (line: string) => {
+        if (!line.includes('"view version published"')) return;
+        const { version, filesReadWhole } = JSON.parse(line) as { version: number; filesReadWhole: number };
+        published.push({ version, filesReadWhole });
+      },
+    });
+    cluster = await startLocal({ dataDir: dir, workers: 2, logger });
     client = new LaminateClient(cluster.address);
     await client.createDataset('clicks', { partitions: 3 });
   });
@@ -191,6 +202,15 @@ describe('views built by the batch layer over a cut', () => {
       const [f4, f5] = await Promise.all([4, 5].map((v) => readFile(join(root, 'page-views', `v${v}`, name))));
       expect(f5!.equals(f4!)).toBe(true);
     }
+    // Each manifest names its files' bytes (their CRCs computed here), taken from what the reducers
+    // reported as they wrote them: the master read none of these files whole (build-files.ts).
+    for (const m of manifests) {
+      for (const f of m.files) {
+        const bytes = await readFile(join(root, 'page-views', `v${m.version}`, f.name));
+        expect([f.bytes, f.checksum]).toEqual([bytes.length, crc32(bytes)]);
+      }
+    }
+    expect(published.filter((p) => p.version >= 4)).toEqual([4, 5, 6].map((version) => ({ version, filesReadWhole: 0 })));
     // Two builds asked for at once: one starts, the other is refused (they would share a version folder).
     await client.append('clicks', Array.from({ length: 10 }, click));
     const both = await Promise.allSettled([client.buildView('page-views', { wait: true }), client.buildView('page-views', { wait: true })]);

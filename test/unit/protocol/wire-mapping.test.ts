@@ -76,6 +76,12 @@ describe('wire mapping', () => {
     const reports: AttemptReport[] = [
       { attemptId: 'a', workerId: 'w', result: { outcome: 'SUCCEEDED', counters: { MAP_INPUT_RECORDS: 3 }, partitions: [{ offset: 0, length: 5, records: 1 }] } },
       { attemptId: 'a', workerId: 'w', result: { outcome: 'SUCCEEDED', counters: {}, partitions: [] } },
+      {
+        attemptId: 'r', workerId: 'w',
+        result: { outcome: 'SUCCEEDED', counters: {}, partitions: [], outputFile: { records: 2, bytes: 123_456_789_012, checksum: 0xfedcba98, firstKey: '["a",1]', lastKey: 'zé' } },
+      },
+      // An empty view file: no keys (the wire's empty strings read back as none).
+      { attemptId: 'r', workerId: 'w', result: { outcome: 'SUCCEEDED', counters: {}, partitions: [], outputFile: { records: 0, bytes: 52, checksum: 0, firstKey: undefined, lastKey: undefined } } },
       { attemptId: 'a', workerId: 'w', result: { outcome: 'FAILED', code: 'OUT_OF_MEMORY', message: 'too big' } },
       { attemptId: 'a', workerId: 'w', result: { outcome: 'FETCH_FAILED', message: 'gone', mapIndex: 4, mapAttemptId: 'm4' } },
     ];
