@@ -5,6 +5,7 @@
  * partition of a map output) through one bounded buffer. (Not to be confused
  * with the segment files of a dataset's log, src/dataset/.)
  */
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { LaminateError } from '../common/errors.js';
 import { grow } from './byte-sink.js';
@@ -218,6 +219,7 @@ class FileRun extends SortedRunBase {
     length: number,
     private readonly bufferSize: number,
     private readonly openFile: () => Promise<FileHandle>,
+    private readonly syncReads: boolean,
   ) {
     // The buffer is allocated on the first read, so idle runs cost nothing.
     super(Buffer.alloc(0), `'${path}' (run at ${offset}, ${length} bytes)`);
@@ -237,7 +239,7 @@ class FileRun extends SortedRunBase {
     } else if (this.unread === 0) {
       return this.finish();
     }
-    return this.refill();
+    return this.syncReads && this.fh !== undefined ? this.refillSync(this.fh) : this.refill();
   }
 
   private async finish(): Promise<boolean> {
@@ -246,40 +248,69 @@ class FileRun extends SortedRunBase {
   }
 
   private async refill(): Promise<boolean> {
-    if (this.closed) throw new LaminateError('FAILED_PRECONDITION', `Expected an open run, got a closed one: ${this.name}`);
+    if (this.closed) throw this.notOpen();
     if (this.fh === undefined) {
       this.fh = await this.openFile();
       this.buf = Buffer.allocUnsafe(Math.min(this.bufferSize, Math.max(this.unread, 1)));
+      if (this.syncReads) return this.refillSync(this.fh);
     }
     for (;;) {
-      const leftover = this.filled - this.pos;
-      const need = leftover > 0 ? this.needed : 0;
-      if (this.unread === 0) {
-        if (leftover === 0) return this.finish();
-        throw this.truncated(this.readAt - leftover, leftover, need);
-      }
-      if (need > this.buf.length || leftover === this.buf.length) {
-        this.buf = grow(this.buf.subarray(this.pos, this.filled), leftover, Math.max(need, leftover + 1));
-      } else if (this.pos > 0 && leftover > 0) {
-        this.buf.copyWithin(0, this.pos, this.filled);
-      }
-      this.pos = 0;
-      this.filled = leftover;
-      const want = Math.min(this.buf.length - leftover, this.unread);
-      const { bytesRead } = await this.fh.read(this.buf, leftover, want, this.readAt);
-      if (bytesRead === 0) {
-        throw new LaminateError('INTERNAL', `Expected ${this.unread} more bytes at offset ${this.readAt} of '${this.path}', got the end of the file`);
-      }
-      this.filled += bytesRead;
-      this.readAt += bytesRead;
-      this.unread -= bytesRead;
-      const end = parseRecord(this.buf, 0, this.filled, this);
-      if (end >= 0) {
-        this.recordStart = 0;
-        this.pos = end;
-        return true;
-      }
+      const want = this.makeRoom();
+      if (want === 0) return this.finish();
+      if (this.took((await this.fh.read(this.buf, this.filled, want, this.readAt)).bytesRead)) return true;
     }
+  }
+
+  /** refill() with blocking reads, once the file is open: a promise only at the run's end (its close). */
+  private refillSync(fh: FileHandle): boolean | Promise<boolean> {
+    if (this.closed) throw this.notOpen();
+    for (;;) {
+      const want = this.makeRoom();
+      if (want === 0) return this.finish();
+      if (this.took(readSync(fh.fd, this.buf, this.filled, want, this.readAt))) return true;
+    }
+  }
+
+  private notOpen(): LaminateError {
+    return new LaminateError('FAILED_PRECONDITION', `Expected an open run, got a closed one: ${this.name}`);
+  }
+
+  /**
+   * Moves the bytes not consumed yet to the buffer's start (growing it for
+   * a record larger than the buffer) and returns how many bytes to read
+   * after them; 0 when the run has ended with nothing left over.
+   * @throws LaminateError (truncated) when the run ended inside a record.
+   */
+  private makeRoom(): number {
+    const leftover = this.filled - this.pos;
+    const need = leftover > 0 ? this.needed : 0;
+    if (this.unread === 0) {
+      if (leftover === 0) return 0;
+      throw this.truncated(this.readAt - leftover, leftover, need);
+    }
+    if (need > this.buf.length || leftover === this.buf.length) {
+      this.buf = grow(this.buf.subarray(this.pos, this.filled), leftover, Math.max(need, leftover + 1));
+    } else if (this.pos > 0 && leftover > 0) {
+      this.buf.copyWithin(0, this.pos, this.filled);
+    }
+    this.pos = 0;
+    this.filled = leftover;
+    return Math.min(this.buf.length - leftover, this.unread);
+  }
+
+  /** Takes `bytesRead` bytes just read after the leftover; true when they complete a record, now the current one. */
+  private took(bytesRead: number): boolean {
+    if (bytesRead === 0) {
+      throw new LaminateError('INTERNAL', `Expected ${this.unread} more bytes at offset ${this.readAt} of '${this.path}', got the end of the file`);
+    }
+    this.filled += bytesRead;
+    this.readAt += bytesRead;
+    this.unread -= bytesRead;
+    const end = parseRecord(this.buf, 0, this.filled, this);
+    if (end < 0) return false;
+    this.recordStart = 0;
+    this.pos = end;
+    return true;
   }
 
   async close(): Promise<void> {
@@ -291,6 +322,23 @@ class FileRun extends SortedRunBase {
   }
 }
 
+/** Options of fileRun. */
+export interface FileRunOptions {
+  /**
+   * Read with a blocking pread on the calling thread instead of through
+   * libuv's thread pool. Default true: runs are read by task attempts, each
+   * in a container thread of its own (src/worker/container-main.ts) with
+   * nothing else to serve, and their files were just written (spills, map
+   * outputs), so they are in the page cache, where a pread is a copy from
+   * memory, while waiting on thread-pool round trips left a reduce attempt
+   * idle 14-23% of its time (109-182 ms of 0.6-0.8 s: profiles of the
+   * serving benchmark, 3 December; bench/README.md, serving). Set false on
+   * an event loop that serves others (a blocking read that goes to the disk
+   * would stall them).
+   */
+  readonly syncReads?: boolean;
+}
+
 /**
  * A sorted run over `length` bytes of `path` from `offset`, read through one
  * buffer of `bufferSize` bytes (grown only for a record bigger than it). The
@@ -300,12 +348,12 @@ class FileRun extends SortedRunBase {
  * partition), by multi-pass merges, and by the reduce side for partitions
  * fetched to disk or read where their map wrote them.
  */
-export function fileRun(path: string, offset: number, length: number, bufferSize = 64 * 1024, openFile?: () => Promise<FileHandle>): SortedRun {
+export function fileRun(path: string, offset: number, length: number, bufferSize = 64 * 1024, openFile?: () => Promise<FileHandle>, options: FileRunOptions = {}): SortedRun {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a non-negative offset and length for a run of '${path}', got ${offset} and ${length}`);
   }
   if (!Number.isSafeInteger(bufferSize) || bufferSize <= 0) {
     throw new LaminateError('INVALID_ARGUMENT', `Expected a positive buffer size for a run of '${path}', got ${bufferSize}`);
   }
-  return new FileRun(path, offset, length, bufferSize, openFile ?? (() => open(path, 'r')));
+  return new FileRun(path, offset, length, bufferSize, openFile ?? (() => open(path, 'r')), options.syncReads ?? true);
 }

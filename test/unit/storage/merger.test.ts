@@ -62,8 +62,30 @@ describe('sorted runs', () => {
     const path = join(dir, 'seg');
     await writeFile(path, Buffer.concat([Buffer.from('junk-before'), body, Buffer.from('junk-after')]));
     for (const bufferSize of [1, 16, 100, 64 * 1024]) {
-      expect(await drain(fileRun(path, 11, body.length, bufferSize))).toEqual(recs);
+      for (const syncReads of [true, false]) expect(await drain(fileRun(path, 11, body.length, bufferSize, undefined, { syncReads }))).toEqual(recs);
     }
+    // Blocking reads: once the file is open, every record comes without a promise, refills included; only the end (a close) is one.
+    const run = fileRun(path, 11, body.length, 100);
+    expect(await run.next()).toBe(true);
+    const answers: unknown[] = [];
+    for (let i = 1; i < recs.length; i++) answers.push(run.next());
+    expect(answers.every((a) => a === true)).toBe(true);
+    const end = run.next();
+    expect(end).toBeInstanceOf(Promise);
+    expect(await end).toBe(false);
+    // Thread-pool reads: a promise for each refill.
+    const pooled = fileRun(path, 11, body.length, 100, undefined, { syncReads: false });
+    expect(await pooled.next()).toBe(true);
+    const pooledAnswers: unknown[] = [];
+    let promises = 0;
+    for (let i = 1; i < recs.length; i++) {
+      const a = pooled.next();
+      if (a instanceof Promise) promises++;
+      pooledAnswers.push(await a);
+    }
+    expect(pooledAnswers.every((a) => a === true)).toBe(true);
+    expect(promises).toBeGreaterThan(0);
+    await pooled.close();
     expect(await drain(bufferRun(body))).toEqual(recs);
     const first = bufferRun(body);
     expect(first.next()).toBe(true);
@@ -109,7 +131,10 @@ describe('sorted runs', () => {
     const body = encode([{ key: 'k', value: 'value' }, { key: 'k2', value: 'value2' }]);
     const path = join(dir, 'cut');
     await writeFile(path, body);
-    await rejectsWith(drain(fileRun(path, 0, body.length - 3, 4)), 'INTERNAL', /Expected a record of at least/);
+    for (const syncReads of [true, false]) {
+      await rejectsWith(drain(fileRun(path, 0, body.length - 3, 4, undefined, { syncReads })), 'INTERNAL', /Expected a record of at least/);
+      await rejectsWith(drain(fileRun(path, 0, body.length + 5, 64 * 1024, undefined, { syncReads })), 'INTERNAL', /got the end of the file/);
+    }
     await rejectsWith(drain(bufferRun(body.subarray(0, body.length - 1))), 'INTERNAL', /Expected a record of at least/);
     // The offset named is the run's, as bufferRun names it, not the offset in the chunk that holds the cut record.
     const whole = /at byte (\d+) /.exec(await drain(bufferRun(body.subarray(0, body.length - 1))).then(() => '', (e: Error) => e.message))?.[1];
