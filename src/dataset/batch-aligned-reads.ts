@@ -15,9 +15,23 @@
  * 568-601 ms, 687-712 CPU-ms and 21,500 page faults with 1 MiB reads;
  * 476-504 ms, 591-618 CPU-ms and 14,900-16,500 faults aligned.
  */
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { ReadRange } from './archive-reader.js';
 import { parseBatchHeader } from './batch-format.js';
+
+/** Options of batchAlignedReads. */
+export interface BatchAlignedReadOptions {
+  /**
+   * Read with a blocking pread on the calling thread rather than through
+   * libuv's thread pool. Default true: the reader is a map attempt in a
+   * container thread of its own, reading a segment the master wrote (in the
+   * page cache, as a dataset's tail is), each read awaited before its bytes
+   * are decoded, so the pool's round trip only adds a wait; as for the runs
+   * a reducer reads (src/storage/sorted-run.ts, FileRunOptions).
+   */
+  readonly syncReads?: boolean;
+}
 
 /**
  * The bytes [start, end) of the open file `fh`, read `minBytes` or more at
@@ -33,13 +47,14 @@ import { parseBatchHeader } from './batch-format.js';
  * (less than one batch per read: up to about twice the file with batches
  * just over half the read size; nearly nothing with batches of one size).
  */
-export function batchAlignedReads(fh: FileHandle, minBytes: number): ReadRange {
+export function batchAlignedReads(fh: FileHandle, minBytes: number, options: BatchAlignedReadOptions = {}): ReadRange {
+  const syncReads = options.syncReads ?? true;
   return async function* (_path, start, end) {
     let size = minBytes;
     for (let at = start; at < end;) {
       const want = Math.min(size, end - at);
       const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(buf, 0, want, at);
+      const bytesRead = syncReads ? readSync(fh.fd, buf, 0, want, at) : (await fh.read(buf, 0, want, at)).bytesRead;
       // A file shorter than the master said: the batch reader names the offset it ended at (DATA_LOSS).
       if (bytesRead === 0) return;
       let length = bytesRead;

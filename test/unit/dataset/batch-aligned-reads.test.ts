@@ -58,6 +58,11 @@ describe('batch-aligned reads of a segment file', () => {
           const chunks: Buffer[] = [];
           for await (const c of batchAlignedReads(fh, minBytes)(path, start, end)) chunks.push(c);
           expect(Buffer.concat(chunks).equals(bytes.subarray(start, end))).toBe(true);
+          // Through the thread pool: the same chunks.
+          const pooled: Buffer[] = [];
+          for await (const c of batchAlignedReads(fh, minBytes, { syncReads: false })(path, start, end)) pooled.push(c);
+          expect(pooled.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+          expect(Buffer.concat(pooled).equals(bytes.subarray(start, end))).toBe(true);
           let at = start;
           for (const c of chunks) {
             at += c.length;
