@@ -74,9 +74,11 @@ export type WorkerCommand =
  * byte of it again (src/master/view-service.ts).
  */
 export interface OutputFileSummary {
+  /** Entries (keys) in the file. */
   readonly records: number;
+  /** The file's size. */
   readonly bytes: number;
-  /** CRC-32 of the whole file. */
+  /** CRC-32 of the whole file, as zlib.crc32 computes it over its bytes. */
   readonly checksum: number;
   /** Both undefined when records is 0. */
   readonly firstKey: string | undefined;

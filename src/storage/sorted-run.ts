@@ -331,7 +331,7 @@ export interface FileRunOptions {
    * nothing else to serve, and their files were just written (spills, map
    * outputs), so they are in the page cache, where a pread is a copy from
    * memory, while waiting on thread-pool round trips left a reduce attempt
-   * idle 14-23% of its time (109-182 ms of 0.6-0.8 s: profiles of the
+   * idle 18-30% of its time (109-248 ms of 0.62-0.84 s: a profile of the
    * serving benchmark, 3 December; bench/README.md, serving). Set false on
    * an event loop that serves others (a blocking read that goes to the disk
    * would stall them).

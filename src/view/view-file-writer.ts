@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { pack } from 'msgpackr';
 import { describe, LaminateError } from '../common/errors.js';
+import type { OutputFileSummary } from '../common/task-attempt.js';
 import { BufferedFileWriter } from '../storage/buffered-file-writer.js';
 import { writeUtf8 } from '../storage/byte-sink.js';
 import { CRC32_RESIDUE, crc32Combine } from './crc32-combine.js';
@@ -51,17 +52,12 @@ export interface ViewFileWriterOptions {
   readonly syncDir?: boolean;
 }
 
-/** What finish() reports, as the manifest records it for the file. */
-export interface ViewFileSummary {
-  /** Entries (keys) in the file. */
-  readonly records: number;
-  /** The file's size. */
-  readonly bytes: number;
-  /** CRC-32 of the whole file, as zlib.crc32 computes it over its bytes. */
-  readonly checksum: number;
-  /** Undefined when the file has no record. */
-  readonly firstKey: string | undefined;
-  readonly lastKey: string | undefined;
+/**
+ * What finish() reports: what the manifest records of the file (the reduce
+ * attempt sends those fields with its outcome: OutputFileSummary), and its
+ * data blocks.
+ */
+export interface ViewFileSummary extends OutputFileSummary {
   /** Data blocks in the file. */
   readonly blocks: number;
 }
