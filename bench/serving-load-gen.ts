@@ -16,7 +16,8 @@
  *   sends left.
  * - `{ kind: 'multiGets', batch, loops, seconds }`: MultiGets of `batch`
  *   keys from `loops` closed loops; answers the keys received.
- * - `{ kind: 'scan' }`: one Scan of the whole view; answers the entries.
+ * - `{ kind: 'scan', seconds }`: Scans of the whole view one after another
+ *   until `seconds` have passed (one when 0); answers the entries and scans.
  * - `{ kind: 'sweep', from, to, batch }`: MultiGets of every key
  *   kvKey(from..to-1) in order, `batch` keys each, 4 in flight (a warm-up that
  *   brings every block of the view into the node's cache); answers the keys.
@@ -34,7 +35,7 @@ import { waitUntil } from './send-pacing.js';
 export type GeneratorCommand =
   | { readonly kind: 'gets'; readonly rate: number; readonly seconds: number; readonly startAt: number; readonly phase: number; readonly spin: boolean }
   | { readonly kind: 'multiGets'; readonly batch: number; readonly loops: number; readonly seconds: number }
-  | { readonly kind: 'scan' }
+  | { readonly kind: 'scan'; readonly seconds: number }
   | { readonly kind: 'sweep'; readonly from: number; readonly to: number; readonly batch: number }
   | { readonly kind: 'exit' };
 
@@ -42,7 +43,7 @@ export type GeneratorReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'gets'; readonly sent: number; readonly errors: number; readonly histogram: string; readonly lateP99Ms: number; readonly lateMaxMs: number; readonly wallS: number; readonly cpuS: number }
   | { readonly kind: 'multiGets'; readonly keys: number; readonly wallS: number; readonly cpuS: number }
-  | { readonly kind: 'scan'; readonly entries: number; readonly wallS: number; readonly cpuS: number }
+  | { readonly kind: 'scan'; readonly entries: number; readonly scans: number; readonly wallS: number; readonly cpuS: number }
   | { readonly kind: 'sweep'; readonly keys: number }
   | { readonly kind: 'failed'; readonly message: string };
 
@@ -117,12 +118,17 @@ async function multiGets(client: ServingClient, view: string, key: () => string,
   return { kind: 'multiGets', keys, wallS: (performance.now() - t0) / 1000, cpuS: cpuSince(cpu0) };
 }
 
-async function scan(client: ServingClient, view: string): Promise<GeneratorReply> {
+async function scan(client: ServingClient, view: string, c: Extract<GeneratorCommand, { kind: 'scan' }>): Promise<GeneratorReply> {
   let entries = 0;
+  let scans = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for await (const chunk of client.scan({ view })) entries += chunk.entries.length;
-  return { kind: 'scan', entries, wallS: (performance.now() - t0) / 1000, cpuS: cpuSince(cpu0) };
+  const end = t0 + c.seconds * 1000;
+  do {
+    for await (const chunk of client.scan({ view })) entries += chunk.entries.length;
+    scans++;
+  } while (performance.now() < end);
+  return { kind: 'scan', entries, scans, wallS: (performance.now() - t0) / 1000, cpuS: cpuSince(cpu0) };
 }
 
 async function sweep(client: ServingClient, view: string, c: Extract<GeneratorCommand, { kind: 'sweep' }>): Promise<GeneratorReply> {
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
       reply = c.kind === 'gets' ? await gets(client, view, key, c)
         : c.kind === 'multiGets' ? await multiGets(client, view, key, c)
           : c.kind === 'sweep' ? await sweep(client, view, c)
-            : await scan(client, view);
+            : await scan(client, view, c);
     } catch (err) {
       reply = { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
     }

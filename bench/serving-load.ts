@@ -135,13 +135,17 @@ export class LoadGenerators {
     return replies.reduce((s, r) => s + r.keys, 0);
   }
 
-  /** One Scan of the whole view from the first generator: entries, entries per second, and the generator's CPU seconds. */
-  async scanRate(): Promise<{ entries: number; perSecond: number; cpuS: number }> {
+  /**
+   * Scans of the whole view from the first generator, one after another
+   * until `seconds` have passed (one Scan when 0): entries, scans, entries
+   * per second, and the generator's CPU seconds.
+   */
+  async scanRate(seconds: number): Promise<{ entries: number; scans: number; perSecond: number; cpuS: number }> {
     const p = this.procs[0]!;
     const r = this.reply(p, 'scan');
-    this.command(p, { kind: 'scan' });
+    this.command(p, { kind: 'scan', seconds });
     const s = await r;
-    return { entries: s.entries, perSecond: s.entries / s.wallS, cpuS: s.cpuS };
+    return { entries: s.entries, scans: s.scans, perSecond: s.entries / s.wallS, cpuS: s.cpuS };
   }
 
   /** Asks every generator to exit, and kills any still running after 5 s. Safe to call twice. */

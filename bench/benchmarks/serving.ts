@@ -70,7 +70,7 @@ function loadAndVerify(root: string, view: string, version: number): { ms: numbe
   return JSON.parse(out) as { ms: number; cpuMs: number };
 }
 
-/** Seconds per open-loop Get step and of the MultiGet run: `--step-seconds S`, default serving-reads.ts's STEP_SECONDS. */
+/** Seconds per open-loop Get step and of the measured MultiGet and Scan runs: `--step-seconds S`, default serving-reads.ts's STEP_SECONDS. */
 function stepSeconds(ctx: BenchContext): number {
   return flagNumber(ctx, 'step-seconds', STEP_SECONDS);
 }
@@ -228,7 +228,7 @@ export const serving: Benchmark = {
   name: 'serving',
   flags: {
     'build-only': "'yes': the floor and the build only (one load-and-verify pass, no reads, no swaps), to iterate on the build",
-    'step-seconds': `seconds per open-loop Get step and of the MultiGet run (default ${STEP_SECONDS})`,
+    'step-seconds': `seconds per open-loop Get step and of the measured MultiGet and Scan runs (default ${STEP_SECONDS})`,
   },
   async run(ctx: BenchContext): Promise<BenchResult> {
     const keys = Math.max(1000, Math.round(FULL_KEYS * ctx.scale));
