@@ -14,7 +14,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { LaminateClient } from '../client/laminate-client.js';
 import type { BuildViewOptions, DeployViewOptions } from '../client/view-admin.js';
 import { errorMessage, LaminateError } from '../common/errors.js';
-import type { ViewBuild, ViewInfo, ViewVersionInfo } from '../common/view-shapes.js';
+import type { ViewBuild, ViewHistoryEntry, ViewInfo, ViewVersionInfo } from '../common/view-shapes.js';
 import { formatKeyArgument, type ViewKey } from '../common/view-key.js';
 import { parseCut } from '../dataset/cut.js';
 import { parseDuration } from '../api/view.js';
@@ -101,6 +101,23 @@ export async function viewVersions(client: LaminateClient, o: { readonly name: s
     out('builds not published:');
     for (const b of failed) out(`  ${buildLine(b)}`);
   }
+  if (l.history.length > 0) {
+    out('history (newest first):');
+    for (const e of l.history.slice(0, HISTORY_SHOWN)) out(`  ${historyLine(e)}`);
+    if (l.history.length > HISTORY_SHOWN) out(`  ... ${l.history.length - HISTORY_SHOWN} earlier (--json lists every one kept)`);
+  }
+}
+
+/** History events `view versions` prints (the newest); --json gives all the master keeps. */
+const HISTORY_SHOWN = 10;
+
+/** One event of a view's history: when, what, and to which version. */
+export function historyLine(e: ViewHistoryEntry): string {
+  const when = new Date(e.at).toISOString();
+  const what = e.event === 'rolled back' ? `rolled back to version ${e.version ?? '?'}`
+    : e.event === 'deployed' ? 'deployed'
+      : `${e.event}: version ${e.version ?? '?'}`;
+  return `${when}  ${what}${e.detail !== undefined ? ` (${e.detail})` : ''}`;
 }
 
 export async function viewRollback(client: LaminateClient, o: { readonly name: string; readonly to: number; readonly json?: boolean }, out: Print): Promise<void> {

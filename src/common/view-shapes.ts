@@ -66,12 +66,27 @@ export interface ViewVersionInfo {
   readonly definitionHash: string;
 }
 
+/** What happened to a view, as the master's catalog records it (the last 100 events per view are kept). */
+export interface ViewHistoryEntry {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly event: ViewHistoryEventKind;
+  /** The version published, rolled back to, or whose build failed; absent for a deploy. */
+  readonly version?: number;
+  /** A deploy's definition, a rollback's `from version N`, a failed build's error. */
+  readonly detail?: string;
+}
+
+export type ViewHistoryEventKind = 'deployed' | 'published' | 'rolled back' | 'build failed';
+
 export interface ViewVersionList {
   readonly view: string;
   /** Newest first. */
   readonly versions: readonly ViewVersionInfo[];
   /** Recent builds, newest first, failed ones included. */
   readonly builds: readonly ViewBuild[];
+  /** The view's history, newest first: deploys, publishes, rollbacks (a rollback deletes nothing: it is an event here), failed builds. */
+  readonly history: readonly ViewHistoryEntry[];
 }
 
 export interface DeployViewRequest {

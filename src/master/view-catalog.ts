@@ -12,7 +12,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, LaminateError } from '../common/errors.js';
-import type { ViewBuildState, ViewSettings } from '../common/view-shapes.js';
+import type { ViewBuildState, ViewHistoryEntry, ViewSettings } from '../common/view-shapes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 
 /** A deployment: the view's settings and its bundle in the master's bundle store. */
@@ -45,12 +45,8 @@ export interface ViewBuildRecord {
   readonly merge?: string;
 }
 
-export interface ViewHistoryEvent {
-  readonly at: number;
+export interface ViewHistoryEvent extends ViewHistoryEntry {
   readonly view: string;
-  readonly event: 'deployed' | 'published' | 'rolled back' | 'build failed';
-  readonly version?: number;
-  readonly detail?: string;
 }
 
 interface CatalogFile {
@@ -133,6 +129,7 @@ export class ViewCatalog {
     return this.builds.filter((b) => b.state === 'RUNNING');
   }
 
+  /** The view's recorded events, oldest first. */
   historyOf(view: string): ViewHistoryEvent[] {
     return this.history.filter((h) => h.view === view);
   }

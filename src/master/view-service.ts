@@ -380,7 +380,8 @@ export function createViewService(deps: ViewServiceDeps): ViewService {
         refusedBy: registry.refusals(d.name, v, now).map((r) => `${r.nodeId}: ${r.reason}`),
       });
     }
-    return { view: d.name, versions, builds: catalog.buildsOf(d.name).map(toBuild) };
+    const history = catalog.historyOf(d.name).reverse().map(({ view: _view, ...e }) => e);
+    return { view: d.name, versions, builds: catalog.buildsOf(d.name).map(toBuild), history };
   }
 
   /** Makes kept version `to` current again; the history records it, nothing is deleted. */

@@ -22,7 +22,8 @@ export interface ViewVersionInfo {
   version: number; cut: number[]; records: number; keys: number; bytes: number; jobId: string; builtAtMs: number;
   current: boolean; servedBy: string[]; definitionHash: string; refusedBy: string[];
 }
-export interface ViewVersionList { view: string; versions: ViewVersionInfo[]; builds: ViewBuild[] }
+export interface ViewHistoryEvent { atMs: number; event: string; version: number; detail: string }
+export interface ViewVersionList { view: string; versions: ViewVersionInfo[]; builds: ViewBuild[]; history: ViewHistoryEvent[] }
 export interface LoadedVersion { view: string; version: number }
 export interface ServingHeartbeatRequest {
   nodeId: string; address: string; loaded: LoadedVersion[]; refused: LoadedVersion[]; refusalReason: string; current: LoadedVersion[]; leaving: boolean;

@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type {
-  BuildViewRequest, DeployViewRequest, ServedView, ViewDiff, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewBuildState, ViewInfo, ViewVersionInfo, ViewVersionList,
+  BuildViewRequest, DeployViewRequest, ServedView, ViewDiff, ServingHeartbeat, ServingNodeInfo, ViewBuild, ViewBuildState, ViewHistoryEntry, ViewHistoryEventKind, ViewInfo, ViewVersionInfo, ViewVersionList,
 } from '../common/view-shapes.js';
 import type { SpeedAssignment, SpeedHeartbeat, SpeedViewReport } from '../common/speed-shapes.js';
 import type { SpeedStatus } from '../common/speed-status.js';
@@ -69,6 +69,15 @@ function fromWireVersion(w: W.ViewVersionInfo): ViewVersionInfo {
     version: w.version, cut: w.cut, records: w.records, keys: w.keys, bytes: w.bytes, jobId: w.jobId, builtAt: w.builtAtMs,
     current: w.current, servedBy: w.servedBy, definitionHash: w.definitionHash, refusedBy: w.refusedBy,
   };
+}
+
+function toWireHistory(e: ViewHistoryEntry): W.ViewHistoryEvent {
+  return { atMs: e.at, event: e.event, version: e.version ?? 0, detail: e.detail ?? '' };
+}
+
+/** An event kind this client does not know (a newer master's) passes through by the name the master gave it. */
+function fromWireHistory(w: W.ViewHistoryEvent): ViewHistoryEntry {
+  return { at: w.atMs, event: w.event as ViewHistoryEventKind, ...(w.version > 0 ? { version: w.version } : {}), ...(w.detail !== '' ? { detail: w.detail } : {}) };
 }
 
 function fromWireDeploy(r: W.DeployViewRequest): DeployViewRequest {
@@ -160,7 +169,7 @@ export function viewsService(handlers: ViewHandlers, speed: SpeedViewHandlers): 
       listViews: unaryHandler(async (): Promise<W.ViewList> => ({ views: (await handlers.listViews()).map(toWireInfo) })),
       viewVersions: unaryHandler(async (r: W.ViewVersionsRequest): Promise<W.ViewVersionList> => {
         const l = await handlers.viewVersions(r.name);
-        return { view: l.view, versions: l.versions.map(toWireVersion), builds: l.builds.map((b) => ({ ...b, cut: [...b.cut] })) };
+        return { view: l.view, versions: l.versions.map(toWireVersion), builds: l.builds.map((b) => ({ ...b, cut: [...b.cut] })), history: l.history.map(toWireHistory) };
       }),
       rollbackView: unaryHandler(async (r: W.RollbackViewRequest) => toWireInfo(await handlers.rollbackView(r.name, r.to))),
       diffView: unaryHandler(async (r: W.DiffViewRequest): Promise<W.ViewDiff> => {
@@ -225,7 +234,7 @@ export class ViewsClient {
 
   async viewVersions(name: string): Promise<ViewVersionList> {
     const l = await this.call<W.ViewVersionsRequest, W.ViewVersionList>('viewVersions', { name });
-    return { view: l.view, versions: l.versions.map(fromWireVersion), builds: l.builds.map(fromWireBuild) };
+    return { view: l.view, versions: l.versions.map(fromWireVersion), builds: l.builds.map(fromWireBuild), history: l.history.map(fromWireHistory) };
   }
 
   async rollbackView(name: string, to: number): Promise<ViewInfo> {

@@ -183,7 +183,20 @@ describe('views built by the batch layer over a cut', () => {
 
     // Rollback makes version 1 current again; the newer versions stay, and a later build goes on from there.
     expect(await client.rollbackView('page-views', 1)).toMatchObject({ currentVersion: 1, currentCut: cut1 });
-    expect((await client.viewVersions('page-views')).versions.map((v) => [v.version, v.current])).toEqual([[3, false], [2, false], [1, true]]);
+    const afterRollback = await client.viewVersions('page-views');
+    expect(afterRollback.versions.map((v) => [v.version, v.current])).toEqual([[3, false], [2, false], [1, true]]);
+    // The rollback is an event of the view's history, after the deploy and the three publishes; nothing was deleted.
+    expect(afterRollback.history.map((e) => [e.event, e.version ?? null, e.detail ?? null])).toEqual([
+      ['rolled back', 1, 'from version 3'], ['published', 3, null], ['published', 2, null], ['published', 1, null],
+      ['deployed', null, expect.stringMatching(/^definition [0-9a-f]{12}$/) as unknown],
+    ]);
+    expect(afterRollback.history.every((e, i, all) => i === 0 || e.at <= all[i - 1]!.at)).toBe(true);
+    lines.length = 0;
+    await viewVersions(client, { name: 'page-views' }, (l) => lines.push(l));
+    const historyAt = lines.indexOf('history (newest first):');
+    expect(historyAt).toBeGreaterThan(0);
+    expect(lines[historyAt + 1]).toMatch(/^ {2}\d{4}-\d\d-\d\dT[\d:.]+Z {2}rolled back to version 1 \(from version 3\)$/);
+    expect(lines[historyAt + 2]).toMatch(/ {2}published: version 3$/);
     await expect(client.rollbackView('page-views', 9)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/has no version 9 \(kept: 1, 2, 3\)/) as unknown });
     const b4 = await client.buildView('page-views', { wait: true });
     expect(b4).toMatchObject({ version: 4, state: 'PUBLISHED', incremental: true, baseVersion: 1 });

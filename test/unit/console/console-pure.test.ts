@@ -64,7 +64,7 @@ describe('viewDetail', () => {
   const version = (n: number, current: boolean, servedBy: string[]) => ({
     version: n, cut: [n], records: 0, keys: 0, bytes: 0, jobId: '', builtAt: 0, current, servedBy, refusedBy: [], definitionHash: 'h',
   });
-  const list: ViewVersionList = { view: 'v', versions: [version(3, true, ['n1']), version(2, false, ['n1', 'n2'])], builds: [] };
+  const list: ViewVersionList = { view: 'v', versions: [version(3, true, ['n1']), version(2, false, ['n1', 'n2'])], builds: [], history: [] };
 
   it('says which version each serving node serves and leaves out nodes and speed processes without the view', () => {
     const d = viewDetail(view, list, [
