@@ -339,4 +339,62 @@ export default defineView({ source: 'clicks', map(e, emit) { if (e.event_type ==
       await late.kill();
     }
   });
+
+  // Last in the file: the schedule keeps running until the cluster stops.
+  it('builds on a schedule (--every), and a scheduled build that fails leaves the current version serving and is reported', async () => {
+    await client.createDataset('scheduled', { partitions: 2 });
+    await client.append('scheduled', Array.from({ length: 300 }, click));
+    const views = join(dir, 'scheduled-views');
+    await mkdir(views, { recursive: true });
+    const src = JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'index.js'));
+    // A human error in a view: a record the map was not written for stops the build (NonRetryableError: no retries).
+    await writeFile(join(views, 'strict.ts'), `import { defineView, NonRetryableError, sum } from ${src};
+export default defineView({ source: 'scheduled', map(e, emit) {
+  if (e.event_type === 'poison') throw new NonRetryableError('unexpected event type poison from ' + e.user_id);
+  if (e.event_type === 'view') emit(e.page_id, 1);
+}, merge: sum });\n`);
+    const deployed = await client.deployView(join(views, 'strict.ts'), { name: 'strict', partitions: 2, every: '1s' });
+    expect(deployed.view.everyMs).toBe(1000);
+    const scheduled = async (cut: readonly number[]): Promise<Map<string, number>> => {
+      const records: Click[] = [];
+      for (let p = 0; p < cut.length; p++) for await (const r of client.read('scheduled', { partition: p, endOffset: cut[p]! })) records.push(r.record as Click);
+      return pageViews(records);
+    };
+    const root = join(dir, 'views');
+    const publishedAt = async (cut: readonly number[]): Promise<number> => waitFor(async () => {
+      const v = (await client.viewVersions('strict')).versions.find((x) => x.current);
+      return v !== undefined && v.cut.every((o, i) => o === cut[i]) ? v.version : undefined;
+    });
+
+    // No buildView call: the first scheduled build comes right after the deploy, the next once records arrive.
+    const end = async (): Promise<number[]> => (await client.describeDataset('scheduled')).partitions.map((p) => p.endOffset);
+    const cut1 = await end();
+    const v1 = await publishedAt(cut1);
+    expect(Object.fromEntries(await versionEntries(root, 'strict', v1))).toEqual(Object.fromEntries(await scheduled(cut1)));
+    await client.append('scheduled', Array.from({ length: 200 }, click));
+    const cut2 = await end();
+    const v2 = await publishedAt(cut2);
+    expect(v2).toBeGreaterThan(v1);
+    expect(Object.fromEntries(await versionEntries(root, 'strict', v2))).toEqual(Object.fromEntries(await scheduled(cut2)));
+    const expected = await scheduled(cut2);
+    const pages = [...expected.keys()].sort().slice(0, 6);
+    await waitFor(async () => ((await client.multiGet('strict', pages)).coverage.version === v2 ? true : undefined));
+
+    await client.append('scheduled', [{ ...click(), event_type: 'poison', user_id: 'u-poison' }, ...Array.from({ length: 20 }, click)]);
+    const failed = await waitFor(async () => (await client.viewVersions('strict')).builds.find((b) => b.state === 'FAILED'));
+    expect(failed.error).toMatch(/unexpected event type poison from u-poison/);
+    const after = await client.viewVersions('strict');
+    expect(after.versions.find((v) => v.current)).toMatchObject({ version: v2, cut: cut2 });
+    expect(after.versions.some((v) => v.version === failed.version)).toBe(false);
+    expect(after.history.find((e) => e.event === 'build failed')).toMatchObject({ version: failed.version, detail: expect.stringMatching(/poison from u-poison/) as unknown });
+    expect((await client.listViews()).find((v) => v.name === 'strict')).toMatchObject({ currentVersion: v2, lastBuildError: expect.stringMatching(/poison from u-poison/) as unknown });
+    // The current version keeps serving, with the values of its cut.
+    const answer = await client.multiGet('strict', pages);
+    expect(answer.coverage.version).toBe(v2);
+    expect(answer.results.map((r) => r.value)).toEqual(pages.map((p) => expected.get(p)));
+    const lines: string[] = [];
+    await viewVersions(client, { name: 'strict' }, (l) => lines.push(l));
+    expect(lines).toContain('builds not published:');
+    expect(lines.some((l) => l.includes(`version ${failed.version}`) && l.includes('poison from u-poison'))).toBe(true);
+  });
 });
