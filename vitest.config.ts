@@ -13,7 +13,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const RESULTS_ONLY = [
   'bad-input', 'cli', 'dataset-bad-input', 'dataset-commands', 'dataset-jobs', 'datasets',
-  'entries', 'parallel', 'streaming-reference', 'view-build', 'view-output', 'wordcount', 'access-control',
+  'entries', 'parallel', 'streaming-reference', 'view-build', 'view-output', 'view-publish-crash', 'wordcount', 'access-control',
   'functions-catalog', 'function-triggers', 'console-api', 'function-triggers-e2e',
   // In-process masters with fake workers or speed shells (no timeout to hit), and the Lambda demo (no fault at all).
   'functions-master', 'speed-master', 'lambda-demo',

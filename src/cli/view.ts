@@ -31,7 +31,8 @@ function table(header: string[], rows: string[][]): string[] {
 
 const every = (ms: number): string => (ms === 0 ? 'on demand' : `every ${ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`}`);
 
-function viewLine(v: ViewInfo): string {
+/** One view as `view list` and `status` print it: source, merge, schedule, current version, and the last build's error if it failed. */
+export function viewLine(v: ViewInfo): string {
   const current = v.currentVersion === 0 ? 'no version published' : `version ${v.currentVersion} over cut ${v.currentCut.join(',')}`;
   const failed = v.lastBuildError === '' ? '' : `; last build failed: ${v.lastBuildError}`;
   return `${v.name}  source ${v.source}  merge ${v.merge}  ${v.partitions} partitions  builds ${every(v.everyMs)}  keeps ${v.keep}  ${current}${failed}`;

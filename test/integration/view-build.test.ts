@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { unpack } from 'msgpackr';
@@ -13,7 +15,7 @@ import { viewBuild, viewList, viewVersions } from '../../src/cli/view.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { encodeViewKey } from '../../src/common/view-key.js';
 import { ServingClient } from '../../src/protocol/serving-rpc.js';
-import { EXAMPLES, removeDir, startLocal, startServeProc, tempDir } from './harness.js';
+import { CLI, EXAMPLES, removeDir, startLocal, startServeProc, tempDir } from './harness.js';
 
 interface Click { readonly page_id: string; readonly event_type: string; readonly user_id: string; readonly event_time: number }
 
@@ -396,5 +398,9 @@ export default defineView({ source: 'scheduled', map(e, emit) {
     await viewVersions(client, { name: 'strict' }, (l) => lines.push(l));
     expect(lines).toContain('builds not published:');
     expect(lines.some((l) => l.includes(`version ${failed.version}`) && l.includes('poison from u-poison'))).toBe(true);
+    // And in `laminate status`, on the view's line (besides its job's).
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--master', cluster.address]);
+    const viewsPart = stdout.slice(stdout.indexOf('\nviews\n'));
+    expect(viewsPart).toMatch(new RegExp(`\\n {2}strict {2}source scheduled {2}merge sum .*builds every 1s .*version ${v2} over cut ${cut2.join(',')}; last build failed: .*poison from u-poison`));
   });
 });

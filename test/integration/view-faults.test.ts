@@ -1,43 +1,12 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LaminateClient } from '../../src/client/index.js';
 import { JobClient } from '../../src/client/job-client.js';
-import { ViewFileReader } from '../../src/view/view-file-reader.js';
 import { seededRandom } from '../support/seeded-random.js';
 import type { ViewBuild } from '../../src/common/view-shapes.js';
-import { EXAMPLES, FIXTURES, freePort, removeDir, startMasterProc, startWorkerProc, tempDir, type MasterProc, type Proc } from './harness.js';
-
-interface Click { readonly page_id: string; readonly event_type: string }
-
-async function until<T>(get: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Views per page over `records`: the sequential count every published version must equal. */
-function pageViews(records: readonly Click[]): Record<string, number> {
-  const m = new Map<string, number>();
-  for (const r of records) if (r.event_type === 'view') m.set(r.page_id, (m.get(r.page_id) ?? 0) + 1);
-  return Object.fromEntries(m);
-}
-
-/** Every entry of the version folder's view files. */
-async function versionEntries(vdir: string): Promise<Record<string, unknown>> {
-  const got = new Map<string, unknown>();
-  for (const name of (await readdir(vdir)).filter((n) => n.startsWith('part-'))) {
-    const reader = await ViewFileReader.open(join(vdir, name));
-    for await (const e of reader.scan()) got.set(e.key, unpack(e.value));
-    await reader.close();
-  }
-  return Object.fromEntries(got);
-}
+import { FIXTURES, freePort, removeDir, startMasterProc, startWorkerProc, tempDir, type MasterProc, type Proc } from './harness.js';
+import { pageViews, until, versionEntries, type Click } from './view-crash-support.js';
 
 let dir: string;
 const procs: Proc[] = [];
@@ -127,52 +96,5 @@ describe('a view build through a worker SIGKILL', () => {
     expect(await versionEntries(vdir)).toEqual(pageViews(records));
     expect((await readdir(vdir)).filter((n) => n.startsWith('part-')).sort()).toEqual(['part-00000', 'part-00001']);
     expect((await readdir(vdir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-  });
-});
-
-/**
- * The master SIGKILLed right after each step of a publish (by the
- * LAMINATE_FAULT_KILL_AT crash-test hook), for the manifest and then for
- * CURRENT: the new contents written to a temporary file but not renamed;
- * renamed but the folder not synced; the folder synced. Restarted, the
- * master finishes the publish: the version is current, equal to a
- * sequential count, and nothing half-written is left.
- */
-describe('a publish through a master SIGKILL at each of its steps', () => {
-  it.each(['manifest:temp-written', 'manifest:renamed', 'manifest:folder-synced', 'current:temp-written', 'current:renamed', 'current:folder-synced'])('finishes a publish killed at %s', async (step) => {
-    dir = await tempDir();
-    const port = await freePort();
-    const master = await startMasterProc(dir, { port, env: { LAMINATE_FAULT_KILL_AT: step } });
-    procs.push(master);
-    procs.push(await startWorkerProc(master.address, dir, { slots: 2 }));
-    const client = new LaminateClient(master.address);
-    clients.push(client);
-    await client.createDataset('clicks', { partitions: 2 });
-    const random = seededRandom(step.length);
-    const records: Click[] = Array.from({ length: 2000 }, () => ({ page_id: `p${Math.floor(random() * 20)}`, event_type: random() < 0.5 ? 'view' : 'click' }));
-    await client.append('clicks', records);
-    await client.deployView(join(EXAMPLES, 'views', 'page-views.ts'), { partitions: 2 });
-    // The build runs, and the master kills itself at the step (the hook), SIGKILL as a crash would.
-    const exited = new Promise<NodeJS.Signals | null>((r) => {
-      if (master.proc.exitCode !== null || master.proc.signalCode !== null) r(master.proc.signalCode);
-      else master.proc.once('exit', (_code, signal) => r(signal));
-    });
-    await client.buildView('page-views');
-    expect(await exited).toBe('SIGKILL');
-
-    const root = join(dir, 'master', 'views');
-    const current = await readFile(join(root, 'page-views', 'CURRENT'), 'utf8').catch(() => undefined);
-    expect(current === undefined || current === 'v1\n').toBe(true);
-    procs.push(await startMasterProc(dir, { port }));
-    const published = await until(async () => {
-      const l = await client.viewVersions('page-views');
-      return l.builds[0]?.state === 'PUBLISHED' ? l : undefined;
-    }, 120_000, `the build to be published after a kill at ${step}`);
-    expect(published.versions.map((v) => [v.version, v.current])).toEqual([[1, true]]);
-
-    const vdir = join(root, 'page-views', 'v1');
-    expect(await versionEntries(vdir)).toEqual(pageViews(records));
-    const leftovers = [...await readdir(join(root, 'page-views')), ...await readdir(vdir)].filter((n) => n.endsWith('.tmp'));
-    expect(leftovers).toEqual([]);
   });
 });
