@@ -47,6 +47,11 @@ async function waitFor<T>(get: () => Promise<T | undefined>, timeoutMs = 30_000)
   }
 }
 
+/** Runs `laminate ARGS` (the compiled CLI, a process of its own); resolves with its stdout. */
+async function laminate(...args: string[]): Promise<string> {
+  return (await promisify(execFile)(process.execPath, [CLI, ...args])).stdout;
+}
+
 /** The independent, sequential count: views per page over exactly the records given. */
 function pageViews(records: readonly Click[]): Map<string, number> {
   const m = new Map<string, number>();
@@ -182,9 +187,12 @@ describe('views built by the batch layer over a cut', () => {
     expect(diff.changed).toBeGreaterThan(0);
     expect([...diff.addedKeys].sort()).toEqual(added);
     expect([...diff.changedKeys].sort()).toEqual(changed);
+    // The command prints the same counts, as a process of its own.
+    const printed = JSON.parse(await laminate('view', 'diff', 'page-views', '1', '2', '--master', cluster.address, '--json')) as { added: number; removed: number; changed: number };
+    expect(printed).toMatchObject({ added: added.length, removed: removed.length, changed: changed.length });
 
     // Rollback makes version 1 current again; the newer versions stay, and a later build goes on from there.
-    expect(await client.rollbackView('page-views', 1)).toMatchObject({ currentVersion: 1, currentCut: cut1 });
+    expect(await laminate('view', 'rollback', 'page-views', '--to', '1', '--master', cluster.address)).toBe(`view page-views rolled back: version 1 (cut ${cut1.join(',')}) is current\n`);
     const afterRollback = await client.viewVersions('page-views');
     expect(afterRollback.versions.map((v) => [v.version, v.current])).toEqual([[3, false], [2, false], [1, true]]);
     // The rollback is an event of the view's history, after the deploy and the three publishes; nothing was deleted.
@@ -355,8 +363,9 @@ export default defineView({ source: 'scheduled', map(e, emit) {
   if (e.event_type === 'poison') throw new NonRetryableError('unexpected event type poison from ' + e.user_id);
   if (e.event_type === 'view') emit(e.page_id, 1);
 }, merge: sum });\n`);
-    const deployed = await client.deployView(join(views, 'strict.ts'), { name: 'strict', partitions: 2, every: '1s' });
-    expect(deployed.view.everyMs).toBe(1000);
+    // Deployed by the command, as a process of its own, with the flags the issue names.
+    const deployed = JSON.parse(await laminate('view', 'deploy', join(views, 'strict.ts'), '--master', cluster.address, '--name', 'strict', '--every', '1s', '--keep', '2', '--partitions', '2', '--json')) as { view: { everyMs: number; keep: number; partitions: number } };
+    expect(deployed.view).toMatchObject({ everyMs: 1000, keep: 2, partitions: 2 });
     const scheduled = async (cut: readonly number[]): Promise<Map<string, number>> => {
       const records: Click[] = [];
       for (let p = 0; p < cut.length; p++) for await (const r of client.read('scheduled', { partition: p, endOffset: cut[p]! })) records.push(r.record as Click);
@@ -399,7 +408,7 @@ export default defineView({ source: 'scheduled', map(e, emit) {
     expect(lines).toContain('builds not published:');
     expect(lines.some((l) => l.includes(`version ${failed.version}`) && l.includes('poison from u-poison'))).toBe(true);
     // And in `laminate status`, on the view's line (besides its job's).
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'status', '--master', cluster.address]);
+    const stdout = await laminate('status', '--master', cluster.address);
     const viewsPart = stdout.slice(stdout.indexOf('\nviews\n'));
     expect(viewsPart).toMatch(new RegExp(`\\n {2}strict {2}source scheduled {2}merge sum .*builds every 1s .*version ${v2} over cut ${cut2.join(',')}; last build failed: .*poison from u-poison`));
   });
