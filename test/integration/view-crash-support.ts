@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpack } from 'msgpackr';
 import { ViewFileReader } from '../../src/view/view-file-reader.js';
+import { removeDir, type Proc } from './harness.js';
 
 export interface Click { readonly page_id: string; readonly event_type: string }
 
@@ -36,4 +37,18 @@ export async function versionEntries(vdir: string): Promise<Record<string, unkno
     await reader.close();
   }
   return Object.fromEntries(got);
+}
+
+/** The processes, clients and folder a test started; `cleanup` (each file's afterEach) closes, stops and removes them. */
+export class StartedByTest {
+  dir = '';
+  readonly procs: Proc[] = [];
+  readonly clients: Array<{ close(): unknown }> = [];
+
+  readonly cleanup = async (): Promise<void> => {
+    for (const c of this.clients.splice(0)) await c.close();
+    for (const p of this.procs.splice(0)) await p.kill();
+    if (this.dir !== '') await removeDir(this.dir);
+    this.dir = '';
+  };
 }

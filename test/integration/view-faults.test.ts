@@ -5,36 +5,30 @@ import { LaminateClient } from '../../src/client/index.js';
 import { JobClient } from '../../src/client/job-client.js';
 import { seededRandom } from '../support/seeded-random.js';
 import type { ViewBuild } from '../../src/common/view-shapes.js';
-import { FIXTURES, freePort, removeDir, startMasterProc, startWorkerProc, tempDir, type MasterProc, type Proc } from './harness.js';
-import { pageViews, until, versionEntries, type Click } from './view-crash-support.js';
+import { FIXTURES, freePort, startMasterProc, startWorkerProc, tempDir, type MasterProc, type Proc } from './harness.js';
+import { pageViews, StartedByTest, until, versionEntries, type Click } from './view-crash-support.js';
 
-let dir: string;
-const procs: Proc[] = [];
-const clients: Array<{ close(): unknown }> = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const p of procs.splice(0)) await p.kill();
-  await removeDir(dir);
-});
+/** What each test started: stopped, closed and removed after it. */
+const t = new StartedByTest();
+afterEach(t.cleanup);
 
 /**
  * A master and two workers (processes), 20,000 clicks in 4 partitions, the
  * slow page-views view deployed as 'pages' and its first build started.
  */
 async function startSlowBuild(port: number): Promise<{ master: MasterProc; workers: Array<Proc & { id: string }>; client: LaminateClient; jobs: JobClient; records: Click[]; started: ViewBuild }> {
-  dir = await tempDir();
-  const master = await startMasterProc(dir, { port });
-  procs.push(master);
-  const started = await Promise.allSettled([0, 1].map(() => startWorkerProc(master.address, dir, { slots: 2 })));
+  t.dir = await tempDir();
+  const master = await startMasterProc(t.dir, { port });
+  t.procs.push(master);
+  const started = await Promise.allSettled([0, 1].map(() => startWorkerProc(master.address, t.dir, { slots: 2 })));
   const workers: Array<Proc & { id: string }> = [];
   for (const w of started) if (w.status === 'fulfilled') workers.push(w.value);
-  procs.push(...workers);
+  t.procs.push(...workers);
   for (const w of started) if (w.status === 'rejected') throw w.reason;
   const client = new LaminateClient(master.address);
-  clients.push(client);
+  t.clients.push(client);
   const jobs = new JobClient(master.address);
-  clients.push(jobs);
+  t.clients.push(jobs);
   await client.createDataset('clicks', { partitions: 4 });
   const random = seededRandom(99);
   const records: Click[] = Array.from({ length: 20_000 }, () => ({ page_id: `p${Math.floor(random() * 30)}`, event_type: random() < 0.5 ? 'view' : 'click' }));
@@ -56,8 +50,8 @@ describe('a view build through a master SIGKILL', () => {
       return (s.maps?.succeeded ?? 0) > 0 && s.state === 'RUNNING' ? s : undefined;
     }, 60_000, 'a finished map of the build');
     await master.kill('SIGKILL');
-    const again = await startMasterProc(dir, { port });
-    procs.push(again);
+    const again = await startMasterProc(t.dir, { port });
+    t.procs.push(again);
 
     const published = await until(async () => {
       const l = await client.viewVersions('pages');
@@ -65,7 +59,7 @@ describe('a view build through a master SIGKILL', () => {
     }, 120_000, 'the build to be published after the restart');
     expect(published.versions.map((v) => [v.version, v.current, v.cut])).toEqual([[1, true, started.cut]]);
 
-    expect(await versionEntries(join(dir, 'master', 'views', 'pages', 'v1'))).toEqual(pageViews(records));
+    expect(await versionEntries(join(t.dir, 'master', 'views', 'pages', 'v1'))).toEqual(pageViews(records));
   });
 });
 
@@ -92,7 +86,7 @@ describe('a view build through a worker SIGKILL', () => {
     const redone = job.tasks.filter((t) => t.attempts.some((a) => a.workerId === dead) && t.attempts.some((a) => a.workerId !== dead && a.state === 'SUCCEEDED'));
     expect(redone.length).toBeGreaterThan(0);
     expect(job.tasks.every((t) => t.state === 'SUCCEEDED')).toBe(true);
-    const vdir = join(dir, 'master', 'views', 'pages', 'v1');
+    const vdir = join(t.dir, 'master', 'views', 'pages', 'v1');
     expect(await versionEntries(vdir)).toEqual(pageViews(records));
     expect((await readdir(vdir)).filter((n) => n.startsWith('part-')).sort()).toEqual(['part-00000', 'part-00001']);
     expect((await readdir(vdir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);

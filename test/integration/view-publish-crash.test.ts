@@ -9,18 +9,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LaminateClient } from '../../src/client/index.js';
 import { seededRandom } from '../support/seeded-random.js';
-import { EXAMPLES, freePort, removeDir, startMasterProc, startWorkerProc, tempDir, type Proc } from './harness.js';
-import { pageViews, until, versionEntries, type Click } from './view-crash-support.js';
+import { EXAMPLES, freePort, startMasterProc, startWorkerProc, tempDir } from './harness.js';
+import { pageViews, StartedByTest, until, versionEntries, type Click } from './view-crash-support.js';
 
-let dir: string;
-const procs: Proc[] = [];
-const clients: Array<{ close(): unknown }> = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  for (const p of procs.splice(0)) await p.kill();
-  await removeDir(dir);
-});
+/** What each test started: stopped, closed and removed after it. */
+const t = new StartedByTest();
+afterEach(t.cleanup);
 
 /**
  * The master SIGKILLed right after each step of a publish (by the
@@ -32,13 +26,13 @@ afterEach(async () => {
  */
 describe('a publish through a master SIGKILL at each of its steps', () => {
   it.each(['manifest:temp-written', 'manifest:renamed', 'manifest:folder-synced', 'current:temp-written', 'current:renamed', 'current:folder-synced'])('finishes a publish killed at %s', async (step) => {
-    dir = await tempDir();
+    t.dir = await tempDir();
     const port = await freePort();
-    const master = await startMasterProc(dir, { port, env: { LAMINATE_FAULT_KILL_AT: step } });
-    procs.push(master);
-    procs.push(await startWorkerProc(master.address, dir, { slots: 2 }));
+    const master = await startMasterProc(t.dir, { port, env: { LAMINATE_FAULT_KILL_AT: step } });
+    t.procs.push(master);
+    t.procs.push(await startWorkerProc(master.address, t.dir, { slots: 2 }));
     const client = new LaminateClient(master.address);
-    clients.push(client);
+    t.clients.push(client);
     await client.createDataset('clicks', { partitions: 2 });
     const random = seededRandom(step.length);
     const records: Click[] = Array.from({ length: 2000 }, () => ({ page_id: `p${Math.floor(random() * 20)}`, event_type: random() < 0.5 ? 'view' : 'click' }));
@@ -52,10 +46,10 @@ describe('a publish through a master SIGKILL at each of its steps', () => {
     await client.buildView('page-views');
     expect(await exited).toBe('SIGKILL');
 
-    const root = join(dir, 'master', 'views');
+    const root = join(t.dir, 'master', 'views');
     const current = await readFile(join(root, 'page-views', 'CURRENT'), 'utf8').catch(() => undefined);
     expect(current === undefined || current === 'v1\n').toBe(true);
-    procs.push(await startMasterProc(dir, { port }));
+    t.procs.push(await startMasterProc(t.dir, { port }));
     const published = await until(async () => {
       const l = await client.viewVersions('page-views');
       return l.builds[0]?.state === 'PUBLISHED' ? l : undefined;
