@@ -10,7 +10,8 @@
  *
  *   node dist/bench/merge-reads.js [--runs N] [--records N] [--rounds N] [--busy N]
  *
- * `--busy N` starts N processes spinning on the CPU for the whole run, as
+ * Medians are context.ts's (the mean of the two middle rounds for an even
+ * count). `--busy N` starts N processes spinning on the CPU for the whole run, as
  * the other map and reduce attempts of a build keep the machine's cores
  * busy; the thread pool's threads then wait for a core too.
  */
@@ -22,6 +23,8 @@ import { GrowableBuffer } from '../src/storage/byte-sink.js';
 import { mergeGroups } from '../src/storage/merger.js';
 import { appendRecord } from '../src/storage/record-codec.js';
 import { fileRun } from '../src/storage/sorted-run.js';
+import { numberArg } from './args.js';
+import { median } from './context.js';
 
 interface Options {
   readonly runs: number;
@@ -30,16 +33,9 @@ interface Options {
   readonly busy: number;
 }
 
-function parseArgs(argv: readonly string[]): Options {
-  const o = { runs: 4, records: 125_000, rounds: 6, busy: 0 };
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i]!.replace(/^--/, '');
-    if (!(name in o)) throw new Error(`Expected --runs, --records, --rounds or --busy, got '${argv[i]!}'`);
-    const v = Number(argv[++i]);
-    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`Expected --${name} to be a non-negative integer, got '${argv[i] ?? ''}'`);
-    o[name as keyof typeof o] = v;
-  }
-  return o;
+/** The flags (args.ts: each a positive integer; --busy absent for none). */
+function options(): Options {
+  return { runs: numberArg('runs', 4, true), records: numberArg('records', 125_000, true), rounds: numberArg('rounds', 6, true), busy: numberArg('busy', 0, true) };
 }
 
 /** Run files of sorted records: run r holds keys r, r + runs, r + 2 runs, ... */
@@ -56,13 +52,8 @@ function writeRuns(dir: string, o: Options): Array<{ path: string; bytes: number
   return files;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = options();
   const dir = mkdtempSync(join(tmpdir(), 'merge-reads-'));
   const spinners: ChildProcess[] = [];
   try {

@@ -88,7 +88,7 @@ export interface ReadFigures {
   readonly scans: number;
   /**
    * Entries per second of the first Scan, not counted in scanPerS: the scan path's first run in both processes
-   * (JIT, the generator's heap growing into fresh pages). Reported beside it, as the one a single cold Scan sees.
+   * (why it is slower was not profiled). Reported beside it, as the one a single cold Scan sees.
    */
   readonly scanColdPerS: number;
 }

@@ -113,7 +113,7 @@ export async function viewVersions(client: LaminateClient, o: { readonly name: s
 const HISTORY_SHOWN = 10;
 
 /** One event of a view's history: when, what, and to which version. */
-export function historyLine(e: ViewHistoryEntry): string {
+function historyLine(e: ViewHistoryEntry): string {
   const when = new Date(e.at).toISOString();
   const what = e.event === 'rolled back' ? `rolled back to version ${e.version ?? '?'}`
     : e.event === 'deployed' ? 'deployed'

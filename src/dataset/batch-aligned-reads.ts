@@ -25,10 +25,10 @@ export interface BatchAlignedReadOptions {
   /**
    * Read with a blocking pread on the calling thread rather than through
    * libuv's thread pool. Default true: the reader is a map attempt in a
-   * container thread of its own, reading a segment the master wrote (in the
-   * page cache, as a dataset's tail is), each read awaited before its bytes
-   * are decoded, so the pool's round trip only adds a wait; as for the runs
-   * a reducer reads (src/storage/sorted-run.ts, FileRunOptions).
+   * container thread of its own with nothing else to serve, each read
+   * awaited before its bytes are decoded, so the pool's round trip only adds
+   * a wait (a read that goes to the disk blocks that attempt alone); as for
+   * the runs a reducer reads (src/storage/sorted-run.ts, FileRunOptions).
    */
   readonly syncReads?: boolean;
 }

@@ -90,11 +90,12 @@ describe('views built by the batch layer over a cut', () => {
     await removeDir(dir);
   });
 
-  const before = async (cut: readonly number[]): Promise<Click[]> => {
+  /** The records of `dataset` before `cut`, read back through the client. */
+  const before = async (cut: readonly number[], dataset = 'clicks'): Promise<Click[]> => {
     const records: Click[] = [];
     for (let p = 0; p < cut.length; p++) {
       if (cut[p] === 0) continue;
-      for await (const r of client.read('clicks', { partition: p, endOffset: cut[p]! })) records.push(r.record as Click);
+      for await (const r of client.read(dataset, { partition: p, endOffset: cut[p]! })) records.push(r.record as Click);
     }
     return records;
   };
@@ -366,11 +367,7 @@ export default defineView({ source: 'scheduled', map(e, emit) {
     // Deployed by the command, as a process of its own, with the flags the issue names.
     const deployed = JSON.parse(await laminate('view', 'deploy', join(views, 'strict.ts'), '--master', cluster.address, '--name', 'strict', '--every', '1s', '--keep', '2', '--partitions', '2', '--json')) as { view: { everyMs: number; keep: number; partitions: number } };
     expect(deployed.view).toMatchObject({ everyMs: 1000, keep: 2, partitions: 2 });
-    const scheduled = async (cut: readonly number[]): Promise<Map<string, number>> => {
-      const records: Click[] = [];
-      for (let p = 0; p < cut.length; p++) for await (const r of client.read('scheduled', { partition: p, endOffset: cut[p]! })) records.push(r.record as Click);
-      return pageViews(records);
-    };
+    const scheduled = async (cut: readonly number[]): Promise<Map<string, number>> => pageViews(await before(cut, 'scheduled'));
     const root = join(dir, 'views');
     const publishedAt = async (cut: readonly number[]): Promise<number> => waitFor(async () => {
       const v = (await client.viewVersions('strict')).versions.find((x) => x.current);
