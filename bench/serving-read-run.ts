@@ -2,7 +2,7 @@
  * The serving benchmark's reads on their own, without the build (which
  * `npm run bench -- serving` times first):
  *
- *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets]
+ *   npm run build && node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--row-cache-mb MB] [--no-gets]
  *       [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--timer-sends] [--help]
  *
  * A master and a `laminate serve` process (the compiled CLI) serve a view of
@@ -14,7 +14,8 @@
  * generator processes. Prints one block per contender. --profile: the
  * serving node, the floor and the load generators run with
  * `node --cpu-prof`, their profiles written to DIR (kept). --cache-mb: the
- * serving node's block cache (default: the node's, 64 MB). --no-gets: no
+ * serving node's block cache (default: the node's, 64 MB); --row-cache-mb:
+ * its row cache (default: the node's, 32 MB; 0: none). --no-gets: no
  * open-loop Get steps (only their warm-up), for MultiGet and Scan alone.
  * --rates: the open-loop rates tried (default serving-reads.ts's GET_RATES);
  * --every-rate: each of them even past a miss (CPU per Get at each rate);
@@ -44,6 +45,8 @@ const flag = (name: string): string | undefined => {
 const ONLY = flag('only');
 const PROFILE = flag('profile');
 const CACHE_MB = flag('cache-mb');
+/** --row-cache-mb: the serving node's row cache (default: the node's); 0 for none. */
+const ROW_CACHE_MB = flag('row-cache-mb');
 /** --no-gets: only the warm-up Gets, then MultiGets and Scan (what a MultiGet or Scan profile wants). */
 const NO_GETS = process.argv.includes('--no-gets');
 const RATES = flag('rates')?.split(',').map((r) => {
@@ -84,7 +87,7 @@ function print(who: string, f: ReadFigures): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--timer-sends] [--exec-argv F1,F2]');
+    console.log('node dist/bench/serving-read-run.js [--keys N] [--step-seconds S] [--only serve|floor] [--profile DIR] [--cache-mb MB] [--row-cache-mb MB] [--no-gets] [--rates R1,R2,...] [--every-rate] [--no-bulk] [--no-sweep] [--timer-sends] [--exec-argv F1,F2]');
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'laminate-bench-reads-'));
@@ -105,7 +108,8 @@ async function main(): Promise<void> {
     };
     if (!NO_GETS) console.log(formatWakeupProbe(await probeWakeups(8000, 3, !TIMER_SENDS)));
     if (ONLY !== 'floor') {
-      const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
+      const node = await startListening([...PROFILE_ARGS, CLI, 'serve', '--master', address, '--port', '0', '--data', join(work, 'serve'), ...(CACHE_MB !== undefined ? ['--cache-mb', CACHE_MB] : []),
+        ...(ROW_CACHE_MB !== undefined ? ['--row-cache-mb', ROW_CACHE_MB] : [])], /listening on (\S+)/, join(work, 'serve.log'));
       procs.push(node.proc);
       while (!(await views.listServingNodes()).some((n) => n.loaded.some((l) => l.view === VIEW && l.version === 1))) await new Promise((r) => setTimeout(r, 50));
       print('laminate serve', await readFigures(node.match[1]!, VIEW, KEYS, SEED + 7, node.proc.pid!, options));

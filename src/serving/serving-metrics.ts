@@ -7,6 +7,7 @@ import { LaminateError } from '../common/errors.js';
 import { addMetricsSource, counter, gauge, histogram, LATENCY_BUCKETS } from '../common/metrics.js';
 import type { GetQuery, ScanQuery } from '../common/serving-shapes.js';
 import type { ServingHandlers } from '../protocol/serving-rpc.js';
+import type { RowCache } from './row-cache.js';
 
 const requests = () => counter({ name: 'laminate_serving_requests_total', help: 'Requests a serving node answered, by method and code (OK or the error\'s code)', labelNames: ['method', 'code'] as const });
 const latency = () => histogram({
@@ -14,6 +15,12 @@ const latency = () => histogram({
   labelNames: ['method'] as const, buckets: LATENCY_BUCKETS,
 });
 const loadedVersions = () => gauge({ name: 'laminate_serving_loaded_versions', help: 'View versions a serving node holds loaded and verified', labelNames: ['node'] as const });
+
+const rowLookups = () => counter({
+  name: 'laminate_serving_row_cache_lookups_total', help: 'Keys a serving node looked up in its row cache, by result (hit: answered without the block lookup; miss)',
+  labelNames: ['node', 'result'] as const,
+});
+const rowBytes = () => gauge({ name: 'laminate_serving_row_cache_bytes', help: 'Memory a serving node\'s row cache holds (its generations allocated)', labelNames: ['node'] as const });
 
 function codeOf(err: unknown): string {
   return err instanceof LaminateError ? err.code : 'INTERNAL';
@@ -59,8 +66,22 @@ export function measuredHandlers(handlers: ServingHandlers): ServingHandlers {
   };
 }
 
-/** Registers the node's loaded-versions gauge; returns the removal, for its stop. */
-export function addServingMetrics(node: () => string, loaded: () => number): () => void {
+/** Registers the node's loaded-versions gauge and its row cache's figures; returns the removal, for its stop. */
+export function addServingMetrics(node: () => string, loaded: () => number, rows?: RowCache): () => void {
   const g = loadedVersions();
-  return addMetricsSource(() => g.set({ node: node() }, loaded()));
+  const lookups = rowLookups();
+  const bytes = rowBytes();
+  // The cache counts for itself (a field increment per key); each scrape adds what it counted since the last.
+  let hits = 0;
+  let misses = 0;
+  return addMetricsSource(() => {
+    const id = node();
+    g.set({ node: id }, loaded());
+    if (rows === undefined) return;
+    lookups.inc({ node: id, result: 'hit' }, rows.hits - hits);
+    lookups.inc({ node: id, result: 'miss' }, rows.misses - misses);
+    hits = rows.hits;
+    misses = rows.misses;
+    bytes.set({ node: id }, rows.bytes);
+  });
 }

@@ -20,6 +20,7 @@ import { ViewsClient } from '../protocol/view-rpc.js';
 import { BlockCache } from '../view/block-cache.js';
 import { localViewsDir, lockFolder, nodeIdOf } from './node-folder.js';
 import { createQueryHandlers, DEFAULT_MAX_GET_KEYS, DEFAULT_SCAN_CHUNK_BYTES } from './query-handlers.js';
+import { DEFAULT_ROW_CACHE_BYTES, RowCache } from './row-cache.js';
 import { DEFAULT_REFUSAL_RETRY_MS, ServingSync } from './serving-sync.js';
 import { SpeedReads, type SpeedPlacement } from './speed-reads.js';
 import { VersionSet } from './version-set.js';
@@ -42,6 +43,8 @@ export interface ServingNodeOptions {
   readonly heartbeatIntervalMs?: number;
   /** Bytes of checked blocks kept in memory, for every view together. Default 64 MiB. */
   readonly cacheBytes?: number;
+  /** Bytes of hot keys' values kept apart from their blocks (row-cache.ts), for every view together; 0: none. Default 32 MiB. */
+  readonly rowCacheBytes?: number;
   /** How long a refused version is left alone before it is tried again. Default 30 s. */
   readonly refusalRetryMs?: number;
   /** Default 64 KiB. */
@@ -66,6 +69,7 @@ export interface ResolvedServingNodeOptions {
   readonly port: number;
   readonly heartbeatIntervalMs: number;
   readonly cacheBytes: number;
+  readonly rowCacheBytes: number;
   readonly refusalRetryMs: number;
   readonly scanChunkBytes: number;
   readonly maxGetKeys: number;
@@ -86,6 +90,7 @@ export function resolveServingNodeOptions(o: ServingNodeOptions): ResolvedServin
     port,
     heartbeatIntervalMs: requirePositiveInt('heartbeatIntervalMs', o.heartbeatIntervalMs ?? 1000),
     cacheBytes,
+    rowCacheBytes: o.rowCacheBytes ?? DEFAULT_ROW_CACHE_BYTES,
     refusalRetryMs: requirePositiveInt('refusalRetryMs', o.refusalRetryMs ?? DEFAULT_REFUSAL_RETRY_MS),
     scanChunkBytes: requirePositiveInt('scanChunkBytes', o.scanChunkBytes ?? DEFAULT_SCAN_CHUNK_BYTES),
     maxGetKeys: requirePositiveInt('maxGetKeys', o.maxGetKeys ?? DEFAULT_MAX_GET_KEYS),
@@ -101,6 +106,7 @@ export class ServingNode {
   private readonly versions = new VersionSet();
   private removeMetrics?: () => void;
   private readonly cache: BlockCache;
+  private readonly rowCache: RowCache;
   private readonly views: ViewsClient;
   private readonly speed: SpeedReads;
   private readonly speedPlacement: ((view: string) => SpeedPlacement | undefined) | undefined;
@@ -121,6 +127,7 @@ export class ServingNode {
     this.log = options.logger.child({ component: 'serving-node' });
     this.clock = options.clock ?? systemClock;
     this.cache = new BlockCache(this.options.cacheBytes);
+    this.rowCache = new RowCache(this.options.rowCacheBytes);
     this.views = new ViewsClient(this.options.master);
     this.speed = new SpeedReads({ clock: this.clock, log: this.root });
     this.speedPlacement = options.speedPlacement;
@@ -163,11 +170,11 @@ export class ServingNode {
       await this.sync.restore();
       const sync = this.sync;
       const handlers = createQueryHandlers(this.versions, {
-        log: this.root, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys, speed: this.speed,
+        log: this.root, scanChunkBytes: o.scanChunkBytes, maxGetKeys: o.maxGetKeys, speed: this.speed, rowCache: this.rowCache,
         placement: (view) => this.speedPlacement?.(view) ?? sync.placement(view),
       });
       this.server = await serveServing(measuredHandlers(handlers), o.host, o.port);
-      this.removeMetrics = addServingMetrics(() => this.id, () => this.versions.loaded().length);
+      this.removeMetrics = addServingMetrics(() => this.id, () => this.versions.loaded().length, this.rowCache);
     } catch (err) {
       await this.versions.closeAll();
       await this.unlock();

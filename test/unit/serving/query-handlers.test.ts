@@ -8,6 +8,7 @@ import type { ScanQuery } from '../../../src/common/serving-shapes.js';
 import { encodeKeyPrefix, encodeViewKey } from '../../../src/common/view-key.js';
 import { packEntries, unpackEntries } from '../../../src/protocol/packed-entries.js';
 import { createQueryHandlers } from '../../../src/serving/query-handlers.js';
+import { RowCache } from '../../../src/serving/row-cache.js';
 import { VersionSet } from '../../../src/serving/version-set.js';
 import { BlockCache } from '../../../src/view/block-cache.js';
 import { versionDir } from '../../../src/view/view-version-dir.js';
@@ -122,6 +123,41 @@ describe('query handlers', () => {
     expect((await q.getPacked({ view: 'v', keys: outside })).packed.equals(packEntries((await q.get({ view: 'v', keys: outside })).entries))).toBe(true);
     // The scratch state is left clean by a refused Get: the next answers only its own keys.
     expect(unpackEntries((await q.getPacked({ view: 'v', keys: ['a'] })).packed).map((e) => e.key)).toEqual(['a']);
+    await set.closeAll();
+  });
+
+  it('answers through a row cache what the blocks hold, version by version, with the same bytes as without it', async () => {
+    // Two versions of one view, the same keys with other values, both loaded: reads of either, again and again
+    // (each key is kept on its second read), must each answer its own version's values.
+    const v4 = referenceMap(21, 2000);
+    const v5 = new Map([...v4].map(([k, x]) => [k, x + 1]));
+    const root = await tempDir();
+    await writeVersion(root, { view: 'v', version: 4, entries: v4, partitions: 4, cut: [5, 6, 7], blockBytes: 4096 });
+    await writeVersion(root, { view: 'v', version: 5, entries: v5, partitions: 4, cut: [8, 9, 10], blockBytes: 4096 });
+    const set = new VersionSet();
+    set.add(await openVersion(root, 'v', 4));
+    set.add(await openVersion(root, 'v', 5));
+    set.setCurrent('v', 5);
+    const rowCache = new RowCache(64 * 1024); // small: the generations turn many times during the reads
+    const cached = createQueryHandlers(set, { log, rowCache });
+    const plain = createQueryHandlers(set, { log });
+    const random = rng(22);
+    const known = [...v4.keys()];
+    // A skewed choice: a few keys most of the time, so that many are read twice or more.
+    const pick = (): string => (random() < 0.1 ? `absent/${Math.floor(random() * 100)}` : known[Math.floor(known.length * random() ** 3)]!);
+    for (let round = 0; round < 60; round++) {
+      const keys = Array.from({ length: 100 }, pick);
+      const version = random() < 0.5 ? 4 : undefined;
+      const reference = version === 4 ? v4 : v5;
+      const p = await cached.getPacked({ view: 'v', keys, ...(version !== undefined ? { version } : {}) });
+      expect(p.coverage.version).toBe(version ?? 5);
+      const entries = unpackEntries(p.packed);
+      expect(entries.map((e) => e.key)).toEqual(keys);
+      expect(entries.map((e) => (e.found ? unpack(Buffer.from(e.value)) : undefined))).toEqual(keys.map((k) => reference.get(k)));
+      expect(p.packed.equals((await plain.getPacked({ view: 'v', keys, ...(version !== undefined ? { version } : {}) })).packed)).toBe(true);
+    }
+    expect(rowCache.hits).toBeGreaterThan(1000); // the cache answered, not only the blocks
+    expect(rowCache.turns).toBeGreaterThan(0);
     await set.closeAll();
   });
 
