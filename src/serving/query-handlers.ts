@@ -228,6 +228,9 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       checkBatchOnly(v, q);
       writer.clear();
       const owner = rows === undefined ? 0 : rowOwner(v);
+      // The row cache's counts before this Get: given back if it goes the general way (its keys are looked up again).
+      const hits0 = rows?.hits ?? 0;
+      const misses0 = rows?.misses ?? 0;
       for (const key of q.keys) {
         if (3 * key.length > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(3 * key.length, 2 * scratch.length));
         const file = fileForKey(v.manifest, key);
@@ -254,6 +257,10 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
           if (typeof r !== 'boolean') {
             r.catch(() => undefined); // get() reads the block again and reports its failure.
             writer.clear();
+            if (rows !== undefined) {
+              rows.hits = hits0;
+              rows.misses = misses0;
+            }
             return undefined;
           }
           found = r;

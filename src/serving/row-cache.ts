@@ -40,8 +40,12 @@ const HEADER_BYTES = 10;
 const ARENA_BYTES_PER_SLOT = 64;
 /** Keys longer than this are not cached (the u16 length; such keys are rare, and cost their lookup anyway). */
 const MAX_KEY_BYTES = 0xffff;
-/** Doorkeeper bits (a power of two): 1 Mi bits, 128 KiB. */
-const DOORKEEPER_BITS = 1 << 20;
+/** Doorkeeper bits per table slot: 8 per entry a generation may hold, so that it fills long after the generation does. */
+const DOORKEEPER_BITS_PER_SLOT = 4;
+/** Smallest budget: less holds no hot set worth the probe. */
+const MIN_BYTES = 64 * 1024;
+/** Largest budget: a generation's arena offsets (+ 1) must fit the table's 32-bit words. */
+const MAX_BYTES = 4 * 1024 * 1024 * 1024;
 
 /** Where a hit's bytes are: `arena[keyStart, keyStart + keyLength)` and `arena[valueStart, valueEnd)`; valid until the next put or lookup. */
 export interface RowHit {
@@ -119,10 +123,12 @@ class Generation {
 export class RowCache {
   private current: Generation | undefined;
   private previous: Generation | undefined;
-  private readonly doorkeeper = new Uint8Array(DOORKEEPER_BITS / 8);
+  /** Hashes offered once since the last turn; allocated at the first put(). */
+  private doorkeeper: Uint8Array | undefined;
   private nextOwner = 1;
   private readonly arenaBytes: number;
   private readonly slots: number;
+  private readonly doorkeeperBits: number;
   private readonly hit: RowHit = { arena: Buffer.alloc(0), keyStart: 0, valueStart: 0, valueEnd: 0 };
   /** Lookups answered from the cache, and not, since the start. */
   hits = 0;
@@ -131,18 +137,19 @@ export class RowCache {
   turns = 0;
 
   /**
-   * @param maxBytes the budget (both generations, arenas and tables); 0
-   *   caches nothing (every lookup misses, put() keeps nothing). Under 64 KiB
-   *   (and not 0) is refused: too small to hold a hot set.
+   * @param maxBytes the budget: both generations (arenas and tables) and
+   *   the doorkeeper. 0 caches nothing (every lookup misses, put() keeps
+   *   nothing, nothing is allocated); otherwise from 64 KiB to 4 GiB.
    */
   constructor(readonly maxBytes: number = DEFAULT_ROW_CACHE_BYTES) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || (maxBytes > 0 && maxBytes < 64 * 1024)) {
-      throw new LaminateError('INVALID_ARGUMENT', `Expected a row cache size of 0 (none) or at least 64 KiB, in whole bytes, got ${describe(maxBytes)}`);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || (maxBytes > 0 && maxBytes < MIN_BYTES) || maxBytes > MAX_BYTES) {
+      throw new LaminateError('INVALID_ARGUMENT', `Expected a row cache size of 0 (none) or from 64 KiB to 4 GiB, in whole bytes, got ${describe(maxBytes)}`);
     }
-    // Per generation: an arena and a table of a slot (8 bytes) per ARENA_BYTES_PER_SLOT arena bytes, rounded down to a power of two.
-    const half = Math.floor(maxBytes / 2);
-    this.slots = maxBytes === 0 ? 0 : 2 ** Math.floor(Math.log2(half / (ARENA_BYTES_PER_SLOT + 8)));
-    this.arenaBytes = half - 8 * this.slots;
+    // Per generation: a table of a slot (8 bytes) per ARENA_BYTES_PER_SLOT arena bytes, rounded down to a power of
+    // two, and the arena; the doorkeeper's DOORKEEPER_BITS_PER_SLOT bits per slot come out of the budget first.
+    this.slots = maxBytes === 0 ? 0 : 2 ** Math.floor(Math.log2(maxBytes / 2 / (ARENA_BYTES_PER_SLOT + 8)));
+    this.doorkeeperBits = DOORKEEPER_BITS_PER_SLOT * this.slots;
+    this.arenaBytes = maxBytes === 0 ? 0 : Math.floor((maxBytes - this.doorkeeperBits / 8) / 2) - 8 * this.slots;
   }
 
   /** Whether it caches anything (a budget above 0). */
@@ -150,10 +157,11 @@ export class RowCache {
     return this.slots > 0;
   }
 
-  /** Bytes held now (allocated generations). */
+  /** Bytes allocated now: the generations' arenas and tables, and the doorkeeper. */
   get bytes(): number {
-    const generations = (this.current === undefined ? 0 : 1) + (this.previous === undefined ? 0 : 1);
-    return generations * (this.arenaBytes + 8 * this.slots);
+    let n = this.doorkeeper?.byteLength ?? 0;
+    for (const g of [this.current, this.previous]) if (g !== undefined) n += g.arena.byteLength + g.table.byteLength;
+    return n;
   }
 
   /** Entries held now. */
@@ -210,10 +218,11 @@ export class RowCache {
     if (this.slots === 0 || length > MAX_KEY_BYTES) return;
     const bytes = HEADER_BYTES + length + valueEnd - valueStart;
     if (bytes > this.arenaBytes / 8) return;
-    const bit = hash & (DOORKEEPER_BITS - 1);
+    const doorkeeper = this.doorkeeper ??= new Uint8Array(this.doorkeeperBits / 8);
+    const bit = hash & (this.doorkeeperBits - 1);
     const mask = 1 << (bit & 7);
-    if ((this.doorkeeper[bit >>> 3]! & mask) === 0) {
-      this.doorkeeper[bit >>> 3]! |= mask;
+    if ((doorkeeper[bit >>> 3]! & mask) === 0) {
+      doorkeeper[bit >>> 3]! |= mask;
       return;
     }
     this.room(bytes).add(hash, owner, key, 0, length, value, valueStart, valueEnd);
@@ -223,7 +232,8 @@ export class RowCache {
   clear(): void {
     this.current = undefined;
     this.previous = undefined;
-    this.doorkeeper.fill(0);
+    this.doorkeeper = undefined;
+    this.hit.arena = Buffer.alloc(0);
   }
 
   /** The current generation with room for `bytes`, turning the generations when it has none. */
@@ -239,7 +249,7 @@ export class RowCache {
     next.clear();
     this.previous = cur;
     this.current = next;
-    this.doorkeeper.fill(0);
+    this.doorkeeper?.fill(0);
     this.turns++;
     return next;
   }

@@ -77,6 +77,7 @@ describe('row cache', () => {
       expect(c.bytes).toBeLessThanOrEqual(budget);
     }
     expect(c.turns).toBeGreaterThan(10); // the budget was passed many times over
+    expect(c.bytes).toBeGreaterThan(0.99 * budget); // both generations and the doorkeeper allocated: the budget, all of it
     expect(hotHits / hotReads).toBeGreaterThan(0.9); // copied forward at each turn, the hot keys stay
   });
 
@@ -142,10 +143,11 @@ describe('row cache', () => {
     }
   });
 
-  it('refuses a budget that is not 0 or at least 64 KiB of whole bytes, saying what it got', () => {
-    for (const bad of [-1, 1000, 1.5, Number.NaN]) {
+  it('refuses a budget that is not 0 or from 64 KiB to 4 GiB of whole bytes, saying what it got', () => {
+    for (const bad of [-1, 1000, 1.5, Number.NaN, 4 * 1024 * 1024 * 1024 + 1]) {
       expect(() => new RowCache(bad)).toThrow(LaminateError);
-      expect(() => new RowCache(bad)).toThrow(/Expected a row cache size of 0 \(none\) or at least 64 KiB, in whole bytes, got/);
+      expect(() => new RowCache(bad)).toThrow(/Expected a row cache size of 0 \(none\) or from 64 KiB to 4 GiB, in whole bytes, got/);
     }
+    for (const good of [0, 64 * KIB, 4 * 1024 * 1024 * 1024]) expect(new RowCache(good).maxBytes).toBe(good);
   });
 });
