@@ -3,12 +3,13 @@
  * one process and without gRPC: the query handlers (src/serving/
  * query-handlers.ts) over a hand-written version (kv-version.ts) with a
  * block cache that holds it all, answers packed as the Serving service
- * packs them, and unpacked as its client does. CPU microseconds per key,
+ * packs them (also through a row cache of --row-cache-mb, default the
+ * node's), and unpacked as its client does. CPU microseconds per key,
  * best of R runs: what the node's and the client's profiles under the
  * whole benchmark are made of, measured apart from gRPC and from the
  * machine's other load (CPU time, not wall time).
  *
- *   npm run build && node dist/bench/serving-handlers.js [--keys N] [--repeat R] [--batches B]
+ *   npm run build && node dist/bench/serving-handlers.js [--keys N] [--repeat R] [--batches B] [--row-cache-mb MB]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

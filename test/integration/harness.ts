@@ -150,10 +150,10 @@ export async function startShuffleServiceProc(dataDir: string, name: string): Pr
 
 /** A serving node process (`laminate serve`) on a free port, its folder `<dataDir>/<name>`, once it listens. */
 export async function startServeProc(
-  master: string, dataDir: string, name: string, o: { heartbeatIntervalMs?: number; env?: Record<string, string> } = {},
+  master: string, dataDir: string, name: string, o: { heartbeatIntervalMs?: number; env?: Record<string, string>; args?: readonly string[] } = {},
 ): Promise<Proc & { address: string; nodeId: string; dir: string }> {
   const dir = join(dataDir, name);
-  const p = startProc(['serve', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200)], o.env);
+  const p = startProc(['serve', '--master', master, '--port', '0', '--data', dir, '--heartbeat-interval', String(o.heartbeatIntervalMs ?? 200), ...(o.args ?? [])], o.env);
   const line = await startedOrKilled(p, /serving node (\S+) listening on (\S+)/);
   const [, nodeId, address] = /serving node (\S+) listening on (\S+)/.exec(line)!;
   return { ...p, address: address!, nodeId: nodeId!, dir };
