@@ -25,6 +25,16 @@ export function nonNegativeInt(flag: string) {
   };
 }
 
+/** A whole number from 0 to `max` (`flag` names it in the error). */
+export function intUpTo(flag: string, max: number) {
+  const whole = nonNegativeInt(flag);
+  return (value: string): number => {
+    const n = whole(value);
+    if (n > max) throw new InvalidArgumentError(`Expected ${flag} to be a whole number from 0 to ${max}, got '${value}'`);
+    return n;
+  };
+}
+
 export function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`Expected --port to be 0..65535, got '${value}'`);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../common/logger.js';
 import { DEFAULT_CACHE_BYTES, SERVING_PORT, ServingNode } from '../serving/serving-node.js';
-import { DEFAULT_ROW_CACHE_BYTES } from '../serving/row-cache.js';
-import { address, nonNegativeInt, port, positiveInt } from './arguments.js';
+import { DEFAULT_ROW_CACHE_BYTES, MAX_ROW_CACHE_BYTES } from '../serving/row-cache.js';
+import { address, intUpTo, nonNegativeInt, port, positiveInt } from './arguments.js';
 import { untilSignal } from './signals.js';
 import { addMetricsOption, startMetrics } from './metrics-option.js';
 
@@ -20,7 +20,7 @@ export function registerServe(program: Command): void {
     .option('--heartbeat-interval <ms>', 'how often it heartbeats the master (and so hears of new versions)', positiveInt('--heartbeat-interval'), 1000)
     .option('--cache-mb <mb>', 'memory for cached blocks of every view, in MB', nonNegativeInt('--cache-mb'), DEFAULT_CACHE_BYTES / (1024 * 1024))
     .option('--row-cache-mb <mb>', 'memory for hot keys\' values kept apart from their blocks (Gets of them skip the block lookup), for every view, in MB; 0: none',
-      nonNegativeInt('--row-cache-mb'), DEFAULT_ROW_CACHE_BYTES / (1024 * 1024));
+      intUpTo('--row-cache-mb', MAX_ROW_CACHE_BYTES / (1024 * 1024)), DEFAULT_ROW_CACHE_BYTES / (1024 * 1024));
   addMetricsOption(cmd)
     .action(async (o: { master: string; host: string; port: number; data: string; heartbeatInterval: number; cacheMb: number; rowCacheMb: number; metricsPort: number }) => {
       const logger = createLogger();

@@ -45,7 +45,7 @@ const DOORKEEPER_BITS_PER_SLOT = 4;
 /** Smallest budget: less holds no hot set worth the probe. */
 const MIN_BYTES = 64 * 1024;
 /** Largest budget: a generation's arena offsets (+ 1) must fit the table's 32-bit words. */
-const MAX_BYTES = 4 * 1024 * 1024 * 1024;
+export const MAX_ROW_CACHE_BYTES = 4 * 1024 * 1024 * 1024;
 
 /** Where a hit's bytes are: `arena[keyStart, keyStart + keyLength)` and `arena[valueStart, valueEnd)`; valid until the next put or lookup. */
 export interface RowHit {
@@ -142,7 +142,7 @@ export class RowCache {
    *   nothing, nothing is allocated); otherwise from 64 KiB to 4 GiB.
    */
   constructor(readonly maxBytes: number = DEFAULT_ROW_CACHE_BYTES) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || (maxBytes > 0 && maxBytes < MIN_BYTES) || maxBytes > MAX_BYTES) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0 || (maxBytes > 0 && maxBytes < MIN_BYTES) || maxBytes > MAX_ROW_CACHE_BYTES) {
       throw new LaminateError('INVALID_ARGUMENT', `Expected a row cache size of 0 (none) or from 64 KiB to 4 GiB, in whole bytes, got ${describe(maxBytes)}`);
     }
     // Per generation: a table of a slot (8 bytes) per ARENA_BYTES_PER_SLOT arena bytes, rounded down to a power of

@@ -5,6 +5,7 @@
  * past its timeout (cause TIMEOUT) or is killed; none of these harms the
  * worker process or other containers.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../common/logger.js';
 import type { ContainerData, ContainerOutcome, ContainerTask, FromContainer, ToContainer } from './container-messages.js';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../common/package-root.js';
 import { threadSecurity } from '../protocol/security.js';
+import { sizeContainerHeaps } from './container-heap.js';
 
 /**
  * The thread entry, compiled: beside this file under dist/, and taken from
@@ -46,6 +48,7 @@ export class Container {
     this.memoryMb = memoryMb;
     // The thread's gRPC clients call with the process's token and TLS (security.ts).
     const data: ContainerData = { security: threadSecurity(), ...(warmUpDir === undefined ? {} : { warmUpDir }) };
+    sizeContainerHeaps(setFlagsFromString);
     this.thread = new Worker(ENTRY, {
       workerData: data,
       resourceLimits: {
