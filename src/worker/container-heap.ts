@@ -11,10 +11,11 @@
  * starting at 256 MB, the second 1.42 against 1.32 on average, and the
  * builds 4.21-5.48 s against 3.96-4.85 s, four runs each in turn
  * (bench/README.md, serving, 3 December 21:35). Memory stays bounded by the
- * container's own limit: V8 takes at most half the isolate's maximum old
- * generation (the attempt's `--map-memory` / `--reduce-memory`) as the start,
- * so a small container starts smaller; what changes is only that no full
- * collection runs below that start.
+ * container's own limit (the attempt's `--map-memory` / `--reduce-memory`,
+ * its maximum old generation), which the flag does not move; V8's heap set-up
+ * (Heap::ConfigureHeap, as read in V8's source) also caps the start at half
+ * that maximum, so a small container starts smaller. What changes is only
+ * that no full collection runs below the start.
  *
  * V8 reads the flag when an isolate's heap is set up, so set at run time it
  * holds for every container started after it (checked on Node 20 with the
