@@ -228,9 +228,6 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
       checkBatchOnly(v, q);
       writer.clear();
       const owner = rows === undefined ? 0 : rowOwner(v);
-      // The row cache's counts before this Get: given back if it goes the general way (its keys are looked up again).
-      const hits0 = rows?.hits ?? 0;
-      const misses0 = rows?.misses ?? 0;
       for (const key of q.keys) {
         if (3 * key.length > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(3 * key.length, 2 * scratch.length));
         const file = fileForKey(v.manifest, key);
@@ -238,16 +235,13 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
         // Buffer#write does); one looked up must be well-formed (keyBytes' check).
         const length = file === undefined ? scratch.write(key, 0, 'utf8') : writeKeyBytes(key, scratch);
         let found = false;
-        let hash = 0;
-        if (file !== undefined && owner !== 0) {
-          hash = RowCache.hash(owner, scratch, length);
-          const hit = rows!.get(owner, scratch, length, hash);
+        if (file !== undefined) {
+          const hash = owner === 0 ? 0 : RowCache.hash(owner, scratch, length);
+          const hit = owner === 0 ? undefined : rows!.get(owner, scratch, length, hash);
           if (hit !== undefined) {
             writer.addFound(scratch, length, hit.arena, hit.valueStart, hit.valueEnd);
             continue;
           }
-        }
-        if (file !== undefined) {
           let r: boolean | Promise<unknown>;
           try {
             r = v.reader(file.partition).lookup(scratch, length, cursor);
@@ -257,10 +251,6 @@ export function createQueryHandlers(versions: VersionSet, options: QueryHandlerO
           if (typeof r !== 'boolean') {
             r.catch(() => undefined); // get() reads the block again and reports its failure.
             writer.clear();
-            if (rows !== undefined) {
-              rows.hits = hits0;
-              rows.misses = misses0;
-            }
             return undefined;
           }
           found = r;

@@ -47,10 +47,9 @@ const MIN_BYTES = 64 * 1024;
 /** Largest budget: a generation's arena offsets (+ 1) must fit the table's 32-bit words. */
 export const MAX_ROW_CACHE_BYTES = 4 * 1024 * 1024 * 1024;
 
-/** Where a hit's bytes are: `arena[keyStart, keyStart + keyLength)` and `arena[valueStart, valueEnd)`; valid until the next put or lookup. */
+/** Where a hit's value is: `arena[valueStart, valueEnd)` (its key just before it); valid until the next put or lookup. */
 export interface RowHit {
   arena: Buffer;
-  keyStart: number;
   valueStart: number;
   valueEnd: number;
 }
@@ -129,8 +128,8 @@ export class RowCache {
   private readonly arenaBytes: number;
   private readonly slots: number;
   private readonly doorkeeperBits: number;
-  private readonly hit: RowHit = { arena: Buffer.alloc(0), keyStart: 0, valueStart: 0, valueEnd: 0 };
-  /** Lookups answered from the cache, and not, since the start. */
+  private readonly hit: RowHit = { arena: Buffer.alloc(0), valueStart: 0, valueEnd: 0 };
+  /** Lookups answered from the cache, and not, since the start (a Get that then goes the general way keeps its counts: the lookups were made). */
   hits = 0;
   misses = 0;
   /** Times the current generation became the previous one. */
@@ -258,7 +257,6 @@ export class RowCache {
     this.hits++;
     const h = this.hit;
     h.arena = g.arena;
-    h.keyStart = e + HEADER_BYTES;
     h.valueStart = e + HEADER_BYTES + length;
     h.valueEnd = h.valueStart + g.arena.readUInt32LE(e + 6);
     return h;

@@ -20,7 +20,7 @@ const rowLookups = () => counter({
   name: 'laminate_serving_row_cache_lookups_total', help: 'Keys a serving node looked up in its row cache, by result (hit: answered without the block lookup; miss)',
   labelNames: ['node', 'result'] as const,
 });
-const rowBytes = () => gauge({ name: 'laminate_serving_row_cache_bytes', help: 'Memory a serving node\'s row cache holds (its generations allocated)', labelNames: ['node'] as const });
+const rowBytes = () => gauge({ name: 'laminate_serving_row_cache_bytes', help: 'Memory a serving node\'s row cache holds (its generations and admission bitmap, as allocated)', labelNames: ['node'] as const });
 
 function codeOf(err: unknown): string {
   return err instanceof LaminateError ? err.code : 'INTERNAL';

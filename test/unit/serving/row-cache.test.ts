@@ -12,7 +12,7 @@ function lookup(c: RowCache, owner: number, key: string, hash?: number): Buffer 
   const k = Buffer.from(key);
   const hit = c.get(owner, k, k.length, hash ?? RowCache.hash(owner, k, k.length));
   if (hit === undefined) return undefined;
-  expect(hit.arena.subarray(hit.keyStart, hit.keyStart + k.length).equals(k)).toBe(true);
+  expect(hit.arena.subarray(hit.valueStart - k.length, hit.valueStart).equals(k)).toBe(true); // the key, just before its value
   return Buffer.from(hit.arena.subarray(hit.valueStart, hit.valueEnd));
 }
 
